@@ -29,7 +29,7 @@ void sbuf_reset(sbuf *b);
 int sbuf_add(sbuf *b, const void *data, size_t len);
 int sbuf_adds(sbuf *b, const char *s);
 int sbuf_printf(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-int sbuf_vprintf(sbuf *b, const char *fmt, va_list ap);
+int sbuf_vprintf(sbuf *b, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 
 /* Hands the storage to the caller (free() it) and leaves the buffer empty. May return NULL
  * when nothing was ever appended. */
