@@ -1,5 +1,240 @@
-/* soak: command-line entry point (being built; see issue 2). */
-int main(void)
+/*
+ * soak: supervise a long-running service, sample its whole process tree, capture and rotate
+ * its logs, and say how the run went. This file only reads the command line; the work is in
+ * run.c (soak run) and ctl.c (status, stop, kill-tree).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctl.h"
+#include "opts.h"
+#include "run.h"
+#include "units.h"
+
+static const char usage_main[] =
+    "usage: soak <command> [options]\n"
+    "\n"
+    "commands:\n"
+    "  run [options] -- COMMAND [ARG...]   soak a service; see 'soak run --help'\n"
+    "  status DIR                          the current picture of a run and its last events\n"
+    "  stop DIR [--timeout D]              stop the soak running in DIR (graceful, then forced)\n"
+    "  kill-tree PID [--timeout D]         kill a process and every descendant\n"
+    "  help                                this text\n"
+    "\n"
+    "exit codes: 0 pass, 1 the run failed (crash, hang, start limit), 2 usage or\n"
+    "configuration error, 3 the run could not be carried out\n";
+
+static const char usage_run[] =
+    "usage: soak run [-c soak.yaml] [--set key=value]... [options] -- COMMAND [ARG...]\n"
+    "\n"
+    "Runs COMMAND, samples its whole process tree every interval into DIR/samples.db,\n"
+    "writes its stdout and stderr to DIR/soak.log (rotated, gzipped, capped), counts log\n"
+    "patterns, restarts it by policy and stops it cleanly at the end.\n"
+    "\n"
+    "options (each is also a key of soak.yaml; flags override the file):\n"
+    "  -c, --config FILE          YAML configuration (see examples/soak.yaml)\n"
+    "      --set KEY=VALUE        set any key, e.g. --set patterns.oom='Out of memory'\n"
+    "      --duration D           how long to soak (default 24h); D is 250ms, 20s, 10m, 24h\n"
+    "      --interval D           sampling interval (default 1s)\n"
+    "      --artifacts DIR        artifacts folder (default artifacts/soak)\n"
+    "      --heartbeat REGEX      heartbeat line (default '\\[HB\\] alive'; '' disables)\n"
+    "      --heartbeat-timeout D  no heartbeat this long is a hang (default 300s)\n"
+    "      --restart POLICY       never | on-failure | always (default on-failure)\n"
+    "      --stop-timeout D       SIGTERM to SIGKILL grace (default 30s)\n"
+    "      --metrics-url URL      scrape the service's Prometheus endpoint\n"
+    "      --listen ADDR:PORT     serve soak's /metrics and /health (e.g. 127.0.0.1:9464)\n"
+    "      --status MODE          auto | line | plain | off\n"
+    "      --print-config         print every key with its value and exit\n"
+    "  -h, --help                 this text\n";
+
+static int parse_timeout(int argc, char **argv, int first, uint64_t *ms)
 {
+    for (int i = first; i < argc; i++) {
+        const char *v = NULL;
+        if (strcmp(argv[i], "--timeout") == 0 && i + 1 < argc)
+            v = argv[++i];
+        else if (strncmp(argv[i], "--timeout=", 10) == 0)
+            v = argv[i] + 10;
+        else {
+            fprintf(stderr, "soak: unknown option '%s'\n", argv[i]);
+            return -1;
+        }
+        if (units_parse_duration(v, ms)) {
+            fprintf(stderr, "soak: invalid duration '%s' for --timeout\n", v);
+            return -1;
+        }
+    }
     return 0;
+}
+
+static void print_key(void *ud, const char *key, const char *value, const char *help)
+{
+    (void)ud;
+    printf("%s: '%s'  # %s\n", key, value, help);
+}
+
+static int cmd_run(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"config", required_argument, NULL, 'c'},
+        {"set", required_argument, NULL, 's'},
+        {"duration", required_argument, NULL, 1},
+        {"interval", required_argument, NULL, 2},
+        {"artifacts", required_argument, NULL, 3},
+        {"heartbeat", required_argument, NULL, 4},
+        {"heartbeat-timeout", required_argument, NULL, 5},
+        {"restart", required_argument, NULL, 6},
+        {"stop-timeout", required_argument, NULL, 7},
+        {"metrics-url", required_argument, NULL, 8},
+        {"listen", required_argument, NULL, 9},
+        {"status", required_argument, NULL, 10},
+        {"print-config", no_argument, NULL, 'p'},
+        {"help", no_argument, NULL, 'h'},
+        {0, 0, 0, 0},
+    };
+    /* the key each numbered flag sets */
+    static const char *const flag_keys[] = {NULL,           "duration",    "interval",
+                                            "artifacts",    "heartbeat",   "heartbeat_timeout",
+                                            "restart",      "stop_timeout", "metrics_url",
+                                            "listen",       "status"};
+    static opts o;
+    char err[512];
+    int print = 0;
+    opts_init(&o);
+
+    /* the file first, wherever -c stands, so that flags override it */
+    for (int i = 1; i < argc && strcmp(argv[i], "--"); i++) {
+        const char *path = NULL;
+        if ((!strcmp(argv[i], "-c") || !strcmp(argv[i], "--config")) && i + 1 < argc)
+            path = argv[i + 1];
+        else if (!strncmp(argv[i], "--config=", 9))
+            path = argv[i] + 9;
+        if (path && opts_load_file(&o, path, err, sizeof err)) {
+            fprintf(stderr, "soak: %s\n", err);
+            opts_free(&o);
+            return SOAK_EXIT_USAGE;
+        }
+    }
+
+    optind = 1;
+    opterr = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, "+:c:h", longopts, NULL)) != -1) {
+        const char *key = NULL, *val = optarg;
+        char kbuf[128];
+        switch (c) {
+        case 'c':
+            continue;
+        case 'h':
+            fputs(usage_run, stdout);
+            opts_free(&o);
+            return 0;
+        case 'p':
+            print = 1;
+            continue;
+        case 's': {
+            const char *eq = strchr(optarg, '=');
+            if (!eq || eq == optarg || (size_t)(eq - optarg) >= sizeof kbuf) {
+                fprintf(stderr, "soak: --set wants KEY=VALUE, got '%s'\n", optarg);
+                opts_free(&o);
+                return SOAK_EXIT_USAGE;
+            }
+            snprintf(kbuf, sizeof kbuf, "%.*s", (int)(eq - optarg), optarg);
+            key = kbuf;
+            val = eq + 1;
+            break;
+        }
+        case ':':
+            fprintf(stderr, "soak: option '%s' needs a value\n", argv[optind - 1]);
+            opts_free(&o);
+            return SOAK_EXIT_USAGE;
+        case '?':
+            fprintf(stderr, "soak: unknown option '%s' (see 'soak run --help')\n",
+                    argv[optind - 1]);
+            opts_free(&o);
+            return SOAK_EXIT_USAGE;
+        default:
+            key = flag_keys[c];
+            break;
+        }
+        if (opts_set(&o, key, val, err, sizeof err)) {
+            fprintf(stderr, "soak: %s%s '%s': %s\n", c == 's' ? "--set " : "--",
+                    c == 's' ? "key" : longopts[c + 1].name, key, err);
+            opts_free(&o);
+            return SOAK_EXIT_USAGE;
+        }
+    }
+    if (print) {
+        opts_each(&o, print_key, NULL);
+        opts_free(&o);
+        return 0;
+    }
+    if (optind < argc) {
+        if (opts_set_command(&o, argv + optind, (size_t)(argc - optind), err, sizeof err)) {
+            fprintf(stderr, "soak: %s\n", err);
+            opts_free(&o);
+            return SOAK_EXIT_USAGE;
+        }
+    }
+    if (o.argc == 0) {
+        fprintf(stderr, "soak: no command to run: give it after '--' or as 'command' in the "
+                        "configuration\n");
+        opts_free(&o);
+        return SOAK_EXIT_USAGE;
+    }
+    if (o.interval_ms == 0 || o.duration_ms == 0) {
+        fprintf(stderr, "soak: duration and interval must be more than 0\n");
+        opts_free(&o);
+        return SOAK_EXIT_USAGE;
+    }
+    int rc = run_soak(&o);
+    opts_free(&o);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fputs(usage_main, stderr);
+        return SOAK_EXIT_USAGE;
+    }
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
+        fputs(usage_main, stdout);
+        return 0;
+    }
+    if (!strcmp(cmd, "run"))
+        return cmd_run(argc - 1, argv + 1);
+    if (!strcmp(cmd, "status") || !strcmp(cmd, "stop")) {
+        if (argc < 3 || argv[2][0] == '-') {
+            fprintf(stderr, "usage: soak %s DIR%s\n", cmd, cmd[1] == 't' && cmd[2] == 'o' ?
+                    " [--timeout D]" : "");
+            return argc >= 3 && !strcmp(argv[2], "--help") ? 0 : SOAK_EXIT_USAGE;
+        }
+        if (!strcmp(cmd, "status"))
+            return argc > 3 ? (fprintf(stderr, "soak: unexpected '%s'\n", argv[3]),
+                               SOAK_EXIT_USAGE)
+                            : ctl_status(argv[2], 10);
+        uint64_t t = 120000;
+        if (parse_timeout(argc, argv, 3, &t))
+            return SOAK_EXIT_USAGE;
+        return ctl_stop(argv[2], t);
+    }
+    if (!strcmp(cmd, "kill-tree")) {
+        char *end;
+        long pid = argc >= 3 ? strtol(argv[2], &end, 10) : 0;
+        if (argc < 3 || *end || pid <= 1) {
+            fprintf(stderr, "usage: soak kill-tree PID [--timeout D]\n");
+            return SOAK_EXIT_USAGE;
+        }
+        uint64_t t = 10000;
+        if (parse_timeout(argc, argv, 3, &t))
+            return SOAK_EXIT_USAGE;
+        return ctl_kill_tree((pid_t)pid, t);
+    }
+    fprintf(stderr, "soak: unknown command '%s'\n\n%s", cmd, usage_main);
+    return SOAK_EXIT_USAGE;
 }

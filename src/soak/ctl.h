@@ -1,0 +1,18 @@
+/*
+ * ctl: the commands that act on a run from outside: `soak status DIR`, `soak stop DIR`,
+ * `soak kill-tree PID`. Each returns a process exit code and prints its own messages.
+ */
+#ifndef SOAK_CTL_H
+#define SOAK_CTL_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+/* Prints the current picture of the run in dir and its last events. */
+int ctl_status(const char *dir, int nevents);
+/* Asks the soak running in dir to stop (SIGTERM) and waits up to timeout_ms for it to end. */
+int ctl_stop(const char *dir, uint64_t timeout_ms);
+/* Kills pid and all its descendants: SIGTERM, then SIGKILL after timeout_ms. */
+int ctl_kill_tree(pid_t pid, uint64_t timeout_ms);
+
+#endif

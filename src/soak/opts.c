@@ -1,0 +1,362 @@
+/* opts: the settings table of `soak run`. See opts.h. */
+#include "opts.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "units.h"
+
+typedef enum opt_type { T_DUR, T_BYTES, T_STR, T_UINT, T_RESTART, T_STATUS } opt_type;
+
+typedef struct opt_def {
+    const char *key;
+    opt_type type;
+    size_t off;
+    const char *def;
+    const char *help;
+} opt_def;
+
+#define F(field) offsetof(opts, field)
+
+/* The single list of settings. Defaults follow the runbook. */
+static const opt_def opt_table[] = {
+    {"duration", T_DUR, F(duration_ms), "24h", "how long the service is soaked"},
+    {"interval", T_DUR, F(interval_ms), "1s", "how often the process tree is sampled"},
+    {"pss_interval", T_DUR, F(pss_interval_ms), "60s",
+     "how often PSS is read from smaps_rollup (0 = never; reading it stalls the target)"},
+    {"artifacts", T_STR, F(artifacts), "artifacts/soak", "folder of the run's artifacts"},
+    {"heartbeat", T_STR, F(heartbeat), "\\[HB\\] alive",
+     "ERE a healthy service prints regularly; empty disables the watchdog"},
+    {"heartbeat_timeout", T_DUR, F(heartbeat_timeout_ms), "300s",
+     "no heartbeat for this long is a hang"},
+    {"restart", T_RESTART, F(restart), "on-failure", "never | on-failure | always"},
+    {"stop_timeout", T_DUR, F(stop_timeout_ms), "30s", "SIGTERM to SIGKILL grace period"},
+    {"metrics_url", T_STR, F(metrics_url), "", "Prometheus endpoint of the service to scrape"},
+    {"scrape_interval", T_DUR, F(scrape_interval_ms), "15s", "how often metrics_url is scraped"},
+    {"scrape_timeout", T_DUR, F(scrape_timeout_ms), "5s", "timeout of one scrape"},
+    {"scrape_max_series", T_UINT, F(scrape_max_series), "2000",
+     "series stored per scrape at most"},
+    {"listen", T_STR, F(listen), "",
+     "ADDR:PORT of soak's own /metrics and /health (e.g. 127.0.0.1:9464)"},
+    {"max_log_size", T_BYTES, F(max_log_size), "64MiB", "rotate soak.log at this size"},
+    {"max_log_files", T_UINT, F(max_log_files), "5", "rotated log files kept"},
+    {"artifacts_quota", T_BYTES, F(artifacts_quota), "5GB", "the artifacts folder stays under this"},
+    {"min_free_disk", T_BYTES, F(min_free_disk), "1GiB",
+     "below this free space, rotated logs are deleted oldest first"},
+    {"log_buffer", T_BYTES, F(log_buffer), "16MiB",
+     "log bytes held in memory when the disk is slow; past it lines are dropped and counted"},
+    {"gzip_level", T_UINT, F(gzip_level), "1", "compression of rotated logs (0 = none, 1-9)"},
+    {"restart_delay", T_DUR, F(restart_delay_ms), "1s", "first restart delay; doubles each time"},
+    {"restart_delay_max", T_DUR, F(restart_delay_max_ms), "60s", "cap of the restart delay"},
+    {"restart_reset_after", T_DUR, F(restart_reset_after_ms), "60s",
+     "an uptime this long resets the restart delay"},
+    {"start_limit_burst", T_UINT, F(start_limit_burst), "5",
+     "starts allowed within start_limit_interval before soak gives up"},
+    {"start_limit_interval", T_DUR, F(start_limit_interval_ms), "10m", "window of the start limit"},
+    {"pattern_events_per_min", T_UINT, F(pattern_events_per_min), "60",
+     "pattern matches recorded as events per pattern per minute (all are counted)"},
+    {"status", T_STATUS, F(status), "auto",
+     "auto | line (redrawn status line) | plain (a line a minute) | off"},
+};
+
+static const char *const default_patterns[][2] = {
+    {"reconnect", "reconnect"},
+    {"error", "ERROR|Traceback|Exception"},
+    {"ratelimit", "429|rate limit|too many"},
+};
+
+static const char *const restart_names[] = {"never", "on-failure", "always"};
+static const char *const status_names[] = {"auto", "line", "plain", "off"};
+
+static const opt_def *opts_find(const char *key)
+{
+    for (size_t i = 0; i < sizeof opt_table / sizeof opt_table[0]; i++)
+        if (strcmp(opt_table[i].key, key) == 0)
+            return &opt_table[i];
+    return NULL;
+}
+
+static int opts_enum(const char *value, const char *const *names, size_t n, unsigned *out,
+                     char *err, size_t errlen)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(value, names[i]) == 0) {
+            *out = (unsigned)i;
+            return 0;
+        }
+    int w = snprintf(err, errlen, "'%s' is not one of", value);
+    for (size_t i = 0; i < n && w > 0 && (size_t)w < errlen; i++)
+        w += snprintf(err + w, errlen - (size_t)w, "%s %s", i ? "," : "", names[i]);
+    return -1;
+}
+
+static int opts_set_pattern(opts *o, const char *name, const char *expr, char *err, size_t errlen)
+{
+    if (!*name || strlen(name) >= sizeof o->pattern_names[0]) {
+        snprintf(err, errlen, "pattern name must be 1 to 63 characters");
+        return -1;
+    }
+    for (const char *c = name; *c; c++)
+        if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
+              *c == '_')) {
+            snprintf(err, errlen, "pattern name '%s' may hold only letters, digits and _", name);
+            return -1;
+        }
+    if (strlen(expr) >= sizeof o->pattern_exprs[0]) {
+        snprintf(err, errlen, "pattern longer than %zu characters", sizeof o->pattern_exprs[0] - 1);
+        return -1;
+    }
+    size_t i;
+    for (i = 0; i < o->npatterns; i++)
+        if (strcmp(o->pattern_names[i], name) == 0)
+            break;
+    if (i == o->npatterns) {
+        if (o->npatterns == PATTERNS_MAX - 1) { /* one slot is kept for the heartbeat */
+            snprintf(err, errlen, "too many patterns (at most %d)", PATTERNS_MAX - 1);
+            return -1;
+        }
+        o->npatterns++;
+    }
+    snprintf(o->pattern_names[i], sizeof o->pattern_names[i], "%s", name);
+    snprintf(o->pattern_exprs[i], sizeof o->pattern_exprs[i], "%s", expr);
+    /* an empty expression removes the pattern */
+    if (!*expr) {
+        memmove(&o->pattern_names[i], &o->pattern_names[i + 1],
+                (o->npatterns - i - 1) * sizeof o->pattern_names[0]);
+        memmove(&o->pattern_exprs[i], &o->pattern_exprs[i + 1],
+                (o->npatterns - i - 1) * sizeof o->pattern_exprs[0]);
+        o->npatterns--;
+    }
+    return 0;
+}
+
+int opts_set(opts *o, const char *key, const char *value, char *err, size_t errlen)
+{
+    if (strncmp(key, "patterns.", 9) == 0)
+        return opts_set_pattern(o, key + 9, value, err, errlen);
+    const opt_def *d = opts_find(key);
+    if (!d) {
+        snprintf(err, errlen, "unknown key (see examples/soak.yaml for the keys)");
+        return -1;
+    }
+    char *field = (char *)o + d->off;
+    uint64_t v;
+    unsigned e;
+    switch (d->type) {
+    case T_DUR:
+        if (units_parse_duration(value, &v)) {
+            snprintf(err, errlen, "'%s' is not a duration (e.g. 250ms, 20s, 10m, 24h)", value);
+            return -1;
+        }
+        *(uint64_t *)field = v;
+        return 0;
+    case T_BYTES:
+        if (units_parse_bytes(value, &v)) {
+            snprintf(err, errlen, "'%s' is not a size (e.g. 64MiB, 5GB)", value);
+            return -1;
+        }
+        *(uint64_t *)field = v;
+        return 0;
+    case T_STR:
+        if (strlen(value) >= OPTS_STR) {
+            snprintf(err, errlen, "longer than %d characters", OPTS_STR - 1);
+            return -1;
+        }
+        snprintf(field, OPTS_STR, "%s", value);
+        return 0;
+    case T_UINT: {
+        char *end;
+        errno = 0;
+        unsigned long long n = strtoull(value, &end, 10);
+        if (!*value || *end || errno || n > 1000000000ull || value[0] == '-') {
+            snprintf(err, errlen, "'%s' is not a whole number", value);
+            return -1;
+        }
+        if (strcmp(key, "gzip_level") == 0 && n > 9) {
+            snprintf(err, errlen, "'%s' is not a level from 0 to 9", value);
+            return -1;
+        }
+        if (strcmp(key, "start_limit_burst") == 0 && (n < 1 || n > 64)) {
+            snprintf(err, errlen, "'%s' is not from 1 to 64", value);
+            return -1;
+        }
+        *(unsigned *)field = (unsigned)n;
+        return 0;
+    }
+    case T_RESTART:
+        if (opts_enum(value, restart_names, 3, &e, err, errlen))
+            return -1;
+        *(opts_restart *)field = (opts_restart)e;
+        return 0;
+    case T_STATUS:
+        if (opts_enum(value, status_names, 4, &e, err, errlen))
+            return -1;
+        *(opts_status *)field = (opts_status)e;
+        return 0;
+    }
+    return -1;
+}
+
+void opts_init(opts *o)
+{
+    char err[256];
+    memset(o, 0, sizeof *o);
+    for (size_t i = 0; i < sizeof opt_table / sizeof opt_table[0]; i++)
+        opts_set(o, opt_table[i].key, opt_table[i].def, err, sizeof err);
+    for (size_t i = 0; i < sizeof default_patterns / sizeof default_patterns[0]; i++)
+        opts_set_pattern(o, default_patterns[i][0], default_patterns[i][1], err, sizeof err);
+}
+
+void opts_free(opts *o)
+{
+    for (size_t i = 0; i < o->argc; i++)
+        free(o->argv[i]);
+    o->argc = 0;
+    o->argv[0] = NULL;
+}
+
+int opts_set_command(opts *o, char *const *argv, size_t argc, char *err, size_t errlen)
+{
+    if (argc > OPTS_MAX_ARGS) {
+        snprintf(err, errlen, "more than %d command arguments", OPTS_MAX_ARGS);
+        return -1;
+    }
+    opts_free(o);
+    for (size_t i = 0; i < argc; i++) {
+        o->argv[i] = strdup(argv[i]);
+        if (!o->argv[i]) {
+            o->argc = i;
+            snprintf(err, errlen, "out of memory");
+            return -1;
+        }
+    }
+    o->argc = argc;
+    o->argv[argc] = NULL;
+    return 0;
+}
+
+typedef struct opts_load_ctx {
+    opts *o;
+    int command_started;
+} opts_load_ctx;
+
+static int opts_on_yaml(void *ud, const char *key, const char *value, int line, char *err,
+                        size_t errlen)
+{
+    opts_load_ctx *c = ud;
+    (void)line;
+    if (strcmp(key, "command[]") == 0) {
+        if (!c->command_started) {
+            opts_free(c->o);
+            c->command_started = 1;
+        }
+        if (c->o->argc == OPTS_MAX_ARGS) {
+            snprintf(err, errlen, "more than %d arguments", OPTS_MAX_ARGS);
+            return -1;
+        }
+        char *s = strdup(value);
+        if (!s) {
+            snprintf(err, errlen, "out of memory");
+            return -1;
+        }
+        c->o->argv[c->o->argc++] = s;
+        c->o->argv[c->o->argc] = NULL;
+        return 0;
+    }
+    if (strcmp(key, "command") == 0) {
+        snprintf(err, errlen, "must be a list, e.g. [python3, cli/run_bot.py]");
+        return -1;
+    }
+    return opts_set(c->o, key, value, err, errlen);
+}
+
+int opts_load_file(opts *o, const char *path, char *err, size_t errlen)
+{
+    opts_load_ctx c = {o, 0};
+    snprintf(o->config_path, sizeof o->config_path, "%s", path);
+    return config_load_yaml(path, opts_on_yaml, &c, err, errlen);
+}
+
+static void opts_value(const opts *o, const opt_def *d, char *buf, size_t n)
+{
+    const char *field = (const char *)o + d->off;
+    switch (d->type) {
+    case T_DUR:
+        units_format_duration(*(const uint64_t *)field, buf, n);
+        break;
+    case T_BYTES:
+        snprintf(buf, n, "%llu", (unsigned long long)*(const uint64_t *)field);
+        break;
+    case T_STR:
+        snprintf(buf, n, "%s", field);
+        break;
+    case T_UINT:
+        snprintf(buf, n, "%u", *(const unsigned *)field);
+        break;
+    case T_RESTART:
+        snprintf(buf, n, "%s", restart_names[*(const opts_restart *)field]);
+        break;
+    case T_STATUS:
+        snprintf(buf, n, "%s", status_names[*(const opts_status *)field]);
+        break;
+    }
+}
+
+void opts_each(const opts *o, void (*fn)(void *ud, const char *key, const char *value,
+                                         const char *help),
+               void *ud)
+{
+    char val[OPTS_STR + 32];
+    for (size_t i = 0; i < sizeof opt_table / sizeof opt_table[0]; i++) {
+        opts_value(o, &opt_table[i], val, sizeof val);
+        fn(ud, opt_table[i].key, val, opt_table[i].help);
+    }
+    for (size_t i = 0; i < o->npatterns; i++) {
+        char k[80];
+        snprintf(k, sizeof k, "patterns.%s", o->pattern_names[i]);
+        fn(ud, k, o->pattern_exprs[i], "pattern counted on every log line");
+    }
+}
+
+typedef struct dump_ctx {
+    char *buf;
+    size_t n, used;
+} dump_ctx;
+
+static void opts_dump_one(void *ud, const char *key, const char *value, const char *help)
+{
+    dump_ctx *c = ud;
+    (void)help;
+    if (c->used >= c->n)
+        return;
+    /* single-quoted YAML: only ' needs doubling */
+    int w = snprintf(c->buf + c->used, c->n - c->used, "%s: '", key);
+    if (w > 0)
+        c->used += (size_t)w;
+    for (const char *p = value; *p && c->used + 2 < c->n; p++) {
+        if (*p == '\'')
+            c->buf[c->used++] = '\'';
+        c->buf[c->used++] = *p;
+    }
+    w = snprintf(c->buf + (c->used < c->n ? c->used : c->n - 1),
+                 c->used < c->n ? c->n - c->used : 1, "'\n");
+    if (w > 0)
+        c->used += (size_t)w;
+}
+
+size_t opts_dump(const opts *o, char *buf, size_t n)
+{
+    dump_ctx c = {buf, n, 0};
+    if (!n)
+        return 0;
+    buf[0] = '\0';
+    opts_each(o, opts_dump_one, &c);
+    if (c.used >= n)
+        c.used = n - 1;
+    buf[c.used] = '\0';
+    return c.used;
+}

@@ -1,0 +1,79 @@
+/*
+ * opts: every setting of `soak run`, with its default, its YAML key and its flag.
+ *
+ * One table (opts.c) lists each key once: its type, default, help and where it is stored, so
+ * the YAML file, `--set key=value`, the flags and `examples/soak.yaml` cannot drift apart.
+ * Precedence: defaults < configuration file < flags and --set, in command-line order.
+ */
+#ifndef SOAK_OPTS_H
+#define SOAK_OPTS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "patterns.h"
+
+typedef enum opts_restart { OPTS_RESTART_NEVER, OPTS_RESTART_ON_FAILURE, OPTS_RESTART_ALWAYS } opts_restart;
+typedef enum opts_status { OPTS_STATUS_AUTO, OPTS_STATUS_LINE, OPTS_STATUS_PLAIN, OPTS_STATUS_OFF } opts_status;
+
+#define OPTS_MAX_ARGS 256
+#define OPTS_STR      512
+
+typedef struct opts {
+    uint64_t duration_ms;
+    uint64_t interval_ms;
+    uint64_t pss_interval_ms;
+    char artifacts[OPTS_STR];
+    char heartbeat[OPTS_STR];       /* empty: no watchdog */
+    uint64_t heartbeat_timeout_ms;
+    opts_restart restart;
+    uint64_t stop_timeout_ms;
+    char metrics_url[OPTS_STR];
+    uint64_t scrape_interval_ms;
+    uint64_t scrape_timeout_ms;
+    unsigned scrape_max_series;
+    char listen[OPTS_STR];
+    uint64_t max_log_size;
+    unsigned max_log_files;
+    uint64_t artifacts_quota;
+    uint64_t min_free_disk;
+    uint64_t log_buffer;
+    unsigned gzip_level;
+    uint64_t restart_delay_ms;
+    uint64_t restart_delay_max_ms;
+    uint64_t restart_reset_after_ms;
+    unsigned start_limit_burst;
+    uint64_t start_limit_interval_ms;
+    unsigned pattern_events_per_min;
+    opts_status status;
+    /* patterns: name -> ERE; the defaults come first, users add or replace by name */
+    size_t npatterns;
+    char pattern_names[PATTERNS_MAX][64];
+    char pattern_exprs[PATTERNS_MAX][OPTS_STR];
+    /* the service: from `-- COMMAND ARGS` or the `command` list in the file */
+    size_t argc;
+    char *argv[OPTS_MAX_ARGS + 1]; /* owned strings, NULL-terminated */
+    char config_path[OPTS_STR];     /* "" when no file */
+} opts;
+
+/* Fills o with the defaults. */
+void opts_init(opts *o);
+/* Frees the command strings. */
+void opts_free(opts *o);
+
+/* Sets one key from text. Returns 0, or -1 with the reason in err (without the key). */
+int opts_set(opts *o, const char *key, const char *value, char *err, size_t errlen);
+/* Loads a YAML file; the message names file, line and key. Returns 0 or -1. */
+int opts_load_file(opts *o, const char *path, char *err, size_t errlen);
+/* Replaces the command. Returns 0 or -1 (too many arguments, out of memory). */
+int opts_set_command(opts *o, char *const *argv, size_t argc, char *err, size_t errlen);
+
+/* Writes every key with its current value as YAML into buf; used for the run's record
+ * (samples.db) and `soak run --print-config`. Returns bytes written (truncated to n-1). */
+size_t opts_dump(const opts *o, char *buf, size_t n);
+/* Calls fn for each key (in table order) with its current value as text. */
+void opts_each(const opts *o, void (*fn)(void *ud, const char *key, const char *value,
+                                         const char *help),
+               void *ud);
+
+#endif
