@@ -142,7 +142,8 @@ static void list_rotated(const char *dir, names *out)
         if (strncmp(de->d_name, "app-", 4) != 0)
             continue;
         assert_true(out->n < 256);
-        snprintf(out->v[out->n++], 128, "%s", de->d_name);
+        assert_true(strlen(de->d_name) < sizeof out->v[0]);
+        memcpy(out->v[out->n++], de->d_name, strlen(de->d_name) + 1);
     }
     closedir(d);
     qsort(out->v, out->n, sizeof out->v[0], name_cmp);
