@@ -1,0 +1,42 @@
+/* Fuzzes the /proc parsers of proctree on arbitrary bytes: the first byte picks the parser. */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "proctree.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    if (size == 0)
+        return 0;
+    /* a copy of exactly the input, so reading past len is caught by ASan */
+    size_t len = size - 1;
+    char *buf = malloc(len ? len : 1);
+    if (!buf)
+        return 0;
+    memcpy(buf, data + 1, len);
+    switch (data[0] % 3) {
+    case 0: {
+        proctree_stat st;
+        if (proctree_parse_stat(buf, len, &st) == 0 && (st.pid <= 0 || st.ppid < 0))
+            abort();
+        break;
+    }
+    case 1: {
+        uint64_t pss;
+        (void)proctree_parse_smaps_rollup(buf, len, &pss);
+        break;
+    }
+    default: {
+        pid_t out[8];
+        int n = proctree_parse_children(buf, len, out, 8);
+        for (int i = 0; i < n && i < 8; i++)
+            if (out[i] <= 0)
+                abort();
+        break;
+    }
+    }
+    free(buf);
+    return 0;
+}
