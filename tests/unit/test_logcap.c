@@ -586,8 +586,41 @@ static void test_quota_drop(void **state)
     o.gzip_level = 0;
     logcap *lc = open_lc(f->dir, &o);
     feed_numbered(lc, 100, 10);
+    logcap_stats st;
+    for (int t = 0; t < 500; t++) {
+        logcap_stats_get(lc, &st);
+        if (st.queue_bytes == 0)
+            break;
+        usleep(10000);
+    }
+    logcap_event ev[16];
+    size_t ne = logcap_take_events(lc, ev, 16);
+    int quota_ev = 0;
+    for (size_t i = 0; i < ne; i++)
+        quota_ev |= ev[i].kind == LOGCAP_EV_DROPPED && strcmp(ev[i].detail, "quota") == 0;
+    assert_true(quota_ev);
     logcap_free(lc);
     assert_true(dir_bytes(f->dir) <= 1000);
+    assert_true(st.dropped_lines > 0 && st.dropped_lines < 100);
+    assert_true(st.log_bytes <= 1000);
+}
+
+static void test_max_files_zero(void **state)
+{
+    fixture *f = *state;
+    logcap_opts o;
+    logcap_opts_default(&o);
+    o.max_file_bytes = 1000;
+    o.max_files = 0;
+    logcap *lc = open_lc(f->dir, &o);
+    feed_numbered(lc, 200, 10);
+    logcap_free(lc);
+    names nm;
+    list_rotated(f->dir, &nm);
+    assert_int_equal(nm.n, 0);
+    buf b = read_any(f->dir, "app.log");
+    assert_true(b.n > 0 && b.n <= 1000);
+    free(b.p);
 }
 
 static void test_queue_full(void **state)
@@ -726,6 +759,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_events, setup, teardown),
         cmocka_unit_test_setup_teardown(test_quota, setup, teardown),
         cmocka_unit_test_setup_teardown(test_quota_drop, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_max_files_zero, setup, teardown),
         cmocka_unit_test_setup_teardown(test_queue_full, setup, teardown),
         cmocka_unit_test_setup_teardown(test_existing_files, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cleanup, setup, teardown),
