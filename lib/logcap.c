@@ -277,12 +277,12 @@ static void count_drop(logcap *lc, size_t raw)
 static void put_line(logcap *lc, const char *sname, size_t snlen, const char *line, size_t len)
 {
     size_t fl = TS_LEN + 1 + snlen + 1 + len + 1;
-    size_t queued = atomic_load_explicit(&lc->queue_bytes, memory_order_relaxed);
     chunk *c = lc->cur;
     if (c && c->cap - c->len < fl) {
         handoff(lc);
         c = lc->cur;
     }
+    size_t queued = atomic_load_explicit(&lc->queue_bytes, memory_order_relaxed);
     if (!c) {
         c = lc->cur = chunk_new(lc->chunk_bytes);
         if (!c) {

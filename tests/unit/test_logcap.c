@@ -667,6 +667,31 @@ static void test_queue_full(void **state)
     assert_int_equal(lines + st.dropped_lines, (uint64_t)n);
 }
 
+static void test_queue_bound(void **state)
+{
+    /* a cap above one chunk: the queue never holds more than buffer_bytes */
+    fixture *f = *state;
+    logcap_opts o;
+    logcap_opts_default(&o);
+    o.buffer_bytes = 300 * 1024;
+    o.gzip_level = 0;
+    logcap *lc = open_lc(f->dir, &o);
+    const int n = 200000;
+    char *big = malloc((size_t)n * 64);
+    size_t len = 0;
+    for (int i = 0; i < n; i++)
+        len += (size_t)snprintf(big + len, 64, "burst %07d xxxxxxxxxxxxxxxxxxxx\n", i);
+    for (int k = 0; k < 5; k++)
+        logcap_feed(lc, LOGCAP_STDOUT, big, len, NULL, NULL);
+    logcap_stats st;
+    logcap_stats_get(lc, &st);
+    assert_true(st.queue_high_water <= o.buffer_bytes);
+    assert_true(st.queue_bytes <= o.buffer_bytes);
+    logcap_free(lc);
+    free(big);
+    logcap_stats_get(NULL, &st);
+}
+
 static void write_gz(const char *path, const char *text)
 {
     gzFile gz = gzopen(path, "wb1");
@@ -761,6 +786,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_quota_drop, setup, teardown),
         cmocka_unit_test_setup_teardown(test_max_files_zero, setup, teardown),
         cmocka_unit_test_setup_teardown(test_queue_full, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_queue_bound, setup, teardown),
         cmocka_unit_test_setup_teardown(test_existing_files, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cleanup, setup, teardown),
     };
