@@ -99,7 +99,8 @@ struct logcap {
     pthread_t writer;
     int fd;
     uint64_t cur_size;
-    int write_failed; /* an ERROR event was sent for the current run of failures */
+    int write_failed;   /* an ERROR event was sent for the current run of failures */
+    uint64_t rot_slack; /* after a failed rotation: grow this much more before the next try */
 
     /* rotated files */
     pthread_mutex_t files_mu;
@@ -277,12 +278,12 @@ static void count_drop(logcap *lc, size_t raw)
 static void put_line(logcap *lc, const char *sname, size_t snlen, const char *line, size_t len)
 {
     size_t fl = TS_LEN + 1 + snlen + 1 + len + 1;
-    size_t queued = atomic_load_explicit(&lc->queue_bytes, memory_order_relaxed);
     chunk *c = lc->cur;
     if (c && c->cap - c->len < fl) {
         handoff(lc);
         c = lc->cur;
     }
+    size_t queued = atomic_load_explicit(&lc->queue_bytes, memory_order_relaxed);
     if (!c) {
         c = lc->cur = chunk_new(lc->chunk_bytes);
         if (!c) {
@@ -644,8 +645,9 @@ static int name_taken(logcap *lc, const char *base)
     return taken || lstat(path, &sb) == 0;
 }
 
-/* Cuts the current file: fsync, close, rename to a unique rotated name, reopen. */
-static void rotate(logcap *lc)
+/* Cuts the current file: fsync, close, rename to a unique rotated name, reopen. Returns 0, or
+ * -1 when the rename failed (the current file goes on growing; an ERROR event is queued). */
+static int rotate(logcap *lc)
 {
     char ts[32], base[FNAME_LEN], path[PATH_LEN];
     if (lc->fd >= 0) {
@@ -678,10 +680,11 @@ static void rotate(logcap *lc)
     }
     if (orc != 0)
         ev_error(lc, lc->cur_path, "open", -orc);
-    if (rc == 0) {
-        enforce_max_files(lc);
-        compress_wake(lc);
-    }
+    if (rc != 0)
+        return -1;
+    enforce_max_files(lc);
+    compress_wake(lc);
+    return 0;
 }
 
 /* Counts the dropped lines of formatted text p[0..n) (whole lines) as raw bytes: the text
@@ -707,6 +710,8 @@ static void count_dropped_text(logcap *lc, const char *p, size_t n)
 
 static void write_all(logcap *lc, const char *p, size_t n)
 {
+    if (n > 0 && lc->fd < 0)
+        open_current(lc); /* a reopen after rotation failed: try again */
     while (n > 0) {
         ssize_t w = lc->fd >= 0 ? write(lc->fd, p, n) : (errno = EBADF, -1);
         if (w < 0 && errno == EINTR)
@@ -761,8 +766,8 @@ static void write_quota(logcap *lc, const char *p, size_t n)
  * max_file_bytes. A line larger than max_file_bytes goes whole into a fresh file. */
 static void write_chunk(logcap *lc, const char *p, size_t n)
 {
-    uint64_t max = lc->o.max_file_bytes;
     while (n > 0) {
+        uint64_t max = lc->o.max_file_bytes + lc->rot_slack;
         uint64_t room = lc->cur_size < max ? max - lc->cur_size : 0;
         size_t seg;
         if (n <= room) {
@@ -771,10 +776,15 @@ static void write_chunk(logcap *lc, const char *p, size_t n)
             const char *nl = room ? memrchr(p, '\n', (size_t)room) : NULL;
             if (nl) {
                 seg = (size_t)(nl - p) + 1;
-            } else if (lc->cur_size > 0) {
-                rotate(lc);
+            } else if (lc->cur_size > 0 && rotate(lc) == 0) {
+                lc->rot_slack = 0;
                 continue;
             } else {
+                /* an empty file, or the rotation failed: the line goes in whole; after a
+                 * failure, no new try (fsync, rename, event) before the file grows by another
+                 * max_file_bytes */
+                if (lc->cur_size > 0)
+                    lc->rot_slack = lc->cur_size;
                 const char *e = memchr(p, '\n', n);
                 seg = e ? (size_t)(e - p) + 1 : n;
             }

@@ -586,8 +586,41 @@ static void test_quota_drop(void **state)
     o.gzip_level = 0;
     logcap *lc = open_lc(f->dir, &o);
     feed_numbered(lc, 100, 10);
+    logcap_stats st;
+    for (int t = 0; t < 500; t++) {
+        logcap_stats_get(lc, &st);
+        if (st.queue_bytes == 0)
+            break;
+        usleep(10000);
+    }
+    logcap_event ev[16];
+    size_t ne = logcap_take_events(lc, ev, 16);
+    int quota_ev = 0;
+    for (size_t i = 0; i < ne; i++)
+        quota_ev |= ev[i].kind == LOGCAP_EV_DROPPED && strcmp(ev[i].detail, "quota") == 0;
+    assert_true(quota_ev);
     logcap_free(lc);
     assert_true(dir_bytes(f->dir) <= 1000);
+    assert_true(st.dropped_lines > 0 && st.dropped_lines < 100);
+    assert_true(st.log_bytes <= 1000);
+}
+
+static void test_max_files_zero(void **state)
+{
+    fixture *f = *state;
+    logcap_opts o;
+    logcap_opts_default(&o);
+    o.max_file_bytes = 1000;
+    o.max_files = 0;
+    logcap *lc = open_lc(f->dir, &o);
+    feed_numbered(lc, 200, 10);
+    logcap_free(lc);
+    names nm;
+    list_rotated(f->dir, &nm);
+    assert_int_equal(nm.n, 0);
+    buf b = read_any(f->dir, "app.log");
+    assert_true(b.n > 0 && b.n <= 1000);
+    free(b.p);
 }
 
 static void test_queue_full(void **state)
@@ -632,6 +665,31 @@ static void test_queue_full(void **state)
     free(b.p);
     assert_int_equal(raw + st.dropped_bytes, len);
     assert_int_equal(lines + st.dropped_lines, (uint64_t)n);
+}
+
+static void test_queue_bound(void **state)
+{
+    /* a cap above one chunk: the queue never holds more than buffer_bytes */
+    fixture *f = *state;
+    logcap_opts o;
+    logcap_opts_default(&o);
+    o.buffer_bytes = 300 * 1024;
+    o.gzip_level = 0;
+    logcap *lc = open_lc(f->dir, &o);
+    const int n = 200000;
+    char *big = malloc((size_t)n * 64);
+    size_t len = 0;
+    for (int i = 0; i < n; i++)
+        len += (size_t)snprintf(big + len, 64, "burst %07d xxxxxxxxxxxxxxxxxxxx\n", i);
+    for (int k = 0; k < 5; k++)
+        logcap_feed(lc, LOGCAP_STDOUT, big, len, NULL, NULL);
+    logcap_stats st;
+    logcap_stats_get(lc, &st);
+    assert_true(st.queue_high_water <= o.buffer_bytes);
+    assert_true(st.queue_bytes <= o.buffer_bytes);
+    logcap_free(lc);
+    free(big);
+    logcap_stats_get(NULL, &st);
 }
 
 static void write_gz(const char *path, const char *text)
@@ -726,7 +784,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_events, setup, teardown),
         cmocka_unit_test_setup_teardown(test_quota, setup, teardown),
         cmocka_unit_test_setup_teardown(test_quota_drop, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_max_files_zero, setup, teardown),
         cmocka_unit_test_setup_teardown(test_queue_full, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_queue_bound, setup, teardown),
         cmocka_unit_test_setup_teardown(test_existing_files, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cleanup, setup, teardown),
     };
