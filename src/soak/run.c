@@ -164,16 +164,11 @@ static void sv_on_line(void *ud, int stream, const char *line, size_t len, int c
         }
         if (s->pat_recorded[i] < s->o->pattern_events_per_min) {
             s->pat_recorded[i]++;
-            if (s->db)
-                store_event(s->db, wall_now(), "pattern", patterns_name(s->pat, i),
-                            (double)s->rs.pattern_hits[i]);
-            /* the line itself goes in a second event field-friendly form */
             char detail[600];
             snprintf(detail, sizeof detail, "%s: %.*s", patterns_name(s->pat, i),
                      (int)(len > 500 ? 500 : len), line);
             if (s->db)
-                store_event(s->db, wall_now(), "pattern_line", detail,
-                            (double)s->rs.pattern_hits[i]);
+                store_event(s->db, wall_now(), "pattern", detail, (double)s->rs.pattern_hits[i]);
         } else {
             s->pat_suppressed[i]++;
         }
@@ -658,8 +653,10 @@ static void sv_sample(uv_timer_t *t)
     s->rs.cpu_seconds += ps.cpu_seconds_delta;
     s->rs.cpu_percent = dt > 0 ? 100.0 * ps.cpu_seconds_delta / dt : 0;
     s->rs.tree = ps;
-    if (s->rs.samples == 0)
+    if (s->rs.rss_first == 0 && ps.nprocs > 0)
         s->rs.rss_first = ps.rss_bytes;
+    if (ps.nprocs > 0)
+        s->rs.rss_last = ps.rss_bytes;
     if (ps.rss_bytes > s->rs.rss_max)
         s->rs.rss_max = ps.rss_bytes;
     if (ps.zombies > s->rs.zombies_max)
@@ -835,7 +832,7 @@ static void sv_print_outcome(sv *s, int code)
            units_format_duration(s->o->interval_ms, b, sizeof b));
     printf("  memory       rss start %s, end %s, max %s\n",
            units_format_bytes(r->rss_first, a, sizeof a),
-           units_format_bytes(r->tree.rss_bytes, b, sizeof b),
+           units_format_bytes(r->rss_last, b, sizeof b),
            units_format_bytes(r->rss_max, c, sizeof c));
     printf("  cpu          %.1f s in total\n", r->cpu_seconds);
     printf("  restarts     %u, crashes %u, hangs %u, oom kills %u\n", r->restarts, r->crashes,

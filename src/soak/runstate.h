@@ -29,7 +29,7 @@ typedef struct runstate {
     double cpu_seconds, cpu_percent;
     double heartbeat_age_s;             /* < 0: no heartbeat configured or not running */
     proctree_sample tree;               /* the latest sample */
-    uint64_t rss_first, rss_max;
+    uint64_t rss_first, rss_last, rss_max; /* of samples with a live tree */
     unsigned zombies_max;
     uint64_t artifacts_bytes, disk_free_bytes;
     logcap_stats log;
