@@ -1,6 +1,10 @@
 /*
- * httpget: a blocking HTTP GET with a timeout and a size cap, for scraping a service's
- * /metrics from a worker thread (libcurl easy interface). Thread-safe.
+ * httpget: one blocking HTTP GET, for scraping a service's /metrics from a worker thread.
+ *
+ * Built on the libcurl easy interface. Safe to call from several threads at once: libcurl's
+ * global state is set up once (pthread_once) and every call uses its own easy handle. No
+ * signals are used (CURLOPT_NOSIGNAL), redirects are not followed, and only http:// and
+ * https:// URLs are accepted.
  */
 #ifndef HTTPGET_H
 #define HTTPGET_H
@@ -9,8 +13,20 @@
 
 #include "sbuf.h"
 
-/* Fetches url into body (appended). Returns 0, or a negative errno with a message in err,
- * e.g. "cannot fetch 'URL': Connection refused". A body larger than max_bytes is an error. */
+/* Fetches url within timeout_ms (the whole transfer, connection included; 0 means 10 s) and
+ * appends the response body to body.
+ *
+ * Returns 0 once a complete response arrived, whatever its status: *http_status (may be NULL)
+ * holds it and the caller decides what a 404 or a 500 means. On failure returns a negative
+ * errno, writes a message to err (lower case, no full stop, e.g. "cannot fetch
+ * 'http://127.0.0.1:9/metrics': Connection refused") and leaves body as it was:
+ *   -EINVAL        bad URL or a scheme other than http/https
+ *   -EFBIG         the body is longer than max_bytes, or than body's own cap allows
+ *   -ETIMEDOUT     no complete response within timeout_ms
+ *   -ECONNREFUSED  (or another connect errno) the service is not listening
+ *   -EHOSTUNREACH  the host name does not resolve
+ *   -ENOMEM, -EPROTO (TLS or HTTP protocol error), -EIO (anything else)
+ * *http_status is 0 when no status line was received. */
 int httpget_fetch(const char *url, unsigned timeout_ms, size_t max_bytes, sbuf *body,
                   long *http_status, char *err, size_t errlen);
 

@@ -1,0 +1,163 @@
+/* httpget: blocking HTTP GET on libcurl easy. See httpget.h for the contract. */
+#include "httpget.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include <curl/curl.h>
+
+#define HTTPGET_DEFAULT_TIMEOUT_MS 10000u
+
+static pthread_once_t global_once = PTHREAD_ONCE_INIT;
+static CURLcode global_rc = CURLE_FAILED_INIT;
+
+static void global_init(void)
+{
+    global_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+/* Receives the body; stops the transfer (by returning less than asked) past the cap. */
+typedef struct sink {
+    sbuf *body;
+    size_t got;       /* bytes appended by this fetch */
+    size_t max_bytes; /* cap of this fetch */
+    int rc;           /* why the sink stopped the transfer, 0 if it did not */
+} sink;
+
+static size_t on_data(char *ptr, size_t size, size_t nmemb, void *ud)
+{
+    sink *s = ud;
+    size_t n = size * nmemb;
+    if (n > s->max_bytes - s->got) {
+        s->rc = -EFBIG;
+        return 0;
+    }
+    int rc = sbuf_add(s->body, ptr, n);
+    if (rc) {
+        s->rc = rc == -ENOSPC ? -EFBIG : rc;
+        return 0;
+    }
+    s->got += n;
+    return n;
+}
+
+/* Maps a failed transfer to a negative errno and a message. */
+static int fail(CURL *c, CURLcode cc, const sink *s, const char *url, unsigned timeout_ms,
+                const char *curlerr, char *err, size_t errlen)
+{
+    long oserr = 0;
+    const char *why = curlerr[0] ? curlerr : curl_easy_strerror(cc);
+
+    switch (cc) {
+    case CURLE_WRITE_ERROR:
+    case CURLE_FILESIZE_EXCEEDED:
+        if (s->rc == -ENOMEM) {
+            snprintf(err, errlen, "cannot fetch '%s': out of memory", url);
+            return -ENOMEM;
+        }
+        snprintf(err, errlen, "cannot fetch '%s': response body larger than %zu bytes", url,
+                 s->max_bytes);
+        return -EFBIG;
+    case CURLE_OPERATION_TIMEDOUT:
+        snprintf(err, errlen, "cannot fetch '%s': no response within %u ms", url, timeout_ms);
+        return -ETIMEDOUT;
+    case CURLE_COULDNT_CONNECT:
+        curl_easy_getinfo(c, CURLINFO_OS_ERRNO, &oserr);
+        if (oserr <= 0)
+            oserr = ECONNREFUSED;
+        snprintf(err, errlen, "cannot fetch '%s': %s", url, strerror((int)oserr));
+        return -(int)oserr;
+    case CURLE_COULDNT_RESOLVE_HOST:
+        snprintf(err, errlen, "cannot fetch '%s': %s", url, why);
+        return -EHOSTUNREACH;
+    case CURLE_UNSUPPORTED_PROTOCOL:
+    case CURLE_URL_MALFORMAT:
+        snprintf(err, errlen, "cannot fetch '%s': %s", url, why);
+        return -EINVAL;
+    case CURLE_OUT_OF_MEMORY:
+        snprintf(err, errlen, "cannot fetch '%s': out of memory", url);
+        return -ENOMEM;
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_WEIRD_SERVER_REPLY:
+    case CURLE_HTTP2:
+    case CURLE_GOT_NOTHING:
+    case CURLE_PARTIAL_FILE:
+        snprintf(err, errlen, "cannot fetch '%s': %s", url, why);
+        return -EPROTO;
+    default:
+        snprintf(err, errlen, "cannot fetch '%s': %s", url, why);
+        return -EIO;
+    }
+}
+
+int httpget_fetch(const char *url, unsigned timeout_ms, size_t max_bytes, sbuf *body,
+                  long *http_status, char *err, size_t errlen)
+{
+    char curlerr[CURL_ERROR_SIZE] = "";
+    sink s = {body, 0, max_bytes, 0};
+    size_t len0 = body->len;
+    long status = 0;
+    CURLcode cc;
+    int rc = 0;
+
+    if (http_status)
+        *http_status = 0;
+    if (!url || (strncasecmp(url, "http://", 7) && strncasecmp(url, "https://", 8))) {
+        snprintf(err, errlen, "cannot fetch '%s': only http:// and https:// URLs are allowed",
+                 url ? url : "");
+        return -EINVAL;
+    }
+    if (timeout_ms == 0)
+        timeout_ms = HTTPGET_DEFAULT_TIMEOUT_MS;
+
+    pthread_once(&global_once, global_init);
+    if (global_rc != CURLE_OK) {
+        snprintf(err, errlen, "cannot fetch '%s': libcurl initialisation failed: %s", url,
+                 curl_easy_strerror(global_rc));
+        return -EIO;
+    }
+    CURL *c = curl_easy_init();
+    if (!c) {
+        snprintf(err, errlen, "cannot fetch '%s': out of memory", url);
+        return -ENOMEM;
+    }
+
+    /* any failure to set an option shows up as the transfer's error below */
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_NOPROGRESS, 1L);
+    curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+#if LIBCURL_VERSION_NUM >= 0x075500
+    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+#else
+    curl_easy_setopt(c, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+#endif
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
+    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)timeout_ms);
+    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, curlerr);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &s);
+    curl_easy_setopt(c, CURLOPT_FORBID_REUSE, 1L);
+    /* fail early when Content-Length already says too much; the sink catches the rest */
+    if (max_bytes < (size_t)INT64_MAX)
+        curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)max_bytes);
+
+    cc = curl_easy_perform(c);
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    if (http_status)
+        *http_status = status;
+    if (cc != CURLE_OK) {
+        rc = fail(c, cc, &s, url, timeout_ms, curlerr, err, errlen);
+        if (body->len > len0) {
+            body->len = len0;
+            body->data[len0] = '\0';
+        }
+    }
+    curl_easy_cleanup(c);
+    return rc;
+}
