@@ -19,9 +19,9 @@ typedef struct backoff {
     uint64_t reset_after_ms; /* uptime after which the next delay is initial_ms again */
     unsigned burst;          /* starts allowed within window_ms (1..BACKOFF_MAX_BURST) */
     uint64_t window_ms;
-    unsigned failures;       /* consecutive short-lived runs */
+    unsigned failures;                  /* consecutive short-lived runs */
     uint64_t starts[BACKOFF_MAX_BURST]; /* ring of recent start times */
-    unsigned nstarts;        /* starts recorded, total */
+    unsigned nstarts;                   /* starts recorded, total */
 } backoff;
 
 /* burst is clamped to 1..BACKOFF_MAX_BURST; max_ms below initial_ms is raised to it. */

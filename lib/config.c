@@ -14,8 +14,8 @@
 /* One open collection: a mapping (expecting a key or a value) or a sequence. */
 typedef struct config_level {
     int is_seq;
-    int want_value;          /* mapping: the next scalar is a value */
-    size_t key_len;          /* length of the dotted key prefix at this level */
+    int want_value; /* mapping: the next scalar is a value */
+    size_t key_len; /* length of the dotted key prefix at this level */
 } config_level;
 
 typedef struct config_state {
@@ -80,8 +80,7 @@ int config_parse_yaml(const char *text, size_t len, const char *name, config_fn 
         case YAML_SEQUENCE_START_EVENT: {
             int is_seq = ev.type == YAML_SEQUENCE_START_EVENT;
             if (st.depth == 0 && is_seq) {
-                snprintf(err, errlen, "%s:%d: the top level must be a mapping of keys", name,
-                         line);
+                snprintf(err, errlen, "%s:%d: the top level must be a mapping of keys", name, line);
                 goto fail_ev;
             }
             if (top && !top->is_seq && !top->want_value) {
@@ -89,8 +88,8 @@ int config_parse_yaml(const char *text, size_t len, const char *name, config_fn 
                 goto fail_ev;
             }
             if (top && top->is_seq) {
-                snprintf(err, errlen, "%s:%d: key '%s': nested lists are not supported", name,
-                         line, st.key);
+                snprintf(err, errlen, "%s:%d: key '%s': nested lists are not supported", name, line,
+                         st.key);
                 goto fail_ev;
             }
             if (st.depth == CONFIG_MAX_DEPTH) {
@@ -117,8 +116,7 @@ int config_parse_yaml(const char *text, size_t len, const char *name, config_fn 
             if (!top) { /* a document that is a bare scalar */
                 if (vlen == 0)
                     break; /* empty file */
-                snprintf(err, errlen, "%s:%d: the top level must be a mapping of keys", name,
-                         line);
+                snprintf(err, errlen, "%s:%d: the top level must be a mapping of keys", name, line);
                 goto fail_ev;
             }
             if (memchr(val, '\0', vlen)) {
@@ -135,8 +133,7 @@ int config_parse_yaml(const char *text, size_t len, const char *name, config_fn 
                 }
             } else if (!top->want_value) {
                 if (vlen == 0 || config_push_key(&st, val, vlen)) {
-                    snprintf(err, errlen, "%s:%d: key '%.64s': empty or too long", name, line,
-                             val);
+                    snprintf(err, errlen, "%s:%d: key '%.64s': empty or too long", name, line, val);
                     goto fail_ev;
                 }
                 top->want_value = 1;
@@ -156,8 +153,7 @@ int config_parse_yaml(const char *text, size_t len, const char *name, config_fn 
             break;
         }
         /* after a nested collection closes, the parent mapping expects a key again */
-        if ((ev.type == YAML_MAPPING_END_EVENT || ev.type == YAML_SEQUENCE_END_EVENT) &&
-            st.depth) {
+        if ((ev.type == YAML_MAPPING_END_EVENT || ev.type == YAML_SEQUENCE_END_EVENT) && st.depth) {
             st.lv[st.depth - 1].want_value = 0;
         }
         yaml_event_delete(&ev);

@@ -10,7 +10,7 @@ struct patterns {
     size_t n;
     char *names[PATTERNS_MAX];
     char *exprs[PATTERNS_MAX];
-    hs_database_t *db;    /* NULL when n == 0 */
+    hs_database_t *db; /* NULL when n == 0 */
     hs_scratch_t *scratch;
 };
 

@@ -26,27 +26,27 @@ typedef struct proctree_stat {
     pid_t ppid;
     pid_t pgrp;
     pid_t session;
-    char state;            /* R S D Z T t X I ... */
-    uint64_t utime_ticks;  /* clock ticks (sysconf(_SC_CLK_TCK)) */
+    char state;           /* R S D Z T t X I ... */
+    uint64_t utime_ticks; /* clock ticks (sysconf(_SC_CLK_TCK)) */
     uint64_t stime_ticks;
     long num_threads;
-    uint64_t starttime;    /* ticks after boot; with pid, identifies a process */
+    uint64_t starttime; /* ticks after boot; with pid, identifies a process */
     uint64_t rss_pages;
 } proctree_stat;
 
 /* Sums over the tree. */
 typedef struct proctree_sample {
-    unsigned nprocs;        /* processes in the tree, zombies included */
-    unsigned zombies;       /* state Z */
-    unsigned threads;       /* sum of num_threads */
-    unsigned fds;           /* open file descriptors, sum over processes */
-    uint64_t rss_bytes;     /* sum of RSS (shared pages counted more than once) */
-    uint64_t pss_bytes;     /* sum of Pss from smaps_rollup; only when pss_valid */
-    int pss_valid;          /* 1 when PSS was read in this sample */
-    uint64_t cpu_ticks;     /* utime+stime summed over the tree's current processes */
+    unsigned nprocs;          /* processes in the tree, zombies included */
+    unsigned zombies;         /* state Z */
+    unsigned threads;         /* sum of num_threads */
+    unsigned fds;             /* open file descriptors, sum over processes */
+    uint64_t rss_bytes;       /* sum of RSS (shared pages counted more than once) */
+    uint64_t pss_bytes;       /* sum of Pss from smaps_rollup; only when pss_valid */
+    int pss_valid;            /* 1 when PSS was read in this sample */
+    uint64_t cpu_ticks;       /* utime+stime summed over the tree's current processes */
     double cpu_seconds_delta; /* CPU used since the previous sample, by processes alive in
                                  either sample (new processes count whole); never negative */
-    int truncated;          /* 1 when the tree had more than PROCTREE_MAX_PROCS processes */
+    int truncated;            /* 1 when the tree had more than PROCTREE_MAX_PROCS processes */
 } proctree_sample;
 
 /* Parsers, exposed for tests and fuzzing. Each takes the text of one /proc file (not

@@ -38,8 +38,8 @@ typedef struct promtext_sample_t {
 typedef int (*promtext_sample_fn)(void *ud, const promtext_parsed *s);
 
 typedef struct promtext_parse_stats {
-    unsigned samples;   /* samples reported */
-    unsigned skipped;   /* lines that were not comments, blank or valid samples */
+    unsigned samples; /* samples reported */
+    unsigned skipped; /* lines that were not comments, blank or valid samples */
 } promtext_parse_stats;
 
 /* Parses buf[0..len). Names and label sets longer than 1024 bytes are skipped lines.

@@ -12,10 +12,10 @@
 #include <stddef.h>
 
 typedef struct sbuf {
-    char *data;  /* owned; NULL until the first append */
-    size_t len;  /* bytes used, not counting the NUL */
-    size_t cap;  /* bytes allocated */
-    size_t max;  /* hard maximum of len */
+    char *data; /* owned; NULL until the first append */
+    size_t len; /* bytes used, not counting the NUL */
+    size_t cap; /* bytes allocated */
+    size_t max; /* hard maximum of len */
 } sbuf;
 
 /* Sets up an empty buffer that will never hold more than max bytes. Allocates nothing. */

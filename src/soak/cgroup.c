@@ -11,10 +11,10 @@
 #include <unistd.h>
 
 struct cgroup {
-    char dir[PATH_MAX];          /* the cgroup whose memory.events we read; "" if none */
-    char procs[PATH_MAX + 16];   /* cgroup.procs of the service cgroup; "" if not created */
-    int created;                 /* we made dir and must remove it */
-    long baseline;               /* oom_kill at start */
+    char dir[PATH_MAX];        /* the cgroup whose memory.events we read; "" if none */
+    char procs[PATH_MAX + 16]; /* cgroup.procs of the service cgroup; "" if not created */
+    int created;               /* we made dir and must remove it */
+    long baseline;             /* oom_kill at start */
     char desc[PATH_MAX + 64];
 };
 

@@ -35,8 +35,7 @@ int endpoints_metrics(const runstate *rs, uint64_t now_ms, sbuf *b)
     rc |= ep_one(b, "soak_cpu_seconds_total", "counter", "CPU time used by the service tree",
                  rs->cpu_seconds);
     rc |= ep_one(b, "soak_threads", "gauge", "threads in the service tree", t->threads);
-    rc |= ep_one(b, "soak_open_fds", "gauge", "open file descriptors in the service tree",
-                 t->fds);
+    rc |= ep_one(b, "soak_open_fds", "gauge", "open file descriptors in the service tree", t->fds);
     rc |= ep_one(b, "soak_processes", "gauge", "processes in the service tree", t->nprocs);
     rc |= ep_one(b, "soak_zombies", "gauge", "zombie processes in the service tree", t->zombies);
     rc |= ep_one(b, "soak_restarts_total", "counter", "restarts of the service", rs->restarts);
@@ -76,12 +75,12 @@ int endpoints_metrics(const runstate *rs, uint64_t now_ms, sbuf *b)
 int endpoints_health(const runstate *rs, uint64_t now_ms, sbuf *b)
 {
     int ok = rs->state == RS_RUNNING;
-    int rc = sbuf_printf(b,
-                         "{\"status\":\"%s\",\"state\":\"%s\",\"pid\":%d,\"uptime_s\":%.3f,"
-                         "\"restarts\":%u,\"crashes\":%u,\"hangs\":%u,\"heartbeat_age_s\":",
-                         ok ? "ok" : "degraded", runstate_state_name(rs->state),
-                         (int)rs->child_pid, (double)(now_ms - rs->start_ms) / 1000.0,
-                         rs->restarts, rs->crashes, rs->hangs);
+    int rc =
+        sbuf_printf(b,
+                    "{\"status\":\"%s\",\"state\":\"%s\",\"pid\":%d,\"uptime_s\":%.3f,"
+                    "\"restarts\":%u,\"crashes\":%u,\"hangs\":%u,\"heartbeat_age_s\":",
+                    ok ? "ok" : "degraded", runstate_state_name(rs->state), (int)rs->child_pid,
+                    (double)(now_ms - rs->start_ms) / 1000.0, rs->restarts, rs->crashes, rs->hangs);
     if (!rc)
         rc = rs->heartbeat_age_s >= 0 ? sbuf_printf(b, "%.3f}\n", rs->heartbeat_age_s)
                                       : sbuf_adds(b, "null}\n");

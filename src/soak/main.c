@@ -96,10 +96,9 @@ static int cmd_run(int argc, char **argv)
         {0, 0, 0, 0},
     };
     /* the key each numbered flag sets */
-    static const char *const flag_keys[] = {NULL,           "duration",    "interval",
-                                            "artifacts",    "heartbeat",   "heartbeat_timeout",
-                                            "restart",      "stop_timeout", "metrics_url",
-                                            "listen",       "status"};
+    static const char *const flag_keys[] = {
+        NULL,      "duration",     "interval",    "artifacts", "heartbeat", "heartbeat_timeout",
+        "restart", "stop_timeout", "metrics_url", "listen",    "status"};
     static opts o;
     char err[512];
     int print = 0;
@@ -210,13 +209,12 @@ int main(int argc, char **argv)
         return cmd_run(argc - 1, argv + 1);
     if (!strcmp(cmd, "status") || !strcmp(cmd, "stop")) {
         if (argc < 3 || argv[2][0] == '-') {
-            fprintf(stderr, "usage: soak %s DIR%s\n", cmd, cmd[1] == 't' && cmd[2] == 'o' ?
-                    " [--timeout D]" : "");
+            fprintf(stderr, "usage: soak %s DIR%s\n", cmd,
+                    cmd[1] == 't' && cmd[2] == 'o' ? " [--timeout D]" : "");
             return argc >= 3 && !strcmp(argv[2], "--help") ? 0 : SOAK_EXIT_USAGE;
         }
         if (!strcmp(cmd, "status"))
-            return argc > 3 ? (fprintf(stderr, "soak: unexpected '%s'\n", argv[3]),
-                               SOAK_EXIT_USAGE)
+            return argc > 3 ? (fprintf(stderr, "soak: unexpected '%s'\n", argv[3]), SOAK_EXIT_USAGE)
                             : ctl_status(argv[2], 10);
         uint64_t t = 120000;
         if (parse_timeout(argc, argv, 3, &t))

@@ -38,13 +38,13 @@ static const opt_def opt_table[] = {
     {"metrics_url", T_STR, F(metrics_url), "", "Prometheus endpoint of the service to scrape"},
     {"scrape_interval", T_DUR, F(scrape_interval_ms), "15s", "how often metrics_url is scraped"},
     {"scrape_timeout", T_DUR, F(scrape_timeout_ms), "5s", "timeout of one scrape"},
-    {"scrape_max_series", T_UINT, F(scrape_max_series), "2000",
-     "series stored per scrape at most"},
+    {"scrape_max_series", T_UINT, F(scrape_max_series), "2000", "series stored per scrape at most"},
     {"listen", T_STR, F(listen), "",
      "ADDR:PORT of soak's own /metrics and /health (e.g. 127.0.0.1:9464)"},
     {"max_log_size", T_BYTES, F(max_log_size), "64MiB", "rotate soak.log at this size"},
     {"max_log_files", T_UINT, F(max_log_files), "5", "rotated log files kept"},
-    {"artifacts_quota", T_BYTES, F(artifacts_quota), "5GB", "the artifacts folder stays under this"},
+    {"artifacts_quota", T_BYTES, F(artifacts_quota), "5GB",
+     "the artifacts folder stays under this"},
     {"min_free_disk", T_BYTES, F(min_free_disk), "1GiB",
      "below this free space, rotated logs are deleted oldest first"},
     {"log_buffer", T_BYTES, F(log_buffer), "16MiB",
@@ -306,9 +306,8 @@ static void opts_value(const opts *o, const opt_def *d, char *buf, size_t n)
     }
 }
 
-void opts_each(const opts *o, void (*fn)(void *ud, const char *key, const char *value,
-                                         const char *help),
-               void *ud)
+void opts_each(const opts *o,
+               void (*fn)(void *ud, const char *key, const char *value, const char *help), void *ud)
 {
     char val[OPTS_STR + 32];
     for (size_t i = 0; i < sizeof opt_table / sizeof opt_table[0]; i++) {

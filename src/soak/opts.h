@@ -13,8 +13,17 @@
 
 #include "patterns.h"
 
-typedef enum opts_restart { OPTS_RESTART_NEVER, OPTS_RESTART_ON_FAILURE, OPTS_RESTART_ALWAYS } opts_restart;
-typedef enum opts_status { OPTS_STATUS_AUTO, OPTS_STATUS_LINE, OPTS_STATUS_PLAIN, OPTS_STATUS_OFF } opts_status;
+typedef enum opts_restart {
+    OPTS_RESTART_NEVER,
+    OPTS_RESTART_ON_FAILURE,
+    OPTS_RESTART_ALWAYS
+} opts_restart;
+typedef enum opts_status {
+    OPTS_STATUS_AUTO,
+    OPTS_STATUS_LINE,
+    OPTS_STATUS_PLAIN,
+    OPTS_STATUS_OFF
+} opts_status;
 
 #define OPTS_MAX_ARGS 256
 #define OPTS_STR      512
@@ -24,7 +33,7 @@ typedef struct opts {
     uint64_t interval_ms;
     uint64_t pss_interval_ms;
     char artifacts[OPTS_STR];
-    char heartbeat[OPTS_STR];       /* empty: no watchdog */
+    char heartbeat[OPTS_STR]; /* empty: no watchdog */
     uint64_t heartbeat_timeout_ms;
     opts_restart restart;
     uint64_t stop_timeout_ms;
@@ -53,7 +62,7 @@ typedef struct opts {
     /* the service: from `-- COMMAND ARGS` or the `command` list in the file */
     size_t argc;
     char *argv[OPTS_MAX_ARGS + 1]; /* owned strings, NULL-terminated */
-    char config_path[OPTS_STR];     /* "" when no file */
+    char config_path[OPTS_STR];    /* "" when no file */
 } opts;
 
 /* Fills o with the defaults. */
@@ -72,8 +81,8 @@ int opts_set_command(opts *o, char *const *argv, size_t argc, char *err, size_t 
  * (samples.db) and `soak run --print-config`. Returns bytes written (truncated to n-1). */
 size_t opts_dump(const opts *o, char *buf, size_t n);
 /* Calls fn for each key (in table order) with its current value as text. */
-void opts_each(const opts *o, void (*fn)(void *ud, const char *key, const char *value,
-                                         const char *help),
+void opts_each(const opts *o,
+               void (*fn)(void *ud, const char *key, const char *value, const char *help),
                void *ud);
 
 #endif

@@ -10,10 +10,11 @@
  * States and what each event does in them (actions[state][event]):
  *
  *              | EXITED (direct child) | HANG          | TREE_EMPTY       | TIMER (backoff) | STOP
- *   RUNNING    | kill leftovers ->STOP | kill ->STOP   | -                | -               | kill ->STOP*
- *   STOPPING   | record                | -             | restart? ->BACK  | -               | mark final
- *   BACKOFF    | -                     | -             | -                | start ->RUN     | ->DONE
- *   DONE       | -                     | -             | -                | -               | -
+ *   RUNNING    | kill leftovers ->STOP | kill ->STOP   | -                | -               | kill
+ * ->STOP* STOPPING   | record                | -             | restart? ->BACK  | -               |
+ * mark final BACKOFF    | -                     | -             | -                | start ->RUN |
+ * ->DONE DONE       | -                     | -             | -                | -               |
+ * -
  * (*) a final stop: after it the run ends instead of restarting.
  */
 #include "run.h"
@@ -52,7 +53,7 @@ typedef enum sv_event { EV_EXITED, EV_HANG, EV_TREE_EMPTY, EV_TIMER, EV_STOP, EV
 
 /* Everything the loop owns. One per `soak run`. */
 typedef struct sv {
-    runstate rs;            /* counters shared with the endpoints and the status line */
+    runstate rs; /* counters shared with the endpoints and the status line */
     opts *o;
     uv_loop_t *loop;
     store *db;
@@ -63,7 +64,7 @@ typedef struct sv {
     scrape *sc;
     statusline *sl;
     cgroup *cg;
-    int hb_index;           /* pattern index of the heartbeat, -1 without one */
+    int hb_index; /* pattern index of the heartbeat, -1 without one */
 
     uv_signal_t sig_chld, sig_int, sig_term, sig_hup;
     uv_timer_t sample_timer, stop_timer, backoff_timer, end_timer;
@@ -74,17 +75,17 @@ typedef struct sv {
         int stream;
     } pipe_ctx[LOGCAP_NSTREAMS];
 
-    pid_t child;            /* the direct child; 0 when none */
-    int child_status;       /* wait status of the last exit */
-    int exit_seen;          /* the direct child of this cycle has exited */
-    int hang;               /* this cycle ended by the watchdog */
-    int we_killed;          /* we sent SIGKILL in this cycle */
-    int stop_final;         /* after this stop, the run ends */
-    int stop_signals;       /* SIGINT/SIGTERM received */
-    int gave_up;            /* start limit reached */
-    int start_error;        /* the command could not be started */
+    pid_t child;      /* the direct child; 0 when none */
+    int child_status; /* wait status of the last exit */
+    int exit_seen;    /* the direct child of this cycle has exited */
+    int hang;         /* this cycle ended by the watchdog */
+    int we_killed;    /* we sent SIGKILL in this cycle */
+    int stop_final;   /* after this stop, the run ends */
+    int stop_signals; /* SIGINT/SIGTERM received */
+    int gave_up;      /* start limit reached */
+    int start_error;  /* the command could not be started */
     uint64_t stop_started_ms;
-    int stop_phase;         /* 0 TERM sent, 1 KILL sent */
+    int stop_phase; /* 0 TERM sent, 1 KILL sent */
     uint64_t last_pss_ms;
     uint64_t last_sample_ms;
     int disk_low;
@@ -147,8 +148,7 @@ static void sv_on_line(void *ud, int stream, const char *line, size_t len, int c
             if (s->pat_suppressed[i])
                 sv_event_rec(s, "pattern_suppressed", (double)s->pat_suppressed[i],
                              "%s: %llu more matches in the last minute were counted only",
-                             patterns_name(s->pat, i),
-                             (unsigned long long)s->pat_suppressed[i]);
+                             patterns_name(s->pat, i), (unsigned long long)s->pat_suppressed[i]);
             s->pat_suppressed[i] = 0;
             s->pat_recorded[i] = 0;
         }
@@ -320,8 +320,8 @@ static int sv_spawn(sv *s)
     s->rs.starts++;
     if (s->rs.starts > 1)
         s->rs.restarts++;
-    sv_event_rec(s, s->rs.starts > 1 ? "restart" : "start", (double)pid, "pid %d: %s",
-                 (int)pid, s->rs.command);
+    sv_event_rec(s, s->rs.starts > 1 ? "restart" : "start", (double)pid, "pid %d: %s", (int)pid,
+                 s->rs.command);
     return 0;
 fail:
     for (int i = 0; i < 2; i++) {
@@ -432,8 +432,8 @@ static void sv_try_start(sv *s)
     if (backoff_start(&s->rs.bo, now_ms(s)) != 0) {
         s->gave_up = 1;
         char w[32];
-        sv_event_rec(s, "start_limit", s->o->start_limit_burst,
-                     "%u starts within %s: giving up", s->o->start_limit_burst,
+        sv_event_rec(s, "start_limit", s->o->start_limit_burst, "%u starts within %s: giving up",
+                     s->o->start_limit_burst,
                      units_format_duration(s->o->start_limit_interval_ms, w, sizeof w));
         snprintf(s->end_reason, sizeof s->end_reason, "start limit reached");
         sv_finish(s);
@@ -498,8 +498,8 @@ static void sv_child_exited(sv *s, int status)
         s->rs.last_exit_signal = 0;
         if (code != 0 && !stopping)
             s->rs.crashes++;
-        sv_event_rec(s, "exit", code, "pid %d exited with code %d after %.1fs", (int)s->child,
-                     code, up_s);
+        sv_event_rec(s, "exit", code, "pid %d exited with code %d after %.1fs", (int)s->child, code,
+                     up_s);
     } else if (WIFSIGNALED(status)) {
         int sig = WTERMSIG(status);
         s->rs.last_exit_code = -1;
@@ -552,12 +552,13 @@ static void sv_on_stop_signal(uv_signal_t *h, int signum)
         int n = proctree_signal_tree(getpid(), 0, SIGKILL);
         s->we_killed = 1;
         s->stop_phase = 1;
-        sv_event_rec(s, "stop_kill", n, "second %s: SIGKILL to %d processes", strsignal(signum),
-                     n);
+        sv_event_rec(s, "stop_kill", n, "second %s: SIGKILL to %d processes", strsignal(signum), n);
         return;
     }
     snprintf(s->end_reason, sizeof s->end_reason, "stopped by %s",
-             signum == SIGINT ? "SIGINT" : signum == SIGHUP ? "SIGHUP" : "SIGTERM");
+             signum == SIGINT   ? "SIGINT"
+             : signum == SIGHUP ? "SIGHUP"
+                                : "SIGTERM");
     sv_dispatch(s, EV_STOP);
 }
 
@@ -673,8 +674,8 @@ static void sv_sample(uv_timer_t *t)
     logcap_stats_get(s->lc, &ls);
     s->rs.log = ls;
     /* the quota covers the whole folder: logs get what the rest leaves */
-    uint64_t other = s->rs.artifacts_bytes > ls.log_bytes ? s->rs.artifacts_bytes - ls.log_bytes
-                                                           : 0;
+    uint64_t other =
+        s->rs.artifacts_bytes > ls.log_bytes ? s->rs.artifacts_bytes - ls.log_bytes : 0;
     uint64_t q = s->o->artifacts_quota;
     logcap_set_quota(s->lc, q > other + (1u << 20) ? q - other : (1u << 20));
     if (s->rs.disk_free_bytes < s->o->min_free_disk) {
@@ -733,11 +734,20 @@ static void sv_sample(uv_timer_t *t)
 
 /* ---- set-up and tear-down ------------------------------------------------------------- */
 
-static void sv_walk_close(uv_handle_t *h, void *arg)
+/* Closes the handles run.c owns; the endpoints and the scraper close their own. */
+static void sv_close_handles(sv *s)
 {
-    (void)arg;
-    if (!uv_is_closing(h))
-        uv_close(h, NULL);
+    uv_handle_t *hs[] = {
+        (uv_handle_t *)&s->sig_chld,      (uv_handle_t *)&s->sig_int,
+        (uv_handle_t *)&s->sig_term,      (uv_handle_t *)&s->sig_hup,
+        (uv_handle_t *)&s->sample_timer,  (uv_handle_t *)&s->stop_timer,
+        (uv_handle_t *)&s->backoff_timer, (uv_handle_t *)&s->end_timer,
+    };
+    for (size_t i = 0; i < sizeof hs / sizeof hs[0]; i++)
+        if (hs[i]->loop && !uv_is_closing(hs[i]))
+            uv_close(hs[i], NULL);
+    for (int i = 0; i < LOGCAP_NSTREAMS; i++)
+        sv_close_pipe(s, i);
 }
 
 static void sv_finish(sv *s)
@@ -963,8 +973,8 @@ int run_soak(opts *o)
 
     s->loop = uv_default_loop();
     s->rs.start_ms = now_ms(s);
-    backoff_init(&s->rs.bo, o->restart_delay_ms, o->restart_delay_max_ms,
-                 o->restart_reset_after_ms, o->start_limit_burst, o->start_limit_interval_ms);
+    backoff_init(&s->rs.bo, o->restart_delay_ms, o->restart_delay_max_ms, o->restart_reset_after_ms,
+                 o->start_limit_burst, o->start_limit_interval_ms);
 
     uv_signal_init(s->loop, &s->sig_chld);
     uv_signal_init(s->loop, &s->sig_int);
@@ -1030,8 +1040,8 @@ teardown:
     s->sl = NULL;
     scrape_stop(s->sc);
     endpoints_stop(s->ep);
-    uv_walk(s->loop, sv_walk_close, NULL);
-    uv_run(s->loop, UV_RUN_DEFAULT); /* close callbacks, a scrape still in flight */
+    sv_close_handles(s);
+    uv_run(s->loop, UV_RUN_DEFAULT); /* close callbacks, lws's shutdown, a scrape in flight */
     uv_loop_close(s->loop);
     if (s->lc) {
         snprintf(tmp, sizeof tmp, "%d", code);

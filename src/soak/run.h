@@ -14,10 +14,10 @@
 
 /* Exit codes of the programs (DESIGN.md §4). */
 enum {
-    SOAK_EXIT_PASS = 0,    /* the run completed; no crash, no hang */
-    SOAK_EXIT_FAIL = 1,    /* crashes, hangs, or the start limit was hit */
-    SOAK_EXIT_USAGE = 2,   /* usage or configuration error */
-    SOAK_EXIT_ERROR = 3,   /* the run could not be carried out (command not found, no disk) */
+    SOAK_EXIT_PASS = 0,  /* the run completed; no crash, no hang */
+    SOAK_EXIT_FAIL = 1,  /* crashes, hangs, or the start limit was hit */
+    SOAK_EXIT_USAGE = 2, /* usage or configuration error */
+    SOAK_EXIT_ERROR = 3, /* the run could not be carried out (command not found, no disk) */
 };
 
 /* Runs the soak described by o (command included). Prints progress and the outcome on

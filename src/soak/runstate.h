@@ -20,20 +20,20 @@ typedef struct runstate {
     rs_state state;
     char command[1024];
     pid_t child_pid;
-    uint64_t start_ms, end_ms;          /* loop clock (ms) */
+    uint64_t start_ms, end_ms; /* loop clock (ms) */
     uint64_t child_start_ms, next_start_ms, last_heartbeat_ms;
     unsigned starts, restarts, crashes, hangs, oom_kills;
     int last_exit_code, last_exit_signal;
-    int completed;                      /* the duration was reached */
+    int completed; /* the duration was reached */
     uint64_t reaped_orphans, samples, store_errors;
     double cpu_seconds, cpu_percent;
-    double heartbeat_age_s;             /* < 0: no heartbeat configured or not running */
-    proctree_sample tree;               /* the latest sample */
+    double heartbeat_age_s;                /* < 0: no heartbeat configured or not running */
+    proctree_sample tree;                  /* the latest sample */
     uint64_t rss_first, rss_last, rss_max; /* of samples with a live tree */
     unsigned zombies_max;
     uint64_t artifacts_bytes, disk_free_bytes;
     logcap_stats log;
-    patterns *pat;                      /* borrowed */
+    patterns *pat; /* borrowed */
     uint64_t pattern_hits[PATTERNS_MAX];
     backoff bo;
     uint64_t scrapes, scrape_errors, scraped_samples;

@@ -9,7 +9,7 @@
 #include "units.h"
 
 struct statusline {
-    int redraw;              /* 1: terminal line redrawn in place */
+    int redraw; /* 1: terminal line redrawn in place */
     uint64_t duration_ms;
     uint64_t last_plain_ms;
     int drawn;
@@ -57,9 +57,9 @@ void statusline_format(const runstate *rs, uint64_t now_ms, uint64_t duration_ms
         bars[22] = ' ';
         bars[23] = '\0';
     }
-    snprintf(buf, n, "%s%s/%s %s | rss %s (%s) | cpu %.0f%% | procs %u | restarts %u | hb %s",
-             bars, el, du, runstate_state_name(rs->state), rss, growth, rs->cpu_percent,
-             rs->tree.nprocs, rs->restarts, hb);
+    snprintf(buf, n, "%s%s/%s %s | rss %s (%s) | cpu %.0f%% | procs %u | restarts %u | hb %s", bars,
+             el, du, runstate_state_name(rs->state), rss, growth, rs->cpu_percent, rs->tree.nprocs,
+             rs->restarts, hb);
 }
 
 void statusline_update(statusline *sl, const runstate *rs, uint64_t now_ms)

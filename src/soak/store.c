@@ -53,11 +53,10 @@ store *store_open(const char *path, int readonly, char *err, size_t errlen)
                      NULL, NULL, NULL) != SQLITE_OK ||
         sqlite3_exec(s->db, store_schema, NULL, NULL, NULL) != SQLITE_OK)
         goto fail;
-    if (sqlite3_prepare_v2(s->db,
-                           "INSERT INTO samples VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", -1,
+    if (sqlite3_prepare_v2(s->db, "INSERT INTO samples VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", -1,
                            &s->ins_sample, NULL) != SQLITE_OK ||
-        sqlite3_prepare_v2(s->db, "INSERT INTO events VALUES(?,?,?,?)", -1, &s->ins_event,
-                           NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(s->db, "INSERT INTO events VALUES(?,?,?,?)", -1, &s->ins_event, NULL) !=
+            SQLITE_OK ||
         sqlite3_prepare_v2(s->db, "INSERT INTO metrics VALUES(?,?,?,?)", -1, &s->ins_metric,
                            NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(s->db, "INSERT OR REPLACE INTO run VALUES(?,?)", -1, &s->set_run,
@@ -205,8 +204,7 @@ int store_last_events(store *s, int n,
 int store_get_run(store *s, const char *key, char *buf, size_t n)
 {
     sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(s->db, "SELECT value FROM run WHERE key=?", -1, &st, NULL) !=
-        SQLITE_OK)
+    if (sqlite3_prepare_v2(s->db, "SELECT value FROM run WHERE key=?", -1, &st, NULL) != SQLITE_OK)
         return -1;
     sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
     int found = sqlite3_step(st) == SQLITE_ROW;

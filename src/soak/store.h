@@ -23,9 +23,9 @@ typedef struct store_sample {
     double t;
     double elapsed_s;
     uint64_t rss_bytes;
-    int64_t pss_bytes;      /* < 0: not read in this sample (stored as NULL) */
-    double cpu_percent;     /* of one core */
-    double cpu_seconds;     /* cumulative over the run */
+    int64_t pss_bytes;  /* < 0: not read in this sample (stored as NULL) */
+    double cpu_percent; /* of one core */
+    double cpu_seconds; /* cumulative over the run */
     unsigned threads;
     unsigned fds;
     unsigned procs;
