@@ -82,7 +82,7 @@ cgroup *cgroup_new(pid_t self)
         while (fgets(line, sizeof line, f))
             if (strncmp(line, "0::", 3) == 0) {
                 line[strcspn(line, "\n")] = '\0';
-                snprintf(own, sizeof own, "%s", line + 3);
+                snprintf(own, sizeof own, "%.*s", (int)(sizeof own - 1), line + 3);
             }
         fclose(f);
     }

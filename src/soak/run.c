@@ -1016,7 +1016,7 @@ int run_soak(opts *o)
         goto fail_loop;
     }
     uv_timer_start(&s->end_timer, sv_on_end, o->duration_ms, 0);
-    uv_timer_start(&s->sample_timer, sv_sample, 0, o->interval_ms);
+    uv_timer_start(&s->sample_timer, sv_sample, o->interval_ms, o->interval_ms);
 
     uv_run(s->loop, UV_RUN_DEFAULT);
 
