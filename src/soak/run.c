@@ -654,10 +654,11 @@ static void sv_sample(uv_timer_t *t)
     s->rs.cpu_seconds += ps.cpu_seconds_delta;
     s->rs.cpu_percent = dt > 0 ? 100.0 * ps.cpu_seconds_delta / dt : 0;
     s->rs.tree = ps;
-    if (s->rs.rss_first == 0 && ps.nprocs > 0)
-        s->rs.rss_first = ps.rss_bytes;
-    if (ps.nprocs > 0)
+    if (s->rs.state == RS_RUNNING && ps.rss_bytes > 0) {
+        if (s->rs.rss_first == 0)
+            s->rs.rss_first = ps.rss_bytes;
         s->rs.rss_last = ps.rss_bytes;
+    }
     if (ps.rss_bytes > s->rs.rss_max)
         s->rs.rss_max = ps.rss_bytes;
     if (ps.zombies > s->rs.zombies_max)

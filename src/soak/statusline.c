@@ -36,7 +36,7 @@ void statusline_format(const runstate *rs, uint64_t now_ms, uint64_t duration_ms
     units_format_duration(duration_ms, du, sizeof du);
     units_format_bytes(rs->tree.rss_bytes, rss, sizeof rss);
     double hours = (double)elapsed / 3.6e6;
-    if (hours > 0.01) {
+    if (elapsed >= 10000 && rs->rss_first) {
         double mb = ((double)rs->tree.rss_bytes - (double)rs->rss_first) / 1048576.0;
         snprintf(growth, sizeof growth, "%+.1f MiB/h", mb / hours);
     } else {
