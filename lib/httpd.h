@@ -53,7 +53,7 @@ int httpd_port(const httpd *h);
  * runs uv_run(loop, UV_RUN_DEFAULT) until it returns gets a loop with no handle left from
  * httpd (uv_loop_close succeeds); one that stops its loop with uv_stop right after
  * httpd_stop must run it again until it returns before closing it. Typically this takes
- * two or three iterations, a few milliseconds. */
+ * about four iterations and one or two reaper ticks, a few milliseconds. */
 void httpd_stop(httpd *h);
 
 #endif
