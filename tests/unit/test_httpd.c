@@ -45,19 +45,31 @@ static void handler(void *ud, const char *path, int *status, const char **ctype,
     }
 }
 
-/* One request over a fresh connection; returns bytes of response read (until EOF). */
-static size_t http_raw(int port, const char *req, size_t reqlen, char *resp, size_t cap)
+static int connect_to(int port)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
-    assert_true(fd >= 0);
     struct timeval tv = {5, 0};
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
     struct sockaddr_in sa = {0};
     sa.sin_family = AF_INET;
     sa.sin_port = htons((uint16_t)port);
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    if (connect(fd, (struct sockaddr *)&sa, sizeof sa)) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* One request over a fresh connection; returns bytes of response read (until EOF). */
+static size_t http_raw(int port, const char *req, size_t reqlen, char *resp, size_t cap)
+{
+    resp[0] = '\0';
+    int fd = connect_to(port);
+    if (fd < 0)
+        return 0; /* runs in the client thread: no cmocka assert here, the caller checks */
+    struct timeval tv = {5, 0};
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
     size_t off = 0;
     while (off < reqlen) {
         ssize_t n = send(fd, req + off, reqlen - off, MSG_NOSIGNAL);
@@ -83,7 +95,10 @@ static size_t http_get(int port, const char *method, const char *path, char *res
     int n =
         snprintf(req, sizeof req, "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n",
                  method, path);
-    assert_true(n > 0 && (size_t)n < sizeof req);
+    if (n <= 0 || (size_t)n >= sizeof req) {
+        resp[0] = '\0';
+        return 0;
+    }
     return http_raw(port, req, (size_t)n, resp, cap);
 }
 
@@ -124,7 +139,7 @@ typedef struct fixture {
     int port;
     int calls;
     void (*client)(struct fixture *);
-    int client_ok; /* set at the end of the client function, after its asserts */
+    int client_ok; /* set when the client function ran to its end */
 } fixture;
 
 static void on_done(uv_async_t *a)
@@ -141,22 +156,6 @@ static void *client_thread(void *arg)
     f->client(f);
     uv_async_send(&f->done);
     return NULL;
-}
-
-static int connect_to(int port)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct timeval tv = {5, 0};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    struct sockaddr_in sa = {0};
-    sa.sin_family = AF_INET;
-    sa.sin_port = htons((uint16_t)port);
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (connect(fd, (struct sockaddr *)&sa, sizeof sa)) {
-        close(fd);
-        return -1;
-    }
-    return fd;
 }
 
 /* Starts the server, runs client in a thread, stops the server, checks the loop is empty. */
@@ -183,8 +182,8 @@ static void run_with_client(void (*client)(fixture *), fixture *f)
     alarm(0);
 }
 
-/* Client-side asserts run in the client thread: cmocka's longjmp would cross threads, so
- * the client records and the main thread asserts. */
+/* Nothing asserts in the client thread (cmocka's longjmp would cross threads): the client
+ * records what it got and the main thread asserts. */
 static char resp_metrics[4096], resp_404[4096], resp_head[4096], resp_post[4096], resp_empty[4096],
     resp_after[4096], resp_huge[4096];
 static char *resp_big;
