@@ -45,19 +45,31 @@ static void handler(void *ud, const char *path, int *status, const char **ctype,
     }
 }
 
-/* One request over a fresh connection; returns bytes of response read (until EOF). */
-static size_t http_raw(int port, const char *req, size_t reqlen, char *resp, size_t cap)
+static int connect_to(int port)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
-    assert_true(fd >= 0);
     struct timeval tv = {5, 0};
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
     struct sockaddr_in sa = {0};
     sa.sin_family = AF_INET;
     sa.sin_port = htons((uint16_t)port);
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    if (connect(fd, (struct sockaddr *)&sa, sizeof sa)) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* One request over a fresh connection; returns bytes of response read (until EOF). */
+static size_t http_raw(int port, const char *req, size_t reqlen, char *resp, size_t cap)
+{
+    resp[0] = '\0';
+    int fd = connect_to(port);
+    if (fd < 0)
+        return 0; /* runs in the client thread: no cmocka assert here, the caller checks */
+    struct timeval tv = {5, 0};
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
     size_t off = 0;
     while (off < reqlen) {
         ssize_t n = send(fd, req + off, reqlen - off, MSG_NOSIGNAL);
@@ -79,10 +91,14 @@ static size_t http_raw(int port, const char *req, size_t reqlen, char *resp, siz
 
 static size_t http_get(int port, const char *method, const char *path, char *resp, size_t cap)
 {
-    char req[512];
+    char req[4096];
     int n =
         snprintf(req, sizeof req, "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n",
                  method, path);
+    if (n <= 0 || (size_t)n >= sizeof req) {
+        resp[0] = '\0';
+        return 0;
+    }
     return http_raw(port, req, (size_t)n, resp, cap);
 }
 
@@ -116,13 +132,14 @@ static int has_header(const char *resp, const char *line)
 }
 
 typedef struct fixture {
+    int idle_fd; /* a connection the client leaves open across httpd_stop, or -1 */
     uv_loop_t loop;
     uv_async_t done;
     httpd *h;
     int port;
     int calls;
     void (*client)(struct fixture *);
-    int client_ok; /* set at the end of the client function, after its asserts */
+    int client_ok; /* set when the client function ran to its end */
 } fixture;
 
 static void on_done(uv_async_t *a)
@@ -146,6 +163,7 @@ static void run_with_client(void (*client)(fixture *), fixture *f)
 {
     char err[256] = "";
     memset(f, 0, sizeof *f);
+    f->idle_fd = -1;
     alarm(60);
     assert_int_equal(uv_loop_init(&f->loop), 0);
     f->h = httpd_start(&f->loop, "127.0.0.1:0", handler, &f->calls, err, sizeof err);
@@ -164,8 +182,8 @@ static void run_with_client(void (*client)(fixture *), fixture *f)
     alarm(0);
 }
 
-/* Client-side asserts run in the client thread: cmocka's longjmp would cross threads, so
- * the client records and the main thread asserts. */
+/* Nothing asserts in the client thread (cmocka's longjmp would cross threads): the client
+ * records what it got and the main thread asserts. */
 static char resp_metrics[4096], resp_404[4096], resp_head[4096], resp_post[4096], resp_empty[4096],
     resp_after[4096], resp_huge[4096];
 static char *resp_big;
@@ -247,6 +265,49 @@ static void test_huge_header_rejected(void **state)
     assert_string_equal(body_of(resp_after), METRICS_BODY);
 }
 
+static char resp_pipe[4096], resp_long[8192], resp_idle[256];
+static ssize_t idle_rc;
+
+static void client_pipelined(fixture *f)
+{
+    /* two requests in one write on a keep-alive connection; the second closes it */
+    const char req[] = "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n"
+                       "GET /nope HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    http_raw(f->port, req, sizeof req - 1, resp_pipe, sizeof resp_pipe);
+    /* a path over 1024 bytes gets 414 */
+    char path[2100];
+    path[0] = '/';
+    memset(path + 1, 'p', 2000);
+    path[2001] = '\0';
+    http_get(f->port, "GET", path, resp_long, sizeof resp_long);
+    /* a half-sent request stays open while the server stops */
+    f->idle_fd = connect_to(f->port);
+    if (f->idle_fd >= 0)
+        send(f->idle_fd, "GET /metrics HTTP/1.1\r\n", 23, MSG_NOSIGNAL);
+    f->client_ok = 1;
+}
+
+static void test_pipelined_long_path_and_stop_with_open_connection(void **state)
+{
+    (void)state;
+    fixture f;
+    run_with_client(client_pipelined, &f);
+    assert_true(f.client_ok);
+    const char *second = strstr(resp_pipe + 1, "HTTP/1.1 ");
+    assert_int_equal(status_of(resp_pipe), 200);
+    assert_non_null(second);
+    assert_int_equal(status_of(second), 404);
+    assert_non_null(strstr(second, "not found\n"));
+    assert_int_equal(status_of(resp_long), 414);
+    /* the stop closed the half-open connection: EOF (or reset), not a timeout */
+    assert_true(f.idle_fd >= 0);
+    idle_rc = recv(f.idle_fd, resp_idle, sizeof resp_idle, 0);
+    int e = errno;
+    assert_true(idle_rc == 0 || (idle_rc < 0 && e == ECONNRESET));
+    close(f.idle_fd);
+    assert_int_equal(f.calls, 2);
+}
+
 static void test_bad_address_and_port_in_use(void **state)
 {
     (void)state;
@@ -281,6 +342,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_serve),
         cmocka_unit_test(test_huge_header_rejected),
+        cmocka_unit_test(test_pipelined_long_path_and_stop_with_open_connection),
         cmocka_unit_test(test_bad_address_and_port_in_use),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

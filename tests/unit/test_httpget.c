@@ -141,7 +141,7 @@ static void test_fetch_error_status(void **state)
 static void test_fetch_oversize(void **state)
 {
     (void)state;
-    char url[128], err[256] = "", want[160];
+    char url[128], err[256] = "", want[256];
     long status = -1;
     sbuf b;
     sbuf_init(&b, 1 << 20);
@@ -174,7 +174,7 @@ static void test_fetch_refused(void **state)
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
     assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &sl), 0);
-    char url[128], err[256] = "", want[200];
+    char url[128], err[256] = "", want[256];
     snprintf(url, sizeof url, "http://127.0.0.1:%d/metrics", ntohs(sa.sin_port));
     sbuf b;
     sbuf_init(&b, 4096);
