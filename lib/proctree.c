@@ -19,7 +19,13 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
 #include <sys/wait.h>
+
+#ifndef PROC_SUPER_MAGIC
+#define PROC_SUPER_MAGIC 0x9fa0
+#endif
 
 #define PT_ROOT_MAX  256                           /* longest proc_root accepted */
 #define PT_STAT_BUF  2048                          /* a stat line is ~300 bytes */
@@ -237,8 +243,10 @@ static int read_stat(int procfd, pid_t pid, proctree_stat *st)
 }
 
 /* Calls fn(ctx, name) for each entry of the open folder fd but "." and ".."; fn returns
- * nonzero to stop. Returns the number of entries seen or a negative errno. */
-static long for_each_entry(int fd, int (*fn)(void *ctx, const char *name), void *ctx)
+ * nonzero to stop. Returns the number of entries seen or a negative errno.
+ * procfs: procfs fills the buffer until the next entry does not fit, so a batch that leaves
+ * room for a few more entries is the last one and the final empty getdents64 is skipped. */
+static long for_each_entry(int fd, int procfs, int (*fn)(void *ctx, const char *name), void *ctx)
 {
     _Alignas(8) char buf[4096];
     long n = 0;
@@ -261,16 +269,28 @@ static long for_each_entry(int fd, int (*fn)(void *ctx, const char *name), void 
             if (fn && fn(ctx, s))
                 return n;
         }
+        if (procfs && (size_t)r + 1024 <= sizeof buf)
+            return n;
     }
 }
 
-/* Entries in dirfd/path (works for /proc/PID/fd and for fixture folders of plain files). */
-static long count_entries(int dirfd, const char *path)
+/* Entries in dirfd/path (works for /proc/PID/fd and for fixture folders of plain files).
+ * fd_size: dirfd is a procfs, where Linux >= 6.2 reports the number of open fds as the size of
+ * /proc/PID/fd; one fstatat then replaces open, getdents64 and close. Older kernels report 0 and
+ * we count. */
+static long count_entries(int dirfd, const char *path, int fd_size)
 {
+    if (fd_size) {
+        struct stat sb;
+        if (fstatat(dirfd, path, &sb, 0) < 0)
+            return -errno;
+        if (sb.st_size > 0)
+            return sb.st_size > LONG_MAX ? LONG_MAX : (long)sb.st_size;
+    }
     int fd = openat(dirfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0)
         return -errno;
-    long n = for_each_entry(fd, NULL, NULL);
+    long n = for_each_entry(fd, fd_size, NULL, NULL);
     close(fd);
     return n;
 }
@@ -298,6 +318,7 @@ typedef struct set_ent {
 
 typedef struct walker {
     int procfd;
+    int is_procfs;  /* proc_root is a real procfs, not a fixture folder */
     int scan_mode;  /* 1: no children files, use the scan */
     int scan_built; /* scan is current for this walk */
     int truncated;  /* set by the walk when something did not fit */
@@ -351,6 +372,8 @@ static walker *walker_new(const char *proc_root)
         free(w);
         return NULL;
     }
+    struct statfs sf;
+    w->is_procfs = fstatfs(w->procfd, &sf) == 0 && sf.f_type == PROC_SUPER_MAGIC;
     return w;
 }
 
@@ -447,7 +470,7 @@ static int build_scan(walker *w)
     w->nscan = 0;
     if (lseek(w->procfd, 0, SEEK_SET) < 0)
         return -errno;
-    long r = for_each_entry(w->procfd, scan_one, w);
+    long r = for_each_entry(w->procfd, w->is_procfs, scan_one, w);
     if (r < 0)
         return (int)r;
     qsort(w->scan, w->nscan, sizeof *w->scan, cmp_ppid);
@@ -471,7 +494,7 @@ static int children_of(walker *w, pid_t pid, long nthreads)
         if (fd < 0)
             return -errno;
         task_ctx t = {w, pid};
-        long r = for_each_entry(fd, task_children, &t);
+        long r = for_each_entry(fd, w->is_procfs, task_children, &t);
         close(fd);
         return r < 0 ? (int)r : 0;
     }
@@ -650,7 +673,7 @@ static void sample_one(void *ctx, const proctree_stat *st)
         return;
     }
     snprintf(path, sizeof path, "%d/fd", (int)st->pid);
-    long nfd = count_entries(pt->w->procfd, path);
+    long nfd = count_entries(pt->w->procfd, path, pt->w->is_procfs);
     if (nfd > 0)
         s->fds += (unsigned)nfd;
     if (c->with_pss) {
