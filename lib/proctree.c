@@ -34,6 +34,8 @@
 #define PT_SET_CAP   (2 * PROCTREE_MAX_PROCS)      /* open addressing, load <= 1/2 */
 #define PT_SCAN_MAX  65536 /* processes read by the fallback scan; the rest are ignored */
 #define PT_POLL_MS   20
+#define PT_HELD_MAX  128 /* processes whose stat and children files stay open */
+#define PT_HELD_CAP  256 /* slots of the held table, a power of two */
 
 /* ---- parsers ---------------------------------------------------------------------------- */
 
@@ -230,6 +232,24 @@ static ssize_t read_at(int dirfd, const char *path, char *buf, size_t cap)
     return (ssize_t)n;
 }
 
+/* read_at for a file kept open: reads from offset 0, so procfs regenerates the text. */
+static ssize_t pread_all(int fd, char *buf, size_t cap)
+{
+    size_t n = 0;
+    while (n < cap) {
+        ssize_t r = pread(fd, buf + n, cap - n, (off_t)n);
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            return -errno;
+        }
+        n += (size_t)r;
+        if (r == 0 || (size_t)r < cap - (n - (size_t)r))
+            break;
+    }
+    return (ssize_t)n;
+}
+
 static int read_stat(int procfd, pid_t pid, proctree_stat *st)
 {
     char path[32], buf[PT_STAT_BUF];
@@ -316,6 +336,16 @@ typedef struct set_ent {
     uint32_t gen; /* valid when equal to the set's gen; no clearing between walks */
 } set_ent;
 
+/* Files of one process kept open between samples: pread on an open /proc file costs less than
+ * half of openat+read+close. An open /proc/PID file belongs to one process, not to a pid
+ * number: once that process is reaped it fails with ESRCH, so a reused pid is never misread. */
+typedef struct held {
+    pid_t pid;     /* 0: empty slot */
+    int stat_fd;   /* PID/stat, or -1 */
+    int kids_fd;   /* PID/task/PID/children, or -1 */
+    uint32_t seen; /* the walk that last used it */
+} held;
+
 typedef struct walker {
     int procfd;
     int is_procfs;  /* proc_root is a real procfs, not a fixture folder */
@@ -330,6 +360,9 @@ typedef struct walker {
     size_t nkids;
     set_ent set[PT_SET_CAP];
     uint32_t setgen;
+    held *held; /* NULL: open every file each time (one-shot walks) */
+    size_t nheld;
+    uint32_t walkgen;
     char text[PT_TEXT_BUF];
 } walker;
 
@@ -377,10 +410,101 @@ static walker *walker_new(const char *proc_root)
     return w;
 }
 
+static void held_close(held *h)
+{
+    if (h->stat_fd >= 0)
+        close(h->stat_fd);
+    if (h->kids_fd >= 0)
+        close(h->kids_fd);
+    h->stat_fd = h->kids_fd = -1;
+}
+
+/* The slot of pid, or with add, a new one (NULL when PT_HELD_MAX are held). */
+static held *held_slot(walker *w, pid_t pid, int add)
+{
+    uint32_t mask = PT_HELD_CAP - 1;
+    for (uint32_t i = hash_pid(pid) & mask, k = 0; k < PT_HELD_CAP; i = (i + 1) & mask, k++) {
+        held *h = &w->held[i];
+        if (h->pid == pid)
+            return h;
+        if (h->pid == 0) {
+            if (!add || w->nheld >= PT_HELD_MAX)
+                return NULL;
+            *h = (held){pid, -1, -1, 0};
+            w->nheld++;
+            return h;
+        }
+    }
+    return NULL;
+}
+
+/* After a walk: closes the files of processes it did not see, then rehashes the rest (linear
+ * probing cannot just empty a slot). O(PT_HELD_CAP). */
+static void held_sweep(walker *w)
+{
+    held keep[PT_HELD_MAX];
+    size_t n = 0;
+    for (size_t i = 0; i < PT_HELD_CAP; i++) {
+        held *h = &w->held[i];
+        if (h->pid == 0)
+            continue;
+        if (h->seen == w->walkgen && h->stat_fd >= 0 && n < PT_HELD_MAX)
+            keep[n++] = *h;
+        else
+            held_close(h);
+        h->pid = 0;
+    }
+    w->nheld = 0;
+    for (size_t i = 0; i < n; i++) {
+        held *h = held_slot(w, keep[i].pid, 1);
+        *h = keep[i];
+    }
+}
+
+/* read_stat through the held files; opens and keeps the file when there is room. */
+static int read_stat_w(walker *w, pid_t pid, proctree_stat *st)
+{
+    if (!w->held)
+        return read_stat(w->procfd, pid, st);
+    char buf[PT_STAT_BUF];
+    held *h = held_slot(w, pid, 1);
+    if (h && h->stat_fd >= 0) {
+        ssize_t n = pread_all(h->stat_fd, buf, sizeof buf);
+        if (n > 0 && proctree_parse_stat(buf, (size_t)n, st) == 0 && st->pid == pid) {
+            h->seen = w->walkgen;
+            return 0;
+        }
+        held_close(h); /* that process is gone; pid may be another one now */
+    }
+    char path[32];
+    snprintf(path, sizeof path, "%d/stat", (int)pid);
+    int fd = openat(w->procfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0)
+        return -errno;
+    ssize_t n = pread_all(fd, buf, sizeof buf);
+    if (n < 0 || proctree_parse_stat(buf, (size_t)n, st) || st->pid != pid) {
+        close(fd);
+        return n < 0 ? (int)n : -EINVAL;
+    }
+    if (h) {
+        h->stat_fd = fd;
+        h->seen = w->walkgen;
+    } else {
+        close(fd);
+    }
+    return 0;
+}
+
 static void walker_free(walker *w)
 {
     if (!w)
         return;
+    if (w->held) {
+        for (size_t i = 0; i < PT_HELD_CAP; i++)
+            if (w->held[i].pid)
+                held_close(&w->held[i]);
+        free(w->held);
+    }
     close(w->procfd);
     free(w->scan);
     free(w);
@@ -395,12 +519,38 @@ static void add_kid(walker *w, pid_t pid)
 }
 
 /* Appends the pids of one children file to w->kids. Returns 0 or a negative errno. */
+static void add_children_text(walker *w, size_t len);
+
 static int read_children_file(walker *w, const char *path)
 {
     ssize_t n = read_at(w->procfd, path, w->text, sizeof w->text);
     if (n < 0)
         return (int)n;
-    size_t len = (size_t)n;
+    add_children_text(w, (size_t)n);
+    return 0;
+}
+
+/* The children file of a single-threaded process, through the held files. */
+static int read_children_w(walker *w, pid_t pid, const char *path)
+{
+    held *h = w->held ? held_slot(w, pid, 0) : NULL;
+    if (!h || h->stat_fd < 0 || h->seen != w->walkgen)
+        return read_children_file(w, path);
+    if (h->kids_fd < 0) {
+        h->kids_fd = openat(w->procfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (h->kids_fd < 0)
+            return -errno;
+    }
+    ssize_t n = pread_all(h->kids_fd, w->text, sizeof w->text);
+    if (n < 0)
+        return (int)n;
+    add_children_text(w, (size_t)n);
+    return 0;
+}
+
+/* Appends the pids in w->text[0..len) to w->kids. */
+static void add_children_text(walker *w, size_t len)
+{
     if (len == sizeof w->text) { /* cut at the last separator; the rest is lost */
         w->truncated = 1;
         while (len > 0 && w->text[len - 1] != ' ' && w->text[len - 1] != '\n')
@@ -409,13 +559,12 @@ static int read_children_file(walker *w, const char *path)
     size_t room = PROCTREE_MAX_PROCS - w->nkids;
     int found = proctree_parse_children(w->text, len, w->kids + w->nkids, room);
     if (found < 0)
-        return 0; /* not what the kernel writes; ignore the file */
+        return; /* not what the kernel writes; ignore the file */
     if ((size_t)found > room) {
         w->truncated = 1;
         found = (int)room;
     }
     w->nkids += (size_t)found;
-    return 0;
 }
 
 typedef struct task_ctx {
@@ -487,7 +636,7 @@ static int children_of(walker *w, pid_t pid, long nthreads)
         char path[64];
         if (nthreads <= 1) {
             snprintf(path, sizeof path, "%d/task/%d/children", (int)pid, (int)pid);
-            return read_children_file(w, path);
+            return read_children_w(w, pid, path);
         }
         snprintf(path, sizeof path, "%d/task", (int)pid);
         int fd = openat(w->procfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -536,9 +685,11 @@ typedef void (*visit_fn)(void *ctx, const proctree_stat *st);
 static long walk(walker *w, pid_t root, int include_root, visit_fn visit, void *ctx)
 {
     proctree_stat st;
-    int rc = read_stat(w->procfd, root, &st);
+    if (++w->walkgen == 0)
+        w->walkgen = 1;
+    int rc = read_stat_w(w, root, &st);
     if (rc)
-        return rc == -ENOENT || rc == -EINVAL ? -ESRCH : rc;
+        return rc == -ENOENT || rc == -EINVAL || rc == -ESRCH ? -ESRCH : rc;
     w->truncated = 0;
     w->scan_built = 0;
     detect_mode(w, root, &st);
@@ -549,7 +700,7 @@ static long walk(walker *w, pid_t root, int include_root, visit_fn visit, void *
     long found = 0;
     for (size_t head = 0; head < w->qlen; head++) {
         pid_t pid = w->queue[head];
-        if (head > 0 && read_stat(w->procfd, pid, &st))
+        if (head > 0 && read_stat_w(w, pid, &st))
             continue; /* gone since its parent listed it */
         if (visit && (head > 0 || include_root))
             visit(ctx, &st);
@@ -614,6 +765,12 @@ proctree *proctree_new(const char *proc_root)
         return NULL;
     pt->w = walker_new(proc_root);
     if (!pt->w) {
+        free(pt);
+        return NULL;
+    }
+    pt->w->held = calloc(PT_HELD_CAP, sizeof *pt->w->held);
+    if (!pt->w->held) {
+        walker_free(pt->w);
         free(pt);
         return NULL;
     }
@@ -700,6 +857,7 @@ int proctree_sample_tree(proctree *pt, pid_t root, int include_root, int with_ps
     }
     sample_ctx c = {pt, with_pss, out, 0};
     long found = walk(pt->w, root, include_root, sample_one, &c);
+    held_sweep(pt->w);
     if (found < 0) {
         t->gen = 0; /* so the next sample does not diff against an empty one */
         return (int)found;
