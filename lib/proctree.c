@@ -395,6 +395,18 @@ static int set_add(walker *w, pid_t pid)
     return 0;
 }
 
+static int set_has(walker *w, pid_t pid)
+{
+    uint32_t mask = PT_SET_CAP - 1;
+    for (uint32_t i = hash_pid(pid) & mask, k = 0; k < PT_SET_CAP; i = (i + 1) & mask, k++) {
+        if (w->set[i].gen != w->setgen)
+            return 0;
+        if (w->set[i].pid == pid)
+            return 1;
+    }
+    return 0;
+}
+
 static walker *walker_new(const char *proc_root)
 {
     walker *w = calloc(1, sizeof *w);
@@ -923,6 +935,7 @@ typedef struct victim {
     uint64_t start;
     int target;   /* 0 for root when !include_root: only followed to find its children */
     int got_kill; /* counted among those that needed SIGKILL */
+    int zombie;   /* dead, waiting for its parent (in the tree) to reap it or to die */
 } victim;
 
 typedef struct killer {
@@ -936,7 +949,7 @@ typedef struct killer {
 
 static void hit(killer *k, victim *v)
 {
-    if (!v->target || v->pid == k->self)
+    if (!v->target || v->zombie || v->pid == k->self)
         return;
     kill(v->pid, k->sig);
     if (k->sig == SIGKILL) {
@@ -961,11 +974,15 @@ static size_t refresh(killer *k)
         victim *v = &k->v[i];
         proctree_stat st;
         int gone = read_stat(w->procfd, v->pid, &st) != 0 || st.starttime != v->start;
-        if (!gone && st.state == 'Z') {
-            /* ours: reap it; not ours (ECHILD): its parent's business, and it is dead */
-            if (v->target)
-                waitpid(v->pid, NULL, WNOHANG);
-            gone = 1;
+        v->zombie = !gone && st.state == 'Z';
+        if (v->zombie) {
+            /* Ours: reap it. A zombie whose parent is in the tree is waited for: that parent
+             * reaps it or dies, and then it is ours (we may be the subreaper) or init's. Any
+             * other zombie is someone else's business, and dead. */
+            if (v->target && waitpid(v->pid, NULL, WNOHANG) == v->pid)
+                gone = 1;
+            else if (st.ppid == k->self || !set_has(w, st.ppid))
+                gone = 1;
         }
         if (gone) {
             v->pid = 0;
@@ -973,14 +990,14 @@ static size_t refresh(killer *k)
         }
         if (v->target)
             alive++;
-        if (children_of(w, v->pid, st.num_threads))
+        if (v->zombie || children_of(w, v->pid, st.num_threads))
             continue;
         for (size_t j = 0; j < w->nkids && k->n < PROCTREE_MAX_PROCS; j++) {
             proctree_stat cs;
             if (!set_add(w, w->kids[j]) || read_stat(w->procfd, w->kids[j], &cs))
                 continue;
             victim *nv = &k->v[k->n++];
-            *nv = (victim){cs.pid, cs.starttime, 1, 0};
+            *nv = (victim){.pid = cs.pid, .start = cs.starttime, .target = 1};
             hit(k, nv);
         }
     }
@@ -1023,13 +1040,13 @@ int proctree_kill_tree(pid_t root, int include_root, unsigned timeout_ms)
     }
     /* List the whole tree before signalling anything: once a parent dies its children move to
      * the subreaper and can no longer be found from root. */
-    k->v[0] = (victim){root, st.starttime, include_root != 0, 0};
+    k->v[0] = (victim){.pid = root, .start = st.starttime, .target = include_root != 0};
     k->n = 1;
     if (walk(k->w, root, 1, NULL, NULL) > 0) {
         for (size_t i = 1; i < k->w->qlen; i++) {
             proctree_stat cs;
             if (read_stat(k->w->procfd, k->w->queue[i], &cs) == 0)
-                k->v[k->n++] = (victim){cs.pid, cs.starttime, 1, 0};
+                k->v[k->n++] = (victim){.pid = cs.pid, .start = cs.starttime, .target = 1};
         }
     }
     int group = signal_group(root, SIGTERM);
