@@ -770,8 +770,10 @@ static cpu_ent *cpu_slot(cpu_tab *t, pid_t pid, uint64_t start, int insert)
 
 proctree *proctree_new(const char *proc_root)
 {
-    if (!proc_root || strlen(proc_root) >= PT_ROOT_MAX)
+    if (!proc_root || strlen(proc_root) >= PT_ROOT_MAX) {
+        errno = proc_root ? ENAMETOOLONG : EINVAL;
         return NULL;
+    }
     proctree *pt = calloc(1, sizeof *pt);
     if (!pt)
         return NULL;
