@@ -294,23 +294,13 @@ static long for_each_entry(int fd, int procfs, int (*fn)(void *ctx, const char *
     }
 }
 
-/* Entries in dirfd/path (works for /proc/PID/fd and for fixture folders of plain files).
- * fd_size: dirfd is a procfs, where Linux >= 6.2 reports the number of open fds as the size of
- * /proc/PID/fd; one fstatat then replaces open, getdents64 and close. Older kernels report 0 and
- * we count. */
-static long count_entries(int dirfd, const char *path, int fd_size)
+/* Entries in dirfd/path (works for /proc/PID/fd and for fixture folders of plain files). */
+static long count_entries(int dirfd, const char *path, int procfs)
 {
-    if (fd_size) {
-        struct stat sb;
-        if (fstatat(dirfd, path, &sb, 0) < 0)
-            return -errno;
-        if (sb.st_size > 0)
-            return sb.st_size > LONG_MAX ? LONG_MAX : (long)sb.st_size;
-    }
     int fd = openat(dirfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0)
         return -errno;
-    long n = for_each_entry(fd, fd_size, NULL, NULL);
+    long n = for_each_entry(fd, procfs, NULL, NULL);
     close(fd);
     return n;
 }
@@ -343,12 +333,14 @@ typedef struct held {
     pid_t pid;     /* 0: empty slot */
     int stat_fd;   /* PID/stat, or -1 */
     int kids_fd;   /* PID/task/PID/children, or -1 */
+    int fddir_fd;  /* PID/fd, or -1; only where /proc/PID/fd has no size (Linux < 6.2) */
     uint32_t seen; /* the walk that last used it */
 } held;
 
 typedef struct walker {
     int procfd;
     int is_procfs;  /* proc_root is a real procfs, not a fixture folder */
+    int no_fd_size; /* /proc/PID/fd reports size 0 with fds open: Linux < 6.2 */
     int scan_mode;  /* 1: no children files, use the scan */
     int scan_built; /* scan is current for this walk */
     int truncated;  /* set by the walk when something did not fit */
@@ -428,7 +420,9 @@ static void held_close(held *h)
         close(h->stat_fd);
     if (h->kids_fd >= 0)
         close(h->kids_fd);
-    h->stat_fd = h->kids_fd = -1;
+    if (h->fddir_fd >= 0)
+        close(h->fddir_fd);
+    h->stat_fd = h->kids_fd = h->fddir_fd = -1;
 }
 
 /* The slot of pid, or with add, a new one (NULL when PT_HELD_MAX are held). */
@@ -442,7 +436,7 @@ static held *held_slot(walker *w, pid_t pid, int add)
         if (h->pid == 0) {
             if (!add || w->nheld >= PT_HELD_MAX)
                 return NULL;
-            *h = (held){pid, -1, -1, 0};
+            *h = (held){.pid = pid, .stat_fd = -1, .kids_fd = -1, .fddir_fd = -1};
             w->nheld++;
             return h;
         }
@@ -505,6 +499,39 @@ static int read_stat_w(walker *w, pid_t pid, proctree_stat *st)
         close(fd);
     }
     return 0;
+}
+
+/* Open fds of pid. Linux >= 6.2 reports their number as the size of /proc/PID/fd: one fstatat.
+ * Otherwise the entries are counted, through a PID/fd kept open when pid's files are held
+ * (lseek back and getdents64 instead of openat, getdents64, close). */
+static long count_fds_w(walker *w, pid_t pid)
+{
+    char path[32];
+    snprintf(path, sizeof path, "%d/fd", (int)pid);
+    if (w->is_procfs && !w->no_fd_size) {
+        struct stat sb;
+        if (fstatat(w->procfd, path, &sb, 0) < 0)
+            return -errno;
+        if (sb.st_size > 0)
+            return sb.st_size > LONG_MAX ? LONG_MAX : (long)sb.st_size;
+    }
+    held *h = w->held ? held_slot(w, pid, 0) : NULL;
+    long n;
+    if (h && h->stat_fd >= 0 && h->seen == w->walkgen) {
+        if (h->fddir_fd < 0) {
+            h->fddir_fd = openat(w->procfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+            if (h->fddir_fd < 0)
+                return -errno;
+        } else if (lseek(h->fddir_fd, 0, SEEK_SET) < 0) {
+            return -errno;
+        }
+        n = for_each_entry(h->fddir_fd, w->is_procfs, NULL, NULL);
+    } else {
+        n = count_entries(w->procfd, path, w->is_procfs);
+    }
+    if (n > 0 && w->is_procfs)
+        w->no_fd_size = 1; /* size 0 with fds open: an old kernel, stop asking */
+    return n;
 }
 
 static void walker_free(walker *w)
@@ -843,8 +870,7 @@ static void sample_one(void *ctx, const proctree_stat *st)
         s->zombies++;
         return;
     }
-    snprintf(path, sizeof path, "%d/fd", (int)st->pid);
-    long nfd = count_entries(pt->w->procfd, path, pt->w->is_procfs);
+    long nfd = count_fds_w(pt->w, st->pid);
     if (nfd > 0)
         s->fds += (unsigned)nfd;
     if (c->with_pss) {

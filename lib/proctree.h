@@ -73,10 +73,10 @@ int proctree_parse_children(const char *buf, size_t len, pid_t *out, size_t max)
 /* The object keeps the previous sample's per-process CPU ticks, to compute deltas. */
 typedef struct proctree proctree;
 
-/* proc_root is normally "/proc" (tests pass a fixture folder laid out the same way; it is
- * copied, and at most 255 bytes long). Returns NULL on allocation failure or when proc_root
- * cannot be opened (errno says why). The caller owns the object and the descriptors it keeps
- * open; free it with proctree_free (accepts NULL), which closes them. Not thread-safe: one
+/* proc_root is normally "/proc" (tests pass a fixture folder laid out the same way); it is
+ * opened once and not kept, at most 255 bytes. Returns NULL on allocation failure or when
+ * proc_root cannot be opened (errno says why). The caller owns the object and the descriptors it
+ * keeps open; free it with proctree_free (accepts NULL), which closes them. Not thread-safe: one
  * object per sampling thread. */
 proctree *proctree_new(const char *proc_root);
 void proctree_free(proctree *pt);

@@ -436,6 +436,9 @@ static void test_live_cpu_delta_and_fds(void **state)
     assert_int_equal(s.nprocs, 1);
     /* the fd count matches a plain listing of /proc/PID/fd */
     assert_int_equal(s.fds, count_fds(c));
+    /* again, through the files kept open since the first sample */
+    assert_int_equal(proctree_sample_tree(pt, c, 1, 0, &s), 0);
+    assert_int_equal(s.fds, count_fds(c));
     char b;
     assert_int_equal(write(go[1], "g", 1), 1);
     assert_int_equal(read(done[0], &b, 1), 1);
