@@ -19,7 +19,13 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
 #include <sys/wait.h>
+
+#ifndef PROC_SUPER_MAGIC
+#define PROC_SUPER_MAGIC 0x9fa0
+#endif
 
 #define PT_ROOT_MAX  256                           /* longest proc_root accepted */
 #define PT_STAT_BUF  2048                          /* a stat line is ~300 bytes */
@@ -28,6 +34,8 @@
 #define PT_SET_CAP   (2 * PROCTREE_MAX_PROCS)      /* open addressing, load <= 1/2 */
 #define PT_SCAN_MAX  65536 /* processes read by the fallback scan; the rest are ignored */
 #define PT_POLL_MS   20
+#define PT_HELD_MAX  128 /* processes whose stat and children files stay open */
+#define PT_HELD_CAP  256 /* slots of the held table, a power of two */
 
 /* ---- parsers ---------------------------------------------------------------------------- */
 
@@ -224,6 +232,24 @@ static ssize_t read_at(int dirfd, const char *path, char *buf, size_t cap)
     return (ssize_t)n;
 }
 
+/* read_at for a file kept open: reads from offset 0, so procfs regenerates the text. */
+static ssize_t pread_all(int fd, char *buf, size_t cap)
+{
+    size_t n = 0;
+    while (n < cap) {
+        ssize_t r = pread(fd, buf + n, cap - n, (off_t)n);
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            return -errno;
+        }
+        n += (size_t)r;
+        if (r == 0 || (size_t)r < cap - (n - (size_t)r))
+            break;
+    }
+    return (ssize_t)n;
+}
+
 static int read_stat(int procfd, pid_t pid, proctree_stat *st)
 {
     char path[32], buf[PT_STAT_BUF];
@@ -237,8 +263,10 @@ static int read_stat(int procfd, pid_t pid, proctree_stat *st)
 }
 
 /* Calls fn(ctx, name) for each entry of the open folder fd but "." and ".."; fn returns
- * nonzero to stop. Returns the number of entries seen or a negative errno. */
-static long for_each_entry(int fd, int (*fn)(void *ctx, const char *name), void *ctx)
+ * nonzero to stop. Returns the number of entries seen or a negative errno.
+ * procfs: procfs fills the buffer until the next entry does not fit, so a batch that leaves
+ * room for a few more entries is the last one and the final empty getdents64 is skipped. */
+static long for_each_entry(int fd, int procfs, int (*fn)(void *ctx, const char *name), void *ctx)
 {
     _Alignas(8) char buf[4096];
     long n = 0;
@@ -261,16 +289,18 @@ static long for_each_entry(int fd, int (*fn)(void *ctx, const char *name), void 
             if (fn && fn(ctx, s))
                 return n;
         }
+        if (procfs && (size_t)r + 1024 <= sizeof buf)
+            return n;
     }
 }
 
 /* Entries in dirfd/path (works for /proc/PID/fd and for fixture folders of plain files). */
-static long count_entries(int dirfd, const char *path)
+static long count_entries(int dirfd, const char *path, int procfs)
 {
     int fd = openat(dirfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0)
         return -errno;
-    long n = for_each_entry(fd, NULL, NULL);
+    long n = for_each_entry(fd, procfs, NULL, NULL);
     close(fd);
     return n;
 }
@@ -296,8 +326,21 @@ typedef struct set_ent {
     uint32_t gen; /* valid when equal to the set's gen; no clearing between walks */
 } set_ent;
 
+/* Files of one process kept open between samples: pread on an open /proc file costs less than
+ * half of openat+read+close. An open /proc/PID file belongs to one process, not to a pid
+ * number: once that process is reaped it fails with ESRCH, so a reused pid is never misread. */
+typedef struct held {
+    pid_t pid;     /* 0: empty slot */
+    int stat_fd;   /* PID/stat, or -1 */
+    int kids_fd;   /* PID/task/PID/children, or -1 */
+    int fddir_fd;  /* PID/fd, or -1; only where /proc/PID/fd has no size (Linux < 6.2) */
+    uint32_t seen; /* the walk that last used it */
+} held;
+
 typedef struct walker {
     int procfd;
+    int is_procfs;  /* proc_root is a real procfs, not a fixture folder */
+    int no_fd_size; /* /proc/PID/fd reports size 0 with fds open: Linux < 6.2 */
     int scan_mode;  /* 1: no children files, use the scan */
     int scan_built; /* scan is current for this walk */
     int truncated;  /* set by the walk when something did not fit */
@@ -309,6 +352,9 @@ typedef struct walker {
     size_t nkids;
     set_ent set[PT_SET_CAP];
     uint32_t setgen;
+    held *held; /* NULL: open every file each time (one-shot walks) */
+    size_t nheld;
+    uint32_t walkgen;
     char text[PT_TEXT_BUF];
 } walker;
 
@@ -341,6 +387,18 @@ static int set_add(walker *w, pid_t pid)
     return 0;
 }
 
+static int set_has(walker *w, pid_t pid)
+{
+    uint32_t mask = PT_SET_CAP - 1;
+    for (uint32_t i = hash_pid(pid) & mask, k = 0; k < PT_SET_CAP; i = (i + 1) & mask, k++) {
+        if (w->set[i].gen != w->setgen)
+            return 0;
+        if (w->set[i].pid == pid)
+            return 1;
+    }
+    return 0;
+}
+
 static walker *walker_new(const char *proc_root)
 {
     walker *w = calloc(1, sizeof *w);
@@ -351,13 +409,141 @@ static walker *walker_new(const char *proc_root)
         free(w);
         return NULL;
     }
+    struct statfs sf;
+    w->is_procfs = fstatfs(w->procfd, &sf) == 0 && sf.f_type == PROC_SUPER_MAGIC;
     return w;
+}
+
+static void held_close(held *h)
+{
+    if (h->stat_fd >= 0)
+        close(h->stat_fd);
+    if (h->kids_fd >= 0)
+        close(h->kids_fd);
+    if (h->fddir_fd >= 0)
+        close(h->fddir_fd);
+    h->stat_fd = h->kids_fd = h->fddir_fd = -1;
+}
+
+/* The slot of pid, or with add, a new one (NULL when PT_HELD_MAX are held). */
+static held *held_slot(walker *w, pid_t pid, int add)
+{
+    uint32_t mask = PT_HELD_CAP - 1;
+    for (uint32_t i = hash_pid(pid) & mask, k = 0; k < PT_HELD_CAP; i = (i + 1) & mask, k++) {
+        held *h = &w->held[i];
+        if (h->pid == pid)
+            return h;
+        if (h->pid == 0) {
+            if (!add || w->nheld >= PT_HELD_MAX)
+                return NULL;
+            *h = (held){.pid = pid, .stat_fd = -1, .kids_fd = -1, .fddir_fd = -1};
+            w->nheld++;
+            return h;
+        }
+    }
+    return NULL;
+}
+
+/* After a walk: closes the files of processes it did not see, then rehashes the rest (linear
+ * probing cannot just empty a slot). O(PT_HELD_CAP). */
+static void held_sweep(walker *w)
+{
+    held keep[PT_HELD_MAX];
+    size_t n = 0;
+    for (size_t i = 0; i < PT_HELD_CAP; i++) {
+        held *h = &w->held[i];
+        if (h->pid == 0)
+            continue;
+        if (h->seen == w->walkgen && h->stat_fd >= 0 && n < PT_HELD_MAX)
+            keep[n++] = *h;
+        else
+            held_close(h);
+        h->pid = 0;
+    }
+    w->nheld = 0;
+    for (size_t i = 0; i < n; i++) {
+        held *h = held_slot(w, keep[i].pid, 1);
+        *h = keep[i];
+    }
+}
+
+/* read_stat through the held files; opens and keeps the file when there is room. */
+static int read_stat_w(walker *w, pid_t pid, proctree_stat *st)
+{
+    if (!w->held)
+        return read_stat(w->procfd, pid, st);
+    char buf[PT_STAT_BUF];
+    held *h = held_slot(w, pid, 1);
+    if (h && h->stat_fd >= 0) {
+        ssize_t n = pread_all(h->stat_fd, buf, sizeof buf);
+        if (n > 0 && proctree_parse_stat(buf, (size_t)n, st) == 0 && st->pid == pid) {
+            h->seen = w->walkgen;
+            return 0;
+        }
+        held_close(h); /* that process is gone; pid may be another one now */
+    }
+    char path[32];
+    snprintf(path, sizeof path, "%d/stat", (int)pid);
+    int fd = openat(w->procfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0)
+        return -errno;
+    ssize_t n = pread_all(fd, buf, sizeof buf);
+    if (n < 0 || proctree_parse_stat(buf, (size_t)n, st) || st->pid != pid) {
+        close(fd);
+        return n < 0 ? (int)n : -EINVAL;
+    }
+    if (h) {
+        h->stat_fd = fd;
+        h->seen = w->walkgen;
+    } else {
+        close(fd);
+    }
+    return 0;
+}
+
+/* Open fds of pid. Linux >= 6.2 reports their number as the size of /proc/PID/fd: one fstatat.
+ * Otherwise the entries are counted, through a PID/fd kept open when pid's files are held
+ * (lseek back and getdents64 instead of openat, getdents64, close). */
+static long count_fds_w(walker *w, pid_t pid)
+{
+    char path[32];
+    snprintf(path, sizeof path, "%d/fd", (int)pid);
+    if (w->is_procfs && !w->no_fd_size) {
+        struct stat sb;
+        if (fstatat(w->procfd, path, &sb, 0) < 0)
+            return -errno;
+        if (sb.st_size > 0)
+            return sb.st_size > LONG_MAX ? LONG_MAX : (long)sb.st_size;
+    }
+    held *h = w->held ? held_slot(w, pid, 0) : NULL;
+    long n;
+    if (h && h->stat_fd >= 0 && h->seen == w->walkgen) {
+        if (h->fddir_fd < 0) {
+            h->fddir_fd = openat(w->procfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+            if (h->fddir_fd < 0)
+                return -errno;
+        } else if (lseek(h->fddir_fd, 0, SEEK_SET) < 0) {
+            return -errno;
+        }
+        n = for_each_entry(h->fddir_fd, w->is_procfs, NULL, NULL);
+    } else {
+        n = count_entries(w->procfd, path, w->is_procfs);
+    }
+    if (n > 0 && w->is_procfs)
+        w->no_fd_size = 1; /* size 0 with fds open: an old kernel, stop asking */
+    return n;
 }
 
 static void walker_free(walker *w)
 {
     if (!w)
         return;
+    if (w->held) {
+        for (size_t i = 0; i < PT_HELD_CAP; i++)
+            if (w->held[i].pid)
+                held_close(&w->held[i]);
+        free(w->held);
+    }
     close(w->procfd);
     free(w->scan);
     free(w);
@@ -372,12 +558,38 @@ static void add_kid(walker *w, pid_t pid)
 }
 
 /* Appends the pids of one children file to w->kids. Returns 0 or a negative errno. */
+static void add_children_text(walker *w, size_t len);
+
 static int read_children_file(walker *w, const char *path)
 {
     ssize_t n = read_at(w->procfd, path, w->text, sizeof w->text);
     if (n < 0)
         return (int)n;
-    size_t len = (size_t)n;
+    add_children_text(w, (size_t)n);
+    return 0;
+}
+
+/* The children file of a single-threaded process, through the held files. */
+static int read_children_w(walker *w, pid_t pid, const char *path)
+{
+    held *h = w->held ? held_slot(w, pid, 0) : NULL;
+    if (!h || h->stat_fd < 0 || h->seen != w->walkgen)
+        return read_children_file(w, path);
+    if (h->kids_fd < 0) {
+        h->kids_fd = openat(w->procfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (h->kids_fd < 0)
+            return -errno;
+    }
+    ssize_t n = pread_all(h->kids_fd, w->text, sizeof w->text);
+    if (n < 0)
+        return (int)n;
+    add_children_text(w, (size_t)n);
+    return 0;
+}
+
+/* Appends the pids in w->text[0..len) to w->kids. */
+static void add_children_text(walker *w, size_t len)
+{
     if (len == sizeof w->text) { /* cut at the last separator; the rest is lost */
         w->truncated = 1;
         while (len > 0 && w->text[len - 1] != ' ' && w->text[len - 1] != '\n')
@@ -386,13 +598,12 @@ static int read_children_file(walker *w, const char *path)
     size_t room = PROCTREE_MAX_PROCS - w->nkids;
     int found = proctree_parse_children(w->text, len, w->kids + w->nkids, room);
     if (found < 0)
-        return 0; /* not what the kernel writes; ignore the file */
+        return; /* not what the kernel writes; ignore the file */
     if ((size_t)found > room) {
         w->truncated = 1;
         found = (int)room;
     }
     w->nkids += (size_t)found;
-    return 0;
 }
 
 typedef struct task_ctx {
@@ -447,7 +658,7 @@ static int build_scan(walker *w)
     w->nscan = 0;
     if (lseek(w->procfd, 0, SEEK_SET) < 0)
         return -errno;
-    long r = for_each_entry(w->procfd, scan_one, w);
+    long r = for_each_entry(w->procfd, w->is_procfs, scan_one, w);
     if (r < 0)
         return (int)r;
     qsort(w->scan, w->nscan, sizeof *w->scan, cmp_ppid);
@@ -464,14 +675,14 @@ static int children_of(walker *w, pid_t pid, long nthreads)
         char path[64];
         if (nthreads <= 1) {
             snprintf(path, sizeof path, "%d/task/%d/children", (int)pid, (int)pid);
-            return read_children_file(w, path);
+            return read_children_w(w, pid, path);
         }
         snprintf(path, sizeof path, "%d/task", (int)pid);
         int fd = openat(w->procfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (fd < 0)
             return -errno;
         task_ctx t = {w, pid};
-        long r = for_each_entry(fd, task_children, &t);
+        long r = for_each_entry(fd, w->is_procfs, task_children, &t);
         close(fd);
         return r < 0 ? (int)r : 0;
     }
@@ -513,9 +724,11 @@ typedef void (*visit_fn)(void *ctx, const proctree_stat *st);
 static long walk(walker *w, pid_t root, int include_root, visit_fn visit, void *ctx)
 {
     proctree_stat st;
-    int rc = read_stat(w->procfd, root, &st);
+    if (++w->walkgen == 0)
+        w->walkgen = 1;
+    int rc = read_stat_w(w, root, &st);
     if (rc)
-        return rc == -ENOENT || rc == -EINVAL ? -ESRCH : rc;
+        return rc == -ENOENT || rc == -EINVAL || rc == -ESRCH ? -ESRCH : rc;
     w->truncated = 0;
     w->scan_built = 0;
     detect_mode(w, root, &st);
@@ -526,7 +739,7 @@ static long walk(walker *w, pid_t root, int include_root, visit_fn visit, void *
     long found = 0;
     for (size_t head = 0; head < w->qlen; head++) {
         pid_t pid = w->queue[head];
-        if (head > 0 && read_stat(w->procfd, pid, &st))
+        if (head > 0 && read_stat_w(w, pid, &st))
             continue; /* gone since its parent listed it */
         if (visit && (head > 0 || include_root))
             visit(ctx, &st);
@@ -584,13 +797,21 @@ static cpu_ent *cpu_slot(cpu_tab *t, pid_t pid, uint64_t start, int insert)
 
 proctree *proctree_new(const char *proc_root)
 {
-    if (!proc_root || strlen(proc_root) >= PT_ROOT_MAX)
+    if (!proc_root || strlen(proc_root) >= PT_ROOT_MAX) {
+        errno = proc_root ? ENAMETOOLONG : EINVAL;
         return NULL;
+    }
     proctree *pt = calloc(1, sizeof *pt);
     if (!pt)
         return NULL;
     pt->w = walker_new(proc_root);
     if (!pt->w) {
+        free(pt);
+        return NULL;
+    }
+    pt->w->held = calloc(PT_HELD_CAP, sizeof *pt->w->held);
+    if (!pt->w->held) {
+        walker_free(pt->w);
         free(pt);
         return NULL;
     }
@@ -649,8 +870,7 @@ static void sample_one(void *ctx, const proctree_stat *st)
         s->zombies++;
         return;
     }
-    snprintf(path, sizeof path, "%d/fd", (int)st->pid);
-    long nfd = count_entries(pt->w->procfd, path);
+    long nfd = count_fds_w(pt->w, st->pid);
     if (nfd > 0)
         s->fds += (unsigned)nfd;
     if (c->with_pss) {
@@ -677,6 +897,7 @@ int proctree_sample_tree(proctree *pt, pid_t root, int include_root, int with_ps
     }
     sample_ctx c = {pt, with_pss, out, 0};
     long found = walk(pt->w, root, include_root, sample_one, &c);
+    held_sweep(pt->w);
     if (found < 0) {
         t->gen = 0; /* so the next sample does not diff against an empty one */
         return (int)found;
@@ -742,6 +963,7 @@ typedef struct victim {
     uint64_t start;
     int target;   /* 0 for root when !include_root: only followed to find its children */
     int got_kill; /* counted among those that needed SIGKILL */
+    int zombie;   /* dead, waiting for its parent (in the tree) to reap it or to die */
 } victim;
 
 typedef struct killer {
@@ -755,7 +977,7 @@ typedef struct killer {
 
 static void hit(killer *k, victim *v)
 {
-    if (!v->target || v->pid == k->self)
+    if (!v->target || v->zombie || v->pid == k->self)
         return;
     kill(v->pid, k->sig);
     if (k->sig == SIGKILL) {
@@ -780,11 +1002,15 @@ static size_t refresh(killer *k)
         victim *v = &k->v[i];
         proctree_stat st;
         int gone = read_stat(w->procfd, v->pid, &st) != 0 || st.starttime != v->start;
-        if (!gone && st.state == 'Z') {
-            /* ours: reap it; not ours (ECHILD): its parent's business, and it is dead */
-            if (v->target)
-                waitpid(v->pid, NULL, WNOHANG);
-            gone = 1;
+        v->zombie = !gone && st.state == 'Z';
+        if (v->zombie) {
+            /* Ours: reap it. A zombie whose parent is in the tree is waited for: that parent
+             * reaps it or dies, and then it is ours (we may be the subreaper) or init's. Any
+             * other zombie is someone else's business, and dead. */
+            if (v->target && waitpid(v->pid, NULL, WNOHANG) == v->pid)
+                gone = 1;
+            else if (st.ppid == k->self || !set_has(w, st.ppid))
+                gone = 1;
         }
         if (gone) {
             v->pid = 0;
@@ -792,14 +1018,14 @@ static size_t refresh(killer *k)
         }
         if (v->target)
             alive++;
-        if (children_of(w, v->pid, st.num_threads))
+        if (v->zombie || children_of(w, v->pid, st.num_threads))
             continue;
         for (size_t j = 0; j < w->nkids && k->n < PROCTREE_MAX_PROCS; j++) {
             proctree_stat cs;
             if (!set_add(w, w->kids[j]) || read_stat(w->procfd, w->kids[j], &cs))
                 continue;
             victim *nv = &k->v[k->n++];
-            *nv = (victim){cs.pid, cs.starttime, 1, 0};
+            *nv = (victim){.pid = cs.pid, .start = cs.starttime, .target = 1};
             hit(k, nv);
         }
     }
@@ -842,13 +1068,13 @@ int proctree_kill_tree(pid_t root, int include_root, unsigned timeout_ms)
     }
     /* List the whole tree before signalling anything: once a parent dies its children move to
      * the subreaper and can no longer be found from root. */
-    k->v[0] = (victim){root, st.starttime, include_root != 0, 0};
+    k->v[0] = (victim){.pid = root, .start = st.starttime, .target = include_root != 0};
     k->n = 1;
     if (walk(k->w, root, 1, NULL, NULL) > 0) {
         for (size_t i = 1; i < k->w->qlen; i++) {
             proctree_stat cs;
             if (read_stat(k->w->procfd, k->w->queue[i], &cs) == 0)
-                k->v[k->n++] = (victim){cs.pid, cs.starttime, 1, 0};
+                k->v[k->n++] = (victim){.pid = cs.pid, .start = cs.starttime, .target = 1};
         }
     }
     int group = signal_group(root, SIGTERM);

@@ -9,7 +9,14 @@
  * is a child subreaper (PR_SET_CHILD_SUBREAPER), which is what `soak` does.
  *
  * Limits: a tree is at most PROCTREE_MAX_PROCS processes; past that the rest are not counted and
- * the sample says so (truncated = 1). Nothing here prints or exits.
+ * the sample says so (truncated = 1). The fallback scan reads at most 65536 processes. Nothing
+ * here prints or exits.
+ *
+ * Cost: a sample opens nothing for a process it saw in the previous sample: a proctree object
+ * keeps the stat and children files of up to 128 processes open (at most 256 descriptors,
+ * O_CLOEXEC), and closes those of processes that left the tree at the end of each sample.
+ * Reading an open /proc/PID file of a process that has been reaped fails, so a reused pid is
+ * never mistaken for the old process.
  */
 #ifndef PROCTREE_H
 #define PROCTREE_H
@@ -44,15 +51,20 @@ typedef struct proctree_sample {
     uint64_t pss_bytes;       /* sum of Pss from smaps_rollup; only when pss_valid */
     int pss_valid;            /* 1 when PSS was read in this sample */
     uint64_t cpu_ticks;       /* utime+stime summed over the tree's current processes */
-    double cpu_seconds_delta; /* CPU used since the previous sample, by processes alive in
-                                 either sample (new processes count whole); never negative */
+    double cpu_seconds_delta; /* CPU used since the previous sample by the processes of this
+                                 one (new ones count whole, so the first sample gives their
+                                 total); a process that exited in between adds nothing for
+                                 its last interval. Never negative */
     int truncated;            /* 1 when the tree had more than PROCTREE_MAX_PROCS processes */
 } proctree_sample;
 
 /* Parsers, exposed for tests and fuzzing. Each takes the text of one /proc file (not
- * necessarily NUL-terminated) and returns 0, or -EINVAL when the text is malformed. */
+ * necessarily NUL-terminated, never read past len) and returns 0, or -EINVAL when the text is
+ * malformed; out is only written on success. proctree_parse_stat finds the end of comm at the
+ * last ')', so a comm holding spaces or ')' is parsed right. */
 int proctree_parse_stat(const char *buf, size_t len, proctree_stat *out);
-/* Sum of the "Pss:" line of smaps_rollup, in bytes. */
+/* Sum of the "Pss:" line of smaps_rollup, in bytes ("Pss_Anon:" and the like are ignored;
+ * -EINVAL when there is no "Pss: N kB" line). */
 int proctree_parse_smaps_rollup(const char *buf, size_t len, uint64_t *pss_bytes);
 /* Parses a children file: a space-separated list of pids. Stores up to max pids in out and
  * returns how many it found in total (may exceed max), or -EINVAL. */
@@ -61,32 +73,47 @@ int proctree_parse_children(const char *buf, size_t len, pid_t *out, size_t max)
 /* The object keeps the previous sample's per-process CPU ticks, to compute deltas. */
 typedef struct proctree proctree;
 
-/* proc_root is normally "/proc" (tests pass a fixture folder laid out the same way).
- * Returns NULL on allocation failure. Free with proctree_free (accepts NULL). */
+/* proc_root is normally "/proc" (tests pass a fixture folder laid out the same way); it is
+ * opened once and not kept, at most 255 bytes. Returns NULL on allocation failure or when
+ * proc_root cannot be opened (errno says why). The caller owns the object and the descriptors it
+ * keeps open; free it with proctree_free (accepts NULL), which closes them. Not thread-safe: one
+ * object per sampling thread. */
 proctree *proctree_new(const char *proc_root);
 void proctree_free(proctree *pt);
 
-/* Samples every descendant of root (root itself included when include_root is set).
- * with_pss: also read smaps_rollup of each process (slow: it stalls the target).
- * Processes that vanish while being read are skipped. Returns 0, or a negative errno when
- * proc_root cannot be read at all. */
+/* Samples every descendant of root (root itself included when include_root is set) into *out
+ * (always overwritten). with_pss: also read smaps_rollup of each process (slow: it takes the
+ * target's mmap lock). Processes that vanish while being read are skipped; fds of processes we
+ * may not look at count 0. Returns 0, -ESRCH when root does not exist (the next sample then
+ * counts every process as new), or -EINVAL. */
 int proctree_sample_tree(proctree *pt, pid_t root, int include_root, int with_pss,
                          proctree_sample *out);
 
-/* Lists the descendants of root (not root itself) into out, up to max; returns the number
- * found (may exceed max) or a negative errno. Order: parents before their children. */
+/* Lists the descendants of root (not root itself) into out (caller's array), up to max; returns
+ * the number found (may exceed max; past PROCTREE_MAX_PROCS it is a lower bound) or a negative
+ * errno (-ESRCH: no such root; -ENOMEM; the errno of opening proc_root). Order: parents before
+ * their children. Allocates about 200 KiB for the call. */
 int proctree_descendants(const char *proc_root, pid_t root, pid_t *out, size_t max);
 
 /* Sends sig to root's process group (when root leads one), to root (when include_root) and to
- * every descendant. Returns how many processes were signalled (>= 0) or a negative errno.
+ * every descendant. Never signals the caller itself nor the caller's own process group (so
+ * root may be getpid()). Returns how many processes were signalled one by one (the group
+ * signal is not counted; sig 0 only checks) or a negative errno (-ESRCH: no such root).
  * Never blocks. */
 int proctree_signal_tree(pid_t root, int include_root, int sig);
 
-/* Kills a process and all its descendants: SIGTERM to root's process group (when root leads
- * one) and to every descendant, waits up to timeout_ms for them to go, then SIGKILL to whatever
- * is left, repeated until none is left or another timeout_ms has passed. Processes that are
- * our own children are reaped (waitpid) as they exit. Returns the number of processes that
- * needed SIGKILL (>= 0), or a negative errno. include_root: also signal root itself. */
+/* Kills a process and all its descendants: lists the whole tree first, then SIGTERM (and
+ * SIGCONT, for stopped ones) to root's process group (when root leads one and it is not ours)
+ * and to every descendant, polls every 20 ms up to timeout_ms for them to go, then SIGKILL to
+ * whatever is left, repeated until none is left or another timeout_ms has passed. Processes
+ * that appear meanwhile (children of a member) get the signal of the current phase; members
+ * are tracked by (pid, start time), so those reparented to us (subreaper) or to init are still
+ * followed. Our own children in the tree are reaped (waitpid on their pid only, WNOHANG) as
+ * they exit; a zombie that is not our child counts as gone once its parent is out of the tree.
+ * Returns the number of processes that needed SIGKILL (>= 0), -ESRCH when root does not exist,
+ * -ETIMEDOUT when some are still alive after the SIGKILL phase (stuck in D state), or another
+ * negative errno. include_root: also signal root itself (never the caller). Blocks up to
+ * 2 * timeout_ms plus one poll. */
 int proctree_kill_tree(pid_t root, int include_root, unsigned timeout_ms);
 
 #endif

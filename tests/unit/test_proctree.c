@@ -3,6 +3,7 @@
  * (with children files, and without them for the fallback scan), and live trees of real
  * processes that are listed, sampled and killed.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
@@ -12,6 +13,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
@@ -384,6 +386,106 @@ static void test_live_signal_tree(void **state)
     assert_int_equal(proctree_signal_tree(999999999, 1, 0), -ESRCH);
 }
 
+static int count_fds(pid_t pid)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/fd", (int)pid);
+    DIR *d = opendir(path);
+    assert_non_null(d);
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL)
+        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+            n++;
+    closedir(d);
+    return pid == getpid() ? n - 1 : n; /* minus the folder we just read */
+}
+
+/* A child that burns 300 ms of CPU when told to, then says so. */
+static void test_live_cpu_delta_and_fds(void **state)
+{
+    (void)state;
+    int go[2], done[2];
+    assert_int_equal(pipe(go), 0);
+    assert_int_equal(pipe(done), 0);
+    pid_t c = fork();
+    assert_true(c >= 0);
+    if (c == 0) {
+        char b;
+        close(go[1]);
+        close(done[0]);
+        if (read(go[0], &b, 1) != 1)
+            _exit(1);
+        struct timespec t0, t;
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t0);
+        do
+            clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+        while ((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000 < 300);
+        if (write(done[1], "d", 1) != 1)
+            _exit(1);
+        for (;;)
+            pause();
+    }
+    close(go[0]);
+    close(done[1]);
+    int fds_before = count_fds(getpid());
+    proctree *pt = proctree_new("/proc");
+    assert_non_null(pt);
+    proctree_sample s;
+    assert_int_equal(proctree_sample_tree(pt, c, 1, 0, &s), 0);
+    assert_int_equal(s.nprocs, 1);
+    /* the fd count matches a plain listing of /proc/PID/fd */
+    assert_int_equal(s.fds, count_fds(c));
+    /* again, through the files kept open since the first sample */
+    assert_int_equal(proctree_sample_tree(pt, c, 1, 0, &s), 0);
+    assert_int_equal(s.fds, count_fds(c));
+    char b;
+    assert_int_equal(write(go[1], "g", 1), 1);
+    assert_int_equal(read(done[0], &b, 1), 1);
+    assert_int_equal(proctree_sample_tree(pt, c, 1, 0, &s), 0);
+    assert_true(s.cpu_seconds_delta >= 0.25);
+    assert_true(s.cpu_seconds_delta < 5.0);
+    assert_int_equal(proctree_sample_tree(pt, c, 1, 0, &s), 0);
+    assert_true(s.cpu_seconds_delta < 0.1);
+    /* files kept open for the sampled process are closed once it is gone */
+    assert_true(count_fds(getpid()) > fds_before + 1);
+    assert_int_equal(proctree_kill_tree(c, 1, 1000), 0);
+    assert_int_equal(proctree_sample_tree(pt, c, 1, 0, &s), -ESRCH);
+    assert_int_equal(count_fds(getpid()), fds_before + 1); /* the /proc folder */
+    proctree_free(pt);
+    assert_int_equal(count_fds(getpid()), fds_before);
+    close(go[1]);
+    close(done[0]);
+}
+
+/* Processes that leave or join the tree between samples are seen as they are. */
+static void test_live_tree_changes(void **state)
+{
+    (void)state;
+    pid_t g[3];
+    pid_t c = spawn_tree(g);
+    proctree *pt = proctree_new("/proc");
+    assert_non_null(pt);
+    proctree_sample s;
+    assert_int_equal(proctree_sample_tree(pt, c, 1, 0, &s), 0);
+    assert_int_equal(s.nprocs, 4);
+    assert_int_equal(kill(g[0], SIGKILL), 0);
+    /* not reaped yet: a zombie, still in the tree (its parent is c) */
+    for (int i = 0; i < 200; i++) {
+        assert_int_equal(proctree_sample_tree(pt, c, 1, 0, &s), 0);
+        if (s.zombies == 1)
+            break;
+        usleep(5000);
+    }
+    assert_int_equal(s.nprocs, 4);
+    assert_int_equal(s.zombies, 1);
+    assert_int_equal(proctree_sample_tree(pt, c, 0, 0, &s), 0);
+    assert_int_equal(s.nprocs, 3);
+    assert_int_equal(proctree_kill_tree(c, 1, 300), 1);
+    assert_int_equal(proctree_sample_tree(pt, c, 1, 0, &s), -ESRCH);
+    proctree_free(pt);
+}
+
 int main(void)
 {
     alarm(60); /* the live tests fork and wait: never hang ctest */
@@ -404,6 +506,8 @@ int main(void)
         cmocka_unit_test(test_live_descendants_and_kill),
         cmocka_unit_test(test_live_kill_term_only),
         cmocka_unit_test(test_live_signal_tree),
+        cmocka_unit_test(test_live_cpu_delta_and_fds),
+        cmocka_unit_test(test_live_tree_changes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
