@@ -14,8 +14,7 @@
 #include "store.h"
 #include "units.h"
 
-/* The pid of the soak running in dir, or 0 when none is. */
-static pid_t ctl_running_pid(const char *dir)
+pid_t ctl_running_pid(const char *dir)
 {
     char path[PATH_MAX];
     snprintf(path, sizeof path, "%s/soak.pid", dir);

@@ -8,6 +8,10 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+/* The pid of the soak running with its artifacts in dir (from DIR/soak.pid, checked to be alive
+ * and named soak), or 0 when none is. */
+pid_t ctl_running_pid(const char *dir);
+
 /* Prints the current picture of the run in dir and its last events. */
 int ctl_status(const char *dir, int nevents);
 /* Asks the soak running in dir to stop (SIGTERM) and waits up to timeout_ms for it to end. */

@@ -39,6 +39,7 @@
 
 #include "backoff.h"
 #include "cgroup.h"
+#include "ctl.h"
 #include "endpoints.h"
 #include "logcap.h"
 #include "patterns.h"
@@ -804,29 +805,11 @@ fail:
 /* Refuses to run two soaks into one folder. */
 static int sv_check_not_running(sv *s, char *err, size_t errlen)
 {
-    char path[PATH_MAX + 16];
-    snprintf(path, sizeof path, "%s/soak.pid", s->artifacts_dir);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return 0;
-    int pid = 0;
-    int ok = fscanf(f, "%d", &pid) == 1;
-    fclose(f);
-    if (ok && pid > 0 && pid != getpid() && kill(pid, 0) == 0) {
-        char comm[64] = "";
-        char cpath[64];
-        snprintf(cpath, sizeof cpath, "/proc/%d/comm", pid);
-        FILE *c = fopen(cpath, "r");
-        if (c) {
-            if (!fgets(comm, sizeof comm, c))
-                comm[0] = '\0';
-            fclose(c);
-        }
-        if (strncmp(comm, "soak", 4) == 0) {
-            snprintf(err, errlen, "'%s' is in use by a running soak (pid %d)", s->artifacts_dir,
-                     pid);
-            return -1;
-        }
+    pid_t pid = ctl_running_pid(s->artifacts_dir);
+    if (pid && pid != getpid()) {
+        snprintf(err, errlen, "'%s' is in use by a running soak (pid %d)", s->artifacts_dir,
+                 (int)pid);
+        return -1;
     }
     return 0;
 }
