@@ -33,7 +33,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -645,13 +647,17 @@ static int name_taken(logcap *lc, const char *base)
     return taken || lstat(path, &sb) == 0;
 }
 
-/* Cuts the current file: fsync, close, rename to a unique rotated name, reopen. Returns 0, or
- * -1 when the rename failed (the current file goes on growing; an ERROR event is queued). */
+/* Cuts the current file: close, rename to a unique rotated name, reopen. Returns 0, or
+ * -1 when the rename failed (the current file goes on growing; an ERROR event is queued).
+ * The plain file is fsynced here only when it is kept as it is: with compression on, the
+ * compressor fsyncs the .gz it writes, and an fsync on the writer thread would stall the
+ * capture for tens of milliseconds per rotation. */
 static int rotate(logcap *lc)
 {
     char ts[32], base[FNAME_LEN], path[PATH_LEN];
     if (lc->fd >= 0) {
-        fsync(lc->fd);
+        if (lc->o.gzip_level == 0)
+            fsync(lc->fd);
         close(lc->fd);
         lc->fd = -1;
     }
@@ -943,6 +949,9 @@ static void compress_one(logcap *lc, const char *base, char *buf)
 static void *compressor_main(void *arg)
 {
     logcap *lc = arg;
+    /* compression is background work: the reader and the writer must win the CPU, or a
+     * flood on a small machine fills the queue and lines are dropped */
+    setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 10);
     char *buf = malloc(GZ_BUF_BYTES);
     char base[FNAME_LEN];
     pthread_mutex_lock(&lc->files_mu);
