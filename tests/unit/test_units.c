@@ -202,8 +202,8 @@ static void test_bytes_large(void **state)
     assert_true(rc == -ERANGE || (rc == 0 && v == 10000000000000000000ull));
     rc = units_parse_bytes("9500PB", &v);
     assert_true(rc == -ERANGE || (rc == 0 && v == 9500000000000000000ull));
-    /* just below 2^63 is exact enough */
-    assert_int_equal(bytes_ok("8EiB") / 1024, 8ull << 50);
+    /* exactly 2^63, where llround would stop */
+    assert_int_equal(bytes_ok("8192PiB"), 1ull << 63);
 }
 
 static void test_bytes_format(void **state)
