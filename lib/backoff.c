@@ -19,7 +19,7 @@ uint64_t backoff_next(backoff *b, uint64_t up_ms)
         b->failures = 0;
     uint64_t d = b->initial_ms;
     for (unsigned i = 0; i < b->failures && d < b->max_ms; i++)
-        d *= 2;
+        d = d > b->max_ms / 2 ? b->max_ms : d * 2; /* never wraps */
     if (d > b->max_ms)
         d = b->max_ms;
     if (b->failures < 64)

@@ -63,6 +63,22 @@ int config_parse_yaml(const char *text, size_t len, const char *name, config_fn 
         }
         int line = (int)ev.start_mark.line + 1;
         config_level *top = st.depth ? &st.lv[st.depth - 1] : NULL;
+        const yaml_char_t *anchor = NULL, *tag = NULL;
+        if (ev.type == YAML_SCALAR_EVENT) {
+            anchor = ev.data.scalar.anchor;
+            tag = ev.data.scalar.tag;
+        } else if (ev.type == YAML_MAPPING_START_EVENT) {
+            anchor = ev.data.mapping_start.anchor;
+            tag = ev.data.mapping_start.tag;
+        } else if (ev.type == YAML_SEQUENCE_START_EVENT) {
+            anchor = ev.data.sequence_start.anchor;
+            tag = ev.data.sequence_start.tag;
+        }
+        if (anchor || tag) {
+            snprintf(err, errlen, "%s:%d: %s are not allowed", name, line,
+                     anchor ? "anchors" : "tags");
+            goto fail_ev;
+        }
         switch (ev.type) {
         case YAML_STREAM_END_EVENT:
             done = 1;

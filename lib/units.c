@@ -95,7 +95,7 @@ int units_parse_bytes(const char *s, uint64_t *out)
     double total = v * mult;
     if (total > 1.8e19)
         return -ERANGE;
-    *out = (uint64_t)llround(total);
+    *out = (uint64_t)round(total); /* not llround: it stops at 2^63 */
     return 0;
 }
 

@@ -319,6 +319,17 @@ void opts_each(const opts *o,
         snprintf(k, sizeof k, "patterns.%s", o->pattern_names[i]);
         fn(ud, k, o->pattern_exprs[i], "pattern counted on every log line");
     }
+    /* a removed default is listed as '' (which removes it), so the output loads back the same */
+    for (size_t i = 0; i < sizeof default_patterns / sizeof default_patterns[0]; i++) {
+        size_t j = 0;
+        while (j < o->npatterns && strcmp(o->pattern_names[j], default_patterns[i][0]) != 0)
+            j++;
+        if (j < o->npatterns)
+            continue;
+        char k[80];
+        snprintf(k, sizeof k, "patterns.%s", default_patterns[i][0]);
+        fn(ud, k, "", "default pattern removed");
+    }
 }
 
 typedef struct dump_ctx {

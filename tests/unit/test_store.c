@@ -1,0 +1,300 @@
+/* Tests of store: what a run writes to samples.db is what `soak status` reads back. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "store.h"
+
+typedef struct tmpdir {
+    char dir[64];
+    char db[128];
+} tmpdir;
+
+static int setup(void **state)
+{
+    tmpdir *t = calloc(1, sizeof *t);
+    if (!t)
+        return -1;
+    snprintf(t->dir, sizeof t->dir, "/tmp/test_store_XXXXXX");
+    if (!mkdtemp(t->dir))
+        return -1;
+    snprintf(t->db, sizeof t->db, "%s/samples.db", t->dir);
+    *state = t;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    tmpdir *t = *state;
+    static const char *const suffix[] = {"", "-wal", "-shm", ".bad", ".cut"};
+    char p[160];
+    for (size_t i = 0; i < sizeof suffix / sizeof suffix[0]; i++) {
+        snprintf(p, sizeof p, "%s%s", t->db, suffix[i]);
+        unlink(p);
+    }
+    rmdir(t->dir);
+    free(t);
+    return 0;
+}
+
+static store_sample sample(double t, uint64_t rss, int64_t pss, double hb)
+{
+    store_sample s;
+    memset(&s, 0, sizeof s);
+    s.t = t;
+    s.elapsed_s = t - 1000;
+    s.rss_bytes = rss;
+    s.pss_bytes = pss;
+    s.cpu_percent = 12.5;
+    s.cpu_seconds = 3.25;
+    s.threads = 7;
+    s.fds = 33;
+    s.procs = 3;
+    s.zombies = 1;
+    s.artifacts_bytes = 6000000000ull; /* past 32 bits */
+    s.disk_free_bytes = 123456789012ull;
+    s.restarts = 2;
+    s.log_lines = 99999;
+    s.dropped_bytes = 17;
+    s.heartbeat_age_s = hb;
+    return s;
+}
+
+/* Writes a run with two samples, three events and two metrics; closes the store. */
+static void write_run(const char *path)
+{
+    char err[256];
+    store *s = store_open(path, 0, err, sizeof err);
+    if (!s)
+        fail_msg("open for writing: %s", err);
+    assert_int_equal(store_set_run(s, "command", "python3 bot.py"), 0);
+    assert_int_equal(store_set_run(s, "outcome", "running"), 0);
+    assert_int_equal(store_set_run(s, "outcome", "completed"), 0); /* replaces */
+    store_sample a = sample(1001, 100 << 20, 80 << 20, 0.5);
+    store_sample b = sample(1002, 101 << 20, -1, -1);
+    assert_int_equal(store_sample_add(s, &a), 0);
+    assert_int_equal(store_sample_add(s, &b), 0);
+    assert_int_equal(store_event(s, 1001, "start", "pid 42", 42), 0);
+    assert_int_equal(store_event(s, 1001.5, "exit", NULL, 1), 0);
+    assert_int_equal(store_event(s, 1002, "restart", "after 1s", 1), 0);
+    assert_int_equal(store_begin(s), 0);
+    assert_int_equal(store_metric(s, 1002, "http_requests_total", "code=\"200\"", 10), 0);
+    assert_int_equal(store_metric(s, 1002, "process_open_fds", "", 12), 0);
+    assert_int_equal(store_commit(s), 0);
+    store_close(s);
+}
+
+typedef struct events_seen {
+    int n;
+    double t[8];
+    char kind[8][32];
+    char detail[8][32];
+    int detail_null[8];
+    double value[8];
+} events_seen;
+
+static void on_event(void *ud, double t, const char *kind, const char *detail, double value)
+{
+    events_seen *e = ud;
+    assert_true(e->n < 8);
+    e->t[e->n] = t;
+    snprintf(e->kind[e->n], sizeof e->kind[0], "%s", kind);
+    e->detail_null[e->n] = detail == NULL;
+    snprintf(e->detail[e->n], sizeof e->detail[0], "%s", detail ? detail : "");
+    e->value[e->n] = value;
+    e->n++;
+}
+
+static void test_write_and_read_back(void **state)
+{
+    tmpdir *t = *state;
+    write_run(t->db);
+    char err[256];
+    store *s = store_open(t->db, 1, err, sizeof err);
+    if (!s)
+        fail_msg("open read-only: %s", err);
+
+    assert_int_equal(store_count(s, "samples"), 2);
+    assert_int_equal(store_count(s, "events"), 3);
+    assert_int_equal(store_count(s, "metrics"), 2);
+    assert_int_equal(store_count(s, "run; DROP TABLE run"), -1);
+
+    store_sample got;
+    memset(&got, 0xab, sizeof got);
+    assert_int_equal(store_last_sample(s, &got), 1);
+    store_sample want = sample(1002, 101 << 20, -1, -1);
+    assert_true(got.t == want.t);
+    assert_true(got.elapsed_s == want.elapsed_s);
+    assert_int_equal(got.rss_bytes, want.rss_bytes);
+    assert_true(got.pss_bytes < 0);       /* NULL: not read */
+    assert_true(got.heartbeat_age_s < 0); /* NULL: no heartbeat */
+    assert_true(got.cpu_percent == 12.5);
+    assert_true(got.cpu_seconds == 3.25);
+    assert_int_equal(got.threads, 7);
+    assert_int_equal(got.fds, 33);
+    assert_int_equal(got.procs, 3);
+    assert_int_equal(got.zombies, 1);
+    assert_int_equal(got.artifacts_bytes, 6000000000ull);
+    assert_int_equal(got.disk_free_bytes, 123456789012ull);
+    assert_int_equal(got.restarts, 2);
+    assert_int_equal(got.log_lines, 99999);
+    assert_int_equal(got.dropped_bytes, 17);
+
+    events_seen e = {0};
+    assert_int_equal(store_last_events(s, 2, on_event, &e), 0);
+    assert_int_equal(e.n, 2); /* the last two, newest last */
+    assert_string_equal(e.kind[0], "exit");
+    assert_true(e.detail_null[0]);
+    assert_string_equal(e.kind[1], "restart");
+    assert_string_equal(e.detail[1], "after 1s");
+    assert_true(e.t[1] == 1002);
+    memset(&e, 0, sizeof e);
+    assert_int_equal(store_last_events(s, 10, on_event, &e), 0);
+    assert_int_equal(e.n, 3);
+    assert_string_equal(e.kind[0], "start");
+    assert_string_equal(e.detail[0], "pid 42");
+    assert_true(e.value[0] == 42);
+
+    char buf[64];
+    assert_int_equal(store_get_run(s, "command", buf, sizeof buf), 1);
+    assert_string_equal(buf, "python3 bot.py");
+    assert_int_equal(store_get_run(s, "outcome", buf, sizeof buf), 1);
+    assert_string_equal(buf, "completed");
+    assert_int_equal(store_get_run(s, "nope", buf, sizeof buf), 0);
+    char tiny[4];
+    assert_int_equal(store_get_run(s, "command", tiny, sizeof tiny), 1);
+    assert_string_equal(tiny, "pyt");
+    store_close(s);
+}
+
+static void test_pss_and_heartbeat_kept_when_set(void **state)
+{
+    tmpdir *t = *state;
+    char err[256];
+    store *s = store_open(t->db, 0, err, sizeof err);
+    assert_non_null(s);
+    store_sample a = sample(5, 1, 4096, 2.5);
+    assert_int_equal(store_sample_add(s, &a), 0);
+    store_sample got;
+    assert_int_equal(store_last_sample(s, &got), 1);
+    assert_int_equal(got.pss_bytes, 4096);
+    assert_true(got.heartbeat_age_s == 2.5);
+    store_close(s);
+}
+
+static void test_empty_store(void **state)
+{
+    tmpdir *t = *state;
+    char err[256];
+    store *s = store_open(t->db, 0, err, sizeof err);
+    assert_non_null(s);
+    store_close(s);
+    s = store_open(t->db, 1, err, sizeof err);
+    assert_non_null(s);
+    store_sample got;
+    assert_int_equal(store_last_sample(s, &got), 0);
+    assert_int_equal(store_count(s, "samples"), 0);
+    events_seen e = {0};
+    assert_int_equal(store_last_events(s, 5, on_event, &e), 0);
+    assert_int_equal(e.n, 0);
+    store_close(s);
+    store_close(NULL);
+}
+
+static void test_readonly_missing_fails(void **state)
+{
+    tmpdir *t = *state;
+    char err[256] = "";
+    assert_null(store_open(t->db, 1, err, sizeof err));
+    assert_non_null(strstr(err, t->db));
+    assert_int_equal(access(t->db, F_OK), -1); /* read-only open did not create it */
+}
+
+static void write_file(const char *path, const void *data, size_t len)
+{
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(data, 1, len, f), len);
+    fclose(f);
+}
+
+static void test_readonly_foreign_file_fails(void **state)
+{
+    tmpdir *t = *state;
+    char err[256] = "";
+    char text[8192];
+    for (size_t i = 0; i < sizeof text; i++)
+        text[i] = (char)('a' + i % 26);
+    write_file(t->db, text, sizeof text);
+    assert_null(store_open(t->db, 1, err, sizeof err));
+    char want[192];
+    snprintf(want, sizeof want, "cannot open '%s': ", t->db);
+    if (strncmp(err, want, strlen(want)) != 0 || strlen(err) <= strlen(want))
+        fail_msg("message '%s'", err);
+
+    /* a SQLite database without our tables is foreign too */
+    unlink(t->db);
+    store *s = store_open(t->db, 0, err, sizeof err);
+    assert_non_null(s);
+    store_close(s);
+    char other[160];
+    snprintf(other, sizeof other, "%s.bad", t->db);
+    write_file(other, text, 100);
+    assert_null(store_open(other, 1, err, sizeof err));
+    assert_non_null(strstr(err, other));
+}
+
+static void test_readonly_truncated_fails(void **state)
+{
+    tmpdir *t = *state;
+    write_run(t->db);
+    /* a store with enough rows to span several pages */
+    char err[256];
+    store *s = store_open(t->db, 0, err, sizeof err);
+    assert_non_null(s);
+    for (int i = 0; i < 500; i++) {
+        store_sample a = sample(2000 + i, (uint64_t)i << 20, -1, -1);
+        assert_int_equal(store_sample_add(s, &a), 0);
+    }
+    store_close(s);
+
+    FILE *f = fopen(t->db, "rb");
+    assert_non_null(f);
+    static char data[1 << 20];
+    size_t n = fread(data, 1, sizeof data, f);
+    fclose(f);
+    assert_true(n > 8192 && n < sizeof data);
+
+    char cut[160];
+    snprintf(cut, sizeof cut, "%s.cut", t->db);
+    static const size_t lens[] = {50, 100, 4096};
+    for (size_t i = 0; i < sizeof lens / sizeof lens[0]; i++) {
+        write_file(cut, data, lens[i]);
+        err[0] = '\0';
+        s = store_open(cut, 1, err, sizeof err);
+        if (s)
+            fail_msg("a store cut to %zu bytes opened", lens[i]);
+        assert_non_null(strstr(err, cut));
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_write_and_read_back, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pss_and_heartbeat_kept_when_set, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_empty_store, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_readonly_missing_fails, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_readonly_foreign_file_fails, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_readonly_truncated_fails, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
