@@ -4,7 +4,8 @@
  *     2026-11-28T20:52:02.123456Z INFO [strategy] tick 123456 bid=101.2345 ask=101.2391 ...
  * Output goes through a 64 KiB stdio buffer. Every Kth line goes to stderr (--stderr-every K).
  * Stops after --bytes N, --lines N or --seconds S, whichever comes first (none: runs until
- * killed or until stdout closes) and exits 0.
+ * killed or until stdout closes) and exits 0. --report FILE writes "seconds bytes lines" at the
+ * end: the service's own throughput, whatever its reader did after it.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -37,7 +38,7 @@ static double parse_secs(const char *s)
 static void usage(void)
 {
     fprintf(stderr, "usage: log-flood [--bytes N] [--lines N] [--stderr-every K] "
-                    "[--seconds S]\n");
+                    "[--seconds S] [--report FILE]\n");
 }
 
 static double now_s(void)
@@ -51,6 +52,7 @@ int main(int argc, char **argv)
 {
     uint64_t max_bytes = 0, max_lines = 0, err_every = 0;
     double seconds = 0;
+    const char *report = NULL; /* --report FILE: "seconds bytes lines" written at the end */
     for (int i = 1; i < argc; i += 2) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -61,6 +63,8 @@ int main(int argc, char **argv)
             bad = parse_u64(v, &max_lines) != 0;
         else if (!bad && strcmp(a, "--stderr-every") == 0)
             bad = parse_u64(v, &err_every) != 0;
+        else if (!bad && strcmp(a, "--report") == 0)
+            report = v;
         else if (!bad && strcmp(a, "--seconds") == 0)
             bad = (seconds = parse_secs(v)) < 0;
         else
@@ -127,5 +131,13 @@ int main(int argc, char **argv)
     }
     if (fflush(stdout) != 0 && errno != EPIPE)
         return 1;
+    if (report) {
+        /* the service's own view of its throughput: how long writing everything took */
+        FILE *r = fopen(report, "w");
+        if (!r)
+            return 1;
+        fprintf(r, "%.6f %" PRIu64 " %" PRIu64 "\n", now_s() - start, bytes, n);
+        fclose(r);
+    }
     return 0;
 }

@@ -28,6 +28,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -40,14 +41,15 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#define CHUNK_BYTES  (256u * 1024u)
-#define FREE_CHUNKS  4    /* chunks kept for reuse */
-#define EV_CAP       1024 /* events kept until logcap_take_events */
-#define TS_LEN       24   /* "2026-11-28T20:52:02.123Z" */
-#define NAME_MAXLEN  32   /* stream names (logcap_note) are cut to this */
-#define FNAME_LEN    256  /* file names inside dir */
-#define PATH_LEN     4096
-#define GZ_BUF_BYTES (256u * 1024u)
+#define LOGCAP_BUSY_BYTES_PER_S (4.0 * 1024 * 1024) /* a flood: see compressor_defer */
+#define CHUNK_BYTES             (256u * 1024u)
+#define FREE_CHUNKS             4    /* chunks kept for reuse */
+#define EV_CAP                  1024 /* events kept until logcap_take_events */
+#define TS_LEN                  24   /* "2026-11-28T20:52:02.123Z" */
+#define NAME_MAXLEN             32   /* stream names (logcap_note) are cut to this */
+#define FNAME_LEN               256  /* file names inside dir */
+#define PATH_LEN                4096
+#define GZ_BUF_BYTES            (256u * 1024u)
 
 typedef struct chunk {
     struct chunk *next;
@@ -946,12 +948,35 @@ static void compress_one(logcap *lc, const char *base, char *buf)
         ev_error(lc, dst, "rename", err);
 }
 
+/* Waits up to a second (files_mu held, released while waiting) and says whether the writer is
+ * flooding: more than LOGCAP_BUSY_BYTES_PER_S written per second. During a flood, gzip would
+ * take CPU from the service and the capture on a small machine, so rotated files wait, plain;
+ * they count toward max_files and the quota meanwhile, and those still there when the flood
+ * ends (or at close) are compressed. A service logging at ordinary rates is never deferred. */
+static int compressor_defer(logcap *lc)
+{
+    struct timespec t0, t1, until;
+    uint64_t before = atomic_load(&lc->bytes_written);
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += 1;
+    pthread_cond_timedwait(&lc->ccv, &lc->files_mu, &until);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double dt = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    uint64_t written = atomic_load(&lc->bytes_written) - before;
+    return dt > 0.05 && (double)written / dt > LOGCAP_BUSY_BYTES_PER_S;
+}
+
 static void *compressor_main(void *arg)
 {
     logcap *lc = arg;
-    /* compression is background work: the reader and the writer must win the CPU, or a
-     * flood on a small machine fills the queue and lines are dropped */
-    setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 10);
+    /* Compression is background work: it runs only when a CPU is otherwise idle (SCHED_IDLE,
+     * or nice 19 where that is refused), so that neither the service nor the capture waits for
+     * it. Under a sustained full load rotated files stay plain longer; they still count
+     * toward max_files and the quota, and get compressed once the load drops (or at close). */
+    struct sched_param sp = {0};
+    if (sched_setscheduler((pid_t)syscall(SYS_gettid), SCHED_IDLE, &sp) != 0)
+        setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 19);
     char *buf = malloc(GZ_BUF_BYTES);
     char base[FNAME_LEN];
     pthread_mutex_lock(&lc->files_mu);
@@ -966,6 +991,8 @@ static void *compressor_main(void *arg)
             pthread_cond_wait(&lc->ccv, &lc->files_mu);
             continue;
         }
+        if (!lc->cstop && compressor_defer(lc))
+            continue; /* a flood is on: compress when it is over */
         memcpy(base, f->base, FNAME_LEN);
         pthread_mutex_unlock(&lc->files_mu);
         if (buf)

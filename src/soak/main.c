@@ -70,10 +70,14 @@ static int parse_timeout(int argc, char **argv, int first, uint64_t *ms)
     return 0;
 }
 
+/* One key as YAML: single-quoted, where only ' needs doubling. */
 static void print_key(void *ud, const char *key, const char *value, const char *help)
 {
     (void)ud;
-    printf("%s: '%s'  # %s\n", key, value, help);
+    printf("%s: '", key);
+    for (const char *p = value; *p; p++)
+        fputs(*p == '\'' ? "''" : (char[2]){*p, 0}, stdout);
+    printf("'  # %s\n", help);
 }
 
 static int cmd_run(int argc, char **argv)

@@ -93,7 +93,7 @@ static void test_growth_and_heartbeat_edge_cases(void **state)
     runstate rs = running();
     char buf[256];
     /* too early for a rate */
-    statusline_format(&rs, 5000 + 10000, 24 * H, 0, buf, sizeof buf);
+    statusline_format(&rs, 5000 + 9000, 24 * H, 0, buf, sizeof buf); /* rate shown from 10 s */
     contains(buf, "- MiB/h");
     /* shrinking memory shows a negative rate */
     rs.tree.rss_bytes = 50ull << 20;
