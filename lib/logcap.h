@@ -12,7 +12,7 @@
  * does not fit is dropped and its bytes are counted (logcap_stats.dropped_bytes).
  *
  * The writer thread appends to DIR/NAME (e.g. soak.log). When the file would pass
- * max_file_bytes it is cut at a line end: fsync, rename to DIR/STEM-YYYYmmddTHHMMSS.mmmZ.log
+ * max_file_bytes it is cut at a line end: close (fsync only when gzip_level is 0), rename to DIR/STEM-YYYYmmddTHHMMSS.mmmZ.log
  * (STEM is NAME without ".log"), reopen. A compressor thread then gzips each rotated file to
  * "<rotated>.gz" (readable by zcat) and removes the plain copy. At most max_files rotated
  * files are kept (the current file is not counted); the oldest go first. The log files
@@ -31,7 +31,9 @@
  * The compressor works through the list of rotated files (oldest first), so its backlog is
  * bounded by max_files and no rotated file stays plain unless gzip fails for it (an ERROR
  * event; the plain file still counts and is deleted in order). It never blocks the writer or
- * the owner.
+ * the owner: it runs at SCHED_IDLE, and while the writer takes more than 4 MiB/s (a flood)
+ * rotated files wait plain, so that gzip takes no CPU from the service on a small machine;
+ * what is left is compressed when the flood ends or at logcap_free.
  *
  * On start, rotated files of this STEM already in DIR (plain or .gz, e.g. from an earlier run)
  * count toward max_files and the quota; files past max_files are deleted at once, plain ones
