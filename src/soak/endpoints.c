@@ -31,7 +31,7 @@ int endpoints_metrics(const runstate *rs, uint64_t now_ms, sbuf *b)
     rc |= ep_one(b, "soak_resident_memory_bytes", "gauge", "RSS summed over the service tree",
                  (double)t->rss_bytes);
     rc |= ep_one(b, "soak_proportional_memory_bytes", "gauge",
-                 "PSS summed over the service tree (last read)", (double)t->pss_bytes);
+                 "PSS summed over the service tree (last read)", (double)rs->pss_last);
     rc |= ep_one(b, "soak_cpu_seconds_total", "counter", "CPU time used by the service tree",
                  rs->cpu_seconds);
     rc |= ep_one(b, "soak_threads", "gauge", "threads in the service tree", t->threads);

@@ -655,6 +655,8 @@ static void sv_sample(uv_timer_t *t)
     s->rs.cpu_seconds += ps.cpu_seconds_delta;
     s->rs.cpu_percent = dt > 0 ? 100.0 * ps.cpu_seconds_delta / dt : 0;
     s->rs.tree = ps;
+    if (ps.pss_valid)
+        s->rs.pss_last = ps.pss_bytes;
     if (s->rs.state == RS_RUNNING && ps.rss_bytes > 0) {
         if (s->rs.rss_first == 0)
             s->rs.rss_first = ps.rss_bytes;

@@ -30,6 +30,7 @@ typedef struct runstate {
     double heartbeat_age_s;                /* < 0: no heartbeat configured or not running */
     proctree_sample tree;                  /* the latest sample */
     uint64_t rss_first, rss_last, rss_max; /* of samples with a live tree */
+    uint64_t pss_last;                     /* the latest PSS read (read less often than RSS) */
     unsigned zombies_max;
     uint64_t artifacts_bytes, disk_free_bytes;
     logcap_stats log;
