@@ -967,6 +967,16 @@ static int compressor_defer(logcap *lc)
     return dt > 0.05 && (double)written / dt > LOGCAP_BUSY_BYTES_PER_S;
 }
 
+/* The oldest rotated file still to compress (files_mu held), or NULL. The pointer is valid
+ * only while files_mu stays held. */
+static rfile *next_plain(logcap *lc)
+{
+    for (size_t i = 0; i < lc->nfiles; i++)
+        if (!lc->files[i].gz && !lc->files[i].keep_plain)
+            return &lc->files[i];
+    return NULL;
+}
+
 static void *compressor_main(void *arg)
 {
     logcap *lc = arg;
@@ -981,18 +991,21 @@ static void *compressor_main(void *arg)
     char base[FNAME_LEN];
     pthread_mutex_lock(&lc->files_mu);
     for (;;) {
-        rfile *f = NULL;
-        for (size_t i = 0; i < lc->nfiles && !f; i++)
-            if (!lc->files[i].gz && !lc->files[i].keep_plain)
-                f = &lc->files[i];
+        rfile *f = next_plain(lc);
         if (!f) {
             if (lc->cstop)
                 break; /* stop, and nothing left to compress */
             pthread_cond_wait(&lc->ccv, &lc->files_mu);
             continue;
         }
-        if (!lc->cstop && compressor_defer(lc))
-            continue; /* a flood is on: compress when it is over */
+        if (!lc->cstop) {
+            if (compressor_defer(lc))
+                continue; /* a flood is on: compress when it is over */
+            /* the wait released files_mu: the list may have moved, look again */
+            f = next_plain(lc);
+            if (!f)
+                continue;
+        }
         memcpy(base, f->base, FNAME_LEN);
         pthread_mutex_unlock(&lc->files_mu);
         if (buf)
