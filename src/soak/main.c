@@ -12,6 +12,7 @@
 #include "ctl.h"
 #include "opts.h"
 #include "run.h"
+#include "shim.h"
 #include "units.h"
 
 static const char usage_main[] =
@@ -211,6 +212,8 @@ int main(int argc, char **argv)
     }
     if (!strcmp(cmd, "run"))
         return cmd_run(argc - 1, argv + 1);
+    if (!strcmp(cmd, "__shim"))
+        return shim_main(argc - 1, argv + 1);
     if (!strcmp(cmd, "status") || !strcmp(cmd, "stop")) {
         if (argc < 3 || argv[2][0] == '-') {
             fprintf(stderr, "usage: soak %s DIR%s\n", cmd,

@@ -28,7 +28,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/types.h>
@@ -46,6 +48,7 @@
 #include "proctree.h"
 #include "runstate.h"
 #include "scrape.h"
+#include "shim.h"
 #include "statusline.h"
 #include "store.h"
 #include "units.h"
@@ -76,7 +79,14 @@ typedef struct sv {
         int stream;
     } pipe_ctx[LOGCAP_NSTREAMS];
 
-    pid_t child;      /* the direct child; 0 when none */
+    pid_t child;           /* the direct child, the shim (see shim.h); 0 when none */
+    pid_t service_pid;     /* the service, the shim's child */
+    uv_pipe_t status_pipe; /* messages from the shim */
+    int status_open;
+    int shim_alive;
+    char status_buf[64];
+    size_t status_len;
+    char self_exe[PATH_MAX];
     int child_status; /* wait status of the last exit */
     int exit_seen;    /* the direct child of this cycle has exited */
     int hang;         /* this cycle ended by the watchdog */
@@ -238,67 +248,186 @@ static void sv_drain_pipe(sv *s, int stream)
 
 /* ---- starting the service ------------------------------------------------------------- */
 
+/* Makes fd number `to` refer to `from`, without close-on-exec. Async-signal-safe. */
+static void sv_move_fd(int from, int to)
+{
+    if (from == to)
+        fcntl(to, F_SETFD, 0);
+    else
+        dup2(from, to);
+}
+
+/* Handles the complete messages in status_buf and keeps a partial one. */
+static void sv_status_msg(sv *s, const shim_msg *m);
+static void sv_status_parse(sv *s)
+{
+    while (s->status_len >= sizeof(shim_msg)) {
+        shim_msg m;
+        memcpy(&m, s->status_buf, sizeof m);
+        memmove(s->status_buf, s->status_buf + sizeof m, s->status_len - sizeof m);
+        s->status_len -= sizeof m;
+        sv_status_msg(s, &m);
+    }
+}
+
+/* Reads the shim's messages that are waiting in the status pipe now (never blocks). */
+static void sv_status_drain(sv *s)
+{
+    uv_os_fd_t fd;
+    if (!s->status_open || uv_fileno((uv_handle_t *)&s->status_pipe, &fd) != 0)
+        return;
+    for (int i = 0; i < 1024; i++) {
+        ssize_t n = read(fd, s->status_buf + s->status_len, sizeof s->status_buf - s->status_len);
+        if (n <= 0)
+            break;
+        s->status_len += (size_t)n;
+        sv_status_parse(s);
+    }
+}
+
+static void sv_status_closed(uv_handle_t *h)
+{
+    (void)h;
+}
+
+static void sv_close_status(sv *s)
+{
+    if (!s->status_open)
+        return;
+    sv_status_drain(s);
+    s->status_open = 0;
+    uv_close((uv_handle_t *)&s->status_pipe, sv_status_closed);
+}
+
+static void sv_status_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    sv *s = h->data;
+    (void)suggested;
+    buf->base = s->status_buf + s->status_len;
+    buf->len = sizeof s->status_buf - s->status_len;
+}
+
+static void sv_on_status(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
+{
+    sv *s = st->data;
+    (void)buf;
+    if (n < 0) {
+        uv_read_stop(st); /* EOF: the shim is gone; SIGCHLD tells the rest */
+        return;
+    }
+    s->status_len += (size_t)n;
+    sv_status_parse(s);
+}
+
+/* Waits up to 10 s for the shim's first message: started or exec failed. */
+static int sv_first_msg(int fd, shim_msg *m)
+{
+    size_t got = 0;
+    while (got < sizeof *m) {
+        struct pollfd pfd = {fd, POLLIN, 0};
+        int pr = poll(&pfd, 1, 10000);
+        if (pr < 0 && errno == EINTR)
+            continue;
+        if (pr <= 0)
+            return -ETIMEDOUT;
+        ssize_t n = read(fd, (char *)m + got, sizeof *m - got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return -EPIPE;
+        got += (size_t)n;
+    }
+    return 0;
+}
+
+/* Starts the shim, which starts the service (see shim.h). */
 static int sv_spawn(sv *s)
 {
-    int outp[2] = {-1, -1}, errp[2] = {-1, -1}, execp[2] = {-1, -1};
-    if (pipe2(outp, O_CLOEXEC) || pipe2(errp, O_CLOEXEC) || pipe2(execp, O_CLOEXEC)) {
-        sv_event_rec(s, "start_failed", 0, "cannot create pipes: %s", strerror(errno));
+    int outp[2] = {-1, -1}, errp[2] = {-1, -1}, statp[2] = {-1, -1};
+    if (pipe2(outp, O_CLOEXEC) || pipe2(errp, O_CLOEXEC) || pipe2(statp, O_CLOEXEC)) {
+        s->start_error = errno;
+        sv_event_rec(s, "start_failed", 0, "cannot create pipes: %s", strerror(s->start_error));
         goto fail;
     }
+    /* room for bursts while the loop is busy elsewhere (best effort) */
+    fcntl(outp[0], F_SETPIPE_SZ, 1 << 20);
+    fcntl(errp[0], F_SETPIPE_SZ, 1 << 20);
+
+    char soakpid[16], stopms[24], logpath[PATH_MAX + 16];
+    snprintf(logpath, sizeof logpath, "%s/soak.log", s->artifacts_dir);
+    snprintf(soakpid, sizeof soakpid, "%d", (int)getpid());
+    snprintf(stopms, sizeof stopms, "%llu", (unsigned long long)s->o->stop_timeout_ms);
+    char *argv[OPTS_MAX_ARGS + 8];
+    size_t k = 0;
+    argv[k++] = "soak";
+    argv[k++] = "__shim";
+    argv[k++] = "3";
+    argv[k++] = soakpid;
+    argv[k++] = stopms;
+    argv[k++] = logpath;
+    argv[k++] = "--";
+    for (size_t i = 0; i < s->o->argc; i++)
+        argv[k++] = s->o->argv[i];
+    argv[k] = NULL;
+
+    /* no signal handler of ours may run in the child before exec */
+    sigset_t all, old;
+    sigfillset(&all);
+    sigprocmask(SIG_BLOCK, &all, &old);
     pid_t parent = getpid();
     pid_t pid = fork();
-    if (pid < 0) {
-        sv_event_rec(s, "start_failed", 0, "cannot fork: %s", strerror(errno));
-        goto fail;
-    }
     if (pid == 0) {
         /* child: async-signal-safe calls only until exec */
-        setpgid(0, 0);
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (getppid() != parent)
-            _exit(127); /* soak died between fork and prctl */
-        cgroup_enter_child(s->cg);
-        sigset_t all;
-        sigemptyset(&all);
-        sigprocmask(SIG_SETMASK, &all, NULL);
         for (int sig = 1; sig < NSIG; sig++)
             if (sig != SIGKILL && sig != SIGSTOP)
                 signal(sig, SIG_DFL);
+        setpgid(0, 0);
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
+        if (getppid() != parent)
+            _exit(127); /* soak died between fork and prctl */
+        cgroup_enter_child(s->cg);
+        /* lift the three ends above 3..9 first, so no dup2 below overwrites another */
+        int o = fcntl(outp[1], F_DUPFD, 10), e = fcntl(errp[1], F_DUPFD, 10);
+        int st = fcntl(statp[1], F_DUPFD, 10);
+        int ro = fcntl(outp[0], F_DUPFD, 10), re = fcntl(errp[0], F_DUPFD, 10);
         int devnull = open("/dev/null", O_RDONLY);
-        if (devnull >= 0 && devnull != 0) {
-            dup2(devnull, 0);
-            close(devnull);
-        }
-        dup2(outp[1], 1);
-        dup2(errp[1], 2);
-        /* keep only 0, 1, 2 and the exec-error pipe (close-on-exec) */
-        for (int fd = 3; fd < 65536; fd++)
-            if (fd != execp[1])
+        if (devnull >= 0)
+            sv_move_fd(devnull, 0);
+        sv_move_fd(o, 1);
+        sv_move_fd(e, 2);
+        sv_move_fd(st, 3);
+        sv_move_fd(ro, 4); /* the shim holds the read ends, for when soak is gone */
+        sv_move_fd(re, 5);
+        if (syscall(SYS_close_range, 6u, ~0u, 0u) != 0)
+            for (int fd = 6; fd < 65536; fd++)
                 close(fd);
-        execvp(s->o->argv[0], s->o->argv);
-        int e = errno;
-        ssize_t w = write(execp[1], &e, sizeof e);
+        sigprocmask(SIG_SETMASK, &old, NULL);
+        execv(s->self_exe, argv);
+        shim_msg m = {SHIM_EXEC_FAILED, errno};
+        ssize_t w = write(3, &m, sizeof m);
         (void)w;
         _exit(127);
     }
+    int fork_errno = errno;
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    if (pid < 0) {
+        s->start_error = fork_errno;
+        sv_event_rec(s, "start_failed", 0, "cannot fork: %s", strerror(fork_errno));
+        goto fail;
+    }
     close(outp[1]);
     close(errp[1]);
-    close(execp[1]);
-    int child_errno = 0;
-    ssize_t r;
-    do
-        r = read(execp[0], &child_errno, sizeof child_errno);
-    while (r < 0 && errno == EINTR);
-    close(execp[0]);
-    if (r == (ssize_t)sizeof child_errno) {
-        /* exec failed: the child exits 127; SIGCHLD reaps it */
-        close(outp[0]);
-        close(errp[0]);
-        s->start_error = child_errno;
-        sv_event_rec(s, "start_failed", 0, "cannot run '%s': %s", s->o->argv[0],
-                     strerror(child_errno));
+    close(statp[1]);
+    outp[1] = errp[1] = statp[1] = -1;
+    shim_msg m;
+    int rc = sv_first_msg(statp[0], &m);
+    if (rc != 0 || m.kind != SHIM_STARTED) {
+        int e = rc != 0 ? -rc : m.kind == SHIM_EXEC_FAILED ? m.value : EPROTO;
+        s->start_error = e;
+        sv_event_rec(s, "start_failed", 0, "cannot run '%s': %s", s->o->argv[0], strerror(e));
+        kill(pid, SIGKILL);
         waitpid(pid, NULL, 0);
-        return -1;
+        goto fail;
     }
     int fds[2] = {outp[0], errp[0]};
     for (int i = 0; i < LOGCAP_NSTREAMS; i++) {
@@ -310,19 +439,27 @@ static int sv_spawn(sv *s)
         uv_read_start((uv_stream_t *)&s->pipes[i], sv_alloc, sv_on_read);
         s->pipe_open[i] = 1;
     }
+    uv_pipe_init(s->loop, &s->status_pipe, 0);
+    s->status_pipe.data = s;
+    uv_pipe_open(&s->status_pipe, statp[0]);
+    uv_read_start((uv_stream_t *)&s->status_pipe, sv_status_alloc, sv_on_status);
+    s->status_open = 1;
+    s->status_len = 0;
     s->child = pid;
+    s->shim_alive = 1;
+    s->service_pid = (pid_t)m.value;
     s->exit_seen = 0;
     s->hang = 0;
     s->we_killed = 0;
-    s->rs.child_pid = pid;
+    s->rs.child_pid = s->service_pid;
     s->rs.child_start_ms = now_ms(s);
     s->rs.last_heartbeat_ms = s->rs.child_start_ms;
     s->rs.state = RS_RUNNING;
     s->rs.starts++;
     if (s->rs.starts > 1)
         s->rs.restarts++;
-    sv_event_rec(s, s->rs.starts > 1 ? "restart" : "start", (double)pid, "pid %d: %s", (int)pid,
-                 s->rs.command);
+    sv_event_rec(s, s->rs.starts > 1 ? "restart" : "start", (double)s->service_pid, "pid %d: %s",
+                 (int)s->service_pid, s->rs.command);
     return 0;
 fail:
     for (int i = 0; i < 2; i++) {
@@ -330,10 +467,11 @@ fail:
             close(outp[i]);
         if (errp[i] >= 0)
             close(errp[i]);
-        if (execp[i] >= 0)
-            close(execp[i]);
+        if (statp[i] >= 0)
+            close(statp[i]);
     }
-    s->start_error = errno ? errno : EIO;
+    if (!s->start_error)
+        s->start_error = EIO;
     return -1;
 }
 
@@ -377,8 +515,8 @@ static void sv_begin_stop(sv *s, const char *why)
     s->stop_phase = 0;
     s->stop_started_ms = now_ms(s);
     int n = 0;
-    if (s->child > 0 && !s->exit_seen)
-        kill(-s->child, SIGTERM);
+    if (s->child > 0 && s->shim_alive)
+        kill(-s->child, SIGTERM); /* the group of the shim and the service */
     n = proctree_signal_tree(getpid(), 0, SIGTERM);
     sv_event_rec(s, "stop", n, "%s: SIGTERM to %d processes", why, n);
     uv_timer_start(&s->stop_timer, sv_stop_tick, 0, 50);
@@ -404,6 +542,7 @@ static void sv_after_cycle(sv *s)
 {
     for (int i = 0; i < LOGCAP_NSTREAMS; i++)
         sv_drain_pipe(s, i);
+    sv_close_status(s);
     s->child = 0;
     s->rs.child_pid = 0;
     if (s->stop_final) {
@@ -485,34 +624,48 @@ static void sv_dispatch(sv *s, sv_event ev)
     }
 }
 
-/* Records how the direct child ended. */
+/* Whether an exit during a stop is the one the stop asked for: SIGTERM (or the exit code a
+ * service gives itself on SIGTERM), or SIGKILL that soak sent. A crash while shutting down (a
+ * segfault in a signal handler, a core dump) still counts. */
+static int sv_exit_requested(sv *s, int status)
+{
+    if (s->rs.state != RS_STOPPING)
+        return 0;
+    if (WIFEXITED(status))
+        return 1;
+    int sig = WTERMSIG(status);
+    if (WCOREDUMP(status))
+        return 0;
+    return sig == SIGTERM || sig == SIGINT || sig == SIGHUP || (sig == SIGKILL && s->we_killed);
+}
+
+/* Records how the service ended. */
 static void sv_child_exited(sv *s, int status)
 {
     s->child_status = status;
     s->exit_seen = 1;
     uint64_t up = now_ms(s) - s->rs.child_start_ms;
     double up_s = (double)up / 1000.0;
-    int stopping = s->rs.state == RS_STOPPING;
+    int pid = (int)s->service_pid;
+    int requested = sv_exit_requested(s, status);
     if (WIFEXITED(status)) {
         int code = WEXITSTATUS(status);
         s->rs.last_exit_code = code;
         s->rs.last_exit_signal = 0;
-        if (code != 0 && !stopping)
+        if (code != 0 && !requested)
             s->rs.crashes++;
-        sv_event_rec(s, "exit", code, "pid %d exited with code %d after %.1fs", (int)s->child, code,
-                     up_s);
+        sv_event_rec(s, "exit", code, "pid %d exited with code %d after %.1fs", pid, code, up_s);
     } else if (WIFSIGNALED(status)) {
         int sig = WTERMSIG(status);
         s->rs.last_exit_code = -1;
         s->rs.last_exit_signal = sig;
-        int asked = stopping; /* SIGTERM or SIGKILL from our stop */
-        if (!asked)
+        if (!requested)
             s->rs.crashes++;
         const char *core = WCOREDUMP(status) ? " (core dumped)" : "";
-        sv_event_rec(s, "exit", -sig, "pid %d killed by signal %d (%s)%s after %.1fs",
-                     (int)s->child, sig, strsignal(sig), core, up_s);
+        sv_event_rec(s, "exit", -sig, "pid %d killed by signal %d (%s)%s after %.1fs", pid, sig,
+                     strsignal(sig), core, up_s);
         if (WCOREDUMP(status))
-            sv_event_rec(s, "core_dump", sig, "pid %d dumped core", (int)s->child);
+            sv_event_rec(s, "core_dump", sig, "pid %d dumped core", pid);
         if (sig == SIGKILL && !s->we_killed) {
             char why[256];
             int oom = cgroup_oom_kills(s->cg, why, sizeof why);
@@ -528,6 +681,14 @@ static void sv_child_exited(sv *s, int status)
     sv_dispatch(s, EV_EXITED);
 }
 
+static void sv_status_msg(sv *s, const shim_msg *m)
+{
+    if (m->kind == SHIM_EXITED && !s->exit_seen)
+        sv_child_exited(s, m->value);
+    else if (m->kind == SHIM_REAPED && m->value > 0)
+        s->rs.reaped_orphans += (uint64_t)m->value;
+}
+
 static void sv_on_sigchld(uv_signal_t *h, int signum)
 {
     sv *s = h->data;
@@ -537,10 +698,14 @@ static void sv_on_sigchld(uv_signal_t *h, int signum)
         pid_t p = waitpid(-1, &st, WNOHANG);
         if (p <= 0)
             break;
-        if (p == s->child && !s->exit_seen)
-            sv_child_exited(s, st);
-        else
+        if (p == s->child && s->shim_alive) {
+            s->shim_alive = 0;
+            sv_status_drain(s); /* the service's exit, reported just before the shim ended */
+            if (!s->exit_seen)  /* the shim died first: its end stands for the service's */
+                sv_child_exited(s, st);
+        } else {
             s->rs.reaped_orphans++;
+        }
     }
 }
 
@@ -647,7 +812,9 @@ static void sv_sample(uv_timer_t *t)
                    (s->last_pss_ms == 0 || now - s->last_pss_ms >= s->o->pss_interval_ms);
     proctree_sample ps;
     memset(&ps, 0, sizeof ps);
-    if (proctree_sample_tree(s->pt, getpid(), 0, with_pss, &ps) == 0 && with_pss)
+    /* the tree below the shim (which is not counted); below soak once the shim is gone */
+    pid_t root = s->child > 0 && s->shim_alive ? s->child : getpid();
+    if (proctree_sample_tree(s->pt, root, 0, with_pss, &ps) == 0 && with_pss)
         s->last_pss_ms = now;
 
     double dt = s->last_sample_ms ? (double)(now - s->last_sample_ms) / 1000.0 : 0;
@@ -752,6 +919,7 @@ static void sv_close_handles(sv *s)
             uv_close(hs[i], NULL);
     for (int i = 0; i < LOGCAP_NSTREAMS; i++)
         sv_close_pipe(s, i);
+    sv_close_status(s);
 }
 
 static void sv_finish(sv *s)
@@ -886,6 +1054,12 @@ int run_soak(opts *o)
     }
     if (sv_check_not_running(s, err, sizeof err))
         goto fail;
+    ssize_t xl = readlink("/proc/self/exe", s->self_exe, sizeof s->self_exe - 1);
+    if (xl <= 0) {
+        snprintf(err, sizeof err, "cannot find soak's own binary: %s", strerror(errno));
+        goto fail;
+    }
+    s->self_exe[xl] = '\0';
 
     /* patterns: the user's, then the heartbeat */
     const char *names[PATTERNS_MAX], *exprs[PATTERNS_MAX];

@@ -8,6 +8,8 @@ mkdir -p "$T/www"
 printf '# TYPE ws_reconnect_attempts_total counter\nws_reconnect_attempts_total 3\nlatency_ms{stage="rest"} 42.5\n' >"$T/www/metrics"
 mport=$(port)
 (cd "$T/www" && exec timeout 60 python3 -m http.server "$mport" --bind 127.0.0.1) >/dev/null 2>&1 &
+www=$!
+trap 'kill "$www" 2>/dev/null || true; cleanup' EXIT
 lport=$(port)
 "$SOAK" run --artifacts "$T/art" --status off --duration 60s --interval 100ms \
   --listen "127.0.0.1:$lport" --metrics-url "http://127.0.0.1:$mport/metrics" \
