@@ -140,7 +140,11 @@ int config_parse_yaml(const char *text, size_t len, const char *name, config_fn 
                 goto fail_ev;
             }
             if (top->is_seq) {
-                char k[CONFIG_MAX_KEY + 2];
+                char k[CONFIG_MAX_KEY];
+                if (st.key_len + 2 >= sizeof k) {
+                    snprintf(err, errlen, "%s:%d: key '%.64s...': too long", name, line, st.key);
+                    goto fail_ev;
+                }
                 snprintf(k, sizeof k, "%s[]", st.key);
                 why[0] = '\0';
                 if (fn(ud, k, val, line, why, sizeof why)) {

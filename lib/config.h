@@ -6,6 +6,7 @@
  * program decides their type). Anchors, aliases, tags and multi-document streams are refused:
  * a configuration should read the same to a person as to the program.
  *
+ * Keys passed to the callback are shorter than 256 bytes; longer ones are errors.
  * Error messages name the file, the line and the key: "soak.yaml:12: key 'duration': ...".
  * Nothing here prints or exits.
  */

@@ -46,10 +46,13 @@ static size_t on_data(char *ptr, size_t size, size_t nmemb, void *ud)
 }
 
 /* Maps a failed transfer to a negative errno and a message. */
-static int fail(CURL *c, CURLcode cc, const sink *s, const char *url, unsigned timeout_ms,
+char *httpget_redact_url(const char *url, char *out, size_t n);
+static int fail(CURL *c, CURLcode cc, const sink *s, const char *full_url, unsigned timeout_ms,
                 const char *curlerr, char *err, size_t errlen)
 {
     long oserr = 0;
+    char url[512];
+    httpget_redact_url(full_url, url, sizeof url); /* messages never carry credentials */
     const char *why = curlerr[0] ? curlerr : curl_easy_strerror(cc);
 
     switch (cc) {
@@ -107,9 +110,11 @@ int httpget_fetch(const char *url, unsigned timeout_ms, size_t max_bytes, sbuf *
 
     if (http_status)
         *http_status = 0;
+    char shown[512];
+    httpget_redact_url(url ? url : "", shown, sizeof shown);
     if (!url || (strncasecmp(url, "http://", 7) && strncasecmp(url, "https://", 8))) {
         snprintf(err, errlen, "cannot fetch '%s': only http:// and https:// URLs are allowed",
-                 url ? url : "");
+                 shown);
         return -EINVAL;
     }
     if (timeout_ms == 0)
@@ -117,7 +122,7 @@ int httpget_fetch(const char *url, unsigned timeout_ms, size_t max_bytes, sbuf *
 
     pthread_once(&global_once, global_init);
     if (global_rc != CURLE_OK) {
-        snprintf(err, errlen, "cannot fetch '%s': libcurl initialisation failed: %s", url,
+        snprintf(err, errlen, "cannot fetch '%s': libcurl initialisation failed: %s", shown,
                  curl_easy_strerror(global_rc));
         return -EIO;
     }
@@ -160,4 +165,21 @@ int httpget_fetch(const char *url, unsigned timeout_ms, size_t max_bytes, sbuf *
     }
     curl_easy_cleanup(c);
     return rc;
+}
+
+char *httpget_redact_url(const char *url, char *out, size_t n)
+{
+    const char *scheme = strstr(url, "://");
+    const char *host = scheme ? scheme + 3 : url;
+    size_t hostpart = strcspn(host, "/?#");
+    const char *at = memchr(host, '@', hostpart);
+    /* the last @ of the authority ends the userinfo */
+    for (const char *p = at; p && p < host + hostpart;
+         p = memchr(p + 1, '@', (size_t)(host + hostpart - p - 1)))
+        at = p;
+    if (!at)
+        snprintf(out, n, "%s", url);
+    else
+        snprintf(out, n, "%.*s***%s", (int)(host - url), url, at);
+    return out;
 }

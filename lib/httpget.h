@@ -30,4 +30,8 @@
 int httpget_fetch(const char *url, unsigned timeout_ms, size_t max_bytes, sbuf *body,
                   long *http_status, char *err, size_t errlen);
 
+/* Copies url into out with any user:password@ part replaced by "***@", for messages and
+ * records (secrets never reach logs or reports). Returns out. */
+char *httpget_redact_url(const char *url, char *out, size_t n);
+
 #endif

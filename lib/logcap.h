@@ -12,8 +12,9 @@
  * does not fit is dropped and its bytes are counted (logcap_stats.dropped_bytes).
  *
  * The writer thread appends to DIR/NAME (e.g. soak.log). When the file would pass
- * max_file_bytes it is cut at a line end: close (fsync only when gzip_level is 0), rename to DIR/STEM-YYYYmmddTHHMMSS.mmmZ.log
- * (STEM is NAME without ".log"), reopen. A compressor thread then gzips each rotated file to
+ * max_file_bytes it is cut at a line end: close (fsync only when gzip_level is 0), rename to
+ * DIR/STEM-YYYYmmddTHHMMSS.mmmZ.log (STEM is NAME without ".log"), reopen. A compressor thread then
+ * gzips each rotated file to
  * "<rotated>.gz" (readable by zcat) and removes the plain copy. At most max_files rotated
  * files are kept (the current file is not counted); the oldest go first. The log files
  * together (current + rotated) are kept under the quota (logcap_set_quota): when a write would

@@ -189,8 +189,8 @@ static int cmd_run(int argc, char **argv)
         opts_free(&o);
         return SOAK_EXIT_USAGE;
     }
-    if (o.interval_ms == 0 || o.duration_ms == 0) {
-        fprintf(stderr, "soak: duration and interval must be more than 0\n");
+    if (o.interval_ms == 0 || o.duration_ms == 0 || o.heartbeat_timeout_ms == 0) {
+        fprintf(stderr, "soak: duration, interval and heartbeat_timeout must be more than 0\n");
         opts_free(&o);
         return SOAK_EXIT_USAGE;
     }

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "httpget.h"
 #include "units.h"
 
 typedef enum opt_type { T_DUR, T_BYTES, T_STR, T_UINT, T_RESTART, T_STATUS } opt_type;
@@ -292,7 +293,10 @@ static void opts_value(const opts *o, const opt_def *d, char *buf, size_t n)
         snprintf(buf, n, "%llu", (unsigned long long)*(const uint64_t *)field);
         break;
     case T_STR:
-        snprintf(buf, n, "%s", field);
+        if (d->off == offsetof(opts, metrics_url))
+            httpget_redact_url(field, buf, n); /* credentials stay out of records */
+        else
+            snprintf(buf, n, "%s", field);
         break;
     case T_UINT:
         snprintf(buf, n, "%u", *(const unsigned *)field);

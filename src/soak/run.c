@@ -71,7 +71,10 @@ typedef struct sv {
     int hb_index; /* pattern index of the heartbeat, -1 without one */
 
     uv_signal_t sig_chld, sig_int, sig_term, sig_hup;
-    uv_timer_t sample_timer, stop_timer, backoff_timer, end_timer;
+    uv_timer_t sample_timer, stop_timer, backoff_timer, end_timer, ckpt_timer;
+    uv_work_t ckpt_work;
+    int ckpt_busy;
+    char db_path[PATH_MAX + 16];
     uv_pipe_t pipes[LOGCAP_NSTREAMS];
     int pipe_open[LOGCAP_NSTREAMS];
     struct sv_pipe_ctx {
@@ -96,7 +99,10 @@ typedef struct sv {
     int gave_up;      /* start limit reached */
     int start_error;  /* the command could not be started */
     uint64_t stop_started_ms;
-    int stop_phase; /* 0 TERM sent, 1 KILL sent */
+    int stop_phase;    /* 0 TERM sent, 1 KILL sent */
+    int stuck_periods; /* 5 s periods in which SIGKILL did not empty the tree */
+    int survivors;     /* processes left when soak gave up stopping them */
+    int db_capped;     /* the folder reached its quota: optional rows are not stored */
     uint64_t last_pss_ms;
     uint64_t last_sample_ms;
     int disk_low;
@@ -110,6 +116,7 @@ typedef struct sv {
 } sv;
 
 static void sv_dispatch(sv *s, sv_event ev);
+static void sv_finish(sv *s);
 
 static uint64_t now_ms(sv *s)
 {
@@ -173,7 +180,7 @@ static void sv_on_line(void *ud, int stream, const char *line, size_t len, int c
             s->rs.last_heartbeat_ms = now;
             continue; /* heartbeats are sampled as an age, not recorded one by one */
         }
-        if (s->pat_recorded[i] < s->o->pattern_events_per_min) {
+        if (s->pat_recorded[i] < s->o->pattern_events_per_min && !s->db_capped) {
             s->pat_recorded[i]++;
             char detail[600];
             snprintf(detail, sizeof detail, "%s: %.*s", patterns_name(s->pat, i),
@@ -501,10 +508,17 @@ static void sv_stop_tick(uv_timer_t *t)
         sv_event_rec(s, "stop_kill", n, "%d processes still there after %s: SIGKILL", n,
                      units_format_duration(s->o->stop_timeout_ms, (char[32]){0}, 32));
     } else if (s->stop_phase == 1 && now - s->stop_started_ms >= 5000) {
-        /* processes in uninterruptible sleep: keep trying, and say so once a period */
+        /* processes in uninterruptible sleep: keep trying, and say so once a period; after a
+         * minute give up, so that the run still ends and says so */
         int n = proctree_signal_tree(getpid(), 0, SIGKILL);
         s->stop_started_ms = now;
         sv_event_rec(s, "stop_stuck", n, "%d processes survive SIGKILL (state D?)", n);
+        if (++s->stuck_periods >= 12) {
+            s->survivors = n;
+            snprintf(s->end_reason, sizeof s->end_reason, "%d processes survive SIGKILL", n);
+            uv_timer_stop(&s->stop_timer);
+            sv_finish(s);
+        }
     }
 }
 
@@ -513,6 +527,7 @@ static void sv_begin_stop(sv *s, const char *why)
 {
     s->rs.state = RS_STOPPING;
     s->stop_phase = 0;
+    s->stuck_periods = 0;
     s->stop_started_ms = now_ms(s);
     int n = 0;
     if (s->child > 0 && s->shim_alive)
@@ -848,6 +863,21 @@ static void sv_sample(uv_timer_t *t)
     uint64_t other =
         s->rs.artifacts_bytes > ls.log_bytes ? s->rs.artifacts_bytes - ls.log_bytes : 0;
     uint64_t q = s->o->artifacts_quota;
+    /* samples.db grows too (scraped metrics, pattern events): at 95 % of the quota those
+     * optional rows stop, so that the folder holds its quota; samples and lifecycle events go on */
+    int capped = s->rs.artifacts_bytes >= q / 100 * 95;
+    if (capped != s->db_capped) {
+        char a[32], b[32];
+        sv_event_rec(s, capped ? "db_capped" : "db_uncapped", (double)s->rs.artifacts_bytes,
+                     capped
+                         ? "artifacts at %s of %s: scraped metrics and pattern events are no "
+                           "longer stored (they are still counted)"
+                         : "artifacts back to %s of %s: storing metrics and pattern events again",
+                     units_format_bytes(s->rs.artifacts_bytes, a, sizeof a),
+                     units_format_bytes(q, b, sizeof b));
+        s->db_capped = capped;
+        s->rs.db_capped = capped;
+    }
     logcap_set_quota(s->lc, q > other + (1u << 20) ? q - other : (1u << 20));
     if (s->rs.disk_free_bytes < s->o->min_free_disk) {
         if (!s->disk_low) {
@@ -903,6 +933,30 @@ static void sv_sample(uv_timer_t *t)
     statusline_update(s->sl, &s->rs, now);
 }
 
+/* samples.db checkpoints run on the thread pool: they fsync, and the loop must not wait */
+static void sv_ckpt_work(uv_work_t *w)
+{
+    sv *s = w->data;
+    store_checkpoint_file(s->db_path);
+}
+
+static void sv_ckpt_done(uv_work_t *w, int status)
+{
+    sv *s = w->data;
+    (void)status;
+    s->ckpt_busy = 0;
+}
+
+static void sv_ckpt_tick(uv_timer_t *t)
+{
+    sv *s = t->data;
+    if (s->ckpt_busy)
+        return;
+    s->ckpt_work.data = s;
+    if (uv_queue_work(s->loop, &s->ckpt_work, sv_ckpt_work, sv_ckpt_done) == 0)
+        s->ckpt_busy = 1;
+}
+
 /* ---- set-up and tear-down ------------------------------------------------------------- */
 
 /* Closes the handles run.c owns; the endpoints and the scraper close their own. */
@@ -913,6 +967,7 @@ static void sv_close_handles(sv *s)
         (uv_handle_t *)&s->sig_term,      (uv_handle_t *)&s->sig_hup,
         (uv_handle_t *)&s->sample_timer,  (uv_handle_t *)&s->stop_timer,
         (uv_handle_t *)&s->backoff_timer, (uv_handle_t *)&s->end_timer,
+        (uv_handle_t *)&s->ckpt_timer,
     };
     for (size_t i = 0; i < sizeof hs / sizeof hs[0]; i++)
         if (hs[i]->loop && !uv_is_closing(hs[i]))
@@ -933,6 +988,7 @@ static void sv_finish(sv *s)
     uv_timer_stop(&s->stop_timer);
     uv_timer_stop(&s->backoff_timer);
     uv_timer_stop(&s->end_timer);
+    uv_timer_stop(&s->ckpt_timer);
     uv_signal_stop(&s->sig_int);
     uv_signal_stop(&s->sig_term);
     uv_signal_stop(&s->sig_hup);
@@ -1080,9 +1136,8 @@ int run_soak(opts *o)
     }
     s->rs.pat = s->pat;
 
-    char dbpath[PATH_MAX + 16];
-    snprintf(dbpath, sizeof dbpath, "%s/samples.db", s->artifacts_dir);
-    s->db = store_open(dbpath, 0, err, sizeof err);
+    snprintf(s->db_path, sizeof s->db_path, "%s/samples.db", s->artifacts_dir);
+    s->db = store_open(s->db_path, 0, err, sizeof err);
     if (!s->db)
         goto fail;
     logcap_opts lo;
@@ -1149,12 +1204,15 @@ int run_soak(opts *o)
     uv_timer_init(s->loop, &s->stop_timer);
     uv_timer_init(s->loop, &s->backoff_timer);
     uv_timer_init(s->loop, &s->end_timer);
+    uv_timer_init(s->loop, &s->ckpt_timer);
+    s->ckpt_timer.data = s;
     s->sample_timer.data = s->stop_timer.data = s->backoff_timer.data = s->end_timer.data = s;
 
     if (o->listen[0]) {
         s->ep = endpoints_start(s->loop, o->listen, &s->rs, err, sizeof err);
         if (!s->ep) {
-            code = SOAK_EXIT_USAGE;
+            /* a malformed address is a usage error; a port in use means the run cannot be done */
+            code = strstr(err, "bad address") ? SOAK_EXIT_USAGE : SOAK_EXIT_ERROR;
             goto fail_loop;
         }
     }
@@ -1176,6 +1234,7 @@ int run_soak(opts *o)
         goto fail_loop;
     }
     uv_timer_start(&s->end_timer, sv_on_end, o->duration_ms, 0);
+    uv_timer_start(&s->ckpt_timer, sv_ckpt_tick, 10000, 10000);
     uv_timer_start(&s->sample_timer, sv_sample, o->interval_ms, o->interval_ms);
 
     uv_run(s->loop, UV_RUN_DEFAULT);
@@ -1183,7 +1242,7 @@ int run_soak(opts *o)
     /* the end: last sample, last events, the record */
     s->rs.end_ms = now_ms(s);
     sv_sample(&s->sample_timer);
-    if (s->start_error)
+    if (s->start_error || s->survivors)
         code = SOAK_EXIT_ERROR;
     else if (s->gave_up || s->rs.crashes > 0 || s->rs.hangs > 0)
         code = SOAK_EXIT_FAIL;
@@ -1201,6 +1260,11 @@ teardown:
     scrape_stop(s->sc);
     endpoints_stop(s->ep);
     sv_close_handles(s);
+    /* the service is stopped; what is left is writing the record and compressing the last
+     * logs: a Ctrl-C now would lose the outcome, so it waits */
+    signal(SIGINT, SIG_IGN);
+    signal(SIGTERM, SIG_IGN);
+    signal(SIGHUP, SIG_IGN);
     uv_run(s->loop, UV_RUN_DEFAULT); /* close callbacks, lws's shutdown, a scrape in flight */
     uv_loop_close(s->loop);
     if (s->lc) {

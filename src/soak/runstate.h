@@ -38,6 +38,7 @@ typedef struct runstate {
     uint64_t pattern_hits[PATTERNS_MAX];
     backoff bo;
     uint64_t scrapes, scrape_errors, scraped_samples;
+    int db_capped; /* the artifacts quota is nearly used: scraped samples are not stored */
 } runstate;
 
 void runstate_init(runstate *r);

@@ -16,6 +16,7 @@ struct scrape {
     store *db;
     runstate *rs;
     char url[512];
+    char shown_url[512]; /* url without credentials, for events */
     uint64_t timeout_ms;
     unsigned max_series;
     uv_timer_t timer;
@@ -85,16 +86,18 @@ static void scrape_done(uv_work_t *w, int status)
             if (sc->rc != 0)
                 snprintf(d, sizeof d, "%s", sc->err);
             else
-                snprintf(d, sizeof d, "'%s' answered HTTP %ld", sc->url, sc->status);
+                snprintf(d, sizeof d, "'%s' answered HTTP %ld", sc->shown_url, sc->status);
             store_event(sc->db, sc->t, "scrape_failed", d, 0);
         }
         sc->last_failed = 1;
         return;
     }
     if (sc->last_failed)
-        store_event(sc->db, sc->t, "scrape_ok", sc->url, 0);
+        store_event(sc->db, sc->t, "scrape_ok", sc->shown_url, 0);
     sc->last_failed = 0;
     sc->stored = 0;
+    if (sc->rs->db_capped)
+        return; /* the folder is at its quota: scraped, counted, not stored */
     store_begin(sc->db);
     promtext_parse_stats st;
     promtext_parse(sc->body.data ? sc->body.data : "", sc->body.len, scrape_on_sample, sc, &st);
@@ -123,6 +126,7 @@ scrape *scrape_start(uv_loop_t *loop, store *db, const char *url, uint64_t inter
     sc->db = db;
     sc->rs = rs;
     snprintf(sc->url, sizeof sc->url, "%s", url);
+    httpget_redact_url(url, sc->shown_url, sizeof sc->shown_url);
     sc->timeout_ms = timeout_ms;
     sc->max_series = max_series;
     sbuf_init(&sc->body, SCRAPE_MAX_BODY);

@@ -49,7 +49,8 @@ store *store_open(const char *path, int readonly, char *err, size_t errlen)
     }
     if (sqlite3_exec(s->db,
                      "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
-                     "PRAGMA journal_size_limit=67108864;",
+                     "PRAGMA journal_size_limit=67108864; PRAGMA cache_size=-512;"
+                     "PRAGMA wal_autocheckpoint=0;",
                      NULL, NULL, NULL) != SQLITE_OK ||
         sqlite3_exec(s->db, store_schema, NULL, NULL, NULL) != SQLITE_OK)
         goto fail;
@@ -228,4 +229,19 @@ int64_t store_count(store *s, const char *table)
     int64_t n = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
     sqlite3_finalize(st);
     return n;
+}
+
+int store_checkpoint_file(const char *path)
+{
+    sqlite3 *db = NULL;
+    int rc = -1;
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) ==
+        SQLITE_OK) {
+        sqlite3_busy_timeout(db, 1000);
+        rc = sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL) == SQLITE_OK
+                 ? 0
+                 : -1;
+    }
+    sqlite3_close(db);
+    return rc;
 }

@@ -9,7 +9,8 @@
  *   metrics(t, name, labels, value) samples scraped from the service's /metrics
  * Times are Unix seconds (REAL). Every write is its own transaction, so a kill -9 of the
  * writer loses nothing that was written (WAL with synchronous=NORMAL survives a process
- * crash). Functions return 0 or -1; the last error text is in store_errmsg().
+ * crash). The writing connection does not checkpoint: see store_checkpoint_file. Functions return 0
+ * or -1; the last error text is in store_errmsg().
  */
 #ifndef SOAK_STORE_H
 #define SOAK_STORE_H
@@ -61,6 +62,11 @@ int store_last_events(store *s, int n,
                       void *ud);
 /* Copies the run value of key into buf; returns 1 when found, 0 when not, -1 on error. */
 int store_get_run(store *s, const char *key, char *buf, size_t n);
+/* Copies the WAL into the database (a PASSIVE checkpoint) through a connection of its own, so
+ * that a worker thread can do it: the writing connection never checkpoints by itself (its
+ * fsyncs would stall the event loop). Blocking; returns 0 or -1. */
+int store_checkpoint_file(const char *path);
+
 /* Count of samples. */
 int64_t store_count(store *s, const char *table);
 

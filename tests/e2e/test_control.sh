@@ -12,7 +12,7 @@ www=$!
 trap 'kill "$www" 2>/dev/null || true; cleanup' EXIT
 lport=$(port)
 "$SOAK" run --artifacts "$T/art" --status off --duration 60s --interval 100ms \
-  --listen "127.0.0.1:$lport" --metrics-url "http://127.0.0.1:$mport/metrics" \
+  --listen "127.0.0.1:$lport" --metrics-url "http://scraper:hunter2@127.0.0.1:$mport/metrics" \
   --set scrape_interval=300ms -- "$demo" --hb-interval 100 --errors-every 5 \
   >"$T/stdout" 2>"$T/stderr" &
 spid=$!
@@ -38,4 +38,10 @@ grep -q "SHUTDOWN" "$T/art/soak.log" || fail "the service's shutdown lines were 
 [ "$(q "select count(*) from events where kind='pattern' and detail like 'error: %'")" -ge 1 ] || fail "pattern events"
 grep -q "stopped by SIGTERM" "$T/stdout" || fail "outcome: $(cat "$T/stdout")"
 "$SOAK" status "$T/art" | grep -q "not running; outcome: stopped by SIGTERM" || fail "status after"
+# the password of the metrics URL is nowhere: not in the record, the log, the output
+if grep -rq hunter2 "$T/art" "$T/stdout" "$T/stderr" "$T/status" "$T/metrics"; then
+  fail "the metrics URL's password leaked: $(grep -rl hunter2 "$T/art" "$T/stdout" "$T/stderr")"
+fi
+q "select value from run where key='config'" | grep -q 'scraper:\*\*\*\|\*\*\*@127.0.0.1' ||
+  fail "metrics_url not recorded in redacted form"
 pass "status, endpoints, scrape and stop"

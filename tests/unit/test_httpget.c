@@ -259,13 +259,26 @@ static void test_fetch_threads(void **state)
     }
 }
 
+static void test_redact_url(void **state)
+{
+    (void)state;
+    char out[256];
+    assert_string_equal(httpget_redact_url("http://u:pw@h:1/m", out, sizeof out),
+                        "http://***@h:1/m");
+    assert_string_equal(httpget_redact_url("https://tok@h/m?a=b@c", out, sizeof out),
+                        "https://***@h/m?a=b@c");
+    assert_string_equal(httpget_redact_url("http://a:b@c@h/m", out, sizeof out), "http://***@h/m");
+    assert_string_equal(httpget_redact_url("http://h:9/m", out, sizeof out), "http://h:9/m");
+    assert_string_equal(httpget_redact_url("", out, sizeof out), "");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fetch_ok),       cmocka_unit_test(test_fetch_error_status),
         cmocka_unit_test(test_fetch_oversize), cmocka_unit_test(test_fetch_refused),
         cmocka_unit_test(test_fetch_timeout),  cmocka_unit_test(test_fetch_bad_urls),
-        cmocka_unit_test(test_fetch_threads),
+        cmocka_unit_test(test_fetch_threads),  cmocka_unit_test(test_redact_url),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
