@@ -977,6 +977,8 @@ static rfile *next_plain(logcap *lc)
     return NULL;
 }
 
+static void logcap_destroy(logcap *lc);
+
 static void *compressor_main(void *arg)
 {
     logcap *lc = arg;
@@ -1165,26 +1167,7 @@ logcap *logcap_new(const logcap_opts *o, char *err, size_t errlen)
     return lc;
 
 fail:
-    if (lc->have_compressor) {
-        pthread_mutex_lock(&lc->files_mu);
-        lc->cstop = 1;
-        pthread_cond_signal(&lc->ccv);
-        pthread_mutex_unlock(&lc->files_mu);
-        pthread_join(lc->compressor, NULL);
-    }
-    if (lc->fd >= 0)
-        close(lc->fd);
-    pthread_mutex_destroy(&lc->mu);
-    pthread_cond_destroy(&lc->cv);
-    pthread_mutex_destroy(&lc->files_mu);
-    pthread_cond_destroy(&lc->ccv);
-    pthread_mutex_destroy(&lc->ev_mu);
-    for (int i = 0; i < LOGCAP_NSTREAMS; i++)
-        free(lc->st[i].buf);
-    free(lc->cur);
-    free(lc->ev);
-    free(lc->files);
-    free(lc);
+    logcap_destroy(lc);
     return NULL;
 }
 
@@ -1198,6 +1181,13 @@ void logcap_free(logcap *lc)
     pthread_cond_signal(&lc->cv);
     pthread_mutex_unlock(&lc->mu);
     pthread_join(lc->writer, NULL);
+    logcap_destroy(lc);
+}
+
+/* Stops the compressor (after it has compressed what is left), closes and frees everything.
+ * The writer is not running: never started, or joined. */
+static void logcap_destroy(logcap *lc)
+{
     if (lc->have_compressor) {
         pthread_mutex_lock(&lc->files_mu);
         lc->cstop = 1;
