@@ -9,8 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "analyze.h"
 #include "ctl.h"
 #include "opts.h"
+#include "report.h"
 #include "run.h"
 #include "shim.h"
 #include "units.h"
@@ -20,6 +22,9 @@ static const char usage_main[] =
     "\n"
     "commands:\n"
     "  run [options] -- COMMAND [ARG...]   soak a service; see 'soak run --help'\n"
+    "  analyze [-c FILE] [--samples CSV] [--out DIR] [DIR]\n"
+    "                                      the verdict of a run: leak, gates, summary, junit\n"
+    "  report DIR                          write DIR/report.html (charts, events, verdict)\n"
     "  status DIR                          the current picture of a run and its last events\n"
     "  stop DIR [--timeout D]              stop the soak running in DIR (graceful, then forced)\n"
     "  kill-tree PID [--timeout D]         kill a process and every descendant\n"
@@ -199,6 +204,101 @@ static int cmd_run(int argc, char **argv)
     return rc;
 }
 
+static const char usage_analyze[] =
+    "usage: soak analyze [-c soak.yaml] [--set key=value]... [--samples FILE] [--out DIR] [RUN_DIR]\n"
+    "\n"
+    "Decides whether memory leaks and evaluates the gates (the runbook's Success Metrics\n"
+    "table and your own, see docs/gates.md) over a run's samples.db, or over a series\n"
+    "recorded by another tool (--samples: psrecord's CSV or plain log, or a CSV with\n"
+    "elapsed_s,rss_bytes[,cpu_percent,pss_bytes]). Writes resources.analysis.json,\n"
+    "verdict.json, summary.md and junit.xml into --out (default: RUN_DIR, or the CSV's folder).\n"
+    "Settings come from -c, else from the configuration the run recorded.\n"
+    "exit: 0 every gate passes, 1 a gate fails, 2 bad input\n";
+
+static int cmd_analyze(int argc, char **argv)
+{
+    static opts o;
+    const char *cfg = NULL, *samples = NULL, *out = NULL, *dir = NULL;
+    char err[512];
+    opts_init(&o);
+    int rc = SOAK_EXIT_USAGE;
+    /* -c and the run directory first: --set applies over either */
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if ((!strcmp(a, "-c") || !strcmp(a, "--config") || !strcmp(a, "--samples") ||
+             !strcmp(a, "--out") || !strcmp(a, "--set")) &&
+            i + 1 >= argc) {
+            fprintf(stderr, "soak: option '%s' needs a value\n", a);
+            goto out;
+        }
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            fputs(usage_analyze, stdout);
+            rc = 0;
+            goto out;
+        } else if (!strcmp(a, "-c") || !strcmp(a, "--config"))
+            cfg = argv[++i];
+        else if (!strcmp(a, "--samples"))
+            samples = argv[++i];
+        else if (!strcmp(a, "--out"))
+            out = argv[++i];
+        else if (!strcmp(a, "--set"))
+            i++;
+        else if (a[0] == '-') {
+            fprintf(stderr, "soak: unknown option '%s' (see 'soak analyze --help')\n", a);
+            goto out;
+        } else if (!dir)
+            dir = a;
+        else {
+            fprintf(stderr, "soak: unexpected '%s'\n", a);
+            goto out;
+        }
+    }
+    if (!dir && !samples) {
+        fprintf(stderr, "soak: give a run folder or --samples FILE\n\n%s", usage_analyze);
+        goto out;
+    }
+    if (cfg ? opts_load_file(&o, cfg, err, sizeof err)
+            : (dir && !samples && analyze_load_run_config(dir, &o, err, sizeof err))) {
+        fprintf(stderr, "soak: %s\n", err);
+        goto out;
+    }
+    for (int i = 1; i < argc; i++)
+        if (!strcmp(argv[i], "--set")) {
+            const char *kv = argv[++i], *eq = strchr(kv, '=');
+            char key[128];
+            if (!eq || eq == kv || (size_t)(eq - kv) >= sizeof key) {
+                fprintf(stderr, "soak: --set wants KEY=VALUE, got '%s'\n", kv);
+                goto out;
+            }
+            snprintf(key, sizeof key, "%.*s", (int)(eq - kv), kv);
+            if (opts_set(&o, key, eq + 1, err, sizeof err)) {
+                fprintf(stderr, "soak: --set key '%s': %s\n", key, err);
+                goto out;
+            }
+        }
+    analyze_args aa = {.run_dir = samples ? NULL : dir, .samples_file = samples, .out_dir = out,
+                       .o = &o};
+    rc = analyze_main(&aa);
+out:
+    opts_free(&o);
+    return rc;
+}
+
+static int cmd_report(int argc, char **argv)
+{
+    char err[512];
+    if (argc != 2 || argv[1][0] == '-') {
+        fprintf(stderr, "usage: soak report RUN_DIR\n");
+        return argc == 2 && !strcmp(argv[1], "--help") ? 0 : SOAK_EXIT_USAGE;
+    }
+    if (report_write(argv[1], err, sizeof err)) {
+        fprintf(stderr, "soak: %s\n", err);
+        return SOAK_EXIT_USAGE;
+    }
+    printf("soak: wrote %s/report.html\n", argv[1]);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -212,6 +312,10 @@ int main(int argc, char **argv)
     }
     if (!strcmp(cmd, "run"))
         return cmd_run(argc - 1, argv + 1);
+    if (!strcmp(cmd, "analyze"))
+        return cmd_analyze(argc - 1, argv + 1);
+    if (!strcmp(cmd, "report"))
+        return cmd_report(argc - 1, argv + 1);
     if (!strcmp(cmd, "__shim"))
         return shim_main(argc - 1, argv + 1);
     if (!strcmp(cmd, "status") || !strcmp(cmd, "stop")) {

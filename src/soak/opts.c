@@ -8,10 +8,11 @@
 #include <string.h>
 
 #include "config.h"
+#include "gate.h"
 #include "httpget.h"
 #include "units.h"
 
-typedef enum opt_type { T_DUR, T_BYTES, T_STR, T_UINT, T_RESTART, T_STATUS } opt_type;
+typedef enum opt_type { T_DUR, T_BYTES, T_STR, T_UINT, T_RESTART, T_STATUS, T_BOOL } opt_type;
 
 typedef struct opt_def {
     const char *key;
@@ -60,6 +61,12 @@ static const opt_def opt_table[] = {
     {"start_limit_interval", T_DUR, F(start_limit_interval_ms), "10m", "window of the start limit"},
     {"pattern_events_per_min", T_UINT, F(pattern_events_per_min), "60",
      "pattern matches recorded as events per pattern per minute (all are counted)"},
+    {"analyze", T_BOOL, F(analyze), "true",
+     "analyze and report when the run ends (verdict.json, report.html; exit code = verdict)"},
+    {"warmup", T_STR, F(warmup), "auto",
+     "left out of each segment before the leak slope: auto (detected) or a duration"},
+    {"optional_gates", T_STR, F(optional_gates), "orphan_orders,security",
+     "gates that pass when their data is missing (comma-separated names)"},
     {"status", T_STATUS, F(status), "auto",
      "auto | line (redrawn status line) | plain (a line a minute) | off"},
 };
@@ -70,7 +77,22 @@ static const char *const default_patterns[][2] = {
     {"ratelimit", "429|rate limit|too many"},
 };
 
+/* The runbook's Success Metrics table, as gates (docs/gates.md). The memory_growth gate's
+ * threshold is the leak threshold, and its status is the leak verdict (docs/leak-verdict.md). */
+static const char *const default_gates[][2] = {
+    {"duration", "last(duration_s) >= 24h"},
+    {"memory_growth", "last(memory_growth_mb_per_hour) < 10"},
+    {"cpu", "avg(cpu_percent) < 80"},
+    {"disk", "max(artifacts_bytes) < 5GB"},
+    {"ws_reconnects", "rate_per_hour(ws_reconnect_attempts_total) < 10"},
+    {"orphan_orders", "last(orphan_orders) == 0"},
+    {"zombies", "max(zombies) == 0"},
+    {"crashes", "last(crashes) == 0"},
+    {"security", "last(security_critical_high) == 0"},
+};
+
 static const char *const restart_names[] = {"never", "on-failure", "always"};
+static const char *const bool_names[] = {"false", "true"};
 static const char *const status_names[] = {"auto", "line", "plain", "off"};
 
 static const opt_def *opts_find(const char *key)
@@ -95,50 +117,97 @@ static int opts_enum(const char *value, const char *const *names, size_t n, unsi
     return -1;
 }
 
-static int opts_set_pattern(opts *o, const char *name, const char *expr, char *err, size_t errlen)
+/* A list of named entries (patterns, gates): add, replace by name, remove with ''. */
+typedef struct named_list {
+    const char *what;          /* "pattern", "gate": for messages */
+    char (*names)[64];
+    char (*exprs)[OPTS_STR];
+    size_t *n;
+    size_t max;
+} named_list;
+
+static int named_set(const named_list *l, const char *name, const char *expr, char *err,
+                     size_t errlen)
 {
-    if (!*name || strlen(name) >= sizeof o->pattern_names[0]) {
-        snprintf(err, errlen, "pattern name must be 1 to 63 characters");
+    if (!*name || strlen(name) >= 64) {
+        snprintf(err, errlen, "%s name must be 1 to 63 characters", l->what);
         return -1;
     }
     for (const char *c = name; *c; c++)
         if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
               *c == '_')) {
-            snprintf(err, errlen, "pattern name '%s' may hold only letters, digits and _", name);
+            snprintf(err, errlen, "%s name '%s' may hold only letters, digits and _", l->what,
+                     name);
             return -1;
         }
-    if (strlen(expr) >= sizeof o->pattern_exprs[0]) {
-        snprintf(err, errlen, "pattern longer than %zu characters", sizeof o->pattern_exprs[0] - 1);
+    if (strlen(expr) >= OPTS_STR) {
+        snprintf(err, errlen, "%s longer than %d characters", l->what, OPTS_STR - 1);
         return -1;
     }
     size_t i;
-    for (i = 0; i < o->npatterns; i++)
-        if (strcmp(o->pattern_names[i], name) == 0)
+    for (i = 0; i < *l->n; i++)
+        if (strcmp(l->names[i], name) == 0)
             break;
-    if (i == o->npatterns) {
-        if (o->npatterns == PATTERNS_MAX - 1) { /* one slot is kept for the heartbeat */
-            snprintf(err, errlen, "too many patterns (at most %d)", PATTERNS_MAX - 1);
+    if (!*expr) { /* an empty expression removes the entry */
+        if (i < *l->n) {
+            memmove(&l->names[i], &l->names[i + 1], (*l->n - i - 1) * sizeof l->names[0]);
+            memmove(&l->exprs[i], &l->exprs[i + 1], (*l->n - i - 1) * sizeof l->exprs[0]);
+            (*l->n)--;
+        }
+        return 0;
+    }
+    if (i == *l->n) {
+        if (*l->n == l->max) {
+            snprintf(err, errlen, "too many %ss (at most %zu)", l->what, l->max);
             return -1;
         }
-        o->npatterns++;
+        (*l->n)++;
     }
-    snprintf(o->pattern_names[i], sizeof o->pattern_names[i], "%s", name);
-    snprintf(o->pattern_exprs[i], sizeof o->pattern_exprs[i], "%s", expr);
-    /* an empty expression removes the pattern */
-    if (!*expr) {
-        memmove(&o->pattern_names[i], &o->pattern_names[i + 1],
-                (o->npatterns - i - 1) * sizeof o->pattern_names[0]);
-        memmove(&o->pattern_exprs[i], &o->pattern_exprs[i + 1],
-                (o->npatterns - i - 1) * sizeof o->pattern_exprs[0]);
-        o->npatterns--;
-    }
+    snprintf(l->names[i], 64, "%s", name);
+    snprintf(l->exprs[i], OPTS_STR, "%s", expr);
     return 0;
+}
+
+static named_list opts_patterns(opts *o)
+{
+    /* one slot is kept for the heartbeat */
+    named_list l = {"pattern", o->pattern_names, o->pattern_exprs, &o->npatterns,
+                    PATTERNS_MAX - 1};
+    return l;
+}
+
+static named_list opts_gates(opts *o)
+{
+    named_list l = {"gate", o->gate_names, o->gate_exprs, &o->ngates, OPTS_MAX_GATES};
+    return l;
+}
+
+static int opts_set_pattern(opts *o, const char *name, const char *expr, char *err, size_t errlen)
+{
+    named_list l = opts_patterns(o);
+    return named_set(&l, name, expr, err, errlen);
+}
+
+static int opts_set_gate(opts *o, const char *name, const char *expr, char *err, size_t errlen)
+{
+    named_list l = opts_gates(o);
+    if (*expr) {
+        gate_expr g;
+        char why[200];
+        if (gate_parse(expr, strlen(expr), &g, why, sizeof why)) {
+            snprintf(err, errlen, "gate '%s': %s", name, why);
+            return -1;
+        }
+    }
+    return named_set(&l, name, expr, err, errlen);
 }
 
 int opts_set(opts *o, const char *key, const char *value, char *err, size_t errlen)
 {
     if (strncmp(key, "patterns.", 9) == 0)
         return opts_set_pattern(o, key + 9, value, err, errlen);
+    if (strncmp(key, "gates.", 6) == 0)
+        return opts_set_gate(o, key + 6, value, err, errlen);
     const opt_def *d = opts_find(key);
     if (!d) {
         snprintf(err, errlen, "unknown key (see examples/soak.yaml for the keys)");
@@ -165,6 +234,11 @@ int opts_set(opts *o, const char *key, const char *value, char *err, size_t errl
     case T_STR:
         if (strlen(value) >= OPTS_STR) {
             snprintf(err, errlen, "longer than %d characters", OPTS_STR - 1);
+            return -1;
+        }
+        if (d->off == offsetof(opts, warmup) && strcmp(value, "auto") != 0 &&
+            units_parse_duration(value, &v) != 0) {
+            snprintf(err, errlen, "'%s' is neither 'auto' nor a duration", value);
             return -1;
         }
         snprintf(field, OPTS_STR, "%s", value);
@@ -198,6 +272,11 @@ int opts_set(opts *o, const char *key, const char *value, char *err, size_t errl
             return -1;
         *(opts_status *)field = (opts_status)e;
         return 0;
+    case T_BOOL:
+        if (opts_enum(value, bool_names, 2, &e, err, errlen))
+            return -1;
+        *(int *)field = (int)e;
+        return 0;
     }
     return -1;
 }
@@ -210,6 +289,8 @@ void opts_init(opts *o)
         opts_set(o, opt_table[i].key, opt_table[i].def, err, sizeof err);
     for (size_t i = 0; i < sizeof default_patterns / sizeof default_patterns[0]; i++)
         opts_set_pattern(o, default_patterns[i][0], default_patterns[i][1], err, sizeof err);
+    for (size_t i = 0; i < sizeof default_gates / sizeof default_gates[0]; i++)
+        opts_set_gate(o, default_gates[i][0], default_gates[i][1], err, sizeof err);
 }
 
 void opts_free(opts *o)
@@ -307,6 +388,34 @@ static void opts_value(const opts *o, const opt_def *d, char *buf, size_t n)
     case T_STATUS:
         snprintf(buf, n, "%s", status_names[*(const opts_status *)field]);
         break;
+    case T_BOOL:
+        snprintf(buf, n, "%s", bool_names[*(const int *)field ? 1 : 0]);
+        break;
+    }
+}
+
+/* Lists a named list, then its removed defaults as '' (which removes them), so that the
+ * output loads back the same. */
+static void opts_each_named(const char (*names)[64], const char (*exprs)[OPTS_STR], size_t n,
+                            const char *const (*defaults)[2], size_t ndefaults, const char *prefix,
+                            const char *help,
+                            void (*fn)(void *ud, const char *key, const char *value,
+                                       const char *help),
+                            void *ud)
+{
+    char k[80];
+    for (size_t i = 0; i < n; i++) {
+        snprintf(k, sizeof k, "%s%s", prefix, names[i]);
+        fn(ud, k, exprs[i], help);
+    }
+    for (size_t i = 0; i < ndefaults; i++) {
+        size_t j = 0;
+        while (j < n && strcmp(names[j], defaults[i][0]) != 0)
+            j++;
+        if (j < n)
+            continue;
+        snprintf(k, sizeof k, "%s%s", prefix, defaults[i][0]);
+        fn(ud, k, "", "default removed");
     }
 }
 
@@ -318,22 +427,12 @@ void opts_each(const opts *o,
         opts_value(o, &opt_table[i], val, sizeof val);
         fn(ud, opt_table[i].key, val, opt_table[i].help);
     }
-    for (size_t i = 0; i < o->npatterns; i++) {
-        char k[80];
-        snprintf(k, sizeof k, "patterns.%s", o->pattern_names[i]);
-        fn(ud, k, o->pattern_exprs[i], "pattern counted on every log line");
-    }
-    /* a removed default is listed as '' (which removes it), so the output loads back the same */
-    for (size_t i = 0; i < sizeof default_patterns / sizeof default_patterns[0]; i++) {
-        size_t j = 0;
-        while (j < o->npatterns && strcmp(o->pattern_names[j], default_patterns[i][0]) != 0)
-            j++;
-        if (j < o->npatterns)
-            continue;
-        char k[80];
-        snprintf(k, sizeof k, "patterns.%s", default_patterns[i][0]);
-        fn(ud, k, "", "default pattern removed");
-    }
+    opts_each_named(o->pattern_names, o->pattern_exprs, o->npatterns, default_patterns,
+                    sizeof default_patterns / sizeof default_patterns[0], "patterns.",
+                    "pattern counted on every log line", fn, ud);
+    opts_each_named(o->gate_names, o->gate_exprs, o->ngates, default_gates,
+                    sizeof default_gates / sizeof default_gates[0], "gates.",
+                    "gate of the verdict (docs/gates.md)", fn, ud);
 }
 
 typedef struct dump_ctx {

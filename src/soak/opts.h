@@ -26,6 +26,7 @@ typedef enum opts_status {
 } opts_status;
 
 #define OPTS_MAX_ARGS 256
+#define OPTS_MAX_GATES 32
 #define OPTS_STR      512
 
 typedef struct opts {
@@ -59,6 +60,14 @@ typedef struct opts {
     size_t npatterns;
     char pattern_names[PATTERNS_MAX][64];
     char pattern_exprs[PATTERNS_MAX][OPTS_STR];
+    /* analysis (soak analyze, and at the end of soak run) */
+    int analyze;                    /* 1: soak run analyzes and reports when it ends */
+    char warmup[OPTS_STR];          /* "auto" or a duration left out of each segment */
+    char optional_gates[OPTS_STR];  /* comma-separated gate names whose missing data passes */
+    /* gates: name -> expression (docs/gates.md); the runbook's table by default */
+    size_t ngates;
+    char gate_names[OPTS_MAX_GATES][64];
+    char gate_exprs[OPTS_MAX_GATES][OPTS_STR];
     /* the service: from `-- COMMAND ARGS` or the `command` list in the file */
     size_t argc;
     char *argv[OPTS_MAX_ARGS + 1]; /* owned strings, NULL-terminated */

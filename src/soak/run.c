@@ -39,6 +39,7 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "analyze.h"
 #include "backoff.h"
 #include "cgroup.h"
 #include "ctl.h"
@@ -46,6 +47,7 @@
 #include "logcap.h"
 #include "patterns.h"
 #include "proctree.h"
+#include "report.h"
 #include "runstate.h"
 #include "scrape.h"
 #include "shim.h"
@@ -104,6 +106,7 @@ typedef struct sv {
     int survivors;     /* processes left when soak gave up stopping them */
     int db_capped;     /* the folder reached its quota: optional rows are not stored */
     uint64_t last_pss_ms;
+    uint64_t last_pat_store_ms;
     uint64_t last_sample_ms;
     int disk_low;
     char end_reason[64];
@@ -753,6 +756,21 @@ static void sv_on_end(uv_timer_t *t)
 
 /* ---- sampling ------------------------------------------------------------------------- */
 
+/* The pattern counters as series pattern.NAME in the metrics table, once a minute, so gates
+ * such as count(pattern.error) < 100 can read them (exact, unlike the rate-limited events). */
+static void sv_store_pattern_counts(sv *s)
+{
+    double t = wall_now();
+    char name[80];
+    s->last_pat_store_ms = uv_now(s->loop);
+    store_begin(s->db);
+    for (size_t i = 0; i < patterns_count(s->pat); i++) {
+        snprintf(name, sizeof name, "pattern.%s", patterns_name(s->pat, i));
+        store_metric(s->db, t, name, "", (double)s->rs.pattern_hits[i]);
+    }
+    store_commit(s->db);
+}
+
 /* Size of a folder, recursively (bounded depth and count). */
 static uint64_t sv_dir_bytes(int dfd, int depth, unsigned *budget)
 {
@@ -929,6 +947,8 @@ static void sv_sample(uv_timer_t *t)
     };
     if (store_sample_add(s->db, &m) != 0)
         s->rs.store_errors++;
+    if (s->rs.samples == 0 || now - s->last_pat_store_ms >= 60000)
+        sv_store_pattern_counts(s);
     s->rs.samples++;
     statusline_update(s->sl, &s->rs, now);
 }
@@ -1066,11 +1086,9 @@ static void sv_print_outcome(sv *s, int code)
            units_format_bytes(r->log.dropped_bytes, d, sizeof d));
     printf("  artifacts    %s (%s)\n", s->artifacts_dir,
            units_format_bytes(r->artifacts_bytes, b, sizeof b));
-    printf("  verdict      %s (exit %d)\n",
-           code == SOAK_EXIT_PASS   ? "pass"
-           : code == SOAK_EXIT_FAIL ? "fail"
-                                    : "error",
-           code);
+    printf("  supervision  %s\n", code == SOAK_EXIT_PASS   ? "ok: no crash, no hang"
+                                   : code == SOAK_EXIT_FAIL ? "failed: crashes, hangs or start limit"
+                                                            : "error");
 }
 
 static void sv_build_command(sv *s)
@@ -1274,6 +1292,14 @@ teardown:
         s->lc = NULL;
     }
     if (s->db) {
+        sv_store_pattern_counts(s);
+        char n[32];
+        snprintf(n, sizeof n, "%u", s->rs.crashes);
+        store_set_run(s->db, "crashes", n);
+        snprintf(n, sizeof n, "%u", s->rs.hangs);
+        store_set_run(s->db, "hangs", n);
+        snprintf(n, sizeof n, "%u", s->rs.restarts);
+        store_set_run(s->db, "restarts", n);
         store_set_run(s->db, "outcome", s->end_reason);
         store_set_run(s->db, "exit_code", tmp);
         snprintf(tmp, sizeof tmp, "%.3f", wall_now());
@@ -1292,6 +1318,19 @@ out:
     proctree_free(s->pt);
     patterns_free(s->pat);
     cgroup_free(s->cg);
+    if (o->analyze && s->rs.samples && code != SOAK_EXIT_ERROR && code != SOAK_EXIT_USAGE) {
+        /* the verdict decides the exit code: the gates include crashes == 0 */
+        analyze_args aa = {.run_dir = s->artifacts_dir, .o = o};
+        int v = analyze_main(&aa);
+        if (v == 0 || v == 1)
+            code = v;
+        if (report_write(s->artifacts_dir, err, sizeof err) == 0)
+            printf("  report       %s/report.html\n", s->artifacts_dir);
+        else
+            fprintf(stderr, "soak: %s\n", err);
+    } else if (s->rs.samples) {
+        printf("  exit         %d (not analyzed: analyze is off)\n", code);
+    }
     free(s);
     return code;
 }

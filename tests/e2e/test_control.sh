@@ -11,7 +11,7 @@ mport=$(port)
 www=$!
 trap 'kill "$www" 2>/dev/null || true; cleanup' EXIT
 lport=$(port)
-"$SOAK" run --artifacts "$T/art" --status off --duration 60s --interval 100ms \
+"$SOAK" run --artifacts "$T/art" --status off --set analyze=false --duration 60s --interval 100ms \
   --listen "127.0.0.1:$lport" --metrics-url "http://scraper:hunter2@127.0.0.1:$mport/metrics" \
   --set scrape_interval=300ms -- "$demo" --hb-interval 100 --errors-every 5 \
   >"$T/stdout" 2>"$T/stderr" &

@@ -3,7 +3,7 @@
 # outlives soak just long enough to stop them), and samples.db holds every sample up to the kill.
 source "$(dirname "$0")/lib.sh"
 demo=$(mkdemo)
-"$SOAK" run --artifacts "$T/art" --status off --duration 60s --interval 100ms \
+"$SOAK" run --artifacts "$T/art" --status off --set analyze=false --duration 60s --interval 100ms \
   --stop-timeout 1s -- "$demo" --hb-interval 100 --setsid-child --daemon >"$T/stdout" 2>"$T/stderr" &
 spid=$!
 sleep 3
