@@ -926,8 +926,9 @@ static axis make_axis(int kind, double dmin, double dmax)
         a.unit = "%";
     }
     double lo = 0;
-    /* zoom in when the values stay far from zero, so changes show */
-    if (dmin > 0.6 * dmax && dmax > dmin)
+    /* zoom in when the values stay far from zero, so changes show; not for changes too small
+     * to matter (free disk moving by a few MiB out of 80 GiB reads best as a flat line) */
+    if (dmin > 0.6 * dmax && dmax - dmin > 0.02 * dmax)
         lo = dmin - 0.15 * (dmax - dmin);
     double hi = dmax > lo ? dmax : lo + (kind == Y_PERCENT ? 10 : a.div);
     double step = nice_step((hi - lo) / a.div / 5);
@@ -938,9 +939,11 @@ static axis make_axis(int kind, double dmin, double dmax)
     a.hi = ceil(hi / a.step) * a.step;
     if (a.hi <= a.lo)
         a.hi = a.lo + a.step;
-    a.decimals = step >= 1 ? 0 : step >= 0.1 ? 1 : 2;
-    if (step == 2.5 * pow(10, floor(log10(step))) && step < 10)
-        a.decimals = step >= 2.5 ? 1 : a.decimals + 1;
+    /* as many decimals as the step needs (0.25 needs two) */
+    a.decimals = 0;
+    while (a.decimals < 6 && fabs(step * pow(10, a.decimals) - round(step * pow(10, a.decimals))) >
+                                 1e-6 * step * pow(10, a.decimals))
+        a.decimals++;
     return a;
 }
 
