@@ -11,6 +11,7 @@
  * analysis.
  */
 #include "report.h"
+#include "units.h"
 
 #include <cjson/cJSON.h>
 #include <dirent.h>
@@ -42,7 +43,7 @@
 
 /* chart geometry (SVG user units; the SVG scales to the page width) */
 #define PL    78 /* left margin: y labels */
-#define PR    16
+#define PR    36 /* right: room for the last time label */
 #define PT    34 /* top: legend */
 #define PB    40 /* bottom: x labels */
 #define PH    200
@@ -1281,13 +1282,22 @@ static void timeline(rep *r)
              tl_name[row]);
         putf(r, "<line class=\"grid\" x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\"/>", PL, y + rowh,
              PL + REP_NCOL, y + rowh);
-        for (int c = 0; c < REP_NCOL; c++)
-            if (r->tl[row][c])
-                putf(r,
-                     "<rect x=\"%.1f\" y=\"%d\" width=\"2\" height=\"%d\" fill=\"%s\">"
-                     "<title>%s: %u at %s</title></rect>",
-                     PL + c - 0.5, y + 4, rowh - 8, tl_color[row], tl_name[row], r->tl[row][c],
-                     fmt_hms((c + 0.5) * (r->t1 - r->t0) / REP_NCOL, b, sizeof b));
+        /* one mark per run of busy columns, so a crash loop stays a few marks */
+        for (int c = 0; c < REP_NCOL; c++) {
+            if (!r->tl[row][c])
+                continue;
+            int c0 = c;
+            unsigned long long cnt = 0;
+            while (c < REP_NCOL && r->tl[row][c])
+                cnt += r->tl[row][c++];
+            char b2[32];
+            putf(r,
+                 "<rect x=\"%.1f\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"%s\">"
+                 "<title>%s: %llu from %s to %s</title></rect>",
+                 PL + c0 - 0.5, y + 4, c - c0 + 1, rowh - 8, tl_color[row], tl_name[row], cnt,
+                 fmt_hms(c0 * (r->t1 - r->t0) / REP_NCOL, b, sizeof b),
+                 fmt_hms(c * (r->t1 - r->t0) / REP_NCOL, b2, sizeof b2));
+        }
         put(r, "\n");
     }
     putf(r, "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"none\" class=\"ax\"/>\n", PL,
@@ -1331,7 +1341,11 @@ static void event_rows(rep *r, sqlite3_stmt *st)
             if (l > REP_DETAIL_MAX)
                 put(r, "&hellip;");
         }
-        putf(r, "</td><td class=\"n\">%s</td></tr>\n", fmt_num(value, v, sizeof v));
+        if (!strcmp(kind, "disk_low") && value >= 0)
+            units_format_bytes((uint64_t)value, v, sizeof v); /* the free space left */
+        else
+            fmt_num(value, v, sizeof v);
+        putf(r, "</td><td class=\"n\">%s</td></tr>\n", v);
     }
 }
 
