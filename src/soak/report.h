@@ -1,23 +1,40 @@
 /*
- * report: DIR/report.html, one self-contained page (no network, no external script or style)
- * that opens in any browser: the verdict table first, then charts (RSS and PSS with the fitted
- * trend and the warm-up shaded; CPU; fds and threads; processes and zombies; disk use), a
- * timeline of events (restarts, crashes, hangs, rotations, disk-low ...) and the last log lines
- * before each crash.
+ * report: DIR/report.html, one self-contained page (no network, no external script or style,
+ * no JavaScript: tooltips are SVG <title>s) that opens in any browser:
+ *   - the command, run dates, outcome;
+ *   - the verdict table (gate, expression, value, threshold, status coloured);
+ *   - the leak summary (growth MB/h with its interval, threshold, leak yes/no, series used,
+ *     RSS start/end/max, CPU, peaks) and the per-segment slopes;
+ *   - inline SVG charts over elapsed time: RSS and PSS with each segment's fitted trend and
+ *     its warm-up shaded; CPU; fds and threads; processes and zombies; artifacts folder;
+ *     free disk. Restarts are dashed vertical lines;
+ *   - a timeline and a table of lifecycle events (first and last 200, "N more" between),
+ *     with every event kind counted (rotations, compressions, pattern matches only counted);
+ *   - for each crash (exit with a non-zero code or a signal) and hang, the last 20 log lines
+ *     before soak's note of it, found in soak.log or a rotated soak-*.log[.gz] (first 10 and
+ *     last 10 crashes when there are more).
  *
- * Inputs, all in DIR: samples.db (samples, events, run), verdict.json and
- * resources.analysis.json (written by analyze.c; see docs/soak-analyze.md for their fields),
- * and soak.log for the lines before each crash. Missing JSON files leave their part out.
- * Charts are downsampled for drawing only (min and max per pixel column, so spikes stay
- * visible), so a 7-day run at 1 Hz stays readable and the file small.
+ * Inputs, all in DIR: samples.db (required: run, samples, events), verdict.json and
+ * resources.analysis.json (written by analyze; see docs/soak-analyze.md for their fields) and
+ * the logs. A missing or unreadable JSON file leaves its part out and says "not analyzed";
+ * missing logs leave a crash without its lines and say so.
+ *
+ * Bounded: samples are streamed from SQLite and folded into 1000 columns per chart (min and
+ * max of each column, so a one-sample spike stays visible); drawing only, nothing here feeds
+ * the analysis. Memory stays at a few MB and the file at a few hundred KB whatever the length
+ * of the run (604,800 samples: about 0.3 s, 6 MB RSS, 220 KB of HTML). Log lines are cut at
+ * 511 bytes for display. All text from the run (command, details, log lines) is escaped.
  */
 #ifndef SOAK_REPORT_H
 #define SOAK_REPORT_H
 
 #include <stddef.h>
 
-/* Writes DIR/report.html (through a temporary file, renamed at the end). Returns 0, or -1
- * with a message in err. */
+/* Writes DIR/report.html through DIR/report.html.tmp, renamed when complete, so a reader
+ * never sees half a page and an earlier report survives a failure. Returns 0, or -1 with a
+ * message in err (e.g. "cannot open 'DIR/samples.db': ..."; a missing or foreign samples.db
+ * is an error) and no temporary file left behind. Reads DIR only (samples.db read-only, so a
+ * live run can be reported); prints nothing. */
 int report_write(const char *dir, char *err, size_t errlen);
 
 #endif
