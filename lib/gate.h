@@ -75,9 +75,9 @@ int gate_parse(const char *text, size_t len, gate_expr *out, char *err, size_t e
 
 /* Writes the canonical text of e ("p99(latency_ms{stage=\"rest\"}) < 500"): one space around
  * the operator, none elsewhere, the threshold after unit conversion: an integer in full
- * ("5000000000" for 5GB), any other number in the shortest %g form that reads back exactly. gate_parse of it gives an expr gate_equal to e.
- * Truncates to n - 1 bytes (NUL-terminated) when buf is too small; GATE_FORMAT_MAX bytes
- * always suffice. Returns buf. */
+ * ("5000000000" for 5GB), any other number in the shortest %g form that reads back exactly.
+ * gate_parse of it gives an expr gate_equal to e. Truncates to n - 1 bytes (NUL-terminated) when
+ * buf is too small; GATE_FORMAT_MAX bytes always suffice. Returns buf. */
 char *gate_format(const gate_expr *e, char *buf, size_t n);
 
 /* The labels of e in the text form the metrics store uses (promtext's canonical label text):
