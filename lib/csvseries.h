@@ -1,15 +1,23 @@
 /*
  * csvseries: read a memory series recorded by another tool, to analyze it like a soak run.
  *
- * Formats, detected from the first line:
+ * Formats, detected from the first non-empty line (a UTF-8 byte order mark is skipped):
  *   - psrecord CSV (`psrecord --log-format csv`): header `elapsed_time,nproc,cpu,mem_real,
- *     mem_virtual`, memory in MB (MiB as psutil reports it: 1048576 bytes);
+ *     mem_virtual` (newer versions add mem_swap, I/O and directory columns; columns are found
+ *     by name, elapsed_time and mem_real required), memory in MB (MiB as psutil reports it:
+ *     1048576 bytes);
  *   - psrecord plain log: a header line starting with `# Elapsed time`, then whitespace-separated
- *     columns elapsed time, CPU (%), real (MB), virtual (MB);
+ *     columns elapsed time, CPU (%), real (MB), virtual (MB), and more columns when the header
+ *     names them (Swap (MB), USS (MB), Read count ...: psrecord's titles are counted);
  *   - plain CSV with a header: `elapsed_s,rss_bytes` and optionally `cpu_percent`, `pss_bytes`
- *     (any order; other columns ignored).
- * Rows that cannot be parsed are skipped and counted. Untrusted input: bounded (lines of at most
- * 64 KiB, at most CSVSERIES_MAX_ROWS rows), never reads past the end.
+ *     (any order; other columns ignored; an empty cpu_percent or pss_bytes cell is NAN).
+ * Fields are trimmed of white space and of one pair of double quotes (no quoted commas); CRLF
+ * line ends are fine; blank lines are ignored. A row is skipped and counted when its number of
+ * fields differs from the header's, a needed value is not a finite decimal number (NaN, inf,
+ * hex and text are refused), memory or CPU is negative, or its time is before the previous kept
+ * row's (equal times are kept). Untrusted input: bounded (lines of at most 64 KiB, longer ones
+ * are skipped rows; at most CSVSERIES_MAX_ROWS rows kept, the rest counted as skipped; files
+ * of at most CSVSERIES_MAX_FILE bytes), never reads past the end.
  */
 #ifndef CSVSERIES_H
 #define CSVSERIES_H
@@ -17,25 +25,36 @@
 #include <stddef.h>
 
 #define CSVSERIES_MAX_ROWS 20000000
+#define CSVSERIES_MAX_FILE ((size_t)2 << 30) /* csvseries_load refuses larger files */
 
 typedef enum csvseries_format { CSV_PSRECORD_CSV, CSV_PSRECORD_LOG, CSV_PLAIN } csvseries_format;
 
 typedef struct csvseries {
-    size_t n;            /* rows kept */
-    double *t;           /* elapsed seconds */
-    double *rss;         /* bytes */
-    double *cpu;         /* percent; NAN where absent */
-    double *pss;         /* bytes; NAN where absent */
-    int has_cpu, has_pss;
-    size_t skipped;      /* rows that could not be parsed */
+    size_t n;             /* rows kept, >= 1 after a successful parse */
+    double *t;            /* elapsed seconds, non-decreasing */
+    double *rss;          /* bytes */
+    double *cpu;          /* percent; NAN where absent (always allocated, n entries) */
+    double *pss;          /* bytes; NAN where absent (always allocated, n entries) */
+    int has_cpu, has_pss; /* 1 when at least one kept row has the value */
+    size_t skipped;       /* rows that could not be parsed */
     csvseries_format format;
 } csvseries;
 
-/* Parses text (need not be NUL-terminated). Returns 0 (even with skipped rows), or -1 with a
- * message in err: unknown header, no usable row, out of memory. Free with csvseries_free. */
+/* Parses text[0..len) (need not be NUL-terminated). Returns 0 (even with skipped rows; the
+ * caller owns the arrays and releases them with csvseries_free), or -1 with a message in err
+ * (may be NULL): "unknown header: ...", "missing column 'rss_bytes': ...",
+ * "no usable row (N rows skipped)", "no usable row (the input is empty)", "out of memory ...".
+ * On failure *out holds no memory (its skipped count is still set). */
 int csvseries_parse(const char *text, size_t len, csvseries *out, char *err, size_t errlen);
-/* Reads and parses a file. */
+/* Like csvseries_parse, with name quoted in the messages: "no usable row in 'NAME' (3 rows
+ * skipped)". name may be NULL. */
+int csvseries_parse_named(const char *text, size_t len, const char *name, csvseries *out, char *err,
+                          size_t errlen);
+/* Reads the file at path whole (at most CSVSERIES_MAX_FILE bytes; pipes work too) and parses it
+ * with its path as the name. Returns 0 or -1 with a message ("cannot open 'PATH': ...",
+ * "cannot read 'PATH': ...", or one of csvseries_parse's). */
 int csvseries_load(const char *path, csvseries *out, char *err, size_t errlen);
+/* Releases the arrays and zeroes *s; NULL and an already freed series are fine. */
 void csvseries_free(csvseries *s);
 
 #endif
