@@ -813,7 +813,7 @@ int analyze_main(const analyze_args *a)
             fprintf(stderr, "soak: gate '%s': %s\n", g->name, err);
             goto out;
         }
-        gate_format(&g->g, g->expr, sizeof g->expr);
+        snprintf(g->expr, sizeof g->expr, "%s", o->gate_exprs[i]); /* as written: 5GB, 24h */
         g->optional = is_optional(o, g->name);
         if (!strcmp(g->name, "memory_growth"))
             threshold = g->g.threshold;
