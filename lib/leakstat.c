@@ -7,7 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MB_PER_H (1e6 / 3600.0) /* bytes/s in 1 MB/h */
+#define MB_PER_H      (1e6 / 3600.0) /* bytes/s in 1 MB/h */
+#define ROLLING_STEPS 4 /* rolling-minimum windows start every window / ROLLING_STEPS */
 
 /* Acklam's rational approximation of the inverse normal CDF (relative error < 1.2e-9). */
 static double inv_normal(double p)
@@ -267,6 +268,7 @@ long leakstat_envelope_rolling(double *t, double *y, size_t n, double window_s)
         return (long)n;
     double span = t[n - 1] - t[0];
     double w = span < window_s ? span : window_s;
+    double step = w / ROLLING_STEPS;
     double eps = 1e-9 * (fabs(t[0]) + fabs(t[n - 1]) + 1);
     size_t *dq = malloc(n * sizeof *dq);
     unsigned char *keep = calloc(n, 1);
@@ -275,27 +277,25 @@ long leakstat_envelope_rolling(double *t, double *y, size_t n, double window_s)
         free(keep);
         return -1;
     }
-    /* windows ending at each point: [t[j] - w, t[j]], once a whole window fits */
-    size_t head = 0, tail = 0;
-    for (size_t j = 0; j < n; j++) {
-        while (tail > head && y[dq[tail - 1]] > y[j]) /* equal values: the earlier stays */
-            tail--;
-        dq[tail++] = j;
-        while (t[dq[head]] < t[j] - w - eps)
+    /* windows [s, s + w] on a grid of w / ROLLING_STEPS, the last one ending at t[n-1]; the
+     * deque holds the indices of the window by increasing value (earliest first on ties) */
+    size_t head = 0, tail = 0, next = 0;
+    for (long k = 0;; k++) {
+        double s0 = t[0] + (double)k * step;
+        int last = s0 + w >= t[n - 1] - eps;
+        if (last)
+            s0 = t[n - 1] - w;
+        while (next < n && t[next] <= s0 + w + eps) {
+            while (tail > head && y[dq[tail - 1]] > y[next])
+                tail--;
+            dq[tail++] = next++;
+        }
+        while (head < tail && t[dq[head]] < s0 - eps)
             head++;
-        if (t[j] - t[0] >= w - eps)
+        if (head < tail)
             keep[dq[head]] = 1;
-    }
-    /* windows starting at each point: [t[i], t[i] + w] */
-    head = tail = 0;
-    for (size_t k = n; k-- > 0;) {
-        while (tail > head && y[dq[tail - 1]] >= y[k])
-            tail--;
-        dq[tail++] = k;
-        while (t[dq[head]] > t[k] + w + eps)
-            head++;
-        if (t[n - 1] - t[k] >= w - eps)
-            keep[dq[head]] = 1;
+        if (last)
+            break;
     }
     size_t m = 0;
     for (size_t i = 0; i < n; i++)
@@ -334,7 +334,7 @@ static void neighbour_trend(const double *t, const double *y, size_t n, double *
 /* leakstat_warmup_env; *settled = 0 when no point of the first third has reached the floor
  * that the rest of the series keeps to. */
 static double warmup_find(const double *t, const double *y, size_t n, double t_start, double t_end,
-                          int *settled)
+                          double lag, int *settled)
 {
     *settled = 0; /* until shown: too few points cannot show a warm-up is over */
     if (!t || !y || n < 6)
@@ -356,9 +356,18 @@ static double warmup_find(const double *t, const double *y, size_t n, double t_s
         free(d);
         return 0;
     }
-    /* the remainder's trend and noise, robust to a step in it */
+    /* the trend and noise of the last half (where a long warm-up's tail no longer is, and
+     * the points kept are not crowded onto its ramp), robust to a step in it */
+    size_t h0 = r0;
+    while (h0 < n && t[h0] - t_start < (t_end - t_start) / 2)
+        h0++;
+    if (n - h0 < 3) {
+        free(z);
+        free(d);
+        return 0; /* unsettled: too few points to know the trend the warm-up settles into */
+    }
     double b, mid, sdiff;
-    neighbour_trend(t + r0, y + r0, n - r0, d, &b, &mid, &sdiff);
+    neighbour_trend(t + h0, y + h0, n - h0, d, &b, &mid, &sdiff);
     for (size_t i = 0; i < n; i++)
         z[i] = y[i] - b * t[i];
     double sigma = sdiff / sqrt(2.0); /* differences of two points: sqrt(2) sigmas */
@@ -368,18 +377,25 @@ static double warmup_find(const double *t, const double *y, size_t n, double t_s
     double tol = 3 * sigma;
     if (tol < 1e-6 * level)
         tol = 1e-6 * level;
-    /* the floor the remainder keeps to (its lowest detrended point: below a step, if any) */
-    double floor_z = INFINITY;
-    for (size_t i = r0; i < n; i++)
-        if (z[i] < floor_z)
-            floor_z = z[i];
+    /* d[j]: the lowest detrended value from point j on */
+    d[n - 1] = z[n - 1];
+    for (size_t j = n - 1; j-- > 0;)
+        d[j] = z[j] < d[j + 1] ? z[j] : d[j + 1];
     double w = cap;
-    for (size_t i = 0; i < r0; i++)
-        if (z[i] >= floor_z - tol) {
+    size_t j = 0;
+    for (size_t i = 0; i < r0; i++) {
+        /* the floor the series keeps to from lag seconds later on: a point still on the
+         * warm-up ramp is below it; a point before a later step is not */
+        while (j < n && t[j] < t[i] + lag)
+            j++;
+        if (j == n)
+            break;
+        if (z[i] >= d[j] - tol) {
             w = t[i] - t_start;
             *settled = 1;
             break;
         }
+    }
     free(z);
     free(d);
     return w;
@@ -388,7 +404,7 @@ static double warmup_find(const double *t, const double *y, size_t n, double t_s
 double leakstat_warmup_env(const double *t, const double *y, size_t n)
 {
     int settled;
-    return n ? warmup_find(t, y, n, t[0], t[n - 1], &settled) : 0;
+    return n ? warmup_find(t, y, n, t[0], t[n - 1], 1800, &settled) : 0;
 }
 
 void leakstat_opts_default(leakstat_opts *o)
@@ -479,53 +495,77 @@ double leakstat_detect_warmup(const double *t, const double *y, size_t n)
     size_t m = leakstat_envelope(t, y, n, bucket, et, ey, LEAKSTAT_MAX_POINTS);
     long k = leakstat_envelope_rolling(et, ey, m, 1800);
     int settled;
-    double w = k < 1 ? 0 : warmup_find(et, ey, (size_t)k, sp.t0, sp.t1, &settled);
+    double w = k < 1 ? 0 : warmup_find(et, ey, (size_t)k, sp.t0, sp.t1, 1800, &settled);
     free(et);
     return w;
 }
 
-/* Level shifts: a jump between successive envelope points, once the segment's own trend (the
- * median slope between neighbours) is taken out, larger than max(10 robust sigmas of those
- * differences, one hour of growth at the threshold). Runs of successive jumps (a ramp) are one
- * step. With at most STEPS_MAX steps the points are split into groups at every jump, so that pairs
- * across a one-off step (a cache filling) do not count as growth; with more, the steps are the
- * growth and nothing is split. Writes grp[0..n) from *gid on; returns the steps split at (0 when
- * none), -1 without memory. */
+/* Level shifts. After taking out the trend (the median slope between neighbours), the rise
+ * from each point to the first point lag seconds later (lag: the rolling window) is computed;
+ * a step is a run of points whose rise is beyond max(10 robust sigmas of those rises, one hour
+ * of growth at the threshold), in either direction. A step and the GC edge before it look
+ * like a ramp of up to lag seconds on the envelope, hence a lag rather than neighbours. With
+ * 1 to STEPS_MAX steps, the points of each run become groups of their own (one point each, so
+ * they pair with nothing) and the points between runs one group each: pairs across a one-off
+ * level shift (a cache filling) do not count as growth. With more, the steps are the growth
+ * (a leak in bursts) and nothing is split. Writes grp[0..n) with ids from *gid on; returns
+ * the steps split at (0 when none), -1 without memory. */
 #define STEPS_MAX 2
-static int split_steps(const double *t, const double *y, size_t n, double thr_bps, int *grp,
-                       int *gid)
+static int split_steps(const double *t, const double *y, size_t n, double lag, double thr_bps,
+                       int *grp, int *gid)
 {
-    int steps = 0;
     for (size_t i = 0; i < n; i++)
         grp[i] = *gid;
-    if (n < 6) {
+    if (n < 6 || !(lag > 0)) {
         (*gid)++;
         return 0;
     }
-    double *d = malloc(n * sizeof *d);
+    double *d = malloc(2 * n * sizeof *d);
     if (!d)
         return -1;
+    double *rise = d + n;
     double b, mid, sigma;
     neighbour_trend(t, y, n, d, &b, &mid, &sigma);
+    size_t nr = 0, j = 0;
+    for (size_t i = 0; i < n; i++) {
+        while (j < n && t[j] < t[i] + lag)
+            j++;
+        if (j == n)
+            break;
+        rise[nr++] = (y[j] - y[i]) - b * (t[j] - t[i]);
+    }
+    if (nr < 4) {
+        free(d);
+        (*gid)++;
+        return 0;
+    }
+    memcpy(d, rise, nr * sizeof *d);
+    mid = median(d, nr);
+    for (size_t i = 0; i < nr; i++)
+        d[i] = fabs(rise[i] - mid);
+    sigma = 1.4826 * median(d, nr);
     double jump = 10 * sigma;
     if (jump < thr_bps * 3600)
         jump = thr_bps * 3600;
-    int in_run = 0;
-    for (size_t i = 0; i + 1 < n; i++) {
-        int j = fabs((y[i + 1] - y[i]) - b * (t[i + 1] - t[i]) - mid) > jump;
-        steps += j && !in_run;
-        in_run = j;
+    int steps = 0, in_run = 0;
+    for (size_t i = 0; i < nr; i++) {
+        int r = fabs(rise[i] - mid) > jump;
+        steps += r && !in_run;
+        in_run = r;
     }
-    if (steps > STEPS_MAX || steps == 0) {
+    if (steps == 0 || steps > STEPS_MAX) {
         free(d);
         (*gid)++;
         return 0;
     }
     int g = *gid;
+    in_run = 0;
     for (size_t i = 0; i < n; i++) {
+        int r = i < nr && fabs(rise[i] - mid) > jump;
+        if (r || in_run)
+            g++; /* a point of a run, or the first after one: a new group */
         grp[i] = g;
-        if (i + 1 < n && fabs((y[i + 1] - y[i]) - b * (t[i + 1] - t[i]) - mid) > jump)
-            g++;
+        in_run = r;
     }
     *gid = g + 1;
     free(d);
@@ -570,6 +610,7 @@ int leakstat_analyze(const double *t, const double *y, const int *seg, size_t n,
     out->segments_total = ns;
     out->bucket_s = o->bucket_s > 0 ? o->bucket_s : auto_bucket(sp, ns);
     double conf = o->conf > 0 && o->conf < 1 ? o->conf : 0.95;
+    double lag = o->window_s > 0 ? o->window_s : 10 * out->bucket_s; /* warm-up look-ahead */
 
     /* envelope points of every segment, then the pooled points (a subset, in place) */
     size_t cap = LEAKSTAT_MAX_POINTS;
@@ -623,7 +664,8 @@ int leakstat_analyze(const double *t, const double *y, const int *seg, size_t n,
         if (o->warmup_s >= 0) {
             from = s->t0 + o->warmup_s;
         } else if (k > 0) {
-            from = s->t0 + warmup_find(et + used, ey + used, (size_t)k, s->t0, s->t1, &settled);
+            from =
+                s->t0 + warmup_find(et + used, ey + used, (size_t)k, s->t0, s->t1, lag, &settled);
         }
         double warm = from - s->t0;
         size_t kept = 0;
@@ -633,7 +675,8 @@ int leakstat_analyze(const double *t, const double *y, const int *seg, size_t n,
                 ey[used + kept] = ey[used + i];
                 kept++;
             }
-        int nsteps = split_steps(et + used, ey + used, kept, o->threshold_bps, eg + used, &gid);
+        int nsteps =
+            split_steps(et + used, ey + used, kept, lag, o->threshold_bps, eg + used, &gid);
         if (nsteps < 0) {
             free(bt);
             rc = -ENOMEM;
