@@ -1,6 +1,7 @@
 /* leak-quality: the leak verdict's quality on a synthetic set, soak vs naive vs least squares.
  *
  *   leak-quality [-n NONLEAK] [-l LEAKING_PER_RATE] [-j THREADS] [-s SEED] [--dump ID FILE]
+ *                [--window S] [--bucket S]   (leakstat_opts window_s / bucket_s; 0 = off/auto)
  *
  * Generates, deterministically from the seed, NONLEAK traces that do not leak and
  * LEAKING_PER_RATE traces at each of 5, 10, 20 and 50 MB/h, 24 h at 1 Hz each, with the shapes
@@ -128,6 +129,7 @@ static void make_trace(uint64_t seed, size_t id, double rate_mbh, double *t, dou
 
 typedef struct job {
     uint64_t seed;
+    double window_s, bucket_s; /* leakstat_opts overrides; < 0: the default */
     size_t nonleak, per_rate;
     size_t next; /* next trace to take (under lock) */
     pthread_mutex_t lock;
@@ -162,6 +164,10 @@ static void *worker(void *arg)
     }
     leakstat_opts o;
     leakstat_opts_default(&o);
+    if (jb->window_s >= 0)
+        o.window_s = jb->window_s;
+    if (jb->bucket_s >= 0)
+        o.bucket_s = jb->bucket_s;
     size_t total = jb->nonleak + jb->per_rate * (NRATES - 1);
     for (;;) {
         pthread_mutex_lock(&jb->lock);
@@ -271,7 +277,7 @@ static int parse_size(const char *s, size_t *out)
 
 int main(int argc, char **argv)
 {
-    job jb = {.seed = 20261128, .nonleak = 500, .per_rate = 200};
+    job jb = {.seed = 20261128, .nonleak = 500, .per_rate = 200, .window_s = -1, .bucket_s = -1};
     size_t threads = 2, dump_id = 0, seed = 20261128;
     const char *dump = NULL;
     for (int i = 1; i < argc; i++) {
@@ -284,7 +290,14 @@ int main(int argc, char **argv)
             dst = &threads;
         else if (!strcmp(argv[i], "-s"))
             dst = &seed;
-        else if (!strcmp(argv[i], "--dump") && i + 2 < argc) {
+        else if ((!strcmp(argv[i], "--window") || !strcmp(argv[i], "--bucket")) && i + 1 < argc) {
+            size_t v;
+            if (parse_size(argv[i + 1], &v))
+                goto usage;
+            *(!strcmp(argv[i], "--window") ? &jb.window_s : &jb.bucket_s) = (double)v;
+            i++;
+            continue;
+        } else if (!strcmp(argv[i], "--dump") && i + 2 < argc) {
             if (parse_size(argv[++i], &dump_id))
                 goto usage;
             dump = argv[++i];
@@ -334,9 +347,13 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < threads; i++)
         pthread_join(th[i], NULL);
 
+    char wbuf[32], bbuf[32];
+    snprintf(wbuf, sizeof wbuf, "%.0f", jb.window_s);
+    snprintf(bbuf, sizeof bbuf, "%.0f", jb.bucket_s);
     printf("traces: %zu non-leaking, %zu per leak rate; 24 h at 1 Hz; threshold %.0f MB/h; "
-           "seed %zu\n\n",
-           jb.nonleak, jb.per_rate, THRESH_MBH, seed);
+           "seed %zu; rolling window %s s, bucket %s s\n\n",
+           jb.nonleak, jb.per_rate, THRESH_MBH, seed, jb.window_s >= 0 ? wbuf : "1800 (default)",
+           jb.bucket_s >= 0 ? bbuf : "auto");
     printf("| traces                 | soak (lower end > 10) | naive (end-start) | least squares |"
            " soak upper end >= 10 |\n");
     printf("|------------------------|-----------------------|-------------------|---------------|"
@@ -392,6 +409,6 @@ int main(int argc, char **argv)
     return 0;
 usage:
     fprintf(stderr, "usage: leak-quality [-n NONLEAK] [-l PER_RATE] [-j THREADS] [-s SEED] "
-                    "[--dump ID FILE]\n");
+                    "[--dump ID FILE] [--window S] [--bucket S]\n");
     return 2;
 }

@@ -599,7 +599,10 @@ int leakstat_analyze(const double *t, const double *y, const int *seg, size_t n,
     }
     memset(out, 0, sizeof *out);
     out->samples = n;
-    seg_span *sp = malloc((seg ? n : 1) * sizeof *sp);
+    size_t nseg = 1; /* count first: the table is as large as the segments, not the samples */
+    for (size_t i = 1; seg && i < n; i++)
+        nseg += seg[i] != seg[i - 1];
+    seg_span *sp = malloc(nseg * sizeof *sp);
     if (!sp)
         return -ENOMEM;
     size_t ns = scan_segments(t, y, seg, n, sp, &out->samples_skipped);
@@ -690,8 +693,14 @@ int leakstat_analyze(const double *t, const double *y, const int *seg, size_t n,
             rep->warmup_s = warm;
             rep->used = kept;
             rep->steps = (size_t)nsteps;
-            if (kept < 2 ||
-                leakstat_theil_sen(et + used, ey + used, eg + used, kept, conf, &rep->fit))
+            int fr = kept < 2 ? -EINVAL
+                              : leakstat_theil_sen(et + used, ey + used, eg + used, kept, conf,
+                                                   &rep->fit);
+            if (fr == -ENOMEM) {
+                rc = fr;
+                break;
+            }
+            if (fr != 0)
                 memset(&rep->fit, 0, sizeof rep->fit);
             rep->fit.points = kept;
         }

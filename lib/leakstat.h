@@ -11,7 +11,8 @@
  *
  * Cost: O(n) for bucketing plus O(m^2) for the slopes of m envelope points (selection, not a
  * sort), and m is capped (LEAKSTAT_MAX_POINTS), so the whole is O(n) in the number of samples.
- * Memory: O(m^2) doubles (at most ~4 MB) whatever n is; the input is only read.
+ * Memory: O(m^2) doubles (at most ~4 MB) plus 40 bytes per segment, whatever n is; the input
+ * is only read.
  * Nothing here prints or exits. Times in seconds, values in bytes.
  *
  * Bad input: samples whose time or value is not finite (NaN, inf) are skipped and counted, as are
