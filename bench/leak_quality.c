@@ -354,10 +354,12 @@ int main(int argc, char **argv)
            "seed %zu; rolling window %s s, bucket %s s\n\n",
            jb.nonleak, jb.per_rate, THRESH_MBH, seed, jb.window_s >= 0 ? wbuf : "1800 (default)",
            jb.bucket_s >= 0 ? bbuf : "auto");
-    printf("| traces                 | soak (lower end > 10) | naive (end-start) | least squares |"
-           " soak upper end >= 10 |\n");
-    printf("|------------------------|-----------------------|-------------------|---------------|"
-           "----------------------|\n");
+    printf(
+        "| traces                   | soak (lower end > 10) | naive (end-start) | least squares |"
+        " soak upper end >= 10 |\n");
+    printf(
+        "|--------------------------|-----------------------|-------------------|---------------|"
+        "----------------------|\n");
     for (int ri = 0; ri < NRATES; ri++) {
         size_t cnt = ri == 0 ? jb.nonleak : jb.per_rate;
         char label[64];
@@ -365,7 +367,7 @@ int main(int argc, char **argv)
             snprintf(label, sizeof label, "no leak: false positives");
         else
             snprintf(label, sizeof label, "%.0f MB/h: detected", rates[ri]);
-        printf("| %-22s |", label);
+        printf("| %-24s |", label);
         for (int m = 0; m < 4; m++) {
             int m2 = m; /* columns: soak, naive, ols, soak upper */
             char cell[64];
