@@ -284,6 +284,8 @@ static void test_leak_decisions(void **state)
         assert_true(r->fit.lo <= r->fit.slope && r->fit.slope <= r->fit.hi);
         assert_true(r->bucket_s >= 60);
         assert_true(r->fit.points <= LEAKSTAT_MAX_POINTS);
+        assert_int_equal(r->segments[0].steps, 1); /* the cache step, left out */
+        assert_true(r->segments[0].warmup_s > 300 && r->segments[0].warmup_s < 3 * 3600);
         /* the naive method cries wolf on the same day (warm-up and step) */
         double s;
         assert_int_equal(leakstat_naive(t, y, DAY, &s), 0);
@@ -291,6 +293,27 @@ static void test_leak_decisions(void **state)
             assert_true(s > 10 * MBH);
         free(r);
     }
+    free(t);
+    free(y);
+}
+
+/* A leak in bursts (40 MB every 2 h) is growth, not a one-off step: still a leak. */
+static void test_leak_in_bursts(void **state)
+{
+    (void)state;
+    double *t = malloc(DAY * sizeof *t), *y = malloc(DAY * sizeof *y);
+    assert_non_null(t);
+    assert_non_null(y);
+    for (size_t i = 0; i < DAY; i++) {
+        t[i] = (double)i;
+        y[i] = 300 * MB + 40 * MB * floor((double)i / 7200) +
+               100 * MB * fmod((double)i, 900) / 900 + 1 * MB * gauss();
+    }
+    leakstat_result *r = analyze(t, y, NULL, DAY);
+    assert_int_equal(r->segments[0].steps, 0);
+    assert_true(r->leak);
+    assert_true(fabs(r->fit.slope / MBH - 20) < 3);
+    free(r);
     free(t);
     free(y);
 }
@@ -398,6 +421,7 @@ int main(void)
         cmocka_unit_test(test_envelope_of_sawtooth_is_flat),
         cmocka_unit_test(test_warmup_detected),
         cmocka_unit_test(test_leak_decisions),
+        cmocka_unit_test(test_leak_in_bursts),
         cmocka_unit_test(test_insufficient_data),
         cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_too_many_pairs),
