@@ -121,8 +121,8 @@ int leakstat_theil_sen(const double *x, const double *y, const int *group, size_
             if (!isfinite(x[j]) || !isfinite(y[j]) || (group && group[j] != group[i]))
                 continue;
             g++;
-            if (x[j] != x[i])
-                pairs++;
+            if (x[j] != x[i] && isfinite((y[j] - y[i]) / (x[j] - x[i])))
+                pairs++; /* an overflowing slope (|y| near DBL_MAX) is not a pair */
         }
         if (pairs > LEAKSTAT_MAX_PAIRS)
             return -E2BIG;
@@ -146,7 +146,9 @@ int leakstat_theil_sen(const double *x, const double *y, const int *group, size_
             if (!isfinite(x[j]) || !isfinite(y[j]) || x[j] == x[i] ||
                 (group && group[j] != group[i]))
                 continue;
-            s[k++] = (y[j] - y[i]) / (x[j] - x[i]);
+            double sl = (y[j] - y[i]) / (x[j] - x[i]);
+            if (isfinite(sl))
+                s[k++] = sl;
         }
     }
     double c = inv_normal(1 - (1 - conf) / 2) * sqrt(var);
@@ -154,16 +156,16 @@ int leakstat_theil_sen(const double *x, const double *y, const int *group, size_
     size_t ilo = nlo < 0 ? 0 : (size_t)nlo, ihi = nhi > pairs - 1 ? pairs - 1 : (size_t)nhi;
     if (ilo > pairs - 1)
         ilo = pairs - 1;
-    /* three selections, each on the part the previous one left above its rank */
+    /* three selections over the whole array, O(N) each */
     double lo = select_k(s, pairs, ilo);
     double slope = median(s, pairs); /* needs the whole array for the even case */
     double hi = select_k(s, pairs, ihi);
     size_t m = 0;
     for (size_t i = 0; i < n; i++)
-        if (isfinite(x[i]) && isfinite(y[i]))
+        if (isfinite(x[i]) && isfinite(y[i]) && isfinite(y[i] - slope * x[i]))
             r[m++] = y[i] - slope * x[i];
     out->slope = slope;
-    out->intercept = median(r, m);
+    out->intercept = m ? median(r, m) : 0;
     out->lo = lo < slope ? lo : slope;
     out->hi = hi > slope ? hi : slope;
     out->points = points;

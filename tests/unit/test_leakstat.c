@@ -348,6 +348,11 @@ static void test_bad_input(void **state)
     assert_int_equal(leakstat_analyze(t, y, NULL, 4, NULL, r), -EINVAL); /* nothing usable */
     leakstat_fit f;
     assert_int_equal(leakstat_theil_sen(t, y, NULL, 1, 0.95, &f), -EINVAL);
+    /* values near DBL_MAX: overflowing slopes are not pairs, nothing crashes */
+    double huge[4] = {1e308, -1e308, 1e308, -1e308};
+    assert_int_equal(leakstat_theil_sen(t, huge, NULL, 4, 0.95, &f), 0);
+    assert_int_equal(f.pairs, 2);
+    assert_float_equal(f.slope, 0, 0);
     free(r);
 
     /* NaN values and time going backwards are skipped and counted, the verdict unchanged */
