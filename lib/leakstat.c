@@ -706,8 +706,10 @@ int leakstat_analyze(const double *t, const double *y, const int *seg, size_t n,
                 memset(&rep->fit, 0, sizeof rep->fit);
             rep->fit.points = kept;
         }
-        if (!settled || from > s->t1)
+        if (!settled || from > s->t1 || m == 0)
             continue; /* reported, not pooled */
+        if (rep)
+            rep->pooled = 1;
         used += kept;
         buckets += nb;
         span_used += s->t1 - from;

@@ -4,10 +4,12 @@
  * Method (docs/leak-verdict.md): the series is split into segments (at restarts); each segment
  * is reduced to its lower envelope in two steps: the minimum of each time bucket, then a rolling
  * minimum over a window as long as the slowest GC period to see through (30 min by default),
- * which keeps only the floor the sawtooth returns to; each segment's warm-up is left out; a
- * Theil-Sen slope is estimated over pairs of envelope points of the same segment (pooled across
- * segments), with Sen's distribution-free confidence interval. A leak is declared only when the
- * lower end of the interval is above the threshold.
+ * which keeps only the floor the sawtooth returns to; each segment's warm-up is left out (a
+ * segment whose warm-up never ends is reported but not pooled); one or two level shifts (a
+ * cache filling) split a segment into groups; a Theil-Sen slope is estimated over pairs of
+ * envelope points of the same group (pooled across segments), with Sen's distribution-free
+ * confidence interval. A leak is declared only when the lower end of the interval is above the
+ * threshold.
  *
  * Cost: O(n) for bucketing plus O(m^2) for the slopes of m envelope points (selection, not a
  * sort), and m is capped (LEAKSTAT_MAX_POINTS), so the whole is O(n) in the number of samples.
@@ -59,23 +61,26 @@ int leakstat_naive(const double *x, const double *y, size_t n, double *slope);
 size_t leakstat_envelope(const double *t, const double *y, size_t n, double bucket_s, double *out_t,
                          double *out_y, size_t max);
 
-/* Second envelope step: keeps the points (t[i], y[i]) (t ascending, e.g. bucket minima) that
- * are the minimum of some window [s, s + window_s] inside [t[0], t[n-1]]; the others lie on
- * a rising GC edge or a spike. When the series is shorter than 2 * window_s, the window is
- * half the series. window_s <= 0 keeps every point. Compacts t and y in place (order kept);
- * returns how many are kept. O(n) time, O(n) scratch: -1 (nothing changed) when that fails. */
+/* Second envelope step, a rolling minimum: windows of window_s start every window_s / 4 from
+ * t[0], the last one ending at t[n-1]; the lowest point of each window is kept (the earliest on
+ * ties), the others (a rising GC edge, a spike) are dropped. A series shorter than window_s is
+ * one window. window_s <= 0 keeps every point. t ascending (e.g. bucket minima). Compacts t and
+ * y in place (order kept); returns how many are kept. O(n) time, O(n) scratch: -1 (nothing
+ * changed) when that cannot be allocated. */
 long leakstat_envelope_rolling(double *t, double *y, size_t n, double window_s);
 
-/* Warm-up detection on envelope points (t ascending, as left by leakstat_envelope_rolling):
- * a line is fitted (Theil-Sen) to the points of the last two thirds of the span; the warm-up
- * ends at the first point whose residual to that line is above -tol, tol = max(3 robust sigmas
- * (1.4826 MAD) of the last two thirds' residuals, 1e-6 * their median level); capped at a third
- * of the span. Returns the seconds from t[0] to leave out; 0 when there is no warm-up, or too
- * few points (< 6) to tell. */
+/* Warm-up detection on envelope points (t ascending, as left by leakstat_envelope_rolling;
+ * span t[0] .. t[n-1]): take out the trend of the last half (median slope between neighbours);
+ * the warm-up ends at the first point of the first third that is no lower than the lowest point
+ * from 30 min later on, less 3 robust sigmas of the noise (docs/leak-verdict.md, step 6).
+ * Returns the seconds from t[0] to leave out: 0 when there is no warm-up or too few points to
+ * tell (< 6, < 4 after the first third, < 3 in the last half); a third of the span when the
+ * series never settles (leakstat_analyze then leaves the segment out of the pooled fit). */
 double leakstat_warmup_env(const double *t, const double *y, size_t n);
 
-/* Warm-up detection on a raw series (one segment): envelope as leakstat_analyze builds it
- * (automatic bucket, 30 min rolling window), then leakstat_warmup_env. 0 on failure. */
+/* Warm-up detection on a raw series (one segment): the envelope as leakstat_analyze builds it
+ * (automatic bucket, 30 min rolling window), then as leakstat_warmup_env over the span of the
+ * usable samples; seconds from the first usable sample. 0 on failure. */
 double leakstat_detect_warmup(const double *t, const double *y, size_t n);
 
 typedef struct leakstat_opts {
@@ -88,12 +93,13 @@ typedef struct leakstat_opts {
 } leakstat_opts;
 
 typedef struct leakstat_segment {
-    double t0, t1;    /* first and last sample time */
+    double t0, t1;    /* first and last usable sample time (NaN: none usable) */
     double warmup_s;  /* left out at the start */
     size_t samples;   /* samples in the segment */
     size_t used;      /* envelope points used */
     size_t steps;     /* level shifts the segment was split at (pairs across them unused) */
-    leakstat_fit fit; /* this segment alone (slope 0 with points < 2) */
+    int pooled;       /* 1: in the pooled fit; 0: warm-up never ended, or covers the segment */
+    leakstat_fit fit; /* this segment alone (all 0 with fewer than 2 pairs) */
 } leakstat_segment;
 
 typedef struct leakstat_result {
@@ -101,15 +107,17 @@ typedef struct leakstat_result {
     leakstat_fit fit; /* pooled over segments */
     double bucket_s;
     size_t samples;      /* samples in the input */
-    size_t samples_used; /* after warm-up */
-    size_t nsegments;
+    size_t samples_used; /* after warm-up, in the pooled segments */
+    size_t nsegments;    /* reported in segments[]: min(segments_total, LEAKSTAT_MAX_SEGMENTS) */
     leakstat_segment segments[LEAKSTAT_MAX_SEGMENTS];
     int insufficient;       /* 1: too little data for a verdict (no leak declared) */
     int below;              /* 1: interval's upper end below the threshold (growth shown to be
                                under it); 0 with insufficient data */
     size_t samples_skipped; /* non-finite, or time going backwards */
     size_t segments_total;  /* segments seen; only the first LEAKSTAT_MAX_SEGMENTS reported */
-    size_t points_dropped;  /* envelope points past LEAKSTAT_MAX_POINTS (many tiny segments) */
+    size_t points_dropped;  /* about how many bucket minima did not fit LEAKSTAT_MAX_POINTS
+                               (thousands of tiny segments); segments left with no point are not
+                               pooled */
 } leakstat_result;
 
 /* threshold 10 MB/h, detect warm-up, automatic bucket, 0.95, 30 min rolling window */
@@ -118,10 +126,12 @@ void leakstat_opts_default(leakstat_opts *o);
 /* Analyzes a series: t ascending (seconds), y (bytes), seg[i] the segment of sample i (a new
  * segment starts wherever seg changes; NULL: one segment). o NULL: the defaults.
  * Automatic bucket: the summed span D of the segments over (LEAKSTAT_MAX_POINTS - segments),
- * at least 60 s, or for D < 2 h at least 10 median sample intervals (and >= 1 s).
- * Returns 0 and fills *out (insufficient = 1 when the data cannot support a verdict: leak = 0);
- * -EINVAL when n == 0, t or y is NULL, or no sample is usable; -ENOMEM. The caller owns *out
- * (about 40 KB: allocate it rather than put it on a small stack). */
+ * at least 60 s, or for D < 2 h at least 10 mean sample intervals (1 s to 60 s).
+ * insufficient = 1 (then leak = 0, below = 0) when the pooled segments hold fewer than
+ * LEAKSTAT_MIN_POINTS bucket minima or less than LEAKSTAT_MIN_SPAN_S after warm-up.
+ * Returns 0 and fills *out; -EINVAL when n == 0, t, y or out is NULL, or no sample is usable;
+ * -ENOMEM (out then partly filled: do not use it). The input is not modified. The caller owns
+ * *out (about 27 KB: allocate it rather than put it on a small stack). */
 int leakstat_analyze(const double *t, const double *y, const int *seg, size_t n,
                      const leakstat_opts *o, leakstat_result *out);
 

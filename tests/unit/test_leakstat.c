@@ -285,6 +285,7 @@ static void test_leak_decisions(void **state)
         assert_true(r->bucket_s >= 60);
         assert_true(r->fit.points <= LEAKSTAT_MAX_POINTS);
         assert_int_equal(r->segments[0].steps, 1); /* the cache step, left out */
+        assert_int_equal(r->segments[0].pooled, 1);
         assert_true(r->segments[0].warmup_s > 300 && r->segments[0].warmup_s < 3 * 3600);
         /* the naive method cries wolf on the same day (warm-up and step) */
         double s;
@@ -409,6 +410,8 @@ static void test_many_segments_stay_bounded(void **state)
     assert_int_equal(r->nsegments, LEAKSTAT_MAX_SEGMENTS);
     assert_true(r->fit.points <= LEAKSTAT_MAX_POINTS);
     assert_false(r->leak); /* two-minute lives cannot show a settled trend */
+    assert_int_equal(r->segments[0].pooled, 0);
+    assert_true(r->insufficient);
     free(r);
     free(t);
     free(y);
