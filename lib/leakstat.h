@@ -1,84 +1,137 @@
 /*
  * leakstat: does a memory series grow? A robust answer for long, noisy series.
  *
- * Method (docs/leak-verdict.md): the series is split into segments (at restarts); each
- * segment's warm-up is left out; the rest is reduced to its lower envelope (the minimum of each
- * time bucket), which sees through allocator and GC sawtooth; a Theil-Sen slope is estimated
- * over pairs of envelope points of the same segment (pooled across segments), with Sen's
- * distribution-free confidence interval. A leak is declared only when the lower end of the
- * interval is above the threshold.
+ * Method (docs/leak-verdict.md): the series is split into segments (at restarts); each segment
+ * is reduced to its lower envelope in two steps: the minimum of each time bucket, then a rolling
+ * minimum over a window as long as the slowest GC period to see through (30 min by default),
+ * which keeps only the floor the sawtooth returns to; each segment's warm-up is left out (a
+ * segment whose warm-up never ends is reported but not pooled); one or two level shifts (a
+ * cache filling) split a segment into groups; a Theil-Sen slope is estimated over pairs of
+ * envelope points of the same group (pooled across segments), with Sen's distribution-free
+ * confidence interval. A leak is declared only when the lower end of the interval is above the
+ * threshold.
  *
- * Cost: O(n) for bucketing plus O(m^2 log m) for the slopes of m envelope points, and m is
- * capped (LEAKSTAT_MAX_POINTS), so the whole is O(n) in the number of samples.
- * Nothing here allocates more than O(n + m^2) or prints. Times in seconds, values in bytes.
+ * Cost: O(n) for bucketing plus O(m^2) for the slopes of m envelope points (selection, not a
+ * sort), and m is capped (LEAKSTAT_MAX_POINTS), so the whole is O(n) in the number of samples.
+ * Memory: O(m^2) doubles (at most ~4 MB) plus 40 bytes per segment, whatever n is; the input
+ * is only read.
+ * Nothing here prints or exits. Times in seconds, values in bytes.
+ *
+ * Bad input: samples whose time or value is not finite (NaN, inf) are skipped and counted, as are
+ * samples whose time goes backwards within a segment; they never make a call fail.
  */
 #ifndef LEAKSTAT_H
 #define LEAKSTAT_H
 
 #include <stddef.h>
 
-#define LEAKSTAT_MAX_POINTS 1024   /* envelope points used for the slope, all segments */
-#define LEAKSTAT_MAX_SEGMENTS 256  /* segments reported one by one (more are pooled only) */
+#define LEAKSTAT_MAX_POINTS   1024       /* envelope points used for the slope, all segments */
+#define LEAKSTAT_MAX_SEGMENTS 256        /* segments reported one by one (more are pooled only) */
+#define LEAKSTAT_MAX_PAIRS    (1u << 22) /* leakstat_theil_sen refuses more pairs (-E2BIG): 32 MB */
+#define LEAKSTAT_MIN_POINTS   10         /* fewer bucket minima after warm-up: insufficient data */
+#define LEAKSTAT_MIN_SPAN_S   1800.0     /* less data after warm-up (summed over segments): same */
 
 /* A robust line fit. Slopes in bytes per second. */
 typedef struct leakstat_fit {
-    double slope;      /* median of pairwise slopes */
-    double intercept;  /* median of y - slope * x */
-    double lo, hi;     /* confidence interval of the slope */
-    size_t points;     /* points used */
-    size_t pairs;      /* pairwise slopes used */
+    double slope;     /* median of pairwise slopes */
+    double intercept; /* median of y - slope * x */
+    double lo, hi;    /* confidence interval of the slope */
+    size_t points;    /* points used */
+    size_t pairs;     /* pairwise slopes used */
 } leakstat_fit;
 
 /* Theil-Sen over points (x[i], y[i]); group[i] (may be NULL) restricts pairs to points of the
- * same group. conf is the two-sided confidence (e.g. 0.95). Returns 0, or -EINVAL when fewer
- * than 2 usable pairs exist, -ENOMEM. */
+ * same group. Pairs with equal x, or with a non-finite coordinate, are skipped. conf is the
+ * two-sided confidence (e.g. 0.95; outside (0, 1): 0.95). The interval is Sen's: with N slopes
+ * sorted and C = z(1 - alpha/2) * sqrt(sum over groups of g(g-1)(2g+5)/18), lo is the slope of
+ * rank floor((N - C) / 2) and hi of rank ceil((N + C) / 2) (0-based, clamped). Returns 0 and
+ * fills *out; -EINVAL when fewer than 2 usable pairs exist; -E2BIG past LEAKSTAT_MAX_PAIRS
+ * pairs; -ENOMEM. *out is left untouched on failure. O(n^2) time, O(pairs) memory, freed. */
 int leakstat_theil_sen(const double *x, const double *y, const int *group, size_t n, double conf,
                        leakstat_fit *out);
 
-/* Ordinary least squares and the naive (last - first) / (t_last - t_first), for comparison. */
+/* Ordinary least squares and the naive (last - first) / (t_last - t_first), for comparison.
+ * Return 0, or -EINVAL when n < 2 or every x is equal (outputs untouched). */
 int leakstat_ols(const double *x, const double *y, size_t n, double *slope, double *intercept);
 int leakstat_naive(const double *x, const double *y, size_t n, double *slope);
 
-/* Lower envelope: the minimum of y in each bucket of bucket_s seconds (time of the bucket: the
- * time of its minimum). Writes at most max points; returns how many. */
+/* Lower envelope: the minimum of y in each bucket of bucket_s seconds, buckets aligned on the
+ * first usable sample (time of the bucket: the time of its minimum). t ascending; non-finite
+ * samples are skipped. Writes at most max points; returns how many (0 when bucket_s <= 0). */
 size_t leakstat_envelope(const double *t, const double *y, size_t n, double bucket_s, double *out_t,
                          double *out_y, size_t max);
 
-/* Warm-up detection: the time (seconds from t[0]) after which the series has settled: the
- * first bucket from which the lower envelope of the first half-hour no longer rises faster than
- * it does over the rest of the segment. Returns 0 when there is no warm-up to leave out. */
+/* Second envelope step, a rolling minimum: windows of window_s start every window_s / 4 from
+ * t[0], the last one ending at t[n-1]; the lowest point of each window is kept (the earliest on
+ * ties), the others (a rising GC edge, a spike) are dropped. A series shorter than window_s is
+ * one window. window_s <= 0 keeps every point. t ascending (e.g. bucket minima). Compacts t and
+ * y in place (order kept); returns how many are kept. O(n) time, O(n) scratch: -1 (nothing
+ * changed) when that cannot be allocated. */
+long leakstat_envelope_rolling(double *t, double *y, size_t n, double window_s);
+
+/* Warm-up detection on envelope points (t ascending, as left by leakstat_envelope_rolling;
+ * span t[0] .. t[n-1]): take out the trend of the last half (median slope between neighbours);
+ * the warm-up ends at the first point of the first third that is no lower than the lowest point
+ * from 30 min later on, less 3 robust sigmas of the noise (docs/leak-verdict.md, step 6).
+ * Returns the seconds from t[0] to leave out: 0 when there is no warm-up or too few points to
+ * tell (< 6, < 4 after the first third, < 3 in the last half); a third of the span when the
+ * series never settles (leakstat_analyze then leaves the segment out of the pooled fit). */
+double leakstat_warmup_env(const double *t, const double *y, size_t n);
+
+/* Warm-up detection on a raw series (one segment): the envelope as leakstat_analyze builds it
+ * (automatic bucket, 30 min rolling window), then as leakstat_warmup_env over the span of the
+ * usable samples; seconds from the first usable sample. 0 on failure. */
 double leakstat_detect_warmup(const double *t, const double *y, size_t n);
 
 typedef struct leakstat_opts {
-    double threshold_bps;  /* leak when the interval's lower end is above this (bytes/s) */
-    double warmup_s;       /* < 0: detect per segment; else left out of each segment */
-    double bucket_s;       /* envelope bucket; <= 0: chosen from the data (>= 60 s) */
-    double conf;           /* confidence, default 0.95 */
+    double threshold_bps; /* leak when the interval's lower end is above this (bytes/s) */
+    double warmup_s;      /* < 0: detect per segment; else left out of each segment */
+    double bucket_s;      /* envelope bucket; <= 0: chosen from the data (see below) */
+    double conf;          /* confidence, default 0.95 */
+    double window_s;      /* rolling-minimum window (longest GC period to see through);
+                             default 1800; <= 0: bucket minima only */
 } leakstat_opts;
 
 typedef struct leakstat_segment {
-    double t0, t1;         /* first and last sample time */
-    double warmup_s;       /* left out at the start */
-    size_t samples;        /* samples in the segment */
-    size_t used;           /* envelope points used */
-    leakstat_fit fit;      /* this segment alone (slope 0 with points < 2) */
+    double t0, t1;    /* first and last usable sample time (NaN: none usable) */
+    double warmup_s;  /* left out at the start */
+    size_t samples;   /* samples in the segment */
+    size_t used;      /* envelope points used */
+    size_t steps;     /* level shifts the segment was split at (pairs across them unused) */
+    int pooled;       /* 1: in the pooled fit; 0: warm-up never ended, or covers the segment */
+    leakstat_fit fit; /* this segment alone (all 0 with fewer than 2 pairs) */
 } leakstat_segment;
 
 typedef struct leakstat_result {
-    int leak;              /* 1: lower end of the interval above the threshold */
-    leakstat_fit fit;      /* pooled over segments */
+    int leak;         /* 1: lower end of the interval above the threshold */
+    leakstat_fit fit; /* pooled over segments */
     double bucket_s;
-    size_t samples;        /* samples in the input */
-    size_t samples_used;   /* after warm-up */
-    size_t nsegments;
+    size_t samples;      /* samples in the input */
+    size_t samples_used; /* after warm-up, in the pooled segments */
+    size_t nsegments;    /* reported in segments[]: min(segments_total, LEAKSTAT_MAX_SEGMENTS) */
     leakstat_segment segments[LEAKSTAT_MAX_SEGMENTS];
-    int insufficient;      /* 1: too little data for a verdict (no leak declared) */
+    int insufficient;       /* 1: too little data for a verdict (no leak declared) */
+    int below;              /* 1: interval's upper end below the threshold (growth shown to be
+                               under it); 0 with insufficient data */
+    size_t samples_skipped; /* non-finite, or time going backwards */
+    size_t segments_total;  /* segments seen; only the first LEAKSTAT_MAX_SEGMENTS reported */
+    size_t points_dropped;  /* about how many bucket minima did not fit LEAKSTAT_MAX_POINTS
+                               (thousands of tiny segments); segments left with no point are not
+                               pooled */
 } leakstat_result;
 
-void leakstat_opts_default(leakstat_opts *o);  /* threshold 10 MB/h, detect warm-up, 0.95 */
+/* threshold 10 MB/h, detect warm-up, automatic bucket, 0.95, 30 min rolling window */
+void leakstat_opts_default(leakstat_opts *o);
 
-/* Analyzes a series: t ascending (seconds), y (bytes), seg[i] the segment of sample i
- * (non-decreasing; NULL: one segment). Returns 0 or -ENOMEM/-EINVAL (n == 0). */
+/* Analyzes a series: t ascending (seconds), y (bytes), seg[i] the segment of sample i (a new
+ * segment starts wherever seg changes; NULL: one segment). o NULL: the defaults.
+ * Automatic bucket: the summed span D of the segments over (LEAKSTAT_MAX_POINTS - segments),
+ * at least 60 s, or for D < 2 h at least 10 mean sample intervals (1 s to 60 s).
+ * insufficient = 1 (then leak = 0, below = 0) when the pooled segments hold fewer than
+ * LEAKSTAT_MIN_POINTS bucket minima or less than LEAKSTAT_MIN_SPAN_S after warm-up.
+ * Returns 0 and fills *out; -EINVAL when n == 0, t, y or out is NULL, or no sample is usable;
+ * -ENOMEM (out then partly filled: do not use it). The input is not modified. The caller owns
+ * *out (about 27 KB: allocate it rather than put it on a small stack). */
 int leakstat_analyze(const double *t, const double *y, const int *seg, size_t n,
                      const leakstat_opts *o, leakstat_result *out);
 

@@ -1,0 +1,737 @@
+/* leakstat: the leak verdict's statistics (envelope, warm-up, Theil-Sen with Sen's interval).
+ * See leakstat.h for the contract and docs/leak-verdict.md for the method and its limits. */
+#include "leakstat.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MB_PER_H      (1e6 / 3600.0) /* bytes/s in 1 MB/h */
+#define ROLLING_STEPS 4 /* rolling-minimum windows start every window / ROLLING_STEPS */
+
+/* Acklam's rational approximation of the inverse normal CDF (relative error < 1.2e-9). */
+static double inv_normal(double p)
+{
+    static const double a[] = {-3.969683028665376e+01, 2.209460984245205e+02,
+                               -2.759285104469687e+02, 1.383577518672690e+02,
+                               -3.066479806614716e+01, 2.506628277459239e+00};
+    static const double b[] = {-5.447609879822406e+01, 1.615858368580409e+02,
+                               -1.556989798598866e+02, 6.680131188771972e+01,
+                               -1.328068155288572e+01};
+    static const double c[] = {-7.784894002430293e-03, -3.223964580411365e-01,
+                               -2.400758277161838e+00, -2.549732539343734e+00,
+                               4.374664141464968e+00,  2.938163982698783e+00};
+    static const double d[] = {7.784695709041462e-03, 3.224671290700398e-01, 2.445134137142996e+00,
+                               3.754408661907416e+00};
+    const double plow = 0.02425;
+    if (p <= plow) {
+        double q = sqrt(-2 * log(p));
+        return (((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) /
+               ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1);
+    }
+    if (p >= 1 - plow) {
+        double q = sqrt(-2 * log(1 - p));
+        return -(((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) /
+               ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1);
+    }
+    double q = p - 0.5, r = q * q;
+    return (((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) * r + a[5]) * q /
+           (((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1);
+}
+
+static void swapd(double *a, double *b)
+{
+    double t = *a;
+    *a = *b;
+    *b = t;
+}
+
+/* Places the k-th smallest of v[0..n) at v[k], smaller ones before, larger after (Hoare
+ * quickselect, median-of-three pivot): O(n) expected. */
+static double select_k(double *v, size_t n, size_t k)
+{
+    size_t lo = 0, hi = n - 1;
+    while (hi > lo) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (v[mid] < v[lo])
+            swapd(&v[mid], &v[lo]);
+        if (v[hi] < v[lo])
+            swapd(&v[hi], &v[lo]);
+        if (v[hi] < v[mid])
+            swapd(&v[hi], &v[mid]);
+        double pivot = v[mid];
+        size_t i = lo, j = hi;
+        while (i <= j) {
+            while (v[i] < pivot)
+                i++;
+            while (v[j] > pivot)
+                j--;
+            if (i <= j) {
+                swapd(&v[i], &v[j]);
+                i++;
+                if (j == 0)
+                    break;
+                j--;
+            }
+        }
+        if (k <= j)
+            hi = j;
+        else if (k >= i)
+            lo = i;
+        else
+            break;
+    }
+    return v[k];
+}
+
+/* Median of v[0..n) (reorders v); n > 0. */
+static double median(double *v, size_t n)
+{
+    double m = select_k(v, n, n / 2);
+    if (n % 2)
+        return m;
+    double below = v[0]; /* largest of v[0..n/2) */
+    for (size_t i = 1; i < n / 2; i++)
+        if (v[i] > below)
+            below = v[i];
+    return (m + below) / 2;
+}
+
+int leakstat_theil_sen(const double *x, const double *y, const int *group, size_t n, double conf,
+                       leakstat_fit *out)
+{
+    if (!x || !y || !out || n < 2)
+        return -EINVAL;
+    if (!(conf > 0 && conf < 1))
+        conf = 0.95;
+    /* count the pairs first: the allocation is exact and bounded */
+    size_t pairs = 0, points = 0;
+    double var = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!isfinite(x[i]) || !isfinite(y[i]))
+            continue;
+        points++;
+        int first = 1; /* first usable point of its group: adds the group's variance term */
+        for (size_t j = 0; j < i && first; j++)
+            if (isfinite(x[j]) && isfinite(y[j]) && (!group || group[j] == group[i]))
+                first = 0;
+        size_t g = 1;
+        for (size_t j = i + 1; j < n; j++) {
+            if (!isfinite(x[j]) || !isfinite(y[j]) || (group && group[j] != group[i]))
+                continue;
+            g++;
+            if (x[j] != x[i] && isfinite((y[j] - y[i]) / (x[j] - x[i])))
+                pairs++; /* an overflowing slope (|y| near DBL_MAX) is not a pair */
+        }
+        if (pairs > LEAKSTAT_MAX_PAIRS)
+            return -E2BIG;
+        if (first)
+            var += (double)g * (double)(g - 1) * (2.0 * (double)g + 5) / 18.0;
+    }
+    if (pairs < 2)
+        return -EINVAL;
+    double *s = malloc(pairs * sizeof *s);
+    double *r = malloc(points * sizeof *r);
+    if (!s || !r) {
+        free(s);
+        free(r);
+        return -ENOMEM;
+    }
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!isfinite(x[i]) || !isfinite(y[i]))
+            continue;
+        for (size_t j = i + 1; j < n; j++) {
+            if (!isfinite(x[j]) || !isfinite(y[j]) || x[j] == x[i] ||
+                (group && group[j] != group[i]))
+                continue;
+            double sl = (y[j] - y[i]) / (x[j] - x[i]);
+            if (isfinite(sl))
+                s[k++] = sl;
+        }
+    }
+    double c = inv_normal(1 - (1 - conf) / 2) * sqrt(var);
+    double nlo = floor((pairs - c) / 2), nhi = ceil((pairs + c) / 2);
+    size_t ilo = nlo < 0 ? 0 : (size_t)nlo, ihi = nhi > pairs - 1 ? pairs - 1 : (size_t)nhi;
+    if (ilo > pairs - 1)
+        ilo = pairs - 1;
+    /* three selections over the whole array, O(N) each */
+    double lo = select_k(s, pairs, ilo);
+    double slope = median(s, pairs); /* needs the whole array for the even case */
+    double hi = select_k(s, pairs, ihi);
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++)
+        if (isfinite(x[i]) && isfinite(y[i]) && isfinite(y[i] - slope * x[i]))
+            r[m++] = y[i] - slope * x[i];
+    out->slope = slope;
+    out->intercept = m ? median(r, m) : 0;
+    out->lo = lo < slope ? lo : slope;
+    out->hi = hi > slope ? hi : slope;
+    out->points = points;
+    out->pairs = pairs;
+    free(s);
+    free(r);
+    return 0;
+}
+
+int leakstat_ols(const double *x, const double *y, size_t n, double *slope, double *intercept)
+{
+    if (!x || !y || n < 2)
+        return -EINVAL;
+    double mx = 0, my = 0;
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++)
+        if (isfinite(x[i]) && isfinite(y[i])) {
+            mx += x[i];
+            my += y[i];
+            m++;
+        }
+    if (m < 2)
+        return -EINVAL;
+    mx /= (double)m;
+    my /= (double)m;
+    double sxx = 0, sxy = 0;
+    for (size_t i = 0; i < n; i++)
+        if (isfinite(x[i]) && isfinite(y[i])) {
+            sxx += (x[i] - mx) * (x[i] - mx);
+            sxy += (x[i] - mx) * (y[i] - my);
+        }
+    if (!(sxx > 0))
+        return -EINVAL;
+    if (slope)
+        *slope = sxy / sxx;
+    if (intercept)
+        *intercept = my - sxy / sxx * mx;
+    return 0;
+}
+
+int leakstat_naive(const double *x, const double *y, size_t n, double *slope)
+{
+    if (!x || !y || n < 2)
+        return -EINVAL;
+    size_t a = 0, b = n;
+    while (a < n && !(isfinite(x[a]) && isfinite(y[a])))
+        a++;
+    while (b > a && !(isfinite(x[b - 1]) && isfinite(y[b - 1])))
+        b--;
+    if (b == 0 || a >= b - 1 || x[b - 1] == x[a])
+        return -EINVAL;
+    if (slope)
+        *slope = (y[b - 1] - y[a]) / (x[b - 1] - x[a]);
+    return 0;
+}
+
+size_t leakstat_envelope(const double *t, const double *y, size_t n, double bucket_s, double *out_t,
+                         double *out_y, size_t max)
+{
+    if (!t || !y || !out_t || !out_y || !(bucket_s > 0))
+        return 0;
+    size_t m = 0;
+    double start = 0, last = 0, bt = 0, by = 0;
+    long cur = -1; /* bucket being filled, -1: none yet */
+    for (size_t i = 0; i < n; i++) {
+        if (!isfinite(t[i]) || !isfinite(y[i]))
+            continue;
+        if (cur < 0) {
+            start = t[i];
+        } else if (t[i] < last) {
+            continue; /* time going backwards: skipped */
+        }
+        last = t[i];
+        long b = (long)floor((t[i] - start) / bucket_s);
+        if (b != cur) {
+            if (cur >= 0) {
+                if (m == max)
+                    return m;
+                out_t[m] = bt;
+                out_y[m++] = by;
+            }
+            cur = b;
+            bt = t[i];
+            by = y[i];
+        } else if (y[i] < by) {
+            bt = t[i];
+            by = y[i];
+        }
+    }
+    if (cur >= 0 && m < max) {
+        out_t[m] = bt;
+        out_y[m++] = by;
+    }
+    return m;
+}
+
+long leakstat_envelope_rolling(double *t, double *y, size_t n, double window_s)
+{
+    if (!t || !y)
+        return -1;
+    if (n < 3 || !(window_s > 0))
+        return (long)n;
+    double span = t[n - 1] - t[0];
+    double w = span < window_s ? span : window_s;
+    double step = w / ROLLING_STEPS;
+    double eps = 1e-9 * (fabs(t[0]) + fabs(t[n - 1]) + 1);
+    size_t *dq = malloc(n * sizeof *dq);
+    unsigned char *keep = calloc(n, 1);
+    if (!dq || !keep) {
+        free(dq);
+        free(keep);
+        return -1;
+    }
+    /* windows [s, s + w] on a grid of w / ROLLING_STEPS, the last one ending at t[n-1]; the
+     * deque holds the indices of the window by increasing value (earliest first on ties) */
+    size_t head = 0, tail = 0, next = 0;
+    for (long k = 0;; k++) {
+        double s0 = t[0] + (double)k * step;
+        int last = s0 + w >= t[n - 1] - eps;
+        if (last)
+            s0 = t[n - 1] - w;
+        while (next < n && t[next] <= s0 + w + eps) {
+            while (tail > head && y[dq[tail - 1]] > y[next])
+                tail--;
+            dq[tail++] = next++;
+        }
+        while (head < tail && t[dq[head]] < s0 - eps)
+            head++;
+        if (head < tail)
+            keep[dq[head]] = 1;
+        if (last)
+            break;
+    }
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++)
+        if (keep[i]) {
+            t[m] = t[i];
+            y[m++] = y[i];
+        }
+    free(dq);
+    free(keep);
+    return (long)m;
+}
+
+/* The trend of envelope points as the median slope between neighbours, which a few jumps (a
+ * step, a ramp) do not move, and the robust sigma (1.4826 MAD) of the differences between
+ * neighbours once that trend is taken out; *mid their median. d: scratch of n doubles. */
+static void neighbour_trend(const double *t, const double *y, size_t n, double *d, double *b,
+                            double *mid, double *sigma)
+{
+    size_t nd = 0;
+    for (size_t i = 0; i + 1 < n; i++)
+        if (t[i + 1] > t[i])
+            d[nd++] = (y[i + 1] - y[i]) / (t[i + 1] - t[i]);
+    *b = nd ? median(d, nd) : 0;
+    *mid = 0;
+    *sigma = 0;
+    if (n < 2)
+        return;
+    for (size_t i = 0; i + 1 < n; i++)
+        d[i] = (y[i + 1] - y[i]) - *b * (t[i + 1] - t[i]);
+    *mid = median(d, n - 1);
+    for (size_t i = 0; i + 1 < n; i++)
+        d[i] = fabs((y[i + 1] - y[i]) - *b * (t[i + 1] - t[i]) - *mid);
+    *sigma = 1.4826 * median(d, n - 1);
+}
+
+/* leakstat_warmup_env; *settled = 0 when no point of the first third has reached the floor
+ * that the rest of the series keeps to. */
+static double warmup_find(const double *t, const double *y, size_t n, double t_start, double t_end,
+                          double lag, int *settled)
+{
+    *settled = 0; /* until shown: too few points cannot show a warm-up is over */
+    if (!t || !y || n < 6)
+        return 0;
+    double cap = (t_end - t_start) / 3; /* of the segment, not of the points kept */
+    size_t r0 = 0;                      /* first point of the remainder */
+    while (r0 < n && t[r0] - t_start < cap)
+        r0++;
+    if (n - r0 < 4)
+        return 0;
+    if (r0 == 0) {
+        *settled = 1;
+        return 0;
+    }
+    double *z = malloc(n * sizeof *z); /* detrended, then scratch */
+    double *d = malloc(n * sizeof *d);
+    if (!z || !d) {
+        free(z);
+        free(d);
+        return 0;
+    }
+    /* the trend and noise of the last half (where a long warm-up's tail no longer is, and
+     * the points kept are not crowded onto its ramp), robust to a step in it */
+    size_t h0 = r0;
+    while (h0 < n && t[h0] - t_start < (t_end - t_start) / 2)
+        h0++;
+    if (n - h0 < 3) {
+        free(z);
+        free(d);
+        return 0; /* unsettled: too few points to know the trend the warm-up settles into */
+    }
+    double b, mid, sdiff;
+    neighbour_trend(t + h0, y + h0, n - h0, d, &b, &mid, &sdiff);
+    for (size_t i = 0; i < n; i++)
+        z[i] = y[i] - b * t[i];
+    double sigma = sdiff / sqrt(2.0); /* differences of two points: sqrt(2) sigmas */
+    for (size_t i = r0; i < n; i++)
+        d[i - r0] = fabs(y[i]);
+    double level = median(d, n - r0);
+    double tol = 3 * sigma;
+    if (tol < 1e-6 * level)
+        tol = 1e-6 * level;
+    /* d[j]: the lowest detrended value from point j on */
+    d[n - 1] = z[n - 1];
+    for (size_t j = n - 1; j-- > 0;)
+        d[j] = z[j] < d[j + 1] ? z[j] : d[j + 1];
+    double w = cap;
+    size_t j = 0;
+    for (size_t i = 0; i < r0; i++) {
+        /* the floor the series keeps to from lag seconds later on: a point still on the
+         * warm-up ramp is below it; a point before a later step is not */
+        while (j < n && t[j] < t[i] + lag)
+            j++;
+        if (j == n)
+            break;
+        if (z[i] >= d[j] - tol) {
+            w = t[i] - t_start;
+            *settled = 1;
+            break;
+        }
+    }
+    free(z);
+    free(d);
+    return w;
+}
+
+double leakstat_warmup_env(const double *t, const double *y, size_t n)
+{
+    int settled;
+    return n ? warmup_find(t, y, n, t[0], t[n - 1], 1800, &settled) : 0;
+}
+
+void leakstat_opts_default(leakstat_opts *o)
+{
+    if (!o)
+        return;
+    o->threshold_bps = 10 * MB_PER_H;
+    o->warmup_s = -1;
+    o->bucket_s = 0;
+    o->conf = 0.95;
+    o->window_s = 1800;
+}
+
+/* A segment of the input: raw index range and its usable samples. */
+typedef struct seg_span {
+    size_t a, b;   /* samples [a, b) */
+    double t0, t1; /* first and last usable time */
+    size_t usable;
+} seg_span;
+
+static int usable(const double *t, const double *y, size_t i)
+{
+    return isfinite(t[i]) && isfinite(y[i]);
+}
+
+/* One pass: segment ranges and their usable samples (time going backwards is not usable). */
+static size_t scan_segments(const double *t, const double *y, const int *seg, size_t n,
+                            seg_span *sp, size_t *skipped)
+{
+    size_t ns = 0;
+    *skipped = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (i == 0 || (seg && seg[i] != seg[i - 1])) {
+            sp[ns] = (seg_span){.a = i, .b = i, .t0 = NAN, .t1 = NAN, .usable = 0};
+            ns++;
+        }
+        seg_span *s = &sp[ns - 1];
+        s->b = i + 1;
+        if (!usable(t, y, i) || (s->usable && t[i] < s->t1)) {
+            (*skipped)++;
+            continue;
+        }
+        if (!s->usable)
+            s->t0 = t[i];
+        s->t1 = t[i];
+        s->usable++;
+    }
+    return ns;
+}
+
+static double auto_bucket(const seg_span *sp, size_t ns)
+{
+    double span = 0;
+    size_t used = 0, live = 0;
+    for (size_t i = 0; i < ns; i++)
+        if (sp[i].usable) {
+            span += sp[i].t1 - sp[i].t0;
+            used += sp[i].usable;
+            live++;
+        }
+    size_t room =
+        live < LEAKSTAT_MAX_POINTS / 2 ? LEAKSTAT_MAX_POINTS - live : LEAKSTAT_MAX_POINTS / 2;
+    double b = span / (double)room;
+    double floor_s = 60;
+    if (span < 7200) {
+        double dt = used > live ? span / (double)(used - live) : 1;
+        floor_s = 10 * dt < 1 ? 1 : 10 * dt;
+        if (floor_s > 60)
+            floor_s = 60;
+    }
+    return b > floor_s ? b : floor_s;
+}
+
+double leakstat_detect_warmup(const double *t, const double *y, size_t n)
+{
+    if (!t || !y || n < 2)
+        return 0;
+    size_t skipped;
+    seg_span sp;
+    scan_segments(t, y, NULL, n, &sp, &skipped);
+    if (sp.usable < 2)
+        return 0;
+    double bucket = auto_bucket(&sp, 1);
+    double *et = malloc(2 * LEAKSTAT_MAX_POINTS * sizeof *et);
+    if (!et)
+        return 0;
+    double *ey = et + LEAKSTAT_MAX_POINTS;
+    size_t m = leakstat_envelope(t, y, n, bucket, et, ey, LEAKSTAT_MAX_POINTS);
+    long k = leakstat_envelope_rolling(et, ey, m, 1800);
+    int settled;
+    double w = k < 1 ? 0 : warmup_find(et, ey, (size_t)k, sp.t0, sp.t1, 1800, &settled);
+    free(et);
+    return w;
+}
+
+/* Level shifts. After taking out the trend (the median slope between neighbours), the rise
+ * from each point to the first point lag seconds later (lag: the rolling window) is computed;
+ * a step is a run of points whose rise is beyond max(10 robust sigmas of those rises, one hour
+ * of growth at the threshold), in either direction. A step and the GC edge before it look
+ * like a ramp of up to lag seconds on the envelope, hence a lag rather than neighbours. With
+ * 1 to STEPS_MAX steps, the points of each run become groups of their own (one point each, so
+ * they pair with nothing) and the points between runs one group each: pairs across a one-off
+ * level shift (a cache filling) do not count as growth. With more, the steps are the growth
+ * (a leak in bursts) and nothing is split. Writes grp[0..n) with ids from *gid on; returns
+ * the steps split at (0 when none), -1 without memory. */
+#define STEPS_MAX 2
+static int split_steps(const double *t, const double *y, size_t n, double lag, double thr_bps,
+                       int *grp, int *gid)
+{
+    for (size_t i = 0; i < n; i++)
+        grp[i] = *gid;
+    if (n < 6 || !(lag > 0)) {
+        (*gid)++;
+        return 0;
+    }
+    double *d = malloc(2 * n * sizeof *d);
+    if (!d)
+        return -1;
+    double *rise = d + n;
+    double b, mid, sigma;
+    neighbour_trend(t, y, n, d, &b, &mid, &sigma);
+    size_t nr = 0, j = 0;
+    for (size_t i = 0; i < n; i++) {
+        while (j < n && t[j] < t[i] + lag)
+            j++;
+        if (j == n)
+            break;
+        rise[nr++] = (y[j] - y[i]) - b * (t[j] - t[i]);
+    }
+    if (nr < 4) {
+        free(d);
+        (*gid)++;
+        return 0;
+    }
+    memcpy(d, rise, nr * sizeof *d);
+    mid = median(d, nr);
+    for (size_t i = 0; i < nr; i++)
+        d[i] = fabs(rise[i] - mid);
+    sigma = 1.4826 * median(d, nr);
+    double jump = 10 * sigma;
+    if (jump < thr_bps * 3600)
+        jump = thr_bps * 3600;
+    int steps = 0, in_run = 0;
+    for (size_t i = 0; i < nr; i++) {
+        int r = fabs(rise[i] - mid) > jump;
+        steps += r && !in_run;
+        in_run = r;
+    }
+    if (steps == 0 || steps > STEPS_MAX) {
+        free(d);
+        (*gid)++;
+        return 0;
+    }
+    int g = *gid;
+    in_run = 0;
+    for (size_t i = 0; i < n; i++) {
+        int r = i < nr && fabs(rise[i] - mid) > jump;
+        if (r || in_run)
+            g++; /* a point of a run, or the first after one: a new group */
+        grp[i] = g;
+        in_run = r;
+    }
+    *gid = g + 1;
+    free(d);
+    return steps;
+}
+
+/* Raw samples of segment s at or after time from. */
+static size_t count_from(const double *t, const double *y, const seg_span *s, double from)
+{
+    size_t c = 0;
+    double last = -INFINITY;
+    for (size_t i = s->a; i < s->b; i++) {
+        if (!usable(t, y, i) || t[i] < last)
+            continue;
+        last = t[i];
+        if (t[i] >= from)
+            c++;
+    }
+    return c;
+}
+
+int leakstat_analyze(const double *t, const double *y, const int *seg, size_t n,
+                     const leakstat_opts *o, leakstat_result *out)
+{
+    if (!t || !y || !out || n == 0)
+        return -EINVAL;
+    leakstat_opts def;
+    if (!o) {
+        leakstat_opts_default(&def);
+        o = &def;
+    }
+    memset(out, 0, sizeof *out);
+    out->samples = n;
+    size_t nseg = 1; /* count first: the table is as large as the segments, not the samples */
+    for (size_t i = 1; seg && i < n; i++)
+        nseg += seg[i] != seg[i - 1];
+    seg_span *sp = malloc(nseg * sizeof *sp);
+    if (!sp)
+        return -ENOMEM;
+    size_t ns = scan_segments(t, y, seg, n, sp, &out->samples_skipped);
+    if (out->samples_skipped == n) {
+        free(sp);
+        return -EINVAL;
+    }
+    out->segments_total = ns;
+    out->bucket_s = o->bucket_s > 0 ? o->bucket_s : auto_bucket(sp, ns);
+    double conf = o->conf > 0 && o->conf < 1 ? o->conf : 0.95;
+    double lag = o->window_s > 0 ? o->window_s : 10 * out->bucket_s; /* warm-up look-ahead */
+
+    /* envelope points of every segment, then the pooled points (a subset, in place) */
+    size_t cap = LEAKSTAT_MAX_POINTS;
+    double *et = calloc(2 * cap, sizeof *et); /* calloc: gcc cannot see every point is set */
+    int *eg = calloc(cap, sizeof *eg);
+    if (!et || !eg) {
+        free(sp);
+        free(et);
+        free(eg);
+        return -ENOMEM;
+    }
+    double *ey = et + cap;
+    size_t used = 0;      /* pooled points so far */
+    int gid = 0;          /* next group id: one per segment, more where a step splits it */
+    size_t buckets = 0;   /* bucket minima after warm-up, pooled segments */
+    double span_used = 0; /* seconds after warm-up, pooled segments */
+    int rc = 0;
+    for (size_t si = 0; si < ns; si++) {
+        seg_span *s = &sp[si];
+        leakstat_segment *rep = si < LEAKSTAT_MAX_SEGMENTS ? &out->segments[si] : NULL;
+        if (rep) {
+            rep->t0 = s->t0;
+            rep->t1 = s->t1;
+            rep->samples = s->b - s->a;
+        }
+        if (!s->usable)
+            continue;
+        size_t m = leakstat_envelope(t + s->a, y + s->a, s->b - s->a, out->bucket_s, et + used,
+                                     ey + used, cap - used);
+        if (used + m == cap) { /* cut short: about how many bucket minima were lost */
+            double want = floor((s->t1 - s->t0) / out->bucket_s) + 1;
+            if (want > (double)m)
+                out->points_dropped += (size_t)(want - (double)m);
+        }
+        /* bucket minima: kept aside to count them after the warm-up is known */
+        double *bt = malloc(m ? m * sizeof *bt : 1);
+        if (!bt) {
+            rc = -ENOMEM;
+            break;
+        }
+        if (m)
+            memcpy(bt, et + used, m * sizeof *bt);
+        long k = leakstat_envelope_rolling(et + used, ey + used, m, o->window_s);
+        if (k < 0) {
+            free(bt);
+            rc = -ENOMEM;
+            break;
+        }
+        int settled = 1;
+        double from = s->t0;
+        if (o->warmup_s >= 0) {
+            from = s->t0 + o->warmup_s;
+        } else if (k > 0) {
+            from =
+                s->t0 + warmup_find(et + used, ey + used, (size_t)k, s->t0, s->t1, lag, &settled);
+        }
+        double warm = from - s->t0;
+        size_t kept = 0;
+        for (long i = 0; i < k; i++)
+            if (et[used + i] >= from) {
+                et[used + kept] = et[used + i];
+                ey[used + kept] = ey[used + i];
+                kept++;
+            }
+        int nsteps =
+            split_steps(et + used, ey + used, kept, lag, o->threshold_bps, eg + used, &gid);
+        if (nsteps < 0) {
+            free(bt);
+            rc = -ENOMEM;
+            break;
+        }
+        size_t nb = 0;
+        for (size_t i = 0; i < m; i++)
+            nb += bt[i] >= from;
+        free(bt);
+        if (rep) {
+            rep->warmup_s = warm;
+            rep->used = kept;
+            rep->steps = (size_t)nsteps;
+            int fr = kept < 2 ? -EINVAL
+                              : leakstat_theil_sen(et + used, ey + used, eg + used, kept, conf,
+                                                   &rep->fit);
+            if (fr == -ENOMEM) {
+                rc = fr;
+                break;
+            }
+            if (fr != 0)
+                memset(&rep->fit, 0, sizeof rep->fit);
+            rep->fit.points = kept;
+        }
+        if (!settled || from > s->t1 || m == 0)
+            continue; /* reported, not pooled */
+        if (rep)
+            rep->pooled = 1;
+        used += kept;
+        buckets += nb;
+        span_used += s->t1 - from;
+        out->samples_used += count_from(t, y, s, from);
+    }
+    out->nsegments = ns < LEAKSTAT_MAX_SEGMENTS ? ns : LEAKSTAT_MAX_SEGMENTS;
+    if (rc == 0) {
+        int r = leakstat_theil_sen(et, ey, eg, used, conf, &out->fit);
+        if (r == -ENOMEM)
+            rc = r;
+        else if (r != 0)
+            out->insufficient = 1;
+        out->fit.points = used;
+        if (buckets < LEAKSTAT_MIN_POINTS || span_used < LEAKSTAT_MIN_SPAN_S)
+            out->insufficient = 1;
+        if (!out->insufficient) {
+            out->leak = out->fit.lo > o->threshold_bps;
+            out->below = out->fit.hi < o->threshold_bps;
+        }
+    }
+    free(sp);
+    free(et);
+    free(eg);
+    return rc;
+}

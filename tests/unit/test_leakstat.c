@@ -1,0 +1,439 @@
+/* Tests of leakstat: the slopes, intervals, envelopes and verdicts the leak report relies on. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "leakstat.h"
+
+#define MB  1e6
+#define MBH (MB / 3600.0) /* bytes/s in 1 MB/h */
+#define DAY 86400
+
+static uint64_t rng = 12345;
+
+static double uni(void)
+{
+    uint64_t z = (rng += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return (double)((z ^ (z >> 31)) >> 11) / 9007199254740992.0;
+}
+
+static double gauss(void)
+{
+    double u = uni() + 1e-12, v = uni();
+    return sqrt(-2 * log(u)) * cos(2 * M_PI * v);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static leakstat_result *analyze(const double *t, const double *y, const int *seg, size_t n)
+{
+    leakstat_result *r = malloc(sizeof *r);
+    assert_non_null(r);
+    assert_int_equal(leakstat_analyze(t, y, seg, n, NULL, r), 0);
+    return r;
+}
+
+static void test_exact_line(void **state)
+{
+    (void)state;
+    double x[50], y[50];
+    for (int i = 0; i < 50; i++) {
+        x[i] = i * 10.0;
+        y[i] = 1000 + 2.5 * x[i];
+    }
+    leakstat_fit f;
+    assert_int_equal(leakstat_theil_sen(x, y, NULL, 50, 0.95, &f), 0);
+    assert_float_equal(f.slope, 2.5, 1e-12);
+    assert_float_equal(f.lo, 2.5, 1e-12); /* every pairwise slope is the same */
+    assert_float_equal(f.hi, 2.5, 1e-12);
+    assert_float_equal(f.intercept, 1000, 1e-9);
+    assert_int_equal(f.points, 50);
+    assert_int_equal(f.pairs, 50 * 49 / 2);
+    double s, b;
+    assert_int_equal(leakstat_ols(x, y, 50, &s, &b), 0);
+    assert_float_equal(s, 2.5, 1e-9);
+    assert_float_equal(b, 1000, 1e-6);
+    assert_int_equal(leakstat_naive(x, y, 50, &s), 0);
+    assert_float_equal(s, 2.5, 1e-12);
+}
+
+/* Sen's ranks: N = 45 slopes of 10 points, C = 1.95996 * sqrt(10*9*25/18) = 21.91,
+ * lo = slope of rank floor(11.54) = 11, hi = rank ceil(33.45) = 34 (0-based). */
+static void test_interval_ranks(void **state)
+{
+    (void)state;
+    double x[10], y[10], s[45];
+    for (int i = 0; i < 10; i++) {
+        x[i] = i;
+        y[i] = i * i * 0.37 + sin(i * 1.7) * 3; /* distinct pairwise slopes */
+    }
+    int k = 0;
+    for (int i = 0; i < 10; i++)
+        for (int j = i + 1; j < 10; j++)
+            s[k++] = (y[j] - y[i]) / (x[j] - x[i]);
+    qsort(s, 45, sizeof *s, cmp_double);
+    leakstat_fit f;
+    assert_int_equal(leakstat_theil_sen(x, y, NULL, 10, 0.95, &f), 0);
+    assert_float_equal(f.slope, s[22], 1e-12);
+    assert_float_equal(f.lo, s[11], 1e-12);
+    assert_float_equal(f.hi, s[34], 1e-12);
+    /* 0.99: C = 2.5758 * 11.18 = 28.80: ranks floor(8.1) = 8 and ceil(36.9) = 37 */
+    assert_int_equal(leakstat_theil_sen(x, y, NULL, 10, 0.99, &f), 0);
+    assert_float_equal(f.lo, s[8], 1e-12);
+    assert_float_equal(f.hi, s[37], 1e-12);
+}
+
+static void test_noisy_line_interval_holds_truth(void **state)
+{
+    (void)state;
+    enum { N = 400 };
+    double x[N], y[N];
+    int covered = 0;
+    for (int rep = 0; rep < 40; rep++) {
+        for (int i = 0; i < N; i++) {
+            x[i] = i * 60.0;
+            y[i] = 5e8 + 3.0 * x[i] + 2e4 * gauss();
+        }
+        leakstat_fit f;
+        assert_int_equal(leakstat_theil_sen(x, y, NULL, N, 0.95, &f), 0);
+        assert_true(f.lo <= f.slope && f.slope <= f.hi);
+        assert_true(fabs(f.slope - 3.0) < 0.5);
+        covered += f.lo <= 3.0 && 3.0 <= f.hi;
+    }
+    assert_true(covered >= 35); /* 95% nominal: 38 expected of 40 */
+}
+
+static void test_ties(void **state)
+{
+    (void)state;
+    double x[8] = {0, 1, 2, 3, 4, 5, 6, 7}, y[8] = {5, 5, 5, 5, 5, 5, 5, 5};
+    leakstat_fit f;
+    assert_int_equal(leakstat_theil_sen(x, y, NULL, 8, 0.95, &f), 0);
+    assert_float_equal(f.slope, 0, 0);
+    assert_float_equal(f.lo, 0, 0);
+    assert_float_equal(f.hi, 0, 0);
+    /* equal x: those pairs are skipped, the others still give the slope */
+    double x2[6] = {0, 0, 1, 1, 2, 2}, y2[6] = {0, 0.5, 2, 2.5, 4, 4.5};
+    assert_int_equal(leakstat_theil_sen(x2, y2, NULL, 6, 0.95, &f), 0);
+    assert_int_equal(f.pairs, 12);
+    assert_true(f.slope >= 1.5 && f.slope <= 2.5);
+    /* all x equal: no usable pair */
+    double x3[4] = {1, 1, 1, 1};
+    assert_int_equal(leakstat_theil_sen(x3, y2, NULL, 4, 0.95, &f), -EINVAL);
+    double s;
+    assert_int_equal(leakstat_ols(x3, y2, 4, &s, NULL), -EINVAL);
+    assert_int_equal(leakstat_naive(x3, y2, 4, &s), -EINVAL);
+}
+
+static void test_groups_ignore_the_jump(void **state)
+{
+    (void)state;
+    double x[40], y[40];
+    int g[40];
+    for (int i = 0; i < 40; i++) {
+        x[i] = i;
+        g[i] = i < 20 ? 0 : 1;
+        y[i] = (i < 20 ? 100 : 900) + (i % 3) * 0.1; /* flat, offset by 800 */
+    }
+    leakstat_fit f;
+    assert_int_equal(leakstat_theil_sen(x, y, g, 40, 0.95, &f), 0);
+    assert_int_equal(f.pairs, 2 * (20 * 19 / 2));
+    assert_true(fabs(f.slope) < 1e-9);
+    assert_true(f.hi < 0.05);
+    /* without groups the jump dominates */
+    assert_int_equal(leakstat_theil_sen(x, y, NULL, 40, 0.95, &f), 0);
+    assert_true(f.slope > 10);
+
+    /* the same through leakstat_analyze: two restarts' segments, flat with noise */
+    size_t n = 6 * 3600;
+    double *t = malloc(n * sizeof *t), *v = malloc(n * sizeof *v);
+    int *seg = malloc(n * sizeof *seg);
+    assert_non_null(t);
+    assert_non_null(v);
+    assert_non_null(seg);
+    for (size_t i = 0; i < n; i++) {
+        t[i] = (double)i;
+        seg[i] = i < n / 2 ? 0 : 1;
+        v[i] = (seg[i] ? 600 : 200) * MB + 1 * MB * gauss();
+    }
+    leakstat_result *r = analyze(t, v, seg, n);
+    assert_int_equal(r->nsegments, 2);
+    assert_int_equal(r->segments_total, 2);
+    assert_false(r->leak);
+    assert_true(fabs(r->fit.slope) < 2 * MBH);
+    free(r);
+    free(t);
+    free(v);
+    free(seg);
+}
+
+static void test_envelope_of_sawtooth_is_flat(void **state)
+{
+    (void)state;
+    size_t n = 12 * 3600;
+    double *t = malloc(n * sizeof *t), *y = malloc(n * sizeof *y);
+    double et[LEAKSTAT_MAX_POINTS], ey[LEAKSTAT_MAX_POINTS];
+    assert_non_null(t);
+    assert_non_null(y);
+    for (size_t i = 0; i < n; i++) { /* 200 MB GC sawtooth, 25 min period, on a flat floor */
+        t[i] = (double)i;
+        y[i] = 300 * MB + 200 * MB * fmod((double)i, 1500) / 1500;
+    }
+    size_t m = leakstat_envelope(t, y, n, 60, et, ey, LEAKSTAT_MAX_POINTS);
+    assert_int_equal(m, 720);
+    /* bucket minima alone follow the rising edge (60 s < 25 min) */
+    double lo = ey[0], hi = ey[0];
+    for (size_t i = 0; i < m; i++) {
+        lo = fmin(lo, ey[i]);
+        hi = fmax(hi, ey[i]);
+    }
+    assert_true(hi - lo > 100 * MB);
+    /* the rolling minimum keeps only the floor */
+    long k = leakstat_envelope_rolling(et, ey, m, 1800);
+    assert_true(k >= 20);
+    for (long i = 0; i < k; i++)
+        assert_float_equal(ey[i], 300 * MB, 1);
+    leakstat_result *r = analyze(t, y, NULL, n);
+    assert_false(r->insufficient);
+    assert_false(r->leak);
+    assert_true(r->below);
+    assert_float_equal(r->fit.slope, 0, 1e-9);
+    free(r);
+    free(t);
+    free(y);
+}
+
+static void test_warmup_detected(void **state)
+{
+    (void)state;
+    size_t n = 8 * 3600;
+    double *t = malloc(n * sizeof *t), *y = malloc(n * sizeof *y);
+    assert_non_null(t);
+    assert_non_null(y);
+    for (size_t i = 0; i < n; i++) { /* rises 250 MB over ~20 min, then flat with noise */
+        t[i] = 1000.0 + (double)i;
+        y[i] = 100 * MB + 250 * MB * (1 - exp(-(double)i / 240)) + 0.5 * MB * gauss();
+    }
+    double w = leakstat_detect_warmup(t, y, n);
+    assert_true(w > 600 && w < 3600);
+    leakstat_result *r = analyze(t, y, NULL, n);
+    assert_true(r->segments[0].warmup_s > 600 && r->segments[0].warmup_s < 3600);
+    assert_false(r->leak);
+    assert_false(r->insufficient);
+    assert_true(r->samples_used < n);
+    free(r);
+    /* a fixed warm-up is taken as given */
+    leakstat_opts o;
+    leakstat_opts_default(&o);
+    o.warmup_s = 600;
+    r = malloc(sizeof *r);
+    assert_non_null(r);
+    assert_int_equal(leakstat_analyze(t, y, NULL, n, &o, r), 0);
+    assert_float_equal(r->segments[0].warmup_s, 600, 1e-9);
+    free(r);
+    /* a steady line has no warm-up */
+    for (size_t i = 0; i < n; i++)
+        y[i] = 100 * MB + 30 * MBH * t[i] + 0.5 * MB * gauss();
+    assert_true(leakstat_detect_warmup(t, y, n) < 600);
+    free(t);
+    free(y);
+}
+
+/* 24 h at 1 Hz: warm-up, 150 MB sawtooth of 20 min, a 100 MB cache step at 9 h, noise. */
+static void make_day(double rate_mbh, double *t, double *y)
+{
+    for (size_t i = 0; i < DAY; i++) {
+        double s = (double)i;
+        t[i] = s;
+        y[i] = 200 * MB + 200 * MB * (1 - exp(-s / 300)) + 150 * MB * fmod(s + 77, 1200) / 1200 +
+               (s >= 9 * 3600 ? 100 * MB : 0) + rate_mbh * MBH * s + 2 * MB * gauss();
+    }
+}
+
+static void test_leak_decisions(void **state)
+{
+    (void)state;
+    double *t = malloc(DAY * sizeof *t), *y = malloc(DAY * sizeof *y);
+    assert_non_null(t);
+    assert_non_null(y);
+    static const struct {
+        double rate;
+        int leak;
+    } cases[] = {{0, 0}, {5, 0}, {20, 1}, {50, 1}};
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        make_day(cases[c].rate, t, y);
+        leakstat_result *r = analyze(t, y, NULL, DAY);
+        assert_false(r->insufficient);
+        assert_int_equal(r->leak, cases[c].leak);
+        assert_int_equal(r->below, !cases[c].leak);
+        assert_true(fabs(r->fit.slope / MBH - cases[c].rate) < 2);
+        assert_true(r->fit.lo <= r->fit.slope && r->fit.slope <= r->fit.hi);
+        assert_true(r->bucket_s >= 60);
+        assert_true(r->fit.points <= LEAKSTAT_MAX_POINTS);
+        assert_int_equal(r->segments[0].steps, 1); /* the cache step, left out */
+        assert_int_equal(r->segments[0].pooled, 1);
+        assert_true(r->segments[0].warmup_s > 300 && r->segments[0].warmup_s < 3 * 3600);
+        /* the naive method cries wolf on the same day (warm-up and step) */
+        double s;
+        assert_int_equal(leakstat_naive(t, y, DAY, &s), 0);
+        if (cases[c].rate == 0)
+            assert_true(s > 10 * MBH);
+        free(r);
+    }
+    free(t);
+    free(y);
+}
+
+/* A leak in bursts (40 MB every 2 h) is growth, not a one-off step: still a leak. */
+static void test_leak_in_bursts(void **state)
+{
+    (void)state;
+    double *t = malloc(DAY * sizeof *t), *y = malloc(DAY * sizeof *y);
+    assert_non_null(t);
+    assert_non_null(y);
+    for (size_t i = 0; i < DAY; i++) {
+        t[i] = (double)i;
+        y[i] = 300 * MB + 40 * MB * floor((double)i / 7200) +
+               100 * MB * fmod((double)i, 900) / 900 + 1 * MB * gauss();
+    }
+    leakstat_result *r = analyze(t, y, NULL, DAY);
+    assert_int_equal(r->segments[0].steps, 0);
+    assert_true(r->leak);
+    assert_true(fabs(r->fit.slope / MBH - 20) < 3);
+    free(r);
+    free(t);
+    free(y);
+}
+
+static void test_insufficient_data(void **state)
+{
+    (void)state;
+    double t[1200], y[1200];
+    for (int i = 0; i < 1200; i++) { /* 20 min of a steep line */
+        t[i] = i;
+        y[i] = 1e8 + 1e5 * i;
+    }
+    leakstat_result *r = analyze(t, y, NULL, 1200);
+    assert_true(r->insufficient);
+    assert_false(r->leak);
+    assert_false(r->below);
+    free(r);
+    r = analyze(t, y, NULL, 1); /* a single sample */
+    assert_true(r->insufficient);
+    assert_false(r->leak);
+    free(r);
+}
+
+static void test_bad_input(void **state)
+{
+    (void)state;
+    leakstat_result *r = malloc(sizeof *r);
+    assert_non_null(r);
+    double t[4] = {0, 1, 2, 3}, y[4] = {NAN, NAN, INFINITY, NAN};
+    assert_int_equal(leakstat_analyze(t, y, NULL, 0, NULL, r), -EINVAL);
+    assert_int_equal(leakstat_analyze(NULL, y, NULL, 4, NULL, r), -EINVAL);
+    assert_int_equal(leakstat_analyze(t, y, NULL, 4, NULL, r), -EINVAL); /* nothing usable */
+    leakstat_fit f;
+    assert_int_equal(leakstat_theil_sen(t, y, NULL, 1, 0.95, &f), -EINVAL);
+    /* values near DBL_MAX: overflowing slopes are not pairs, nothing crashes */
+    double huge[4] = {1e308, -1e308, 1e308, -1e308};
+    assert_int_equal(leakstat_theil_sen(t, huge, NULL, 4, 0.95, &f), 0);
+    assert_int_equal(f.pairs, 2);
+    assert_float_equal(f.slope, 0, 0);
+    free(r);
+
+    /* NaN values and time going backwards are skipped and counted, the verdict unchanged */
+    size_t n = 24 * 3600;
+    double *tt = malloc(n * sizeof *tt), *yy = malloc(n * sizeof *yy);
+    assert_non_null(tt);
+    assert_non_null(yy);
+    make_day(30, tt, yy);
+    size_t bad = 0;
+    for (size_t i = 100; i < n; i += 997) {
+        yy[i] = NAN;
+        bad++;
+    }
+    tt[5000] = 10; /* a clock step backwards */
+    bad++;
+    r = analyze(tt, yy, NULL, n);
+    assert_int_equal(r->samples_skipped, bad);
+    assert_true(r->leak);
+    assert_true(fabs(r->fit.slope / MBH - 30) < 2);
+    free(r);
+    free(tt);
+    free(yy);
+}
+
+static void test_too_many_pairs(void **state)
+{
+    (void)state;
+    size_t n = 3000; /* 4.5 M pairs > LEAKSTAT_MAX_PAIRS */
+    double *x = malloc(n * sizeof *x);
+    assert_non_null(x);
+    for (size_t i = 0; i < n; i++)
+        x[i] = (double)i;
+    leakstat_fit f;
+    assert_int_equal(leakstat_theil_sen(x, x, NULL, n, 0.95, &f), -E2BIG);
+    free(x);
+}
+
+static void test_many_segments_stay_bounded(void **state)
+{
+    (void)state;
+    size_t n = 2 * DAY; /* a crash loop: a restart every 2 minutes for two days */
+    double *t = malloc(n * sizeof *t), *y = malloc(n * sizeof *y);
+    int *seg = malloc(n * sizeof *seg);
+    assert_non_null(t);
+    assert_non_null(y);
+    assert_non_null(seg);
+    for (size_t i = 0; i < n; i++) {
+        t[i] = (double)i;
+        seg[i] = (int)(i / 120);
+        y[i] = 100 * MB + (double)(i % 120) * MB; /* grows fast within each short life */
+    }
+    leakstat_result *r = analyze(t, y, seg, n);
+    assert_int_equal(r->segments_total, n / 120);
+    assert_int_equal(r->nsegments, LEAKSTAT_MAX_SEGMENTS);
+    assert_true(r->fit.points <= LEAKSTAT_MAX_POINTS);
+    assert_false(r->leak); /* two-minute lives cannot show a settled trend */
+    assert_int_equal(r->segments[0].pooled, 0);
+    assert_true(r->insufficient);
+    free(r);
+    free(t);
+    free(y);
+    free(seg);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_exact_line),
+        cmocka_unit_test(test_interval_ranks),
+        cmocka_unit_test(test_noisy_line_interval_holds_truth),
+        cmocka_unit_test(test_ties),
+        cmocka_unit_test(test_groups_ignore_the_jump),
+        cmocka_unit_test(test_envelope_of_sawtooth_is_flat),
+        cmocka_unit_test(test_warmup_detected),
+        cmocka_unit_test(test_leak_decisions),
+        cmocka_unit_test(test_leak_in_bursts),
+        cmocka_unit_test(test_insufficient_data),
+        cmocka_unit_test(test_bad_input),
+        cmocka_unit_test(test_too_many_pairs),
+        cmocka_unit_test(test_many_segments_stay_bounded),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
