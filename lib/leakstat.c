@@ -418,6 +418,7 @@ void leakstat_opts_default(leakstat_opts *o)
     o->bucket_s = 0;
     o->conf = 0.95;
     o->window_s = 1800;
+    o->min_span_s = LEAKSTAT_MIN_SPAN_S;
 }
 
 /* A segment of the input: raw index range and its usable samples. */
@@ -723,7 +724,7 @@ int leakstat_analyze(const double *t, const double *y, const int *seg, size_t n,
         else if (r != 0)
             out->insufficient = 1;
         out->fit.points = used;
-        if (buckets < LEAKSTAT_MIN_POINTS || span_used < LEAKSTAT_MIN_SPAN_S)
+        if (buckets < LEAKSTAT_MIN_POINTS || span_used < o->min_span_s)
             out->insufficient = 1;
         if (!out->insufficient) {
             out->leak = out->fit.lo > o->threshold_bps;

@@ -90,6 +90,8 @@ typedef struct leakstat_opts {
     double conf;          /* confidence, default 0.95 */
     double window_s;      /* rolling-minimum window (longest GC period to see through);
                              default 1800; <= 0: bucket minima only */
+    double min_span_s;    /* less data after warm-up than this: insufficient (default
+                             LEAKSTAT_MIN_SPAN_S; short test runs lower it) */
 } leakstat_opts;
 
 typedef struct leakstat_segment {

@@ -314,6 +314,8 @@ static int analyze_leak(const run_data *r, const opts *o, double threshold_mbh, 
     leakstat_opts lo;
     leakstat_opts_default(&lo);
     lo.threshold_bps = threshold_mbh * MB / 3600.0;
+    lo.window_s = (double)o->leak_window_ms / 1000.0;
+    lo.min_span_s = (double)o->leak_min_span_ms / 1000.0;
     uint64_t wms;
     if (strcmp(o->warmup, "auto") != 0 && units_parse_duration(o->warmup, &wms) == 0)
         lo.warmup_s = (double)wms / 1000.0;

@@ -63,6 +63,8 @@ typedef struct opts {
     /* analysis (soak analyze, and at the end of soak run) */
     int analyze;                    /* 1: soak run analyzes and reports when it ends */
     char warmup[OPTS_STR];          /* "auto" or a duration left out of each segment */
+    uint64_t leak_window_ms;        /* rolling-minimum window of the memory envelope */
+    uint64_t leak_min_span_ms;      /* less data after warm-up: no leak verdict */
     char optional_gates[OPTS_STR];  /* comma-separated gate names whose missing data passes */
     /* gates: name -> expression (docs/gates.md); the runbook's table by default */
     size_t ngates;
