@@ -229,7 +229,7 @@ size_t leakstat_envelope(const double *t, const double *y, size_t n, double buck
         return 0;
     size_t m = 0;
     double start = 0, last = 0, bt = 0, by = 0;
-    long cur = -1; /* bucket being filled, -1: none yet */
+    double cur = -1; /* bucket being filled (its index, as a double: no overflow), -1: none */
     for (size_t i = 0; i < n; i++) {
         if (!isfinite(t[i]) || !isfinite(y[i]))
             continue;
@@ -239,7 +239,7 @@ size_t leakstat_envelope(const double *t, const double *y, size_t n, double buck
             continue; /* time going backwards: skipped */
         }
         last = t[i];
-        long b = (long)floor((t[i] - start) / bucket_s);
+        double b = floor((t[i] - start) / bucket_s);
         if (b != cur) {
             if (cur >= 0) {
                 if (m == max)
