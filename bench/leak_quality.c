@@ -1,7 +1,8 @@
 /* leak-quality: the leak verdict's quality on a synthetic set, soak vs naive vs least squares.
  *
  *   leak-quality [-n NONLEAK] [-l LEAKING_PER_RATE] [-j THREADS] [-s SEED] [--dump ID FILE]
- *                [--window S] [--bucket S]   (leakstat_opts window_s / bucket_s; 0 = off/auto)
+ *                [--window S] [--bucket S]   (window_s / bucket_s; --window 0: off, --bucket 0:
+ * auto)
  *
  * Generates, deterministically from the seed, NONLEAK traces that do not leak and
  * LEAKING_PER_RATE traces at each of 5, 10, 20 and 50 MB/h, 24 h at 1 Hz each, with the shapes
@@ -129,7 +130,7 @@ static void make_trace(uint64_t seed, size_t id, double rate_mbh, double *t, dou
 
 typedef struct job {
     uint64_t seed;
-    double window_s, bucket_s; /* leakstat_opts overrides; < 0: the default */
+    double window_s, bucket_s; /* leakstat_opts overrides; -1: the default; window -2: off */
     size_t nonleak, per_rate;
     size_t next; /* next trace to take (under lock) */
     pthread_mutex_t lock;
@@ -164,7 +165,7 @@ static void *worker(void *arg)
     }
     leakstat_opts o;
     leakstat_opts_default(&o);
-    if (jb->window_s >= 0)
+    if (jb->window_s != -1)
         o.window_s = jb->window_s;
     if (jb->bucket_s >= 0)
         o.bucket_s = jb->bucket_s;
@@ -294,7 +295,10 @@ int main(int argc, char **argv)
             size_t v;
             if (parse_size(argv[i + 1], &v))
                 goto usage;
-            *(!strcmp(argv[i], "--window") ? &jb.window_s : &jb.bucket_s) = (double)v;
+            if (!strcmp(argv[i], "--window"))
+                jb.window_s = v ? (double)v : -2; /* leakstat: < 0 is off */
+            else
+                jb.bucket_s = (double)v;
             i++;
             continue;
         } else if (!strcmp(argv[i], "--dump") && i + 2 < argc) {
@@ -348,11 +352,11 @@ int main(int argc, char **argv)
         pthread_join(th[i], NULL);
 
     char wbuf[32], bbuf[32];
-    snprintf(wbuf, sizeof wbuf, "%.0f", jb.window_s);
+    snprintf(wbuf, sizeof wbuf, "%.0f", jb.window_s < 0 ? 0 : jb.window_s);
     snprintf(bbuf, sizeof bbuf, "%.0f", jb.bucket_s);
     printf("traces: %zu non-leaking, %zu per leak rate; 24 h at 1 Hz; threshold %.0f MB/h; "
            "seed %zu; rolling window %s s, bucket %s s\n\n",
-           jb.nonleak, jb.per_rate, THRESH_MBH, seed, jb.window_s >= 0 ? wbuf : "1800 (default)",
+           jb.nonleak, jb.per_rate, THRESH_MBH, seed, jb.window_s != -1 ? wbuf : "1800 (default)",
            jb.bucket_s >= 0 ? bbuf : "auto");
     printf(
         "| traces                   | soak (lower end > 10) | naive (end-start) | least squares |"

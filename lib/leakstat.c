@@ -229,7 +229,7 @@ size_t leakstat_envelope(const double *t, const double *y, size_t n, double buck
         return 0;
     size_t m = 0;
     double start = 0, last = 0, bt = 0, by = 0;
-    long cur = -1; /* bucket being filled, -1: none yet */
+    double cur = -1; /* bucket being filled (its index, as a double: no overflow), -1: none */
     for (size_t i = 0; i < n; i++) {
         if (!isfinite(t[i]) || !isfinite(y[i]))
             continue;
@@ -239,7 +239,7 @@ size_t leakstat_envelope(const double *t, const double *y, size_t n, double buck
             continue; /* time going backwards: skipped */
         }
         last = t[i];
-        long b = (long)floor((t[i] - start) / bucket_s);
+        double b = floor((t[i] - start) / bucket_s);
         if (b != cur) {
             if (cur >= 0) {
                 if (m == max)
@@ -406,7 +406,7 @@ static double warmup_find(const double *t, const double *y, size_t n, double t_s
 double leakstat_warmup_env(const double *t, const double *y, size_t n)
 {
     int settled;
-    return n ? warmup_find(t, y, n, t[0], t[n - 1], 1800, &settled) : 0;
+    return n ? warmup_find(t, y, n, t[0], t[n - 1], LEAKSTAT_WINDOW_S, &settled) : 0;
 }
 
 void leakstat_opts_default(leakstat_opts *o)
@@ -417,7 +417,7 @@ void leakstat_opts_default(leakstat_opts *o)
     o->warmup_s = -1;
     o->bucket_s = 0;
     o->conf = 0.95;
-    o->window_s = 1800;
+    o->window_s = LEAKSTAT_WINDOW_S;
     o->min_span_s = LEAKSTAT_MIN_SPAN_S;
 }
 
@@ -496,9 +496,10 @@ double leakstat_detect_warmup(const double *t, const double *y, size_t n)
         return 0;
     double *ey = et + LEAKSTAT_MAX_POINTS;
     size_t m = leakstat_envelope(t, y, n, bucket, et, ey, LEAKSTAT_MAX_POINTS);
-    long k = leakstat_envelope_rolling(et, ey, m, 1800);
+    long k = leakstat_envelope_rolling(et, ey, m, LEAKSTAT_WINDOW_S);
     int settled;
-    double w = k < 1 ? 0 : warmup_find(et, ey, (size_t)k, sp.t0, sp.t1, 1800, &settled);
+    double w =
+        k < 1 ? 0 : warmup_find(et, ey, (size_t)k, sp.t0, sp.t1, LEAKSTAT_WINDOW_S, &settled);
     free(et);
     return w;
 }
@@ -616,7 +617,9 @@ int leakstat_analyze(const double *t, const double *y, const int *seg, size_t n,
     out->segments_total = ns;
     out->bucket_s = o->bucket_s > 0 ? o->bucket_s : auto_bucket(sp, ns);
     double conf = o->conf > 0 && o->conf < 1 ? o->conf : 0.95;
-    double lag = o->window_s > 0 ? o->window_s : 10 * out->bucket_s; /* warm-up look-ahead */
+    /* window_s 0 (a zeroed opts) is the default, not "off": off must be asked for (< 0) */
+    double window = o->window_s == 0 ? LEAKSTAT_WINDOW_S : o->window_s;
+    double lag = window > 0 ? window : 10 * out->bucket_s; /* warm-up look-ahead */
 
     /* envelope points of every segment, then the pooled points (a subset, in place) */
     size_t cap = LEAKSTAT_MAX_POINTS;
@@ -659,7 +662,7 @@ int leakstat_analyze(const double *t, const double *y, const int *seg, size_t n,
         }
         if (m)
             memcpy(bt, et + used, m * sizeof *bt);
-        long k = leakstat_envelope_rolling(et + used, ey + used, m, o->window_s);
+        long k = leakstat_envelope_rolling(et + used, ey + used, m, window);
         if (k < 0) {
             free(bt);
             rc = -ENOMEM;

@@ -30,6 +30,7 @@
 #define LEAKSTAT_MAX_PAIRS    (1u << 22) /* leakstat_theil_sen refuses more pairs (-E2BIG): 32 MB */
 #define LEAKSTAT_MIN_POINTS   10         /* fewer bucket minima after warm-up: insufficient data */
 #define LEAKSTAT_MIN_SPAN_S   1800.0     /* less data after warm-up (summed over segments): same */
+#define LEAKSTAT_WINDOW_S     1800.0     /* default rolling-minimum window (30 min GC periods) */
 
 /* A robust line fit. Slopes in bytes per second. */
 typedef struct leakstat_fit {
@@ -88,8 +89,8 @@ typedef struct leakstat_opts {
     double warmup_s;      /* < 0: detect per segment; else left out of each segment */
     double bucket_s;      /* envelope bucket; <= 0: chosen from the data (see below) */
     double conf;          /* confidence, default 0.95 */
-    double window_s;      /* rolling-minimum window (longest GC period to see through);
-                             default 1800; <= 0: bucket minima only */
+    double window_s;      /* rolling-minimum window: the longest GC period to see through;
+                             0: LEAKSTAT_WINDOW_S; < 0: off (bucket minima only) */
     double min_span_s;    /* less data after warm-up than this: insufficient (default
                              LEAKSTAT_MIN_SPAN_S; short test runs lower it) */
 } leakstat_opts;

@@ -212,6 +212,13 @@ static void test_envelope_of_sawtooth_is_flat(void **state)
     assert_false(r->leak);
     assert_true(r->below);
     assert_float_equal(r->fit.slope, 0, 1e-9);
+    /* a zeroed opts (only the threshold and warm-up set) still gets the rolling window */
+    leakstat_opts o = {.threshold_bps = 10 * MBH, .warmup_s = -1};
+    assert_int_equal(leakstat_analyze(t, y, NULL, n, &o, r), 0);
+    assert_float_equal(r->fit.slope, 0, 1e-9);
+    o.window_s = -1; /* off: the bucket minima follow the sawtooth's edges */
+    assert_int_equal(leakstat_analyze(t, y, NULL, n, &o, r), 0);
+    assert_true(r->fit.hi - r->fit.lo > 1 * MBH);
     free(r);
     free(t);
     free(y);
