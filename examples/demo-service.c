@@ -13,6 +13,9 @@
  *   --daemon             double-fork a daemon that sleeps forever (reparented to init/soak)
  *   --ignore-term        ignore SIGTERM (needs SIGKILL to stop)
  *   --errors-every N     print an ERROR line every N heartbeats
+ *   --saw-mb N           GC-like sawtooth: grow by N MiB over --saw-period-ms, free it all,
+ *                        again (memory that rises and falls but does not leak)
+ *   --saw-period-ms P    period of the sawtooth (default 2000)
  */
 #include <signal.h>
 #include <stdio.h>
@@ -49,6 +52,7 @@ static void sleep_forever(void)
 int main(int argc, char **argv)
 {
     long hb_ms = 1000, hang_after = -1, crash_after = -1, leak_kb = 0, zombies = 0, errors = 0;
+    long saw_mb = 0, saw_ms = 2000;
     int setsid_child = 0, daemonize = 0, ignore_term = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -63,6 +67,10 @@ int main(int argc, char **argv)
             leak_kb = arg_long(v), i++;
         else if (!strcmp(a, "--zombies"))
             zombies = arg_long(v), i++;
+        else if (!strcmp(a, "--saw-mb"))
+            saw_mb = arg_long(v), i++;
+        else if (!strcmp(a, "--saw-period-ms"))
+            saw_ms = arg_long(v), i++;
         else if (!strcmp(a, "--errors-every"))
             errors = arg_long(v), i++;
         else if (!strcmp(a, "--setsid-child"))
@@ -104,6 +112,14 @@ int main(int argc, char **argv)
     if (ballast)
         memset(ballast, 1, 8 << 20);
     long beats = 0;
+    /* the sawtooth: chunks allocated one per beat, all freed at the end of a period */
+    enum { SAW_MAX = 4096 };
+    static char *saw[SAW_MAX];
+    long nsaw = 0, saw_beats = saw_ms / (hb_ms ? hb_ms : 1);
+    if (saw_beats < 1)
+        saw_beats = 1;
+    if (saw_beats > SAW_MAX)
+        saw_beats = SAW_MAX;
     while (!stop) {
         struct timespec d = {hb_ms / 1000, (hb_ms % 1000) * 1000000L};
         nanosleep(&d, NULL);
@@ -112,6 +128,19 @@ int main(int argc, char **argv)
         if (crash_after >= 0 && up >= (double)crash_after) {
             fprintf(stderr, "demo-service: ERROR simulated crash after %.1fs\n", up);
             return 3;
+        }
+        if (saw_mb) {
+            if (nsaw == saw_beats) {
+                while (nsaw)
+                    free(saw[--nsaw]);
+            } else {
+                size_t n = (size_t)saw_mb * 1048576 / (size_t)saw_beats;
+                saw[nsaw] = malloc(n);
+                if (saw[nsaw]) {
+                    memset(saw[nsaw], 3, n);
+                    nsaw++;
+                }
+            }
         }
         if (leak_kb) {
             size_t n = (size_t)leak_kb * 1024 * (size_t)hb_ms / 1000;

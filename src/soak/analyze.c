@@ -57,20 +57,20 @@ static void dvec_free(dvec *d)
 
 /* The columns of samples that gates may name, in table order after t. */
 static const char *const sample_cols[] = {
-    "rss_bytes",       "pss_bytes", "cpu_percent", "cpu_seconds",   "threads",
-    "fds",             "procs",     "zombies",     "artifacts_bytes", "disk_free_bytes",
-    "restarts",        "log_lines", "dropped_bytes", "heartbeat_age_s",
+    "rss_bytes", "pss_bytes", "cpu_percent",   "cpu_seconds",     "threads",
+    "fds",       "procs",     "zombies",       "artifacts_bytes", "disk_free_bytes",
+    "restarts",  "log_lines", "dropped_bytes", "heartbeat_age_s",
 };
 #define NCOLS (sizeof sample_cols / sizeof sample_cols[0])
 
 /* Everything the analysis read. */
 typedef struct run_data {
-    sqlite3 *db;          /* NULL for a CSV import */
-    const char *source;   /* "samples.db", "psrecord-csv", ... */
-    dvec t;               /* sample times */
-    dvec col[NCOLS];      /* NAN where NULL */
-    double start, end;    /* run start and end (Unix s, or elapsed s for CSV) */
-    int have_run_counts;  /* crashes/hangs from the run record */
+    sqlite3 *db;         /* NULL for a CSV import */
+    const char *source;  /* "samples.db", "psrecord-csv", ... */
+    dvec t;              /* sample times */
+    dvec col[NCOLS];     /* NAN where NULL */
+    double start, end;   /* run start and end (Unix s, or elapsed s for CSV) */
+    int have_run_counts; /* crashes/hangs from the run record */
     double crashes, hangs;
     char metrics_url[OPTS_STR];
     char command[1024];
@@ -140,8 +140,8 @@ static int load_db(const char *dir, run_data *r, char *err, size_t errlen)
             goto oom;
         for (size_t i = 0; i < NCOLS; i++) {
             int c = (int)i + 1;
-            double v = sqlite3_column_type(st, c) == SQLITE_NULL ? NAN
-                                                                  : sqlite3_column_double(st, c);
+            double v =
+                sqlite3_column_type(st, c) == SQLITE_NULL ? NAN : sqlite3_column_double(st, c);
             if (dvec_push(&r->col[i], v))
                 goto oom;
         }
@@ -156,10 +156,9 @@ static int load_db(const char *dir, run_data *r, char *err, size_t errlen)
         return -1;
     }
     char buf[64];
-    r->start = run_value(r->db, "start_time", buf, sizeof buf) == 1 ? strtod(buf, NULL)
-                                                                    : r->t.v[0];
-    r->end = run_value(r->db, "end_time", buf, sizeof buf) == 1 ? strtod(buf, NULL)
-                                                                : r->t.v[r->t.n - 1];
+    r->start = run_value(r->db, "start_time", buf, sizeof buf) == 1 ? strtod(buf, NULL) : r->t.v[0];
+    r->end =
+        run_value(r->db, "end_time", buf, sizeof buf) == 1 ? strtod(buf, NULL) : r->t.v[r->t.n - 1];
     if (!(r->end >= r->start))
         r->end = r->t.v[r->t.n - 1];
     if (run_value(r->db, "crashes", buf, sizeof buf) == 1) {
@@ -205,8 +204,8 @@ static int load_csv(const char *file, run_data *r, char *err, size_t errlen)
                 : cs.format == CSV_PSRECORD_LOG ? "psrecord-log"
                                                 : "csv";
     if (cs.skipped)
-        fprintf(stderr, "soak: %zu rows of '%s' could not be parsed and were skipped\n",
-                cs.skipped, file);
+        fprintf(stderr, "soak: %zu rows of '%s' could not be parsed and were skipped\n", cs.skipped,
+                file);
     snprintf(r->command, sizeof r->command, "imported from %s", file);
     csvseries_free(&cs);
     return 0;
@@ -265,9 +264,9 @@ static void col_stats(const run_data *r, int c, stats *s)
 
 typedef struct leak {
     leakstat_result res;
-    const char *series;   /* "pss" or "rss" */
+    const char *series; /* "pss" or "rss" */
     double threshold_mbh;
-    int ok;               /* analysis ran */
+    int ok; /* analysis ran */
 } leak;
 
 static int analyze_leak(const run_data *r, const opts *o, double threshold_mbh, leak *out,
@@ -346,9 +345,9 @@ typedef struct gate_result {
     gate_expr g;
     int have_value;
     double value;
-    const char *status;   /* "pass", "fail", "no-data" */
+    const char *status; /* "pass", "fail", "no-data" */
     int optional;
-    int passed;           /* counts as passed (pass, or optional no-data) */
+    int passed; /* counts as passed (pass, or optional no-data) */
     const char *unit;
 } gate_result;
 
@@ -420,7 +419,8 @@ static void eval_gate(const run_data *r, const leak *lk, gate_result *g)
     const gate_expr *e = &g->g;
     int have = 0;
     g->unit = unit_of(e->name);
-    if (strcmp(g->name, "memory_growth") == 0 && strcmp(e->name, "memory_growth_mb_per_hour") == 0) {
+    if (strcmp(g->name, "memory_growth") == 0 &&
+        strcmp(e->name, "memory_growth_mb_per_hour") == 0) {
         /* the leak verdict decides: its lower bound against the threshold */
         if (lk->ok && !lk->res.insufficient) {
             g->have_value = 1;
@@ -480,8 +480,7 @@ static void eval_gate(const run_data *r, const leak *lk, gate_result *g)
 
 /* ---- outputs -------------------------------------------------------------------------- */
 
-static int write_file(const char *dir, const char *name, const char *text, char *err,
-                      size_t errlen)
+static int write_file(const char *dir, const char *name, const char *text, char *err, size_t errlen)
 {
     char path[PATH_MAX], tmp[PATH_MAX + 8];
     snprintf(path, sizeof path, "%s/%s", dir, name);
@@ -590,11 +589,10 @@ static void fmt_value(const gate_result *g, char *buf, size_t n)
     }
     char tmp[32];
     if (!strcmp(g->unit, "bytes"))
-        snprintf(buf, n, "%s", units_format_bytes((uint64_t)(g->value < 0 ? 0 : g->value), tmp,
-                                                  sizeof tmp));
+        snprintf(buf, n, "%s",
+                 units_format_bytes((uint64_t)(g->value < 0 ? 0 : g->value), tmp, sizeof tmp));
     else if (!strcmp(g->unit, "s") && g->value >= 60)
-        snprintf(buf, n, "%s", units_format_duration((uint64_t)(g->value * 1000), tmp,
-                                                     sizeof tmp));
+        snprintf(buf, n, "%s", units_format_duration((uint64_t)(g->value * 1000), tmp, sizeof tmp));
     else
         snprintf(buf, n, "%.4g%s%s", g->value, *g->unit ? " " : "", g->unit);
 }
@@ -733,8 +731,7 @@ typedef struct cfg_ctx {
     opts *o;
 } cfg_ctx;
 
-static int on_cfg(void *ud, const char *key, const char *value, int line, char *err,
-                  size_t errlen)
+static int on_cfg(void *ud, const char *key, const char *value, int line, char *err, size_t errlen)
 {
     cfg_ctx *c = ud;
     (void)line;

@@ -205,7 +205,8 @@ static int cmd_run(int argc, char **argv)
 }
 
 static const char usage_analyze[] =
-    "usage: soak analyze [-c soak.yaml] [--set key=value]... [--samples FILE] [--out DIR] [RUN_DIR]\n"
+    "usage: soak analyze [-c soak.yaml] [--set key=value]... [--samples FILE] [--out DIR] "
+    "[RUN_DIR]\n"
     "\n"
     "Decides whether memory leaks and evaluates the gates (the runbook's Success Metrics\n"
     "table and your own, see docs/gates.md) over a run's samples.db, or over a series\n"
@@ -276,8 +277,8 @@ static int cmd_analyze(int argc, char **argv)
                 goto out;
             }
         }
-    analyze_args aa = {.run_dir = samples ? NULL : dir, .samples_file = samples, .out_dir = out,
-                       .o = &o};
+    analyze_args aa = {
+        .run_dir = samples ? NULL : dir, .samples_file = samples, .out_dir = out, .o = &o};
     rc = analyze_main(&aa);
 out:
     opts_free(&o);

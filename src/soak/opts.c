@@ -123,7 +123,7 @@ static int opts_enum(const char *value, const char *const *names, size_t n, unsi
 
 /* A list of named entries (patterns, gates): add, replace by name, remove with ''. */
 typedef struct named_list {
-    const char *what;          /* "pattern", "gate": for messages */
+    const char *what; /* "pattern", "gate": for messages */
     char (*names)[64];
     char (*exprs)[OPTS_STR];
     size_t *n;
@@ -175,8 +175,7 @@ static int named_set(const named_list *l, const char *name, const char *expr, ch
 static named_list opts_patterns(opts *o)
 {
     /* one slot is kept for the heartbeat */
-    named_list l = {"pattern", o->pattern_names, o->pattern_exprs, &o->npatterns,
-                    PATTERNS_MAX - 1};
+    named_list l = {"pattern", o->pattern_names, o->pattern_exprs, &o->npatterns, PATTERNS_MAX - 1};
     return l;
 }
 
@@ -400,12 +399,10 @@ static void opts_value(const opts *o, const opt_def *d, char *buf, size_t n)
 
 /* Lists a named list, then its removed defaults as '' (which removes them), so that the
  * output loads back the same. */
-static void opts_each_named(const char (*names)[64], const char (*exprs)[OPTS_STR], size_t n,
-                            const char *const (*defaults)[2], size_t ndefaults, const char *prefix,
-                            const char *help,
-                            void (*fn)(void *ud, const char *key, const char *value,
-                                       const char *help),
-                            void *ud)
+static void opts_each_named(
+    const char (*names)[64], const char (*exprs)[OPTS_STR], size_t n,
+    const char *const (*defaults)[2], size_t ndefaults, const char *prefix, const char *help,
+    void (*fn)(void *ud, const char *key, const char *value, const char *help), void *ud)
 {
     char k[80];
     for (size_t i = 0; i < n; i++) {

@@ -25,9 +25,9 @@ typedef enum opts_status {
     OPTS_STATUS_OFF
 } opts_status;
 
-#define OPTS_MAX_ARGS 256
+#define OPTS_MAX_ARGS  256
 #define OPTS_MAX_GATES 32
-#define OPTS_STR      512
+#define OPTS_STR       512
 
 typedef struct opts {
     uint64_t duration_ms;
@@ -61,11 +61,11 @@ typedef struct opts {
     char pattern_names[PATTERNS_MAX][64];
     char pattern_exprs[PATTERNS_MAX][OPTS_STR];
     /* analysis (soak analyze, and at the end of soak run) */
-    int analyze;                    /* 1: soak run analyzes and reports when it ends */
-    char warmup[OPTS_STR];          /* "auto" or a duration left out of each segment */
-    uint64_t leak_window_ms;        /* rolling-minimum window of the memory envelope */
-    uint64_t leak_min_span_ms;      /* less data after warm-up: no leak verdict */
-    char optional_gates[OPTS_STR];  /* comma-separated gate names whose missing data passes */
+    int analyze;                   /* 1: soak run analyzes and reports when it ends */
+    char warmup[OPTS_STR];         /* "auto" or a duration left out of each segment */
+    uint64_t leak_window_ms;       /* rolling-minimum window of the memory envelope */
+    uint64_t leak_min_span_ms;     /* less data after warm-up: no leak verdict */
+    char optional_gates[OPTS_STR]; /* comma-separated gate names whose missing data passes */
     /* gates: name -> expression (docs/gates.md); the runbook's table by default */
     size_t ngates;
     char gate_names[OPTS_MAX_GATES][64];

@@ -1087,8 +1087,8 @@ static void sv_print_outcome(sv *s, int code)
     printf("  artifacts    %s (%s)\n", s->artifacts_dir,
            units_format_bytes(r->artifacts_bytes, b, sizeof b));
     printf("  supervision  %s\n", code == SOAK_EXIT_PASS   ? "ok: no crash, no hang"
-                                   : code == SOAK_EXIT_FAIL ? "failed: crashes, hangs or start limit"
-                                                            : "error");
+                                  : code == SOAK_EXIT_FAIL ? "failed: crashes, hangs or start limit"
+                                                           : "error");
 }
 
 static void sv_build_command(sv *s)

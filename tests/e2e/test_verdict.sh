@@ -1,0 +1,106 @@
+# The verdict of real runs: a service that leaks on purpose fails the memory gate, one that only
+# saws (GC-like: memory rises and falls) passes; the outputs are there and well-formed; and
+# soak analyze refuses bad input with exit 2. Short runs, so the leak settings are scaled down:
+# a 4 s envelope window (the sawtooth period is 2 s) and 10 s of data at least.
+source "$(dirname "$0")/lib.sh"
+short=(--duration 30s --interval 100ms --heartbeat-timeout 10s
+  --set leak_window=4s --set leak_min_span=10s --set warmup=2s
+  --set "gates.duration=last(duration_s) >= 25s")
+
+run_verdict() { # DIR ARGS... : soak run with the analysis on
+  local dir=$1
+  shift
+  set +e
+  timeout -k 5 120 "$SOAK" run --artifacts "$dir" --status off "${short[@]}" -- "$DEMO" "$@" \
+    >"$dir.out" 2>"$dir.err"
+  RC=$?
+  set -e
+}
+
+# the sawtooth: 40 MiB up and down every 2 s, no leak
+run_verdict "$T/saw" --hb-interval 50 --saw-mb 40 --saw-period-ms 2000
+[ "$RC" -eq 0 ] || { cat "$T/saw.out" "$T/saw.err" >&2; fail "sawing service: exit $RC, expected 0 (pass)"; }
+python3 - "$T/saw" <<'PY' || fail "saw outputs"
+import json, sys, xml.dom.minidom
+d = sys.argv[1]
+a = json.load(open(d + "/resources.analysis.json"))
+assert a["memory_leak_detected"] is False, a
+assert not a["insufficient_data"], a
+for k in ("rss_start_mb", "rss_end_mb", "rss_max_mb"):
+    assert a["memory_stats"][k] > 0, a["memory_stats"]
+assert a["memory_stats"]["rss_max_mb"] - a["memory_stats"]["rss_start_mb"] > 20, "no sawtooth seen"
+v = json.load(open(d + "/verdict.json"))
+assert v["pass"] is True, v
+g = {x["name"]: x for x in v["gates"]}
+assert g["memory_growth"]["status"] == "pass", g["memory_growth"]
+assert g["crashes"]["status"] == "pass" and g["crashes"]["value"] == 0, g["crashes"]
+assert g["orphan_orders"]["status"] == "no-data" and g["orphan_orders"]["optional"], g["orphan_orders"]
+xml.dom.minidom.parse(d + "/junit.xml")
+md = open(d + "/summary.md").read()
+assert "| memory_growth |" in md and "PASS" in md, md
+h = open(d + "/report.html").read()
+assert h.startswith("<!DOCTYPE html>") and "memory_growth" in h, h[:200]
+PY
+grep -q "verdict PASS" "$T/saw.out" || fail "no verdict line: $(cat "$T/saw.out")"
+
+# the leak: 1 MiB/s that is never freed
+run_verdict "$T/leak" --hb-interval 50 --leak-kb-per-s 1024
+[ "$RC" -eq 1 ] || { cat "$T/leak.out" "$T/leak.err" >&2; fail "leaking service: exit $RC, expected 1 (fail)"; }
+python3 - "$T/leak" <<'PY' || fail "leak outputs"
+import json, sys
+d = sys.argv[1]
+a = json.load(open(d + "/resources.analysis.json"))
+assert a["memory_leak_detected"] is True, a
+lo, hi = a["growth_interval_mb_per_hour"]
+assert 2000 < a["memory_growth_mb_per_hour"] < 5000 and lo > 10, a  # 1 MiB/s = 3600 MiB/h
+v = json.load(open(d + "/verdict.json"))
+assert v["pass"] is False and {x["name"]: x for x in v["gates"]}["memory_growth"]["status"] == "fail", v
+PY
+grep -q "memory_growth" "$T/leak/junit.xml" && grep -q "<failure" "$T/leak/junit.xml" || fail "junit has no failure"
+
+# soak analyze again on the finished run, with the settings it recorded: same verdict
+set +e; "$SOAK" analyze "$T/leak" >"$T/a.out" 2>&1; rc=$?; set -e
+[ "$rc" -eq 1 ] || fail "re-analysis: exit $rc: $(cat "$T/a.out")"
+# a gate over a pattern counter, set on the command line
+set +e; "$SOAK" analyze "$T/saw" --set 'gates.errors=count(pattern.error) < 1' >"$T/b.out" 2>&1; rc=$?; set -e
+[ "$rc" -eq 0 ] || fail "pattern gate: exit $rc: $(cat "$T/b.out")"
+
+# a series from another tool: psrecord's CSV, a flat one and a leaking one
+python3 - "$T" <<'PY'
+import sys, random
+d = sys.argv[1]
+random.seed(1)
+with open(d + "/flat.csv", "w") as f, open(d + "/leak.csv", "w") as g:
+    for out in (f, g):
+        out.write("elapsed_time,nproc,cpu,mem_real,mem_virtual\n")
+    for i in range(0, 3 * 3600, 5):
+        saw = 40 * ((i % 600) / 600)
+        f.write(f"{i},1,3.0,{200 + saw + random.random():.3f},900\n")
+        g.write(f"{i},1,3.0,{200 + saw + 50 * i / 3600 + random.random():.3f},900\n")
+    f.write("garbage,row\n")
+PY
+ana() { set +e; "$SOAK" analyze --samples "$1" --out "$T" --set 'gates.duration=last(duration_s) >= 2h' \
+  --set optional_gates=orphan_orders,security,ws_reconnects,zombies,crashes,disk >"$T/c.out" 2>&1; RC=$?; set -e; }
+ana "$T/flat.csv"
+[ "$RC" -eq 0 ] || fail "flat psrecord CSV: exit $RC: $(cat "$T/c.out")"
+grep -q "1 rows of" "$T/c.out" || fail "skipped garbage row not reported: $(cat "$T/c.out")"
+ana "$T/leak.csv"
+[ "$RC" -eq 1 ] || fail "leaking psrecord CSV: exit $RC: $(cat "$T/c.out")"
+
+# bad input: exit 2 with a message
+printf 'not,a,known,header\n1,2,3,4\n' >"$T/bad.csv"
+ana "$T/bad.csv"
+[ "$RC" -eq 2 ] || fail "unknown CSV: exit $RC"
+mkdir -p "$T/foreign" "$T/empty"
+printf 'SQLite format 3\0garbage' >"$T/foreign/samples.db"
+for d in "$T/foreign" "$T/empty" "$T/nowhere"; do
+  set +e; "$SOAK" analyze "$d" >"$T/d.out" 2>&1; rc=$?; set -e
+  [ "$rc" -eq 2 ] || fail "analyze $d: exit $rc: $(cat "$T/d.out")"
+  grep -q "soak: " "$T/d.out" || fail "no message for $d"
+done
+head -c 5000 "$T/saw/samples.db" >"$T/empty/samples.db"   # truncated
+set +e; "$SOAK" analyze "$T/empty" >"$T/d.out" 2>&1; rc=$?; set -e
+[ "$rc" -eq 2 ] || fail "truncated samples.db: exit $rc: $(cat "$T/d.out")"
+set +e; "$SOAK" analyze "$T/saw" --set 'gates.x=frobnicate(rss_bytes) < 1' >"$T/d.out" 2>&1; rc=$?; set -e
+[ "$rc" -eq 2 ] || fail "bad gate: exit $rc"
+pass "verdicts: saw passes, leak fails; CSV import; bad input refused"
