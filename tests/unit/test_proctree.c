@@ -414,7 +414,8 @@ static void test_live_cpu_delta_and_fds(void **state)
         char b;
         close(go[1]);
         close(done[0]);
-        if (read(go[0], &b, 1) != 1)
+        /* ready: its fds no longer change, so a sample and a listing agree */
+        if (write(done[1], "r", 1) != 1 || read(go[0], &b, 1) != 1)
             _exit(1);
         struct timespec t0, t;
         clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t0);
@@ -428,6 +429,8 @@ static void test_live_cpu_delta_and_fds(void **state)
     }
     close(go[0]);
     close(done[1]);
+    char ready;
+    assert_int_equal(read(done[0], &ready, 1), 1);
     int fds_before = count_fds(getpid());
     proctree *pt = proctree_new("/proc");
     assert_non_null(pt);
