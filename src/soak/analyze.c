@@ -228,12 +228,13 @@ typedef struct stats {
     size_t n;
 } stats;
 
-/* Over the finite values of v where the service ran (procs > 0). */
-static void col_stats(const run_data *r, int c, stats *s)
+/* Over the finite values of v where the service ran (procs > 0); p95 only with want_p95
+ * (it sorts a copy). */
+static void col_stats_p(const run_data *r, int c, stats *s, int want_p95)
 {
     memset(s, 0, sizeof *s);
     const dvec *v = &r->col[c], *procs = &r->col[col_index("procs")];
-    double *copy = malloc((v->n ? v->n : 1) * sizeof *copy);
+    double *copy = want_p95 ? malloc((v->n ? v->n : 1) * sizeof *copy) : NULL;
     double sum = 0;
     for (size_t i = 0; i < v->n; i++) {
         double x = v->v[i];
@@ -258,6 +259,11 @@ static void col_stats(const run_data *r, int c, stats *s)
         }
     }
     free(copy);
+}
+
+static void col_stats(const run_data *r, int c, stats *s)
+{
+    col_stats_p(r, c, s, 0);
 }
 
 /* ---- the leak verdict ----------------------------------------------------------------- */
@@ -509,7 +515,7 @@ static char *analysis_json(const run_data *r, const leak *lk)
 {
     stats rss, cpu, st;
     col_stats(r, col_index("rss_bytes"), &rss);
-    col_stats(r, col_index("cpu_percent"), &cpu);
+    col_stats_p(r, col_index("cpu_percent"), &cpu, 1);
     cJSON *j = cJSON_CreateObject();
     int sufficient = lk->ok && !lk->res.insufficient;
     cJSON_AddBoolToObject(j, "memory_leak_detected", sufficient && lk->res.leak);
