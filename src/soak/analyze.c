@@ -24,6 +24,7 @@
 #include "csvseries.h"
 #include "gate.h"
 #include "leakstat.h"
+#include "store.h"
 #include "units.h"
 
 #define MB 1048576.0
@@ -117,11 +118,9 @@ static int load_db(const char *dir, run_data *r, char *err, size_t errlen)
         snprintf(err, errlen, "cannot read '%s': %s", path, strerror(errno));
         return -1;
     }
-    if (sqlite3_open_v2(path, &r->db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
-        snprintf(err, errlen, "cannot open '%s': %s", path, sqlite3_errmsg(r->db));
+    r->db = store_open_reader(path, err, errlen);
+    if (!r->db)
         return -1;
-    }
-    sqlite3_busy_timeout(r->db, 2000);
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(r->db,
                            "SELECT t, rss_bytes, pss_bytes, cpu_percent, cpu_seconds, threads, fds,"
@@ -758,11 +757,9 @@ int analyze_load_run_config(const char *run_dir, opts *o, char *err, size_t errl
         snprintf(err, errlen, "cannot read '%s': %s", path, strerror(errno));
         return -1;
     }
-    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
-        snprintf(err, errlen, "cannot open '%s': %s", path, sqlite3_errmsg(db));
-        sqlite3_close(db);
+    db = store_open_reader(path, err, errlen);
+    if (!db)
         return -1;
-    }
     char *cfg = malloc(65536);
     int rc = -1;
     if (cfg && run_value(db, "config", cfg, 65536) == 1) {

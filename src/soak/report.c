@@ -11,6 +11,7 @@
  * analysis.
  */
 #include "report.h"
+#include "store.h"
 #include "units.h"
 
 #include <cjson/cJSON.h>
@@ -1480,15 +1481,15 @@ int report_write(const char *dir, char *err, size_t errlen)
         snprintf(err, errlen, "cannot open '%s': %s", dbp, strerror(errno));
         goto out;
     }
-    if (sqlite3_open_v2(dbp, &r->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) !=
-            SQLITE_OK ||
-        sqlite3_exec(r->db, "SELECT count(*) FROM samples, events WHERE 0", NULL, NULL, NULL) !=
-            SQLITE_OK) {
+    r->db = store_open_reader(dbp, err, errlen);
+    if (!r->db)
+        goto out;
+    if (sqlite3_exec(r->db, "SELECT count(*) FROM samples, events WHERE 0", NULL, NULL, NULL) !=
+        SQLITE_OK) {
         snprintf(err, errlen, "cannot open '%s': %s", dbp,
                  r->db ? sqlite3_errmsg(r->db) : "out of memory");
         goto out;
     }
-    sqlite3_busy_timeout(r->db, 2000);
     if (load_samples(r, err, errlen) != 0)
         goto out;
     load_event_columns(r);

@@ -37,9 +37,17 @@ store *store_open(const char *path, int readonly, char *err, size_t errlen)
         snprintf(err, errlen, "cannot open '%s': out of memory", path);
         return NULL;
     }
-    int flags = readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
-    if (sqlite3_open_v2(path, &s->db, flags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK)
+    if (readonly) {
+        s->db = store_open_reader(path, err, errlen);
+        if (!s->db) {
+            free(s);
+            return NULL;
+        }
+    } else if (sqlite3_open_v2(path, &s->db,
+                               SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                               NULL) != SQLITE_OK) {
         goto fail;
+    }
     sqlite3_busy_timeout(s->db, 2000);
     if (readonly) {
         /* a foreign file shows here, not later */
@@ -244,4 +252,21 @@ int store_checkpoint_file(const char *path)
     }
     sqlite3_close(db);
     return rc;
+}
+
+struct sqlite3 *store_open_reader(const char *path, char *err, size_t errlen)
+{
+    sqlite3 *db = NULL;
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
+        sqlite3_close(db);
+        db = NULL;
+        if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+            snprintf(err, errlen, "cannot open '%s': %s", path,
+                     db ? sqlite3_errmsg(db) : "out of memory");
+            sqlite3_close(db);
+            return NULL;
+        }
+    }
+    sqlite3_busy_timeout(db, 2000);
+    return db;
 }

@@ -62,6 +62,12 @@ int store_last_events(store *s, int n,
                       void *ud);
 /* Copies the run value of key into buf; returns 1 when found, 0 when not, -1 on error. */
 int store_get_run(store *s, const char *key, char *buf, size_t n);
+/* Opens an existing samples.db to read it with SQL (analyze, report): read-write when the
+ * file allows it, never creating anything, since a read-only connection to a WAL database
+ * leaves -wal and -shm files behind; read-only otherwise. Returns NULL with a message in err.
+ * Close with sqlite3_close. */
+struct sqlite3 *store_open_reader(const char *path, char *err, size_t errlen);
+
 /* Copies the WAL into the database (a PASSIVE checkpoint) through a connection of its own, so
  * that a worker thread can do it: the writing connection never checkpoints by itself (its
  * fsyncs would stall the event loop). Blocking; returns 0 or -1. */
