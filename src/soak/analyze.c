@@ -94,22 +94,6 @@ static void run_data_free(run_data *r)
         sqlite3_close(r->db);
 }
 
-static int run_value(sqlite3 *db, const char *key, char *buf, size_t n)
-{
-    sqlite3_stmt *st;
-    buf[0] = '\0';
-    if (sqlite3_prepare_v2(db, "SELECT value FROM run WHERE key=?", -1, &st, NULL) != SQLITE_OK)
-        return -1;
-    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-    int found = sqlite3_step(st) == SQLITE_ROW;
-    if (found) {
-        const char *v = (const char *)sqlite3_column_text(st, 0);
-        snprintf(buf, n, "%s", v ? v : "");
-    }
-    sqlite3_finalize(st);
-    return found;
-}
-
 static int load_db(const char *dir, run_data *r, char *err, size_t errlen)
 {
     char path[PATH_MAX];
@@ -155,17 +139,18 @@ static int load_db(const char *dir, run_data *r, char *err, size_t errlen)
         return -1;
     }
     char buf[64];
-    r->start = run_value(r->db, "start_time", buf, sizeof buf) == 1 ? strtod(buf, NULL) : r->t.v[0];
-    r->end =
-        run_value(r->db, "end_time", buf, sizeof buf) == 1 ? strtod(buf, NULL) : r->t.v[r->t.n - 1];
+    r->start =
+        store_run_value(r->db, "start_time", buf, sizeof buf) == 1 ? strtod(buf, NULL) : r->t.v[0];
+    r->end = store_run_value(r->db, "end_time", buf, sizeof buf) == 1 ? strtod(buf, NULL)
+                                                                      : r->t.v[r->t.n - 1];
     if (!(r->end >= r->start))
         r->end = r->t.v[r->t.n - 1];
-    if (run_value(r->db, "crashes", buf, sizeof buf) == 1) {
+    if (store_run_value(r->db, "crashes", buf, sizeof buf) == 1) {
         r->have_run_counts = 1;
         r->crashes = strtod(buf, NULL);
-        r->hangs = run_value(r->db, "hangs", buf, sizeof buf) == 1 ? strtod(buf, NULL) : 0;
+        r->hangs = store_run_value(r->db, "hangs", buf, sizeof buf) == 1 ? strtod(buf, NULL) : 0;
     }
-    run_value(r->db, "command", r->command, sizeof r->command);
+    store_run_value(r->db, "command", r->command, sizeof r->command);
     r->source = "samples.db";
     return 0;
 oom:
@@ -762,7 +747,7 @@ int analyze_load_run_config(const char *run_dir, opts *o, char *err, size_t errl
         return -1;
     char *cfg = malloc(65536);
     int rc = -1;
-    if (cfg && run_value(db, "config", cfg, 65536) == 1) {
+    if (cfg && store_run_value(db, "config", cfg, 65536) == 1) {
         cfg_ctx c = {o};
         rc = config_parse_yaml(cfg, strlen(cfg), path, on_cfg, &c, err, errlen);
     } else {

@@ -253,18 +253,7 @@ static int jbool(const cJSON *o, const char *key)
 /* Copies run value key into buf; 0 when absent. */
 static int run_value(rep *r, const char *key, char *buf, size_t n)
 {
-    sqlite3_stmt *st;
-    int found = 0;
-    buf[0] = '\0';
-    if (sqlite3_prepare_v2(r->db, "SELECT value FROM run WHERE key=?", -1, &st, NULL) != SQLITE_OK)
-        return 0;
-    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0)) {
-        snprintf(buf, n, "%s", (const char *)sqlite3_column_text(st, 0));
-        found = 1;
-    }
-    sqlite3_finalize(st);
-    return found;
+    return store_run_value(r->db, key, buf, n) == 1;
 }
 
 static int col_of(const rep *r, double t)

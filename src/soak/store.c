@@ -212,8 +212,14 @@ int store_last_events(store *s, int n,
 
 int store_get_run(store *s, const char *key, char *buf, size_t n)
 {
+    return store_run_value(s->db, key, buf, n);
+}
+
+int store_run_value(struct sqlite3 *db, const char *key, char *buf, size_t n)
+{
     sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(s->db, "SELECT value FROM run WHERE key=?", -1, &st, NULL) != SQLITE_OK)
+    buf[0] = '\0';
+    if (sqlite3_prepare_v2(db, "SELECT value FROM run WHERE key=?", -1, &st, NULL) != SQLITE_OK)
         return -1;
     sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
     int found = sqlite3_step(st) == SQLITE_ROW;

@@ -68,6 +68,9 @@ int store_get_run(store *s, const char *key, char *buf, size_t n);
  * Close with sqlite3_close. */
 struct sqlite3 *store_open_reader(const char *path, char *err, size_t errlen);
 
+/* store_get_run on a connection from store_open_reader. */
+int store_run_value(struct sqlite3 *db, const char *key, char *buf, size_t n);
+
 /* Copies the WAL into the database (a PASSIVE checkpoint) through a connection of its own, so
  * that a worker thread can do it: the writing connection never checkpoints by itself (its
  * fsyncs would stall the event loop). Blocking; returns 0 or -1. */
