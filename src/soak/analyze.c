@@ -295,7 +295,7 @@ static int analyze_leak(const run_data *r, const opts *o, double threshold_mbh, 
         t[n] = r->t.v[i];
         y[n] = v;
         double restarts = r->col[rs].v[i];
-        seg[n] = isfinite(restarts) ? (int)restarts : 0;
+        seg[n] = isfinite(restarts) && restarts >= 0 && restarts < 1e9 ? (int)restarts : 0;
         if (n && seg[n] < seg[n - 1])
             seg[n] = seg[n - 1];
         n++;
@@ -390,17 +390,41 @@ static int metric_exists(sqlite3 *db, const char *name)
     return found;
 }
 
+static int ends_with(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), k = strlen(suffix);
+    return n >= k && strcmp(s + n - k, suffix) == 0;
+}
+
 static const char *unit_of(const char *name)
 {
-    if (strstr(name, "bytes"))
+    if (ends_with(name, "_bytes"))
         return "bytes";
-    if (strstr(name, "percent"))
+    if (ends_with(name, "_percent"))
         return "%";
-    if (strcmp(name, "duration_s") == 0 || strstr(name, "_s") == name + strlen(name) - 2)
+    if (ends_with(name, "_s"))
         return "s";
-    if (strstr(name, "mb_per_hour"))
+    if (ends_with(name, "_mb_per_hour"))
         return "MB/h";
     return "";
+}
+
+/* The series an imported CSV can give. */
+static int imported_series(const char *name)
+{
+    static const char *const names[] = {"duration_s", "memory_growth_mb_per_hour", "rss_bytes",
+                                        "pss_bytes", "cpu_percent"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (strcmp(name, names[i]) == 0)
+            return 1;
+    return 0;
+}
+
+/* A gate `last|max|...(memory_growth_mb_per_hour) < N` is the leak verdict against N MB/h. */
+static int is_leak_gate(const gate_expr *e)
+{
+    return strcmp(e->name, "memory_growth_mb_per_hour") == 0 && e->nlabels == 0 &&
+           (e->op == GATE_LT || e->op == GATE_LE);
 }
 
 static void eval_gate(const run_data *r, const leak *lk, gate_result *g)
@@ -476,10 +500,14 @@ static int write_file(const char *dir, const char *name, const char *text, char 
     snprintf(path, sizeof path, "%s/%s", dir, name);
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
     FILE *f = fopen(tmp, "w");
-    if (!f || fputs(text, f) < 0 || fclose(f) != 0) {
+    int bad = !f;
+    if (f) {
+        bad = fputs(text, f) < 0;
+        bad |= fclose(f) != 0;
+    }
+    if (bad) {
         snprintf(err, errlen, "cannot write '%s': %s", path, strerror(errno));
-        if (f)
-            unlink(tmp);
+        unlink(tmp);
         return -1;
     }
     if (rename(tmp, path) != 0) {
@@ -506,9 +534,9 @@ static char *analysis_json(const run_data *r, const leak *lk)
     cJSON_AddItemToObject(j, "memory_growth_mb_per_hour",
                           num_or_null(sufficient, mbh(lk->res.fit.slope)));
     cJSON *ms = cJSON_AddObjectToObject(j, "memory_stats");
-    cJSON_AddNumberToObject(ms, "rss_start_mb", rss.first / MB);
-    cJSON_AddNumberToObject(ms, "rss_end_mb", rss.last / MB);
-    cJSON_AddNumberToObject(ms, "rss_max_mb", rss.max / MB);
+    cJSON_AddItemToObject(ms, "rss_start_mb", num_or_null(rss.n > 0, rss.first / MB));
+    cJSON_AddItemToObject(ms, "rss_end_mb", num_or_null(rss.n > 0, rss.last / MB));
+    cJSON_AddItemToObject(ms, "rss_max_mb", num_or_null(rss.n > 0, rss.max / MB));
     cJSON_AddStringToObject(j, "memory_series", lk->series ? lk->series : "rss");
     cJSON *iv = cJSON_AddArrayToObject(j, "growth_interval_mb_per_hour");
     cJSON_AddItemToArray(iv, num_or_null(sufficient, mbh(lk->res.fit.lo)));
@@ -533,7 +561,7 @@ static char *analysis_json(const run_data *r, const leak *lk)
         cJSON_AddNumberToObject(o, "end", sg->t1);
         cJSON_AddNumberToObject(o, "warmup_s", sg->warmup_s);
         cJSON_AddNumberToObject(o, "samples", (double)sg->samples);
-        int fitted = sg->fit.points >= 2;
+        int fitted = sg->fit.pairs > 0;
         cJSON_AddItemToObject(o, "slope_mb_per_hour", num_or_null(fitted, mbh(sg->fit.slope)));
         cJSON *si = cJSON_AddArrayToObject(o, "interval_mb_per_hour");
         cJSON_AddItemToArray(si, num_or_null(fitted, mbh(sg->fit.lo)));
@@ -551,8 +579,8 @@ static char *analysis_json(const run_data *r, const leak *lk)
     }
     cJSON_AddNumberToObject(j, "warmup_s", warm);
     cJSON *c = cJSON_AddObjectToObject(j, "cpu");
-    cJSON_AddNumberToObject(c, "avg_percent", cpu.avg);
-    cJSON_AddNumberToObject(c, "p95_percent", cpu.p95);
+    cJSON_AddItemToObject(c, "avg_percent", num_or_null(cpu.n > 0, cpu.avg));
+    cJSON_AddItemToObject(c, "p95_percent", num_or_null(cpu.n > 0, cpu.p95));
     cJSON *pk = cJSON_AddObjectToObject(j, "peaks");
     static const char *const peak_cols[] = {"fds", "threads", "procs", "zombies",
                                             "artifacts_bytes"};
@@ -637,8 +665,34 @@ static void xml_escape(FILE *f, const char *s)
             fputs("&apos;", f);
             break;
         default:
-            fputc(*s, f);
+            /* XML 1.0 has no place for control characters: U+FFFD instead */
+            if ((unsigned char)*s < 0x20 && *s != '\t' && *s != '\n' && *s != '\r')
+                fputs("\xEF\xBF\xBD", f);
+            else
+                fputc(*s, f);
         }
+}
+
+/* Writes text as one Markdown code span that survives backticks, | and newlines in it. */
+static void md_code(FILE *f, const char *text)
+{
+    size_t run = 0, longest = 0;
+    for (const char *p = text; *p; p++) {
+        run = *p == '`' ? run + 1 : 0;
+        longest = run > longest ? run : longest;
+    }
+    for (size_t i = 0; i <= longest; i++)
+        fputc('`', f);
+    fputc(' ', f);
+    for (const char *p = text; *p; p++) {
+        if (*p == '|')
+            fputs("\\|", f);
+        else
+            fputc(*p == '\n' || *p == '\r' ? ' ' : *p, f);
+    }
+    fputc(' ', f);
+    for (size_t i = 0; i <= longest; i++)
+        fputc('`', f);
 }
 
 static char *summary_md(const run_data *r, const leak *lk, const gate_result *gs, size_t n,
@@ -650,7 +704,8 @@ static char *summary_md(const run_data *r, const leak *lk, const gate_result *gs
     if (!f)
         return NULL;
     fprintf(f, "## Soak verdict: %s\n\n", pass ? "PASS" : "FAIL");
-    fprintf(f, "`%s`\n\n", r->command);
+    md_code(f, r->command);
+    fputs("\n\n", f);
     fprintf(f, "| Metric | Target | Actual | Status |\n|---|---|---|---|\n");
     for (size_t i = 0; i < n; i++) {
         char v[64];
@@ -659,11 +714,9 @@ static char *summary_md(const run_data *r, const leak *lk, const gate_result *gs
                            : !strcmp(gs[i].status, "fail") ? "❌ fail"
                            : gs[i].passed                  ? "➖ no data (optional)"
                                                            : "❌ no data";
-        /* a | inside an expression would end the cell */
-        fprintf(f, "| %s | `", gs[i].name);
-        for (const char *p = gs[i].expr; *p; p++)
-            fputs(*p == '|' ? "\\|" : (char[2]){*p, 0}, f);
-        fprintf(f, "` | %s | %s |\n", v, mark);
+        fprintf(f, "| %s | ", gs[i].name);
+        md_code(f, gs[i].expr);
+        fprintf(f, " | %s | %s |\n", v, mark);
     }
     if (lk->ok) {
         fprintf(f, "\nMemory (%s): ", lk->series);
@@ -727,9 +780,10 @@ static int on_cfg(void *ud, const char *key, const char *value, int line, char *
     (void)line;
     if (strcmp(key, "command[]") == 0)
         return 0;
-    /* keys of a newer or older soak are not an error when reading a record */
-    if (opts_set(c->o, key, value, err, errlen) != 0 && strstr(err, "unknown key"))
-        return 0;
+    /* keys of a newer or older soak are not an error when reading a record; a value this soak
+     * refuses is (the record would otherwise be misread) */
+    if (opts_set(c->o, key, value, err, errlen) != 0 && !strstr(err, "unknown key"))
+        return -1;
     return 0;
 }
 
@@ -745,9 +799,9 @@ int analyze_load_run_config(const char *run_dir, opts *o, char *err, size_t errl
     db = store_open_reader(path, err, errlen);
     if (!db)
         return -1;
-    char *cfg = malloc(65536);
+    char *cfg = malloc(OPTS_DUMP_MAX);
     int rc = -1;
-    if (cfg && store_run_value(db, "config", cfg, 65536) == 1) {
+    if (cfg && store_run_value(db, "config", cfg, OPTS_DUMP_MAX) == 1) {
         cfg_ctx c = {o};
         rc = config_parse_yaml(cfg, strlen(cfg), path, on_cfg, &c, err, errlen);
     } else {
@@ -793,6 +847,7 @@ int analyze_main(const analyze_args *a)
         goto out;
     }
     double threshold = 10;
+    int leak_gate_seen = 0;
     for (size_t i = 0; i < o->ngates; i++) {
         gate_result *g = &gs[i];
         snprintf(g->name, sizeof g->name, "%s", o->gate_names[i]);
@@ -802,8 +857,25 @@ int analyze_main(const analyze_args *a)
         }
         snprintf(g->expr, sizeof g->expr, "%s", o->gate_exprs[i]); /* as written: 5GB, 24h */
         g->optional = is_optional(o, g->name);
-        if (!strcmp(g->name, "memory_growth"))
-            threshold = g->g.threshold;
+        /* a series recorded by another tool has memory, CPU and time, nothing else: the
+         * gates over what only a soak run records cannot have data, and do not fail for it */
+        if (a->samples_file && !imported_series(g->g.name))
+            g->optional = 1;
+        if (is_leak_gate(&g->g)) {
+            /* MB/h, a plain number: a unit here (10MB) would be read as bytes */
+            const char *op = strpbrk(o->gate_exprs[i], "<>=!");
+            for (const char *c = op ? op : ""; *c; c++)
+                if ((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || *c == '%') {
+                    fprintf(stderr,
+                            "soak: gate '%s': the threshold of memory_growth_mb_per_hour is "
+                            "a plain number of MB/h, without a unit\n",
+                            g->name);
+                    goto out;
+                }
+            if (!leak_gate_seen)
+                threshold = g->g.threshold;
+            leak_gate_seen = 1;
+        }
     }
     /* without a scraped reconnect counter, the default reconnect gate reads the log pattern */
     for (size_t i = 0; i < o->ngates; i++) {

@@ -214,7 +214,7 @@ static const char usage_analyze[] =
     "elapsed_s,rss_bytes[,cpu_percent,pss_bytes]). Writes resources.analysis.json,\n"
     "verdict.json, summary.md and junit.xml into --out (default: RUN_DIR, or the CSV's folder).\n"
     "Settings come from -c, else from the configuration the run recorded.\n"
-    "exit: 0 every gate passes, 1 a gate fails, 2 bad input\n";
+    "exit: 0 every gate passes, 1 a gate fails, 2 bad input, 3 the outputs cannot be written\n";
 
 static int cmd_analyze(int argc, char **argv)
 {
@@ -294,7 +294,9 @@ static int cmd_report(int argc, char **argv)
     }
     if (report_write(argv[1], err, sizeof err)) {
         fprintf(stderr, "soak: %s\n", err);
-        return SOAK_EXIT_USAGE;
+        /* no run there is bad input; a report that cannot be written is not */
+        return strstr(err, "cannot write") || strstr(err, "cannot rename") ? SOAK_EXIT_ERROR
+                                                                           : SOAK_EXIT_USAGE;
     }
     printf("soak: wrote %s/report.html\n", argv[1]);
     return 0;

@@ -27,6 +27,7 @@ typedef enum opts_status {
 
 #define OPTS_MAX_ARGS  256
 #define OPTS_MAX_GATES 32
+#define OPTS_DUMP_MAX  (128 * 1024) /* opts_dump of every key always fits */
 #define OPTS_STR       512
 
 typedef struct opts {

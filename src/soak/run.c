@@ -1187,9 +1187,12 @@ int run_soak(opts *o)
     s->cg = cgroup_new(getpid());
 
     /* the run's record */
-    char cfg[16384];
-    opts_dump(o, cfg, sizeof cfg);
-    store_set_run(s->db, "config", cfg);
+    char *cfg = malloc(OPTS_DUMP_MAX);
+    if (cfg) {
+        opts_dump(o, cfg, OPTS_DUMP_MAX);
+        store_set_run(s->db, "config", cfg);
+        free(cfg);
+    }
     store_set_run(s->db, "command", s->rs.command);
     store_set_run(s->db, "config_file", o->config_path);
     char tmp[64];
@@ -1322,8 +1325,13 @@ out:
         /* the verdict decides the exit code: the gates include crashes == 0 */
         analyze_args aa = {.run_dir = s->artifacts_dir, .o = o};
         int v = analyze_main(&aa);
+        /* the verdict, but never better than the supervision: a give-up at the start limit or
+         * a hang fails the run even when a user's gates would let it pass; an analysis that
+         * could not be done (its outputs not written) means the run was not carried out */
         if (v == 0 || v == 1)
-            code = v;
+            code = v == 1 || code == SOAK_EXIT_FAIL ? SOAK_EXIT_FAIL : SOAK_EXIT_PASS;
+        else
+            code = SOAK_EXIT_ERROR;
         if (report_write(s->artifacts_dir, err, sizeof err) == 0)
             printf("  report       %s/report.html\n", s->artifacts_dir);
         else

@@ -103,4 +103,15 @@ set +e; "$SOAK" analyze "$T/empty" >"$T/d.out" 2>&1; rc=$?; set -e
 [ "$rc" -eq 2 ] || fail "truncated samples.db: exit $rc: $(cat "$T/d.out")"
 set +e; "$SOAK" analyze "$T/saw" --set 'gates.x=frobnicate(rss_bytes) < 1' >"$T/d.out" 2>&1; rc=$?; set -e
 [ "$rc" -eq 2 ] || fail "bad gate: exit $rc"
+# the leak threshold is MB/h: a unit there is refused, not read as bytes
+set +e; "$SOAK" analyze "$T/leak" --set 'gates.memory_growth=last(memory_growth_mb_per_hour) < 10MB' \
+  >"$T/d.out" 2>&1; rc=$?; set -e
+[ "$rc" -eq 2 ] && grep -q "without a unit" "$T/d.out" || fail "unit on the leak gate: exit $rc: $(cat "$T/d.out")"
+# outputs that cannot be written: exit 3
+set +e; "$SOAK" analyze "$T/saw" --out "$T/nowhere/at/all" >"$T/d.out" 2>&1; rc=$?; set -e
+[ "$rc" -eq 3 ] || fail "unwritable --out: exit $rc: $(cat "$T/d.out")"
+# junit.xml stays well-formed with control characters in a gate's labels
+set +e; "$SOAK" analyze "$T/saw" --set "gates.odd=max(lat_ms{k=\"a$(printf '\001')b\"}) < 1" >/dev/null 2>&1; set -e
+python3 -c 'import sys, xml.dom.minidom; xml.dom.minidom.parse(sys.argv[1])' "$T/saw/junit.xml" ||
+  fail "junit.xml not well-formed with a control character in a label"
 pass "verdicts: saw passes, leak fails; CSV import; bad input refused"
