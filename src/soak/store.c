@@ -57,7 +57,7 @@ store *store_open(const char *path, int readonly, char *err, size_t errlen)
     }
     if (sqlite3_exec(s->db,
                      "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
-                     "PRAGMA journal_size_limit=67108864; PRAGMA cache_size=-512;"
+                     "PRAGMA journal_size_limit=4194304; PRAGMA cache_size=-512;"
                      "PRAGMA wal_autocheckpoint=0;",
                      NULL, NULL, NULL) != SQLITE_OK ||
         sqlite3_exec(s->db, store_schema, NULL, NULL, NULL) != SQLITE_OK)
@@ -252,9 +252,10 @@ int store_checkpoint_file(const char *path)
     if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) ==
         SQLITE_OK) {
         sqlite3_busy_timeout(db, 1000);
-        rc = sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL) == SQLITE_OK
-                 ? 0
-                 : -1;
+        /* through the pragma: it reads the header first, so the new connection knows the file
+         * is in WAL mode (sqlite3_wal_checkpoint_v2 alone silently does nothing here) */
+        rc = sqlite3_exec(db, "PRAGMA wal_checkpoint(PASSIVE)", NULL, NULL, NULL) == SQLITE_OK ? 0
+                                                                                               : -1;
     }
     sqlite3_close(db);
     return rc;

@@ -190,6 +190,37 @@ static void test_pss_and_heartbeat_kept_when_set(void **state)
     store_close(s);
 }
 
+static long file_size(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 ? (long)st.st_size : -1;
+}
+
+/* The writer never checkpoints by itself; store_checkpoint_file, from another connection (a
+ * worker thread in soak run), moves the WAL into the database while the writer stays open. */
+static void test_checkpoint_from_another_connection(void **state)
+{
+    tmpdir *t = *state;
+    char err[256], wal[160];
+    snprintf(wal, sizeof wal, "%s-wal", t->db);
+    store *s = store_open(t->db, 0, err, sizeof err);
+    assert_non_null(s);
+    for (int i = 0; i < 2000; i++) {
+        store_sample a = sample(i, 1u << 20, -1, -1);
+        assert_int_equal(store_sample_add(s, &a), 0);
+    }
+    long before = file_size(t->db);
+    assert_true(file_size(wal) > 100000); /* everything is still in the WAL */
+    assert_int_equal(store_checkpoint_file(t->db), 0);
+    assert_true(file_size(t->db) > before + 50000);
+    /* the next write starts the WAL over, within journal_size_limit */
+    store_sample b = sample(3000, 1, -1, -1);
+    assert_int_equal(store_sample_add(s, &b), 0);
+    assert_true(file_size(wal) <= 4 * 1024 * 1024);
+    assert_int_equal(store_count(s, "samples"), 2001);
+    store_close(s);
+}
+
 static void test_empty_store(void **state)
 {
     tmpdir *t = *state;
@@ -295,6 +326,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_readonly_missing_fails, setup, teardown),
         cmocka_unit_test_setup_teardown(test_readonly_foreign_file_fails, setup, teardown),
         cmocka_unit_test_setup_teardown(test_readonly_truncated_fails, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_checkpoint_from_another_connection, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
