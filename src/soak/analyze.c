@@ -256,7 +256,8 @@ typedef struct leak {
     leakstat_result res;
     const char *series; /* "pss" or "rss" */
     double threshold_mbh;
-    int ok; /* analysis ran */
+    const char *rule; /* leak_rule, as configured */
+    int ok;           /* analysis ran */
 } leak;
 
 static int analyze_leak(const run_data *r, const opts *o, double threshold_mbh, leak *out,
@@ -264,6 +265,7 @@ static int analyze_leak(const run_data *r, const opts *o, double threshold_mbh, 
 {
     memset(out, 0, sizeof *out);
     out->threshold_mbh = threshold_mbh;
+    out->rule = o->leak_rule == OPTS_LEAK_NOT_SHOWN_BELOW ? "not_shown_below" : "interval_above";
     int pc = col_index("pss_bytes"), rc = col_index("rss_bytes"), procs = col_index("procs"),
         rs = col_index("restarts");
     /* PSS when the run has enough of it (it is read less often than RSS) */
@@ -319,6 +321,10 @@ static int analyze_leak(const run_data *r, const opts *o, double threshold_mbh, 
         return -1;
     }
     out->ok = 1;
+    /* the decision rule (docs/leak-verdict.md): by default a leak needs the whole interval
+     * above the threshold; "not_shown_below" flags any growth not shown to be under it */
+    if (o->leak_rule == OPTS_LEAK_NOT_SHOWN_BELOW && !out->res.insufficient)
+        out->res.leak = !out->res.below;
     return 0;
 }
 
@@ -542,6 +548,7 @@ static char *analysis_json(const run_data *r, const leak *lk)
     cJSON_AddItemToArray(iv, num_or_null(sufficient, mbh(lk->res.fit.lo)));
     cJSON_AddItemToArray(iv, num_or_null(sufficient, mbh(lk->res.fit.hi)));
     cJSON_AddNumberToObject(j, "confidence", 0.95);
+    cJSON_AddStringToObject(j, "leak_rule", lk->rule);
     cJSON_AddNumberToObject(j, "threshold_mb_per_hour", lk->threshold_mbh);
     cJSON_AddBoolToObject(j, "insufficient_data", !sufficient);
     cJSON_AddStringToObject(j, "method",

@@ -12,7 +12,16 @@
 #include "httpget.h"
 #include "units.h"
 
-typedef enum opt_type { T_DUR, T_BYTES, T_STR, T_UINT, T_RESTART, T_STATUS, T_BOOL } opt_type;
+typedef enum opt_type {
+    T_DUR,
+    T_BYTES,
+    T_STR,
+    T_UINT,
+    T_RESTART,
+    T_STATUS,
+    T_BOOL,
+    T_LEAKRULE
+} opt_type;
 
 typedef struct opt_def {
     const char *key;
@@ -67,6 +76,9 @@ static const opt_def opt_table[] = {
      "left out of each segment before the leak slope: auto (detected) or a duration"},
     {"leak_window", T_DUR, F(leak_window_ms), "30m",
      "the memory envelope's rolling minimum: the longest GC or cache cycle to see through"},
+    {"leak_rule", T_LEAKRULE, F(leak_rule), "interval_above",
+     "interval_above: a leak when the whole interval is above the threshold (no false alarm); "
+     "not_shown_below: when growth is not shown to be under it (catches leaks at the threshold)"},
     {"leak_min_span", T_DUR, F(leak_min_span_ms), "30m",
      "less memory data than this after warm-up gives no leak verdict (no-data)"},
     {"optional_gates", T_STR, F(optional_gates), "orphan_orders,security",
@@ -97,6 +109,7 @@ static const char *const default_gates[][2] = {
 
 static const char *const restart_names[] = {"never", "on-failure", "always"};
 static const char *const bool_names[] = {"false", "true"};
+static const char *const leak_rule_names[] = {"interval_above", "not_shown_below"};
 static const char *const status_names[] = {"auto", "line", "plain", "off"};
 
 static const opt_def *opts_find(const char *key)
@@ -280,6 +293,11 @@ int opts_set(opts *o, const char *key, const char *value, char *err, size_t errl
             return -1;
         *(int *)field = (int)e;
         return 0;
+    case T_LEAKRULE:
+        if (opts_enum(value, leak_rule_names, 2, &e, err, errlen))
+            return -1;
+        *(opts_leak_rule *)field = (opts_leak_rule)e;
+        return 0;
     }
     return -1;
 }
@@ -393,6 +411,9 @@ static void opts_value(const opts *o, const opt_def *d, char *buf, size_t n)
         break;
     case T_BOOL:
         snprintf(buf, n, "%s", bool_names[*(const int *)field ? 1 : 0]);
+        break;
+    case T_LEAKRULE:
+        snprintf(buf, n, "%s", leak_rule_names[*(const opts_leak_rule *)field ? 1 : 0]);
         break;
     }
 }

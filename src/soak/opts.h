@@ -18,6 +18,7 @@ typedef enum opts_restart {
     OPTS_RESTART_ON_FAILURE,
     OPTS_RESTART_ALWAYS
 } opts_restart;
+typedef enum opts_leak_rule { OPTS_LEAK_INTERVAL_ABOVE, OPTS_LEAK_NOT_SHOWN_BELOW } opts_leak_rule;
 typedef enum opts_status {
     OPTS_STATUS_AUTO,
     OPTS_STATUS_LINE,
@@ -65,6 +66,7 @@ typedef struct opts {
     int analyze;                   /* 1: soak run analyzes and reports when it ends */
     char warmup[OPTS_STR];         /* "auto" or a duration left out of each segment */
     uint64_t leak_window_ms;       /* rolling-minimum window of the memory envelope */
+    opts_leak_rule leak_rule;      /* when growth counts as a leak (docs/leak-verdict.md) */
     uint64_t leak_min_span_ms;     /* less data after warm-up: no leak verdict */
     char optional_gates[OPTS_STR]; /* comma-separated gate names whose missing data passes */
     /* gates: name -> expression (docs/gates.md); the runbook's table by default */

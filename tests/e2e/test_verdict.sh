@@ -87,6 +87,23 @@ grep -q "1 rows of" "$T/c.out" || fail "skipped garbage row not reported: $(cat 
 ana "$T/leak.csv"
 [ "$RC" -eq 1 ] || fail "leaking psrecord CSV: exit $RC: $(cat "$T/c.out")"
 
+# a leak right at the threshold (10 MB/h): the default rule (interval above the threshold) does
+# not flag it; leak_rule=not_shown_below does, since the growth is not shown to be under it
+python3 - "$T" <<'PY'
+import sys, random
+random.seed(1)
+with open(sys.argv[1] + "/ten.csv", "w") as g:
+    g.write("elapsed_time,nproc,cpu,mem_real,mem_virtual\n")
+    for i in range(0, 6 * 3600, 5):
+        g.write(f"{i},1,3.0,{200 + 40 * ((i % 600) / 600) + 10 * i / 3600 + random.random():.3f},900\n")
+PY
+ana "$T/ten.csv"
+[ "$RC" -eq 0 ] || fail "10 MB/h, default rule: exit $RC: $(cat "$T/c.out")"
+set +e; "$SOAK" analyze --samples "$T/ten.csv" --out "$T" --set leak_rule=not_shown_below \
+  --set 'gates.duration=last(duration_s) >= 2h' >"$T/c.out" 2>&1; RC=$?; set -e
+[ "$RC" -eq 1 ] && grep -q LEAK "$T/c.out" || fail "10 MB/h, not_shown_below: exit $RC: $(cat "$T/c.out")"
+grep -q '"leak_rule":.*"not_shown_below"' "$T/resources.analysis.json" || fail "leak_rule not recorded"
+
 # bad input: exit 2 with a message
 printf 'not,a,known,header\n1,2,3,4\n' >"$T/bad.csv"
 ana "$T/bad.csv"
