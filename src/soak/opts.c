@@ -12,16 +12,7 @@
 #include "httpget.h"
 #include "units.h"
 
-typedef enum opt_type {
-    T_DUR,
-    T_BYTES,
-    T_STR,
-    T_UINT,
-    T_RESTART,
-    T_STATUS,
-    T_BOOL,
-    T_LEAKRULE
-} opt_type;
+typedef enum opt_type { T_DUR, T_BYTES, T_STR, T_UINT, T_ENUM } opt_type;
 
 typedef struct opt_def {
     const char *key;
@@ -29,62 +20,87 @@ typedef struct opt_def {
     size_t off;
     const char *def;
     const char *help;
+    const char *const *names; /* T_ENUM: the values' names, NULL-terminated; stored as index */
+    unsigned lo, hi;          /* T_UINT: the range allowed (hi 0: up to 1e9) */
+    const char *what;         /* T_UINT: what the number is, in the range message ("a level ") */
 } opt_def;
 
+/* Enum fields are stored through unsigned *: every enum of opts.h has non-negative values,
+ * so its type is unsigned int here (checked below). */
+_Static_assert(sizeof(opts_restart) == sizeof(unsigned) &&
+                   sizeof(opts_status) == sizeof(unsigned) &&
+                   sizeof(opts_leak_rule) == sizeof(unsigned),
+               "opts enums are stored as unsigned");
+
+static const char *const restart_names[] = {"never", "on-failure", "always", NULL};
+static const char *const bool_names[] = {"false", "true", NULL};
+static const char *const leak_rule_names[] = {"interval_above", "not_shown_below", NULL};
+static const char *const status_names[] = {"auto", "line", "plain", "off", NULL};
+
 #define F(field) offsetof(opts, field)
+/* clang-format off */
+#define OPT(key, type, field, def, help) {key, type, F(field), def, help, NULL, 0, 0, ""}
+#define OPT_ENUM(key, field, def, names, help) {key, T_ENUM, F(field), def, help, names, 0, 0, ""}
+#define OPT_UINT(key, field, def, lo, hi, what, help) \
+    {key, T_UINT, F(field), def, help, NULL, lo, hi, what}
+/* clang-format on */
 
 /* The single list of settings. Defaults follow the runbook. */
 static const opt_def opt_table[] = {
-    {"duration", T_DUR, F(duration_ms), "24h", "how long the service is soaked"},
-    {"interval", T_DUR, F(interval_ms), "1s", "how often the process tree is sampled"},
-    {"pss_interval", T_DUR, F(pss_interval_ms), "60s",
-     "how often PSS is read from smaps_rollup (0 = never; reading it stalls the target)"},
-    {"artifacts", T_STR, F(artifacts), "artifacts/soak", "folder of the run's artifacts"},
-    {"heartbeat", T_STR, F(heartbeat), "\\[HB\\] alive",
-     "ERE a healthy service prints regularly; empty disables the watchdog"},
-    {"heartbeat_timeout", T_DUR, F(heartbeat_timeout_ms), "300s",
-     "no heartbeat for this long is a hang"},
-    {"restart", T_RESTART, F(restart), "on-failure", "never | on-failure | always"},
-    {"stop_timeout", T_DUR, F(stop_timeout_ms), "30s", "SIGTERM to SIGKILL grace period"},
-    {"metrics_url", T_STR, F(metrics_url), "", "Prometheus endpoint of the service to scrape"},
-    {"scrape_interval", T_DUR, F(scrape_interval_ms), "15s", "how often metrics_url is scraped"},
-    {"scrape_timeout", T_DUR, F(scrape_timeout_ms), "5s", "timeout of one scrape"},
-    {"scrape_max_series", T_UINT, F(scrape_max_series), "2000", "series stored per scrape at most"},
-    {"listen", T_STR, F(listen), "",
-     "ADDR:PORT of soak's own /metrics and /health (e.g. 127.0.0.1:9464)"},
-    {"max_log_size", T_BYTES, F(max_log_size), "64MiB", "rotate soak.log at this size"},
-    {"max_log_files", T_UINT, F(max_log_files), "5", "rotated log files kept"},
-    {"artifacts_quota", T_BYTES, F(artifacts_quota), "5GB",
-     "the artifacts folder stays under this"},
-    {"min_free_disk", T_BYTES, F(min_free_disk), "1GiB",
-     "below this free space, rotated logs are deleted oldest first"},
-    {"log_buffer", T_BYTES, F(log_buffer), "16MiB",
-     "log bytes held in memory when the disk is slow; past it lines are dropped and counted"},
-    {"gzip_level", T_UINT, F(gzip_level), "1", "compression of rotated logs (0 = none, 1-9)"},
-    {"restart_delay", T_DUR, F(restart_delay_ms), "1s", "first restart delay; doubles each time"},
-    {"restart_delay_max", T_DUR, F(restart_delay_max_ms), "60s", "cap of the restart delay"},
-    {"restart_reset_after", T_DUR, F(restart_reset_after_ms), "60s",
-     "an uptime this long resets the restart delay"},
-    {"start_limit_burst", T_UINT, F(start_limit_burst), "5",
-     "starts allowed within start_limit_interval before soak gives up"},
-    {"start_limit_interval", T_DUR, F(start_limit_interval_ms), "10m", "window of the start limit"},
-    {"pattern_events_per_min", T_UINT, F(pattern_events_per_min), "60",
-     "pattern matches recorded as events per pattern per minute (all are counted)"},
-    {"analyze", T_BOOL, F(analyze), "true",
-     "analyze and report when the run ends (verdict.json, report.html; exit code = verdict)"},
-    {"warmup", T_STR, F(warmup), "auto",
-     "left out of each segment before the leak slope: auto (detected) or a duration"},
-    {"leak_window", T_DUR, F(leak_window_ms), "30m",
-     "the memory envelope's rolling minimum: the longest GC or cache cycle to see through"},
-    {"leak_rule", T_LEAKRULE, F(leak_rule), "interval_above",
-     "interval_above: a leak when the whole interval is above the threshold (no false alarm); "
-     "not_shown_below: when growth is not shown to be under it (catches leaks at the threshold)"},
-    {"leak_min_span", T_DUR, F(leak_min_span_ms), "30m",
-     "less memory data than this after warm-up gives no leak verdict (no-data)"},
-    {"optional_gates", T_STR, F(optional_gates), "orphan_orders,security",
-     "gates that pass when their data is missing (comma-separated names)"},
-    {"status", T_STATUS, F(status), "auto",
-     "auto | line (redrawn status line) | plain (a line a minute) | off"},
+    OPT("duration", T_DUR, duration_ms, "24h", "how long the service is soaked"),
+    OPT("interval", T_DUR, interval_ms, "1s", "how often the process tree is sampled"),
+    OPT("pss_interval", T_DUR, pss_interval_ms, "60s",
+        "how often PSS is read from smaps_rollup (0 = never; reading it stalls the target)"),
+    OPT("artifacts", T_STR, artifacts, "artifacts/soak", "folder of the run's artifacts"),
+    OPT("heartbeat", T_STR, heartbeat, "\\[HB\\] alive",
+        "ERE a healthy service prints regularly; empty disables the watchdog"),
+    OPT("heartbeat_timeout", T_DUR, heartbeat_timeout_ms, "300s",
+        "no heartbeat for this long is a hang"),
+    OPT_ENUM("restart", restart, "on-failure", restart_names, "never | on-failure | always"),
+    OPT("stop_timeout", T_DUR, stop_timeout_ms, "30s", "SIGTERM to SIGKILL grace period"),
+    OPT("metrics_url", T_STR, metrics_url, "", "Prometheus endpoint of the service to scrape"),
+    OPT("scrape_interval", T_DUR, scrape_interval_ms, "15s", "how often metrics_url is scraped"),
+    OPT("scrape_timeout", T_DUR, scrape_timeout_ms, "5s", "timeout of one scrape"),
+    OPT("scrape_max_series", T_UINT, scrape_max_series, "2000", "series stored per scrape at most"),
+    OPT("listen", T_STR, listen, "",
+        "ADDR:PORT of soak's own /metrics and /health (e.g. 127.0.0.1:9464)"),
+    OPT("max_log_size", T_BYTES, max_log_size, "64MiB", "rotate soak.log at this size"),
+    OPT("max_log_files", T_UINT, max_log_files, "5", "rotated log files kept"),
+    OPT("artifacts_quota", T_BYTES, artifacts_quota, "5GB",
+        "the artifacts folder stays under this"),
+    OPT("min_free_disk", T_BYTES, min_free_disk, "1GiB",
+        "below this free space, rotated logs are deleted oldest first"),
+    OPT("log_buffer", T_BYTES, log_buffer, "16MiB",
+        "log bytes held in memory when the disk is slow; past it lines are dropped and counted"),
+    OPT_UINT("gzip_level", gzip_level, "1", 0, 9, "a level ",
+             "compression of rotated logs (0 = none, 1-9)"),
+    OPT("restart_delay", T_DUR, restart_delay_ms, "1s", "first restart delay; doubles each time"),
+    OPT("restart_delay_max", T_DUR, restart_delay_max_ms, "60s", "cap of the restart delay"),
+    OPT("restart_reset_after", T_DUR, restart_reset_after_ms, "60s",
+        "an uptime this long resets the restart delay"),
+    OPT_UINT("start_limit_burst", start_limit_burst, "5", 1, 64, "",
+             "starts allowed within start_limit_interval before soak gives up"),
+    OPT("start_limit_interval", T_DUR, start_limit_interval_ms, "10m", "window of the start limit"),
+    OPT("pattern_events_per_min", T_UINT, pattern_events_per_min, "60",
+        "pattern matches recorded as events per pattern per minute (all are counted)"),
+    OPT_ENUM(
+        "analyze", analyze, "true", bool_names,
+        "analyze and report when the run ends (verdict.json, report.html; exit code = verdict)"),
+    OPT("warmup", T_STR, warmup, "auto",
+        "left out of each segment before the leak slope: auto (detected) or a duration"),
+    OPT("leak_window", T_DUR, leak_window_ms, "30m",
+        "the memory envelope's rolling minimum: the longest GC or cache cycle to see through"),
+    OPT_ENUM(
+        "leak_rule", leak_rule, "interval_above", leak_rule_names,
+        "interval_above: a leak when the whole interval is above the threshold (no false alarm); "
+        "not_shown_below: when growth is not shown to be under it (catches leaks at the "
+        "threshold)"),
+    OPT("leak_min_span", T_DUR, leak_min_span_ms, "30m",
+        "less memory data than this after warm-up gives no leak verdict (no-data)"),
+    OPT("optional_gates", T_STR, optional_gates, "orphan_orders,security",
+        "gates that pass when their data is missing (comma-separated names)"),
+    OPT_ENUM("status", status, "auto", status_names,
+             "auto | line (redrawn status line) | plain (a line a minute) | off"),
 };
 
 static const char *const default_patterns[][2] = {
@@ -106,11 +122,6 @@ static const char *const default_gates[][2] = {
     {"crashes", "last(crashes) == 0"},
     {"security", "last(security_critical_high) == 0"},
 };
-
-static const char *const restart_names[] = {"never", "on-failure", "always"};
-static const char *const bool_names[] = {"false", "true"};
-static const char *const leak_rule_names[] = {"interval_above", "not_shown_below"};
-static const char *const status_names[] = {"auto", "line", "plain", "off"};
 
 static const opt_def *opts_find(const char *key)
 {
@@ -267,36 +278,19 @@ int opts_set(opts *o, const char *key, const char *value, char *err, size_t errl
             snprintf(err, errlen, "'%s' is not a whole number", value);
             return -1;
         }
-        if (strcmp(key, "gzip_level") == 0 && n > 9) {
-            snprintf(err, errlen, "'%s' is not a level from 0 to 9", value);
-            return -1;
-        }
-        if (strcmp(key, "start_limit_burst") == 0 && (n < 1 || n > 64)) {
-            snprintf(err, errlen, "'%s' is not from 1 to 64", value);
+        if (d->hi && (n < d->lo || n > d->hi)) {
+            snprintf(err, errlen, "'%s' is not %sfrom %u to %u", value, d->what, d->lo, d->hi);
             return -1;
         }
         *(unsigned *)field = (unsigned)n;
         return 0;
     }
-    case T_RESTART:
-        if (opts_enum(value, restart_names, 3, &e, err, errlen))
+    case T_ENUM:
+        for (e = 0; d->names[e]; e++)
+            ;
+        if (opts_enum(value, d->names, e, &e, err, errlen))
             return -1;
-        *(opts_restart *)field = (opts_restart)e;
-        return 0;
-    case T_STATUS:
-        if (opts_enum(value, status_names, 4, &e, err, errlen))
-            return -1;
-        *(opts_status *)field = (opts_status)e;
-        return 0;
-    case T_BOOL:
-        if (opts_enum(value, bool_names, 2, &e, err, errlen))
-            return -1;
-        *(int *)field = (int)e;
-        return 0;
-    case T_LEAKRULE:
-        if (opts_enum(value, leak_rule_names, 2, &e, err, errlen))
-            return -1;
-        *(opts_leak_rule *)field = (opts_leak_rule)e;
+        *(unsigned *)field = e;
         return 0;
     }
     return -1;
@@ -403,17 +397,8 @@ static void opts_value(const opts *o, const opt_def *d, char *buf, size_t n)
     case T_UINT:
         snprintf(buf, n, "%u", *(const unsigned *)field);
         break;
-    case T_RESTART:
-        snprintf(buf, n, "%s", restart_names[*(const opts_restart *)field]);
-        break;
-    case T_STATUS:
-        snprintf(buf, n, "%s", status_names[*(const opts_status *)field]);
-        break;
-    case T_BOOL:
-        snprintf(buf, n, "%s", bool_names[*(const int *)field ? 1 : 0]);
-        break;
-    case T_LEAKRULE:
-        snprintf(buf, n, "%s", leak_rule_names[*(const opts_leak_rule *)field ? 1 : 0]);
+    case T_ENUM:
+        snprintf(buf, n, "%s", d->names[*(const unsigned *)field]);
         break;
     }
 }
