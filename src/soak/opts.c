@@ -92,9 +92,9 @@ static const opt_def opt_table[] = {
         "the memory envelope's rolling minimum: the longest GC or cache cycle to see through"),
     OPT_ENUM(
         "leak_rule", leak_rule, "interval_above", leak_rule_names,
-        "interval_above: a leak when the whole interval is above the threshold (no false alarm); "
-        "not_shown_below: when growth is not shown to be under it (catches leaks at the "
-        "threshold)"),
+        "what memory_leak_detected says. interval_above: a leak when the whole interval is "
+        "above the threshold (no false alarm); not_shown_below: when growth is not shown to be "
+        "under it. The memory_growth gate passes only when growth is shown to be under it"),
     OPT("leak_min_span", T_DUR, leak_min_span_ms, "30m",
         "less memory data than this after warm-up gives no leak verdict (no-data)"),
     OPT("optional_gates", T_STR, optional_gates, "orphan_orders,security",

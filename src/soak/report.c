@@ -820,7 +820,17 @@ static void section_leak(rep *r)
                  fmt_num(cJSON_GetArrayItem(iv, 1)->valuedouble, c, sizeof c));
     }
     kv_row(r, "growth", v, NULL);
-    snprintf(v, sizeof v, "%s MB/h (a leak when the interval lies above it)",
+    int below = jbool(j, "growth_shown_below_threshold");
+    kv_row(r, "growth shown under the threshold",
+           below == 1   ? "yes"
+           : below == 0 ? "no"
+                        : "unknown",
+           below == 1   ? "pass"
+           : below == 0 ? "fail"
+                        : "nodata");
+    snprintf(v, sizeof v,
+             "%s MB/h (a leak when the interval lies above it; the gate passes when it lies "
+             "below)",
              fmt_num(jnum(j, "threshold_mb_per_hour", NAN), a, sizeof a));
     kv_row(r, "threshold", v, NULL);
     kv_row(r, "series used", jstr(j, "memory_series", "?"), NULL);

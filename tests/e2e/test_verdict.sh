@@ -1,11 +1,14 @@
 # The verdict of real runs: a service that leaks on purpose fails the memory gate, one that only
 # saws (GC-like: memory rises and falls) passes; the outputs are there and well-formed; and
 # soak analyze refuses bad input with exit 2. Short runs, so the leak settings are scaled down:
-# a 4 s envelope window (the sawtooth period is 2 s) and 10 s of data at least.
+# a 4 s envelope window (the sawtooth period is 2 s), 10 s of data at least, and a threshold of
+# 1000 MB/h: 30 s cannot show growth to be under 10 MB/h (the gate's pass condition), but it can
+# show it to be under 1000 (the leak below grows at 3600).
 source "$(dirname "$0")/lib.sh"
 short=(--duration 30s --interval 100ms --heartbeat-timeout 10s
   --set leak_window=4s --set leak_min_span=10s --set warmup=2s
-  --set "gates.duration=last(duration_s) >= 25s")
+  --set "gates.duration=last(duration_s) >= 25s"
+  --set "gates.memory_growth=last(memory_growth_mb_per_hour) < 1000")
 
 run_verdict() { # DIR ARGS... : soak run with the analysis on
   local dir=$1
@@ -25,6 +28,7 @@ import json, sys, xml.dom.minidom
 d = sys.argv[1]
 a = json.load(open(d + "/resources.analysis.json"))
 assert a["memory_leak_detected"] is False, a
+assert a["growth_shown_below_threshold"] is True, a
 assert not a["insufficient_data"], a
 for k in ("rss_start_mb", "rss_end_mb", "rss_max_mb"):
     assert a["memory_stats"][k] > 0, a["memory_stats"]
@@ -52,7 +56,7 @@ d = sys.argv[1]
 a = json.load(open(d + "/resources.analysis.json"))
 assert a["memory_leak_detected"] is True, a
 lo, hi = a["growth_interval_mb_per_hour"]
-assert 2000 < a["memory_growth_mb_per_hour"] < 5000 and lo > 10, a  # 1 MiB/s = 3600 MiB/h
+assert 2000 < a["memory_growth_mb_per_hour"] < 5000 and lo > 1000, a  # 1 MiB/s = 3600 MiB/h
 v = json.load(open(d + "/verdict.json"))
 assert v["pass"] is False and {x["name"]: x for x in v["gates"]}["memory_growth"]["status"] == "fail", v
 PY
@@ -88,21 +92,34 @@ ana "$T/leak.csv"
 [ "$RC" -eq 1 ] || fail "leaking psrecord CSV: exit $RC: $(cat "$T/c.out")"
 
 # a leak right at the threshold (10 MB/h): the default rule (interval above the threshold) does
-# not flag it; leak_rule=not_shown_below does, since the growth is not shown to be under it
-python3 - "$T" <<'PY'
+# not declare a leak, but the memory_growth gate still fails, since the growth is not shown to be
+# under 10 MB/h; leak_rule=not_shown_below also declares it a leak
+ramp() { # ramp FILE SEED MB_PER_H: 6 h at 0.2 Hz, a 40 MB sawtooth of 10 min, plus the ramp
+  python3 - "$@" <<'PY'
 import sys, random
-random.seed(1)
-with open(sys.argv[1] + "/ten.csv", "w") as g:
+random.seed(int(sys.argv[2]))
+rate = float(sys.argv[3])
+with open(sys.argv[1], "w") as g:
     g.write("elapsed_time,nproc,cpu,mem_real,mem_virtual\n")
     for i in range(0, 6 * 3600, 5):
-        g.write(f"{i},1,3.0,{200 + 40 * ((i % 600) / 600) + 10 * i / 3600 + random.random():.3f},900\n")
+        g.write(f"{i},1,3.0,{200 + 40 * ((i % 600) / 600) + rate * i / 3600 + random.random():.3f},900\n")
 PY
+}
+ramp "$T/ten.csv" 1 10
 ana "$T/ten.csv"
-[ "$RC" -eq 0 ] || fail "10 MB/h, default rule: exit $RC: $(cat "$T/c.out")"
+[ "$RC" -eq 1 ] || fail "10 MB/h, default rule: exit $RC: $(cat "$T/c.out")"
+grep -q "not shown to be under" "$T/c.out" || fail "10 MB/h: no 'not shown' wording: $(cat "$T/c.out")"
+grep -q '"memory_leak_detected":[[:space:]]*false' "$T/resources.analysis.json" || fail "10 MB/h declared a leak"
+grep -q '"growth_shown_below_threshold":[[:space:]]*false' "$T/resources.analysis.json" || fail "10 MB/h shown below"
 set +e; "$SOAK" analyze --samples "$T/ten.csv" --out "$T" --set leak_rule=not_shown_below \
   --set 'gates.duration=last(duration_s) >= 2h' >"$T/c.out" 2>&1; RC=$?; set -e
 [ "$RC" -eq 1 ] && grep -q LEAK "$T/c.out" || fail "10 MB/h, not_shown_below: exit $RC: $(cat "$T/c.out")"
 grep -q '"leak_rule":.*"not_shown_below"' "$T/resources.analysis.json" || fail "leak_rule not recorded"
+# 5 MB/h over 6 h: growth shown to be under the threshold, the gate passes
+ramp "$T/five.csv" 2 5
+ana "$T/five.csv"
+[ "$RC" -eq 0 ] || fail "5 MB/h: exit $RC: $(cat "$T/c.out")"
+grep -q '"growth_shown_below_threshold":[[:space:]]*true' "$T/resources.analysis.json" || fail "5 MB/h not shown below"
 
 # bad input: exit 2 with a message
 printf 'not,a,known,header\n1,2,3,4\n' >"$T/bad.csv"
