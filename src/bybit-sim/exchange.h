@@ -1,0 +1,208 @@
+/*
+ * exchange: the simulated Bybit v5 linear market of bybit-sim, without any I/O.
+ *
+ * Holds the instruments (BTCUSDT, ETHUSDT by default), a seeded random-walk mid price per
+ * symbol, a synthetic order book around it, the accounts (key, secret, USDT wallet, positions,
+ * orders), the matching of account orders against the synthetic book and of synthetic taker
+ * flow against resting orders (the accounts' too, so their orders fill, partially as well), fees,
+ * Disconnected Cancel All (DCP), and the public book feed (snapshot then deltas with u and seq
+ * per symbol and depth).
+ *
+ * Time never comes from the clock: every call that can change state takes now_ms (Unix ms), so
+ * a run is deterministic for a seed and tests can drive time.
+ *
+ * Output is pushed through callbacks set in exch_opts: private events per account (topics
+ * "order", "execution", "position", "wallet") and public messages (topics
+ * "orderbook.{1,50,200,500}.{SYMBOL}" and "publicTrade.{SYMBOL}"). Callbacks run synchronously
+ * inside the exch_* call that caused them; they must not call back into the exchange.
+ *
+ * Numbers: prices and quantities are held as integer multiples of the instrument's tick size and
+ * qty step; they are printed as JSON strings with the instrument's decimals ("30000.50" style:
+ * as Bybit does, e.g. "30000.5" for tick 0.1 → one decimal).
+ *
+ * Limits (caps, each failing cleanly): EXCH_MAX_ACCOUNTS accounts, EXCH_MAX_ACTIVE open orders per
+ * account and symbol (110020 past it), EXCH_MAX_CLOSED closed orders kept per account for
+ * queries (oldest dropped first), orderLinkId uniqueness checked among open and kept closed ones.
+ *
+ * Threads: one; nothing here is thread-safe.
+ */
+#ifndef EXCHANGE_H
+#define EXCHANGE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+
+#define EXCH_MAX_ACCOUNTS 64
+#define EXCH_MAX_ACTIVE   500
+#define EXCH_MAX_CLOSED   2000
+#define EXCH_MAX_SYMBOLS  8
+#define EXCH_MAX_LEVELS   500 /* per side in the synthetic book and in any feed */
+
+/* Bybit retCodes the exchange answers with (0 = OK). */
+enum {
+    EXCH_OK = 0,
+    EXCH_ERR_PARAM = 10001,
+    EXCH_ERR_INTERNAL = 10016,
+    EXCH_ERR_NO_ORDER = 110001,
+    EXCH_ERR_BALANCE = 110007,
+    EXCH_ERR_FINISHED = 110008,
+    EXCH_ERR_TOO_MANY = 110020,
+};
+
+typedef enum exch_side { EXCH_BUY, EXCH_SELL } exch_side;
+typedef enum exch_type { EXCH_LIMIT, EXCH_MARKET } exch_type;
+typedef enum exch_tif { EXCH_GTC, EXCH_IOC, EXCH_FOK, EXCH_POSTONLY } exch_tif;
+
+/* Private event: data is a cJSON array of items as Bybit sends in the "data" field of the
+ * topic (order items carry "category":"linear"); ownership passes to the callee. */
+typedef void (*exch_private_fn)(void *ud, const char *api_key, const char *topic, cJSON *data,
+                                int64_t now_ms);
+/* Public message: the whole message text, NUL-terminated, e.g.
+ * {"topic":"orderbook.50.BTCUSDT","type":"delta","ts":..,"data":{"s":..,"b":..,"a":..,"u":..,"seq":..},"cts":..}
+ * Borrowed: valid during the call only. */
+typedef void (*exch_public_fn)(void *ud, const char *topic, const char *msg, size_t len);
+/* Whether anyone listens to a public topic; the feed is only computed for those (may be NULL:
+ * everything is computed). */
+typedef int (*exch_wanted_fn)(void *ud, const char *topic);
+
+typedef struct exch_opts {
+    uint64_t seed;             /* everything random comes from it */
+    double volatility;         /* of the mid price, relative, per sqrt(hour); default 0.01 */
+    double taker_per_s;        /* synthetic taker trades per second per symbol; default 5 */
+    double taker_qty_mean;     /* in multiples of min qty; default 5 */
+    double maker_fee;          /* fraction of value; default 0.0002 */
+    double taker_fee;          /* default 0.00055 */
+    double leverage;           /* for the balance check of new orders; default 10 */
+    unsigned book_levels;      /* synthetic levels per side; default 200, at most EXCH_MAX_LEVELS */
+    double p_ack_before_state; /* chance a create is acknowledged before it is live: the order
+                                * appears (private "order" New) on a later exch_tick; 0.0 */
+    double p_dup_filled;       /* chance a cancel racing a fill gets a second Filled message */
+    double p_cancel_with_exec; /* chance a cancel lands after a partial fill of the order */
+    exch_private_fn on_private;
+    exch_public_fn on_public;
+    exch_wanted_fn wanted;
+    void *ud;
+} exch_opts;
+
+typedef struct exch exch;
+
+/* Sets the defaults above (no callbacks). */
+void exch_opts_default(exch_opts *o);
+
+/* New exchange with the default instruments BTCUSDT (tick 0.1, qty step 0.001, min qty 0.001,
+ * max qty 100 (limit), min notional 5, start price 60000) and ETHUSDT (tick 0.01, qty step 0.01,
+ * min qty 0.01, start price 3000). opts is copied. NULL on allocation failure. */
+exch *exch_new(const exch_opts *o, int64_t now_ms);
+/* Frees everything. Accepts NULL. */
+void exch_free(exch *x);
+
+/* Adds an account; 0, -EEXIST (same key), -ENOSPC (EXCH_MAX_ACCOUNTS), -EINVAL (empty key or
+ * secret, key or secret over 64 bytes). The balance is in USDT. */
+int exch_account_add(exch *x, const char *api_key, const char *secret, double usdt);
+/* The secret of a key, or NULL for an unknown key. Borrowed. */
+const char *exch_account_secret(const exch *x, const char *api_key);
+
+/* Advances the market to now_ms: random walk, synthetic book refresh, synthetic taker flow
+ * (fills of resting orders and their private events, publicTrade messages), delayed
+ * acknowledgements, DCP expiries, and one feed message (snapshot for a new or reset stream,
+ * else a delta, only when something changed) per wanted orderbook topic. Called every 20 ms by
+ * the server. */
+void exch_tick(exch *x, int64_t now_ms);
+
+/* The snapshot message for a new subscriber of an orderbook topic: the book as the stream last
+ * published it, with that message's u and seq, so that the stream's next delta follows it.
+ * Returns a malloc'd NUL-terminated message text (caller frees), or NULL for an unknown topic
+ * (bad depth or symbol). */
+char *exch_book_snapshot_msg(exch *x, const char *topic, int64_t now_ms);
+/* Resets every book stream of every symbol: the next message of each wanted stream is a
+ * snapshot with u == 1 (Bybit after a service restart). */
+void exch_book_reset(exch *x);
+/* Whether a public topic exists ("orderbook.50.BTCUSDT", "publicTrade.ETHUSDT"). */
+int exch_topic_valid(const exch *x, const char *topic);
+
+/* ---- REST-level operations; each returns a retCode and, on error, a message in msg ---- */
+
+typedef struct exch_order_req {
+    const char *symbol;
+    exch_side side;
+    exch_type type;
+    const char *qty;   /* decimal strings as sent; must be multiples of the step/tick */
+    const char *price; /* NULL or "" for Market */
+    exch_tif tif;
+    const char *link_id; /* NULL or "": none; else <= 36 chars of [A-Za-z0-9_-], unique */
+    int reduce_only;
+} exch_order_req;
+
+/* Order id and link id of an acknowledged request. */
+typedef struct exch_ids {
+    char order_id[40];
+    char link_id[40];
+} exch_ids;
+
+/* Places an order (acknowledged: ids filled). A PostOnly that would cross is accepted and then
+ * cancelled with rejectReason EC_PostOnlyWillTakeLiquidity (as Bybit: the ack is OK, the
+ * private stream says Cancelled). Limit/Market crossing the book fill against it at once. */
+int exch_create(exch *x, const char *api_key, const exch_order_req *r, int64_t now_ms,
+                exch_ids *out, char *msg, size_t msglen);
+/* Amends qty and/or price (NULL or "": unchanged) of an open order found by order_id or
+ * link_id (either may be NULL/""). */
+int exch_amend(exch *x, const char *api_key, const char *symbol, const char *order_id,
+               const char *link_id, const char *qty, const char *price, int64_t now_ms,
+               exch_ids *out, char *msg, size_t msglen);
+/* Cancels one open order (cancelType CancelByUser). 110001 unknown, 110008 already closed. */
+int exch_cancel(exch *x, const char *api_key, const char *symbol, const char *order_id,
+                const char *link_id, int64_t now_ms, exch_ids *out, char *msg, size_t msglen);
+/* Cancels every open order of the account in symbol (NULL or "": all symbols). *list gets a
+ * new cJSON array of {orderId, orderLinkId} (caller frees). */
+int exch_cancel_all(exch *x, const char *api_key, const char *symbol, int64_t now_ms, cJSON **list,
+                    char *msg, size_t msglen);
+
+/* Orders for GET /v5/order/realtime, as Bybit: open_only 0 = open orders only, 1 or 2 = open
+ * and recently closed ones (kept ones, EXCH_MAX_CLOSED), newest first, filtered by symbol
+ * (NULL: all), order_id, link_id; at most limit (1..50) from cursor (NULL/"": start).
+ * *list gets a new cJSON array of order objects, *next_cursor a malloc'd string ("" at the end).
+ * Caller frees both. */
+int exch_orders(exch *x, const char *api_key, const char *symbol, const char *order_id,
+                const char *link_id, int open_only, int limit, const char *cursor, cJSON **list,
+                char **next_cursor, char *msg, size_t msglen);
+/* Position list items for symbol (NULL: every symbol), as GET /v5/position/list. */
+int exch_positions(exch *x, const char *api_key, const char *symbol, cJSON **list, char *msg,
+                   size_t msglen);
+/* The result object of GET /v5/account/wallet-balance (with "list":[{...}]). */
+int exch_wallet(exch *x, const char *api_key, cJSON **result, char *msg, size_t msglen);
+/* GET /v5/market/instruments-info: list items for symbol (NULL: all). 0, or 10001 unknown. */
+int exch_instruments(exch *x, const char *symbol, cJSON **list, char *msg, size_t msglen);
+/* GET /v5/market/orderbook: the result object {s,b,a,ts,u,seq} with limit levels (1..200)
+ * of the current book (accounts' orders included). 10001 for an unknown symbol. */
+int exch_orderbook(exch *x, const char *symbol, int limit, int64_t now_ms, cJSON **result,
+                   char *msg, size_t msglen);
+
+/* ---- Disconnected Cancel All ---- */
+
+/* Arms DCP for the account with a window of 3..300 s (10001 otherwise). */
+int exch_dcp_arm(exch *x, const char *api_key, int window_s, char *msg, size_t msglen);
+/* A private connection of the account subscribed to dcp.future (+1) or went away (-1). When an
+ * armed account's count drops to 0 and stays 0 for the window, exch_tick cancels all its open
+ * orders with cancelType CancelByDCP. */
+void exch_dcp_conn(exch *x, const char *api_key, int delta, int64_t now_ms);
+
+/* ---- for tests and the soak gate ---- */
+
+/* Every open order, of one account (api_key) or all (NULL): a JSON array of order objects,
+ * each with an extra "account" holding the API key. Caller frees. NULL on allocation failure. */
+cJSON *exch_open_orders_all(exch *x, const char *api_key);
+
+typedef struct exch_stats {
+    uint64_t orders_created, orders_cancelled, orders_rejected, orders_filled, fills, public_trades,
+        book_messages;
+    unsigned open_orders, accounts;
+} exch_stats;
+void exch_get_stats(const exch *x, exch_stats *s);
+
+/* Back to the start: every order removed (without events), positions flat, wallets at their
+ * initial balance, prices and feeds as at exch_new (seeded again). Accounts are kept. */
+void exch_reset(exch *x, int64_t now_ms);
+
+#endif

@@ -1,0 +1,110 @@
+/*
+ * faults: the scriptable faults of bybit-sim, deterministic for a seed.
+ *
+ * One fault per kind at most (setting a kind again replaces it). Each fault has a schedule that
+ * says when it is *active*, and a probability applied per opportunity while it is active:
+ *   - every E [duration D]: active during [k·E, k·E + D) for k = 1, 2, … counted from the moment
+ *     the fault was set (D defaults to 0: an instant, which only the edge query sees);
+ *   - start S [duration D]: active once, during [S, S + D) from the moment it was set;
+ *   - neither: always active (then a probability < 1 is what makes it occasional);
+ *   - probability P (default 1): each faults_hit() while active fires with chance P.
+ * Kinds fall in two groups, and the server asks accordingly:
+ *   - events (ws_drop, ws_reset, book_reset; and the start of ws_stall, http_403_ban,
+ *     maintenance): faults_edge() once per server tick; it fires at most once per activation
+ *     (for an always-active fault with probability P: at most once per second, with chance P).
+ *   - states and per-request faults (ws_stall, rest_latency, http_429, http_5xx, http_403_ban,
+ *     retcode_10006, retcode_10016, maintenance, malformed, clock_skew): faults_hit() per
+ *     request or frame (per WS frame for malformed and ws_stall; per REST request for the
+ *     others); fires while active with chance P. Stall, ban and maintenance last for their
+ *     duration: the server asks faults_active() for them (no probability draw).
+ *
+ * Parameters (all optional): code (WS close code for ws_drop, default 1001 "going away"; 1006
+ * is not sendable, use ws_reset for an abrupt end), status (http_5xx: 500..599, default 503),
+ * latency_ms and jitter_ms (rest_latency: delay = latency_ms + uniform[0, jitter_ms]), skew_ms
+ * (clock_skew, signed, the server clock is that far off while active), retcode (maintenance: REST
+ * answers retCode 10016 by default, or HTTP 503 when status is 503).
+ *
+ * Config keys (bybit-sim.yaml, under "faults.KIND."): every, start, duration (durations with a
+ * unit: "30s", "250ms"), probability, code, status, latency_ms, jitter_ms, skew_ms.
+ * JSON for POST /sim/faults: {"KIND": {same keys; durations as strings with a unit or numbers
+ * of seconds}, …}; {"KIND": null} removes one; {"clear": true} removes all first.
+ *
+ * Randomness: a splitmix64/xoshiro stream per kind, seeded from the seed and the kind, so two
+ * runs with the same seed, configuration and call sequence fire identically.
+ *
+ * Threads: one. Nothing here allocates after faults_new() except error messages in caller
+ * buffers.
+ */
+#ifndef FAULTS_H
+#define FAULTS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+
+#define FAULT_KINDS(X)                                                                             \
+    X(WS_DROP, "ws_drop")                                                                          \
+    X(WS_RESET, "ws_reset")                                                                        \
+    X(WS_STALL, "ws_stall")                                                                        \
+    X(REST_LATENCY, "rest_latency")                                                                \
+    X(HTTP_429, "http_429")                                                                        \
+    X(HTTP_5XX, "http_5xx")                                                                        \
+    X(HTTP_403_BAN, "http_403_ban")                                                                \
+    X(RETCODE_10006, "retcode_10006")                                                              \
+    X(RETCODE_10016, "retcode_10016")                                                              \
+    X(MAINTENANCE, "maintenance")                                                                  \
+    X(MALFORMED, "malformed")                                                                      \
+    X(BOOK_RESET, "book_reset")                                                                    \
+    X(CLOCK_SKEW, "clock_skew")
+
+typedef enum fault_kind {
+#define FAULT_ENUM(e, s) FAULT_##e,
+    FAULT_KINDS(FAULT_ENUM)
+#undef FAULT_ENUM
+        FAULT__COUNT
+} fault_kind;
+
+typedef struct fault_params {
+    int code;         /* ws_drop close code */
+    int status;       /* http_5xx / maintenance HTTP status */
+    int latency_ms;   /* rest_latency */
+    int jitter_ms;    /* rest_latency */
+    int skew_ms;      /* clock_skew */
+    int64_t until_ms; /* for faults_active: when the current activation ends */
+} fault_params;
+
+typedef struct faults faults;
+
+/* New set with no fault; NULL on allocation failure. now_ms is the simulator's start. */
+faults *faults_new(uint64_t seed, int64_t now_ms);
+void faults_free(faults *f); /* accepts NULL */
+
+/* The kind of a name ("ws_drop"), or -1. And the name of a kind (static string). */
+int faults_kind(const char *name);
+const char *faults_name(fault_kind k);
+
+/* One config key below "faults." ("ws_drop.every", value "30s"). 0, or -1 with the reason in
+ * err (no file/line: the caller's config callback adds them). Unknown kind or key: -1. */
+int faults_set_key(faults *f, const char *key, const char *value, int64_t now_ms, char *err,
+                   size_t errlen);
+/* The body of POST /sim/faults, parsed. All or nothing: on error nothing changes. 0, or -1 with
+ * the reason in err. */
+int faults_apply_json(faults *f, const cJSON *body, int64_t now_ms, char *err, size_t errlen);
+/* Removes every fault (counters are kept). */
+void faults_clear(faults *f);
+
+/* Per opportunity: fires (1) or not (0); on 1 fills p (may be NULL) and counts it as fired. */
+int faults_hit(faults *f, fault_kind k, int64_t now_ms, fault_params *p);
+/* Once per activation (see above): 1 when a new activation has begun since the last call. */
+int faults_edge(faults *f, fault_kind k, int64_t now_ms, fault_params *p);
+/* Whether a state fault (ws_stall, http_403_ban, maintenance, clock_skew) is in an activation
+ * now; no draw, not counted. p->until_ms tells when it ends. */
+int faults_active(const faults *f, fault_kind k, int64_t now_ms, fault_params *p);
+
+/* How many times each kind fired (hit or edge returned 1). */
+uint64_t faults_fired(const faults *f, fault_kind k);
+/* The current settings as JSON (for GET /sim/faults and /sim/stats). Caller frees. */
+cJSON *faults_to_json(const faults *f, int64_t now_ms);
+
+#endif
