@@ -4,7 +4,7 @@
  *
  * The handler is called on the loop thread for every GET and fills the response body; bodies
  * are capped at HTTPD_MAX_BODY bytes. Requests other than GET/HEAD get 405; HEAD runs the
- * handler and sends only the headers. Request line plus headers are limited to 4096 bytes:
+ * handler and sends only the headers. Request line plus headers are limited to 8192 bytes:
  * past that lws closes the connection without a response. Keep-alive and pipelining are
  * handled by lws; lws also logs nothing (httpd_start sets lws's log level to 0, which is
  * process-wide).

@@ -1,0 +1,95 @@
+/*
+ * wsrv: an HTTP/1.1 and WebSocket server on one port, run by libwebsockets 4.1 on the caller's
+ * libuv loop. Knows nothing about what it serves: requests and WebSocket messages go to
+ * callbacks.
+ *
+ * HTTP: every request (GET, POST, PUT, DELETE, HEAD; body read whole, up to max_body bytes,
+ * else 413 and the connection is closed) is handed to on_request as a wsrv_req. The
+ * application answers with wsrv_reply(), at once or later (say from a timer, to add latency);
+ * until it does, the connection waits (keep-alive: the next request on it is read afterwards).
+ * If the client goes away first, the wsrv_req stays valid and wsrv_reply() just frees it.
+ *
+ * WebSocket: an upgrade on any path is offered to on_ws_open, which accepts (0) or refuses
+ * (nonzero: the handshake fails). Text and binary messages, reassembled from fragments up to
+ * max_msg bytes (past it the connection is closed with 1009), go to on_ws_message. Sends are
+ * queued per connection, at most max_queue bytes (past it wsrv_send fails with -ENOSPC and the
+ * application decides, typically wsrv_close). WebSocket-level pings are answered by lws.
+ *
+ * Lifetimes: a wsrv_conn is valid from on_ws_open until on_ws_close returns; the application
+ * drops its pointers there. Connections are closed by the peer, by wsrv_close (close frame
+ * with a code) or by wsrv_reset (TCP reset: SO_LINGER 0), all ending in on_ws_close.
+ *
+ * Threads: one; every function here and every callback run on the loop's thread. Callbacks may
+ * call wsrv_send/wsrv_close/wsrv_reset/wsrv_reply, but not wsrv_stop.
+ */
+#ifndef WSRV_H
+#define WSRV_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <uv.h>
+
+typedef struct wsrv wsrv;
+typedef struct wsrv_req wsrv_req;
+typedef struct wsrv_conn wsrv_conn;
+
+typedef struct wsrv_callbacks {
+    void (*on_request)(void *ud, wsrv_req *req);
+    /* path without the query; query as lws gives it (see wsrv_req_query), "" when none */
+    int (*on_ws_open)(void *ud, wsrv_conn *c, const char *path, const char *query);
+    void (*on_ws_message)(void *ud, wsrv_conn *c, const char *msg, size_t len);
+    void (*on_ws_close)(void *ud, wsrv_conn *c);
+} wsrv_callbacks;
+
+typedef struct wsrv_opts {
+    size_t max_body;  /* request body cap; default 64 KiB */
+    size_t max_msg;   /* WebSocket message cap; default 64 KiB */
+    size_t max_queue; /* queued outgoing bytes per WebSocket; default 8 MiB */
+} wsrv_opts;
+
+/* Listens on addr ("127.0.0.1:0": a free port). NULL with a message in err on failure. loop
+ * and ud must outlive the server (until wsrv_stop's close has completed). */
+wsrv *wsrv_start(uv_loop_t *loop, const char *addr, const wsrv_opts *o, const wsrv_callbacks *cb,
+                 void *ud, char *err, size_t errlen);
+/* The port bound; -1 for NULL. */
+int wsrv_port(const wsrv *s);
+/* Closes every connection (on_ws_close runs for each), forgets pending requests (a later
+ * wsrv_reply on them only frees them) and frees s asynchronously, like httpd_stop: the loop
+ * must run on until the close completes. Accepts NULL. */
+void wsrv_stop(wsrv *s);
+
+/* ---- HTTP requests ---- */
+
+const char *wsrv_req_method(const wsrv_req *r); /* "GET", "POST", … */
+const char *wsrv_req_path(const wsrv_req *r);   /* without the query string */
+/* The query string, "" when none. lws hands the arguments over one by one; they are joined
+ * with '&' in order, each as received but with %XX escapes decoded by lws (so a signature
+ * over a query with escapes cannot be checked byte for byte). */
+const char *wsrv_req_query(const wsrv_req *r);
+/* A request header by lower-case name without the colon ("x-bapi-api-key"); NULL if absent.
+ * Values are truncated to 1023 bytes. The string lives as long as r. */
+const char *wsrv_req_header(wsrv_req *r, const char *name);
+const char *wsrv_req_body(const wsrv_req *r, size_t *len); /* NUL-terminated; "" when none */
+const char *wsrv_req_peer(const wsrv_req *r);              /* client IP */
+
+/* Answers and frees r. extra_headers: NULL or lines "Name: value\r\n". ctype NULL means
+ * "application/json". 0, or -1 when the client is gone (r is freed all the same). */
+int wsrv_reply(wsrv_req *r, int status, const char *ctype, const char *extra_headers,
+               const char *body, size_t len);
+
+/* ---- WebSocket connections ---- */
+
+void wsrv_conn_set_user(wsrv_conn *c, void *user);
+void *wsrv_conn_user(const wsrv_conn *c);
+const char *wsrv_conn_peer(const wsrv_conn *c);
+/* Queues a text message. 0; -ENOSPC past max_queue; -ENOMEM; -EPIPE when closing. */
+int wsrv_send(wsrv_conn *c, const char *msg, size_t len);
+size_t wsrv_queued(const wsrv_conn *c); /* bytes waiting */
+/* Closes soon with a close frame (code, reason up to 120 bytes); queued messages not yet
+ * written are dropped. */
+void wsrv_close(wsrv_conn *c, int code, const char *reason);
+/* Closes the TCP connection with a reset, without a close frame. */
+void wsrv_reset(wsrv_conn *c);
+
+#endif
