@@ -1,0 +1,884 @@
+/*
+ * sim: the simulator without sockets (see sim.h). Connections are a doubly linked list;
+ * public topics are a small fixed table (two symbols × five streams) with a subscriber count
+ * each, so the exchange only computes the feeds someone reads; each connection has a bit set
+ * of the topics it holds. Private events go to the authenticated private connections of the
+ * account that hold the topic.
+ */
+#include "sim.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bybitsign.h"
+#include "promtext.h"
+#include "ratelimit.h"
+
+#define SIM_MAX_PUBLIC 32 /* public topics in the table */
+
+enum conn_kind { K_PUBLIC, K_PRIVATE, K_TRADE };
+
+/* private topic bits */
+enum { P_ORDER = 1, P_EXEC = 2, P_POSITION = 4, P_WALLET = 8, P_DCP = 16 };
+
+static const struct {
+    const char *name;
+    unsigned bit;
+} private_topics[] = {
+    {"order", P_ORDER},       {"execution", P_EXEC}, {"position", P_POSITION},
+    {"wallet", P_WALLET},     {"dcp.future", P_DCP},
+};
+
+struct sim_conn {
+    sim_conn *prev, *next;
+    void *h;
+    enum conn_kind kind;
+    char conn_id[40];
+    char key[65]; /* authenticated account, "" before auth */
+    uint32_t pub; /* public topic bits */
+    unsigned priv;
+    int64_t opened_ms, last_rx_ms, idle_ms;
+    int closing;
+    unsigned ntopics;
+    char reqids[SIM_MAX_REQIDS][40]; /* /v5/trade: reqIds seen (a ring) */
+    unsigned nreq;
+};
+
+struct sim {
+    sim_config cfg;
+    sim_io io;
+    faults *f;
+    exch *x;
+    rest_ctx rest;
+    ratelimit *limits, *iplimits;
+    sim_conn *conns;
+    unsigned nconns;
+    uint64_t conn_seq, msg_seq;
+    char pub_names[SIM_MAX_PUBLIC][40];
+    unsigned pub_subs[SIM_MAX_PUBLIC];
+    unsigned npub;
+    int stalled;
+    /* counters */
+    uint64_t ws_opened, ws_refused, ws_closed_slow, ws_dropped, ws_reset, ws_idle_closed;
+    uint64_t ws_msgs_in, ws_msgs_out, ws_bytes_out, ws_malformed_sent, ws_bad_in;
+    uint64_t http_requests;
+    int64_t started_ms;
+};
+
+/* ---- helpers ------------------------------------------------------------------------- */
+
+static int pub_index(const sim *s, const char *topic)
+{
+    for (unsigned i = 0; i < s->npub; i++)
+        if (!strcmp(s->pub_names[i], topic))
+            return (int)i;
+    return -1;
+}
+
+/* Sends to one connection, unless stalled; a full queue closes it (a slow consumer). */
+static void conn_send(sim *s, sim_conn *c, const char *msg, size_t len, int64_t now)
+{
+    if (c->closing || s->stalled)
+        return;
+    if (s->f && faults_hit(s->f, FAULT_MALFORMED, now, NULL)) {
+        len = len / 2; /* truncated JSON */
+        s->ws_malformed_sent++;
+    }
+    if (s->io.send(c->h, msg, len)) {
+        s->ws_closed_slow++;
+        c->closing = 1;
+        s->io.close(c->h, 1008, "slow consumer: send queue full");
+        return;
+    }
+    s->ws_msgs_out++;
+    s->ws_bytes_out += len;
+}
+
+static void conn_send_json(sim *s, sim_conn *c, cJSON *j, int64_t now)
+{
+    char *t = cJSON_PrintUnformatted(j);
+    cJSON_Delete(j);
+    if (t) {
+        conn_send(s, c, t, strlen(t), now);
+        free(t);
+    }
+}
+
+/* ---- exchange callbacks ---------------------------------------------------------------- */
+
+static void on_public(void *ud, const char *topic, const char *msg, size_t len)
+{
+    sim *s = ud;
+    int i = pub_index(s, topic);
+    if (i < 0 || !s->pub_subs[i])
+        return;
+    int64_t now = s->started_ms; /* only used for fault draws; see sim_tick */
+    for (sim_conn *c = s->conns; c; c = c->next)
+        if (c->kind == K_PUBLIC && (c->pub >> i & 1))
+            conn_send(s, c, msg, len, now);
+}
+
+static void on_private(void *ud, const char *key, const char *topic, cJSON *data, int64_t now)
+{
+    sim *s = ud;
+    unsigned bit = 0;
+    for (size_t i = 0; i < sizeof private_topics / sizeof private_topics[0]; i++)
+        if (!strcmp(private_topics[i].name, topic))
+            bit = private_topics[i].bit;
+    char *text = NULL;
+    for (sim_conn *c = s->conns; c; c = c->next) {
+        if (c->kind != K_PRIVATE || !(c->priv & bit) || strcmp(c->key, key))
+            continue;
+        if (!text) {
+            cJSON *m = cJSON_CreateObject();
+            char id[48];
+            snprintf(id, sizeof id, "%" PRIu64 "%s", ++s->msg_seq, "-sim");
+            cJSON_AddStringToObject(m, "id", id);
+            cJSON_AddStringToObject(m, "topic", topic);
+            cJSON_AddNumberToObject(m, "creationTime", (double)now);
+            cJSON_AddItemToObject(m, "data", data);
+            data = NULL;
+            text = cJSON_PrintUnformatted(m);
+            cJSON_Delete(m);
+            if (!text)
+                break;
+        }
+        conn_send(s, c, text, strlen(text), now);
+    }
+    free(text);
+    cJSON_Delete(data);
+}
+
+static int wanted(void *ud, const char *topic)
+{
+    sim *s = ud;
+    int i = pub_index(s, topic);
+    return i >= 0 && s->pub_subs[i] > 0;
+}
+
+/* ---- life ------------------------------------------------------------------------------ */
+
+sim *sim_new(const sim_config *cfg, faults *f, const sim_io *io, int64_t now_ms, char *err,
+             size_t errlen)
+{
+    sim *s = calloc(1, sizeof *s);
+    if (!s) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    s->cfg = *cfg;
+    s->io = *io;
+    s->f = f;
+    s->started_ms = now_ms;
+    exch_opts eo = cfg->market;
+    eo.on_public = on_public;
+    eo.on_private = on_private;
+    eo.wanted = wanted;
+    eo.ud = s;
+    s->x = exch_new(&eo, now_ms);
+    s->limits = ratelimit_new(1000);
+    s->iplimits = ratelimit_new(5000);
+    if (!s->x || !s->limits || !s->iplimits) {
+        snprintf(err, errlen, "out of memory");
+        sim_free(s);
+        return NULL;
+    }
+    static const char *const syms[] = {"BTCUSDT", "ETHUSDT"};
+    static const char *const streams[] = {"orderbook.1.", "orderbook.50.", "orderbook.200.",
+                                          "orderbook.500.", "publicTrade."};
+    for (size_t i = 0; i < 2; i++)
+        for (size_t j = 0; j < 5; j++) {
+            snprintf(s->pub_names[s->npub], sizeof s->pub_names[0], "%s%s", streams[j], syms[i]);
+            if (exch_topic_valid(s->x, s->pub_names[s->npub]))
+                s->npub++;
+        }
+    s->rest.x = s->x;
+    s->rest.f = f;
+    s->rest.limits = s->limits;
+    s->rest.iplimits = s->iplimits;
+    s->rest.order_limit_per_s = cfg->order_limit_per_s;
+    s->rest.query_limit_per_s = cfg->query_limit_per_s;
+    s->rest.ip_limit_per_5s = cfg->ip_limit_per_5s;
+    s->rest.ip_ban_ms = cfg->ip_ban_ms;
+    return s;
+}
+
+void sim_free(sim *s)
+{
+    if (!s)
+        return;
+    while (s->conns) {
+        sim_conn *c = s->conns;
+        s->conns = c->next;
+        free(c);
+    }
+    exch_free(s->x);
+    ratelimit_free(s->limits);
+    ratelimit_free(s->iplimits);
+    free(s);
+}
+
+int sim_add_account(sim *s, const char *key, const char *secret, double usdt)
+{
+    return exch_account_add(s->x, key, secret, usdt);
+}
+
+exch *sim_exchange(sim *s)
+{
+    return s->x;
+}
+
+/* ---- ticks ------------------------------------------------------------------------------ */
+
+static void close_all(sim *s, int code, const char *reason, int reset)
+{
+    for (sim_conn *c = s->conns; c; c = c->next) {
+        if (c->closing)
+            continue;
+        c->closing = 1;
+        if (reset) {
+            s->ws_reset++;
+            s->io.reset(c->h);
+        } else {
+            s->ws_dropped++;
+            s->io.close(c->h, code, reason);
+        }
+    }
+}
+
+void sim_tick(sim *s, int64_t now_ms)
+{
+    fault_params p;
+    s->started_ms = s->started_ms ? s->started_ms : now_ms;
+    if (s->f) {
+        if (faults_edge(s->f, FAULT_WS_DROP, now_ms, &p))
+            close_all(s, p.code >= 1000 && p.code <= 4999 ? p.code : 1001, "fault: ws_drop", 0);
+        if (faults_edge(s->f, FAULT_WS_RESET, now_ms, &p))
+            close_all(s, 0, NULL, 1);
+        if (faults_active(s->f, FAULT_MAINTENANCE, now_ms, &p))
+            close_all(s, 1001, "service under maintenance", 0);
+        if (faults_edge(s->f, FAULT_BOOK_RESET, now_ms, &p))
+            exch_book_reset(s->x);
+        s->stalled = faults_active(s->f, FAULT_WS_STALL, now_ms, &p);
+    }
+    exch_tick(s->x, now_ms);
+    /* idle connections: nothing from the client for their idle time */
+    for (sim_conn *c = s->conns; c; c = c->next)
+        if (!c->closing && now_ms - c->last_rx_ms > c->idle_ms) {
+            c->closing = 1;
+            s->ws_idle_closed++;
+            s->io.close(c->h, 1000, "idle timeout");
+        }
+}
+
+/* ---- WebSocket ---------------------------------------------------------------------------- */
+
+/* "30s", "1m", "600s" (Bybit's max_active_time) in ms; -1 when malformed. */
+static int64_t parse_active_time(const char *v)
+{
+    char *e;
+    long n = strtol(v, &e, 10);
+    if (e == v || n <= 0)
+        return -1;
+    if (!strcmp(e, "s"))
+        return n * 1000L;
+    if (!strcmp(e, "m"))
+        return n * 60000L;
+    return -1;
+}
+
+sim_conn *sim_ws_open(sim *s, void *h, const char *path, const char *query, int64_t now_ms)
+{
+    enum conn_kind kind;
+    if (!strcmp(path, "/v5/public/linear"))
+        kind = K_PUBLIC;
+    else if (!strcmp(path, "/v5/private"))
+        kind = K_PRIVATE;
+    else if (!strcmp(path, "/v5/trade"))
+        kind = K_TRADE;
+    else {
+        s->ws_refused++;
+        return NULL;
+    }
+    fault_params p;
+    if (s->nconns >= s->cfg.ws_max_conns ||
+        (s->f && faults_active(s->f, FAULT_MAINTENANCE, now_ms, &p))) {
+        s->ws_refused++;
+        return NULL;
+    }
+    int64_t idle = s->cfg.ws_idle_ms;
+    const char *mat = query ? strstr(query, "max_active_time=") : NULL;
+    if (mat && kind != K_PUBLIC) {
+        char v[16];
+        size_t n = strcspn(mat + 16, "&");
+        snprintf(v, sizeof v, "%.*s", (int)(n < 15 ? n : 15), mat + 16);
+        int64_t t = parse_active_time(v);
+        if (t < 30000 || t > 600000) {
+            s->ws_refused++;
+            return NULL;
+        }
+        idle = t;
+    }
+    sim_conn *c = calloc(1, sizeof *c);
+    if (!c)
+        return NULL;
+    c->h = h;
+    c->kind = kind;
+    c->opened_ms = c->last_rx_ms = now_ms;
+    c->idle_ms = idle;
+    uint64_t id = ++s->conn_seq;
+    snprintf(c->conn_id, sizeof c->conn_id, "sim%08" PRIx64 "-%04" PRIx64 "-%c", id,
+             (uint64_t)(now_ms & 0xffff), kind == K_PUBLIC ? 'p' : kind == K_PRIVATE ? 'v' : 't');
+    c->next = s->conns;
+    if (s->conns)
+        s->conns->prev = c;
+    s->conns = c;
+    s->nconns++;
+    s->ws_opened++;
+    return c;
+}
+
+void sim_ws_close(sim *s, sim_conn *c, int64_t now_ms)
+{
+    if (!c)
+        return;
+    for (unsigned i = 0; i < s->npub; i++)
+        if (c->pub >> i & 1)
+            s->pub_subs[i]--;
+    if (c->priv & P_DCP && c->key[0])
+        exch_dcp_conn(s->x, c->key, -1, now_ms);
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        s->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    s->nconns--;
+    free(c);
+}
+
+/* {"success":…,"ret_msg":…,"conn_id":…,"req_id":…,"op":…} */
+static void reply_op(sim *s, sim_conn *c, int success, const char *msg, const cJSON *req_id,
+                     const char *op, int64_t now)
+{
+    cJSON *r = cJSON_CreateObject();
+    cJSON_AddBoolToObject(r, "success", success);
+    cJSON_AddStringToObject(r, "ret_msg", msg);
+    cJSON_AddStringToObject(r, "conn_id", c->conn_id);
+    if (req_id)
+        cJSON_AddItemToObject(r, "req_id", cJSON_Duplicate(req_id, 1));
+    cJSON_AddStringToObject(r, "op", op);
+    conn_send_json(s, c, r, now);
+}
+
+static void ws_ping(sim *s, sim_conn *c, const cJSON *req_id, int64_t now)
+{
+    if (c->kind == K_PUBLIC) {
+        reply_op(s, c, 1, "pong", req_id, "ping", now);
+        return;
+    }
+    cJSON *r = cJSON_CreateObject();
+    if (req_id)
+        cJSON_AddItemToObject(r, "req_id", cJSON_Duplicate(req_id, 1));
+    cJSON_AddStringToObject(r, "op", "pong");
+    cJSON *args = cJSON_AddArrayToObject(r, "args");
+    char t[32];
+    snprintf(t, sizeof t, "%" PRId64, rest_server_time(&s->rest, now));
+    cJSON_AddItemToArray(args, cJSON_CreateString(t));
+    cJSON_AddStringToObject(r, "conn_id", c->conn_id);
+    conn_send_json(s, c, r, now);
+}
+
+static void ws_auth(sim *s, sim_conn *c, const cJSON *m, const cJSON *req_id, int64_t now)
+{
+    const cJSON *args = cJSON_GetObjectItemCaseSensitive(m, "args");
+    const cJSON *k = cJSON_GetArrayItem(args, 0), *e = cJSON_GetArrayItem(args, 1),
+                *sig = cJSON_GetArrayItem(args, 2);
+    if (c->key[0]) {
+        reply_op(s, c, 0, "Repeat auth", req_id, "auth", now);
+        return;
+    }
+    if (!cJSON_IsString(k) || !cJSON_IsString(sig) ||
+        !(cJSON_IsNumber(e) || cJSON_IsString(e))) {
+        reply_op(s, c, 0, "Params Error", req_id, "auth", now);
+        return;
+    }
+    int64_t expires = cJSON_IsNumber(e) ? (int64_t)e->valuedouble
+                                        : (int64_t)strtoll(e->valuestring, NULL, 10);
+    const char *secret = exch_account_secret(s->x, k->valuestring);
+    char want[BYBITSIGN_HEX];
+    if (!secret) {
+        reply_op(s, c, 0, "Invalid apikey", req_id, "auth", now);
+        return;
+    }
+    if (expires <= rest_server_time(&s->rest, now)) {
+        reply_op(s, c, 0, "Request expired", req_id, "auth", now);
+        return;
+    }
+    if (bybitsign_ws(secret, expires, want) || !bybitsign_equal(want, sig->valuestring)) {
+        reply_op(s, c, 0, "Invalid sign", req_id, "auth", now);
+        return;
+    }
+    snprintf(c->key, sizeof c->key, "%s", k->valuestring);
+    reply_op(s, c, 1, "", req_id, "auth", now);
+}
+
+static void ws_subscribe(sim *s, sim_conn *c, const cJSON *m, const cJSON *req_id, int sub,
+                         int64_t now)
+{
+    const char *op = sub ? "subscribe" : "unsubscribe";
+    const cJSON *args = cJSON_GetObjectItemCaseSensitive(m, "args"), *a;
+    if (c->kind == K_TRADE || !cJSON_IsArray(args) || cJSON_GetArraySize(args) < 1) {
+        reply_op(s, c, 0, "Params Error", req_id, op, now);
+        return;
+    }
+    if (c->kind == K_PRIVATE && !c->key[0]) {
+        reply_op(s, c, 0, "Request not authorized", req_id, op, now);
+        return;
+    }
+    /* validate all first: a request with one bad topic changes nothing */
+    uint32_t pub = 0;
+    unsigned priv = 0;
+    cJSON_ArrayForEach(a, args)
+    {
+        char msg[160];
+        int ok = 0;
+        if (cJSON_IsString(a)) {
+            if (c->kind == K_PUBLIC) {
+                int i = pub_index(s, a->valuestring);
+                if (i >= 0) {
+                    pub |= 1u << i;
+                    ok = 1;
+                }
+            } else {
+                for (size_t i = 0; i < sizeof private_topics / sizeof private_topics[0]; i++)
+                    if (!strcmp(private_topics[i].name, a->valuestring)) {
+                        priv |= private_topics[i].bit;
+                        ok = 1;
+                    }
+            }
+        }
+        if (!ok) {
+            snprintf(msg, sizeof msg, "error:handler not found,topic:%.80s",
+                     cJSON_IsString(a) ? a->valuestring : "(not a string)");
+            reply_op(s, c, 0, msg, req_id, op, now);
+            return;
+        }
+    }
+    if (sub) {
+        uint32_t newpub = pub & ~c->pub;
+        unsigned newpriv = priv & ~c->priv;
+        unsigned add = (unsigned)__builtin_popcount(newpub) + (unsigned)__builtin_popcount(newpriv);
+        if (c->ntopics + add > s->cfg.ws_max_topics) {
+            reply_op(s, c, 0, "too many topics on one connection", req_id, op, now);
+            return;
+        }
+        if (pub & c->pub || priv & c->priv) {
+            char msg[120];
+            snprintf(msg, sizeof msg, "error:already subscribed");
+            reply_op(s, c, 0, msg, req_id, op, now);
+            return;
+        }
+        c->ntopics += add;
+        c->pub |= newpub;
+        c->priv |= newpriv;
+        for (unsigned i = 0; i < s->npub; i++)
+            if (newpub >> i & 1)
+                s->pub_subs[i]++;
+        if (newpriv & P_DCP)
+            exch_dcp_conn(s->x, c->key, +1, now);
+        reply_op(s, c, 1, "", req_id, op, now);
+        /* a snapshot first for every new book topic */
+        for (unsigned i = 0; i < s->npub; i++)
+            if (newpub >> i & 1 && !strncmp(s->pub_names[i], "orderbook.", 10)) {
+                char *snap = exch_book_snapshot_msg(s->x, s->pub_names[i], now);
+                if (snap) {
+                    conn_send(s, c, snap, strlen(snap), now);
+                    free(snap);
+                }
+            }
+    } else {
+        uint32_t gone = pub & c->pub;
+        unsigned gonep = priv & c->priv;
+        for (unsigned i = 0; i < s->npub; i++)
+            if (gone >> i & 1)
+                s->pub_subs[i]--;
+        if (gonep & P_DCP)
+            exch_dcp_conn(s->x, c->key, -1, now);
+        c->pub &= ~gone;
+        c->priv &= ~gonep;
+        c->ntopics -= (unsigned)__builtin_popcount(gone) + (unsigned)__builtin_popcount(gonep);
+        reply_op(s, c, 1, "", req_id, op, now);
+    }
+}
+
+/* /v5/trade: order.create / order.amend / order.cancel, replied in Bybit's shape. */
+static void ws_trade(sim *s, sim_conn *c, const cJSON *m, const char *op, int64_t now)
+{
+    const cJSON *reqid = cJSON_GetObjectItemCaseSensitive(m, "reqId");
+    const cJSON *hdr = cJSON_GetObjectItemCaseSensitive(m, "header");
+    const cJSON *args = cJSON_GetObjectItemCaseSensitive(m, "args");
+    const cJSON *a0 = cJSON_GetArrayItem(args, 0);
+    int code = 0;
+    char msg[200] = "OK";
+    exch_ids ids = {{0}, {0}};
+    ratelimit_state st = {0, 0, 0};
+    const char *rid = cJSON_IsString(reqid) ? reqid->valuestring : "";
+    if (!c->key[0]) {
+        code = 10003;
+        snprintf(msg, sizeof msg, "Request not authorized");
+    } else if (*rid) {
+        for (unsigned i = 0; i < c->nreq && i < SIM_MAX_REQIDS; i++)
+            if (!strcmp(c->reqids[i], rid)) {
+                code = 20006;
+                snprintf(msg, sizeof msg, "reqId is duplicated");
+            }
+        if (!code) {
+            snprintf(c->reqids[c->nreq % SIM_MAX_REQIDS], sizeof c->reqids[0], "%.39s", rid);
+            c->nreq++;
+        }
+    }
+    const cJSON *ts = cJSON_GetObjectItemCaseSensitive(hdr, "X-BAPI-TIMESTAMP");
+    const cJSON *rw = cJSON_GetObjectItemCaseSensitive(hdr, "X-BAPI-RECV-WINDOW");
+    if (!code && cJSON_IsString(ts)) {
+        long long t = strtoll(ts->valuestring, NULL, 10),
+                  w = cJSON_IsString(rw) ? strtoll(rw->valuestring, NULL, 10) : 5000;
+        int64_t srv = rest_server_time(&s->rest, now);
+        if (!(srv - w <= t && t < srv + 1000)) {
+            code = 10002;
+            snprintf(msg, sizeof msg, "invalid request, please check your timestamp");
+        }
+    }
+    const char *path = !strcmp(op, "order.create")   ? "/v5/order/create"
+                       : !strcmp(op, "order.amend")  ? "/v5/order/amend"
+                       : !strcmp(op, "order.cancel") ? "/v5/order/cancel"
+                                                     : NULL;
+    if (!code && !path) {
+        code = 10001;
+        snprintf(msg, sizeof msg, "Invalid op: %.60s", op);
+    }
+    if (!code && !cJSON_IsObject(a0)) {
+        code = 10001;
+        snprintf(msg, sizeof msg, "params error: args must hold one order");
+    }
+    if (!code) {
+        char key[RATELIMIT_KEY];
+        snprintf(key, sizeof key, "%.64s %s", c->key, path);
+        if (!ratelimit_take(s->limits, key, s->cfg.order_limit_per_s, now, &st)) {
+            code = 10006;
+            snprintf(msg, sizeof msg, "Too many visits. Exceeded the API Rate Limit.");
+        }
+    }
+    if (!code) {
+        /* the same parameter handling as REST: the body is the single arg */
+        rest_in in = {"POST", path, "", NULL, 0, "", c->key, NULL, NULL, NULL};
+        (void)in;
+        char b[8][64];
+        const char *f[8];
+        static const char *const names[] = {"category", "symbol",      "side", "orderType",
+                                            "qty",      "price",       "timeInForce",
+                                            "orderLinkId"};
+        for (int i = 0; i < 8; i++) {
+            const cJSON *v = cJSON_GetObjectItemCaseSensitive(a0, names[i]);
+            f[i] = cJSON_IsString(v) ? (snprintf(b[i], 64, "%s", v->valuestring), b[i]) : NULL;
+        }
+        const cJSON *oid = cJSON_GetObjectItemCaseSensitive(a0, "orderId");
+        const char *order_id = cJSON_IsString(oid) ? oid->valuestring : NULL;
+        if (!f[0] || strcmp(f[0], "linear")) {
+            code = 10001;
+            snprintf(msg, sizeof msg, "category only support linear");
+        } else if (path[10] == 'c' && path[11] == 'r') { /* create */
+            exch_order_req r = {f[1], f[2] && !strcmp(f[2], "Sell") ? EXCH_SELL : EXCH_BUY,
+                                f[3] && !strcmp(f[3], "Market") ? EXCH_MARKET : EXCH_LIMIT,
+                                f[4], f[5], EXCH_GTC, f[7], 0};
+            const char *tif = f[6] ? f[6] : (r.type == EXCH_MARKET ? "IOC" : "GTC");
+            r.tif = !strcmp(tif, "IOC")        ? EXCH_IOC
+                    : !strcmp(tif, "FOK")      ? EXCH_FOK
+                    : !strcmp(tif, "PostOnly") ? EXCH_POSTONLY
+                                               : EXCH_GTC;
+            r.reduce_only = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(a0, "reduceOnly"));
+            if (!f[1] || !f[2] || (strcmp(f[2], "Buy") && strcmp(f[2], "Sell")) || !f[3] ||
+                (strcmp(f[3], "Limit") && strcmp(f[3], "Market")) || !f[4]) {
+                code = 10001;
+                snprintf(msg, sizeof msg, "params error: symbol, side, orderType and qty are required");
+            } else {
+                code = exch_create(s->x, c->key, &r, now, &ids, msg, sizeof msg);
+            }
+        } else if (path[10] == 'a') {
+            code = f[1] ? exch_amend(s->x, c->key, f[1], order_id, f[7], f[4], f[5], now, &ids,
+                                     msg, sizeof msg)
+                        : 10001;
+        } else {
+            code = f[1] ? exch_cancel(s->x, c->key, f[1], order_id, f[7], now, &ids, msg,
+                                      sizeof msg)
+                        : 10001;
+        }
+        if (code == 10001 && !msg[0])
+            snprintf(msg, sizeof msg, "params error");
+        if (!code)
+            snprintf(msg, sizeof msg, "OK");
+    }
+    cJSON *r = cJSON_CreateObject();
+    cJSON_AddStringToObject(r, "reqId", rid);
+    cJSON_AddNumberToObject(r, "retCode", code);
+    cJSON_AddStringToObject(r, "retMsg", msg);
+    cJSON_AddStringToObject(r, "op", op);
+    cJSON *d = cJSON_AddObjectToObject(r, "data");
+    if (!code) {
+        cJSON_AddStringToObject(d, "orderId", ids.order_id);
+        cJSON_AddStringToObject(d, "orderLinkId", ids.link_id);
+    }
+    cJSON_AddObjectToObject(r, "retExtInfo");
+    cJSON *h = cJSON_AddObjectToObject(r, "header");
+    char v[32];
+    snprintf(v, sizeof v, "%u", st.limit ? st.limit : s->cfg.order_limit_per_s);
+    cJSON_AddStringToObject(h, "X-Bapi-Limit", v);
+    snprintf(v, sizeof v, "%u", st.remaining);
+    cJSON_AddStringToObject(h, "X-Bapi-Limit-Status", v);
+    snprintf(v, sizeof v, "%" PRId64, st.reset_ms);
+    cJSON_AddStringToObject(h, "X-Bapi-Limit-Reset-Timestamp", v);
+    snprintf(v, sizeof v, "%" PRId64, rest_server_time(&s->rest, now));
+    cJSON_AddStringToObject(h, "Timenow", v);
+    cJSON_AddStringToObject(r, "connId", c->conn_id);
+    conn_send_json(s, c, r, now);
+}
+
+void sim_ws_message(sim *s, sim_conn *c, const char *msg, size_t len, int64_t now_ms)
+{
+    s->ws_msgs_in++;
+    c->last_rx_ms = now_ms;
+    if (c->closing || s->stalled) /* a stalled server answers nothing, pings included */
+        return;
+    cJSON *m = cJSON_ParseWithLength(msg, len);
+    const cJSON *op = cJSON_GetObjectItemCaseSensitive(m, "op");
+    const cJSON *req_id = cJSON_GetObjectItemCaseSensitive(m, "req_id");
+    if (!cJSON_IsObject(m) || !cJSON_IsString(op)) {
+        s->ws_bad_in++;
+        if (c->kind == K_TRADE) {
+            cJSON *r = cJSON_CreateObject();
+            cJSON_AddStringToObject(r, "reqId", "");
+            cJSON_AddNumberToObject(r, "retCode", 10001);
+            cJSON_AddStringToObject(r, "retMsg", "Invalid request: not a JSON object with op");
+            cJSON_AddStringToObject(r, "op", "");
+            cJSON_AddStringToObject(r, "connId", c->conn_id);
+            conn_send_json(s, c, r, now_ms);
+        } else {
+            reply_op(s, c, 0, "error:invalid request, not a JSON object with op", NULL, "",
+                     now_ms);
+        }
+        cJSON_Delete(m);
+        return;
+    }
+    const char *o = op->valuestring;
+    if (!strcmp(o, "ping"))
+        ws_ping(s, c, req_id, now_ms);
+    else if (!strcmp(o, "auth") && c->kind != K_PUBLIC)
+        ws_auth(s, c, m, req_id, now_ms);
+    else if (!strcmp(o, "subscribe") || !strcmp(o, "unsubscribe"))
+        ws_subscribe(s, c, m, req_id, o[0] == 's', now_ms);
+    else if (c->kind == K_TRADE)
+        ws_trade(s, c, m, o, now_ms);
+    else {
+        char t[120];
+        snprintf(t, sizeof t, "error:unknown op %.60s", o);
+        s->ws_bad_in++;
+        reply_op(s, c, 0, t, req_id, o, now_ms);
+    }
+    cJSON_Delete(m);
+}
+
+/* ---- /sim/*, /metrics ---------------------------------------------------------------------- */
+
+static void json_reply(rest_out *out, int status, cJSON *j)
+{
+    char *t = cJSON_PrintUnformatted(j);
+    cJSON_Delete(j);
+    out->status = status;
+    sbuf_reset(&out->body);
+    if (!t || sbuf_adds(&out->body, t)) {
+        out->status = 500;
+        sbuf_reset(&out->body);
+        (void)sbuf_adds(&out->body, "{\"error\":\"reply too large\"}");
+    }
+    free(t);
+}
+
+static void error_reply(rest_out *out, int status, const char *msg)
+{
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddStringToObject(j, "error", msg);
+    json_reply(out, status, j);
+}
+
+static cJSON *stats_json(sim *s, int64_t now)
+{
+    exch_stats es;
+    exch_get_stats(s->x, &es);
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddNumberToObject(j, "uptime_s", (double)(now - s->started_ms) / 1000.0);
+    cJSON *w = cJSON_AddObjectToObject(j, "connections");
+    unsigned n[3] = {0, 0, 0};
+    for (sim_conn *c = s->conns; c; c = c->next)
+        n[c->kind]++;
+    cJSON_AddNumberToObject(w, "public", n[K_PUBLIC]);
+    cJSON_AddNumberToObject(w, "private", n[K_PRIVATE]);
+    cJSON_AddNumberToObject(w, "trade", n[K_TRADE]);
+    cJSON_AddNumberToObject(w, "opened_total", (double)s->ws_opened);
+    cJSON_AddNumberToObject(w, "refused_total", (double)s->ws_refused);
+    cJSON_AddNumberToObject(w, "dropped_total", (double)s->ws_dropped);
+    cJSON_AddNumberToObject(w, "reset_total", (double)s->ws_reset);
+    cJSON_AddNumberToObject(w, "idle_closed_total", (double)s->ws_idle_closed);
+    cJSON_AddNumberToObject(w, "slow_closed_total", (double)s->ws_closed_slow);
+    cJSON *m = cJSON_AddObjectToObject(j, "messages");
+    cJSON_AddNumberToObject(m, "received", (double)s->ws_msgs_in);
+    cJSON_AddNumberToObject(m, "sent", (double)s->ws_msgs_out);
+    cJSON_AddNumberToObject(m, "bytes_sent", (double)s->ws_bytes_out);
+    cJSON_AddNumberToObject(m, "malformed_sent", (double)s->ws_malformed_sent);
+    cJSON_AddNumberToObject(m, "bad_received", (double)s->ws_bad_in);
+    cJSON *r = cJSON_AddObjectToObject(j, "rest");
+    cJSON_AddNumberToObject(r, "requests", (double)s->rest.requests);
+    cJSON_AddNumberToObject(r, "signed_ok", (double)s->rest.signed_ok);
+    cJSON_AddNumberToObject(r, "signature_errors", (double)s->rest.sig_errors);
+    cJSON_AddNumberToObject(r, "rate_limited", (double)s->rest.limited);
+    cJSON_AddNumberToObject(r, "faulted", (double)s->rest.faulted);
+    cJSON_AddNumberToObject(r, "not_found", (double)s->rest.not_found);
+    cJSON *o = cJSON_AddObjectToObject(j, "orders");
+    cJSON_AddNumberToObject(o, "open", es.open_orders);
+    cJSON_AddNumberToObject(o, "created", (double)es.orders_created);
+    cJSON_AddNumberToObject(o, "cancelled", (double)es.orders_cancelled);
+    cJSON_AddNumberToObject(o, "rejected", (double)es.orders_rejected);
+    cJSON_AddNumberToObject(o, "filled", (double)es.orders_filled);
+    cJSON_AddNumberToObject(o, "fills", (double)es.fills);
+    cJSON_AddNumberToObject(j, "public_trades", (double)es.public_trades);
+    cJSON_AddNumberToObject(j, "book_messages", (double)es.book_messages);
+    cJSON_AddNumberToObject(j, "accounts", es.accounts);
+    cJSON *fj = cJSON_AddObjectToObject(j, "faults_fired");
+    if (s->f)
+        for (int k = 0; k < FAULT__COUNT; k++)
+            cJSON_AddNumberToObject(fj, faults_name((fault_kind)k),
+                                    (double)faults_fired(s->f, (fault_kind)k));
+    return j;
+}
+
+static void metrics(sim *s, int64_t now, rest_out *out)
+{
+    sbuf *b = &out->body;
+    exch_stats es;
+    exch_get_stats(s->x, &es);
+    unsigned n[3] = {0, 0, 0};
+    for (sim_conn *c = s->conns; c; c = c->next)
+        n[c->kind]++;
+    static const char *const kinds[] = {"public", "private", "trade"};
+    promtext_header(b, "bybit_sim_ws_connections", "gauge", "open WebSocket connections");
+    for (int k = 0; k < 3; k++) {
+        const char *l[] = {"kind", kinds[k], NULL};
+        promtext_sample(b, "bybit_sim_ws_connections", l, n[k]);
+    }
+    struct {
+        const char *name, *type, *help;
+        double v;
+    } m[] = {
+        {"bybit_sim_uptime_seconds", "gauge", "seconds since start", (double)(now - s->started_ms) / 1e3},
+        {"bybit_sim_ws_opened_total", "counter", "WebSocket connections accepted", (double)s->ws_opened},
+        {"bybit_sim_ws_refused_total", "counter", "WebSocket upgrades refused", (double)s->ws_refused},
+        {"bybit_sim_ws_dropped_total", "counter", "connections closed by a fault or maintenance", (double)s->ws_dropped},
+        {"bybit_sim_ws_reset_total", "counter", "connections reset by a fault", (double)s->ws_reset},
+        {"bybit_sim_ws_slow_closed_total", "counter", "connections closed for a full send queue", (double)s->ws_closed_slow},
+        {"bybit_sim_ws_messages_received_total", "counter", "WebSocket messages received", (double)s->ws_msgs_in},
+        {"bybit_sim_ws_messages_sent_total", "counter", "WebSocket messages sent", (double)s->ws_msgs_out},
+        {"bybit_sim_ws_sent_bytes_total", "counter", "WebSocket payload bytes sent", (double)s->ws_bytes_out},
+        {"bybit_sim_rest_requests_total", "counter", "REST requests", (double)s->rest.requests},
+        {"bybit_sim_rest_signature_errors_total", "counter", "signed requests refused (10002-10004)", (double)s->rest.sig_errors},
+        {"bybit_sim_rest_rate_limited_total", "counter", "requests over a rate limit", (double)s->rest.limited},
+        {"bybit_sim_orders_open", "gauge", "open orders of all accounts", es.open_orders},
+        {"bybit_sim_orders_created_total", "counter", "orders acknowledged", (double)es.orders_created},
+        {"bybit_sim_orders_cancelled_total", "counter", "orders cancelled", (double)es.orders_cancelled},
+        {"bybit_sim_fills_total", "counter", "executions of account orders", (double)es.fills},
+        {"bybit_sim_public_trades_total", "counter", "public trades", (double)es.public_trades},
+    };
+    for (size_t i = 0; i < sizeof m / sizeof m[0]; i++) {
+        promtext_header(b, m[i].name, m[i].type, m[i].help);
+        promtext_sample(b, m[i].name, NULL, m[i].v);
+    }
+    if (s->f) {
+        promtext_header(b, "bybit_sim_faults_fired_total", "counter", "faults fired, by kind");
+        for (int k = 0; k < FAULT__COUNT; k++) {
+            const char *l[] = {"kind", faults_name((fault_kind)k), NULL};
+            promtext_sample(b, "bybit_sim_faults_fired_total", l,
+                            (double)faults_fired(s->f, (fault_kind)k));
+        }
+    }
+}
+
+void sim_http(sim *s, const rest_in *in, int64_t now_ms, rest_out *out)
+{
+    const char *path = in->path ? in->path : "", *method = in->method ? in->method : "";
+    s->http_requests++;
+    if (strncmp(path, "/sim/", 5) && strcmp(path, "/metrics") && strcmp(path, "/health")) {
+        rest_handle(&s->rest, in, now_ms, out);
+        return;
+    }
+    out->status = 200;
+    if (!strcmp(path, "/health")) {
+        json_reply(out, 200, cJSON_CreateObject());
+    } else if (!strcmp(path, "/metrics") && !strcmp(method, "GET")) {
+        metrics(s, now_ms, out);
+        out->status = 200;
+    } else if (!strcmp(path, "/sim/orders") && !strcmp(method, "GET")) {
+        char acct[80] = "";
+        const char *a = strstr(in->query ? in->query : "", "account=");
+        if (a) {
+            size_t n = strcspn(a + 8, "&");
+            snprintf(acct, sizeof acct, "%.*s", (int)(n < 79 ? n : 79), a + 8);
+        }
+        cJSON *list = exch_open_orders_all(s->x, *acct ? acct : NULL);
+        if (!list) {
+            error_reply(out, 500, "out of memory");
+            return;
+        }
+        cJSON *j = cJSON_CreateObject();
+        cJSON_AddNumberToObject(j, "count", cJSON_GetArraySize(list));
+        cJSON_AddItemToObject(j, "list", list);
+        json_reply(out, 200, j);
+    } else if (!strcmp(path, "/sim/stats") && !strcmp(method, "GET")) {
+        json_reply(out, 200, stats_json(s, now_ms));
+    } else if (!strcmp(path, "/sim/faults")) {
+        if (!s->f) {
+            error_reply(out, 404, "faults are not enabled");
+        } else if (!strcmp(method, "GET")) {
+            json_reply(out, 200, faults_to_json(s->f, now_ms));
+        } else if (!strcmp(method, "POST")) {
+            cJSON *body = cJSON_ParseWithLength(in->body ? in->body : "", in->body_len);
+            char err[256];
+            if (!cJSON_IsObject(body)) {
+                error_reply(out, 400, "body must be a JSON object");
+            } else if (faults_apply_json(s->f, body, now_ms, err, sizeof err)) {
+                error_reply(out, 400, err);
+            } else {
+                json_reply(out, 200, faults_to_json(s->f, now_ms));
+            }
+            cJSON_Delete(body);
+        } else {
+            error_reply(out, 405, "use GET or POST");
+        }
+    } else if (!strcmp(path, "/sim/reset")) {
+        if (strcmp(method, "POST")) {
+            error_reply(out, 405, "use POST");
+            return;
+        }
+        exch_reset(s->x, now_ms);
+        ratelimit_clear(s->limits);
+        ratelimit_clear(s->iplimits);
+        memset(s->rest.bans, 0, sizeof s->rest.bans);
+        if (s->f)
+            faults_clear(s->f);
+        cJSON *j = cJSON_CreateObject();
+        cJSON_AddBoolToObject(j, "reset", 1);
+        json_reply(out, 200, j);
+    } else {
+        error_reply(out, 404, "unknown /sim endpoint (orders, stats, faults, reset)");
+    }
+}
