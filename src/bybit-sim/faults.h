@@ -43,8 +43,8 @@
  * Randomness: a splitmix64/xoshiro stream per kind, seeded from the seed and the kind, so two
  * runs with the same seed, configuration and call sequence fire identically.
  *
- * Threads: one. Nothing here allocates after faults_new() except error messages in caller
- * buffers.
+ * Threads: one. Nothing here allocates after faults_new() but faults_to_json (its result);
+ * error messages go to caller buffers.
  */
 #ifndef FAULTS_H
 #define FAULTS_H

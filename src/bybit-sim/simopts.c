@@ -365,9 +365,9 @@ void simopts_print_keys(FILE *out)
     fprintf(out, "settings (YAML keys, dotted = nested; --set KEY=VALUE takes the same):\n");
     for (size_t i = 0; i < NOPTS; i++) {
         simopts_value(&o, &opt_table[i], val, sizeof val);
-        fprintf(out, "  %-30s %-12s %s (%s)\n", opt_table[i].key, val, opt_table[i].help,
-                opt_table[i].type == T_STR || opt_table[i].type == T_U64 ? "text"
-                                                                         : opt_table[i].range);
+        const opt_def *d = &opt_table[i];
+        fprintf(out, "  %-30s %-12s %s%s%s%s\n", d->key, val, d->help, *d->range ? " (" : "",
+                d->range, *d->range ? ")" : "");
     }
     fprintf(out, "  %-30s %-12s %s\n", "accounts", "[]",
             "list of \"KEY:SECRET[:USDT]\" (balance 100000 by default; also --account)");
