@@ -690,7 +690,7 @@ void sim_ws_message(sim *s, sim_conn *c, const char *msg, size_t len, int64_t no
     cJSON_Delete(m);
 }
 
-/* ---- /sim/*, /metrics ---------------------------------------------------------------------- */
+/* ---- /sim/..., /metrics ---------------------------------------------------------------------- */
 
 static void json_reply(rest_out *out, int status, cJSON *j)
 {

@@ -1,6 +1,6 @@
 /*
  * sim: the simulator as a whole, without sockets: the exchange, the faults, the REST layer,
- * the WebSocket connections and their topics, the /sim/* endpoints and /metrics.
+ * the WebSocket connections and their topics, the /sim/... endpoints and /metrics.
  *
  * The server (main.c) owns the sockets and the clock: it hands in HTTP requests (sim_http),
  * WebSocket opens, messages and closes (sim_ws_*), and calls sim_tick every book interval.
@@ -67,7 +67,7 @@ int sim_add_account(sim *s, const char *key, const char *secret, double usdt);
 /* The market moves, feeds go out, idle and faulted connections are dropped. */
 void sim_tick(sim *s, int64_t now_ms);
 
-/* One HTTP request: /sim/*, /metrics, /health, or the Bybit REST API (rest_handle). */
+/* One HTTP request: /sim/..., /metrics, /health, or the Bybit REST API (rest_handle). */
 void sim_http(sim *s, const rest_in *in, int64_t now_ms, rest_out *out);
 
 /* A WebSocket upgrade on path; NULL when refused (unknown path, maintenance, too many). */
