@@ -44,11 +44,14 @@
 enum {
     EXCH_OK = 0,
     EXCH_ERR_PARAM = 10001,
+    EXCH_ERR_KEY = 10003, /* unknown API key */
     EXCH_ERR_INTERNAL = 10016,
     EXCH_ERR_NO_ORDER = 110001,
     EXCH_ERR_BALANCE = 110007,
     EXCH_ERR_FINISHED = 110008,
+    EXCH_ERR_REDUCE_ONLY = 110017, /* reduce-only order that would not reduce the position */
     EXCH_ERR_TOO_MANY = 110020,
+    EXCH_ERR_MIN_VALUE = 110094, /* qty × price below the instrument's min notional */
 };
 
 typedef enum exch_side { EXCH_BUY, EXCH_SELL } exch_side;
@@ -113,8 +116,10 @@ void exch_tick(exch *x, int64_t now_ms);
 
 /* The snapshot message for a new subscriber of an orderbook topic: the book as the stream last
  * published it, with that message's u and seq, so that the stream's next delta follows it.
+ * A stream that never published, or was reset, publishes its snapshot first (through on_public
+ * too, so that existing subscribers see the same u) and returns that.
  * Returns a malloc'd NUL-terminated message text (caller frees), or NULL for an unknown topic
- * (bad depth or symbol). */
+ * (bad depth or symbol) or on allocation failure. */
 char *exch_book_snapshot_msg(exch *x, const char *topic, int64_t now_ms);
 /* Resets every book stream of every symbol: the next message of each wanted stream is a
  * snapshot with u == 1 (Bybit after a service restart). */
