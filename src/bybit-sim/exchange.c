@@ -1313,11 +1313,11 @@ static int book_msg(exch *x, const market *m, const stream *st, const char *type
     if (!rc && nb)
         rc = add_levels(s, m, b, nb);
     if (!rc)
-        rc = sbuf_adds(s, nb ? "]],\"a\":[" : "],\"a\":[");
+        rc = sbuf_adds(s, "],\"a\":[");
     if (!rc && na)
         rc = add_levels(s, m, a, na);
     if (!rc)
-        rc = sbuf_printf(s, "%s,\"u\":%llu,\"seq\":%llu},\"cts\":%lld}", na ? "]]" : "]",
+        rc = sbuf_printf(s, "%s,\"u\":%llu,\"seq\":%llu},\"cts\":%lld}", "]",
                          (unsigned long long)st->u, (unsigned long long)st->seq, (long long)now_ms);
     return rc;
 }

@@ -51,9 +51,8 @@ static int64_t now_ms(void)
 
 static void send_out(wsrv_req *r, rest_out *out)
 {
-    wsrv_reply(r, out->status, "application/json",
-               out->headers.len ? out->headers.data : NULL, out->body.data ? out->body.data : "",
-               out->body.len);
+    wsrv_reply(r, out->status, "application/json", out->headers.len ? out->headers.data : NULL,
+               out->body.data ? out->body.data : "", out->body.len);
 }
 
 static void delayed_closed(uv_handle_t *h)
@@ -307,8 +306,8 @@ int main(int argc, char **argv)
         return 3;
     }
     for (size_t i = 0; i < o->naccounts; i++) {
-        int rc = sim_add_account(a.s, o->accounts[i].key, o->accounts[i].secret,
-                                 o->accounts[i].usdt);
+        int rc =
+            sim_add_account(a.s, o->accounts[i].key, o->accounts[i].secret, o->accounts[i].usdt);
         if (rc) {
             fprintf(stderr, "bybit-sim: account '%s': %s\n", o->accounts[i].key,
                     rc == -EEXIST ? "given twice" : strerror(-rc));

@@ -16,7 +16,7 @@
 #include <stdint.h>
 
 #define RATELIMIT_MAX_KEYS 1024
-#define RATELIMIT_KEY 96 /* bytes of a key, NUL included; longer keys are cut */
+#define RATELIMIT_KEY      96 /* bytes of a key, NUL included; longer keys are cut */
 
 typedef struct ratelimit ratelimit;
 

@@ -143,8 +143,9 @@ static void finish(call *k, int rc, const char *msg, cJSON *result)
 static int need_linear(call *k, const char *category)
 {
     if (!category || strcmp(category, "linear")) {
-        err(k, 10001, category && *category ? "category only support linear" :
-                                             "params error: category is empty");
+        err(k, 10001,
+            category && *category ? "category only support linear"
+                                  : "params error: category is empty");
         return 0;
     }
     return 1;
@@ -376,8 +377,8 @@ static void h_cancel_all(call *k)
         return;
     }
     cJSON *list = NULL;
-    int rc = exch_cancel_all(k->c->x, k->key, sym && *sym ? sym : NULL, k->now, &list, msg,
-                             sizeof msg);
+    int rc =
+        exch_cancel_all(k->c->x, k->key, sym && *sym ? sym : NULL, k->now, &list, msg, sizeof msg);
     if (rc) {
         finish(k, rc, msg, list);
         return;
@@ -417,8 +418,8 @@ static void h_realtime(call *k)
     }
     cJSON *list = NULL;
     char *next = NULL;
-    int rc = exch_orders(k->c->x, k->key, *sym ? sym : NULL, oid, lid, open_only, limit, cur,
-                         &list, &next, msg, sizeof msg);
+    int rc = exch_orders(k->c->x, k->key, *sym ? sym : NULL, oid, lid, open_only, limit, cur, &list,
+                         &next, msg, sizeof msg);
     if (rc) {
         free(next);
         finish(k, rc, msg, list);
@@ -472,7 +473,8 @@ static void h_wallet(call *k)
 static void h_dcp(call *k)
 {
     char b[2][64], msg[160] = "";
-    const char *w = jget(k->body, "timeWindow", b[0], 64), *prod = jget(k->body, "product", b[1], 64);
+    const char *w = jget(k->body, "timeWindow", b[0], 64),
+               *prod = jget(k->body, "product", b[1], 64);
     if (prod && strcmp(prod, "DERIVATIVES") && strcmp(prod, "OPTIONS") && strcmp(prod, "SPOT")) {
         err(k, 10001, "params error: product invalid");
         return;
@@ -562,8 +564,8 @@ static int check_signature(call *k)
     const char *payload = strcmp(in->method, "GET") ? (in->body ? in->body : "") : in->query;
     size_t plen = strcmp(in->method, "GET") ? in->body_len : strlen(in->query);
     char want[BYBITSIGN_HEX];
-    if (bybitsign_rest(secret, in->timestamp, in->api_key, rw, payload, plen, want) ||
-        !in->sign || !bybitsign_equal(want, in->sign)) {
+    if (bybitsign_rest(secret, in->timestamp, in->api_key, rw, payload, plen, want) || !in->sign ||
+        !bybitsign_equal(want, in->sign)) {
         err(k, 10004, "error sign! please check your signature");
         return 10004;
     }
@@ -579,8 +581,7 @@ void rest_handle(rest_ctx *c, const rest_in *in, int64_t now_ms, rest_out *out)
     out->status = 200;
 
     /* the IP layer: bans and the per-IP limit, before anything else */
-    if (banned(c, peer, now_ms) ||
-        (c->f && faults_active(c->f, FAULT_HTTP_403_BAN, now_ms, &fp))) {
+    if (banned(c, peer, now_ms) || (c->f && faults_active(c->f, FAULT_HTTP_403_BAN, now_ms, &fp))) {
         c->faulted++;
         plain(out, 403, "access too frequent");
         return;
@@ -604,7 +605,8 @@ void rest_handle(rest_ctx *c, const rest_in *in, int64_t now_ms, rest_out *out)
         }
         if (faults_hit(c->f, FAULT_REST_LATENCY, now_ms, &fp)) {
             uint64_t r = ((uint64_t)now_ms * 6364136223846793005ull + c->requests) >> 33;
-            out->delay_ms = fp.latency_ms + (fp.jitter_ms > 0 ? (int)(r % (uint64_t)(fp.jitter_ms + 1)) : 0);
+            out->delay_ms =
+                fp.latency_ms + (fp.jitter_ms > 0 ? (int)(r % (uint64_t)(fp.jitter_ms + 1)) : 0);
         }
         if (faults_hit(c->f, FAULT_HTTP_429, now_ms, &fp)) {
             c->faulted++;

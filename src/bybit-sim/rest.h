@@ -25,14 +25,14 @@
 #include "ratelimit.h"
 #include "sbuf.h"
 
-#define REST_MAX_BANS 64
+#define REST_MAX_BANS  64
 #define REST_MAX_REPLY (4u * 1024 * 1024)
 
 typedef struct rest_ctx {
-    exch *x;            /* borrowed */
-    faults *f;          /* borrowed; NULL: no faults */
-    ratelimit *limits;  /* per account + endpoint, 1 s; owned by the caller */
-    ratelimit *iplimits; /* per IP, 5 s; owned by the caller (may be NULL: no IP limit) */
+    exch *x;                    /* borrowed */
+    faults *f;                  /* borrowed; NULL: no faults */
+    ratelimit *limits;          /* per account + endpoint, 1 s; owned by the caller */
+    ratelimit *iplimits;        /* per IP, 5 s; owned by the caller (may be NULL: no IP limit) */
     unsigned order_limit_per_s; /* create, amend, cancel, cancel-all, create-batch */
     unsigned query_limit_per_s; /* the signed GET endpoints */
     unsigned ip_limit_per_5s;   /* 0: off */
@@ -49,16 +49,16 @@ typedef struct rest_in {
     const char *method, *path, *query; /* query without '?', "" when none */
     const char *body;                  /* may be NULL when body_len is 0 */
     size_t body_len;
-    const char *peer;                  /* client IP */
+    const char *peer; /* client IP */
     /* the X-BAPI-* headers, NULL when absent */
     const char *api_key, *timestamp, *sign, *recv_window;
 } rest_in;
 
 typedef struct rest_out {
-    int status;        /* HTTP status */
-    sbuf body;         /* the reply body (JSON), capped at REST_MAX_REPLY */
-    sbuf headers;      /* extra header lines "Name: value\r\n" */
-    int delay_ms;      /* answer this much later (the rest_latency fault) */
+    int status;   /* HTTP status */
+    sbuf body;    /* the reply body (JSON), capped at REST_MAX_REPLY */
+    sbuf headers; /* extra header lines "Name: value\r\n" */
+    int delay_ms; /* answer this much later (the rest_latency fault) */
 } rest_out;
 
 /* Sets up out (empty buffers); release with rest_out_free. */

@@ -28,8 +28,8 @@ static const struct {
     const char *name;
     unsigned bit;
 } private_topics[] = {
-    {"order", P_ORDER},       {"execution", P_EXEC}, {"position", P_POSITION},
-    {"wallet", P_WALLET},     {"dcp.future", P_DCP},
+    {"order", P_ORDER},   {"execution", P_EXEC}, {"position", P_POSITION},
+    {"wallet", P_WALLET}, {"dcp.future", P_DCP},
 };
 
 struct sim_conn {
@@ -331,7 +331,10 @@ sim_conn *sim_ws_open(sim *s, void *h, const char *path, const char *query, int6
     c->idle_ms = idle;
     uint64_t id = ++s->conn_seq;
     snprintf(c->conn_id, sizeof c->conn_id, "sim%08" PRIx64 "-%04" PRIx64 "-%c", id,
-             (uint64_t)(now_ms & 0xffff), kind == K_PUBLIC ? 'p' : kind == K_PRIVATE ? 'v' : 't');
+             (uint64_t)(now_ms & 0xffff),
+             kind == K_PUBLIC    ? 'p'
+             : kind == K_PRIVATE ? 'v'
+                                 : 't');
     c->next = s->conns;
     if (s->conns)
         s->conns->prev = c;
@@ -401,13 +404,12 @@ static void ws_auth(sim *s, sim_conn *c, const cJSON *m, const cJSON *req_id, in
         reply_op(s, c, 0, "Repeat auth", req_id, "auth", now);
         return;
     }
-    if (!cJSON_IsString(k) || !cJSON_IsString(sig) ||
-        !(cJSON_IsNumber(e) || cJSON_IsString(e))) {
+    if (!cJSON_IsString(k) || !cJSON_IsString(sig) || !(cJSON_IsNumber(e) || cJSON_IsString(e))) {
         reply_op(s, c, 0, "Params Error", req_id, "auth", now);
         return;
     }
-    int64_t expires = cJSON_IsNumber(e) ? (int64_t)e->valuedouble
-                                        : (int64_t)strtoll(e->valuestring, NULL, 10);
+    int64_t expires =
+        cJSON_IsNumber(e) ? (int64_t)e->valuedouble : (int64_t)strtoll(e->valuestring, NULL, 10);
     const char *secret = exch_account_secret(s->x, k->valuestring);
     char want[BYBITSIGN_HEX];
     if (!secret) {
@@ -578,9 +580,8 @@ static void ws_trade(sim *s, sim_conn *c, const cJSON *m, const char *op, int64_
         (void)in;
         char b[8][64];
         const char *f[8];
-        static const char *const names[] = {"category", "symbol",      "side", "orderType",
-                                            "qty",      "price",       "timeInForce",
-                                            "orderLinkId"};
+        static const char *const names[] = {"category", "symbol", "side",        "orderType",
+                                            "qty",      "price",  "timeInForce", "orderLinkId"};
         for (int i = 0; i < 8; i++) {
             const cJSON *v = cJSON_GetObjectItemCaseSensitive(a0, names[i]);
             f[i] = cJSON_IsString(v) ? (snprintf(b[i], 64, "%s", v->valuestring), b[i]) : NULL;
@@ -591,9 +592,14 @@ static void ws_trade(sim *s, sim_conn *c, const cJSON *m, const char *op, int64_
             code = 10001;
             snprintf(msg, sizeof msg, "category only support linear");
         } else if (path[10] == 'c' && path[11] == 'r') { /* create */
-            exch_order_req r = {f[1], f[2] && !strcmp(f[2], "Sell") ? EXCH_SELL : EXCH_BUY,
+            exch_order_req r = {f[1],
+                                f[2] && !strcmp(f[2], "Sell") ? EXCH_SELL : EXCH_BUY,
                                 f[3] && !strcmp(f[3], "Market") ? EXCH_MARKET : EXCH_LIMIT,
-                                f[4], f[5], EXCH_GTC, f[7], 0};
+                                f[4],
+                                f[5],
+                                EXCH_GTC,
+                                f[7],
+                                0};
             const char *tif = f[6] ? f[6] : (r.type == EXCH_MARKET ? "IOC" : "GTC");
             r.tif = !strcmp(tif, "IOC")        ? EXCH_IOC
                     : !strcmp(tif, "FOK")      ? EXCH_FOK
@@ -603,18 +609,19 @@ static void ws_trade(sim *s, sim_conn *c, const cJSON *m, const char *op, int64_
             if (!f[1] || !f[2] || (strcmp(f[2], "Buy") && strcmp(f[2], "Sell")) || !f[3] ||
                 (strcmp(f[3], "Limit") && strcmp(f[3], "Market")) || !f[4]) {
                 code = 10001;
-                snprintf(msg, sizeof msg, "params error: symbol, side, orderType and qty are required");
+                snprintf(msg, sizeof msg,
+                         "params error: symbol, side, orderType and qty are required");
             } else {
                 code = exch_create(s->x, c->key, &r, now, &ids, msg, sizeof msg);
             }
         } else if (path[10] == 'a') {
-            code = f[1] ? exch_amend(s->x, c->key, f[1], order_id, f[7], f[4], f[5], now, &ids,
-                                     msg, sizeof msg)
+            code = f[1] ? exch_amend(s->x, c->key, f[1], order_id, f[7], f[4], f[5], now, &ids, msg,
+                                     sizeof msg)
                         : 10001;
         } else {
-            code = f[1] ? exch_cancel(s->x, c->key, f[1], order_id, f[7], now, &ids, msg,
-                                      sizeof msg)
-                        : 10001;
+            code = f[1]
+                       ? exch_cancel(s->x, c->key, f[1], order_id, f[7], now, &ids, msg, sizeof msg)
+                       : 10001;
         }
         if (code == 10001 && !msg[0])
             snprintf(msg, sizeof msg, "params error");
@@ -666,8 +673,7 @@ void sim_ws_message(sim *s, sim_conn *c, const char *msg, size_t len, int64_t no
             cJSON_AddStringToObject(r, "connId", c->conn_id);
             conn_send_json(s, c, r, now_ms);
         } else {
-            reply_op(s, c, 0, "error:invalid request, not a JSON object with op", NULL, "",
-                     now_ms);
+            reply_op(s, c, 0, "error:invalid request, not a JSON object with op", NULL, "", now_ms);
         }
         cJSON_Delete(m);
         return;
@@ -781,21 +787,34 @@ static void metrics(sim *s, int64_t now, rest_out *out)
         const char *name, *type, *help;
         double v;
     } m[] = {
-        {"bybit_sim_uptime_seconds", "gauge", "seconds since start", (double)(now - s->started_ms) / 1e3},
-        {"bybit_sim_ws_opened_total", "counter", "WebSocket connections accepted", (double)s->ws_opened},
-        {"bybit_sim_ws_refused_total", "counter", "WebSocket upgrades refused", (double)s->ws_refused},
-        {"bybit_sim_ws_dropped_total", "counter", "connections closed by a fault or maintenance", (double)s->ws_dropped},
-        {"bybit_sim_ws_reset_total", "counter", "connections reset by a fault", (double)s->ws_reset},
-        {"bybit_sim_ws_slow_closed_total", "counter", "connections closed for a full send queue", (double)s->ws_closed_slow},
-        {"bybit_sim_ws_messages_received_total", "counter", "WebSocket messages received", (double)s->ws_msgs_in},
-        {"bybit_sim_ws_messages_sent_total", "counter", "WebSocket messages sent", (double)s->ws_msgs_out},
-        {"bybit_sim_ws_sent_bytes_total", "counter", "WebSocket payload bytes sent", (double)s->ws_bytes_out},
+        {"bybit_sim_uptime_seconds", "gauge", "seconds since start",
+         (double)(now - s->started_ms) / 1e3},
+        {"bybit_sim_ws_opened_total", "counter", "WebSocket connections accepted",
+         (double)s->ws_opened},
+        {"bybit_sim_ws_refused_total", "counter", "WebSocket upgrades refused",
+         (double)s->ws_refused},
+        {"bybit_sim_ws_dropped_total", "counter", "connections closed by a fault or maintenance",
+         (double)s->ws_dropped},
+        {"bybit_sim_ws_reset_total", "counter", "connections reset by a fault",
+         (double)s->ws_reset},
+        {"bybit_sim_ws_slow_closed_total", "counter", "connections closed for a full send queue",
+         (double)s->ws_closed_slow},
+        {"bybit_sim_ws_messages_received_total", "counter", "WebSocket messages received",
+         (double)s->ws_msgs_in},
+        {"bybit_sim_ws_messages_sent_total", "counter", "WebSocket messages sent",
+         (double)s->ws_msgs_out},
+        {"bybit_sim_ws_sent_bytes_total", "counter", "WebSocket payload bytes sent",
+         (double)s->ws_bytes_out},
         {"bybit_sim_rest_requests_total", "counter", "REST requests", (double)s->rest.requests},
-        {"bybit_sim_rest_signature_errors_total", "counter", "signed requests refused (10002-10004)", (double)s->rest.sig_errors},
-        {"bybit_sim_rest_rate_limited_total", "counter", "requests over a rate limit", (double)s->rest.limited},
+        {"bybit_sim_rest_signature_errors_total", "counter",
+         "signed requests refused (10002-10004)", (double)s->rest.sig_errors},
+        {"bybit_sim_rest_rate_limited_total", "counter", "requests over a rate limit",
+         (double)s->rest.limited},
         {"bybit_sim_orders_open", "gauge", "open orders of all accounts", es.open_orders},
-        {"bybit_sim_orders_created_total", "counter", "orders acknowledged", (double)es.orders_created},
-        {"bybit_sim_orders_cancelled_total", "counter", "orders cancelled", (double)es.orders_cancelled},
+        {"bybit_sim_orders_created_total", "counter", "orders acknowledged",
+         (double)es.orders_created},
+        {"bybit_sim_orders_cancelled_total", "counter", "orders cancelled",
+         (double)es.orders_cancelled},
         {"bybit_sim_fills_total", "counter", "executions of account orders", (double)es.fills},
         {"bybit_sim_public_trades_total", "counter", "public trades", (double)es.public_trades},
     };
