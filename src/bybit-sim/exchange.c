@@ -1282,9 +1282,9 @@ static int add_levels(sbuf *s, const market *m, const lvl *l, unsigned n)
     int rc = 0;
     for (unsigned i = 0; i < n && !rc; i++) {
         size_t k = 0;
-        buf[k++] = i ? ',' : '[';
         if (i)
-            buf[k++] = '[';
+            buf[k++] = ',';
+        buf[k++] = '[';
         buf[k++] = '"';
         k += (size_t)fmt_fixed(buf + k, sizeof buf - k, l[i].px, m->in.pdec);
         memcpy(buf + k, "\",\"", 3);
@@ -1317,8 +1317,8 @@ static int book_msg(exch *x, const market *m, const stream *st, const char *type
     if (!rc && na)
         rc = add_levels(s, m, a, na);
     if (!rc)
-        rc = sbuf_printf(s, "%s,\"u\":%llu,\"seq\":%llu},\"cts\":%lld}", "]",
-                         (unsigned long long)st->u, (unsigned long long)st->seq, (long long)now_ms);
+        rc = sbuf_printf(s, "],\"u\":%llu,\"seq\":%llu},\"cts\":%lld}", (unsigned long long)st->u,
+                         (unsigned long long)st->seq, (long long)now_ms);
     return rc;
 }
 

@@ -96,7 +96,8 @@ void exch_opts_default(exch_opts *o);
 
 /* New exchange with the default instruments BTCUSDT (tick 0.1, qty step 0.001, min qty 0.001,
  * max qty 100 (limit), min notional 5, start price 60000) and ETHUSDT (tick 0.01, qty step 0.01,
- * min qty 0.01, start price 3000). opts is copied. NULL on allocation failure. */
+ * min qty 0.01, max qty 1000, min notional 5, start price 3000). opts is copied (book_levels 0
+ * means the default, above EXCH_MAX_LEVELS is clamped). NULL on allocation failure. */
 exch *exch_new(const exch_opts *o, int64_t now_ms);
 /* Frees everything. Accepts NULL. */
 void exch_free(exch *x);
@@ -127,7 +128,10 @@ void exch_book_reset(exch *x);
 /* Whether a public topic exists ("orderbook.50.BTCUSDT", "publicTrade.ETHUSDT"). */
 int exch_topic_valid(const exch *x, const char *topic);
 
-/* ---- REST-level operations; each returns a retCode and, on error, a message in msg ---- */
+/* ---- REST-level operations; each returns a retCode and, on error, a message in msg ----
+ * (Bybit's texts where known: "Qty invalid", "Order price has too many decimals.",
+ * "OrderLinkedID is duplicate", "Order does not exist." …). An unknown api_key gets 10003;
+ * an unknown symbol 10001. */
 
 typedef struct exch_order_req {
     const char *symbol;
@@ -156,7 +160,11 @@ int exch_create(exch *x, const char *api_key, const exch_order_req *r, int64_t n
 int exch_amend(exch *x, const char *api_key, const char *symbol, const char *order_id,
                const char *link_id, const char *qty, const char *price, int64_t now_ms,
                exch_ids *out, char *msg, size_t msglen);
-/* Cancels one open order (cancelType CancelByUser). 110001 unknown, 110008 already closed. */
+/* Cancels one open order (cancelType CancelByUser). 110001 unknown, 110008 already closed.
+ * With p_cancel_with_exec the order first gets a partial fill (execution before the Cancelled
+ * order); with p_dup_filled the fill wins the race: the order fills completely, its Filled
+ * message is sent twice, and the cancel answers 110008. An order not live yet (delayed ack) is
+ * cancelled without having been announced as New. */
 int exch_cancel(exch *x, const char *api_key, const char *symbol, const char *order_id,
                 const char *link_id, int64_t now_ms, exch_ids *out, char *msg, size_t msglen);
 /* Cancels every open order of the account in symbol (NULL or "": all symbols). *list gets a
@@ -166,7 +174,8 @@ int exch_cancel_all(exch *x, const char *api_key, const char *symbol, int64_t no
 
 /* Orders for GET /v5/order/realtime, as Bybit: open_only 0 = open orders only, 1 or 2 = open
  * and recently closed ones (kept ones, EXCH_MAX_CLOSED), newest first, filtered by symbol
- * (NULL: all), order_id, link_id; at most limit (1..50) from cursor (NULL/"": start).
+ * (NULL: all), order_id, link_id; at most limit (1..50; 0: 20) from cursor (NULL/"": start;
+ * else an opaque string returned as next_cursor). Orders not live yet are not listed.
  * *list gets a new cJSON array of order objects, *next_cursor a malloc'd string ("" at the end).
  * Caller frees both. */
 int exch_orders(exch *x, const char *api_key, const char *symbol, const char *order_id,
@@ -179,14 +188,15 @@ int exch_positions(exch *x, const char *api_key, const char *symbol, cJSON **lis
 int exch_wallet(exch *x, const char *api_key, cJSON **result, char *msg, size_t msglen);
 /* GET /v5/market/instruments-info: list items for symbol (NULL: all). 0, or 10001 unknown. */
 int exch_instruments(exch *x, const char *symbol, cJSON **list, char *msg, size_t msglen);
-/* GET /v5/market/orderbook: the result object {s,b,a,ts,u,seq} with limit levels (1..200)
- * of the current book (accounts' orders included). 10001 for an unknown symbol. */
+/* GET /v5/market/orderbook: the result object {s,b,a,ts,u,seq,cts} with limit levels
+ * (1..200; 0: 25) of the current book (accounts' orders included). 10001 for an unknown symbol
+ * or limit. */
 int exch_orderbook(exch *x, const char *symbol, int limit, int64_t now_ms, cJSON **result,
                    char *msg, size_t msglen);
 
 /* ---- Disconnected Cancel All ---- */
 
-/* Arms DCP for the account with a window of 3..300 s (10001 otherwise). */
+/* Arms DCP for the account with a window of 3..300 s (10001 otherwise; 10003 unknown key). */
 int exch_dcp_arm(exch *x, const char *api_key, int window_s, char *msg, size_t msglen);
 /* A private connection of the account subscribed to dcp.future (+1) or went away (-1). When an
  * armed account's count drops to 0 and stays 0 for the window, exch_tick cancels all its open
