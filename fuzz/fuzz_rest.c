@@ -109,7 +109,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (out.status < 100 || out.status > 599 || !out.body.data)
         abort();
     int echo = memmem(data, size, SECRET, strlen(SECRET)) != NULL; /* not a leak */
-    if (!echo && (strstr(out.body.data, SECRET) || (out.headers.data && strstr(out.headers.data, SECRET))))
+    if (!echo &&
+        (strstr(out.body.data, SECRET) || (out.headers.data && strstr(out.headers.data, SECRET))))
         abort();
     if (out.status == 200 && !strncmp(path, "/v5/", 4)) {
         cJSON *j = cJSON_Parse(out.body.data);
