@@ -297,6 +297,7 @@ static void h_batch(call *k)
     {
         char b[7][64];
         exch_order_req r;
+        memset(&r, 0, sizeof r); /* a non-object item leaves it unset: no garbage link id */
         exch_ids ids = {{0}, {0}};
         msg[0] = '\0';
         int rc = cJSON_IsObject(it) ? order_req(k, it, &r, b, msg, sizeof msg) : 10001;
