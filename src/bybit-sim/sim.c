@@ -78,6 +78,16 @@ static int pub_index(const sim *s, const char *topic)
     return -1;
 }
 
+/* The bits of the orderbook topics in the public table. */
+static uint32_t book_bits(const sim *s)
+{
+    uint32_t b = 0;
+    for (unsigned i = 0; i < s->npub; i++)
+        if (!strncmp(s->pub_names[i], "orderbook.", 10))
+            b |= 1u << i;
+    return b;
+}
+
 /* Sends to one connection, unless stalled; a full queue closes it (a slow consumer). */
 static void conn_send(sim *s, sim_conn *c, const char *msg, size_t len, int64_t now)
 {
@@ -485,8 +495,10 @@ static void ws_subscribe(sim *s, sim_conn *c, const cJSON *m, const cJSON *req_i
             return;
         }
         c->ntopics += add;
-        c->pub |= newpub;
         c->priv |= newpriv;
+        /* the book topics get their bit once their snapshot went out below: a stream's first
+         * snapshot is also published (on_public) and would reach c twice */
+        c->pub |= newpub & ~book_bits(s);
         for (unsigned i = 0; i < s->npub; i++)
             if (newpub >> i & 1)
                 s->pub_subs[i]++;
@@ -501,6 +513,7 @@ static void ws_subscribe(sim *s, sim_conn *c, const cJSON *m, const cJSON *req_i
                     conn_send(s, c, snap, strlen(snap), now);
                     free(snap);
                 }
+                c->pub |= 1u << i;
             }
     } else {
         uint32_t gone = pub & c->pub;
