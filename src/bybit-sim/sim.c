@@ -268,6 +268,11 @@ void sim_tick(sim *s, int64_t now_ms)
             close_all(s, p.code >= 1000 && p.code <= 4999 ? p.code : 1001, "fault: ws_drop", 0);
         if (faults_edge(s->f, FAULT_WS_RESET, now_ms, &p))
             close_all(s, 0, NULL, 1);
+        /* the start of a state fault is an event too (faults.h): it draws its probability,
+         * starts an unscheduled one's window and counts it as fired */
+        (void)faults_edge(s->f, FAULT_WS_STALL, now_ms, NULL);
+        (void)faults_edge(s->f, FAULT_HTTP_403_BAN, now_ms, NULL);
+        (void)faults_edge(s->f, FAULT_MAINTENANCE, now_ms, NULL);
         if (faults_active(s->f, FAULT_MAINTENANCE, now_ms, &p))
             close_all(s, 1001, "service under maintenance", 0);
         if (faults_edge(s->f, FAULT_BOOK_RESET, now_ms, &p))
