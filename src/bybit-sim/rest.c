@@ -598,8 +598,8 @@ void rest_handle(rest_ctx *c, const rest_in *in, int64_t now_ms, rest_out *out)
     if (c->f) {
         if (faults_active(c->f, FAULT_MAINTENANCE, now_ms, &fp)) {
             c->faulted++;
-            if (fp.status == 503)
-                plain(out, 503, "{\"retCode\":10016,\"retMsg\":\"Service Unavailable\"}");
+            if (fp.status >= 500 && fp.status <= 599) /* faults.h: that HTTP status */
+                plain(out, fp.status, "{\"retCode\":10016,\"retMsg\":\"Service Unavailable\"}");
             else
                 err(&k, 10016, "System is under maintenance, please try again later.");
             return;
