@@ -604,11 +604,9 @@ void rest_handle(rest_ctx *c, const rest_in *in, int64_t now_ms, rest_out *out)
                 err(&k, 10016, "System is under maintenance, please try again later.");
             return;
         }
-        if (faults_hit(c->f, FAULT_REST_LATENCY, now_ms, &fp)) {
-            uint64_t r = ((uint64_t)now_ms * 6364136223846793005ull + c->requests) >> 33;
-            out->delay_ms =
-                fp.latency_ms + (fp.jitter_ms > 0 ? (int)(r % (uint64_t)(fp.jitter_ms + 1)) : 0);
-        }
+        /* faults_hit has drawn the jitter already: latency_ms is the whole delay */
+        if (faults_hit(c->f, FAULT_REST_LATENCY, now_ms, &fp))
+            out->delay_ms = fp.latency_ms;
         if (faults_hit(c->f, FAULT_HTTP_429, now_ms, &fp)) {
             c->faulted++;
             plain(out, 429, "Too Many Requests");
