@@ -61,6 +61,7 @@ struct sim {
     unsigned pub_subs[SIM_MAX_PUBLIC];
     unsigned npub;
     int stalled;
+    int64_t now_ms; /* the clock of the call in progress (for fault draws in callbacks) */
     /* counters */
     uint64_t ws_opened, ws_refused, ws_closed_slow, ws_dropped, ws_reset, ws_idle_closed;
     uint64_t ws_msgs_in, ws_msgs_out, ws_bytes_out, ws_malformed_sent, ws_bad_in;
@@ -125,7 +126,7 @@ static void on_public(void *ud, const char *topic, const char *msg, size_t len)
     int i = pub_index(s, topic);
     if (i < 0 || !s->pub_subs[i])
         return;
-    int64_t now = s->started_ms; /* only used for fault draws; see sim_tick */
+    int64_t now = s->now_ms; /* only used for fault draws */
     for (sim_conn *c = s->conns; c; c = c->next)
         if (c->kind == K_PUBLIC && (c->pub >> i & 1))
             conn_send(s, c, msg, len, now);
@@ -182,7 +183,7 @@ sim *sim_new(const sim_config *cfg, faults *f, const sim_io *io, int64_t now_ms,
     s->cfg = *cfg;
     s->io = *io;
     s->f = f;
-    s->started_ms = now_ms;
+    s->started_ms = s->now_ms = now_ms;
     exch_opts eo = cfg->market;
     eo.on_public = on_public;
     eo.on_private = on_private;
@@ -263,6 +264,7 @@ void sim_tick(sim *s, int64_t now_ms)
 {
     fault_params p;
     s->started_ms = s->started_ms ? s->started_ms : now_ms;
+    s->now_ms = now_ms;
     if (s->f) {
         if (faults_edge(s->f, FAULT_WS_DROP, now_ms, &p))
             close_all(s, p.code >= 1000 && p.code <= 4999 ? p.code : 1001, "fault: ws_drop", 0);
@@ -674,6 +676,7 @@ static void ws_trade(sim *s, sim_conn *c, const cJSON *m, const char *op, int64_
 void sim_ws_message(sim *s, sim_conn *c, const char *msg, size_t len, int64_t now_ms)
 {
     s->ws_msgs_in++;
+    s->now_ms = now_ms;
     c->last_rx_ms = now_ms;
     if (c->closing || s->stalled) /* a stalled server answers nothing, pings included */
         return;
