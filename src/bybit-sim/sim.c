@@ -275,6 +275,7 @@ void sim_tick(sim *s, int64_t now_ms)
         (void)faults_edge(s->f, FAULT_WS_STALL, now_ms, NULL);
         (void)faults_edge(s->f, FAULT_HTTP_403_BAN, now_ms, NULL);
         (void)faults_edge(s->f, FAULT_MAINTENANCE, now_ms, NULL);
+        (void)faults_edge(s->f, FAULT_CLOCK_SKEW, now_ms, NULL);
         if (faults_active(s->f, FAULT_MAINTENANCE, now_ms, &p))
             close_all(s, 1001, "service under maintenance", 0);
         if (faults_edge(s->f, FAULT_BOOK_RESET, now_ms, &p))
