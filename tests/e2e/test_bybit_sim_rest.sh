@@ -38,6 +38,7 @@ start_sim example -c "$SRC/examples/bybit-sim.yaml"
 r=$(curl -s --max-time 5 "http://127.0.0.1:$PORT/v5/market/time")
 [[ "$r" == *'"retCode":0'* ]] || fail "-c examples/bybit-sim.yaml: /v5/market/time answered '$r'"
 stop_sim example
+[ "$(wc -l <"$T/example.out")" -eq 1 ] || { hide <"$T/example.out" >&2; fail "stdout must be the one 'listening on' line"; }
 pass "-c examples/bybit-sim.yaml serves and stops"
 
 # --- REST ---

@@ -85,6 +85,7 @@ run(async () => {
     const p = await pub.request({ req_id: 'after', op: 'ping' });
     eq(p.ret_msg, 'pong', 'pong after the stall', p);
     await pub.next((m) => m.topic === 'orderbook.50.BTCUSDT', 2000, 'book messages after the stall');
+    check(!pub.queue.some((m) => m.req_id === 'stalled') && !priv.queue.some((m) => m.req_id === 'stalled-p'), 'a ping sent during the stall was answered', [pub.queue.slice(0, 3), priv.queue.slice(0, 3)]);
     check(!pub.closed && !priv.closed, 'a stall closes nothing', [pub.closed, priv.closed]);
     check((await fired('ws_stall')) >= 1, 'faults_fired.ws_stall must count the stall', (await simGet('/sim/stats')).faults_fired);
     pub.close();
