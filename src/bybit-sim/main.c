@@ -220,6 +220,15 @@ static void usage(FILE *out)
             "Exit codes: 0 stopped by a signal, 2 usage or configuration error, 3 cannot run.\n");
 }
 
+/* Exit path before the loop runs: frees what main allocated (no leak reports on errors). */
+static int quit(int rc, simopts *o, faults *f, sim *s)
+{
+    sim_free(s);
+    faults_free(f);
+    free(o);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     char err[512];
@@ -229,7 +238,7 @@ int main(int argc, char **argv)
     simopts *o = calloc(1, sizeof *o);
     if (!f || !o) {
         fprintf(stderr, "bybit-sim: out of memory\n");
-        return 3;
+        return quit(3, o, f, NULL);
     }
     simopts_default(o);
     signal(SIGPIPE, SIG_IGN);
@@ -240,14 +249,14 @@ int main(int argc, char **argv)
             config = argv[++i];
         else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
             usage(stdout);
-            return 0;
+            return quit(0, o, f, NULL);
         } else if (!strcmp(argv[i], "--help-keys")) {
             simopts_print_keys(stdout);
-            return 0;
+            return quit(0, o, f, NULL);
         }
     if (config && simopts_load(o, f, config, t0, err, sizeof err)) {
         fprintf(stderr, "bybit-sim: %s\n", err);
-        return 2;
+        return quit(2, o, f, NULL);
     }
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -259,7 +268,7 @@ int main(int argc, char **argv)
         }
         if (!v || v[0] == '\0') {
             fprintf(stderr, "bybit-sim: unknown or incomplete option '%s' (see --help)\n", a);
-            return 2;
+            return quit(2, o, f, NULL);
         }
         if (!strcmp(a, "--set"))
             rc = simopts_set(o, f, v, t0, err, sizeof err);
@@ -273,11 +282,11 @@ int main(int argc, char **argv)
             rc = simopts_add_account(o, v, err, sizeof err);
         else {
             fprintf(stderr, "bybit-sim: unknown option '%s' (see --help)\n", a);
-            return 2;
+            return quit(2, o, f, NULL);
         }
         if (rc) {
             fprintf(stderr, "bybit-sim: %s\n", err);
-            return 2;
+            return quit(2, o, f, NULL);
         }
         i++;
     }
@@ -303,7 +312,7 @@ int main(int argc, char **argv)
     a.s = sim_new(&cfg, f, &io, now_ms(), err, sizeof err);
     if (!a.s) {
         fprintf(stderr, "bybit-sim: %s\n", err);
-        return 3;
+        return quit(3, o, f, NULL);
     }
     for (size_t i = 0; i < o->naccounts; i++) {
         int rc =
@@ -311,7 +320,7 @@ int main(int argc, char **argv)
         if (rc) {
             fprintf(stderr, "bybit-sim: account '%s': %s\n", o->accounts[i].key,
                     rc == -EEXIST ? "given twice" : strerror(-rc));
-            return 2;
+            return quit(2, o, f, a.s);
         }
     }
     wsrv_callbacks cb = {on_request, on_ws_open, on_ws_message, on_ws_close};
@@ -319,7 +328,7 @@ int main(int argc, char **argv)
     a.srv = wsrv_start(a.loop, o->listen, &wo, &cb, &a, err, sizeof err);
     if (!a.srv) {
         fprintf(stderr, "bybit-sim: %s\n", err);
-        return 3;
+        return quit(3, o, f, a.s);
     }
     uv_timer_init(a.loop, &a.tick);
     a.tick.data = &a;

@@ -297,6 +297,7 @@ static void h_batch(call *k)
     {
         char b[7][64];
         exch_order_req r;
+        memset(&r, 0, sizeof r); /* a non-object item leaves it unset: no garbage link id */
         exch_ids ids = {{0}, {0}};
         msg[0] = '\0';
         int rc = cJSON_IsObject(it) ? order_req(k, it, &r, b, msg, sizeof msg) : 10001;
@@ -597,17 +598,15 @@ void rest_handle(rest_ctx *c, const rest_in *in, int64_t now_ms, rest_out *out)
     if (c->f) {
         if (faults_active(c->f, FAULT_MAINTENANCE, now_ms, &fp)) {
             c->faulted++;
-            if (fp.status == 503)
-                plain(out, 503, "{\"retCode\":10016,\"retMsg\":\"Service Unavailable\"}");
+            if (fp.status >= 500 && fp.status <= 599) /* faults.h: that HTTP status */
+                plain(out, fp.status, "{\"retCode\":10016,\"retMsg\":\"Service Unavailable\"}");
             else
                 err(&k, 10016, "System is under maintenance, please try again later.");
             return;
         }
-        if (faults_hit(c->f, FAULT_REST_LATENCY, now_ms, &fp)) {
-            uint64_t r = ((uint64_t)now_ms * 6364136223846793005ull + c->requests) >> 33;
-            out->delay_ms =
-                fp.latency_ms + (fp.jitter_ms > 0 ? (int)(r % (uint64_t)(fp.jitter_ms + 1)) : 0);
-        }
+        /* faults_hit has drawn the jitter already: latency_ms is the whole delay */
+        if (faults_hit(c->f, FAULT_REST_LATENCY, now_ms, &fp))
+            out->delay_ms = fp.latency_ms;
         if (faults_hit(c->f, FAULT_HTTP_429, now_ms, &fp)) {
             c->faulted++;
             plain(out, 429, "Too Many Requests");

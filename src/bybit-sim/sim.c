@@ -61,6 +61,7 @@ struct sim {
     unsigned pub_subs[SIM_MAX_PUBLIC];
     unsigned npub;
     int stalled;
+    int64_t now_ms; /* the clock of the call in progress (for fault draws in callbacks) */
     /* counters */
     uint64_t ws_opened, ws_refused, ws_closed_slow, ws_dropped, ws_reset, ws_idle_closed;
     uint64_t ws_msgs_in, ws_msgs_out, ws_bytes_out, ws_malformed_sent, ws_bad_in;
@@ -76,6 +77,16 @@ static int pub_index(const sim *s, const char *topic)
         if (!strcmp(s->pub_names[i], topic))
             return (int)i;
     return -1;
+}
+
+/* The bits of the orderbook topics in the public table. */
+static uint32_t book_bits(const sim *s)
+{
+    uint32_t b = 0;
+    for (unsigned i = 0; i < s->npub; i++)
+        if (!strncmp(s->pub_names[i], "orderbook.", 10))
+            b |= 1u << i;
+    return b;
 }
 
 /* Sends to one connection, unless stalled; a full queue closes it (a slow consumer). */
@@ -115,7 +126,7 @@ static void on_public(void *ud, const char *topic, const char *msg, size_t len)
     int i = pub_index(s, topic);
     if (i < 0 || !s->pub_subs[i])
         return;
-    int64_t now = s->started_ms; /* only used for fault draws; see sim_tick */
+    int64_t now = s->now_ms; /* only used for fault draws */
     for (sim_conn *c = s->conns; c; c = c->next)
         if (c->kind == K_PUBLIC && (c->pub >> i & 1))
             conn_send(s, c, msg, len, now);
@@ -172,7 +183,7 @@ sim *sim_new(const sim_config *cfg, faults *f, const sim_io *io, int64_t now_ms,
     s->cfg = *cfg;
     s->io = *io;
     s->f = f;
-    s->started_ms = now_ms;
+    s->started_ms = s->now_ms = now_ms;
     exch_opts eo = cfg->market;
     eo.on_public = on_public;
     eo.on_private = on_private;
@@ -253,11 +264,18 @@ void sim_tick(sim *s, int64_t now_ms)
 {
     fault_params p;
     s->started_ms = s->started_ms ? s->started_ms : now_ms;
+    s->now_ms = now_ms;
     if (s->f) {
         if (faults_edge(s->f, FAULT_WS_DROP, now_ms, &p))
             close_all(s, p.code >= 1000 && p.code <= 4999 ? p.code : 1001, "fault: ws_drop", 0);
         if (faults_edge(s->f, FAULT_WS_RESET, now_ms, &p))
             close_all(s, 0, NULL, 1);
+        /* the start of a state fault is an event too (faults.h): it draws its probability,
+         * starts an unscheduled one's window and counts it as fired */
+        (void)faults_edge(s->f, FAULT_WS_STALL, now_ms, NULL);
+        (void)faults_edge(s->f, FAULT_HTTP_403_BAN, now_ms, NULL);
+        (void)faults_edge(s->f, FAULT_MAINTENANCE, now_ms, NULL);
+        (void)faults_edge(s->f, FAULT_CLOCK_SKEW, now_ms, NULL);
         if (faults_active(s->f, FAULT_MAINTENANCE, now_ms, &p))
             close_all(s, 1001, "service under maintenance", 0);
         if (faults_edge(s->f, FAULT_BOOK_RESET, now_ms, &p))
@@ -485,8 +503,10 @@ static void ws_subscribe(sim *s, sim_conn *c, const cJSON *m, const cJSON *req_i
             return;
         }
         c->ntopics += add;
-        c->pub |= newpub;
         c->priv |= newpriv;
+        /* the book topics get their bit once their snapshot went out below: a stream's first
+         * snapshot is also published (on_public) and would reach c twice */
+        c->pub |= newpub & ~book_bits(s);
         for (unsigned i = 0; i < s->npub; i++)
             if (newpub >> i & 1)
                 s->pub_subs[i]++;
@@ -501,6 +521,7 @@ static void ws_subscribe(sim *s, sim_conn *c, const cJSON *m, const cJSON *req_i
                     conn_send(s, c, snap, strlen(snap), now);
                     free(snap);
                 }
+                c->pub |= 1u << i;
             }
     } else {
         uint32_t gone = pub & c->pub;
@@ -656,6 +677,7 @@ static void ws_trade(sim *s, sim_conn *c, const cJSON *m, const char *op, int64_
 void sim_ws_message(sim *s, sim_conn *c, const char *msg, size_t len, int64_t now_ms)
 {
     s->ws_msgs_in++;
+    s->now_ms = now_ms;
     c->last_rx_ms = now_ms;
     if (c->closing || s->stalled) /* a stalled server answers nothing, pings included */
         return;
