@@ -83,6 +83,7 @@ struct wsrv_req {
     char peer[48];
     sbuf body;
     int too_big;
+    int dispatched; /* handed to on_request: the application owns it until wsrv_reply */
     struct {
         char name[48];
         char *value;
@@ -328,6 +329,7 @@ static int http_begin(wsrv_conn *c, const char *uri, size_t urilen)
                 return 0; /* wait for LWS_CALLBACK_HTTP_BODY_COMPLETION */
         }
     }
+    r->dispatched = 1;
     s->cb.on_request(s->ud, r);
     return 0;
 }
@@ -483,6 +485,7 @@ static int wsrv_callback(struct lws *wsi, enum lws_callback_reasons reason, void
             const char *msg = "{\"retCode\":10001,\"retMsg\":\"request body too large\"}";
             return wsrv_reply(c->req, 413, NULL, NULL, msg, strlen(msg)) ? -1 : 0;
         }
+        c->req->dispatched = 1;
         s->cb.on_request(s->ud, c->req);
         return 0;
     case LWS_CALLBACK_HTTP_WRITEABLE:
@@ -490,7 +493,7 @@ static int wsrv_callback(struct lws *wsi, enum lws_callback_reasons reason, void
     case LWS_CALLBACK_CLOSED_HTTP:
     case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
         if (c && c->req) {
-            if (c->req->replied) /* written or half written: ours to free */
+            if (c->req->replied || !c->req->dispatched) /* ours: written, or body unfinished */
                 req_free(c->req);
             else
                 c->req->conn = NULL; /* the application still holds it */
