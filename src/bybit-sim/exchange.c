@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "prng.h"
 #include "sbuf.h"
 
 #define MAX_CONS     128       /* remembered consumptions of synthetic levels per symbol */
@@ -146,7 +147,7 @@ struct exch {
     unsigned nsym;
     account *acct[EXCH_MAX_ACCOUNTS];
     unsigned nacct;
-    uint64_t rng[4];
+    prng rng;
     uint64_t idctr, prioctr;
     int64_t now, book_ms;
     unsigned npending, nopen;
@@ -168,37 +169,19 @@ static uint64_t mix64(uint64_t z)
     return z ^ (z >> 31);
 }
 
-static uint64_t rotl(uint64_t v, int k)
-{
-    return (v << k) | (v >> (64 - k));
-}
-
-/* xoshiro256**, seeded through splitmix64 */
 static void rng_seed(exch *x)
 {
-    uint64_t s = x->o.seed;
-    for (int i = 0; i < 4; i++) {
-        s += 0x9e3779b97f4a7c15ULL;
-        x->rng[i] = mix64(s);
-    }
+    prng_seed(&x->rng, x->o.seed);
 }
 
 static uint64_t rng_next(exch *x)
 {
-    uint64_t *s = x->rng;
-    uint64_t r = rotl(s[1] * 5, 7) * 9, t = s[1] << 17;
-    s[2] ^= s[0];
-    s[3] ^= s[1];
-    s[1] ^= s[2];
-    s[0] ^= s[3];
-    s[2] ^= t;
-    s[3] = rotl(s[3], 45);
-    return r;
+    return prng_next(&x->rng);
 }
 
 static double rng_unit(exch *x) /* [0, 1) */
 {
-    return (double)(rng_next(x) >> 11) * 0x1.0p-53;
+    return prng_unit(&x->rng);
 }
 
 static double rng_normal(exch *x)

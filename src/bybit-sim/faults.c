@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "prng.h"
 #include "units.h"
 
 #define FAULT_MAX_DURATION_MS (365LL * 86400000LL)
@@ -31,7 +32,7 @@ typedef struct fault {
 
 struct faults {
     fault k[FAULT__COUNT];
-    uint64_t rng[FAULT__COUNT][4]; /* xoshiro256** per kind */
+    prng rng[FAULT__COUNT]; /* one stream per kind */
     uint64_t fired[FAULT__COUNT];
 };
 
@@ -57,54 +58,21 @@ static const struct {
 
 /* ---- randomness ---- */
 
-static uint64_t splitmix64(uint64_t *x)
-{
-    uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
-
-static uint64_t rotl(uint64_t x, int k)
-{
-    return (x << k) | (x >> (64 - k));
-}
-
-static uint64_t xoshiro_next(uint64_t s[4])
-{
-    uint64_t r = rotl(s[1] * 5, 7) * 9, t = s[1] << 17;
-    s[2] ^= s[0];
-    s[3] ^= s[1];
-    s[1] ^= s[2];
-    s[0] ^= s[3];
-    s[2] ^= t;
-    s[3] = rotl(s[3], 45);
-    return r;
-}
-
-/* Uniform in [0, 1). */
-static double rng_unit(uint64_t s[4])
-{
-    return (double)(xoshiro_next(s) >> 11) * 0x1.0p-53;
-}
-
 /* Fires with chance p; 0 and 1 need no draw. */
-static int rng_chance(uint64_t s[4], double p)
+static int rng_chance(prng *s, double p)
 {
     if (p >= 1)
         return 1;
     if (p <= 0)
         return 0;
-    return rng_unit(s) < p;
+    return prng_unit(s) < p;
 }
 
 void faults_reseed(faults *f, uint64_t seed)
 {
     for (int k = 0; k < FAULT__COUNT; k++) {
         /* the kind enters the seed through its own splitmix step, so streams are unrelated */
-        uint64_t x = seed ^ (0xd1b54a32d192ed03ULL * (uint64_t)(k + 1));
-        for (int i = 0; i < 4; i++)
-            f->rng[k][i] = splitmix64(&x);
+        prng_seed(&f->rng[k], seed ^ (0xd1b54a32d192ed03ULL * (uint64_t)(k + 1)));
     }
 }
 
@@ -482,11 +450,11 @@ int faults_hit(faults *f, fault_kind k, int64_t now_ms, fault_params *p)
         return 0;
     if (ft->sched == SCHED_ALWAYS && now_ms < ft->set_ms)
         return 0;
-    if (!rng_chance(f->rng[k], ft->probability))
+    if (!rng_chance(&f->rng[k], ft->probability))
         return 0;
     fault_fill(ft, until, p);
     if (p && k == FAULT_REST_LATENCY && ft->jitter_ms > 0)
-        p->latency_ms += (int)(xoshiro_next(f->rng[k]) % ((uint64_t)ft->jitter_ms + 1));
+        p->latency_ms += (int)(prng_next(&f->rng[k]) % ((uint64_t)ft->jitter_ms + 1));
     f->fired[k]++;
     return 1;
 }
@@ -500,7 +468,7 @@ int faults_edge(faults *f, fault_kind k, int64_t now_ms, fault_params *p)
     if (!fault_activation(ft, now_ms, &idx, &start) || idx <= ft->edge_seen)
         return 0;
     ft->edge_seen = idx;
-    ft->edge_seen_fired = rng_chance(f->rng[k], ft->probability);
+    ft->edge_seen_fired = rng_chance(&f->rng[k], ft->probability);
     if (!ft->edge_seen_fired)
         return 0;
     int64_t until;

@@ -393,19 +393,3 @@ void simopts_print_keys(FILE *out)
         fprintf(out, "%s%s", k ? ", " : "", faults_name((fault_kind)k));
     fprintf(out, "\n");
 }
-
-/* ---- fallback for a build without exchange.c ----
- * TEMPORARY: the faults branch has no exchange.c; this weak definition sets the defaults
- * documented in exchange.h so simopts links alone. The real exch_opts_default overrides it. */
-__attribute__((weak)) void exch_opts_default(exch_opts *o)
-{
-    memset(o, 0, sizeof *o);
-    o->seed = 1;
-    o->volatility = 0.01;
-    o->taker_per_s = 5;
-    o->taker_qty_mean = 5;
-    o->maker_fee = 0.0002;
-    o->taker_fee = 0.00055;
-    o->leverage = 10;
-    o->book_levels = 200;
-}
