@@ -2,13 +2,18 @@
  * sim-load: REST load on bybit-sim (or anything that answers the same endpoints).
  *
  *   sim-load --port P [--host 127.0.0.1] [--conns 8] [--seconds 10] [--warmup 1]
- *            [--threads 1] [--key K --secret S] [--mode pairs|time]
+ *            [--threads 1] [--key K --secret S] [--mode pairs|time] [--rate R]
  *
  * mode pairs (default): every keep-alive connection loops create -> (reply) -> cancel ->
  * (reply): POST /v5/order/create (a PostOnly Buy limit at 50000, far below the simulator's
  * market) then POST /v5/order/cancel of the orderId it returned, each request signed (Bybit v5
  * HMAC-SHA256 via lib/bybitsign). One request in flight per connection (pipelining depth 1).
  * mode time: GET /v5/market/time in the same loop (unsigned), the wrk-comparable case.
+ *
+ * --rate R: at most R pairs (or GETs) started per second in all (paced per thread; a
+ * connection whose pair is done waits for the next slot), for a load below saturation; 0 (the
+ * default) runs flat out. Latency is from the actual send, so it is only meaningful while the
+ * server keeps up with the rate (pairs_per_s reads R).
  *
  * Bounded: warm-up seconds (not counted), then the measured seconds; then no new request is
  * sent, and what is in flight gets at most 2 s. One epoll loop per thread, connections split
@@ -54,6 +59,7 @@ typedef struct conn {
     size_t rlen;
     char wbuf[4096];
     size_t wlen, woff;
+    struct conn *wnext; /* in the worker's queue of connections waiting for a --rate slot */
 } conn;
 
 typedef struct worker {
@@ -62,6 +68,9 @@ typedef struct worker {
     int nconns;
     conn *c;
     int ep;
+    /* --rate: the next request slot (CLOCK_MONOTONIC ns), the interval and the waiting FIFO */
+    int64_t next_slot, interval;
+    conn *whead, *wtail;
     /* results of the measured window */
     uint64_t pairs, reqs, errors, http_errors, io_errors, reconnects;
     uint64_t *hist; /* HIST_US + 1 */
@@ -76,7 +85,7 @@ typedef struct worker {
 static struct {
     const char *host, *key, *secret;
     int port, conns, threads;
-    double seconds, warmup;
+    double seconds, warmup, rate;
     enum mode mode;
     struct sockaddr_in sa;
     int64_t t_measure, t_end; /* CLOCK_MONOTONIC ns */
@@ -270,7 +279,41 @@ static int on_reply(worker *w, conn *c, int status, const char *body, size_t ble
         c->step = (ok && c->step == S_CREATE) ? S_CANCEL : S_CREATE;
     if (now >= g.t_end)
         return 1; /* done: no new request */
+    if (w->interval && (g.mode == M_TIME || c->step == S_CREATE)) {
+        /* paced: a new pair (or GET) waits for its slot */
+        if (now < w->next_slot) {
+            c->wnext = NULL;
+            if (w->wtail)
+                w->wtail->wnext = c;
+            else
+                w->whead = c;
+            w->wtail = c;
+            return 0;
+        }
+        w->next_slot += w->interval;
+    }
     return send_next(w, c) ? -1 : 0;
+}
+
+/* Sends the waiting connections whose slots have come; the ms to wait for the next one. */
+static int release_waiting(worker *w)
+{
+    int64_t now = mono_ns();
+    while (w->whead && now >= w->next_slot) {
+        conn *c = w->whead;
+        w->whead = c->wnext;
+        if (!w->whead)
+            w->wtail = NULL;
+        w->next_slot += w->interval;
+        if (c->fd >= 0 && send_next(w, c)) {
+            w->io_errors++;
+            conn_close(c);
+        }
+    }
+    if (!w->whead)
+        return 100;
+    int64_t ms = (w->next_slot - now + 999999) / 1000000;
+    return ms < 1 ? 1 : (int)ms;
 }
 
 static void *run(void *arg)
@@ -289,12 +332,24 @@ static void *run(void *arg)
         live++;
     }
     int64_t hard_end = g.t_end + 2000000000LL;
+    if (g.rate > 0) {
+        w->interval = (int64_t)(1e9 * g.threads / g.rate);
+        w->next_slot = mono_ns() + w->interval;
+    }
     struct epoll_event evs[256];
     while (live > 0) {
         int64_t now = mono_ns();
         if (now >= hard_end)
             break;
-        int n = epoll_wait(w->ep, evs, 256, 100);
+        if (now >= g.t_end) /* paced connections waiting for a slot are done */
+            for (; w->whead; w->whead = w->whead->wnext) {
+                conn_close(w->whead);
+                live--;
+                w->wtail = NULL;
+            }
+        if (live <= 0)
+            break;
+        int n = epoll_wait(w->ep, evs, 256, w->interval ? release_waiting(w) : 100);
         if (n < 0 && errno != EINTR)
             break;
         for (int i = 0; i < n; i++) {
@@ -362,7 +417,7 @@ static void usage(void)
 {
     fprintf(stderr, "usage: sim-load --port P [--host 127.0.0.1] [--conns 8] [--seconds 10]\n"
                     "                [--warmup 1] [--threads 1] [--key K --secret S]\n"
-                    "                [--mode pairs|time]\n");
+                    "                [--mode pairs|time] [--rate PAIRS_PER_S]\n");
     exit(2);
 }
 
@@ -389,6 +444,8 @@ int main(int argc, char **argv)
             g.threads = atoi(v);
         else if (!strcmp(a, "--seconds"))
             g.seconds = atof(v);
+        else if (!strcmp(a, "--rate"))
+            g.rate = atof(v);
         else if (!strcmp(a, "--warmup"))
             g.warmup = atof(v);
         else if (!strcmp(a, "--key"))

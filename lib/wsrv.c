@@ -37,6 +37,8 @@
 #define WSRV_MAX_HDR 8192
 #define WSRV_REAP_MS 2
 #define WSRV_HDRS    12 /* header values cached per request */
+/* WebSocket messages up to this size are written at once when nothing waits */
+#define WSRV_DIRECT_MAX 16384
 
 typedef struct wmsg {
     struct wmsg *next;
@@ -66,7 +68,8 @@ struct wsrv_conn {
     int close_after; /* close instead of keep-alive after the reply */
     /* WebSocket */
     void *user;
-    int opened; /* on_ws_open accepted it: on_ws_close is owed */
+    int opened;      /* on_ws_open accepted it: on_ws_close is owed */
+    int established; /* the 101 is out: messages may be written */
     wmsg *head, *tail;
     size_t queued;
     sbuf rx;
@@ -371,6 +374,19 @@ int wsrv_send(wsrv_conn *c, const char *msg, size_t len)
         return -EPIPE;
     if (c->queued + len > c->srv->o.max_queue)
         return -ENOSPC;
+    if (!c->head && c->established && len <= WSRV_DIRECT_MAX && !lws_partial_buffered(c->wsi)) {
+        /* nothing waits: written at once, without a WRITEABLE round (two epoll_ctl and a
+         * loop turn per message and connection, the cost of a fan-out). If the socket takes
+         * only part of it, lws keeps the rest and sends it when writable; later messages
+         * queue here until then (lws_partial_buffered), so lws holds at most one. */
+        unsigned char buf[LWS_PRE + WSRV_DIRECT_MAX];
+        memcpy(buf + LWS_PRE, msg, len);
+        if (lws_write(c->wsi, buf + LWS_PRE, len, LWS_WRITE_TEXT) < (int)len) {
+            wsrv_reset(c);
+            return -EPIPE;
+        }
+        return 0;
+    }
     wmsg *m = malloc(sizeof *m + LWS_PRE + len);
     if (!m)
         return -ENOMEM;
@@ -548,7 +564,10 @@ static int wsrv_callback(struct lws *wsi, enum lws_callback_reasons reason, void
         return 0;
     }
     case LWS_CALLBACK_ESTABLISHED:
-        return c && c->opened ? 0 : -1;
+        if (!c || !c->opened)
+            return -1;
+        c->established = 1;
+        return 0;
     case LWS_CALLBACK_RECEIVE:
         if (!c || !c->opened || c->closing || c->resetting)
             return 0;
