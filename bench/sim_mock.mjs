@@ -9,7 +9,8 @@
 //                              delta (a snapshot on subscribe), the same size as bybit-sim's,
 //                              serialized once and sent to every subscriber.
 // Prints "listening on http://127.0.0.1:PORT". Env: KEY, SECRET (defaults K, S),
-// WS_MODULE (path of the ws package), INTERVAL_MS (20), LEVELS (changed levels per delta, 18).
+// WS_MODULE (path of the ws package), INTERVAL_MS (20), LEVELS (changed levels per delta, 42:
+// about 1 KB a message, the size of bybit-sim's orderbook.50 deltas).
 import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
 import { createServer } from 'node:http';
 import { createRequire } from 'node:module';
@@ -19,7 +20,7 @@ const { WebSocketServer } = require(process.env.WS_MODULE || 'ws');
 const KEY = process.env.KEY || 'K';
 const SECRET = process.env.SECRET || 'S';
 const INTERVAL_MS = Number(process.env.INTERVAL_MS || 20);
-const LEVELS = Number(process.env.LEVELS || 18);
+const LEVELS = Number(process.env.LEVELS || 42);
 
 const open = new Map(); // orderId -> orderLinkId
 

@@ -66,6 +66,7 @@ struct wsrv_conn {
     /* HTTP */
     wsrv_req *req;   /* being read, or waiting for its reply */
     int close_after; /* close instead of keep-alive after the reply */
+    int in_request;  /* on_request runs inside this connection's lws callback */
     /* WebSocket */
     void *user;
     int opened;      /* on_ws_open accepted it: on_ws_close is owed */
@@ -194,7 +195,8 @@ int wsrv_reply(wsrv_req *r, int status, const char *ctype, const char *extra_hea
     }
     if (!strcmp(r->method, "HEAD"))
         r->sent = r->resp.len;
-    lws_callback_on_writable(c->wsi);
+    if (!c->in_request) /* else written when on_request returns (dispatch) */
+        lws_callback_on_writable(c->wsi);
     return 0;
 }
 
@@ -285,6 +287,21 @@ static const struct {
     {WSI_TOKEN_PATCH_URI, "PATCH"},
 };
 
+/* Hands r to the application. A reply given before on_request returns is written at once,
+ * from the lws callback that read the request (as lws_return_http_status does), rather than
+ * in a WRITEABLE round of its own: one loop turn and two epoll_ctl less per request. Returns
+ * what the lws callback should return. */
+static int dispatch(wsrv_conn *c, wsrv_req *r)
+{
+    wsrv *s = c->srv;
+    c->in_request = 1;
+    s->cb.on_request(s->ud, r);
+    c->in_request = 0;
+    if (c->req == r && r->replied)
+        return http_write(c);
+    return 0;
+}
+
 /* A new request: method, path, query, peer; the body follows for POST/PUT/PATCH. */
 static int http_begin(wsrv_conn *c, const char *uri, size_t urilen)
 {
@@ -342,8 +359,7 @@ static int http_begin(wsrv_conn *c, const char *uri, size_t urilen)
                 return 0; /* wait for LWS_CALLBACK_HTTP_BODY_COMPLETION */
         }
     }
-    s->cb.on_request(s->ud, r);
-    return 0;
+    return dispatch(c, r);
 }
 
 /* ---- WebSocket ------------------------------------------------------------------------- */
@@ -510,8 +526,7 @@ static int wsrv_callback(struct lws *wsi, enum lws_callback_reasons reason, void
             const char *msg = "{\"retCode\":10001,\"retMsg\":\"request body too large\"}";
             return wsrv_reply(c->req, 413, NULL, NULL, msg, strlen(msg)) ? -1 : 0;
         }
-        s->cb.on_request(s->ud, c->req);
-        return 0;
+        return dispatch(c, c->req);
     case LWS_CALLBACK_HTTP_WRITEABLE:
         return c ? http_write(c) : -1;
     case LWS_CALLBACK_CLOSED_HTTP:
