@@ -11,8 +11,9 @@
  *
  * WebSocket: an upgrade on any path is offered to on_ws_open, which accepts (0) or refuses
  * (nonzero: the handshake fails). Text and binary messages, reassembled from fragments up to
- * max_msg bytes (past it the connection is closed with 1009), go to on_ws_message. Sends are
- * queued per connection, at most max_queue bytes (past it wsrv_send fails with -ENOSPC and the
+ * max_msg bytes (past it the connection is closed with 1009), go to on_ws_message. A message
+ * sent while nothing waits for that connection is written at once; the others are queued per
+ * connection, at most max_queue bytes (past it wsrv_send fails with -ENOSPC and the
  * application decides, typically wsrv_close). WebSocket-level pings are answered by lws.
  *
  * Lifetimes: a wsrv_conn is valid from on_ws_open until on_ws_close returns; the application
