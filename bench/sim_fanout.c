@@ -238,7 +238,7 @@ int main(int argc, char **argv)
     g.nclients = 100;
     g.seconds = 10;
     g.warmup = 1;
-    for (int i = 1; i < argc; i++) {
+    for (int i = 1; i < argc; i += 2) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!v)
             usage();
@@ -258,7 +258,6 @@ int main(int argc, char **argv)
             g.path = v;
         else
             usage();
-        i++;
     }
     if (g.port <= 0 || g.port > 65535 || g.nclients < 1 || g.nclients > 10000 || g.seconds <= 0 ||
         g.seconds > 7200 || g.warmup < 0 || g.warmup > 600)

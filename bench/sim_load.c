@@ -2,7 +2,8 @@
  * sim-load: REST load on bybit-sim (or anything that answers the same endpoints).
  *
  *   sim-load --port P [--host 127.0.0.1] [--conns 8] [--seconds 10] [--warmup 1]
- *            [--threads 1] [--key K --secret S] [--mode pairs|time] [--rate R]
+ *            [--threads 1] [--key K] (secret: $SIM_SECRET, default S) [--mode pairs|time] [--rate
+ * R]
  *
  * mode pairs (default): every keep-alive connection loops create -> (reply) -> cancel ->
  * (reply): POST /v5/order/create (a PostOnly Buy limit at 50000, far below the simulator's
@@ -415,9 +416,11 @@ static uint64_t pct(const uint64_t *h, uint64_t total, double p)
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: sim-load --port P [--host 127.0.0.1] [--conns 8] [--seconds 10]\n"
-                    "                [--warmup 1] [--threads 1] [--key K --secret S]\n"
-                    "                [--mode pairs|time] [--rate PAIRS_PER_S]\n");
+    fprintf(
+        stderr,
+        "usage: sim-load --port P [--host 127.0.0.1] [--conns 8] [--seconds 10]\n"
+        "                [--warmup 1] [--threads 1] [--key K] (secret: $SIM_SECRET, default S)\n"
+        "                [--mode pairs|time] [--rate PAIRS_PER_S]\n");
     exit(2);
 }
 
@@ -430,7 +433,10 @@ int main(int argc, char **argv)
     g.threads = 1;
     g.seconds = 10;
     g.warmup = 1;
-    for (int i = 1; i < argc; i++) {
+    /* the secret from the environment, never from argv (ps shows argv) */
+    if (getenv("SIM_SECRET") && *getenv("SIM_SECRET"))
+        g.secret = getenv("SIM_SECRET");
+    for (int i = 1; i + 1 <= argc; i += 2) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!v)
             usage();
@@ -450,13 +456,10 @@ int main(int argc, char **argv)
             g.warmup = atof(v);
         else if (!strcmp(a, "--key"))
             g.key = v;
-        else if (!strcmp(a, "--secret"))
-            g.secret = v;
         else if (!strcmp(a, "--mode") && (!strcmp(v, "pairs") || !strcmp(v, "time")))
             g.mode = !strcmp(v, "pairs") ? M_PAIRS : M_TIME;
         else
             usage();
-        i++;
     }
     if (g.port <= 0 || g.port > 65535 || g.conns < 1 || g.threads < 1 || g.threads > g.conns ||
         g.seconds <= 0 || g.seconds > 3600 || g.warmup < 0 || g.warmup > 600)
