@@ -244,7 +244,8 @@ static int http_write(wsrv_conn *c)
         if (rest <= WSRV_CHUNK) {
             if (lws_finalize_http_header(c->wsi, &p, end))
                 return -1;
-            memcpy(p, r->resp.data + r->sent, rest);
+            if (rest) /* an empty body has no storage at all */
+                memcpy(p, r->resp.data + r->sent, rest);
             p += rest;
             r->sent += rest;
             if (lws_write(c->wsi, start, (size_t)(p - start), LWS_WRITE_HTTP_HEADERS) < 0)
