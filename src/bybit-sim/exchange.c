@@ -90,6 +90,8 @@ typedef struct account {
     size_t nopen, capopen;
     order *closed; /* ring of EXCH_MAX_CLOSED, allocated at the first close */
     size_t chead, cn;
+    uint64_t *links; /* hashes of the orderLinkIds in use (open and kept closed orders) */
+    size_t nlinks, ndead;
     int dcp_armed, conns;
     int64_t dcp_window_ms, zero_since; /* zero_since < 0: not counting */
 } account;
@@ -740,6 +742,13 @@ static cJSON *wallet_json(const exch *x, const account *a)
 
 /* ---------------------------------------------------------------- events */
 
+/* Whether anyone listens to a private topic of the account: the item is only built then
+ * (ids and random draws are taken all the same, so a run does not depend on who listens). */
+static int pwanted(exch *x, const account *a, const char *topic)
+{
+    return x->o.on_private && (!x->o.private_wanted || x->o.private_wanted(x->o.ud, a->key, topic));
+}
+
 static void emit(exch *x, const account *a, const char *topic, cJSON *item)
 {
     if (!item)
@@ -756,7 +765,8 @@ static void emit(exch *x, const account *a, const char *topic, cJSON *item)
 static void emit_order(exch *x, const order *o)
 {
     if (x->o.on_private)
-        emit(x, x->acct[o->acct], "order", order_json(x, o, 1));
+        if (pwanted(x, x->acct[o->acct], "order"))
+            emit(x, x->acct[o->acct], "order", order_json(x, o, 1));
 }
 
 static int wanted(exch *x, const char *topic)
@@ -837,6 +847,90 @@ static int push_ptr(order ***arr, size_t *n, size_t *cap, order *o, size_t *idx)
     return 0;
 }
 
+/* ---- orderLinkIds in use: a set of 64-bit hashes (open addressing, linear probing; 0 is an
+ * empty slot, 1 a deleted one), so the duplicate check of every create is O(1) instead of a
+ * scan of the open orders and the whole closed ring. A hit is confirmed by that scan, so a hash
+ * collision never refuses a new id. Rebuilt from the orders when deleted slots pile up. At
+ * most EXCH_MAX_ACTIVE x symbols + EXCH_MAX_CLOSED ids are live, well under 3/4 of the table. */
+#define LINKSET_CAP 16384u
+
+static uint64_t link_hash(const char *s)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    h = mix64(h);
+    return h < 2 ? h + 2 : h;
+}
+
+static int linkset_has(const account *a, uint64_t h)
+{
+    if (!a->links)
+        return 0;
+    for (size_t i = h & (LINKSET_CAP - 1);; i = (i + 1) & (LINKSET_CAP - 1)) {
+        if (a->links[i] == h)
+            return 1;
+        if (a->links[i] == 0)
+            return 0;
+    }
+}
+
+static void linkset_put(account *a, uint64_t h)
+{
+    size_t i = h & (LINKSET_CAP - 1);
+    while (a->links[i] > 1)
+        i = (i + 1) & (LINKSET_CAP - 1);
+    if (a->links[i] == 1)
+        a->ndead--;
+    a->links[i] = h;
+    a->nlinks++;
+}
+
+static void linkset_rebuild(account *a)
+{
+    memset(a->links, 0, LINKSET_CAP * sizeof *a->links);
+    a->nlinks = a->ndead = 0;
+    for (size_t i = 0; i < a->nopen; i++)
+        if (a->open[i]->link[0])
+            linkset_put(a, link_hash(a->open[i]->link));
+    for (size_t k = 0; k < a->cn; k++) {
+        const char *l = a->closed[(a->chead + k) % EXCH_MAX_CLOSED].link;
+        if (l[0])
+            linkset_put(a, link_hash(l));
+    }
+}
+
+/* Adds the id of a new order (already in the open list). Without memory the set is dropped
+ * and link_used scans, as before. */
+static void linkset_add(account *a, const char *link)
+{
+    if (!a->links) { /* first use, or memory came back: take in every order */
+        if ((a->links = calloc(LINKSET_CAP, sizeof *a->links)))
+            linkset_rebuild(a);
+        return;
+    }
+    if (a->nlinks + a->ndead + 1 > LINKSET_CAP / 4 * 3) {
+        linkset_rebuild(a); /* the new order is in the open list already */
+        return;
+    }
+    linkset_put(a, link_hash(link));
+}
+
+/* Removes the id of an order that leaves the closed ring. */
+static void linkset_del(account *a, const char *link)
+{
+    if (!a->links || !link[0])
+        return;
+    uint64_t h = link_hash(link);
+    for (size_t i = h & (LINKSET_CAP - 1); a->links[i]; i = (i + 1) & (LINKSET_CAP - 1))
+        if (a->links[i] == h) {
+            a->links[i] = 1;
+            a->nlinks--;
+            a->ndead++;
+            return;
+        }
+}
+
 /* Removes an open order from its arrays, keeps a copy in the account's closed ring (oldest
  * dropped first) and frees it. The order must be in a final state already. */
 static void retire(exch *x, order *o)
@@ -855,9 +949,10 @@ static void retire(exch *x, order *o)
         a->closed = malloc(EXCH_MAX_CLOSED * sizeof *a->closed);
     if (a->closed) { /* without memory the closed order is simply not kept */
         size_t slot = (a->chead + a->cn) % EXCH_MAX_CLOSED;
-        if (a->cn == EXCH_MAX_CLOSED)
+        if (a->cn == EXCH_MAX_CLOSED) {
+            linkset_del(a, a->closed[slot].link); /* the oldest closed order is forgotten */
             a->chead = (a->chead + 1) % EXCH_MAX_CLOSED;
-        else
+        } else
             a->cn++;
         a->closed[slot] = *o;
         a->closed[slot].pending = 0;
@@ -922,10 +1017,10 @@ static void fill(exch *x, order *o, int64_t q, int64_t px, int maker)
     if (!x->o.on_private)
         return;
 
-    cJSON *e = cJSON_CreateObject();
+    char id[40];
+    make_uuid(x, id);
+    cJSON *e = pwanted(x, a, "execution") ? cJSON_CreateObject() : NULL;
     if (e) {
-        char id[40];
-        make_uuid(x, id);
         add_str(e, "category", "linear");
         add_str(e, "symbol", m->in.sym);
         add_str(e, "orderId", o->id);
@@ -955,8 +1050,10 @@ static void fill(exch *x, order *o, int64_t q, int64_t px, int maker)
         emit(x, a, "execution", e);
     }
     emit_order(x, o);
-    emit(x, a, "position", position_json(x, o->sym, p, 1));
-    emit(x, a, "wallet", wallet_json(x, a));
+    if (pwanted(x, a, "position"))
+        emit(x, a, "position", position_json(x, o->sym, p, 1));
+    if (pwanted(x, a, "wallet"))
+        emit(x, a, "wallet", wallet_json(x, a));
 }
 
 /* Takes liquidity for a taker buying (side EXCH_BUY takes asks) or selling, at most want steps,
@@ -1177,6 +1274,8 @@ static void drop_orders(exch *x)
             free(a->open[k]);
         a->nopen = 0;
         a->cn = a->chead = 0;
+        if (a->links)
+            linkset_rebuild(a); /* empty now */
         memset(a->nactive, 0, sizeof a->nactive);
     }
     for (unsigned s = 0; s < x->nsym; s++)
@@ -1192,6 +1291,7 @@ void exch_free(exch *x)
     for (unsigned i = 0; i < x->nacct; i++) {
         free(x->acct[i]->open);
         free(x->acct[i]->closed);
+        free(x->acct[i]->links);
         free(x->acct[i]);
     }
     for (unsigned i = 0; i < EXCH_MAX_SYMBOLS; i++) {
@@ -1641,6 +1741,8 @@ static const order *find_closed(const account *a, int sym, const char *id, const
 
 static int link_used(const account *a, const char *link)
 {
+    if (a->links && !linkset_has(a, link_hash(link)))
+        return 0;
     for (size_t i = 0; i < a->nopen; i++)
         if (strcmp(a->open[i]->link, link) == 0)
             return 1;
@@ -1769,6 +1871,8 @@ int exch_create(exch *x, const char *api_key, const exch_order_req *r, int64_t n
     }
     make_uuid(x, o->id);
     snprintf(o->link, sizeof o->link, "%s", link);
+    if (*link)
+        linkset_add(a, link);
     o->side = r->side;
     o->type = r->type;
     o->tif = r->type == EXCH_MARKET ? EXCH_IOC : r->tif;

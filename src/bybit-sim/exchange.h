@@ -86,6 +86,9 @@ typedef struct exch_opts {
     exch_private_fn on_private;
     exch_public_fn on_public;
     exch_wanted_fn wanted;
+    /* Whether an account's private topic has a listener; items are only built for those
+     * (NULL: always built). */
+    int (*private_wanted)(void *ud, const char *api_key, const char *topic);
     void *ud;
 } exch_opts;
 

@@ -163,6 +163,19 @@ static void on_private(void *ud, const char *key, const char *topic, cJSON *data
     cJSON_Delete(data);
 }
 
+static int private_wanted(void *ud, const char *key, const char *topic)
+{
+    sim *s = ud;
+    unsigned bit = 0;
+    for (size_t i = 0; i < sizeof private_topics / sizeof private_topics[0]; i++)
+        if (!strcmp(private_topics[i].name, topic))
+            bit = private_topics[i].bit;
+    for (sim_conn *c = s->conns; c; c = c->next)
+        if (c->kind == K_PRIVATE && (c->priv & bit) && !strcmp(c->key, key))
+            return 1;
+    return 0;
+}
+
 static int wanted(void *ud, const char *topic)
 {
     sim *s = ud;
@@ -188,6 +201,7 @@ sim *sim_new(const sim_config *cfg, faults *f, const sim_io *io, int64_t now_ms,
     eo.on_public = on_public;
     eo.on_private = on_private;
     eo.wanted = wanted;
+    eo.private_wanted = private_wanted;
     eo.ud = s;
     s->x = exch_new(&eo, now_ms);
     s->limits = ratelimit_new(1000);

@@ -1247,6 +1247,47 @@ static void test_closed_ring_bounded(void **state)
     fx_free(&f);
 }
 
+/* Many more orders than the closed ring keeps (the link-id set rebuilds itself on the way):
+ * the ids of the last EXCH_MAX_CLOSED closed orders and of open ones stay refused, older ones
+ * are free again. */
+static void test_link_ids_many(void **state)
+{
+    (void)state;
+    fx f;
+    fx_opts(&f);
+    f.o.on_private = NULL;
+    fx_start(&f);
+    exch_ids ids;
+    char msg[128], link[16];
+    const int n = 7 * EXCH_MAX_CLOSED + 123;
+    for (int i = 0; i < n; i++) {
+        snprintf(link, sizeof link, "m%d", i);
+        exch_order_req r = req("BTCUSDT", EXCH_BUY, EXCH_LIMIT, "0.001", "40000", EXCH_GTC, link);
+        assert_int_equal(create(&f, KEY, r, &ids, msg, sizeof msg), 0);
+        assert_int_equal(
+            exch_cancel(f.x, KEY, "BTCUSDT", ids.order_id, NULL, T0, &ids, msg, sizeof msg), 0);
+    }
+    exch_order_req o1 = req("BTCUSDT", EXCH_BUY, EXCH_LIMIT, "0.001", "40000", EXCH_GTC, "open1");
+    assert_int_equal(create(&f, KEY, o1, &ids, msg, sizeof msg), 0);
+    /* refused ones first: they change nothing, while each accepted one pushes an old id out */
+    for (int i = n - 1; i >= 0; i -= 97) {
+        snprintf(link, sizeof link, "m%d", i);
+        exch_order_req r = req("BTCUSDT", EXCH_BUY, EXCH_LIMIT, "0.001", "40000", EXCH_GTC, link);
+        int rc = create(&f, KEY, r, &ids, msg, sizeof msg);
+        if (i >= n - EXCH_MAX_CLOSED) {
+            assert_int_equal(rc, EXCH_ERR_PARAM);
+            assert_string_equal(msg, "OrderLinkedID is duplicate");
+            continue;
+        }
+        if (rc != 0)
+            fail_msg("id %s (of %d) refused: %s", link, n, msg);
+        assert_int_equal(
+            exch_cancel(f.x, KEY, "BTCUSDT", ids.order_id, NULL, T0, &ids, msg, sizeof msg), 0);
+    }
+    assert_int_equal(create(&f, KEY, o1, &ids, msg, sizeof msg), EXCH_ERR_PARAM);
+    fx_free(&f);
+}
+
 static void test_reset(void **state)
 {
     (void)state;
@@ -1465,6 +1506,7 @@ int main(void)
         cmocka_unit_test(test_dup_filled),
         cmocka_unit_test(test_too_many_active),
         cmocka_unit_test(test_closed_ring_bounded),
+        cmocka_unit_test(test_link_ids_many),
         cmocka_unit_test(test_reset),
         cmocka_unit_test(test_determinism),
         cmocka_unit_test(test_random_ops_invariants),
