@@ -325,30 +325,10 @@ static void h_batch(call *k)
     ok(k, res, x);
 }
 
-static void h_amend(call *k)
+/* amend and cancel: the same order lookup (symbol, and orderId or orderLinkId) */
+static void modify(call *k, int amend)
 {
     char b[6][64], msg[160] = "";
-    if (!need_linear(k, jget(k->body, "category", b[0], 64)))
-        return;
-    const char *sym = jget(k->body, "symbol", b[1], 64), *oid = jget(k->body, "orderId", b[2], 64),
-               *lid = jget(k->body, "orderLinkId", b[3], 64), *qty = jget(k->body, "qty", b[4], 64),
-               *px = jget(k->body, "price", b[5], 64);
-    if (!sym || !*sym) {
-        err(k, 10001, "params error: symbol invalid");
-        return;
-    }
-    if ((!oid || !*oid) && (!lid || !*lid)) {
-        err(k, 10001, "params error: orderId or orderLinkId is required");
-        return;
-    }
-    exch_ids ids = {{0}, {0}};
-    int rc = exch_amend(k->c->x, k->key, sym, oid, lid, qty, px, k->now, &ids, msg, sizeof msg);
-    finish(k, rc, msg, rc ? NULL : ids_json(&ids));
-}
-
-static void h_cancel(call *k)
-{
-    char b[4][64], msg[160] = "";
     if (!need_linear(k, jget(k->body, "category", b[0], 64)))
         return;
     const char *sym = jget(k->body, "symbol", b[1], 64), *oid = jget(k->body, "orderId", b[2], 64),
@@ -362,8 +342,20 @@ static void h_cancel(call *k)
         return;
     }
     exch_ids ids = {{0}, {0}};
-    int rc = exch_cancel(k->c->x, k->key, sym, oid, lid, k->now, &ids, msg, sizeof msg);
+    int rc = amend ? exch_amend(k->c->x, k->key, sym, oid, lid, jget(k->body, "qty", b[4], 64),
+                                jget(k->body, "price", b[5], 64), k->now, &ids, msg, sizeof msg)
+                   : exch_cancel(k->c->x, k->key, sym, oid, lid, k->now, &ids, msg, sizeof msg);
     finish(k, rc, msg, rc ? NULL : ids_json(&ids));
+}
+
+static void h_amend(call *k)
+{
+    modify(k, 1);
+}
+
+static void h_cancel(call *k)
+{
+    modify(k, 0);
 }
 
 static void h_cancel_all(call *k)
