@@ -1,6 +1,7 @@
 /* simopts: the settings table of bybit-sim. See simopts.h. */
 #include "simopts.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <math.h>
 #include <stddef.h>
@@ -89,10 +90,23 @@ static int simopts_listen_ok(const char *v)
     const char *colon = strrchr(v, ':');
     if (!colon || colon == v || !colon[1])
         return 0;
-    char *end;
+    char *end, host[64];
     errno = 0;
     unsigned long port = strtoul(colon + 1, &end, 10);
-    return !*end && !errno && port <= 65535 && colon[1] != '-' && colon[1] != '+';
+    if (*end || errno || port > 65535 || colon[1] == '-' || colon[1] == '+')
+        return 0;
+    /* an IP address (host names are not resolved): "[::1]" or a dotted quad */
+    size_t n = (size_t)(colon - v);
+    if (v[0] == '[' && n >= 2 && v[n - 1] == ']') {
+        v++;
+        n -= 2;
+    }
+    if (n >= sizeof host)
+        return 0;
+    memcpy(host, v, n);
+    host[n] = '\0';
+    unsigned char buf[16];
+    return inet_pton(AF_INET, host, buf) == 1 || inet_pton(AF_INET6, host, buf) == 1;
 }
 
 /* Sets one table key; the reason (without the key) in err. */
@@ -110,7 +124,7 @@ static int simopts_set_def(simopts *o, faults *f, const opt_def *d, const char *
             return -1;
         }
         if (!simopts_listen_ok(value)) {
-            snprintf(err, errlen, "'%s' is not HOST:PORT (e.g. 127.0.0.1:8080, port 0: any)",
+            snprintf(err, errlen, "'%s' is not IP:PORT (e.g. 127.0.0.1:8080, port 0: any)",
                      value);
             return -1;
         }

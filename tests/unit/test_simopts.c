@@ -180,8 +180,10 @@ static void test_set_errors(void **state)
     set_fails(&o, f, "=5", "want KEY=VALUE");
     set_fails(&o, f, "nope=1", "key 'nope': unknown key");
     set_fails(&o, f, "market.nope=1", "key 'market.nope': unknown key");
-    set_fails(&o, f, "listen=localhost", "key 'listen': 'localhost' is not HOST:PORT");
-    set_fails(&o, f, "listen=127.0.0.1:70000", "not HOST:PORT");
+    set_fails(&o, f, "listen=localhost", "key 'listen': 'localhost' is not IP:PORT");
+    set_fails(&o, f, "listen=localhost:80", "is not IP:PORT");
+    set_fails(&o, f, "listen=300.1.1.1:80", "is not IP:PORT");
+    set_fails(&o, f, "listen=127.0.0.1:70000", "not IP:PORT");
     set_fails(&o, f, "seed=-1", "key 'seed': '-1' is not a whole number");
     set_fails(&o, f, "seed=1x", "key 'seed'");
     set_fails(&o, f, "market.volatility=lots", "key 'market.volatility': 'lots' is not a number");
