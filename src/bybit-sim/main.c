@@ -212,7 +212,7 @@ static void usage(FILE *out)
             "\n"
             "  -c, --config FILE     settings (examples/bybit-sim.yaml documents every key)\n"
             "  --set KEY=VALUE       one setting, after the file (repeatable)\n"
-            "  --listen HOST:PORT    where to listen (default 127.0.0.1:0, a free port)\n"
+            "  --listen IP:PORT      where to listen (default 127.0.0.1:0, a free port)\n"
             "  --seed N              seed of the market and the faults (default 1)\n"
             "  --account K:S[:USDT]  an account with API key K and secret S (repeatable)\n"
             "  -h, --help            this text; --help-keys lists the settings\n"

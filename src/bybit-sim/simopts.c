@@ -32,7 +32,7 @@ typedef struct opt_def {
 /* The single list of settings (accounts and faults.* are handled apart). */
 static const opt_def opt_table[] = {
     OPT("listen", T_STR, listen, "127.0.0.1:0", 0, 0, "",
-        "HOST:PORT of REST and WebSocket (port 0: any free port, printed at start)"),
+        "IP:PORT of REST and WebSocket (port 0: any free port, printed at start)"),
     OPT("seed", T_U64, seed, "1", 0, 0, "",
         "seed of every random choice (market, faults): same seed, same run"),
     OPT("market.volatility", T_DBL, market.volatility, NULL, 0, 10, "from 0 to 10",
