@@ -36,6 +36,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "loadgen.h"
+
 #define HIST_US 1000000 /* 1 us buckets up to 1 s, then one overflow bucket */
 #define RBUF    (256 * 1024)
 #define URING   4096 /* first arrival of the last u values */
@@ -97,21 +99,6 @@ static int send_frame(int fd, int op, const char *p, size_t n)
 static void hist_add(uint64_t *h, int64_t us)
 {
     h[us < 0 ? 0 : us < HIST_US ? us : HIST_US]++;
-}
-
-static uint64_t pct(const uint64_t *h, uint64_t total, double p)
-{
-    if (!total)
-        return 0;
-    uint64_t want = (uint64_t)(p * (double)total), acc = 0;
-    if (want >= total)
-        want = total - 1;
-    for (uint64_t i = 0; i <= HIST_US; i++) {
-        acc += h[i];
-        if (acc > want)
-            return i;
-    }
-    return HIST_US;
 }
 
 static long long num_after(const char *m, size_t n, const char *key)
@@ -230,6 +217,23 @@ static void usage(void)
     exit(2);
 }
 
+/* A numeric argument, or the usage text and exit 2. */
+static long num_arg(const char *v, long lo, long hi)
+{
+    long x;
+    if (loadgen_long(v, lo, hi, &x))
+        usage();
+    return x;
+}
+
+static double real_arg(const char *v, double lo, double hi)
+{
+    double x;
+    if (loadgen_double(v, lo, hi, &x))
+        usage();
+    return x;
+}
+
 int main(int argc, char **argv)
 {
     g.host = "127.0.0.1";
@@ -243,15 +247,15 @@ int main(int argc, char **argv)
         if (!v)
             usage();
         if (!strcmp(a, "--port"))
-            g.port = atoi(v);
+            g.port = (int)num_arg(v, 1, 65535);
         else if (!strcmp(a, "--host"))
             g.host = v;
         else if (!strcmp(a, "--clients"))
-            g.nclients = atoi(v);
+            g.nclients = (int)num_arg(v, 1, 10000);
         else if (!strcmp(a, "--seconds"))
-            g.seconds = atof(v);
+            g.seconds = real_arg(v, 0.001, 7200);
         else if (!strcmp(a, "--warmup"))
-            g.warmup = atof(v);
+            g.warmup = real_arg(v, 0, 600);
         else if (!strcmp(a, "--topic") && strlen(v) < 60)
             g.topic = v;
         else if (!strcmp(a, "--path"))
@@ -338,9 +342,12 @@ int main(int argc, char **argv)
            " gaps=%" PRIu64 " snapshots=%" PRIu64 " closed=%" PRIu64 " lag_negative=%" PRIu64
            " bytes_per_s=%.0f\n",
            g.nclients, connected, g.seconds, msgs, (double)msgs / g.seconds,
-           pct(lag_hist, nlag, 0.5), pct(lag_hist, nlag, 0.99), pct(lag_hist, nlag, 1.0),
-           pct(spread_hist, nspread, 0.5), pct(spread_hist, nspread, 0.99),
-           pct(spread_hist, nspread, 1.0), gaps, snapshots, closed, lag_neg,
+           loadgen_pct(lag_hist, HIST_US + 1, nlag, 0.5),
+           loadgen_pct(lag_hist, HIST_US + 1, nlag, 0.99),
+           loadgen_pct(lag_hist, HIST_US + 1, nlag, 1.0),
+           loadgen_pct(spread_hist, HIST_US + 1, nspread, 0.5),
+           loadgen_pct(spread_hist, HIST_US + 1, nspread, 0.99),
+           loadgen_pct(spread_hist, HIST_US + 1, nspread, 1.0), gaps, snapshots, closed, lag_neg,
            (double)bytes / g.seconds);
     for (int i = 0; i < g.nclients; i++)
         if (cl[i].fd >= 0 && !cl[i].closed)

@@ -41,6 +41,7 @@
 #include <unistd.h>
 
 #include "bybitsign.h"
+#include "loadgen.h"
 
 #define HIST_US   200000 /* latency histogram: 1 us buckets up to 200 ms, then one overflow */
 #define BUF_SIZE  16384
@@ -219,7 +220,11 @@ static ssize_t parse_reply(conn *c, int *status, const char **body, size_t *blen
         return c->rlen >= BUF_SIZE - 1 ? -1 : 0;
     if (strncmp(c->rbuf, "HTTP/1.", 7))
         return -1;
-    *status = atoi(c->rbuf + 9);
+    char *send;
+    long st = strtol(c->rbuf + 9, &send, 10); /* "HTTP/1.1 200 OK" */
+    if (send == c->rbuf + 9 || st < 100 || st > 999)
+        return -1;
+    *status = (int)st;
     long cl = -1;
     for (char *l = strstr(c->rbuf, "\r\n"); l && l < eoh; l = strstr(l + 2, "\r\n"))
         if (!strncasecmp(l + 2, "content-length:", 15))
@@ -399,21 +404,6 @@ static void *run(void *arg)
     return NULL;
 }
 
-static uint64_t pct(const uint64_t *h, uint64_t total, double p)
-{
-    if (!total)
-        return 0;
-    uint64_t want = (uint64_t)(p * (double)total), acc = 0;
-    if (want >= total)
-        want = total - 1;
-    for (uint64_t i = 0; i <= HIST_US; i++) {
-        acc += h[i];
-        if (acc > want)
-            return i;
-    }
-    return HIST_US;
-}
-
 static void usage(void)
 {
     fprintf(
@@ -422,6 +412,23 @@ static void usage(void)
         "                [--warmup 1] [--threads 1] [--key K] (secret: $SIM_SECRET, default S)\n"
         "                [--mode pairs|time] [--rate PAIRS_PER_S]\n");
     exit(2);
+}
+
+/* A numeric argument, or the usage text and exit 2. */
+static long num_arg(const char *v, long lo, long hi)
+{
+    long x;
+    if (loadgen_long(v, lo, hi, &x))
+        usage();
+    return x;
+}
+
+static double real_arg(const char *v, double lo, double hi)
+{
+    double x;
+    if (loadgen_double(v, lo, hi, &x))
+        usage();
+    return x;
 }
 
 int main(int argc, char **argv)
@@ -441,19 +448,19 @@ int main(int argc, char **argv)
         if (!v)
             usage();
         if (!strcmp(a, "--port"))
-            g.port = atoi(v);
+            g.port = (int)num_arg(v, 1, 65535);
         else if (!strcmp(a, "--host"))
             g.host = v;
         else if (!strcmp(a, "--conns"))
-            g.conns = atoi(v);
+            g.conns = (int)num_arg(v, 1, 100000);
         else if (!strcmp(a, "--threads"))
-            g.threads = atoi(v);
+            g.threads = (int)num_arg(v, 1, 1024);
         else if (!strcmp(a, "--seconds"))
-            g.seconds = atof(v);
+            g.seconds = real_arg(v, 0.001, 3600);
         else if (!strcmp(a, "--rate"))
-            g.rate = atof(v);
+            g.rate = real_arg(v, 0, 1e9);
         else if (!strcmp(a, "--warmup"))
-            g.warmup = atof(v);
+            g.warmup = real_arg(v, 0, 600);
         else if (!strcmp(a, "--key"))
             g.key = v;
         else if (!strcmp(a, "--mode") && (!strcmp(v, "pairs") || !strcmp(v, "time")))
@@ -504,9 +511,10 @@ int main(int argc, char **argv)
            " p99_us=%" PRIu64 " max_us=%" PRIu64 " errors=%" PRIu64 " http_errors=%" PRIu64
            " io_errors=%" PRIu64 " reconnects=%" PRIu64 "\n",
            g.mode == M_PAIRS ? "pairs" : "time", g.conns, g.threads, g.seconds, pairs,
-           (double)pairs / g.seconds, reqs, (double)reqs / g.seconds, pct(hist, reqs, 0.50),
-           pct(hist, reqs, 0.90), pct(hist, reqs, 0.99), pct(hist, reqs, 1.0), errors, http_errors,
-           io_errors, reconnects);
+           (double)pairs / g.seconds, reqs, (double)reqs / g.seconds,
+           loadgen_pct(hist, HIST_US + 1, reqs, 0.50), loadgen_pct(hist, HIST_US + 1, reqs, 0.90),
+           loadgen_pct(hist, HIST_US + 1, reqs, 0.99), loadgen_pct(hist, HIST_US + 1, reqs, 1.0),
+           errors, http_errors, io_errors, reconnects);
     for (int t = 0; t < g.threads; t++)
         for (int i = 0; i < w[t].ncodes; i++)
             printf("retCode=%ld count=%" PRIu64 " retMsg=\"%s\"\n", w[t].codes[i].code,

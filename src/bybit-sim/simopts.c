@@ -124,8 +124,7 @@ static int simopts_set_def(simopts *o, faults *f, const opt_def *d, const char *
             return -1;
         }
         if (!simopts_listen_ok(value)) {
-            snprintf(err, errlen, "'%s' is not IP:PORT (e.g. 127.0.0.1:8080, port 0: any)",
-                     value);
+            snprintf(err, errlen, "'%s' is not IP:PORT (e.g. 127.0.0.1:8080, port 0: any)", value);
             return -1;
         }
         snprintf(field, sizeof o->listen, "%s", value);
