@@ -12,52 +12,19 @@
 #include <string.h>
 
 #include "bybitsign.h"
-#include "sim.h"
+#include "simharness.h"
 
-#define KEY    "fuzzkey"
-#define SECRET "fuzz-secret-value"
+#define KEY    FUZZ_KEY
+#define SECRET FUZZ_SECRET
 
 static sim *S;
 static faults *F;
-static int64_t NOW = 1800000000000;
-
-static int io_send(void *h, const char *m, size_t n)
-{
-    (void)h, (void)m, (void)n;
-    return 0;
-}
-static size_t io_queued(void *h)
-{
-    (void)h;
-    return 0;
-}
-static void io_close(void *h, int c, const char *r)
-{
-    (void)h, (void)c, (void)r;
-}
-static void io_reset(void *h)
-{
-    (void)h;
-}
+static int64_t NOW = FUZZ_T0;
 
 static void setup(void)
 {
-    char err[256];
-    sim_config cfg;
-    memset(&cfg, 0, sizeof cfg);
-    exch_opts_default(&cfg.market);
-    cfg.market.seed = 7;
-    cfg.order_limit_per_s = 1000;
-    cfg.query_limit_per_s = 1000;
-    cfg.ws_idle_ms = 600000;
-    cfg.ws_max_conns = 10;
-    cfg.ws_max_topics = 10;
-    cfg.ws_max_queue = 1 << 20;
-    sim_io io = {io_send, io_queued, io_close, io_reset};
     F = faults_new(7, NOW);
-    S = sim_new(&cfg, F, &io, NOW, err, sizeof err);
-    if (!S || sim_add_account(S, KEY, SECRET, 1e6))
-        abort();
+    S = simharness_new(7, F, NULL);
 }
 
 /* The next line of [*p, end) into a NUL-terminated buf. */

@@ -10,13 +10,13 @@
 #include <string.h>
 
 #include "bybitsign.h"
-#include "sim.h"
+#include "simharness.h"
 
-#define KEY    "fuzzkey"
-#define SECRET "fuzz-secret-value"
+#define KEY    FUZZ_KEY
+#define SECRET FUZZ_SECRET
 
 static sim *S;
-static int64_t NOW = 1800000000000;
+static int64_t NOW = FUZZ_T0;
 static int input_has_secret; /* an echo of the input is not a leak */
 
 static int io_send(void *h, const char *m, size_t n)
@@ -28,37 +28,10 @@ static int io_send(void *h, const char *m, size_t n)
     cJSON_Delete(j);
     return 0;
 }
-static size_t io_queued(void *h)
-{
-    (void)h;
-    return 0;
-}
-static void io_close(void *h, int c, const char *r)
-{
-    (void)h, (void)c, (void)r;
-}
-static void io_reset(void *h)
-{
-    (void)h;
-}
 
 static void setup(void)
 {
-    char err[256];
-    sim_config cfg;
-    memset(&cfg, 0, sizeof cfg);
-    exch_opts_default(&cfg.market);
-    cfg.market.seed = 9;
-    cfg.order_limit_per_s = 1000;
-    cfg.query_limit_per_s = 1000;
-    cfg.ws_idle_ms = 600000;
-    cfg.ws_max_conns = 10;
-    cfg.ws_max_topics = 20;
-    cfg.ws_max_queue = 1 << 20;
-    sim_io io = {io_send, io_queued, io_close, io_reset};
-    S = sim_new(&cfg, NULL, &io, NOW, err, sizeof err);
-    if (!S || sim_add_account(S, KEY, SECRET, 1e6))
-        abort();
+    S = simharness_new(9, NULL, io_send);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -317,6 +317,20 @@ static void set_msg(char *msg, size_t msglen, const char *text)
         snprintf(msg, msglen, "%s", text);
 }
 
+/* Time only moves forward: a call with an older now_ms keeps the exchange's clock. */
+static void advance(exch *x, int64_t now_ms)
+{
+    if (now_ms > x->now)
+        x->now = now_ms;
+}
+
+/* What every REST-level operation does first: "OK" in msg, the clock advanced. */
+static void begin(exch *x, int64_t now_ms, char *msg, size_t msglen)
+{
+    set_msg(msg, msglen, "OK");
+    advance(x, now_ms);
+}
+
 static int fail(char *msg, size_t msglen, int code, const char *text)
 {
     set_msg(msg, msglen, text);
@@ -1520,8 +1534,7 @@ char *exch_book_snapshot_msg(exch *x, const char *topic, int64_t now_ms)
     stream *st = find_stream(x, topic, &m);
     if (!st)
         return NULL;
-    if (now_ms > x->now)
-        x->now = now_ms;
+    advance(x, now_ms);
     if (!st->published) {
         unsigned nb, na;
         if (build_book(x, m, (unsigned)st->depth, &nb, &na))
@@ -1804,9 +1817,7 @@ static void fill_ids(exch_ids *out, const char *id, const char *link)
 int exch_create(exch *x, const char *api_key, const exch_order_req *r, int64_t now_ms,
                 exch_ids *out, char *msg, size_t msglen)
 {
-    set_msg(msg, msglen, "OK");
-    if (now_ms > x->now)
-        x->now = now_ms;
+    begin(x, now_ms, msg, msglen);
     account *a = find_acct(x, api_key);
     if (!a)
         return fail(msg, msglen, EXCH_ERR_KEY, "API key is invalid.");
@@ -1925,9 +1936,7 @@ int exch_amend(exch *x, const char *api_key, const char *symbol, const char *ord
                const char *link_id, const char *qty, const char *price, int64_t now_ms,
                exch_ids *out, char *msg, size_t msglen)
 {
-    set_msg(msg, msglen, "OK");
-    if (now_ms > x->now)
-        x->now = now_ms;
+    begin(x, now_ms, msg, msglen);
     account *a;
     order *o;
     int rc = locate(x, api_key, symbol, order_id, link_id, &a, &o, msg, msglen);
@@ -1976,9 +1985,7 @@ int exch_amend(exch *x, const char *api_key, const char *symbol, const char *ord
 int exch_cancel(exch *x, const char *api_key, const char *symbol, const char *order_id,
                 const char *link_id, int64_t now_ms, exch_ids *out, char *msg, size_t msglen)
 {
-    set_msg(msg, msglen, "OK");
-    if (now_ms > x->now)
-        x->now = now_ms;
+    begin(x, now_ms, msg, msglen);
     account *a;
     order *o;
     int rc = locate(x, api_key, symbol, order_id, link_id, &a, &o, msg, msglen);
@@ -2016,8 +2023,7 @@ int exch_cancel_all(exch *x, const char *api_key, const char *symbol, int64_t no
     set_msg(msg, msglen, "OK");
     if (list)
         *list = NULL;
-    if (now_ms > x->now)
-        x->now = now_ms;
+    advance(x, now_ms);
     account *a = find_acct(x, api_key);
     if (!a)
         return fail(msg, msglen, EXCH_ERR_KEY, "API key is invalid.");

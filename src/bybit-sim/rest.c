@@ -208,8 +208,7 @@ static void h_orderbook(call *k)
 }
 
 /* The fields of a create request (REST body, batch item or WS order entry). */
-static int order_req(call *k, const cJSON *o, exch_order_req *r, char bufs[7][64], char *msg,
-                     size_t msglen)
+int rest_order_req(const cJSON *o, exch_order_req *r, char bufs[7][64], char *msg, size_t msglen)
 {
     memset(r, 0, sizeof *r);
     const char *side = jget(o, "side", bufs[0], 64), *type = jget(o, "orderType", bufs[1], 64),
@@ -219,7 +218,6 @@ static int order_req(call *k, const cJSON *o, exch_order_req *r, char bufs[7][64
     r->price = jget(o, "price", bufs[5], 64);
     r->link_id = jget(o, "orderLinkId", bufs[6], 64);
     r->reduce_only = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "reduceOnly"));
-    (void)k;
     if (!r->symbol || !*r->symbol) {
         snprintf(msg, msglen, "params error: symbol invalid");
         return 10001;
@@ -273,7 +271,7 @@ static void h_create(call *k)
     if (!need_linear(k, jget(k->body, "category", b[7], 64)))
         return;
     exch_order_req r;
-    int rc = order_req(k, k->body, &r, b, msg, sizeof msg);
+    int rc = rest_order_req(k->body, &r, b, msg, sizeof msg);
     exch_ids ids = {{0}, {0}};
     if (!rc)
         rc = exch_create(k->c->x, k->key, &r, k->now, &ids, msg, sizeof msg);
@@ -300,7 +298,7 @@ static void h_batch(call *k)
         memset(&r, 0, sizeof r); /* a non-object item leaves it unset: no garbage link id */
         exch_ids ids = {{0}, {0}};
         msg[0] = '\0';
-        int rc = cJSON_IsObject(it) ? order_req(k, it, &r, b, msg, sizeof msg) : 10001;
+        int rc = cJSON_IsObject(it) ? rest_order_req(it, &r, b, msg, sizeof msg) : 10001;
         if (!cJSON_IsObject(it))
             snprintf(msg, sizeof msg, "params error: order must be an object");
         if (!rc)

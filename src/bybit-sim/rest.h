@@ -72,6 +72,10 @@ void rest_handle(rest_ctx *c, const rest_in *in, int64_t now_ms, rest_out *out);
 /* The server clock as clients see it: now_ms plus an active clock_skew fault. */
 int64_t rest_server_time(const rest_ctx *c, int64_t now_ms);
 
+/* The fields of an order create (a REST body, a create-batch item, a /v5/trade arg) into r;
+ * its strings point into bufs. 0, or 10001 with Bybit's message in msg. */
+int rest_order_req(const cJSON *o, exch_order_req *r, char bufs[7][64], char *msg, size_t msglen);
+
 /* Writes the Bybit envelope into out->body (result and ext are consumed; NULL gives {}). */
 void rest_envelope(rest_out *out, int ret_code, const char *ret_msg, cJSON *result, cJSON *ext,
                    int64_t time_ms);

@@ -132,13 +132,19 @@ static void on_public(void *ud, const char *topic, const char *msg, size_t len)
             conn_send(s, c, msg, len, now);
 }
 
+/* The bit of a private topic, 0 for an unknown one. */
+static unsigned private_bit(const char *topic)
+{
+    for (size_t i = 0; i < sizeof private_topics / sizeof private_topics[0]; i++)
+        if (!strcmp(private_topics[i].name, topic))
+            return private_topics[i].bit;
+    return 0;
+}
+
 static void on_private(void *ud, const char *key, const char *topic, cJSON *data, int64_t now)
 {
     sim *s = ud;
-    unsigned bit = 0;
-    for (size_t i = 0; i < sizeof private_topics / sizeof private_topics[0]; i++)
-        if (!strcmp(private_topics[i].name, topic))
-            bit = private_topics[i].bit;
+    unsigned bit = private_bit(topic);
     char *text = NULL;
     for (sim_conn *c = s->conns; c; c = c->next) {
         if (c->kind != K_PRIVATE || !(c->priv & bit) || strcmp(c->key, key))
@@ -166,10 +172,7 @@ static void on_private(void *ud, const char *key, const char *topic, cJSON *data
 static int private_wanted(void *ud, const char *key, const char *topic)
 {
     sim *s = ud;
-    unsigned bit = 0;
-    for (size_t i = 0; i < sizeof private_topics / sizeof private_topics[0]; i++)
-        if (!strcmp(private_topics[i].name, topic))
-            bit = private_topics[i].bit;
+    unsigned bit = private_bit(topic);
     for (sim_conn *c = s->conns; c; c = c->next)
         if (c->kind == K_PRIVATE && (c->priv & bit) && !strcmp(c->key, key))
             return 1;
@@ -277,7 +280,6 @@ static void close_all(sim *s, int code, const char *reason, int reset)
 void sim_tick(sim *s, int64_t now_ms)
 {
     fault_params p;
-    s->started_ms = s->started_ms ? s->started_ms : now_ms;
     s->now_ms = now_ms;
     if (s->f) {
         if (faults_edge(s->f, FAULT_WS_DROP, now_ms, &p))
@@ -487,12 +489,9 @@ static void ws_subscribe(sim *s, sim_conn *c, const cJSON *m, const cJSON *req_i
                     pub |= 1u << i;
                     ok = 1;
                 }
-            } else {
-                for (size_t i = 0; i < sizeof private_topics / sizeof private_topics[0]; i++)
-                    if (!strcmp(private_topics[i].name, a->valuestring)) {
-                        priv |= private_topics[i].bit;
-                        ok = 1;
-                    }
+            } else if (private_bit(a->valuestring)) {
+                priv |= private_bit(a->valuestring);
+                ok = 1;
             }
         }
         if (!ok) {
@@ -550,6 +549,13 @@ static void ws_subscribe(sim *s, sim_conn *c, const cJSON *m, const cJSON *req_i
         c->ntopics -= (unsigned)__builtin_popcount(gone) + (unsigned)__builtin_popcount(gonep);
         reply_op(s, c, 1, "", req_id, op, now);
     }
+}
+
+/* A string field of o, or NULL. */
+static const char *jstr(const cJSON *o, const char *name)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
+    return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
 /* /v5/trade: order.create / order.amend / order.cancel, replied in Bybit's shape. */
@@ -610,53 +616,26 @@ static void ws_trade(sim *s, sim_conn *c, const cJSON *m, const char *op, int64_
         }
     }
     if (!code) {
-        /* the same parameter handling as REST: the body is the single arg */
-        rest_in in = {"POST", path, "", NULL, 0, "", c->key, NULL, NULL, NULL};
-        (void)in;
-        char b[8][64];
-        const char *f[8];
-        static const char *const names[] = {"category", "symbol", "side",        "orderType",
-                                            "qty",      "price",  "timeInForce", "orderLinkId"};
-        for (int i = 0; i < 8; i++) {
-            const cJSON *v = cJSON_GetObjectItemCaseSensitive(a0, names[i]);
-            f[i] = cJSON_IsString(v) ? (snprintf(b[i], 64, "%s", v->valuestring), b[i]) : NULL;
-        }
-        const cJSON *oid = cJSON_GetObjectItemCaseSensitive(a0, "orderId");
-        const char *order_id = cJSON_IsString(oid) ? oid->valuestring : NULL;
-        if (!f[0] || strcmp(f[0], "linear")) {
+        /* the single arg holds what a REST body holds */
+        const char *cat = jstr(a0, "category"), *symbol = jstr(a0, "symbol");
+        const char *order_id = jstr(a0, "orderId"), *link = jstr(a0, "orderLinkId");
+        if (!cat || strcmp(cat, "linear")) {
             code = 10001;
             snprintf(msg, sizeof msg, "category only support linear");
         } else if (path[10] == 'c' && path[11] == 'r') { /* create */
-            exch_order_req r = {f[1],
-                                f[2] && !strcmp(f[2], "Sell") ? EXCH_SELL : EXCH_BUY,
-                                f[3] && !strcmp(f[3], "Market") ? EXCH_MARKET : EXCH_LIMIT,
-                                f[4],
-                                f[5],
-                                EXCH_GTC,
-                                f[7],
-                                0};
-            const char *tif = f[6] ? f[6] : (r.type == EXCH_MARKET ? "IOC" : "GTC");
-            r.tif = !strcmp(tif, "IOC")        ? EXCH_IOC
-                    : !strcmp(tif, "FOK")      ? EXCH_FOK
-                    : !strcmp(tif, "PostOnly") ? EXCH_POSTONLY
-                                               : EXCH_GTC;
-            r.reduce_only = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(a0, "reduceOnly"));
-            if (!f[1] || !f[2] || (strcmp(f[2], "Buy") && strcmp(f[2], "Sell")) || !f[3] ||
-                (strcmp(f[3], "Limit") && strcmp(f[3], "Market")) || !f[4]) {
-                code = 10001;
-                snprintf(msg, sizeof msg,
-                         "params error: symbol, side, orderType and qty are required");
-            } else {
+            char rb[7][64];
+            exch_order_req r;
+            code = rest_order_req(a0, &r, rb, msg, sizeof msg);
+            if (!code)
                 code = exch_create(s->x, c->key, &r, now, &ids, msg, sizeof msg);
-            }
         } else if (path[10] == 'a') {
-            code = f[1] ? exch_amend(s->x, c->key, f[1], order_id, f[7], f[4], f[5], now, &ids, msg,
-                                     sizeof msg)
-                        : 10001;
+            code = symbol ? exch_amend(s->x, c->key, symbol, order_id, link, jstr(a0, "qty"),
+                                       jstr(a0, "price"), now, &ids, msg, sizeof msg)
+                          : 10001;
         } else {
-            code = f[1]
-                       ? exch_cancel(s->x, c->key, f[1], order_id, f[7], now, &ids, msg, sizeof msg)
-                       : 10001;
+            code = symbol ? exch_cancel(s->x, c->key, symbol, order_id, link, now, &ids, msg,
+                                        sizeof msg)
+                          : 10001;
         }
         if (code == 10001 && !msg[0])
             snprintf(msg, sizeof msg, "params error");
