@@ -93,28 +93,27 @@ static void on_request(void *ud, wsrv_req *r)
     in.timestamp = wsrv_req_header(r, "x-bapi-timestamp");
     in.sign = wsrv_req_header(r, "x-bapi-sign");
     in.recv_window = wsrv_req_header(r, "x-bapi-recv-window");
-    delayed *d = calloc(1, sizeof *d);
+    rest_out out;
+    rest_out_init(&out);
+    sim_http(a->s, &in, now_ms(), &out);
+    /* only a reply held back by the latency fault needs a heap record and a timer */
+    delayed *d =
+        out.delay_ms > 0 && a->nwaiting < MAX_DELAYED && !a->stopping ? calloc(1, sizeof *d) : NULL;
     if (!d) {
-        wsrv_reply(r, 500, NULL, NULL, "{}", 2);
+        send_out(r, &out);
+        rest_out_free(&out);
         return;
     }
-    rest_out_init(&d->out);
-    sim_http(a->s, &in, now_ms(), &d->out);
-    if (d->out.delay_ms > 0 && a->nwaiting < MAX_DELAYED && !a->stopping) {
-        d->req = r;
-        uv_timer_init(a->loop, &d->timer);
-        d->timer.data = d;
-        d->next = a->waiting;
-        if (a->waiting)
-            a->waiting->prev = d;
-        a->waiting = d;
-        a->nwaiting++;
-        uv_timer_start(&d->timer, delayed_fire, (uint64_t)d->out.delay_ms, 0);
-        return;
-    }
-    send_out(r, &d->out);
-    rest_out_free(&d->out);
-    free(d);
+    d->out = out; /* the buffers move into d */
+    d->req = r;
+    uv_timer_init(a->loop, &d->timer);
+    d->timer.data = d;
+    d->next = a->waiting;
+    if (a->waiting)
+        a->waiting->prev = d;
+    a->waiting = d;
+    a->nwaiting++;
+    uv_timer_start(&d->timer, delayed_fire, (uint64_t)d->out.delay_ms, 0);
 }
 
 /* ---- WebSocket -------------------------------------------------------------------------- */
