@@ -631,27 +631,23 @@ void rest_handle(rest_ctx *c, const rest_in *in, int64_t now_ms, rest_out *out)
         return;
     }
 
+    /* Bybit's order: the signature (over the raw body), then the body, then the limits */
+    if (rt->signed_ && check_signature(&k)) {
+        c->sig_errors++;
+        return;
+    }
     cJSON *body = NULL;
     if (!strcmp(rt->method, "POST")) {
         body = cJSON_ParseWithLength(in->body ? in->body : "", in->body_len);
         if (!cJSON_IsObject(body)) {
             cJSON_Delete(body);
-            /* Bybit checks the signature over the raw body first; garbage fails it or here */
-            if (rt->signed_ && check_signature(&k)) {
-                c->sig_errors++;
-                return;
-            }
             err(&k, 10001, "params error: request body is not a JSON object");
             return;
         }
         k.body = body;
     }
+    int code = 0;
     if (rt->signed_) {
-        if (check_signature(&k)) {
-            c->sig_errors++;
-            cJSON_Delete(body);
-            return;
-        }
         c->signed_ok++;
         k.key = in->api_key;
         /* the per-account, per-endpoint limit, with its headers on every signed reply */
@@ -666,23 +662,21 @@ void rest_handle(rest_ctx *c, const rest_in *in, int64_t now_ms, rest_out *out)
                           lim, st.remaining, st.reset_ms);
         if (!allowed) {
             c->limited++;
-            err(&k, 10006, "Too many visits. Exceeded the API Rate Limit.");
-            cJSON_Delete(body);
-            return;
-        }
-        if (c->f && faults_hit(c->f, FAULT_RETCODE_10006, now_ms, &fp)) {
+            code = 10006;
+        } else if (c->f && faults_hit(c->f, FAULT_RETCODE_10006, now_ms, &fp)) {
             c->faulted++;
-            err(&k, 10006, "Too many visits. Exceeded the API Rate Limit.");
-            cJSON_Delete(body);
-            return;
+            code = 10006;
         }
     }
-    if (c->f && faults_hit(c->f, FAULT_RETCODE_10016, now_ms, &fp)) {
+    if (!code && c->f && faults_hit(c->f, FAULT_RETCODE_10016, now_ms, &fp)) {
         c->faulted++;
-        err(&k, 10016, "Internal System Error.");
-        cJSON_Delete(body);
-        return;
+        code = 10016;
     }
-    rt->fn(&k);
+    if (code == 10006)
+        err(&k, 10006, "Too many visits. Exceeded the API Rate Limit.");
+    else if (code)
+        err(&k, 10016, "Internal System Error.");
+    else
+        rt->fn(&k);
     cJSON_Delete(body);
 }
