@@ -618,7 +618,7 @@ static const struct lws_protocols wsrv_protocols[] = {
 
 /* ---- start and stop (as httpd.c) --------------------------------------------------------- */
 
-static int parse_addr(const char *addr, char *ip, size_t iplen, int *port, int *v6)
+int wsrv_parse_addr(const char *addr, char *ip, size_t iplen, int *port, int *v6)
 {
     const char *colon = addr ? strrchr(addr, ':') : NULL;
     if (!colon)
@@ -709,7 +709,7 @@ wsrv *wsrv_start(uv_loop_t *loop, const char *addr, const wsrv_opts *o, const ws
         snprintf(err, errlen, "cannot start server on '%s': out of memory", addr);
         return NULL;
     }
-    if (parse_addr(addr, s->iface, sizeof s->iface, &port, &v6)) {
+    if (wsrv_parse_addr(addr, s->iface, sizeof s->iface, &port, &v6)) {
         snprintf(err, errlen, "cannot listen on '%s': bad address (want ip:port)",
                  addr ? addr : "");
         free(s);

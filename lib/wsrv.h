@@ -53,6 +53,10 @@ typedef struct wsrv_opts {
  * and ud must outlive the server (until wsrv_stop's close has completed). */
 wsrv *wsrv_start(uv_loop_t *loop, const char *addr, const wsrv_opts *o, const wsrv_callbacks *cb,
                  void *ud, char *err, size_t errlen);
+/* Splits "ip:port", "[ip6]:port" or ":port" (loopback) into ip (NUL-terminated, iplen bytes at
+ * most), port (0..65535) and *v6; host names are refused. 0 or -EINVAL. For checking a
+ * configured address before wsrv_start, which uses the same rules. */
+int wsrv_parse_addr(const char *addr, char *ip, size_t iplen, int *port, int *v6);
 /* The port bound; -1 for NULL. */
 int wsrv_port(const wsrv *s);
 /* Closes every connection (on_ws_close runs for each), forgets pending requests (a later

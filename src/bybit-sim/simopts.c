@@ -1,7 +1,6 @@
 /* simopts: the settings table of bybit-sim. See simopts.h. */
 #include "simopts.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <math.h>
 #include <stddef.h>
@@ -11,6 +10,7 @@
 
 #include "config.h"
 #include "units.h"
+#include "wsrv.h"
 
 typedef enum opt_type { T_STR, T_U64, T_UINT, T_DBL, T_DUR, T_SIZE } opt_type;
 
@@ -85,28 +85,12 @@ static const opt_def *simopts_find(const char *key)
     return NULL;
 }
 
+/* The address rules are wsrv's, which will listen on it. */
 static int simopts_listen_ok(const char *v)
 {
-    const char *colon = strrchr(v, ':');
-    if (!colon || colon == v || !colon[1])
-        return 0;
-    char *end, host[64];
-    errno = 0;
-    unsigned long port = strtoul(colon + 1, &end, 10);
-    if (*end || errno || port > 65535 || colon[1] == '-' || colon[1] == '+')
-        return 0;
-    /* an IP address (host names are not resolved): "[::1]" or a dotted quad */
-    size_t n = (size_t)(colon - v);
-    if (v[0] == '[' && n >= 2 && v[n - 1] == ']') {
-        v++;
-        n -= 2;
-    }
-    if (n >= sizeof host)
-        return 0;
-    memcpy(host, v, n);
-    host[n] = '\0';
-    unsigned char buf[16];
-    return inet_pton(AF_INET, host, buf) == 1 || inet_pton(AF_INET6, host, buf) == 1;
+    char ip[64];
+    int port, v6;
+    return wsrv_parse_addr(v, ip, sizeof ip, &port, &v6) == 0;
 }
 
 /* Sets one table key; the reason (without the key) in err. */
