@@ -34,6 +34,7 @@ typedef struct config_state {
     size_t key_len;
     config_level lv[CONFIG_MAX_DEPTH];
     int depth;
+    int key_line;      /* where the key being read was written */
     config_seen *seen; /* every dotted key of the document so far, at most CONFIG_MAX_KEYS */
     size_t nseen, capseen;
 } config_state;
@@ -69,6 +70,22 @@ static int config_note_key(config_state *st, int line)
         return ERR_NOMEM;
     st->seen[st->nseen++] = (config_seen){h, line, k};
     return 0;
+}
+
+/* The duplicate check of the key now complete (its value is a scalar that was accepted, or a
+ * collection that starts): 0, or a negative code with the message in err. */
+static int config_check_dup(config_state *st, const char *name, char *err, size_t errlen)
+{
+    int first = config_note_key(st, st->key_line);
+    if (first > 0) {
+        snprintf(err, errlen, "%s:%d: key '%s': given twice (first on line %d)", name,
+                 st->key_line, st->key, first);
+        return ERR_DUP;
+    }
+    if (first < 0)
+        snprintf(err, errlen, "%s:%d: key '%s': %s", name, st->key_line, st->key,
+                 first == ERR_FULL ? "more than 4096 keys in one file" : errcode_str(first));
+    return first;
 }
 
 static void config_state_free(config_state *st)
@@ -165,6 +182,12 @@ int config_parse_yaml(const char *text, size_t len, const char *name, config_fn 
                 snprintf(err, errlen, "%s:%d: nested too deep", name, line);
                 goto fail_ev;
             }
+            /* a bad value is reported as such; a key given twice, once its value is read */
+            int drc = top ? config_check_dup(&st, name, err, errlen) : 0;
+            if (drc) {
+                rc = drc;
+                goto fail_ev;
+            }
             if (top)
                 top->want_value = 0;
             st.lv[st.depth].is_seq = is_seq;
@@ -211,19 +234,7 @@ int config_parse_yaml(const char *text, size_t len, const char *name, config_fn 
                     snprintf(err, errlen, "%s:%d: key '%.64s': empty or too long", name, line, val);
                     goto fail_ev;
                 }
-                int first = config_note_key(&st, line);
-                if (first > 0) {
-                    snprintf(err, errlen, "%s:%d: key '%s': given twice (first on line %d)", name,
-                             line, st.key, first);
-                    rc = ERR_DUP;
-                    goto fail_ev;
-                } else if (first < 0) {
-                    snprintf(err, errlen, "%s:%d: key '%s': %s", name, line, st.key,
-                             first == ERR_FULL ? "more than 4096 keys in one file"
-                                               : errcode_str(first));
-                    rc = first;
-                    goto fail_ev;
-                }
+                st.key_line = line;
                 top->want_value = 1;
             } else {
                 top->want_value = 0;
@@ -232,6 +243,11 @@ int config_parse_yaml(const char *text, size_t len, const char *name, config_fn 
                 if (frc) {
                     snprintf(err, errlen, "%s:%d: key '%s': %s", name, line, st.key, why);
                     rc = frc < 0 ? frc : ERR_CONFIG;
+                    goto fail_ev;
+                }
+                int drc = config_check_dup(&st, name, err, errlen);
+                if (drc) {
+                    rc = drc;
                     goto fail_ev;
                 }
                 st.key_len = top->key_len;

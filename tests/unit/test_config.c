@@ -150,7 +150,8 @@ static void test_callback_refusal_message(void **state)
     (void)state;
     kv c = {.refuse_key = "restart"};
     char err[512];
-    assert_int_equal(parse("duration: 1h\n\nrestart: sometimes\n", &c, err, sizeof err), ERR_CONFIG);
+    assert_int_equal(parse("duration: 1h\n\nrestart: sometimes\n", &c, err, sizeof err),
+                     ERR_CONFIG);
     assert_string_equal(err, "t.yaml:3: key 'restart': bad value 'sometimes'");
     /* nested key, and a sequence item (named without the []) */
     kv c2 = {.refuse_key = "a.b"};
