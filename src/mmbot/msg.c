@@ -1,0 +1,1299 @@
+/*
+ * msg: Bybit v5 message parsers (see msg.h). Two halves: a small allocation-free JSON scanner
+ * for the orderbook hot path and the classifier, and cJSON-based field readers for the rest.
+ */
+#include "msg.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <cjson/cJSON.h>
+
+#include "errcode.h"
+
+/* ================================================================== numbers */
+
+/* Largest integer part whose fixed-point value fits in int64 (INT64_MAX / 1e8). */
+#define FX_INT_MAX 92233720367LL
+
+int msg_fx_parse(const char *s, size_t len, int64_t *out)
+{
+    if (!s || !out)
+        return ERR_INVAL;
+    const char *p = s, *e = s + len;
+    int neg = 0;
+    if (p < e && *p == '-') {
+        neg = 1;
+        p++;
+    }
+    int64_t ip = 0, fp = 0;
+    int digits = 0, fd = 0, over = 0;
+    for (; p < e && *p >= '0' && *p <= '9'; p++, digits++) {
+        if (ip > FX_INT_MAX / 10 + 1)
+            over = 1;
+        else
+            ip = ip * 10 + (*p - '0');
+    }
+    if (digits == 0)
+        return ERR_PARSE;
+    if (p < e && *p == '.') {
+        p++;
+        const char *f = p;
+        for (; p < e && *p >= '0' && *p <= '9'; p++) {
+            if (fd < 8) {
+                fp = fp * 10 + (*p - '0');
+                fd++;
+            } else if (*p != '0') {
+                over = 1;
+            }
+        }
+        if (p == f)
+            return ERR_PARSE;
+    }
+    if (p != e)
+        return ERR_PARSE;
+    if (over || ip > FX_INT_MAX)
+        return ERR_RANGE;
+    for (; fd < 8; fd++)
+        fp *= 10;
+    int64_t v = ip * BOOK_FX_ONE + fp;
+    *out = neg ? -v : v;
+    return 0;
+}
+
+int msg_fx_format(int64_t v, char *buf, size_t n)
+{
+    if (!buf)
+        return ERR_INVAL;
+    char tmp[32];
+    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+    uint64_t ip = u / (uint64_t)BOOK_FX_ONE, fp = u % (uint64_t)BOOK_FX_ONE;
+    char *t = tmp + sizeof tmp;
+    *--t = '\0';
+    if (fp) {
+        int dec = 8;
+        while (fp % 10 == 0) {
+            fp /= 10;
+            dec--;
+        }
+        for (; dec > 0; dec--, fp /= 10)
+            *--t = (char)('0' + fp % 10);
+        *--t = '.';
+    }
+    do {
+        *--t = (char)('0' + ip % 10);
+        ip /= 10;
+    } while (ip);
+    if (v < 0)
+        *--t = '-';
+    size_t len = (size_t)(tmp + sizeof tmp - 1 - t);
+    if (len + 1 > n) {
+        if (n)
+            buf[0] = '\0';
+        return ERR_RANGE;
+    }
+    memcpy(buf, t, len + 1);
+    return (int)len;
+}
+
+/* ================================================================== scanner */
+
+#define SCAN_DEPTH 64 /* nesting the skipper follows */
+
+typedef struct scan {
+    const char *p, *e;
+} scan;
+
+static inline void sws(scan *s)
+{
+    while (s->p < s->e && (*s->p == ' ' || *s->p == '\t' || *s->p == '\n' || *s->p == '\r'))
+        s->p++;
+}
+
+static inline int seat(scan *s, char c)
+{
+    sws(s);
+    if (s->p < s->e && *s->p == c) {
+        s->p++;
+        return 1;
+    }
+    return 0;
+}
+
+static int hexd(char c)
+{
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+/* A string; *v, *n get its raw bytes (escapes left as they are). */
+static int sstr(scan *s, const char **v, size_t *n)
+{
+    if (!seat(s, '"'))
+        return ERR_PARSE;
+    const char *b = s->p;
+    while (s->p < s->e) {
+        unsigned char c = (unsigned char)*s->p;
+        if (c == '"') {
+            *v = b;
+            *n = (size_t)(s->p - b);
+            s->p++;
+            return 0;
+        }
+        if (c < 0x20)
+            return ERR_PARSE;
+        if (c == '\\') {
+            if (s->e - s->p < 2)
+                return ERR_PARSE;
+            char x = s->p[1];
+            if (x == 'u') {
+                if (s->e - s->p < 6 || !hexd(s->p[2]) || !hexd(s->p[3]) || !hexd(s->p[4]) ||
+                    !hexd(s->p[5]))
+                    return ERR_PARSE;
+                s->p += 6;
+                continue;
+            }
+            if (!strchr("\"\\/bfnrt", x) || x == '\0')
+                return ERR_PARSE;
+            s->p += 2;
+            continue;
+        }
+        s->p++;
+    }
+    return ERR_PARSE;
+}
+
+/* A JSON integer (no fraction, no exponent). */
+static int sint(scan *s, int64_t *out)
+{
+    sws(s);
+    int neg = 0;
+    if (s->p < s->e && *s->p == '-') {
+        neg = 1;
+        s->p++;
+    }
+    const char *b = s->p;
+    uint64_t v = 0;
+    for (; s->p < s->e && *s->p >= '0' && *s->p <= '9'; s->p++) {
+        if (v > (uint64_t)INT64_MAX / 10)
+            return ERR_RANGE;
+        v = v * 10 + (uint64_t)(*s->p - '0');
+    }
+    if (s->p == b)
+        return ERR_PARSE;
+    if (v > (uint64_t)INT64_MAX)
+        return ERR_RANGE;
+    if (s->p < s->e && (*s->p == '.' || *s->p == 'e' || *s->p == 'E'))
+        return ERR_PARSE;
+    *out = neg ? -(int64_t)v : (int64_t)v;
+    return 0;
+}
+
+static int slit(scan *s, const char *w)
+{
+    size_t n = strlen(w);
+    if ((size_t)(s->e - s->p) < n || memcmp(s->p, w, n) != 0)
+        return ERR_PARSE;
+    s->p += n;
+    return 0;
+}
+
+/* Skips one value of any type, nested at most SCAN_DEPTH deep. */
+static int sskip(scan *s, int depth)
+{
+    if (depth > SCAN_DEPTH)
+        return ERR_PARSE;
+    sws(s);
+    if (s->p >= s->e)
+        return ERR_PARSE;
+    const char *v;
+    size_t n;
+    switch (*s->p) {
+    case '"':
+        return sstr(s, &v, &n);
+    case '{':
+        s->p++;
+        if (seat(s, '}'))
+            return 0;
+        do {
+            if (sstr(s, &v, &n) || !seat(s, ':') || sskip(s, depth + 1))
+                return ERR_PARSE;
+        } while (seat(s, ','));
+        return seat(s, '}') ? 0 : ERR_PARSE;
+    case '[':
+        s->p++;
+        if (seat(s, ']'))
+            return 0;
+        do {
+            if (sskip(s, depth + 1))
+                return ERR_PARSE;
+        } while (seat(s, ','));
+        return seat(s, ']') ? 0 : ERR_PARSE;
+    case 't':
+        return slit(s, "true");
+    case 'f':
+        return slit(s, "false");
+    case 'n':
+        return slit(s, "null");
+    default: {
+        const char *b = s->p;
+        if (*s->p == '-')
+            s->p++;
+        if (s->p >= s->e || *s->p < '0' || *s->p > '9')
+            return ERR_PARSE;
+        while (s->p < s->e && strchr("0123456789.eE+-", *s->p) && *s->p)
+            s->p++;
+        return s->p > b ? 0 : ERR_PARSE;
+    }
+    }
+}
+
+static inline int keyis(const char *k, size_t n, const char *lit)
+{
+    size_t m = strlen(lit);
+    return n == m && memcmp(k, lit, m) == 0;
+}
+
+/* Copies n raw bytes into an id/symbol field of cap bytes (NUL included): refused past the cap
+ * (ERR_RANGE) and when they hold an escape (ERR_PARSE: no id of Bybit's has one). */
+static int raw_id(char *dst, size_t cap, const char *v, size_t n)
+{
+    if (n >= cap)
+        return ERR_RANGE;
+    if (memchr(v, '\\', n))
+        return ERR_PARSE;
+    memcpy(dst, v, n);
+    dst[n] = '\0';
+    return 0;
+}
+
+/* ================================================================== topics */
+
+static int has_prefix(const char *t, size_t n, const char *pre)
+{
+    size_t m = strlen(pre);
+    return n >= m && memcmp(t, pre, m) == 0;
+}
+
+/* "name" or "name.suffix" */
+static int topic_is(const char *t, size_t n, const char *name)
+{
+    size_t m = strlen(name);
+    return n >= m && memcmp(t, name, m) == 0 && (n == m || t[m] == '.');
+}
+
+static msg_kind topic_kind(const char *t, size_t n)
+{
+    if (has_prefix(t, n, "orderbook."))
+        return MSG_BOOK;
+    if (has_prefix(t, n, "publicTrade."))
+        return MSG_TRADE;
+    if (topic_is(t, n, "order"))
+        return MSG_ORDER;
+    if (topic_is(t, n, "execution"))
+        return MSG_EXECUTION;
+    if (topic_is(t, n, "position"))
+        return MSG_POSITION;
+    if (topic_is(t, n, "wallet"))
+        return MSG_WALLET;
+    return MSG_UNKNOWN;
+}
+
+int msg_ws_kind(const char *buf, size_t len, msg_kind *out)
+{
+    if (!buf || !out)
+        return ERR_INVAL;
+    scan s = {buf, buf + len};
+    if (!seat(&s, '{'))
+        return ERR_PARSE;
+    *out = MSG_UNKNOWN;
+    if (seat(&s, '}'))
+        return 0;
+    do {
+        const char *k, *v;
+        size_t kn, vn;
+        if (sstr(&s, &k, &kn) || !seat(&s, ':'))
+            return ERR_PARSE;
+        if (keyis(k, kn, "topic") || keyis(k, kn, "op")) {
+            if (sstr(&s, &v, &vn))
+                return ERR_PARSE;
+            *out = k[0] == 't' ? topic_kind(v, vn) : MSG_OP;
+            return 0;
+        }
+        if (sskip(&s, 1))
+            return ERR_PARSE;
+    } while (seat(&s, ','));
+    return seat(&s, '}') ? 0 : ERR_PARSE;
+}
+
+/* ================================================================== orderbook */
+
+/* [["px","sz"],...] into side sd of up. */
+static int book_levels_parse(scan *s, book_update *up, int sd)
+{
+    if (!seat(s, '['))
+        return ERR_PARSE;
+    up->n[sd] = 0;
+    if (seat(s, ']'))
+        return 0;
+    do {
+        const char *a, *b;
+        size_t an, bn;
+        if (!seat(s, '[') || sstr(s, &a, &an) || !seat(s, ',') || sstr(s, &b, &bn) || !seat(s, ']'))
+            return ERR_PARSE;
+        if (up->n[sd] == BOOK_MAX_LEVELS)
+            return ERR_FULL;
+        book_level *l = &up->lv[sd][up->n[sd]];
+        int rc = msg_fx_parse(a, an, &l->px);
+        if (rc == 0)
+            rc = msg_fx_parse(b, bn, &l->sz);
+        if (rc)
+            return rc;
+        if (l->px <= 0 || l->sz < 0)
+            return ERR_PARSE;
+        up->n[sd]++;
+    } while (seat(s, ','));
+    return seat(s, ']') ? 0 : ERR_PARSE;
+}
+
+static int book_data_parse(scan *s, book_update *up, int *have_s, int *have_u)
+{
+    if (!seat(s, '{'))
+        return ERR_PARSE;
+    if (seat(s, '}'))
+        return 0;
+    do {
+        const char *k, *v;
+        size_t kn, vn;
+        int rc;
+        if (sstr(s, &k, &kn) || !seat(s, ':'))
+            return ERR_PARSE;
+        if (keyis(k, kn, "b") || keyis(k, kn, "a")) {
+            rc = book_levels_parse(s, up, k[0] == 'b' ? BOOK_BID : BOOK_ASK);
+        } else if (keyis(k, kn, "s")) {
+            rc = sstr(s, &v, &vn);
+            if (rc == 0)
+                rc = raw_id(up->symbol, sizeof up->symbol, v, vn);
+            if (rc == 0 && vn == 0)
+                rc = ERR_PARSE;
+            *have_s = 1;
+        } else if (keyis(k, kn, "u")) {
+            rc = sint(s, &up->u);
+            *have_u = 1;
+        } else if (keyis(k, kn, "seq")) {
+            rc = sint(s, &up->seq);
+        } else {
+            rc = sskip(s, 2);
+        }
+        if (rc)
+            return rc;
+    } while (seat(s, ','));
+    return seat(s, '}') ? 0 : ERR_PARSE;
+}
+
+/* "orderbook.{depth}.{symbol}" */
+static int book_topic(const char *t, size_t n, unsigned *depth, char *sym, size_t cap)
+{
+    if (!has_prefix(t, n, "orderbook."))
+        return ERR_PARSE;
+    const char *p = t + 10, *e = t + n;
+    unsigned d = 0;
+    const char *b = p;
+    for (; p < e && *p >= '0' && *p <= '9' && p - b < 4; p++)
+        d = d * 10 + (unsigned)(*p - '0');
+    if (p == b || p >= e || *p != '.' || d == 0 || d > BOOK_DEPTH_MAX)
+        return ERR_PARSE;
+    p++;
+    if (p == e)
+        return ERR_PARSE;
+    *depth = d;
+    return raw_id(sym, cap, p, (size_t)(e - p));
+}
+
+int msg_book_update(const char *buf, size_t len, book_update *out)
+{
+    if (!buf || !out)
+        return ERR_INVAL;
+    scan s = {buf, buf + len};
+    char tsym[BOOK_SYMBOL_MAX + 1] = "";
+    int have_topic = 0, have_type = 0, have_data = 0, have_s = 0, have_u = 0;
+    out->symbol[0] = '\0';
+    out->n[0] = out->n[1] = 0;
+    out->u = out->seq = out->ts_ms = out->cts_ms = 0;
+    out->snapshot = 0;
+    out->depth = 0;
+    if (!seat(&s, '{'))
+        return ERR_PARSE;
+    if (!seat(&s, '}')) {
+        do {
+            const char *k, *v;
+            size_t kn, vn;
+            int rc;
+            if (sstr(&s, &k, &kn) || !seat(&s, ':'))
+                return ERR_PARSE;
+            if (keyis(k, kn, "topic")) {
+                rc = sstr(&s, &v, &vn);
+                if (rc == 0)
+                    rc = book_topic(v, vn, &out->depth, tsym, sizeof tsym);
+                have_topic = 1;
+            } else if (keyis(k, kn, "type")) {
+                rc = sstr(&s, &v, &vn);
+                if (rc == 0 && keyis(v, vn, "snapshot"))
+                    out->snapshot = 1;
+                else if (rc == 0 && keyis(v, vn, "delta"))
+                    out->snapshot = 0;
+                else
+                    rc = ERR_PARSE;
+                have_type = 1;
+            } else if (keyis(k, kn, "ts")) {
+                rc = sint(&s, &out->ts_ms);
+            } else if (keyis(k, kn, "cts")) {
+                rc = sint(&s, &out->cts_ms);
+            } else if (keyis(k, kn, "data")) {
+                rc = book_data_parse(&s, out, &have_s, &have_u);
+                have_data = 1;
+            } else {
+                rc = sskip(&s, 1);
+            }
+            if (rc)
+                return rc;
+        } while (seat(&s, ','));
+        if (!seat(&s, '}'))
+            return ERR_PARSE;
+    }
+    sws(&s);
+    if (s.p != s.e)
+        return ERR_PARSE;
+    if (!have_topic || !have_type || !have_data || !have_s || !have_u)
+        return ERR_PARSE;
+    if (strcmp(tsym, out->symbol) != 0)
+        return ERR_PARSE;
+    return 0;
+}
+
+/* ================================================================== cJSON field readers */
+
+/* First error of a sequence of field reads. */
+#define TRY(expr)                                                                                  \
+    do {                                                                                           \
+        int rc_ = (expr);                                                                          \
+        if (rc_)                                                                                   \
+            return rc_;                                                                            \
+    } while (0)
+
+/* Return codes of the readers: 0, ERR_NOENT (absent or null), ERR_PARSE, ERR_RANGE. */
+
+static const cJSON *field(const cJSON *o, const char *k)
+{
+    const cJSON *j = cJSON_GetObjectItemCaseSensitive(o, k);
+    return cJSON_IsNull(j) ? NULL : j;
+}
+
+/* Required: absent is malformed. */
+static int req(int rc)
+{
+    return rc == ERR_NOENT ? ERR_PARSE : rc;
+}
+
+/* Optional: absent is fine. */
+static int opt(int rc)
+{
+    return rc == ERR_NOENT ? 0 : rc;
+}
+
+static int get_str(const cJSON *o, const char *k, char *dst, size_t cap)
+{
+    dst[0] = '\0';
+    const cJSON *j = field(o, k);
+    if (!j)
+        return ERR_NOENT;
+    if (!cJSON_IsString(j) || !j->valuestring)
+        return ERR_PARSE;
+    size_t n = strlen(j->valuestring);
+    if (n >= cap)
+        return ERR_RANGE;
+    memcpy(dst, j->valuestring, n + 1);
+    return 0;
+}
+
+/* A human text: cut at cap - 1 bytes on a UTF-8 boundary, *trunc says whether it was. */
+static int get_text(const cJSON *o, const char *k, char *dst, size_t cap, int *trunc)
+{
+    dst[0] = '\0';
+    *trunc = 0;
+    const cJSON *j = field(o, k);
+    if (!j)
+        return ERR_NOENT;
+    if (!cJSON_IsString(j) || !j->valuestring)
+        return ERR_PARSE;
+    size_t n = strlen(j->valuestring);
+    if (n >= cap) {
+        n = cap - 1;
+        while (n > 0 && ((unsigned char)j->valuestring[n] & 0xC0) == 0x80)
+            n--;
+        *trunc = 1;
+    }
+    memcpy(dst, j->valuestring, n);
+    dst[n] = '\0';
+    return 0;
+}
+
+static int get_fx(const cJSON *o, const char *k, int64_t *out)
+{
+    *out = 0;
+    const cJSON *j = field(o, k);
+    if (!j)
+        return ERR_NOENT;
+    if (cJSON_IsString(j) && j->valuestring) {
+        size_t n = strlen(j->valuestring);
+        return n ? msg_fx_parse(j->valuestring, n, out) : 0;
+    }
+    if (cJSON_IsNumber(j)) {
+        double v = j->valuedouble * (double)BOOK_FX_ONE;
+        if (!isfinite(v) || fabs(v) >= 9.2e18)
+            return ERR_RANGE;
+        *out = (int64_t)llround(v);
+        return 0;
+    }
+    return ERR_PARSE;
+}
+
+static int get_dbl(const cJSON *o, const char *k, double *out)
+{
+    *out = 0;
+    const cJSON *j = field(o, k);
+    if (!j)
+        return ERR_NOENT;
+    if (cJSON_IsNumber(j)) {
+        *out = j->valuedouble;
+        return isfinite(*out) ? 0 : ERR_RANGE;
+    }
+    if (!cJSON_IsString(j) || !j->valuestring)
+        return ERR_PARSE;
+    const char *s = j->valuestring;
+    size_t n = strlen(s);
+    if (n == 0)
+        return 0;
+    if (n > 63)
+        return ERR_RANGE;
+    /* strtod would take spaces, hex, inf and nan: only a plain decimal with an exponent */
+    for (size_t i = 0; i < n; i++)
+        if (!strchr("0123456789.-+eE", s[i]))
+            return ERR_PARSE;
+    char *end;
+    double v = strtod(s, &end);
+    if (end != s + n)
+        return ERR_PARSE;
+    if (!isfinite(v))
+        return ERR_RANGE;
+    *out = v;
+    return 0;
+}
+
+/* An integer from a JSON number (integral, |v| <= 2^53) or a decimal string ("" is 0). */
+static int val_i64(const cJSON *j, int64_t *out)
+{
+    *out = 0;
+    if (cJSON_IsNumber(j)) {
+        double v = j->valuedouble;
+        if (!isfinite(v) || fabs(v) > 9007199254740992.0)
+            return ERR_RANGE;
+        if (v != floor(v))
+            return ERR_PARSE;
+        *out = (int64_t)v;
+        return 0;
+    }
+    if (!cJSON_IsString(j) || !j->valuestring)
+        return ERR_PARSE;
+    const char *s = j->valuestring;
+    if (!*s)
+        return 0;
+    scan sc = {s, s + strlen(s)};
+    if (*s == ' ')
+        return ERR_PARSE;
+    TRY(sint(&sc, out));
+    return sc.p == sc.e ? 0 : ERR_PARSE;
+}
+
+static int get_i64(const cJSON *o, const char *k, int64_t *out)
+{
+    *out = 0;
+    const cJSON *j = field(o, k);
+    return j ? val_i64(j, out) : ERR_NOENT;
+}
+
+static int get_bool(const cJSON *o, const char *k, int *out)
+{
+    *out = 0;
+    const cJSON *j = field(o, k);
+    if (!j)
+        return ERR_NOENT;
+    if (!cJSON_IsBool(j))
+        return ERR_PARSE;
+    *out = cJSON_IsTrue(j) ? 1 : 0;
+    return 0;
+}
+
+/* An enum from a string field: index in names (NULL-terminated), else other_value. */
+static int get_enum(const cJSON *o, const char *k, const char *const *names, int other, int *out)
+{
+    char w[MSG_WORD_MAX + 1];
+    *out = other;
+    int rc = get_str(o, k, w, sizeof w);
+    if (rc == ERR_RANGE)
+        return 0; /* a word longer than any known one: unknown */
+    if (rc)
+        return rc;
+    for (int i = 0; names[i]; i++)
+        if (strcmp(w, names[i]) == 0) {
+            *out = i;
+            return 0;
+        }
+    return 0;
+}
+
+static int get_side(const cJSON *o, const char *k, msg_side *out)
+{
+    static const char *const names[] = {"", "Buy", "Sell", NULL};
+    int v, rc = get_enum(o, k, names, -1, &v);
+    *out = MSG_SIDE_NONE;
+    if (rc)
+        return rc;
+    if (v < 0)
+        return ERR_PARSE;
+    *out = (msg_side)v;
+    return 0;
+}
+
+static cJSON *parse_obj(const char *buf, size_t len)
+{
+    if (!buf || len == 0)
+        return NULL;
+    cJSON *j = cJSON_ParseWithLength(buf, len);
+    if (j && !cJSON_IsObject(j)) {
+        cJSON_Delete(j);
+        return NULL;
+    }
+    return j;
+}
+
+/* An array field with at most cap items: *arr and *n. */
+static int get_list(const cJSON *o, const char *k, size_t cap, const cJSON **arr, size_t *n)
+{
+    const cJSON *a = field(o, k);
+    *arr = NULL;
+    *n = 0;
+    if (!a)
+        return ERR_NOENT;
+    if (!cJSON_IsArray(a))
+        return ERR_PARSE;
+    size_t c = 0;
+    const cJSON *it;
+    cJSON_ArrayForEach(it, a)
+    {
+        if (!cJSON_IsObject(it))
+            return ERR_PARSE;
+        if (++c > cap)
+            return ERR_FULL;
+    }
+    *arr = a;
+    *n = c;
+    return 0;
+}
+
+/* ================================================================== items */
+
+static int order_item(const cJSON *j, msg_order *o)
+{
+    static const char *const st[] = {"",
+                                     "New",
+                                     "PartiallyFilled",
+                                     "Filled",
+                                     "Cancelled",
+                                     "Rejected",
+                                     "PartiallyFilledCanceled",
+                                     "Untriggered",
+                                     "Triggered",
+                                     "Deactivated",
+                                     NULL};
+    static const char *const ot[] = {"", "Limit", "Market", NULL};
+    static const char *const tif[] = {"", "GTC", "IOC", "FOK", "PostOnly", NULL};
+    int v;
+    TRY(req(get_str(j, "orderId", o->order_id, sizeof o->order_id)));
+    TRY(opt(get_str(j, "orderLinkId", o->link_id, sizeof o->link_id)));
+    TRY(req(get_str(j, "symbol", o->symbol, sizeof o->symbol)));
+    TRY(req(field(j, "orderStatus") ? get_enum(j, "orderStatus", st, MSG_ST_OTHER, &v)
+                                    : ERR_NOENT));
+    o->status = (msg_status)v;
+    TRY(opt(get_side(j, "side", &o->side)));
+    TRY(opt(get_enum(j, "orderType", ot, MSG_OT_OTHER, &v)));
+    o->type = (msg_otype)v;
+    TRY(opt(get_enum(j, "timeInForce", tif, MSG_TIF_OTHER, &v)));
+    o->tif = (msg_tif)v;
+    TRY(opt(get_fx(j, "price", &o->px)));
+    TRY(opt(get_fx(j, "qty", &o->qty)));
+    TRY(opt(get_fx(j, "leavesQty", &o->leaves_qty)));
+    TRY(opt(get_fx(j, "cumExecQty", &o->cum_exec_qty)));
+    TRY(opt(get_dbl(j, "avgPrice", &o->avg_px)));
+    TRY(opt(get_dbl(j, "cumExecValue", &o->cum_exec_value)));
+    TRY(opt(get_dbl(j, "cumExecFee", &o->cum_exec_fee)));
+    TRY(opt(get_str(j, "cancelType", o->cancel_type, sizeof o->cancel_type)));
+    TRY(opt(get_str(j, "rejectReason", o->reject_reason, sizeof o->reject_reason)));
+    TRY(opt(get_bool(j, "reduceOnly", &o->reduce_only)));
+    TRY(opt(get_i64(j, "createdTime", &o->created_ms)));
+    TRY(opt(get_i64(j, "updatedTime", &o->updated_ms)));
+    return 0;
+}
+
+static int exec_item(const cJSON *j, msg_exec *x)
+{
+    TRY(req(get_str(j, "execId", x->exec_id, sizeof x->exec_id)));
+    TRY(req(get_str(j, "orderId", x->order_id, sizeof x->order_id)));
+    TRY(opt(get_str(j, "orderLinkId", x->link_id, sizeof x->link_id)));
+    TRY(req(get_str(j, "symbol", x->symbol, sizeof x->symbol)));
+    TRY(req(get_fx(j, "execPrice", &x->exec_px)));
+    TRY(req(get_fx(j, "execQty", &x->exec_qty)));
+    TRY(opt(get_side(j, "side", &x->side)));
+    TRY(opt(get_fx(j, "orderPrice", &x->order_px)));
+    TRY(opt(get_fx(j, "orderQty", &x->order_qty)));
+    TRY(opt(get_fx(j, "leavesQty", &x->leaves_qty)));
+    TRY(opt(get_dbl(j, "execFee", &x->exec_fee)));
+    TRY(opt(get_dbl(j, "execValue", &x->exec_value)));
+    TRY(opt(get_str(j, "execType", x->exec_type, sizeof x->exec_type)));
+    TRY(opt(get_i64(j, "execTime", &x->exec_ms)));
+    TRY(opt(get_bool(j, "isMaker", &x->is_maker)));
+    return 0;
+}
+
+static int position_item(const cJSON *j, msg_position *p)
+{
+    int64_t idx;
+    TRY(req(get_str(j, "symbol", p->symbol, sizeof p->symbol)));
+    TRY(req(get_fx(j, "size", &p->size)));
+    if (p->size < 0)
+        return ERR_PARSE;
+    TRY(opt(get_side(j, "side", &p->side)));
+    if (field(j, "entryPrice"))
+        TRY(get_dbl(j, "entryPrice", &p->entry_px));
+    else
+        TRY(opt(get_dbl(j, "avgPrice", &p->entry_px)));
+    TRY(opt(get_dbl(j, "markPrice", &p->mark_px)));
+    TRY(opt(get_dbl(j, "positionValue", &p->position_value)));
+    TRY(opt(get_dbl(j, "unrealisedPnl", &p->unrealised_pnl)));
+    TRY(opt(get_dbl(j, "cumRealisedPnl", &p->cum_realised_pnl)));
+    TRY(opt(get_i64(j, "positionIdx", &idx)));
+    if (idx < 0 || idx > 2)
+        return ERR_RANGE;
+    p->position_idx = (int)idx;
+    TRY(opt(get_i64(j, "updatedTime", &p->updated_ms)));
+    return 0;
+}
+
+static int wallet_item(const cJSON *j, msg_wallet *w)
+{
+    const cJSON *arr, *it;
+    TRY(req(get_str(j, "accountType", w->account_type, sizeof w->account_type)));
+    TRY(opt(get_dbl(j, "totalEquity", &w->total_equity)));
+    TRY(opt(get_dbl(j, "totalWalletBalance", &w->total_wallet_balance)));
+    TRY(opt(get_dbl(j, "totalAvailableBalance", &w->total_available_balance)));
+    TRY(opt(get_list(j, "coin", MSG_MAX_COINS, &arr, &w->ncoins)));
+    size_t i = 0;
+    cJSON_ArrayForEach(it, arr)
+    {
+        msg_coin *c = &w->coins[i++];
+        TRY(req(get_str(it, "coin", c->coin, sizeof c->coin)));
+        TRY(opt(get_dbl(it, "walletBalance", &c->wallet_balance)));
+        TRY(opt(get_dbl(it, "equity", &c->equity)));
+        TRY(opt(get_dbl(it, "unrealisedPnl", &c->unrealised_pnl)));
+        TRY(opt(get_dbl(it, "cumRealisedPnl", &c->cum_realised_pnl)));
+    }
+    return 0;
+}
+
+static int ids_item(const cJSON *j, msg_ids *d)
+{
+    TRY(opt(get_str(j, "orderId", d->order_id, sizeof d->order_id)));
+    TRY(opt(get_str(j, "orderLinkId", d->link_id, sizeof d->link_id)));
+    return 0;
+}
+
+static int instrument_item(const cJSON *j, msg_instrument *in)
+{
+    const cJSON *pf = field(j, "priceFilter"), *lf = field(j, "lotSizeFilter");
+    TRY(req(get_str(j, "symbol", in->symbol, sizeof in->symbol)));
+    TRY(opt(get_str(j, "status", in->status, sizeof in->status)));
+    in->trading = strcmp(in->status, "Trading") == 0;
+    if (!cJSON_IsObject(pf) || !cJSON_IsObject(lf))
+        return ERR_PARSE;
+    TRY(req(get_fx(pf, "tickSize", &in->tick)));
+    TRY(opt(get_fx(pf, "minPrice", &in->min_px)));
+    TRY(opt(get_fx(pf, "maxPrice", &in->max_px)));
+    TRY(req(get_fx(lf, "qtyStep", &in->qty_step)));
+    TRY(req(get_fx(lf, "minOrderQty", &in->min_qty)));
+    TRY(opt(get_fx(lf, "maxOrderQty", &in->max_qty)));
+    TRY(opt(get_fx(lf, "minNotionalValue", &in->min_notional)));
+    if (in->tick <= 0 || in->qty_step <= 0 || in->min_qty < 0)
+        return ERR_PARSE;
+    return 0;
+}
+
+/* ================================================================== WebSocket (cJSON) */
+
+/* A whole-list walker: each object item of arr through fn into v[i] (stride size). */
+typedef int (*item_fn)(const cJSON *j, void *dst);
+
+static int items(const cJSON *arr, void *v, size_t size, item_fn fn)
+{
+    size_t i = 0;
+    const cJSON *it;
+    cJSON_ArrayForEach(it, arr)
+    {
+        void *dst = (char *)v + i++ * size;
+        memset(dst, 0, size);
+        TRY(fn(it, dst));
+    }
+    return 0;
+}
+
+static int order_fn(const cJSON *j, void *d)
+{
+    return order_item(j, d);
+}
+static int exec_fn(const cJSON *j, void *d)
+{
+    return exec_item(j, d);
+}
+static int position_fn(const cJSON *j, void *d)
+{
+    return position_item(j, d);
+}
+static int wallet_fn(const cJSON *j, void *d)
+{
+    return wallet_item(j, d);
+}
+static int ids_fn(const cJSON *j, void *d)
+{
+    return ids_item(j, d);
+}
+static int instrument_fn(const cJSON *j, void *d)
+{
+    return instrument_item(j, d);
+}
+
+/* {"topic":<kind>,"creationTime":ms,"data":[items]} into a list (n, v of size, cap). */
+static int ws_private(const char *buf, size_t len, msg_kind kind, int64_t *ts, size_t *n, void *v,
+                      size_t size, size_t cap, item_fn fn)
+{
+    if (!buf || !ts || !n || !v)
+        return ERR_INVAL;
+    *n = 0;
+    *ts = 0;
+    cJSON *j = parse_obj(buf, len);
+    if (!j)
+        return ERR_PARSE;
+    const cJSON *t = field(j, "topic"), *arr;
+    int rc = cJSON_IsString(t) && topic_kind(t->valuestring, strlen(t->valuestring)) == kind
+                 ? 0
+                 : ERR_PARSE;
+    if (rc == 0)
+        rc = opt(get_i64(j, "creationTime", ts));
+    if (rc == 0)
+        rc = req(get_list(j, "data", cap, &arr, n));
+    if (rc == 0)
+        rc = items(arr, v, size, fn);
+    cJSON_Delete(j);
+    return rc;
+}
+
+int msg_ws_orders(const char *buf, size_t len, msg_order_list *out)
+{
+    if (!out)
+        return ERR_INVAL;
+    out->next_cursor[0] = '\0';
+    return ws_private(buf, len, MSG_ORDER, &out->ts_ms, &out->n, out->v, sizeof out->v[0],
+                      MSG_MAX_ITEMS, order_fn);
+}
+
+int msg_ws_executions(const char *buf, size_t len, msg_exec_list *out)
+{
+    if (!out)
+        return ERR_INVAL;
+    return ws_private(buf, len, MSG_EXECUTION, &out->ts_ms, &out->n, out->v, sizeof out->v[0],
+                      MSG_MAX_ITEMS, exec_fn);
+}
+
+int msg_ws_positions(const char *buf, size_t len, msg_position_list *out)
+{
+    if (!out)
+        return ERR_INVAL;
+    out->next_cursor[0] = '\0';
+    return ws_private(buf, len, MSG_POSITION, &out->ts_ms, &out->n, out->v, sizeof out->v[0],
+                      MSG_MAX_ITEMS, position_fn);
+}
+
+int msg_ws_wallets(const char *buf, size_t len, msg_wallet_list *out)
+{
+    if (!out)
+        return ERR_INVAL;
+    return ws_private(buf, len, MSG_WALLET, &out->ts_ms, &out->n, out->v, sizeof out->v[0],
+                      MSG_MAX_WALLETS, wallet_fn);
+}
+
+static int trade_item(const cJSON *j, msg_trade *t)
+{
+    TRY(req(get_i64(j, "T", &t->t_ms)));
+    TRY(req(get_str(j, "s", t->symbol, sizeof t->symbol)));
+    TRY(req(get_side(j, "S", &t->side)));
+    if (t->side == MSG_SIDE_NONE)
+        return ERR_PARSE;
+    TRY(req(get_fx(j, "v", &t->qty)));
+    TRY(req(get_fx(j, "p", &t->px)));
+    TRY(opt(get_str(j, "i", t->id, sizeof t->id)));
+    TRY(opt(get_bool(j, "BT", &t->block)));
+    if (t->px <= 0 || t->qty < 0)
+        return ERR_PARSE;
+    return 0;
+}
+
+static int trades_body(const cJSON *j, msg_trades *out)
+{
+    const cJSON *t = field(j, "topic"), *arr, *it;
+    if (!cJSON_IsString(t) || strncmp(t->valuestring, "publicTrade.", 12) != 0)
+        return ERR_PARSE;
+    const char *sym = t->valuestring + 12;
+    size_t sn = strlen(sym);
+    if (sn == 0)
+        return ERR_PARSE;
+    if (sn >= sizeof out->symbol)
+        return ERR_RANGE;
+    memcpy(out->symbol, sym, sn + 1);
+    TRY(opt(get_i64(j, "ts", &out->ts_ms)));
+    TRY(req(get_list(j, "data", MSG_MAX_TRADES, &arr, &out->n)));
+    size_t i = 0;
+    cJSON_ArrayForEach(it, arr)
+    {
+        msg_trade *tr = &out->v[i++];
+        memset(tr, 0, sizeof *tr);
+        TRY(trade_item(it, tr));
+    }
+    return 0;
+}
+
+int msg_trades_parse(const char *buf, size_t len, msg_trades *out)
+{
+    if (!buf || !out)
+        return ERR_INVAL;
+    out->n = 0;
+    out->symbol[0] = '\0';
+    out->ts_ms = 0;
+    cJSON *j = parse_obj(buf, len);
+    if (!j)
+        return ERR_PARSE;
+    int rc = trades_body(j, out);
+    cJSON_Delete(j);
+    return rc;
+}
+
+static int op_body(const cJSON *j, msg_op_reply *out)
+{
+    /* the public pong answers "op":"ping", the private one "op":"pong" */
+    static const char *const ops[] = {"", "ping", "subscribe", "unsubscribe", "auth", "pong", NULL};
+    static const msg_op map[] = {MSG_OP_OTHER,       MSG_OP_PONG, MSG_OP_SUBSCRIBE,
+                                 MSG_OP_UNSUBSCRIBE, MSG_OP_AUTH, MSG_OP_PONG};
+    int v;
+    TRY(req(get_enum(j, "op", ops, 0, &v)));
+    out->op = map[v];
+    int rc = get_bool(j, "success", &out->success);
+    if (rc == ERR_NOENT && out->op == MSG_OP_PONG)
+        out->success = 1;
+    else
+        TRY(req(rc));
+    TRY(opt(get_text(j, "ret_msg", out->ret_msg, sizeof out->ret_msg, &out->ret_msg_truncated)));
+    TRY(opt(get_str(j, "req_id", out->req_id, sizeof out->req_id)));
+    TRY(opt(get_str(j, "conn_id", out->conn_id, sizeof out->conn_id)));
+    const cJSON *args = field(j, "args");
+    if (out->op == MSG_OP_PONG && cJSON_IsArray(args) && cJSON_GetArraySize(args) > 0)
+        TRY(val_i64(cJSON_GetArrayItem(args, 0), &out->pong_ms));
+    return 0;
+}
+
+int msg_op_parse(const char *buf, size_t len, msg_op_reply *out)
+{
+    if (!buf || !out)
+        return ERR_INVAL;
+    memset(out, 0, sizeof *out);
+    cJSON *j = parse_obj(buf, len);
+    if (!j)
+        return ERR_PARSE;
+    int rc = op_body(j, out);
+    cJSON_Delete(j);
+    return rc;
+}
+
+/* ================================================================== REST */
+
+static int envelope(const cJSON *j, msg_envelope *env)
+{
+    memset(env, 0, sizeof *env);
+    TRY(req(get_i64(j, "retCode", &env->ret_code)));
+    TRY(opt(get_text(j, "retMsg", env->ret_msg, sizeof env->ret_msg, &env->ret_msg_truncated)));
+    TRY(opt(get_i64(j, "time", &env->time_ms)));
+    return 0;
+}
+
+int msg_rest_envelope(const char *buf, size_t len, msg_envelope *env)
+{
+    if (!buf || !env)
+        return ERR_INVAL;
+    cJSON *j = parse_obj(buf, len);
+    if (!j)
+        return ERR_PARSE;
+    int rc = envelope(j, env);
+    cJSON_Delete(j);
+    return rc;
+}
+
+/* The result body of one endpoint: r is "result" (an object), j the whole reply. */
+typedef int (*result_fn)(const cJSON *j, const cJSON *r, void *out);
+
+static int rest(const char *buf, size_t len, msg_envelope *env, void *out, result_fn fn)
+{
+    if (!buf || !env || !out)
+        return ERR_INVAL;
+    cJSON *j = parse_obj(buf, len);
+    if (!j)
+        return ERR_PARSE;
+    int rc = envelope(j, env);
+    if (rc == 0 && env->ret_code == 0) {
+        const cJSON *r = field(j, "result");
+        rc = cJSON_IsObject(r) ? fn(j, r, out) : ERR_PARSE;
+    }
+    cJSON_Delete(j);
+    return rc;
+}
+
+static int time_fn(const cJSON *j, const cJSON *r, void *out)
+{
+    (void)j;
+    msg_server_time *t = out;
+    TRY(req(get_i64(r, "timeSecond", &t->sec)));
+    TRY(opt(get_i64(r, "timeNano", &t->nano)));
+    return 0;
+}
+
+int msg_rest_time(const char *buf, size_t len, msg_envelope *env, msg_server_time *out)
+{
+    if (out)
+        memset(out, 0, sizeof *out);
+    return rest(buf, len, env, out, time_fn);
+}
+
+/* result.list (cap items through fn) and optionally nextPageCursor. */
+static int list_result(const cJSON *r, size_t *n, void *v, size_t size, size_t cap, item_fn fn,
+                       char *cursor)
+{
+    const cJSON *arr;
+    TRY(req(get_list(r, "list", cap, &arr, n)));
+    TRY(items(arr, v, size, fn));
+    if (cursor)
+        TRY(opt(get_str(r, "nextPageCursor", cursor, MSG_CURSOR_MAX + 1)));
+    return 0;
+}
+
+static int instruments_fn(const cJSON *j, const cJSON *r, void *out)
+{
+    (void)j;
+    msg_instrument_list *l = out;
+    return list_result(r, &l->n, l->v, sizeof l->v[0], MSG_MAX_ITEMS, instrument_fn,
+                       l->next_cursor);
+}
+
+int msg_rest_instruments(const char *buf, size_t len, msg_envelope *env, msg_instrument_list *out)
+{
+    if (out) {
+        out->n = 0;
+        out->next_cursor[0] = '\0';
+    }
+    return rest(buf, len, env, out, instruments_fn);
+}
+
+static int order_ids_fn(const cJSON *j, const cJSON *r, void *out)
+{
+    (void)j;
+    msg_ids *d = out;
+    TRY(req(get_str(r, "orderId", d->order_id, sizeof d->order_id)));
+    TRY(opt(get_str(r, "orderLinkId", d->link_id, sizeof d->link_id)));
+    return 0;
+}
+
+int msg_rest_order_ids(const char *buf, size_t len, msg_envelope *env, msg_ids *out)
+{
+    if (out)
+        memset(out, 0, sizeof *out);
+    return rest(buf, len, env, out, order_ids_fn);
+}
+
+static int cancel_all_fn(const cJSON *j, const cJSON *r, void *out)
+{
+    (void)j;
+    msg_id_list *l = out;
+    return list_result(r, &l->n, l->v, sizeof l->v[0], MSG_MAX_IDS, ids_fn, NULL);
+}
+
+int msg_rest_cancel_all(const char *buf, size_t len, msg_envelope *env, msg_id_list *out)
+{
+    if (out)
+        out->n = 0;
+    return rest(buf, len, env, out, cancel_all_fn);
+}
+
+static int batch_fn(const cJSON *j, const cJSON *r, void *out)
+{
+    msg_batch *b = out;
+    const cJSON *arr, *ext = field(j, "retExtInfo"), *earr, *it;
+    size_t en;
+    TRY(req(get_list(r, "list", MSG_MAX_BATCH, &arr, &b->n)));
+    if (!cJSON_IsObject(ext))
+        return ERR_PARSE;
+    TRY(req(get_list(ext, "list", MSG_MAX_BATCH, &earr, &en)));
+    if (en != b->n)
+        return ERR_PARSE;
+    size_t i = 0;
+    cJSON_ArrayForEach(it, arr)
+    {
+        msg_batch_item *bi = &b->v[i++];
+        memset(bi, 0, sizeof *bi);
+        TRY(ids_item(it, &bi->ids));
+    }
+    i = 0;
+    cJSON_ArrayForEach(it, earr)
+    {
+        msg_batch_item *bi = &b->v[i++];
+        TRY(req(get_i64(it, "code", &bi->code)));
+        TRY(opt(get_text(it, "msg", bi->msg, sizeof bi->msg, &bi->msg_truncated)));
+    }
+    return 0;
+}
+
+int msg_rest_batch(const char *buf, size_t len, msg_envelope *env, msg_batch *out)
+{
+    if (out)
+        out->n = 0;
+    return rest(buf, len, env, out, batch_fn);
+}
+
+static int orders_fn(const cJSON *j, const cJSON *r, void *out)
+{
+    (void)j;
+    msg_order_list *l = out;
+    return list_result(r, &l->n, l->v, sizeof l->v[0], MSG_MAX_ITEMS, order_fn, l->next_cursor);
+}
+
+int msg_rest_orders(const char *buf, size_t len, msg_envelope *env, msg_order_list *out)
+{
+    if (out) {
+        out->n = 0;
+        out->ts_ms = 0;
+        out->next_cursor[0] = '\0';
+    }
+    int rc = rest(buf, len, env, out, orders_fn);
+    if (rc == 0)
+        out->ts_ms = env->time_ms;
+    return rc;
+}
+
+static int positions_fn(const cJSON *j, const cJSON *r, void *out)
+{
+    (void)j;
+    msg_position_list *l = out;
+    return list_result(r, &l->n, l->v, sizeof l->v[0], MSG_MAX_ITEMS, position_fn, l->next_cursor);
+}
+
+int msg_rest_positions(const char *buf, size_t len, msg_envelope *env, msg_position_list *out)
+{
+    if (out) {
+        out->n = 0;
+        out->ts_ms = 0;
+        out->next_cursor[0] = '\0';
+    }
+    int rc = rest(buf, len, env, out, positions_fn);
+    if (rc == 0)
+        out->ts_ms = env->time_ms;
+    return rc;
+}
+
+static int wallet_fn_r(const cJSON *j, const cJSON *r, void *out)
+{
+    (void)j;
+    msg_wallet_list *l = out;
+    return list_result(r, &l->n, l->v, sizeof l->v[0], MSG_MAX_WALLETS, wallet_fn, NULL);
+}
+
+int msg_rest_wallet(const char *buf, size_t len, msg_envelope *env, msg_wallet_list *out)
+{
+    if (out) {
+        out->n = 0;
+        out->ts_ms = 0;
+    }
+    int rc = rest(buf, len, env, out, wallet_fn_r);
+    if (rc == 0)
+        out->ts_ms = env->time_ms;
+    return rc;
+}
+
+/* ================================================================== headers */
+
+int msg_rate_header(const char *line, size_t len, msg_ratelimit *rl)
+{
+    if (!line || !rl)
+        return ERR_INVAL;
+    const char *colon = memchr(line, ':', len);
+    if (!colon)
+        return ERR_NOENT;
+    size_t nn = (size_t)(colon - line);
+    static const char *const names[] = {"X-Bapi-Limit", "X-Bapi-Limit-Status",
+                                        "X-Bapi-Limit-Reset-Timestamp"};
+    int which = -1;
+    for (int i = 0; i < 3; i++)
+        if (nn == strlen(names[i]) && strncasecmp(line, names[i], nn) == 0)
+            which = i;
+    if (which < 0)
+        return ERR_NOENT;
+    const char *v = colon + 1, *e = line + len;
+    while (v < e && (*v == ' ' || *v == '\t'))
+        v++;
+    while (e > v && (e[-1] == '\r' || e[-1] == '\n' || e[-1] == ' ' || e[-1] == '\t'))
+        e--;
+    if (v == e || *v == '-')
+        return ERR_PARSE;
+    scan s = {v, e};
+    int64_t x;
+    int rc = sint(&s, &x);
+    if (rc)
+        return rc;
+    if (s.p != e)
+        return ERR_PARSE;
+    switch (which) {
+    case 0:
+        rl->limit = x;
+        rl->has_limit = 1;
+        break;
+    case 1:
+        rl->status = x;
+        rl->has_status = 1;
+        break;
+    default:
+        rl->reset_ms = x;
+        rl->has_reset = 1;
+        break;
+    }
+    return 0;
+}
+
+const char *msg_kind_name(msg_kind k)
+{
+    static const char *const names[] = {"unknown",   "orderbook", "publicTrade", "order",
+                                        "execution", "position",  "wallet",      "op"};
+    return (unsigned)k < sizeof names / sizeof names[0] ? names[k] : "unknown";
+}
