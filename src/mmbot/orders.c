@@ -422,8 +422,8 @@ static void apply_amend(orders_order *r)
     r->amend_price = r->amend_qty = 0;
 }
 
-/* Runs one cell. Returns 0 (changed), 1 (accepted, nothing changed) or a negative code. The
- * execution quantity of ORDERS_EV_EXEC comes in exec_qty. */
+/* Runs one cell. Returns 0 or 1 (accepted; whether anything changed is judged by the caller) or
+ * a negative code (refused). The execution quantity of ORDERS_EV_EXEC comes in exec_qty. */
 static int run(orders *o, orders_order *r, orders_event ev, const orders_update *u, double exec_qty,
                int64_t now_ms, int depth)
 {
@@ -616,16 +616,21 @@ static orders_order *find(const orders *o, const char *link_id)
     return i < 0 ? NULL : (orders_order *)&o->ord[i];
 }
 
+/* Runs an event through the table: a refusal restores the record as it was, an accepted
+ * event that left the record as it was counts as a duplicate. */
 static int dispatch(orders *o, orders_order *r, orders_event ev, const orders_update *u,
                     double exec_qty, int64_t now_ms)
 {
+    orders_order before;
+    memcpy(&before, r, sizeof before);
     o->st.events++;
     int rc = run(o, r, ev, u, exec_qty, now_ms, 0);
     if (rc < 0) {
+        memcpy(r, &before, sizeof before);
         o->st.refused++;
         return rc;
     }
-    if (rc == 1)
+    if (memcmp(&before, r, sizeof before) == 0)
         o->st.duplicates++;
     else
         r->updated_ms = now_ms;
