@@ -29,7 +29,9 @@
     X(ERR_STATE, 12, "not allowed in this state")                                                  \
     X(ERR_SYS, 13, "system call failed")                                                           \
     X(ERR_TIMEOUT, 14, "timed out")                                                                \
-    X(ERR_NODATA, 15, "no data")
+    X(ERR_NODATA, 15, "no data")                                                                   \
+    X(ERR_AUTH, 16, "authentication refused")                                                      \
+    X(ERR_REFUSED, 17, "refused by the peer")
 
 typedef enum errcode {
     ERR_OK = 0,
