@@ -135,9 +135,9 @@ static double wall_now(void)
 }
 
 /* Records an event in samples.db and in the log, so both tell the same story. */
-static void sv_event_rec(sv *s, const char *kind, double value, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static void sv_event_rec(sv *s, const char *kind, double value, const char *fmt, ...)
+static void sv_event_rec(sv *s, store_evkind kind, int failure, double value, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+static void sv_event_rec(sv *s, store_evkind kind, int failure, double value, const char *fmt, ...)
 {
     char detail[1024];
     va_list ap;
@@ -145,10 +145,10 @@ static void sv_event_rec(sv *s, const char *kind, double value, const char *fmt,
     vsnprintf(detail, sizeof detail, fmt, ap);
     va_end(ap);
     if (s->db)
-        store_event(s->db, wall_now(), kind, detail, value);
+        store_event(s->db, wall_now(), kind, failure, detail, value);
     if (s->lc) {
         char line[1100];
-        snprintf(line, sizeof line, "%s: %s", kind, detail);
+        snprintf(line, sizeof line, "%s: %s", store_event_name(kind), detail);
         logcap_note(s->lc, "soak", line);
     }
 }
@@ -167,7 +167,7 @@ static void sv_on_line(void *ud, int stream, const char *line, size_t len, int c
     if (now - s->pat_window_ms >= 60000) {
         for (size_t i = 0; i < patterns_count(s->pat); i++) {
             if (s->pat_suppressed[i])
-                sv_event_rec(s, "pattern_suppressed", (double)s->pat_suppressed[i],
+                sv_event_rec(s, STORE_EV_PATTERN_SUPPRESSED, 0, (double)s->pat_suppressed[i],
                              "%s: %llu more matches in the last minute were counted only",
                              patterns_name(s->pat, i), (unsigned long long)s->pat_suppressed[i]);
             s->pat_suppressed[i] = 0;
@@ -189,7 +189,8 @@ static void sv_on_line(void *ud, int stream, const char *line, size_t len, int c
             snprintf(detail, sizeof detail, "%s: %.*s", patterns_name(s->pat, i),
                      (int)(len > 500 ? 500 : len), line);
             if (s->db)
-                store_event(s->db, wall_now(), "pattern", detail, (double)s->rs.pattern_hits[i]);
+                store_event(s->db, wall_now(), STORE_EV_PATTERN, 0, detail,
+                            (double)s->rs.pattern_hits[i]);
         } else {
             s->pat_suppressed[i]++;
         }
@@ -356,7 +357,8 @@ static int sv_spawn(sv *s)
     int outp[2] = {-1, -1}, errp[2] = {-1, -1}, statp[2] = {-1, -1};
     if (pipe2(outp, O_CLOEXEC) || pipe2(errp, O_CLOEXEC) || pipe2(statp, O_CLOEXEC)) {
         s->start_error = errno;
-        sv_event_rec(s, "start_failed", 0, "cannot create pipes: %s", strerror(s->start_error));
+        sv_event_rec(s, STORE_EV_START_FAILED, 0, 0, "cannot create pipes: %s",
+                     strerror(s->start_error));
         goto fail;
     }
     /* room for bursts while the loop is busy elsewhere (best effort) */
@@ -422,7 +424,7 @@ static int sv_spawn(sv *s)
     sigprocmask(SIG_SETMASK, &old, NULL);
     if (pid < 0) {
         s->start_error = fork_errno;
-        sv_event_rec(s, "start_failed", 0, "cannot fork: %s", strerror(fork_errno));
+        sv_event_rec(s, STORE_EV_START_FAILED, 0, 0, "cannot fork: %s", strerror(fork_errno));
         goto fail;
     }
     close(outp[1]);
@@ -434,7 +436,8 @@ static int sv_spawn(sv *s)
     if (rc != 0 || m.kind != SHIM_STARTED) {
         int e = rc != 0 ? -rc : m.kind == SHIM_EXEC_FAILED ? m.value : EPROTO;
         s->start_error = e;
-        sv_event_rec(s, "start_failed", 0, "cannot run '%s': %s", s->o->argv[0], strerror(e));
+        sv_event_rec(s, STORE_EV_START_FAILED, 0, 0, "cannot run '%s': %s", s->o->argv[0],
+                     strerror(e));
         kill(pid, SIGKILL);
         waitpid(pid, NULL, 0);
         goto fail;
@@ -468,8 +471,8 @@ static int sv_spawn(sv *s)
     s->rs.starts++;
     if (s->rs.starts > 1)
         s->rs.restarts++;
-    sv_event_rec(s, s->rs.starts > 1 ? "restart" : "start", (double)s->service_pid, "pid %d: %s",
-                 (int)s->service_pid, s->rs.command);
+    sv_event_rec(s, s->rs.starts > 1 ? STORE_EV_RESTART : STORE_EV_START, 0, (double)s->service_pid,
+                 "pid %d: %s", (int)s->service_pid, s->rs.command);
     return 0;
 fail:
     for (int i = 0; i < 2; i++) {
@@ -508,14 +511,14 @@ static void sv_stop_tick(uv_timer_t *t)
         s->we_killed = 1;
         s->stop_phase = 1;
         s->stop_started_ms = now;
-        sv_event_rec(s, "stop_kill", n, "%d processes still there after %s: SIGKILL", n,
+        sv_event_rec(s, STORE_EV_STOP_KILL, 0, n, "%d processes still there after %s: SIGKILL", n,
                      units_format_duration(s->o->stop_timeout_ms, (char[32]){0}, 32));
     } else if (s->stop_phase == 1 && now - s->stop_started_ms >= 5000) {
         /* processes in uninterruptible sleep: keep trying, and say so once a period; after a
          * minute give up, so that the run still ends and says so */
         int n = proctree_signal_tree(getpid(), 0, SIGKILL);
         s->stop_started_ms = now;
-        sv_event_rec(s, "stop_stuck", n, "%d processes survive SIGKILL (state D?)", n);
+        sv_event_rec(s, STORE_EV_STOP_STUCK, 0, n, "%d processes survive SIGKILL (state D?)", n);
         if (++s->stuck_periods >= 12) {
             s->survivors = n;
             snprintf(s->end_reason, sizeof s->end_reason, "%d processes survive SIGKILL", n);
@@ -536,7 +539,7 @@ static void sv_begin_stop(sv *s, const char *why)
     if (s->child > 0 && s->shim_alive)
         kill(-s->child, SIGTERM); /* the group of the shim and the service */
     n = proctree_signal_tree(getpid(), 0, SIGTERM);
-    sv_event_rec(s, "stop", n, "%s: SIGTERM to %d processes", why, n);
+    sv_event_rec(s, STORE_EV_STOP, 0, n, "%s: SIGTERM to %d processes", why, n);
     uv_timer_start(&s->stop_timer, sv_stop_tick, 0, 50);
 }
 
@@ -578,7 +581,7 @@ static void sv_after_cycle(sv *s)
     uint64_t up = now_ms(s) - s->rs.child_start_ms;
     uint64_t delay = backoff_next(&s->rs.bo, up);
     char d[32];
-    sv_event_rec(s, "restart_scheduled", (double)delay / 1000.0, "restart in %s",
+    sv_event_rec(s, STORE_EV_RESTART_SCHEDULED, 0, (double)delay / 1000.0, "restart in %s",
                  units_format_duration(delay, d, sizeof d));
     s->rs.state = RS_BACKOFF;
     s->rs.next_start_ms = now_ms(s) + delay;
@@ -590,8 +593,8 @@ static void sv_try_start(sv *s)
     if (backoff_start(&s->rs.bo, now_ms(s)) != 0) {
         s->gave_up = 1;
         char w[32];
-        sv_event_rec(s, "start_limit", s->o->start_limit_burst, "%u starts within %s: giving up",
-                     s->o->start_limit_burst,
+        sv_event_rec(s, STORE_EV_START_LIMIT, 0, s->o->start_limit_burst,
+                     "%u starts within %s: giving up", s->o->start_limit_burst,
                      units_format_duration(s->o->start_limit_interval_ms, w, sizeof w));
         snprintf(s->end_reason, sizeof s->end_reason, "start limit reached");
         sv_finish(s);
@@ -672,7 +675,8 @@ static void sv_child_exited(sv *s, int status)
         s->rs.last_exit_signal = 0;
         if (code != 0 && !requested)
             s->rs.crashes++;
-        sv_event_rec(s, "exit", code, "pid %d exited with code %d after %.1fs", pid, code, up_s);
+        sv_event_rec(s, STORE_EV_EXIT, code != 0 && !requested, code,
+                     "pid %d exited with code %d after %.1fs", pid, code, up_s);
     } else if (WIFSIGNALED(status)) {
         int sig = WTERMSIG(status);
         s->rs.last_exit_code = -1;
@@ -680,18 +684,20 @@ static void sv_child_exited(sv *s, int status)
         if (!requested)
             s->rs.crashes++;
         const char *core = WCOREDUMP(status) ? " (core dumped)" : "";
-        sv_event_rec(s, "exit", -sig, "pid %d killed by signal %d (%s)%s after %.1fs", pid, sig,
-                     strsignal(sig), core, up_s);
+        sv_event_rec(s, STORE_EV_EXIT, !requested, -sig,
+                     "pid %d killed by signal %d (%s)%s after %.1fs", pid, sig, strsignal(sig),
+                     core, up_s);
         if (WCOREDUMP(status))
-            sv_event_rec(s, "core_dump", sig, "pid %d dumped core", pid);
+            sv_event_rec(s, STORE_EV_CORE_DUMP, 0, sig, "pid %d dumped core", pid);
         if (sig == SIGKILL && !s->we_killed) {
             char why[256];
             int oom = cgroup_oom_kills(s->cg, why, sizeof why);
             if (oom > 0) {
                 s->rs.oom_kills++;
-                sv_event_rec(s, "oom_kill", oom, "SIGKILL by the kernel OOM killer: %s", why);
+                sv_event_rec(s, STORE_EV_OOM_KILL, 0, oom, "SIGKILL by the kernel OOM killer: %s",
+                             why);
             } else {
-                sv_event_rec(s, "oom_suspected", 0,
+                sv_event_rec(s, STORE_EV_OOM_SUSPECTED, 0, 0,
                              "SIGKILL that soak did not send: likely an OOM kill (%s)", why);
             }
         }
@@ -736,7 +742,8 @@ static void sv_on_stop_signal(uv_signal_t *h, int signum)
         int n = proctree_signal_tree(getpid(), 0, SIGKILL);
         s->we_killed = 1;
         s->stop_phase = 1;
-        sv_event_rec(s, "stop_kill", n, "second %s: SIGKILL to %d processes", strsignal(signum), n);
+        sv_event_rec(s, STORE_EV_STOP_KILL, 0, n, "second %s: SIGKILL to %d processes",
+                     strsignal(signum), n);
         return;
     }
     snprintf(s->end_reason, sizeof s->end_reason, "stopped by %s",
@@ -810,24 +817,24 @@ static void sv_logcap_events(sv *s)
             double t = wall_now();
             switch (e->kind) {
             case LOGCAP_EV_ROTATED:
-                store_event(s->db, t, "rotation", e->path, (double)e->bytes);
+                store_event(s->db, t, STORE_EV_ROTATION, 0, e->path, (double)e->bytes);
                 break;
             case LOGCAP_EV_COMPRESSED:
-                store_event(s->db, t, "compressed", e->path, (double)e->bytes);
+                store_event(s->db, t, STORE_EV_COMPRESSED, 0, e->path, (double)e->bytes);
                 break;
             case LOGCAP_EV_DELETED: {
                 char d[400];
                 snprintf(d, sizeof d, "%s (%s)", e->path, e->detail);
-                store_event(s->db, t, "cleanup", d, (double)e->bytes);
+                store_event(s->db, t, STORE_EV_CLEANUP, 0, d, (double)e->bytes);
                 break;
             }
             case LOGCAP_EV_DROPPED:
-                store_event(s->db, t, "log_dropped", e->detail, (double)e->bytes);
+                store_event(s->db, t, STORE_EV_LOG_DROPPED, 0, e->detail, (double)e->bytes);
                 break;
             case LOGCAP_EV_ERROR: {
                 char d[400];
                 snprintf(d, sizeof d, "%s: %s", e->path, e->detail);
-                store_event(s->db, t, "log_error", d, 0);
+                store_event(s->db, t, STORE_EV_LOG_ERROR, 0, d, 0);
                 break;
             }
             }
@@ -886,13 +893,13 @@ static void sv_sample(uv_timer_t *t)
     int capped = s->rs.artifacts_bytes >= q / 100 * 95;
     if (capped != s->db_capped) {
         char a[32], b[32];
-        sv_event_rec(s, capped ? "db_capped" : "db_uncapped", (double)s->rs.artifacts_bytes,
-                     capped
-                         ? "artifacts at %s of %s: scraped metrics and pattern events are no "
-                           "longer stored (they are still counted)"
-                         : "artifacts back to %s of %s: storing metrics and pattern events again",
-                     units_format_bytes(s->rs.artifacts_bytes, a, sizeof a),
-                     units_format_bytes(q, b, sizeof b));
+        sv_event_rec(
+            s, capped ? STORE_EV_DB_CAPPED : STORE_EV_DB_UNCAPPED, 0, (double)s->rs.artifacts_bytes,
+            capped ? "artifacts at %s of %s: scraped metrics and pattern events are no "
+                     "longer stored (they are still counted)"
+                   : "artifacts back to %s of %s: storing metrics and pattern events again",
+            units_format_bytes(s->rs.artifacts_bytes, a, sizeof a),
+            units_format_bytes(q, b, sizeof b));
         s->db_capped = capped;
         s->rs.db_capped = capped;
     }
@@ -900,7 +907,7 @@ static void sv_sample(uv_timer_t *t)
     if (s->rs.disk_free_bytes < s->o->min_free_disk) {
         if (!s->disk_low) {
             char f[32], m[32];
-            sv_event_rec(s, "disk_low", (double)s->rs.disk_free_bytes,
+            sv_event_rec(s, STORE_EV_DISK_LOW, 0, (double)s->rs.disk_free_bytes,
                          "%s free below %s: deleting rotated logs, oldest first",
                          units_format_bytes(s->rs.disk_free_bytes, f, sizeof f),
                          units_format_bytes(s->o->min_free_disk, m, sizeof m));
@@ -919,7 +926,7 @@ static void sv_sample(uv_timer_t *t)
         hb_age = (double)age / 1000.0;
         if (age > s->o->heartbeat_timeout_ms) {
             char d[32];
-            sv_event_rec(s, "hang", hb_age, "no heartbeat for %s (timeout %s)",
+            sv_event_rec(s, STORE_EV_HANG, 0, hb_age, "no heartbeat for %s (timeout %s)",
                          units_format_duration(age, d, sizeof d),
                          units_format_duration(s->o->heartbeat_timeout_ms, (char[32]){0}, 32));
             sv_dispatch(s, EV_HANG);
@@ -1290,7 +1297,7 @@ teardown:
     uv_loop_close(s->loop);
     if (s->lc) {
         snprintf(tmp, sizeof tmp, "%d", code);
-        sv_event_rec(s, "end", code, "%s", s->end_reason);
+        sv_event_rec(s, STORE_EV_END, 0, code, "%s", s->end_reason);
         logcap_free(s->lc); /* flushes the log and finishes compression */
         s->lc = NULL;
     }

@@ -87,13 +87,13 @@ static void scrape_done(uv_work_t *w, int status)
                 snprintf(d, sizeof d, "%s", sc->err);
             else
                 snprintf(d, sizeof d, "'%s' answered HTTP %ld", sc->shown_url, sc->status);
-            store_event(sc->db, sc->t, "scrape_failed", d, 0);
+            store_event(sc->db, sc->t, STORE_EV_SCRAPE_FAILED, 0, d, 0);
         }
         sc->last_failed = 1;
         return;
     }
     if (sc->last_failed)
-        store_event(sc->db, sc->t, "scrape_ok", sc->shown_url, 0);
+        store_event(sc->db, sc->t, STORE_EV_SCRAPE_OK, 0, sc->shown_url, 0);
     sc->last_failed = 0;
     sc->stored = 0;
     if (sc->rs->db_capped)

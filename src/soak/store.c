@@ -19,7 +19,7 @@ static const char store_schema[] =
     " zombies INTEGER, artifacts_bytes INTEGER, disk_free_bytes INTEGER, restarts INTEGER,"
     " log_lines INTEGER, dropped_bytes INTEGER, heartbeat_age_s REAL);"
     "CREATE TABLE IF NOT EXISTS events(t REAL NOT NULL, kind TEXT NOT NULL, detail TEXT,"
-    " value REAL);"
+    " value REAL, failure INTEGER);"
     "CREATE INDEX IF NOT EXISTS events_kind ON events(kind);"
     "CREATE TABLE IF NOT EXISTS metrics(t REAL NOT NULL, name TEXT NOT NULL, labels TEXT,"
     " value REAL);"
@@ -62,10 +62,13 @@ store *store_open(const char *path, int readonly, char *err, size_t errlen)
                      NULL, NULL, NULL) != SQLITE_OK ||
         sqlite3_exec(s->db, store_schema, NULL, NULL, NULL) != SQLITE_OK)
         goto fail;
+    /* a file from before events.failure existed: add the column (fails harmlessly when there) */
+    sqlite3_exec(s->db, "ALTER TABLE events ADD COLUMN failure INTEGER", NULL, NULL, NULL);
     if (sqlite3_prepare_v2(s->db, "INSERT INTO samples VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", -1,
                            &s->ins_sample, NULL) != SQLITE_OK ||
-        sqlite3_prepare_v2(s->db, "INSERT INTO events VALUES(?,?,?,?)", -1, &s->ins_event, NULL) !=
-            SQLITE_OK ||
+        sqlite3_prepare_v2(s->db,
+                           "INSERT INTO events(t,kind,detail,value,failure) VALUES(?,?,?,?,?)", -1,
+                           &s->ins_event, NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(s->db, "INSERT INTO metrics VALUES(?,?,?,?)", -1, &s->ins_metric,
                            NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(s->db, "INSERT OR REPLACE INTO run VALUES(?,?)", -1, &s->set_run,
@@ -130,14 +133,67 @@ int store_sample_add(store *s, const store_sample *m)
     return store_step(st);
 }
 
-int store_event(store *s, double t, const char *kind, const char *detail, double value)
+static const struct {
+    const char *name;
+    store_evclass cls;
+    store_lane lane;
+} ev_table[STORE_NEVENTS] = {
+#define STORE_EV_ROW(name, str, cls, lane) {str, cls, lane},
+    STORE_EVENT_KINDS(STORE_EV_ROW)
+#undef STORE_EV_ROW
+};
+
+static const char *const lane_names[STORE_NLANES] = {
+#define STORE_LANE_ROW(name, label) label,
+    STORE_LANES(STORE_LANE_ROW)
+#undef STORE_LANE_ROW
+};
+
+const char *store_event_name(store_evkind kind)
 {
+    return (unsigned)kind < STORE_NEVENTS ? ev_table[kind].name : "";
+}
+
+int store_event_kind(const char *name)
+{
+    for (int i = 0; name && i < STORE_NEVENTS; i++)
+        if (!strcmp(ev_table[i].name, name))
+            return i;
+    return -1;
+}
+
+store_evclass store_event_class(store_evkind kind)
+{
+    return (unsigned)kind < STORE_NEVENTS ? ev_table[kind].cls : STORE_EVC_INFO;
+}
+
+store_lane store_event_lane(store_evkind kind)
+{
+    return (unsigned)kind < STORE_NEVENTS ? ev_table[kind].lane : STORE_LANE_NONE;
+}
+
+const char *store_lane_name(store_lane lane)
+{
+    return (unsigned)lane < STORE_NLANES ? lane_names[lane] : "";
+}
+
+int store_event(store *s, double t, store_evkind kind, int failure, const char *detail,
+                double value)
+{
+    if ((unsigned)kind >= STORE_NEVENTS)
+        return -1;
+    store_evclass cls = ev_table[kind].cls;
+    if (cls == STORE_EVC_FAILURE)
+        failure = 1;
+    else if (cls != STORE_EVC_DECIDED)
+        failure = 0;
     sqlite3_stmt *st = s->ins_event;
     sqlite3_bind_double(st, 1, t);
-    sqlite3_bind_text(st, 2, kind, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 2, ev_table[kind].name, -1, SQLITE_STATIC);
     if (detail)
         sqlite3_bind_text(st, 3, detail, -1, SQLITE_TRANSIENT);
     sqlite3_bind_double(st, 4, value);
+    sqlite3_bind_int(st, 5, failure != 0);
     return store_step(st);
 }
 

@@ -128,15 +128,16 @@ static void write_db(const fx *f, int n)
         assert_int_equal(store_sample_add(s, &m), 0);
     }
     assert_int_equal(store_commit(s), 0);
-    assert_int_equal(store_event(s, T0, "start", "pid 10: demo-service", 10), 0);
-    assert_int_equal(store_event(s, T0 + 100, "exit", "pid 10 exited with code 3 after 100.0s", 3),
-                     0);
-    assert_int_equal(store_event(s, T0 + 101, "restart", "pid 11: demo-service", 11), 0);
+    assert_int_equal(store_event(s, T0, STORE_EV_START, 0, "pid 10: demo-service", 10), 0);
+    assert_int_equal(
+        store_event(s, T0 + 100, STORE_EV_EXIT, 1, "pid 10 exited with code 3 after 100.0s", 3), 0);
+    assert_int_equal(store_event(s, T0 + 101, STORE_EV_RESTART, 0, "pid 11: demo-service", 11), 0);
     for (int i = 0; i < 3; i++)
-        assert_int_equal(store_event(s, T0 + 150 + i, "rotation", "soak-x.log", 0), 0);
-    assert_int_equal(store_event(s, T0 + 300, "hang", "no heartbeat for 5m (timeout 5m)", 300), 0);
-    assert_int_equal(store_event(s, T0 + 301, "restart", "pid 12: demo-service", 12), 0);
-    assert_int_equal(store_event(s, T0 + n, "end", "duration reached", 0), 0);
+        assert_int_equal(store_event(s, T0 + 150 + i, STORE_EV_ROTATION, 0, "soak-x.log", 0), 0);
+    assert_int_equal(
+        store_event(s, T0 + 300, STORE_EV_HANG, 0, "no heartbeat for 5m (timeout 5m)", 300), 0);
+    assert_int_equal(store_event(s, T0 + 301, STORE_EV_RESTART, 0, "pid 12: demo-service", 12), 0);
+    assert_int_equal(store_event(s, T0 + n, STORE_EV_END, 0, "duration reached", 0), 0);
     store_close(s);
 }
 
@@ -336,9 +337,9 @@ static void test_large_run(void **state)
     assert_non_null(s);
     assert_int_equal(store_begin(s), 0);
     for (int i = 0; i < 2000; i++) {
-        assert_int_equal(store_event(s, T0 + 1000 + i * 90, "exit", "pid 1 exited with code 1", 1),
-                         0);
-        assert_int_equal(store_event(s, T0 + 1001 + i * 90, "restart", "pid 2", 2), 0);
+        assert_int_equal(
+            store_event(s, T0 + 1000 + i * 90, STORE_EV_EXIT, 1, "pid 1 exited with code 1", 1), 0);
+        assert_int_equal(store_event(s, T0 + 1001 + i * 90, STORE_EV_RESTART, 0, "pid 2", 2), 0);
     }
     assert_int_equal(store_commit(s), 0);
     store_close(s);

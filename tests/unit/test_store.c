@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <sqlite3.h>
 
 #include "store.h"
 
@@ -82,9 +83,9 @@ static void write_run(const char *path)
     store_sample b = sample(1002, 101 << 20, -1, -1);
     assert_int_equal(store_sample_add(s, &a), 0);
     assert_int_equal(store_sample_add(s, &b), 0);
-    assert_int_equal(store_event(s, 1001, "start", "pid 42", 42), 0);
-    assert_int_equal(store_event(s, 1001.5, "exit", NULL, 1), 0);
-    assert_int_equal(store_event(s, 1002, "restart", "after 1s", 1), 0);
+    assert_int_equal(store_event(s, 1001, STORE_EV_START, 0, "pid 42", 42), 0);
+    assert_int_equal(store_event(s, 1001.5, STORE_EV_EXIT, 1, NULL, 1), 0);
+    assert_int_equal(store_event(s, 1002, STORE_EV_RESTART, 0, "after 1s", 1), 0);
     assert_int_equal(store_begin(s), 0);
     assert_int_equal(store_metric(s, 1002, "http_requests_total", "code=\"200\"", 10), 0);
     assert_int_equal(store_metric(s, 1002, "process_open_fds", "", 12), 0);
@@ -111,6 +112,45 @@ static void on_event(void *ud, double t, const char *kind, const char *detail, d
     snprintf(e->detail[e->n], sizeof e->detail[0], "%s", detail ? detail : "");
     e->value[e->n] = value;
     e->n++;
+}
+
+/* Event kinds come from one table: names round-trip, the class decides what failure means and
+ * the stored column says what the supervisor decided. */
+static void test_event_kinds_and_failure_column(void **state)
+{
+    const char *path = ((tmpdir *)*state)->db;
+    for (int k = 0; k < STORE_NEVENTS; k++) {
+        const char *name = store_event_name((store_evkind)k);
+        assert_true(name[0] != '\0');
+        assert_int_equal(store_event_kind(name), k);
+    }
+    assert_int_equal(store_event_kind("no_such_kind"), -1);
+    assert_string_equal(store_event_name(STORE_EV_EXIT), "exit");
+    assert_string_equal(store_lane_name(store_event_lane(STORE_EV_HANG)), "hang");
+    assert_int_equal(store_event_lane(STORE_EV_PATTERN), STORE_LANE_NONE);
+
+    char err[256];
+    store *s = store_open(path, 0, err, sizeof err);
+    assert_non_null(s);
+    assert_int_equal(store_event(s, 1, STORE_EV_EXIT, 0, "planned stop", -15), 0); /* decided */
+    assert_int_equal(store_event(s, 2, STORE_EV_EXIT, 1, "crash", -11), 0);
+    assert_int_equal(store_event(s, 3, STORE_EV_HANG, 0, "forced to 1", 0), 0);
+    assert_int_equal(store_event(s, 4, STORE_EV_STOP, 1, "forced to 0", 0), 0);
+    assert_int_equal(store_event(s, 5, (store_evkind)STORE_NEVENTS, 0, "refused", 0), -1);
+    store_close(s);
+
+    sqlite3 *db = store_open_reader(path, err, sizeof err);
+    assert_non_null(db);
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_prepare_v2(db,
+                                        "SELECT group_concat(failure, '') FROM "
+                                        "(SELECT failure FROM events ORDER BY t)",
+                                        -1, &st, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_string_equal((const char *)sqlite3_column_text(st, 0), "0110");
+    sqlite3_finalize(st);
+    sqlite3_close(db);
 }
 
 static void test_write_and_read_back(void **state)
@@ -321,6 +361,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_write_and_read_back, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_event_kinds_and_failure_column, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pss_and_heartbeat_kept_when_set, setup, teardown),
         cmocka_unit_test_setup_teardown(test_empty_store, setup, teardown),
         cmocka_unit_test_setup_teardown(test_readonly_missing_fails, setup, teardown),
