@@ -158,7 +158,7 @@ static const settings_key opt_table[] = {
         "an order closer than this to the reference price is cancelled, bps"),
     DBL("strategy.order_amount", strategy.order_amount, "0.001", 1e-12, 1e9, "from 1e-12 to 1e9",
         "size of a first-level order in the base coin"),
-    UINT("strategy.order_levels", strategy.order_levels, "1", 1, 20, "orders per side"),
+    UINT("strategy.order_levels", strategy.order_levels, "1", 1, 10, "orders per side"),
     DBL("strategy.order_level_spread", strategy.order_level_spread_bps, "5", 0, 10000,
         "from 0 to 10000", "bps between two levels of a side"),
     DBL("strategy.order_level_amount", strategy.order_level_amount, "0", 0, 1e9, "from 0 to 1e9",
