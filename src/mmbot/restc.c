@@ -41,7 +41,8 @@ typedef struct req {
     int where;
     int post;
     unsigned flags;
-    int ep; /* endpoint slot of a signed request, -1 when not paced */
+    int ep;          /* endpoint slot of a signed request, -1 when not paced */
+    uint64_t ep_seq; /* its send order on that endpoint */
     char *path, *query, *body;
     size_t body_len;
     restc_cb cb;
@@ -70,6 +71,10 @@ typedef struct endpoint {
     long b0;       /* budget at the header, less what was in flight then */
     long spent;    /* requests sent since the header */
     unsigned inflight;
+    uint64_t seq;             /* requests sent, ever: the send order */
+    uint64_t model_seq;       /* send order of the request whose header the model holds */
+    int64_t ring[RESTC_RING]; /* server ms of our latest sends, for the rolling count */
+    unsigned ring_n, ring_head;
 } endpoint;
 
 typedef struct sockctx {
@@ -253,11 +258,32 @@ static int endpoint_of(restc *r, const char *path)
     return (int)r->neps++;
 }
 
+/* Our own sends of e within the rolling window ending at now (server ms), and the time the
+ * oldest of them leaves it. */
+static long ep_rolling(const restc *r, const endpoint *e, int64_t now, int64_t *oldest_out)
+{
+    int64_t from = now - (int64_t)r->cfg.rate_window_ms - (int64_t)r->cfg.pace_guard_ms;
+    long n = 0;
+    int64_t oldest = INT64_MAX;
+    for (unsigned i = 0; i < e->ring_n; i++) {
+        int64_t t = e->ring[(e->ring_head + RESTC_RING - 1 - i) % RESTC_RING];
+        if (t <= from)
+            break; /* newest first: the rest are older */
+        n++;
+        oldest = t;
+    }
+    *oldest_out = oldest;
+    return n;
+}
+
 /* Requests the endpoint may send at server time now, and when it may send next (server ms;
- * INT64_MAX: when a reply comes). */
+ * INT64_MAX: when a reply comes). Two bounds, both must allow: the exchange's headers (what
+ * it counted, less what we sent since; past the reset time a linear recovery over the window,
+ * which holds for a sliding-window counter), and our own sends in the last rolling window
+ * (which holds for a true rolling window, whatever the reset header means). */
 static long ep_budget(const restc *r, endpoint *e, int64_t now, int64_t *next)
 {
-    long w = r->cfg.rate_window_ms, need = 1 + (long)r->cfg.pace_reserve;
+    long w = r->cfg.rate_window_ms, reserve = (long)r->cfg.pace_reserve, need = 1 + reserve;
     *next = INT64_MAX;
     if (e->known && now >= e->reset + w)
         e->known = 0; /* everything the header counted is out of the window */
@@ -266,28 +292,53 @@ static long ep_budget(const restc *r, endpoint *e, int64_t now, int64_t *next)
     long avail = e->b0 - e->spent, grow = e->limit - e->b0;
     if (now >= e->reset && grow > 0)
         avail += grow * (now - e->reset) / w;
-    if (avail >= need)
-        return avail - (long)r->cfg.pace_reserve;
+    long cap = e->limit - reserve < RESTC_RING ? e->limit - reserve : RESTC_RING;
+    int64_t oldest;
+    long roll = cap - ep_rolling(r, e, now, &oldest);
+    if (avail >= need && roll >= 1)
+        return avail - reserve < roll ? avail - reserve : roll;
+    if (avail >= need) { /* only the rolling bound holds it: until the oldest send leaves */
+        *next = oldest + w + (int64_t)r->cfg.pace_guard_ms + 1;
+        return 0;
+    }
     /* when the linear recovery past the reset brings the budget to need */
     long missing = need - (e->b0 - e->spent);
     int64_t dt = grow > 0 ? (missing * w + grow - 1) / grow : w;
     if (dt > w)
         dt = w;
-    *next = e->reset + dt + r->cfg.pace_guard_ms;
+    *next = e->reset + dt + (int64_t)r->cfg.pace_guard_ms;
     return 0;
 }
 
-/* A reply of endpoint e carried rate-limit headers: the newest window wins; within the same
- * window the smaller budget does (replies can arrive out of order). */
-static void ep_learn(endpoint *e, long limit, long status, int64_t reset)
+/* A request of e leaves at server time now. */
+static void ep_sent(endpoint *e, int64_t now, uint64_t *seq)
 {
-    long cand = status - (long)e->inflight; /* the others in flight may not be counted yet */
-    if (!e->known || reset > e->reset || (reset == e->reset && cand < e->b0 - e->spent)) {
+    e->inflight++;
+    e->spent++;
+    *seq = ++e->seq;
+    e->ring[e->ring_head] = now;
+    e->ring_head = (e->ring_head + 1) % RESTC_RING;
+    if (e->ring_n < RESTC_RING)
+        e->ring_n++;
+}
+
+/* A reply of endpoint e (the seq-th request sent) carried rate-limit headers. The newest window
+ * wins; within one window the reply of a later request does (the exchange counted more of
+ * ours), and the reply of an earlier one only lowers the budget (replies can arrive out of
+ * order). Requests still in flight are subtracted: they may not be counted yet. */
+static void ep_learn(endpoint *e, uint64_t seq, long limit, long status, int64_t reset)
+{
+    long cand = status - (long)e->inflight;
+    if (e->known && reset < e->reset)
+        return;
+    if (!e->known || reset > e->reset || seq > e->model_seq || cand < e->b0 - e->spent) {
         e->known = 1;
         e->limit = limit > 0 ? limit : (e->limit > 0 ? e->limit : 1);
         e->reset = reset;
         e->b0 = cand;
         e->spent = 0;
+        if (seq > e->model_seq)
+            e->model_seq = seq;
     }
 }
 
@@ -569,17 +620,14 @@ static int attempt_start(restc *r, req *q)
     q->t0_ns = uv_hrtime();
     curl_link(r, q);
     r->nconnecting++;
-    if (q->ep >= 0) {
-        r->eps[q->ep].inflight++;
-        r->eps[q->ep].spent++;
-    }
+    if (q->ep >= 0)
+        ep_sent(&r->eps[q->ep], wall_ms() + r->offset_ms, &q->ep_seq);
     gauges(r);
     if (curl_multi_add_handle(r->multi, e) != CURLM_OK) {
         curl_unlink(r, q);
         r->nconnecting--;
         if (q->ep >= 0) {
-            r->eps[q->ep].inflight--;
-            r->eps[q->ep].spent--;
+            r->eps[q->ep].inflight--; /* the ring keeps the send: conservative */
         }
         gauges(r);
         return ERR_IO;
@@ -683,7 +731,7 @@ static void finish(restc *r, req *q, CURLcode cc)
         endpoint *e = &r->eps[q->ep];
         e->inflight--;
         if (q->h_status >= 0 && q->h_reset > 0)
-            ep_learn(e, q->h_limit, q->h_status, q->h_reset);
+            ep_learn(e, q->ep_seq, q->h_limit, q->h_status, q->h_reset);
     }
     res.cls = restc_classify(res.err == ERR_PARSE ? 0 : res.err, q->sent, res.http_status,
                              res.ret_code, q->flags & RESTC_MUTATES);

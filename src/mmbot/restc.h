@@ -39,6 +39,7 @@
 
 #define RESTC_MAX_ENDPOINTS 32     /* paced endpoints (distinct signed paths) */
 #define RESTC_MAX_URL       8192   /* base URL + path + query */
+#define RESTC_RING          128    /* own sends remembered per endpoint (rolling count) */
 #define RESTC_MAX_KEY       127    /* API key and secret length */
 #define RESTC_BAN_MIN_MS    600000 /* an HTTP 403 stops every request for at least 10 minutes */
 #define RESTC_LAT_BUCKETS   14     /* latency_ms{stage="rest"} buckets, +Inf included */
