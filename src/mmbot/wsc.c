@@ -761,7 +761,8 @@ static int wsc_callback(struct lws *wsi, enum lws_callback_reasons reason, void 
         lws_set_opaque_user_data(wsi, NULL);
         if (w->wsi == wsi)
             w->wsi = NULL;
-        post(w, WSC_EV_CLOSED, ERR_IO);
+        /* the end of a graceful stop is no error */
+        post(w, WSC_EV_CLOSED, w->state == WSC_CLOSING ? 0 : ERR_IO);
         return 0;
     default:
         break;

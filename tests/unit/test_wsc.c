@@ -7,8 +7,11 @@
  * (stale detected within stale_timeout, then reconnected), malformed frames (delivered, no
  * crash), the message cap, the send queue cap, and wss certificate verification. Every wait
  * is bounded. */
+#include <arpa/inet.h>
 #include <inttypes.h>
 #include <math.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <regex.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -18,11 +21,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
 #include <cmocka.h>
+/* OpenSSL (through libwebsockets.h) has a deprecated typedef ERR_STATE that would clash
+ * with errcode.h's: renamed, unused */
+#define ERR_STATE openssl_err_state_unused
+#include <libwebsockets.h>
+#undef ERR_STATE
 
 #include "errcode.h"
 #include "faults.h"
@@ -679,6 +688,8 @@ static void test_public_book(void **state)
     assert_int_equal(wsc_stop(w), 0);
     assert_true(run_until(f, is_closed, w, 3000));
     assert_int_equal(f->transitions[WSC_CLOSING], 1);
+    assert_int_equal(f->last_reason, 0);
+    assert_int_equal(count_logs(f, "closed '"), 1);
     run_for(f, 300);
     assert_int_equal(wsc_get_state(w), WSC_CLOSED);
     assert_int_equal(wsc_send(w, "{}", 2), ERR_STATE);
@@ -979,6 +990,196 @@ static void test_connect_refused_backs_off(void **state)
     free_client(f, w);
 }
 
+/* ---- wss: a TLS WebSocket server of libwebsockets, in a child process ----------------------
+ * In a child because lws 4.1 does not free a server vhost's client SSL_CTX (with the system CA
+ * store) once it served a connection on a foreign loop: that leak belongs to the test's
+ * server, and the child ends with _exit, before LeakSanitizer would look. */
+
+typedef struct tls_pss {
+    char reply[256];
+} tls_pss;
+
+static int tls_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                  size_t len)
+{
+    tls_pss *p = user;
+    switch (reason) {
+    case LWS_CALLBACK_ESTABLISHED:
+        p->reply[0] = '\0';
+        return 0;
+    case LWS_CALLBACK_RECEIVE:
+        if (len < 200 && memmem(in, len, "\"op\":\"subscribe\"", 16)) {
+            snprintf(p->reply, sizeof p->reply,
+                     "{\"success\":true,\"ret_msg\":\"\",\"op\":\"subscribe\"}");
+            lws_callback_on_writable(wsi);
+        }
+        return 0;
+    case LWS_CALLBACK_SERVER_WRITEABLE:
+        if (p->reply[0]) {
+            unsigned char buf[LWS_PRE + sizeof p->reply];
+            size_t n = strlen(p->reply);
+            memcpy(buf + LWS_PRE, p->reply, n);
+            p->reply[0] = '\0';
+            if (lws_write(wsi, buf + LWS_PRE, n, LWS_WRITE_TEXT) < (int)n)
+                return -1;
+        }
+        return 0;
+    default:
+        break;
+    }
+    return lws_callback_http_dummy(wsi, reason, user, in, len);
+}
+
+static const struct lws_protocols tls_protocols[] = {
+    {"tls-test", tls_cb, sizeof(tls_pss), 4096, 0, NULL, 0},
+    {NULL, NULL, 0, 0, 0, NULL, 0},
+};
+
+static void tls_parent_gone(uv_poll_t *h, int status, int events)
+{
+    (void)h;
+    (void)status;
+    (void)events;
+    _exit(0);
+}
+
+/* The child: serves wss on 127.0.0.1 with cert/key, writes its port to portfd, and exits when
+ * lifefd reaches EOF (the parent closed it or died). Bounded: 60 s at most. */
+static void tls_child(const char *cert, const char *key, int portfd, int lifefd)
+{
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    struct lws_context *ctx;
+    struct lws_context_creation_info info;
+    memset(&info, 0, sizeof info);
+    info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_EXPLICIT_VHOSTS |
+                   LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+    info.foreign_loops = (void *[]){&loop};
+    info.port = CONTEXT_PORT_NO_LISTEN;
+    ctx = lws_create_context(&info);
+    int port = -1;
+    if (ctx) {
+        info.port = 0;
+        info.iface = "127.0.0.1";
+        info.protocols = tls_protocols;
+        info.vhost_name = "tls-test";
+        info.ssl_cert_filepath = cert;
+        info.ssl_private_key_filepath = key;
+        info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
+        struct lws_vhost *vh = lws_create_vhost(ctx, &info);
+        if (vh)
+            port = lws_get_vhost_listen_port(vh);
+    }
+    if (write(portfd, &port, sizeof port) != sizeof port || port < 0)
+        _exit(1);
+    uv_poll_t life;
+    uv_poll_init(&loop, &life, lifefd);
+    uv_poll_start(&life, UV_READABLE | UV_DISCONNECT, tls_parent_gone);
+    uint64_t end = now_mono() + 60000;
+    while (now_mono() < end)
+        uv_run(&loop, UV_RUN_ONCE);
+    _exit(0);
+}
+
+typedef struct tls_srv {
+    pid_t pid;
+    int port, lifefd;
+} tls_srv;
+
+static void tls_start(tls_srv *t, const char *cert, const char *key)
+{
+    int pp[2], lp[2];
+    assert_int_equal(pipe(pp), 0);
+    assert_int_equal(pipe(lp), 0);
+    fflush(NULL);
+    t->pid = fork();
+    assert_true(t->pid >= 0);
+    if (t->pid == 0) {
+        close(pp[0]);
+        close(lp[1]);
+        tls_child(cert, key, pp[1], lp[0]);
+    }
+    close(pp[1]);
+    close(lp[0]);
+    t->lifefd = lp[1];
+    t->port = -1;
+    struct pollfd pf = {pp[0], POLLIN, 0};
+    assert_int_equal(poll(&pf, 1, 10000), 1); /* the child is ready within 10 s */
+    assert_int_equal(read(pp[0], &t->port, sizeof t->port), (ssize_t)sizeof t->port);
+    close(pp[0]);
+    assert_true(t->port > 0);
+}
+
+static void tls_stop(tls_srv *t)
+{
+    close(t->lifefd);
+    int st = 0;
+    assert_int_equal(waitpid(t->pid, &st, 0), t->pid);
+    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+}
+
+static int tls_refused(fixture *f, wsc *w)
+{
+    (void)w;
+    return f->transitions[WSC_BACKOFF] > 0;
+}
+
+static void test_wss_verifies_certificates(void **state)
+{
+    fixture *f = *state;
+    char dir[] = "/tmp/test_wsc_XXXXXX", cert[64], key[64], cmd[512];
+    assert_non_null(mkdtemp(dir));
+    snprintf(cert, sizeof cert, "%s/c.pem", dir);
+    snprintf(key, sizeof key, "%s/k.pem", dir);
+    /* a self-signed certificate for 127.0.0.1: trusted only when given as ca_file */
+    snprintf(cmd, sizeof cmd,
+             "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "
+             "-keyout %s -out %s -days 2 -subj /CN=127.0.0.1 "
+             "-addext subjectAltName=IP:127.0.0.1 >/dev/null 2>&1",
+             key, cert);
+    assert_int_equal(system(cmd), 0);
+    tls_srv t;
+    tls_start(&t, cert, key);
+    char url[64];
+    snprintf(url, sizeof url, "wss://127.0.0.1:%d/v5/public/linear", t.port);
+    const char *topics[] = {"orderbook.50.BTCUSDT"};
+
+    /* the system store does not know it: the handshake is refused, nothing goes live */
+    wsc_config c = {.url = url,
+                    .topics = topics,
+                    .ntopics = 1,
+                    .initial_reconnect_delay = 5,
+                    .ack_timeout = 2,
+                    .seed = 1};
+    wsc *w = wsc_new(&f->loop, &c, &CB, f, NULL, 0, NULL);
+    assert_non_null(w);
+    assert_int_equal(wsc_start(w), 0);
+    assert_true(run_until(f, tls_refused, w, 4000));
+    assert_int_equal(f->backoff_reason, ERR_IO);
+    wsc_stats st;
+    wsc_stats_get(w, &st);
+    assert_int_equal(st.connects, 0);
+    assert_int_equal(f->transitions[WSC_LIVE], 0);
+    assert_int_equal(count_logs(f, "disconnected from 'wss://127.0.0.1:"), 1);
+    free_client(f, w);
+
+    /* trusted through ca_file: TLS, upgrade, subscribe, live */
+    memset(f->transitions, 0, sizeof f->transitions);
+    c.ca_file = cert;
+    w = wsc_new(&f->loop, &c, &CB, f, NULL, 0, NULL);
+    assert_non_null(w);
+    assert_int_equal(wsc_start(w), 0);
+    assert_true(run_until(f, is_live, w, 4000));
+    wsc_stats_get(w, &st);
+    assert_int_equal(st.connects, 1);
+    assert_int_equal(f->transitions[WSC_BACKOFF], 0);
+    free_client(f, w);
+    tls_stop(&t);
+    unlink(cert);
+    unlink(key);
+    rmdir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -998,6 +1199,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_message_cap, setup, teardown),
         cmocka_unit_test_setup_teardown(test_send_queue_cap, setup, teardown),
         cmocka_unit_test_setup_teardown(test_connect_refused_backs_off, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_wss_verifies_certificates, setup, teardown),
     };
+    if (getenv("WSC_FILTER")) /* e.g. WSC_FILTER=test_wss* to run some */
+        cmocka_set_test_filter(getenv("WSC_FILTER"));
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
