@@ -399,7 +399,7 @@ int settings_set_kv(const settings *s, const char *kv, const char *where, char *
     const char *eq = strchr(kv, '=');
     char key[256], why[512];
     if (!eq || eq == kv || (size_t)(eq - kv) >= sizeof key) {
-        snprintf(err, errlen, "%s: want KEY=VALUE (e.g. %s interval=5s)", where, where);
+        snprintf(err, errlen, "%s: want KEY=VALUE", where);
         return ERR_INVAL;
     }
     memcpy(key, kv, (size_t)(eq - kv));
@@ -764,7 +764,7 @@ static size_t settings_count(const settings *s, const settings_key *k)
 static void settings_list_text(const settings *s, const settings_key *k, sbuf_out *o)
 {
     size_t n = k->off_n || !k->set ? settings_count(s, k) : 0;
-    if (k->flags & SETTINGS_SECRET) {
+    if ((k->flags & SETTINGS_SECRET) && n) {
         char c[64];
         snprintf(c, sizeof c, "(%zu set, not shown)", n);
         out_str(o, c);
@@ -847,8 +847,8 @@ static void settings_dump_one(void *ud, const char *key, const char *value, cons
     dump_ctx *c = ud;
     const settings_key *k = settings_find(c->s->t, key);
     if (k && k->type == SETTINGS_LIST) {
-        if (k->flags & SETTINGS_SECRET)
-            out_str(&c->o, "# ");
+        if ((k->flags & SETTINGS_SECRET) && settings_count(c->s, k))
+            out_str(&c->o, "# "); /* a count, as a comment: it does not load back */
         out_str(&c->o, key);
         out_str(&c->o, ": ");
         settings_list_text(c->s, k, &c->o); /* the full list, not value's bounded copy */
