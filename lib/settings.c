@@ -488,8 +488,9 @@ static int settings_on_yaml(void *ud, const char *key, const char *value, int li
     return settings_set(s, key, value, err, errlen);
 }
 
-int settings_load_text(const settings *s, const char *text, size_t len, const char *name, char *err,
-                       size_t errlen)
+/* text NULL: read the file at name. */
+static int settings_load(const settings *s, const char *text, size_t len, const char *name,
+                         char *err, size_t errlen)
 {
     settings_load_ctx c;
     memset(&c, 0, sizeof c);
@@ -498,19 +499,20 @@ int settings_load_text(const settings *s, const char *text, size_t len, const ch
         snprintf(err, errlen, "%s: more than %d keys in the table", name, SETTINGS_MAX_KEYS);
         return ERR_FULL;
     }
+    if (!text)
+        return config_load_yaml(name, settings_on_yaml, &c, err, errlen);
     return config_parse_yaml(text, len, name, settings_on_yaml, &c, err, errlen);
+}
+
+int settings_load_text(const settings *s, const char *text, size_t len, const char *name, char *err,
+                       size_t errlen)
+{
+    return settings_load(s, text ? text : "", len, name, err, errlen);
 }
 
 int settings_load_file(const settings *s, const char *path, char *err, size_t errlen)
 {
-    settings_load_ctx c;
-    memset(&c, 0, sizeof c);
-    c.s = s;
-    if (s->t->nkeys > SETTINGS_MAX_KEYS) {
-        snprintf(err, errlen, "%s: more than %d keys in the table", path, SETTINGS_MAX_KEYS);
-        return ERR_FULL;
-    }
-    return config_load_yaml(path, settings_on_yaml, &c, err, errlen);
+    return settings_load(s, NULL, 0, path, err, errlen);
 }
 
 /* ---- the command line ------------------------------------------------------------------- */
