@@ -399,7 +399,7 @@ int settings_set_kv(const settings *s, const char *kv, const char *where, char *
     const char *eq = strchr(kv, '=');
     char key[256], why[512];
     if (!eq || eq == kv || (size_t)(eq - kv) >= sizeof key) {
-        snprintf(err, errlen, "%s: want KEY=VALUE (e.g. %s interval=5s)", where, where);
+        snprintf(err, errlen, "%s: want KEY=VALUE", where);
         return ERR_INVAL;
     }
     memcpy(key, kv, (size_t)(eq - kv));
@@ -488,8 +488,9 @@ static int settings_on_yaml(void *ud, const char *key, const char *value, int li
     return settings_set(s, key, value, err, errlen);
 }
 
-int settings_load_text(const settings *s, const char *text, size_t len, const char *name, char *err,
-                       size_t errlen)
+/* text NULL: read the file at name. */
+static int settings_load(const settings *s, const char *text, size_t len, const char *name,
+                         char *err, size_t errlen)
 {
     settings_load_ctx c;
     memset(&c, 0, sizeof c);
@@ -498,19 +499,20 @@ int settings_load_text(const settings *s, const char *text, size_t len, const ch
         snprintf(err, errlen, "%s: more than %d keys in the table", name, SETTINGS_MAX_KEYS);
         return ERR_FULL;
     }
+    if (!text)
+        return config_load_yaml(name, settings_on_yaml, &c, err, errlen);
     return config_parse_yaml(text, len, name, settings_on_yaml, &c, err, errlen);
+}
+
+int settings_load_text(const settings *s, const char *text, size_t len, const char *name, char *err,
+                       size_t errlen)
+{
+    return settings_load(s, text ? text : "", len, name, err, errlen);
 }
 
 int settings_load_file(const settings *s, const char *path, char *err, size_t errlen)
 {
-    settings_load_ctx c;
-    memset(&c, 0, sizeof c);
-    c.s = s;
-    if (s->t->nkeys > SETTINGS_MAX_KEYS) {
-        snprintf(err, errlen, "%s: more than %d keys in the table", path, SETTINGS_MAX_KEYS);
-        return ERR_FULL;
-    }
-    return config_load_yaml(path, settings_on_yaml, &c, err, errlen);
+    return settings_load(s, NULL, 0, path, err, errlen);
 }
 
 /* ---- the command line ------------------------------------------------------------------- */
@@ -764,7 +766,7 @@ static size_t settings_count(const settings *s, const settings_key *k)
 static void settings_list_text(const settings *s, const settings_key *k, sbuf_out *o)
 {
     size_t n = k->off_n || !k->set ? settings_count(s, k) : 0;
-    if (k->flags & SETTINGS_SECRET) {
+    if ((k->flags & SETTINGS_SECRET) && n) {
         char c[64];
         snprintf(c, sizeof c, "(%zu set, not shown)", n);
         out_str(o, c);
@@ -847,8 +849,8 @@ static void settings_dump_one(void *ud, const char *key, const char *value, cons
     dump_ctx *c = ud;
     const settings_key *k = settings_find(c->s->t, key);
     if (k && k->type == SETTINGS_LIST) {
-        if (k->flags & SETTINGS_SECRET)
-            out_str(&c->o, "# ");
+        if ((k->flags & SETTINGS_SECRET) && settings_count(c->s, k))
+            out_str(&c->o, "# "); /* a count, as a comment: it does not load back */
         out_str(&c->o, key);
         out_str(&c->o, ": ");
         settings_list_text(c->s, k, &c->o); /* the full list, not value's bounded copy */
