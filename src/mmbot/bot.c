@@ -521,6 +521,34 @@ static void dispatch(bot *b, const engine_cmd *cmds, size_t n)
     }
 }
 
+/* Logs the quotes of each symbol when they changed (always in --dry-run, else at debug). */
+static void log_quotes(bot *b)
+{
+    static double last[ENGINE_MAX_SYMBOLS][2];
+    mmopts_log_level lv = b->dry_run ? MMOPTS_LOG_INFO : MMOPTS_LOG_DEBUG;
+    if (lv < mmlog_level())
+        return;
+    for (size_t i = 0; i < engine_nsymbols(b->eng) && i < ENGINE_MAX_SYMBOLS; i++) {
+        const strategy_quotes *q = engine_quotes(b->eng, i);
+        double bid = q->nbids ? q->q[0].price : 0, ask = q->n > q->nbids ? q->q[q->nbids].price : 0;
+        if (bid == last[i][0] && ask == last[i][1])
+            continue;
+        last[i][0] = bid;
+        last[i][1] = ask;
+        char line[MMLOG_LINE];
+        size_t n = (size_t)snprintf(line, sizeof line,
+                                    "%squotes %s ref %.8g:", b->dry_run ? "dry run: " : "",
+                                    engine_symbol(b->eng, i), q->ref);
+        for (size_t k = 0; k < q->n && n < sizeof line; k++)
+            n += (size_t)snprintf(line + n, sizeof line - n, " %s %.8g @ %.8g",
+                                  q->q[k].side == STRATEGY_SELL ? "Sell" : "Buy", q->q[k].qty,
+                                  q->q[k].price);
+        if (q->n == 0 && n < sizeof line)
+            snprintf(line + n, sizeof line - n, " none (%u levels dropped)", q->dropped);
+        mmlog(lv, "%s", line);
+    }
+}
+
 static void run_tick(bot *b)
 {
     if (b->ph != PH_QUOTING && b->ph != PH_RECONCILE)
@@ -529,6 +557,7 @@ static void run_tick(bot *b)
     size_t n = 0;
     int64_t now = wall_ms();
     engine_tick(b->eng, now, cmds, MAX_CMDS, &n);
+    log_quotes(b);
     dispatch(b, cmds, n);
     char why[ENGINE_REASON_MAX];
     if (engine_killed(b->eng, why, sizeof why))
@@ -1026,6 +1055,7 @@ static void on_known_exec(void *ud, const char *exec_id)
 
 static void on_guard(uv_timer_t *t)
 {
+    mmlog(MMOPTS_LOG_WARN, "exit: handles still open after 3 s: leaving anyway");
     uv_stop(t->loop); /* something did not close in time: leave anyway */
 }
 

@@ -579,9 +579,7 @@ static void requote(engine *e, esym *s, emit *m, int64_t now_ms)
     /* on a perpetual the skew's portfolio is virtual: max_position of base plus its value in
      * quote, so inventory_target_base_pct 50 means a flat position */
     double base0 = e->max_position > 0 ? e->max_position : e->sc.order_amount;
-    strategy_inventory inv = {.position = pos + base0, .quote = base0 * mk.mid};
-    if (e->sc.kind == STRATEGY_AVELLANEDA)
-        inv.position = pos;
+    strategy_inventory inv = {.position = pos, .quote = base0 * mk.mid, .skew_base = base0};
     if (s->start_ms == 0)
         s->start_ms = now_ms;
     if (strategy_compute(&e->sc, &s->in, &mk, &inv, &s->est, 0, s->start_ms, now_ms, &s->want) != 0)

@@ -228,9 +228,9 @@ int strategy_quote_pure(const strategy_cfg *c, const strategy_instrument *in,
     for (unsigned i = 0; i < n; i++)
         total += level_amount(c, i);
     if (c->inventory_skew_enabled)
-        strategy_skew_ratios(inv->position, inv->quote, ref, c->inventory_target_base_pct,
-                             total * c->inventory_range_multiplier, &out->bid_ratio,
-                             &out->ask_ratio);
+        strategy_skew_ratios(inv->position + inv->skew_base, inv->quote, ref,
+                             c->inventory_target_base_pct, total * c->inventory_range_multiplier,
+                             &out->bid_ratio, &out->ask_ratio);
     for (unsigned i = 0; i < n; i++) {
         bp[i] = ref * (1 - c->bid_spread * BPS - i * c->order_level_spread * BPS);
         ap[i] = ref * (1 + c->ask_spread * BPS + i * c->order_level_spread * BPS);

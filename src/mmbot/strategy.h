@@ -89,8 +89,11 @@ typedef struct strategy_market {
 } strategy_market;
 
 typedef struct strategy_inventory {
-    double position; /* base, signed: the base balance of the skew, q of Avellaneda-Stoikov */
-    double quote;    /* quote the skew's portfolio holds besides the position */
+    double position;  /* base, signed: the base balance of the skew, q of Avellaneda-Stoikov */
+    double quote;     /* quote the skew's portfolio holds besides the position */
+    double skew_base; /* base added to the position for the skew only (a perpetual's virtual
+                         portfolio: max_position of base and its value in quote make a flat
+                         position the 50 % target); 0: none */
 } strategy_inventory;
 
 typedef struct strategy_quote {
