@@ -705,6 +705,14 @@ static int ws_write_next(wsc *w, struct lws *wsi)
     return 0;
 }
 
+/* wsi is ending (lws closes it): nothing it reports from now on reaches w. */
+static void detach(wsc *w, struct lws *wsi)
+{
+    lws_set_opaque_user_data(wsi, NULL);
+    if (w->wsi == wsi)
+        w->wsi = NULL;
+}
+
 static int wsc_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
                         size_t len)
 {
@@ -714,9 +722,7 @@ static int wsc_callback(struct lws *wsi, enum lws_callback_reasons reason, void 
     case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
         if (!w)
             return 0;
-        lws_set_opaque_user_data(wsi, NULL);
-        if (w->wsi == wsi)
-            w->wsi = NULL;
+        detach(w, wsi);
         w->conn_failed = 1;
         snprintf(w->conn_err, sizeof w->conn_err, "%.*s", in ? (int)strnlen(in, 120) : 7,
                  in ? (const char *)in : "unknown");
@@ -734,8 +740,7 @@ static int wsc_callback(struct lws *wsi, enum lws_callback_reasons reason, void 
         if (sbuf_add(&w->rx, in, len)) {
             w->st.too_big++;
             logf_(w, WSC_LOG_WARN, "message over %zu bytes from '%s': closing", w->max_msg, w->url);
-            lws_set_opaque_user_data(wsi, NULL);
-            w->wsi = NULL;
+            detach(w, wsi);
             sbuf_reset(&w->rx);
             post(w, WSC_EV_CLOSED, ERR_FULL);
             return -1;
@@ -758,9 +763,7 @@ static int wsc_callback(struct lws *wsi, enum lws_callback_reasons reason, void 
     case LWS_CALLBACK_CLIENT_CLOSED:
         if (!w)
             return 0;
-        lws_set_opaque_user_data(wsi, NULL);
-        if (w->wsi == wsi)
-            w->wsi = NULL;
+        detach(w, wsi);
         /* the end of a graceful stop is no error */
         post(w, WSC_EV_CLOSED, w->state == WSC_CLOSING ? 0 : ERR_IO);
         return 0;

@@ -616,6 +616,31 @@ static wsc *mk_public(fixture *f, wsc_config *c, const char *const *topics, size
     return w;
 }
 
+/* Sets faults as POST /sim/faults would (body: its JSON). */
+static void set_faults(fixture *f, const char *json)
+{
+    char err[256];
+    cJSON *j = cJSON_Parse(json);
+    assert_non_null(j);
+    if (faults_apply_json(f->f, j, now_wall(), err, sizeof err))
+        fail_msg("faults '%s': %s", json, err);
+    cJSON_Delete(j);
+}
+
+/* Starts w and waits (5 s at most) until it is live. */
+static void start_live(fixture *f, wsc *w)
+{
+    assert_int_equal(wsc_start(w), 0);
+    if (!run_until(f, is_live, w, 5000))
+        fail_msg("'%s' not live after 5 s: %s", wsc_stream(w), wsc_state_name(wsc_get_state(w)));
+}
+
+static int backed_off(fixture *f, wsc *w)
+{
+    (void)w;
+    return f->transitions[WSC_BACKOFF] > 0;
+}
+
 static int book_flowing(fixture *f, wsc *w)
 {
     (void)w;
@@ -717,8 +742,7 @@ static void test_private_auth_and_orders(void **state)
     wsc *w = wsc_new(&f->loop, &c, &CB, f, err, sizeof err, NULL);
     assert_non_null(w);
     assert_string_equal(wsc_stream(w), "private");
-    assert_int_equal(wsc_start(w), 0);
-    assert_true(run_until(f, is_live, w, 5000));
+    start_live(f, w);
     assert_int_equal(f->transitions[WSC_AUTHENTICATING], 1);
     assert_int_equal(f->transitions[WSC_SUBSCRIBING], 1);
     /* an order of this account shows up on the order stream */
@@ -780,16 +804,10 @@ static void test_drop_reconnects_with_growing_delays(void **state)
                     .healthy_after = 30,
                     .jitter = 0.2};
     wsc *w = mk_public(f, &c, topics, 1);
-    assert_int_equal(wsc_start(w), 0);
-    assert_true(run_until(f, is_live, w, 5000));
-    char err[256];
-    cJSON *j = cJSON_Parse("{\"ws_drop\":{\"every\":\"1s\",\"code\":1001}}");
-    assert_int_equal(faults_apply_json(f->f, j, now_wall(), err, sizeof err), 0);
-    cJSON_Delete(j);
+    start_live(f, w);
+    set_faults(f, "{\"ws_drop\":{\"every\":\"1s\",\"code\":1001}}");
     assert_true(run_until(f, three_attempts, w, 8000));
-    j = cJSON_Parse("{\"clear\":true}");
-    assert_int_equal(faults_apply_json(f->f, j, now_wall(), err, sizeof err), 0);
-    cJSON_Delete(j);
+    set_faults(f, "{\"clear\":true}");
 
     /* the lines, exactly as the runbook greps them, with delays that grow */
     regex_t re;
@@ -827,12 +845,6 @@ static void test_drop_reconnects_with_growing_delays(void **state)
     free_client(f, w);
 }
 
-static int backed_off(fixture *f, wsc *w)
-{
-    (void)w;
-    return f->transitions[WSC_BACKOFF] > 0;
-}
-
 static void test_stall_detected_and_reconnected(void **state)
 {
     fixture *f = *state;
@@ -844,12 +856,8 @@ static void test_stall_detected_and_reconnected(void **state)
                     .initial_reconnect_delay = 0.2,
                     .max_reconnect_delay = 1};
     wsc *w = mk_public(f, &c, topics, 1);
-    assert_int_equal(wsc_start(w), 0);
-    assert_true(run_until(f, is_live, w, 5000));
-    char err[256];
-    cJSON *j = cJSON_Parse("{\"ws_stall\":{\"start\":\"0s\",\"duration\":\"2500ms\"}}");
-    assert_int_equal(faults_apply_json(f->f, j, now_wall(), err, sizeof err), 0);
-    cJSON_Delete(j);
+    start_live(f, w);
+    set_faults(f, "{\"ws_stall\":{\"start\":\"0s\",\"duration\":\"2500ms\"}}");
     uint64_t t0 = now_mono();
     assert_true(run_until(f, backed_off, w, 3000));
     uint64_t took = f->t_backoff_ms - t0;
@@ -877,16 +885,10 @@ static void test_malformed_frames_delivered(void **state)
     const char *topics[] = {"orderbook.50.BTCUSDT", "publicTrade.BTCUSDT"};
     wsc_config c = {.heartbeat_interval = 0.2};
     wsc *w = mk_public(f, &c, topics, 2);
-    assert_int_equal(wsc_start(w), 0);
-    assert_true(run_until(f, is_live, w, 5000));
-    char err[256];
-    cJSON *j = cJSON_Parse("{\"malformed\":{\"probability\":0.5}}");
-    assert_int_equal(faults_apply_json(f->f, j, now_wall(), err, sizeof err), 0);
-    cJSON_Delete(j);
+    start_live(f, w);
+    set_faults(f, "{\"malformed\":{\"probability\":0.5}}");
     run_for(f, 800);
-    j = cJSON_Parse("{\"clear\":true}");
-    assert_int_equal(faults_apply_json(f->f, j, now_wall(), err, sizeof err), 0);
-    cJSON_Delete(j);
+    set_faults(f, "{\"clear\":true}");
     assert_true(f->unparsable > 3); /* the truncated frames reached the caller */
     int deltas = f->deltas;
     run_for(f, 300);
@@ -918,8 +920,7 @@ static void test_send_queue_cap(void **state)
     const char *topics[] = {"publicTrade.BTCUSDT"};
     wsc_config c = {.max_queue = 4096};
     wsc *w = mk_public(f, &c, topics, 1);
-    assert_int_equal(wsc_start(w), 0);
-    assert_true(run_until(f, is_live, w, 5000));
+    start_live(f, w);
     char msg[1000];
     memset(msg, ' ', sizeof msg);
     msg[0] = '{';
@@ -941,12 +942,6 @@ static void test_send_queue_cap(void **state)
     assert_int_equal(st.queued_hwm, 4000);
     assert_int_equal(wsc_send(w, msg, sizeof msg), 0);
     free_client(f, w);
-}
-
-static int connect_failed(fixture *f, wsc *w)
-{
-    (void)w;
-    return f->transitions[WSC_BACKOFF] > 0;
 }
 
 static void test_connect_refused_backs_off(void **state)
@@ -971,7 +966,7 @@ static void test_connect_refused_backs_off(void **state)
     wsc *w = wsc_new(&f->loop, &c, &CB, f, NULL, 0, NULL);
     assert_non_null(w);
     assert_int_equal(wsc_start(w), 0);
-    assert_true(run_until(f, connect_failed, w, 3000));
+    assert_true(run_until(f, backed_off, w, 3000));
     assert_int_equal(f->backoff_reason, ERR_IO);
     run_for(f, 800);
     wsc_stats st;
@@ -1118,12 +1113,6 @@ static void tls_stop(tls_srv *t)
     assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 }
 
-static int tls_refused(fixture *f, wsc *w)
-{
-    (void)w;
-    return f->transitions[WSC_BACKOFF] > 0;
-}
-
 static void test_wss_verifies_certificates(void **state)
 {
     fixture *f = *state;
@@ -1154,7 +1143,7 @@ static void test_wss_verifies_certificates(void **state)
     wsc *w = wsc_new(&f->loop, &c, &CB, f, NULL, 0, NULL);
     assert_non_null(w);
     assert_int_equal(wsc_start(w), 0);
-    assert_true(run_until(f, tls_refused, w, 4000));
+    assert_true(run_until(f, backed_off, w, 4000));
     assert_int_equal(f->backoff_reason, ERR_IO);
     wsc_stats st;
     wsc_stats_get(w, &st);
