@@ -1113,20 +1113,30 @@ static void tls_stop(tls_srv *t)
     assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 }
 
+static void make_cert(const char *cert, const char *key, const char *cn, const char *san)
+{
+    char cmd[512];
+    snprintf(cmd, sizeof cmd,
+             "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "
+             "-keyout %s -out %s -days 2 -subj /CN=%s -addext subjectAltName=%s "
+             ">/dev/null 2>&1",
+             key, cert, cn, san);
+    assert_int_equal(system(cmd), 0);
+}
+
 static void test_wss_verifies_certificates(void **state)
 {
     fixture *f = *state;
-    char dir[] = "/tmp/test_wsc_XXXXXX", cert[64], key[64], cmd[512];
+    char dir[] = "/tmp/test_wsc_XXXXXX", cert[64], key[64], cert2[64], key2[64];
     assert_non_null(mkdtemp(dir));
     snprintf(cert, sizeof cert, "%s/c.pem", dir);
     snprintf(key, sizeof key, "%s/k.pem", dir);
-    /* a self-signed certificate for 127.0.0.1: trusted only when given as ca_file */
-    snprintf(cmd, sizeof cmd,
-             "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "
-             "-keyout %s -out %s -days 2 -subj /CN=127.0.0.1 "
-             "-addext subjectAltName=IP:127.0.0.1 >/dev/null 2>&1",
-             key, cert);
-    assert_int_equal(system(cmd), 0);
+    snprintf(cert2, sizeof cert2, "%s/c2.pem", dir);
+    snprintf(key2, sizeof key2, "%s/k2.pem", dir);
+    /* a self-signed certificate for 127.0.0.1: trusted only when given as ca_file; and one
+     * for another name */
+    make_cert(cert, key, "127.0.0.1", "IP:127.0.0.1");
+    make_cert(cert2, key2, "example.invalid", "DNS:example.invalid");
     tls_srv t;
     tls_start(&t, cert, key);
     char url[64];
@@ -1164,8 +1174,25 @@ static void test_wss_verifies_certificates(void **state)
     assert_int_equal(f->transitions[WSC_BACKOFF], 0);
     free_client(f, w);
     tls_stop(&t);
+
+    /* a trusted chain for another host name: refused too */
+    memset(f->transitions, 0, sizeof f->transitions);
+    tls_start(&t, cert2, key2);
+    snprintf(url, sizeof url, "wss://127.0.0.1:%d/v5/public/linear", t.port);
+    c.ca_file = cert2;
+    w = wsc_new(&f->loop, &c, &CB, f, NULL, 0, NULL);
+    assert_non_null(w);
+    assert_int_equal(wsc_start(w), 0);
+    assert_true(run_until(f, backed_off, w, 4000));
+    wsc_stats_get(w, &st);
+    assert_int_equal(st.connects, 0);
+    assert_int_equal(f->transitions[WSC_LIVE], 0);
+    free_client(f, w);
+    tls_stop(&t);
     unlink(cert);
     unlink(key);
+    unlink(cert2);
+    unlink(key2);
     rmdir(dir);
 }
 
