@@ -721,6 +721,40 @@ static void test_public_book(void **state)
     free_client(f, w);
 }
 
+static int four_snapshots(fixture *f, wsc *w)
+{
+    return f->snapshots >= 4 && wsc_get_state(w) == WSC_LIVE;
+}
+
+static void test_resubscribe_during_subscription(void **state)
+{
+    fixture *f = *state;
+    const char *topics[] = {"orderbook.50.BTCUSDT", "orderbook.50.ETHUSDT"};
+    wsc_config c = {0};
+    wsc *w = mk_public(f, &c, topics, 2);
+    start_live(f, w);
+    run_for(f, 100);
+    assert_int_equal(f->snapshots, 2);
+    /* the second request comes while the first is under way: kept, then sent once live */
+    assert_int_equal(wsc_resubscribe(w, "orderbook.50.BTCUSDT"), 0);
+    assert_int_equal(wsc_resubscribe(w, "orderbook.50.ETHUSDT"), 0);
+    assert_true(run_until(f, four_snapshots, w, 3000));
+    run_for(f, 200);
+    assert_int_equal(f->snapshots, 4);
+    assert_int_equal(f->transitions[WSC_LIVE], 3);
+    /* everything at once: one more snapshot per book */
+    assert_int_equal(wsc_resubscribe(w, NULL), 0);
+    assert_true(run_until(f, is_live, w, 3000));
+    run_for(f, 200);
+    assert_int_equal(f->snapshots, 6);
+    /* not needed outside live and subscribing */
+    wsc_stop(w);
+    assert_true(run_until(f, is_closed, w, 3000));
+    assert_int_equal(wsc_resubscribe(w, NULL), 0);
+    assert_int_equal(wsc_get_state(w), WSC_CLOSED);
+    free_client(f, w);
+}
+
 static int got_order(fixture *f, wsc *w)
 {
     (void)w;
@@ -786,6 +820,29 @@ static void test_wrong_secret(void **state)
     assert_int_equal(f->transitions[WSC_BACKOFF], 0);
     assert_int_equal(count_logs(f, "auth refused by '"), 1);
     assert_int_equal(count_logs(f, "reconnect attempt"), 0);
+    free_client(f, w);
+}
+
+static void test_subscribe_refused(void **state)
+{
+    fixture *f = *state;
+    /* a topic the exchange does not know: closed with ERR_REFUSED, no retry loop */
+    const char *topics[] = {"orderbook.50.BTCUSDT", "orderbook.50.NOPEUSDT"};
+    wsc_config c = {.initial_reconnect_delay = 0.1};
+    wsc *w = mk_public(f, &c, topics, 2);
+    assert_int_equal(wsc_start(w), 0);
+    assert_true(run_until(f, is_closed, w, 5000));
+    assert_int_equal(f->last_reason, ERR_REFUSED);
+    run_for(f, 500);
+    wsc_stats st;
+    wsc_stats_get(w, &st);
+    assert_int_equal(st.state, WSC_CLOSED);
+    assert_int_equal(st.reconnects, 0);
+    assert_int_equal(count_logs(f, "subscription refused by '"), 1);
+    /* the caller may start it again: the same outcome, once more */
+    assert_int_equal(wsc_start(w), 0);
+    assert_true(run_until(f, is_closed, w, 5000));
+    assert_int_equal(count_logs(f, "subscription refused by '"), 2);
     free_client(f, w);
 }
 
@@ -1207,8 +1264,10 @@ int main(void)
         cmocka_unit_test(test_parse_url),
         cmocka_unit_test(test_config_errors),
         cmocka_unit_test_setup_teardown(test_public_book, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_resubscribe_during_subscription, setup, teardown),
         cmocka_unit_test_setup_teardown(test_private_auth_and_orders, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wrong_secret, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_subscribe_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_drop_reconnects_with_growing_delays, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stall_detected_and_reconnected, setup, teardown),
         cmocka_unit_test_setup_teardown(test_malformed_frames_delivered, setup, teardown),
