@@ -789,6 +789,21 @@ static void test_private_auth_and_orders(void **state)
     wsc_stats st;
     wsc_stats_get(w, &st);
     assert_int_equal(st.reconnects, 0);
+    /* a drop: it authenticates and subscribes again, and the order stream flows again */
+    set_faults(f, "{\"ws_drop\":{\"start\":\"0s\"}}");
+    assert_true(run_until(f, backed_off, w, 3000));
+    assert_true(run_until(f, is_live, w, 5000));
+    assert_int_equal(f->transitions[WSC_AUTHENTICATING], 2);
+    assert_int_equal(f->transitions[WSC_SUBSCRIBING], 2);
+    f->orders = 0;
+    exch_ids ids2;
+    assert_int_equal(exch_cancel(sim_exchange(f->s), KEY, "BTCUSDT", NULL, "wsc-t1", now_wall(),
+                                 &ids2, msg, sizeof msg),
+                     0);
+    assert_true(run_until(f, got_order, w, 3000));
+    wsc_stats_get(w, &st);
+    assert_int_equal(st.reconnects, 1);
+    assert_int_equal(st.connects, 2);
     free_client(f, w);
 }
 
