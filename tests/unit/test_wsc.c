@@ -1016,6 +1016,23 @@ static void test_send_queue_cap(void **state)
     free_client(f, w);
 }
 
+/* Creates and starts a client whose connection must fail (ERR_IO, never connected, never
+ * live) within 4 s; returns it in backoff. */
+static wsc *start_refused(fixture *f, const wsc_config *c)
+{
+    memset(f->transitions, 0, sizeof f->transitions);
+    wsc *w = wsc_new(&f->loop, c, &CB, f, NULL, 0, NULL);
+    assert_non_null(w);
+    assert_int_equal(wsc_start(w), 0);
+    assert_true(run_until(f, backed_off, w, 4000));
+    assert_int_equal(f->backoff_reason, ERR_IO);
+    wsc_stats st;
+    wsc_stats_get(w, &st);
+    assert_int_equal(st.connects, 0);
+    assert_int_equal(f->transitions[WSC_LIVE], 0);
+    return w;
+}
+
 static void test_connect_refused_backs_off(void **state)
 {
     fixture *f = *state;
@@ -1035,11 +1052,7 @@ static void test_connect_refused_backs_off(void **state)
                     .initial_reconnect_delay = 0.1,
                     .max_reconnect_delay = 0.2,
                     .ack_timeout = 1};
-    wsc *w = wsc_new(&f->loop, &c, &CB, f, NULL, 0, NULL);
-    assert_non_null(w);
-    assert_int_equal(wsc_start(w), 0);
-    assert_true(run_until(f, backed_off, w, 3000));
-    assert_int_equal(f->backoff_reason, ERR_IO);
+    wsc *w = start_refused(f, &c);
     run_for(f, 800);
     wsc_stats st;
     wsc_stats_get(w, &st);
@@ -1222,15 +1235,7 @@ static void test_wss_verifies_certificates(void **state)
                     .initial_reconnect_delay = 5,
                     .ack_timeout = 2,
                     .seed = 1};
-    wsc *w = wsc_new(&f->loop, &c, &CB, f, NULL, 0, NULL);
-    assert_non_null(w);
-    assert_int_equal(wsc_start(w), 0);
-    assert_true(run_until(f, backed_off, w, 4000));
-    assert_int_equal(f->backoff_reason, ERR_IO);
-    wsc_stats st;
-    wsc_stats_get(w, &st);
-    assert_int_equal(st.connects, 0);
-    assert_int_equal(f->transitions[WSC_LIVE], 0);
+    wsc *w = start_refused(f, &c);
     assert_int_equal(count_logs(f, "disconnected from 'wss://127.0.0.1:"), 1);
     free_client(f, w);
 
@@ -1241,6 +1246,7 @@ static void test_wss_verifies_certificates(void **state)
     assert_non_null(w);
     assert_int_equal(wsc_start(w), 0);
     assert_true(run_until(f, is_live, w, 4000));
+    wsc_stats st;
     wsc_stats_get(w, &st);
     assert_int_equal(st.connects, 1);
     assert_int_equal(f->transitions[WSC_BACKOFF], 0);
@@ -1248,18 +1254,10 @@ static void test_wss_verifies_certificates(void **state)
     tls_stop(&t);
 
     /* a trusted chain for another host name: refused too */
-    memset(f->transitions, 0, sizeof f->transitions);
     tls_start(&t, cert2, key2);
     snprintf(url, sizeof url, "wss://127.0.0.1:%d/v5/public/linear", t.port);
     c.ca_file = cert2;
-    w = wsc_new(&f->loop, &c, &CB, f, NULL, 0, NULL);
-    assert_non_null(w);
-    assert_int_equal(wsc_start(w), 0);
-    assert_true(run_until(f, backed_off, w, 4000));
-    wsc_stats_get(w, &st);
-    assert_int_equal(st.connects, 0);
-    assert_int_equal(f->transitions[WSC_LIVE], 0);
-    free_client(f, w);
+    free_client(f, start_refused(f, &c));
     tls_stop(&t);
     unlink(cert);
     unlink(key);
