@@ -47,6 +47,7 @@
 #define WSC_MAX_HOST     256
 #define WSC_MAX_RETMSG   120
 #define WSC_CLOSE_NORMAL 1000
+#define WSC_OP_RESERVE   8192 /* queue bytes beyond max_queue for wsc's own ops */
 
 typedef struct wsc_out {
     struct wsc_out *next;
@@ -62,6 +63,7 @@ struct wsc {
 
     /* configuration (copied) */
     char url[WSC_MAX_URL], host[WSC_MAX_HOST], path[WSC_MAX_URL], stream[32];
+    char hosthdr[WSC_MAX_HOST + 8]; /* Host: header, with the port when not the default */
     int tls, port, is_private;
     char api_key[WSC_MAX_KEY], secret[WSC_MAX_SECRET];
     char topics[WSC_MAX_TOPICS][WSC_MAX_TOPIC];
@@ -227,11 +229,13 @@ static void queue_flush(wsc *w, int count_dropped)
     w->st.queued = 0;
 }
 
-static int queue_push(wsc *w, const char *msg, size_t len)
+/* reserve: bytes over max_queue that wsc's own ops may use, so that a caller who fills the
+ * queue does not starve the pings */
+static int queue_push(wsc *w, const char *msg, size_t len, size_t reserve)
 {
     if (!w->wsi)
         return ERR_STATE;
-    if (w->st.queued + len > w->max_queue)
+    if (w->st.queued + len > w->max_queue + reserve)
         return ERR_FULL;
     wsc_out *m = malloc(sizeof *m + LWS_PRE + len);
     if (!m)
@@ -292,8 +296,9 @@ static void do_connect(wsc *w)
     i.port = w->port;
     i.ssl_connection = w->tls ? LCCSCF_USE_SSL : 0; /* certificate and host name verified */
     i.path = w->path;
-    i.host = w->host;
-    i.origin = w->host;
+    i.host = w->hosthdr;
+    i.origin = w->hosthdr;
+    i.alpn = "http/1.1"; /* the WebSocket upgrade of RFC 6455, never HTTP/2 */
     i.protocol = NULL;
     i.local_protocol_name = "wsc";
     i.opaque_user_data = w;
@@ -319,7 +324,7 @@ static const char *next_req_id(wsc *w, const char *what, char *buf, size_t len)
 
 static void send_internal(wsc *w, const char *msg, size_t len)
 {
-    int rc = queue_push(w, msg, len);
+    int rc = queue_push(w, msg, len, WSC_OP_RESERVE);
     if (rc)
         logf_(w, WSC_LOG_WARN, "cannot queue an op on '%s': %s", w->url, errcode_str(rc));
 }
@@ -705,6 +710,14 @@ static int ws_write_next(wsc *w, struct lws *wsi)
     return 0;
 }
 
+/* wsi is ending (lws closes it): nothing it reports from now on reaches w. */
+static void detach(wsc *w, struct lws *wsi)
+{
+    lws_set_opaque_user_data(wsi, NULL);
+    if (w->wsi == wsi)
+        w->wsi = NULL;
+}
+
 static int wsc_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
                         size_t len)
 {
@@ -714,9 +727,7 @@ static int wsc_callback(struct lws *wsi, enum lws_callback_reasons reason, void 
     case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
         if (!w)
             return 0;
-        lws_set_opaque_user_data(wsi, NULL);
-        if (w->wsi == wsi)
-            w->wsi = NULL;
+        detach(w, wsi);
         w->conn_failed = 1;
         snprintf(w->conn_err, sizeof w->conn_err, "%.*s", in ? (int)strnlen(in, 120) : 7,
                  in ? (const char *)in : "unknown");
@@ -734,8 +745,7 @@ static int wsc_callback(struct lws *wsi, enum lws_callback_reasons reason, void 
         if (sbuf_add(&w->rx, in, len)) {
             w->st.too_big++;
             logf_(w, WSC_LOG_WARN, "message over %zu bytes from '%s': closing", w->max_msg, w->url);
-            lws_set_opaque_user_data(wsi, NULL);
-            w->wsi = NULL;
+            detach(w, wsi);
             sbuf_reset(&w->rx);
             post(w, WSC_EV_CLOSED, ERR_FULL);
             return -1;
@@ -758,9 +768,7 @@ static int wsc_callback(struct lws *wsi, enum lws_callback_reasons reason, void 
     case LWS_CALLBACK_CLIENT_CLOSED:
         if (!w)
             return 0;
-        lws_set_opaque_user_data(wsi, NULL);
-        if (w->wsi == wsi)
-            w->wsi = NULL;
+        detach(w, wsi);
         /* the end of a graceful stop is no error */
         post(w, WSC_EV_CLOSED, w->state == WSC_CLOSING ? 0 : ERR_IO);
         return 0;
@@ -827,6 +835,11 @@ wsc *wsc_new(uv_loop_t *loop, const wsc_config *cfg, const wsc_callbacks *cb, vo
         goto fail;
     }
     snprintf(w->url, sizeof w->url, "%s", url);
+    int v6 = strchr(w->host, ':') != NULL;
+    if (w->port == (w->tls ? 443 : 80))
+        snprintf(w->hosthdr, sizeof w->hosthdr, v6 ? "[%s]" : "%s", w->host);
+    else
+        snprintf(w->hosthdr, sizeof w->hosthdr, v6 ? "[%s]:%d" : "%s:%d", w->host, w->port);
     if (!cfg->ntopics || cfg->ntopics > WSC_MAX_TOPICS || !cfg->topics) {
         cfg_error(err, errlen, code, ERR_CONFIG, "wsc: '%s': want 1 to %d topics, not %zu",
                   w->stream, WSC_MAX_TOPICS, cfg->ntopics);
@@ -928,7 +941,7 @@ int wsc_send(wsc *w, const char *msg, size_t len)
         w->st.sends_refused++;
         return ERR_STATE;
     }
-    int rc = queue_push(w, msg, len);
+    int rc = queue_push(w, msg, len, 0);
     if (rc)
         w->st.sends_refused++;
     return rc;

@@ -25,7 +25,7 @@
  * wsc_free. Log lines name the URL and the exchange's ret_msg, never a key or a signature.
  *
  * Threads: one. Every function here and every callback run on the loop's thread. Callbacks may
- * call wsc_send, wsc_resubscribe, wsc_stats and wsc_stop, but not wsc_free.
+ * call wsc_send, wsc_resubscribe, wsc_stats_get and wsc_stop, but not wsc_free.
  * Host names are resolved by libwebsockets with a blocking getaddrinfo on connect (4.1 has no
  * asynchronous resolver in Debian's build); use an IP or a local resolver cache where that
  * matters.
@@ -49,7 +49,7 @@
 
 typedef struct wsc wsc;
 
-/* One received message. data is valid during the callback only (not NUL-terminated). */
+/* One received message. data is valid during the callback only; data[len] is '\0'. */
 typedef struct wsc_msg {
     const char *data;
     size_t len;
@@ -139,7 +139,9 @@ int wsc_stop(wsc *w);
 void wsc_free(wsc *w);
 
 /* Queues a text message (a copy) for the live connection. 0; ERR_STATE when not live (the
- * caller waits for live or goes over REST); ERR_FULL past max_queue; ERR_NOMEM. */
+ * caller waits for live or goes over REST); ERR_FULL past max_queue; ERR_NOMEM. wsc's own ops
+ * (pings, auth, subscriptions) may use 8 KiB more, so a full queue does not starve pings.
+ * Messages still queued when the connection drops are dropped (stats: sends_dropped). */
 int wsc_send(wsc *w, const char *msg, size_t len);
 
 /* Asks for a fresh subscription of topic (one of the configured ones) or of all (NULL):

@@ -616,6 +616,31 @@ static wsc *mk_public(fixture *f, wsc_config *c, const char *const *topics, size
     return w;
 }
 
+/* Sets faults as POST /sim/faults would (body: its JSON). */
+static void set_faults(fixture *f, const char *json)
+{
+    char err[256];
+    cJSON *j = cJSON_Parse(json);
+    assert_non_null(j);
+    if (faults_apply_json(f->f, j, now_wall(), err, sizeof err))
+        fail_msg("faults '%s': %s", json, err);
+    cJSON_Delete(j);
+}
+
+/* Starts w and waits (5 s at most) until it is live. */
+static void start_live(fixture *f, wsc *w)
+{
+    assert_int_equal(wsc_start(w), 0);
+    if (!run_until(f, is_live, w, 5000))
+        fail_msg("'%s' not live after 5 s: %s", wsc_stream(w), wsc_state_name(wsc_get_state(w)));
+}
+
+static int backed_off(fixture *f, wsc *w)
+{
+    (void)w;
+    return f->transitions[WSC_BACKOFF] > 0;
+}
+
 static int book_flowing(fixture *f, wsc *w)
 {
     (void)w;
@@ -696,6 +721,40 @@ static void test_public_book(void **state)
     free_client(f, w);
 }
 
+static int four_snapshots(fixture *f, wsc *w)
+{
+    return f->snapshots >= 4 && wsc_get_state(w) == WSC_LIVE;
+}
+
+static void test_resubscribe_during_subscription(void **state)
+{
+    fixture *f = *state;
+    const char *topics[] = {"orderbook.50.BTCUSDT", "orderbook.50.ETHUSDT"};
+    wsc_config c = {0};
+    wsc *w = mk_public(f, &c, topics, 2);
+    start_live(f, w);
+    run_for(f, 100);
+    assert_int_equal(f->snapshots, 2);
+    /* the second request comes while the first is under way: kept, then sent once live */
+    assert_int_equal(wsc_resubscribe(w, "orderbook.50.BTCUSDT"), 0);
+    assert_int_equal(wsc_resubscribe(w, "orderbook.50.ETHUSDT"), 0);
+    assert_true(run_until(f, four_snapshots, w, 3000));
+    run_for(f, 200);
+    assert_int_equal(f->snapshots, 4);
+    assert_int_equal(f->transitions[WSC_LIVE], 3);
+    /* everything at once: one more snapshot per book */
+    assert_int_equal(wsc_resubscribe(w, NULL), 0);
+    assert_true(run_until(f, is_live, w, 3000));
+    run_for(f, 200);
+    assert_int_equal(f->snapshots, 6);
+    /* not needed outside live and subscribing */
+    wsc_stop(w);
+    assert_true(run_until(f, is_closed, w, 3000));
+    assert_int_equal(wsc_resubscribe(w, NULL), 0);
+    assert_int_equal(wsc_get_state(w), WSC_CLOSED);
+    free_client(f, w);
+}
+
 static int got_order(fixture *f, wsc *w)
 {
     (void)w;
@@ -717,8 +776,7 @@ static void test_private_auth_and_orders(void **state)
     wsc *w = wsc_new(&f->loop, &c, &CB, f, err, sizeof err, NULL);
     assert_non_null(w);
     assert_string_equal(wsc_stream(w), "private");
-    assert_int_equal(wsc_start(w), 0);
-    assert_true(run_until(f, is_live, w, 5000));
+    start_live(f, w);
     assert_int_equal(f->transitions[WSC_AUTHENTICATING], 1);
     assert_int_equal(f->transitions[WSC_SUBSCRIBING], 1);
     /* an order of this account shows up on the order stream */
@@ -731,6 +789,21 @@ static void test_private_auth_and_orders(void **state)
     wsc_stats st;
     wsc_stats_get(w, &st);
     assert_int_equal(st.reconnects, 0);
+    /* a drop: it authenticates and subscribes again, and the order stream flows again */
+    set_faults(f, "{\"ws_drop\":{\"start\":\"0s\"}}");
+    assert_true(run_until(f, backed_off, w, 3000));
+    assert_true(run_until(f, is_live, w, 5000));
+    assert_int_equal(f->transitions[WSC_AUTHENTICATING], 2);
+    assert_int_equal(f->transitions[WSC_SUBSCRIBING], 2);
+    f->orders = 0;
+    exch_ids ids2;
+    assert_int_equal(exch_cancel(sim_exchange(f->s), KEY, "BTCUSDT", NULL, "wsc-t1", now_wall(),
+                                 &ids2, msg, sizeof msg),
+                     0);
+    assert_true(run_until(f, got_order, w, 3000));
+    wsc_stats_get(w, &st);
+    assert_int_equal(st.reconnects, 1);
+    assert_int_equal(st.connects, 2);
     free_client(f, w);
 }
 
@@ -765,6 +838,29 @@ static void test_wrong_secret(void **state)
     free_client(f, w);
 }
 
+static void test_subscribe_refused(void **state)
+{
+    fixture *f = *state;
+    /* a topic the exchange does not know: closed with ERR_REFUSED, no retry loop */
+    const char *topics[] = {"orderbook.50.BTCUSDT", "orderbook.50.NOPEUSDT"};
+    wsc_config c = {.initial_reconnect_delay = 0.1};
+    wsc *w = mk_public(f, &c, topics, 2);
+    assert_int_equal(wsc_start(w), 0);
+    assert_true(run_until(f, is_closed, w, 5000));
+    assert_int_equal(f->last_reason, ERR_REFUSED);
+    run_for(f, 500);
+    wsc_stats st;
+    wsc_stats_get(w, &st);
+    assert_int_equal(st.state, WSC_CLOSED);
+    assert_int_equal(st.reconnects, 0);
+    assert_int_equal(count_logs(f, "subscription refused by '"), 1);
+    /* the caller may start it again: the same outcome, once more */
+    assert_int_equal(wsc_start(w), 0);
+    assert_true(run_until(f, is_closed, w, 5000));
+    assert_int_equal(count_logs(f, "subscription refused by '"), 2);
+    free_client(f, w);
+}
+
 static int three_attempts(fixture *f, wsc *w)
 {
     (void)w;
@@ -780,16 +876,10 @@ static void test_drop_reconnects_with_growing_delays(void **state)
                     .healthy_after = 30,
                     .jitter = 0.2};
     wsc *w = mk_public(f, &c, topics, 1);
-    assert_int_equal(wsc_start(w), 0);
-    assert_true(run_until(f, is_live, w, 5000));
-    char err[256];
-    cJSON *j = cJSON_Parse("{\"ws_drop\":{\"every\":\"1s\",\"code\":1001}}");
-    assert_int_equal(faults_apply_json(f->f, j, now_wall(), err, sizeof err), 0);
-    cJSON_Delete(j);
+    start_live(f, w);
+    set_faults(f, "{\"ws_drop\":{\"every\":\"1s\",\"code\":1001}}");
     assert_true(run_until(f, three_attempts, w, 8000));
-    j = cJSON_Parse("{\"clear\":true}");
-    assert_int_equal(faults_apply_json(f->f, j, now_wall(), err, sizeof err), 0);
-    cJSON_Delete(j);
+    set_faults(f, "{\"clear\":true}");
 
     /* the lines, exactly as the runbook greps them, with delays that grow */
     regex_t re;
@@ -827,12 +917,6 @@ static void test_drop_reconnects_with_growing_delays(void **state)
     free_client(f, w);
 }
 
-static int backed_off(fixture *f, wsc *w)
-{
-    (void)w;
-    return f->transitions[WSC_BACKOFF] > 0;
-}
-
 static void test_stall_detected_and_reconnected(void **state)
 {
     fixture *f = *state;
@@ -844,12 +928,8 @@ static void test_stall_detected_and_reconnected(void **state)
                     .initial_reconnect_delay = 0.2,
                     .max_reconnect_delay = 1};
     wsc *w = mk_public(f, &c, topics, 1);
-    assert_int_equal(wsc_start(w), 0);
-    assert_true(run_until(f, is_live, w, 5000));
-    char err[256];
-    cJSON *j = cJSON_Parse("{\"ws_stall\":{\"start\":\"0s\",\"duration\":\"2500ms\"}}");
-    assert_int_equal(faults_apply_json(f->f, j, now_wall(), err, sizeof err), 0);
-    cJSON_Delete(j);
+    start_live(f, w);
+    set_faults(f, "{\"ws_stall\":{\"start\":\"0s\",\"duration\":\"2500ms\"}}");
     uint64_t t0 = now_mono();
     assert_true(run_until(f, backed_off, w, 3000));
     uint64_t took = f->t_backoff_ms - t0;
@@ -877,16 +957,10 @@ static void test_malformed_frames_delivered(void **state)
     const char *topics[] = {"orderbook.50.BTCUSDT", "publicTrade.BTCUSDT"};
     wsc_config c = {.heartbeat_interval = 0.2};
     wsc *w = mk_public(f, &c, topics, 2);
-    assert_int_equal(wsc_start(w), 0);
-    assert_true(run_until(f, is_live, w, 5000));
-    char err[256];
-    cJSON *j = cJSON_Parse("{\"malformed\":{\"probability\":0.5}}");
-    assert_int_equal(faults_apply_json(f->f, j, now_wall(), err, sizeof err), 0);
-    cJSON_Delete(j);
+    start_live(f, w);
+    set_faults(f, "{\"malformed\":{\"probability\":0.5}}");
     run_for(f, 800);
-    j = cJSON_Parse("{\"clear\":true}");
-    assert_int_equal(faults_apply_json(f->f, j, now_wall(), err, sizeof err), 0);
-    cJSON_Delete(j);
+    set_faults(f, "{\"clear\":true}");
     assert_true(f->unparsable > 3); /* the truncated frames reached the caller */
     int deltas = f->deltas;
     run_for(f, 300);
@@ -918,8 +992,7 @@ static void test_send_queue_cap(void **state)
     const char *topics[] = {"publicTrade.BTCUSDT"};
     wsc_config c = {.max_queue = 4096};
     wsc *w = mk_public(f, &c, topics, 1);
-    assert_int_equal(wsc_start(w), 0);
-    assert_true(run_until(f, is_live, w, 5000));
+    start_live(f, w);
     char msg[1000];
     memset(msg, ' ', sizeof msg);
     msg[0] = '{';
@@ -943,10 +1016,21 @@ static void test_send_queue_cap(void **state)
     free_client(f, w);
 }
 
-static int connect_failed(fixture *f, wsc *w)
+/* Creates and starts a client whose connection must fail (ERR_IO, never connected, never
+ * live) within 4 s; returns it in backoff. */
+static wsc *start_refused(fixture *f, const wsc_config *c)
 {
-    (void)w;
-    return f->transitions[WSC_BACKOFF] > 0;
+    memset(f->transitions, 0, sizeof f->transitions);
+    wsc *w = wsc_new(&f->loop, c, &CB, f, NULL, 0, NULL);
+    assert_non_null(w);
+    assert_int_equal(wsc_start(w), 0);
+    assert_true(run_until(f, backed_off, w, 4000));
+    assert_int_equal(f->backoff_reason, ERR_IO);
+    wsc_stats st;
+    wsc_stats_get(w, &st);
+    assert_int_equal(st.connects, 0);
+    assert_int_equal(f->transitions[WSC_LIVE], 0);
+    return w;
 }
 
 static void test_connect_refused_backs_off(void **state)
@@ -968,11 +1052,7 @@ static void test_connect_refused_backs_off(void **state)
                     .initial_reconnect_delay = 0.1,
                     .max_reconnect_delay = 0.2,
                     .ack_timeout = 1};
-    wsc *w = wsc_new(&f->loop, &c, &CB, f, NULL, 0, NULL);
-    assert_non_null(w);
-    assert_int_equal(wsc_start(w), 0);
-    assert_true(run_until(f, connect_failed, w, 3000));
-    assert_int_equal(f->backoff_reason, ERR_IO);
+    wsc *w = start_refused(f, &c);
     run_for(f, 800);
     wsc_stats st;
     wsc_stats_get(w, &st);
@@ -1118,26 +1198,30 @@ static void tls_stop(tls_srv *t)
     assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 }
 
-static int tls_refused(fixture *f, wsc *w)
+static void make_cert(const char *cert, const char *key, const char *cn, const char *san)
 {
-    (void)w;
-    return f->transitions[WSC_BACKOFF] > 0;
+    char cmd[512];
+    snprintf(cmd, sizeof cmd,
+             "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "
+             "-keyout %s -out %s -days 2 -subj /CN=%s -addext subjectAltName=%s "
+             ">/dev/null 2>&1",
+             key, cert, cn, san);
+    assert_int_equal(system(cmd), 0);
 }
 
 static void test_wss_verifies_certificates(void **state)
 {
     fixture *f = *state;
-    char dir[] = "/tmp/test_wsc_XXXXXX", cert[64], key[64], cmd[512];
+    char dir[] = "/tmp/test_wsc_XXXXXX", cert[64], key[64], cert2[64], key2[64];
     assert_non_null(mkdtemp(dir));
     snprintf(cert, sizeof cert, "%s/c.pem", dir);
     snprintf(key, sizeof key, "%s/k.pem", dir);
-    /* a self-signed certificate for 127.0.0.1: trusted only when given as ca_file */
-    snprintf(cmd, sizeof cmd,
-             "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "
-             "-keyout %s -out %s -days 2 -subj /CN=127.0.0.1 "
-             "-addext subjectAltName=IP:127.0.0.1 >/dev/null 2>&1",
-             key, cert);
-    assert_int_equal(system(cmd), 0);
+    snprintf(cert2, sizeof cert2, "%s/c2.pem", dir);
+    snprintf(key2, sizeof key2, "%s/k2.pem", dir);
+    /* a self-signed certificate for 127.0.0.1: trusted only when given as ca_file; and one
+     * for another name */
+    make_cert(cert, key, "127.0.0.1", "IP:127.0.0.1");
+    make_cert(cert2, key2, "example.invalid", "DNS:example.invalid");
     tls_srv t;
     tls_start(&t, cert, key);
     char url[64];
@@ -1151,15 +1235,7 @@ static void test_wss_verifies_certificates(void **state)
                     .initial_reconnect_delay = 5,
                     .ack_timeout = 2,
                     .seed = 1};
-    wsc *w = wsc_new(&f->loop, &c, &CB, f, NULL, 0, NULL);
-    assert_non_null(w);
-    assert_int_equal(wsc_start(w), 0);
-    assert_true(run_until(f, tls_refused, w, 4000));
-    assert_int_equal(f->backoff_reason, ERR_IO);
-    wsc_stats st;
-    wsc_stats_get(w, &st);
-    assert_int_equal(st.connects, 0);
-    assert_int_equal(f->transitions[WSC_LIVE], 0);
+    wsc *w = start_refused(f, &c);
     assert_int_equal(count_logs(f, "disconnected from 'wss://127.0.0.1:"), 1);
     free_client(f, w);
 
@@ -1170,13 +1246,23 @@ static void test_wss_verifies_certificates(void **state)
     assert_non_null(w);
     assert_int_equal(wsc_start(w), 0);
     assert_true(run_until(f, is_live, w, 4000));
+    wsc_stats st;
     wsc_stats_get(w, &st);
     assert_int_equal(st.connects, 1);
     assert_int_equal(f->transitions[WSC_BACKOFF], 0);
     free_client(f, w);
     tls_stop(&t);
+
+    /* a trusted chain for another host name: refused too */
+    tls_start(&t, cert2, key2);
+    snprintf(url, sizeof url, "wss://127.0.0.1:%d/v5/public/linear", t.port);
+    c.ca_file = cert2;
+    free_client(f, start_refused(f, &c));
+    tls_stop(&t);
     unlink(cert);
     unlink(key);
+    unlink(cert2);
+    unlink(key2);
     rmdir(dir);
 }
 
@@ -1191,8 +1277,10 @@ int main(void)
         cmocka_unit_test(test_parse_url),
         cmocka_unit_test(test_config_errors),
         cmocka_unit_test_setup_teardown(test_public_book, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_resubscribe_during_subscription, setup, teardown),
         cmocka_unit_test_setup_teardown(test_private_auth_and_orders, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wrong_secret, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_subscribe_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_drop_reconnects_with_growing_delays, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stall_detected_and_reconnected, setup, teardown),
         cmocka_unit_test_setup_teardown(test_malformed_frames_delivered, setup, teardown),
