@@ -173,6 +173,20 @@ static void maybe_pause(bot *b, const restc_result *res)
     }
 }
 
+/* The exchange refused the API key at start-up: nothing was placed, so stop at once (exit 2). */
+static void key_refused(bot *b, const char *what, long ret_code)
+{
+    if (b->ph != PH_STARTING && b->ph != PH_RECONCILE)
+        return;
+    fprintf(stderr,
+            "mmbot: API key refused by the exchange (%s, retCode %ld): check BYBIT_API_KEY and "
+            "BYBIT_API_SECRET, or key_file\n",
+            what, ret_code);
+    b->ph = PH_DONE;
+    b->exit_code = 2;
+    uv_stop(&b->loop);
+}
+
 static void store_status(bot *b, const char *link_id)
 {
     int terminal;
@@ -347,6 +361,10 @@ static void on_rest(void *ud, const restc_result *res)
     }
     case RQ_POSITION: {
         static msg_position_list pl;
+        if (res->cls == RESTC_FATAL && (res->ret_code == 10003 || res->ret_code == 10004)) {
+            key_refused(b, "positions", res->ret_code);
+            break;
+        }
         if (res->cls == RESTC_OK && msg_rest_positions(res->body, res->body_len, &env, &pl) == 0 &&
             env.ret_code == 0)
             for (size_t i = 0; i < pl.n; i++)
@@ -356,6 +374,10 @@ static void on_rest(void *ud, const restc_result *res)
     }
     case RQ_WALLET: {
         static msg_wallet_list wl;
+        if (res->cls == RESTC_FATAL && (res->ret_code == 10003 || res->ret_code == 10004)) {
+            key_refused(b, "wallet balance", res->ret_code);
+            break;
+        }
         if (res->cls == RESTC_OK && msg_rest_wallet(res->body, res->body_len, &env, &wl) == 0 &&
             env.ret_code == 0 && wl.n > 0)
             engine_equity(b->eng, wl.v[0].total_equity, now);
@@ -690,6 +712,7 @@ static void on_ws_state(void *ud, wsc *w, wsc_state from, wsc_state to, int reas
             snprintf(b->health_reason, sizeof b->health_reason,
                      "private stream: authentication refused (check the API key and secret)");
             mmlog(MMOPTS_LOG_ERROR, "%s", b->health_reason);
+            key_refused(b, "private stream auth", -1);
         }
     }
     mmlog(to == WSC_LIVE ? MMOPTS_LOG_INFO : MMOPTS_LOG_DEBUG, "ws %s: %s%s%s", wsc_stream(w),
@@ -1156,6 +1179,13 @@ int bot_run(const mmopts *o, const mmkeys *keys, int dry_run)
             fprintf(stderr, "mmbot: %s\n", err);
             goto out;
         }
+        char host[64];
+        snprintf(host, sizeof host, "%s", o->http_listen);
+        char *colon = strrchr(host, ':');
+        if (colon)
+            *colon = '\0';
+        mmlog(MMOPTS_LOG_INFO, "http: /health and /metrics on http://%s:%d", host,
+              httpd_port(b->http));
     }
     b->wd = watchdog_start(o->watchdog_timeout_ms, 2, "mmbot");
 
@@ -1220,15 +1250,18 @@ out:
         for (size_t i = 0; i < sizeof own / sizeof own[0]; i++)
             uv_close(own[i], NULL);
     }
-    wsc_free(b->pub);
-    wsc_free(b->priv);
     restc_close(b->rc);
     httpd_stop(b->http);
-    /* the clients close their handles asynchronously: run until they are gone, at most 3 s */
+    /* the clients close their handles asynchronously: run until they are gone, at most 3 s;
+     * one lws context at a time (lws 4.1 on a foreign loop leaks the second context's TLS
+     * store when two are torn down in the same loop turns) */
     uv_timer_t guard;
     uv_timer_init(&b->loop, &guard);
     uv_timer_start(&guard, on_guard, 3000, 0);
     uv_unref((uv_handle_t *)&guard);
+    wsc_free(b->pub);
+    uv_run(&b->loop, UV_RUN_DEFAULT);
+    wsc_free(b->priv);
     uv_run(&b->loop, UV_RUN_DEFAULT);
     uv_close((uv_handle_t *)&guard, NULL);
     uv_run(&b->loop, UV_RUN_NOWAIT);

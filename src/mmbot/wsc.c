@@ -55,6 +55,10 @@ typedef struct wsc_out {
     unsigned char data[]; /* LWS_PRE headroom, then the message */
 } wsc_out;
 
+/* wsc contexts alive in the process; only the first asks lws for OpenSSL's global set-up
+ * (see wsc_new). Touched on the loop's thread only. */
+static unsigned ssl_global_users;
+
 struct wsc {
     uv_loop_t *loop;
     struct lws_context *ctx;
@@ -897,7 +901,11 @@ wsc *wsc_new(uv_loop_t *loop, const wsc_config *cfg, const wsc_callbacks *cb, vo
     lws_set_log_level(getenv("WSC_DEBUG") ? 0x3f : 0, NULL);
     struct lws_context_creation_info info;
     memset(&info, 0, sizeof info);
-    info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+    /* OpenSSL's global set-up once per process: with it in a second live context, lws 4.1
+     * leaks that context's TLS store (the system CAs) when it is destroyed. OpenSSL 3 sets
+     * itself up on first use anyway; the flag only makes lws do it early. */
+    info.options = LWS_SERVER_OPTION_LIBUV |
+                   (ssl_global_users++ == 0 ? LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT : 0);
     info.foreign_loops = (void *[]){loop};
     info.pcontext = &w->ctx;
     info.port = CONTEXT_PORT_NO_LISTEN;
@@ -909,6 +917,7 @@ wsc *wsc_new(uv_loop_t *loop, const wsc_config *cfg, const wsc_callbacks *cb, vo
     info.fd_limit_per_thread = 64;
     w->ctx = lws_create_context(&info);
     if (!w->ctx) {
+        ssl_global_users--;
         cfg_error(err, errlen, code, ERR_SYS, "wsc: '%s': cannot create libwebsockets context",
                   w->stream);
         goto fail;
@@ -1044,6 +1053,7 @@ static void reaper_tick(uv_timer_t *t)
         lws_context_destroy(w->ctx);
         if (w->ctx)
             return;
+        ssl_global_users--;
     }
     uv_timer_stop(t);
     uv_close((uv_handle_t *)t, reaper_closed);
