@@ -13,8 +13,8 @@
  * SQLite's automatic checkpoints are off and a checkpointer thread with its own connection
  * runs a PASSIVE checkpoint (which never blocks the writer) every cfg.checkpoint_ms, so the
  * fsyncs land there. Measured by tests/unit/test_state.c (2000 order inserts, ASan build, ext4,
- * a machine shared with other builds): p50 25-30 µs, p99 120-160 µs, worst seen 4-12 ms (the
- * disk under load); checkpoints took up to 36 ms, off the loop. mmstate_stats reports the last
+ * a machine shared with other builds): p50 25-40 µs, p99 0.1-4 ms, worst seen 4-12 ms (the disk
+ * under load); checkpoints took up to 36 ms, off the loop. mmstate_stats reports the last
  * and the highest write time in µs so that the program can watch it.
  *
  * Caps: at most cfg.max_orders order rows and cfg.max_fills fill rows. mmstate_prune deletes

@@ -643,6 +643,31 @@ static void test_fatal(void **state)
     h_stop(h);
 }
 
+/* nothing listens: the create never left, so it is retryable, not ambiguous */
+static void test_refused(void **state)
+{
+    (void)state;
+    harness *h = h_start();
+    restc_config cfg;
+    restc_config_default(&cfg);
+    cfg.api_key = KEY;
+    cfg.api_secret = SECRET;
+    char err[256];
+    cfg.base_url = "http://127.0.0.1:1";
+    restc *r = restc_new(&h->loop, &cfg, err, sizeof err);
+    assert_non_null(r);
+    ctx c = {.h = h};
+    char body[512];
+    create_body(body, sizeof body, "r-1", "50000.0");
+    one(h, r, &c, 1, "/v5/order/create", body, CREATE_FLAGS);
+    assert_int_equal(c.res[0].r.err, ERR_IO);
+    assert_int_equal(c.res[0].r.sent, 0);
+    assert_int_equal(c.res[0].r.cls, RESTC_RETRYABLE);
+    assert_int_equal(c.res[0].r.curl_code, 7); /* CURLE_COULDNT_CONNECT */
+    done_client(h, r);
+    h_stop(h);
+}
+
 static void test_caps_and_close(void **state)
 {
     (void)state;
@@ -734,6 +759,7 @@ int main(void)
         cmocka_unit_test(test_body_cap),
         cmocka_unit_test(test_fatal),
         cmocka_unit_test(test_caps_and_close),
+        cmocka_unit_test(test_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
