@@ -694,6 +694,8 @@ static void finish(restc *r, req *q, CURLcode cc)
     long status = 0;
     curl_easy_getinfo(q->easy, CURLINFO_RESPONSE_CODE, &status);
     curl_multi_remove_handle(r->multi, q->easy);
+    curl_easy_cleanup(q->easy); /* before the callback, which may close r (and the share) */
+    q->easy = NULL;
     list_unlink(&r->incurl, q);
     if (!q->sent)
         r->nconnecting--;
@@ -846,6 +848,8 @@ static void destroy(restc *r)
         for (size_t i = 0; s[i]; i++)
             s[i] = 0;
     }
+    if (r->share)
+        curl_share_cleanup(r->share); /* every easy handle is gone by now */
     free(r->secret);
     free(r->key);
     free(r->base_url);
@@ -921,9 +925,7 @@ restc *restc_new(uv_loop_t *loop, const restc_config *cfg, char *err, size_t err
         !r->share) {
         if (r->multi)
             curl_multi_cleanup(r->multi);
-        if (r->share)
-            curl_share_cleanup(r->share);
-        destroy(r);
+        destroy(r); /* cleans the share up */
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
@@ -1095,8 +1097,6 @@ void restc_close(restc *r)
     }
     curl_multi_cleanup(r->multi);
     r->multi = NULL;
-    curl_share_cleanup(r->share);
-    r->share = NULL;
     while (r->socks)
         sock_drop(r, r->socks);
     uv_timer_stop(&r->curl_timer);

@@ -643,6 +643,39 @@ static void test_fatal(void **state)
     h_stop(h);
 }
 
+static restc *closing_client;
+
+/* The first answer closes the client from inside its callback. */
+static void on_result_close(void *ud, const restc_result *res)
+{
+    on_result(ud, res);
+    if (closing_client) {
+        restc *r = closing_client;
+        closing_client = NULL;
+        assert_int_equal(restc_get(r, "/v5/market/time", NULL, 0, on_result, ud, NULL), 0);
+        restc_close(r);
+        assert_int_equal(restc_get(r, "/v5/market/time", NULL, 0, on_result, ud, NULL), ERR_STATE);
+    }
+}
+
+static void test_close_from_callback(void **state)
+{
+    (void)state;
+    harness *h = h_start();
+    restc *r = client(h, NULL);
+    ctx c = {.h = h};
+    closing_client = r;
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(restc_get(r, "/v5/market/time", NULL, 0, on_result_close, &c, NULL), 0);
+    run_for(&c, 5, 5000); /* 4 + the one submitted from the callback before the close */
+    int cancelled = 0;
+    for (int i = 0; i < 5; i++)
+        cancelled += c.res[i].r.err == ERR_STATE;
+    assert_true(cancelled >= 1);
+    assert_int_equal(c.res[0].r.cls, RESTC_OK);
+    h_stop(h);
+}
+
 /* nothing listens: the create never left, so it is retryable, not ambiguous */
 static void test_refused(void **state)
 {
@@ -760,6 +793,7 @@ int main(void)
         cmocka_unit_test(test_fatal),
         cmocka_unit_test(test_caps_and_close),
         cmocka_unit_test(test_refused),
+        cmocka_unit_test(test_close_from_callback),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
