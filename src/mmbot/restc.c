@@ -704,7 +704,7 @@ static void finish(restc *r, req *q, CURLcode cc)
     res.elapsed_ms = ms;
     res.curl_code = (int)cc;
     res.sent = q->sent;
-    res.http_status = cc == CURLE_OK ? status : 0;
+    res.http_status = cc == CURLE_OK || q->overflow ? status : 0; /* a reply came */
     res.limit = q->h_limit;
     res.limit_status = q->h_status;
     res.limit_reset_ms = q->h_reset;

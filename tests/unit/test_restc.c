@@ -586,6 +586,7 @@ static void test_body_cap(void **state)
     one(h, r, &c, 0, "/v5/market/orderbook", "category=linear&symbol=BTCUSDT&limit=200", 0);
     assert_int_equal(c.res[0].r.err, ERR_FULL);
     assert_int_equal(c.res[0].r.cls, RESTC_REJECTED);
+    assert_int_equal(c.res[0].r.http_status, 200);
     assert_true(c.res[0].r.body_len <= 512);
     one(h, r, &c, 0, "/v5/market/time", NULL, 0); /* a small one still fits */
     assert_int_equal(c.res[1].r.cls, RESTC_OK);
@@ -676,7 +677,7 @@ static void test_close_from_callback(void **state)
     h_stop(h);
 }
 
-/* nothing listens: the create never left, so it is retryable, not ambiguous */
+/* nothing listens, or TLS fails: the create never left, so it is retryable, not ambiguous */
 static void test_refused(void **state)
 {
     (void)state;
@@ -697,6 +698,18 @@ static void test_refused(void **state)
     assert_int_equal(c.res[0].r.sent, 0);
     assert_int_equal(c.res[0].r.cls, RESTC_RETRYABLE);
     assert_int_equal(c.res[0].r.curl_code, 7); /* CURLE_COULDNT_CONNECT */
+    done_client(h, r);
+    /* https to a plain-HTTP server: TLS is attempted and fails, nothing is sent in clear */
+    char url[80];
+    snprintf(url, sizeof url, "https%s", h->url + 4);
+    cfg.base_url = url;
+    r = restc_new(&h->loop, &cfg, err, sizeof err);
+    assert_non_null(r);
+    one(h, r, &c, 1, "/v5/order/create", body, CREATE_FLAGS);
+    assert_int_equal(c.res[1].r.err, ERR_IO);
+    assert_int_equal(c.res[1].r.sent, 0);
+    assert_int_equal(c.res[1].r.cls, RESTC_RETRYABLE);
+    assert_int_equal(c.res[1].r.curl_code, 35); /* CURLE_SSL_CONNECT_ERROR */
     done_client(h, r);
     h_stop(h);
 }
