@@ -264,9 +264,8 @@ static void ckpt_stop(ckpt *c)
     c->db = NULL;
 }
 
-int mmstate_open(mmstate **out, const mmstate_config *cfg, int64_t now_ms, char *err, size_t errlen)
+int mmstate_open(mmstate **out, const mmstate_config *cfg, char *err, size_t errlen)
 {
-    (void)now_ms;
     *out = NULL;
     if (!cfg || !cfg->path || !cfg->path[0]) {
         if (err && errlen)
