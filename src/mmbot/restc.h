@@ -67,7 +67,8 @@ typedef struct restc_config {
     uint64_t seed;               /* jitter of the retry delays; 0: from the clock */
 } restc_config;
 
-/* Fills c with the defaults above (pointers NULL). */
+/* Fills c with the defaults above (pointers NULL). restc_new also reads a zero field as its
+ * default, except pace_reserve, pace_guard_ms and retry_max, where 0 means 0. */
 void restc_config_default(restc_config *c);
 
 /* What the caller should do with a reply (docs/mmbot-io.md has the full table). */
