@@ -77,6 +77,11 @@ typedef struct endpoint {
     unsigned ring_n, ring_head;
 } endpoint;
 
+typedef struct reqlist {
+    req *head, *tail;
+    unsigned n;
+} reqlist;
+
 typedef struct sockctx {
     uv_poll_t poll;
     curl_socket_t fd;
@@ -96,15 +101,15 @@ struct restc {
     uv_timer_t pace_timer; /* held requests: pacing, retries, the asynchronous first step */
     int64_t offset_ms;
     uint64_t next_id;
-    req *held_head, *held_tail; /* FIFO */
-    req *curl_head;
+    reqlist held;   /* waiting for pacing or a retry, FIFO */
+    reqlist incurl; /* handed to curl */
     sockctx *socks;
     endpoint eps[RESTC_MAX_ENDPOINTS];
     unsigned neps;
     prng rng;
     int64_t ban_until;
     char ban_reason[160];
-    unsigned nheld, ncurl, nconnecting;
+    unsigned nconnecting;
     restc_stats st;
     int closing, handles_open, in_pump;
 };
@@ -179,62 +184,50 @@ restc_class restc_classify(int transport_err, int sent, long http_status, long r
 
 /* ---- lists ------------------------------------------------------------------------------ */
 
-static void held_push(restc *r, req *q)
+static void list_push(reqlist *l, req *q)
 {
-    q->where = RQ_HELD;
     q->next = NULL;
-    q->prev = r->held_tail;
-    if (r->held_tail)
-        r->held_tail->next = q;
+    q->prev = l->tail;
+    if (l->tail)
+        l->tail->next = q;
     else
-        r->held_head = q;
-    r->held_tail = q;
-    r->nheld++;
+        l->head = q;
+    l->tail = q;
+    l->n++;
 }
 
-static void held_unlink(restc *r, req *q)
+static void list_unlink(reqlist *l, req *q)
 {
     if (q->prev)
         q->prev->next = q->next;
     else
-        r->held_head = q->next;
+        l->head = q->next;
     if (q->next)
         q->next->prev = q->prev;
     else
-        r->held_tail = q->prev;
+        l->tail = q->prev;
     q->prev = q->next = NULL;
-    r->nheld--;
+    l->n--;
+}
+
+static void held_push(restc *r, req *q)
+{
+    q->where = RQ_HELD;
+    list_push(&r->held, q);
 }
 
 static void curl_link(restc *r, req *q)
 {
     q->where = RQ_CURL;
-    q->prev = NULL;
-    q->next = r->curl_head;
-    if (r->curl_head)
-        r->curl_head->prev = q;
-    r->curl_head = q;
-    r->ncurl++;
-}
-
-static void curl_unlink(restc *r, req *q)
-{
-    if (q->prev)
-        q->prev->next = q->next;
-    else
-        r->curl_head = q->next;
-    if (q->next)
-        q->next->prev = q->prev;
-    q->prev = q->next = NULL;
-    r->ncurl--;
+    list_push(&r->incurl, q);
 }
 
 static void gauges(restc *r)
 {
     restc_stats *s = &r->st;
-    s->waiting = r->nheld + r->nconnecting;
-    s->pending = r->nheld + r->ncurl;
-    s->in_flight = r->ncurl;
+    s->waiting = r->held.n + r->nconnecting;
+    s->pending = r->held.n + r->incurl.n;
+    s->in_flight = r->incurl.n;
     if (s->waiting > s->waiting_max)
         s->waiting_max = s->waiting;
     if (s->pending > s->pending_max)
@@ -624,7 +617,7 @@ static int attempt_start(restc *r, req *q)
         ep_sent(&r->eps[q->ep], wall_ms() + r->offset_ms, &q->ep_seq);
     gauges(r);
     if (curl_multi_add_handle(r->multi, e) != CURLM_OK) {
-        curl_unlink(r, q);
+        list_unlink(&r->incurl, q);
         r->nconnecting--;
         if (q->ep >= 0) {
             r->eps[q->ep].inflight--; /* the ring keeps the send: conservative */
@@ -701,7 +694,9 @@ static void finish(restc *r, req *q, CURLcode cc)
     long status = 0;
     curl_easy_getinfo(q->easy, CURLINFO_RESPONSE_CODE, &status);
     curl_multi_remove_handle(r->multi, q->easy);
-    curl_unlink(r, q);
+    curl_easy_cleanup(q->easy); /* before the callback, which may close r (and the share) */
+    q->easy = NULL;
+    list_unlink(&r->incurl, q);
     if (!q->sent)
         r->nconnecting--;
     double ms = (double)(uv_hrtime() - q->t0_ns) / 1e6;
@@ -709,7 +704,7 @@ static void finish(restc *r, req *q, CURLcode cc)
     res.elapsed_ms = ms;
     res.curl_code = (int)cc;
     res.sent = q->sent;
-    res.http_status = cc == CURLE_OK ? status : 0;
+    res.http_status = cc == CURLE_OK || q->overflow ? status : 0; /* a reply came */
     res.limit = q->h_limit;
     res.limit_status = q->h_status;
     res.limit_reset_ms = q->h_reset;
@@ -789,11 +784,11 @@ static void pump(restc *r)
     int64_t wnow = wall_ms(), snow = wnow + r->offset_ms;
     int64_t wake = INT64_MAX; /* uv ms */
     int started = 0;
-    req *q = r->held_head;
+    req *q = r->held.head;
     while (q && !r->closing) {
         req *nx = q->next;
         if (r->ban_until > wnow) {
-            held_unlink(r, q);
+            list_unlink(&r->held, q);
             fail_unsent(r, q, ERR_BUSY);
             q = nx;
             continue;
@@ -816,7 +811,7 @@ static void pump(restc *r)
                 continue;
             }
         }
-        held_unlink(r, q);
+        list_unlink(&r->held, q);
         int rc = attempt_start(r, q);
         if (rc) {
             attempt_free(q);
@@ -830,7 +825,7 @@ static void pump(restc *r)
         if (wake != INT64_MAX) {
             uint64_t d = wake > (int64_t)now ? (uint64_t)(wake - (int64_t)now) : 1;
             uv_timer_start(&r->pace_timer, pace_fire, d, 0);
-        } else if (!r->held_head) {
+        } else if (!r->held.head) {
             uv_timer_stop(&r->pace_timer);
         }
     }
@@ -853,6 +848,8 @@ static void destroy(restc *r)
         for (size_t i = 0; s[i]; i++)
             s[i] = 0;
     }
+    if (r->share)
+        curl_share_cleanup(r->share); /* every easy handle is gone by now */
     free(r->secret);
     free(r->key);
     free(r->base_url);
@@ -928,9 +925,7 @@ restc *restc_new(uv_loop_t *loop, const restc_config *cfg, char *err, size_t err
         !r->share) {
         if (r->multi)
             curl_multi_cleanup(r->multi);
-        if (r->share)
-            curl_share_cleanup(r->share);
-        destroy(r);
+        destroy(r); /* cleans the share up */
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
@@ -972,7 +967,7 @@ static int submit(restc *r, int post, const char *path, const char *data, unsign
     size_t pl = strlen(path), dl = data ? strlen(data) : 0;
     if (pl >= sizeof r->eps[0].path || (!post && strlen(r->base_url) + pl + dl + 2 > RESTC_MAX_URL))
         return ERR_RANGE;
-    if (r->nheld + r->ncurl >= r->cfg.max_queue) {
+    if (r->held.n + r->incurl.n >= r->cfg.max_queue) {
         r->st.refused_full++;
         return ERR_FULL;
     }
@@ -1077,16 +1072,16 @@ void restc_close(restc *r)
     if (!r || r->closing)
         return;
     r->closing = 1;
-    while (r->held_head) {
-        req *q = r->held_head;
-        held_unlink(r, q);
+    while (r->held.head) {
+        req *q = r->held.head;
+        list_unlink(&r->held, q);
         attempt_free(q);
         fail_unsent(r, q, ERR_STATE);
     }
-    while (r->curl_head) {
-        req *q = r->curl_head;
+    while (r->incurl.head) {
+        req *q = r->incurl.head;
         curl_multi_remove_handle(r->multi, q->easy);
-        curl_unlink(r, q);
+        list_unlink(&r->incurl, q);
         if (!q->sent)
             r->nconnecting--;
         if (q->ep >= 0)
@@ -1102,8 +1097,6 @@ void restc_close(restc *r)
     }
     curl_multi_cleanup(r->multi);
     r->multi = NULL;
-    curl_share_cleanup(r->share);
-    r->share = NULL;
     while (r->socks)
         sock_drop(r, r->socks);
     uv_timer_stop(&r->curl_timer);

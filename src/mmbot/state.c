@@ -264,9 +264,8 @@ static void ckpt_stop(ckpt *c)
     c->db = NULL;
 }
 
-int mmstate_open(mmstate **out, const mmstate_config *cfg, int64_t now_ms, char *err, size_t errlen)
+int mmstate_open(mmstate **out, const mmstate_config *cfg, char *err, size_t errlen)
 {
-    (void)now_ms;
     *out = NULL;
     if (!cfg || !cfg->path || !cfg->path[0]) {
         if (err && errlen)
@@ -550,48 +549,60 @@ int mmstate_fill_add(mmstate *s, const mmstate_fill *f, char *err, size_t n)
     return 0;
 }
 
-int mmstate_load_exec_ids(mmstate *s, unsigned max, void (*cb)(void *ud, const char *exec_id),
-                          void *ud, int *more)
+/* The caller's callback of a load, one of the two kinds. */
+typedef struct loader {
+    void (*exec)(void *ud, const char *exec_id);
+    void (*order)(void *ud, const mmstate_order *o);
+    void *ud;
+} loader;
+
+/* Steps the load statement k (bound to max + 1 rows) and hands each of at most max rows to
+ * row(q, l); *more says whether a row was left out. */
+static int load(mmstate *s, int k, unsigned max, void (*row)(sqlite3_stmt *q, const loader *l),
+                const loader *l, int *more)
 {
-    sqlite3_stmt *q = s->st[Q_LOAD_EXEC];
+    sqlite3_stmt *q = s->st[k];
     sqlite3_bind_int64(q, 1, (sqlite3_int64)max + 1);
-    int k = 0, rc;
+    int n = 0, rc;
     if (more)
         *more = 0;
     while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-        if ((unsigned)k == max) {
+        if ((unsigned)n == max) {
             if (more)
                 *more = 1;
             break;
         }
-        cb(ud, (const char *)sqlite3_column_text(q, 0));
-        k++;
+        row(q, l);
+        n++;
     }
     sqlite3_reset(q);
-    return rc == SQLITE_ROW || rc == SQLITE_DONE ? k : code_of(rc);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? n : code_of(rc);
+}
+
+static void exec_row(sqlite3_stmt *q, const loader *l)
+{
+    l->exec(l->ud, (const char *)sqlite3_column_text(q, 0));
+}
+
+static void order_row(sqlite3_stmt *q, const loader *l)
+{
+    mmstate_order o;
+    read_order(q, &o);
+    l->order(l->ud, &o);
+}
+
+int mmstate_load_exec_ids(mmstate *s, unsigned max, void (*cb)(void *ud, const char *exec_id),
+                          void *ud, int *more)
+{
+    loader l = {cb, NULL, ud};
+    return load(s, Q_LOAD_EXEC, max, exec_row, &l, more);
 }
 
 int mmstate_load_open_orders(mmstate *s, unsigned max, void (*cb)(void *ud, const mmstate_order *o),
                              void *ud, int *more)
 {
-    sqlite3_stmt *q = s->st[Q_LOAD_OPEN];
-    sqlite3_bind_int64(q, 1, (sqlite3_int64)max + 1);
-    int k = 0, rc;
-    if (more)
-        *more = 0;
-    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-        if ((unsigned)k == max) {
-            if (more)
-                *more = 1;
-            break;
-        }
-        mmstate_order o;
-        read_order(q, &o);
-        cb(ud, &o);
-        k++;
-    }
-    sqlite3_reset(q);
-    return rc == SQLITE_ROW || rc == SQLITE_DONE ? k : code_of(rc);
+    loader l = {NULL, cb, ud};
+    return load(s, Q_LOAD_OPEN, max, order_row, &l, more);
 }
 
 int mmstate_prune(mmstate *s, int64_t now_ms, char *err, size_t n)

@@ -13,8 +13,8 @@
  * SQLite's automatic checkpoints are off and a checkpointer thread with its own connection
  * runs a PASSIVE checkpoint (which never blocks the writer) every cfg.checkpoint_ms, so the
  * fsyncs land there. Measured by tests/unit/test_state.c (2000 order inserts, ASan build, ext4,
- * a machine shared with other builds): p50 25-30 µs, p99 120-160 µs, worst seen 4-12 ms (the
- * disk under load); checkpoints took up to 36 ms, off the loop. mmstate_stats reports the last
+ * a machine shared with other builds): p50 25-40 µs, p99 0.1-4 ms, worst seen 4-15 ms (the disk
+ * under load); checkpoints took up to 36 ms, off the loop. mmstate_stats reports the last
  * and the highest write time in µs so that the program can watch it.
  *
  * Caps: at most cfg.max_orders order rows and cfg.max_fills fill rows. mmstate_prune deletes
@@ -95,8 +95,7 @@ typedef struct mmstate mmstate;
  * creates the tables, and starts a new run: the stored run id plus one, committed before this
  * returns. *out is set on 0; on failure *out is NULL and err says what and why, naming the
  * file: ERR_IO, ERR_PARSE (not a database or corrupt), ERR_BUSY, ERR_NOMEM, ERR_INVAL. */
-int mmstate_open(mmstate **out, const mmstate_config *cfg, int64_t now_ms, char *err,
-                 size_t errlen);
+int mmstate_open(mmstate **out, const mmstate_config *cfg, char *err, size_t errlen);
 /* Closes (checkpointing the WAL). Accepts NULL. */
 void mmstate_close(mmstate *s);
 

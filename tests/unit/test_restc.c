@@ -586,6 +586,7 @@ static void test_body_cap(void **state)
     one(h, r, &c, 0, "/v5/market/orderbook", "category=linear&symbol=BTCUSDT&limit=200", 0);
     assert_int_equal(c.res[0].r.err, ERR_FULL);
     assert_int_equal(c.res[0].r.cls, RESTC_REJECTED);
+    assert_int_equal(c.res[0].r.http_status, 200);
     assert_true(c.res[0].r.body_len <= 512);
     one(h, r, &c, 0, "/v5/market/time", NULL, 0); /* a small one still fits */
     assert_int_equal(c.res[1].r.cls, RESTC_OK);
@@ -640,6 +641,76 @@ static void test_fatal(void **state)
     cfg.api_secret = NULL;
     assert_null(restc_new(&h->loop, &cfg, err, sizeof err));
     assert_string_equal(err, "an api key without a secret");
+    h_stop(h);
+}
+
+static restc *closing_client;
+
+/* The first answer closes the client from inside its callback. */
+static void on_result_close(void *ud, const restc_result *res)
+{
+    on_result(ud, res);
+    if (closing_client) {
+        restc *r = closing_client;
+        closing_client = NULL;
+        assert_int_equal(restc_get(r, "/v5/market/time", NULL, 0, on_result, ud, NULL), 0);
+        restc_close(r);
+        assert_int_equal(restc_get(r, "/v5/market/time", NULL, 0, on_result, ud, NULL), ERR_STATE);
+    }
+}
+
+static void test_close_from_callback(void **state)
+{
+    (void)state;
+    harness *h = h_start();
+    restc *r = client(h, NULL);
+    ctx c = {.h = h};
+    closing_client = r;
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(restc_get(r, "/v5/market/time", NULL, 0, on_result_close, &c, NULL), 0);
+    run_for(&c, 5, 5000); /* 4 + the one submitted from the callback before the close */
+    int cancelled = 0;
+    for (int i = 0; i < 5; i++)
+        cancelled += c.res[i].r.err == ERR_STATE;
+    assert_true(cancelled >= 1);
+    assert_int_equal(c.res[0].r.cls, RESTC_OK);
+    h_stop(h);
+}
+
+/* nothing listens, or TLS fails: the create never left, so it is retryable, not ambiguous */
+static void test_refused(void **state)
+{
+    (void)state;
+    harness *h = h_start();
+    restc_config cfg;
+    restc_config_default(&cfg);
+    cfg.api_key = KEY;
+    cfg.api_secret = SECRET;
+    char err[256];
+    cfg.base_url = "http://127.0.0.1:1";
+    restc *r = restc_new(&h->loop, &cfg, err, sizeof err);
+    assert_non_null(r);
+    ctx c = {.h = h};
+    char body[512];
+    create_body(body, sizeof body, "r-1", "50000.0");
+    one(h, r, &c, 1, "/v5/order/create", body, CREATE_FLAGS);
+    assert_int_equal(c.res[0].r.err, ERR_IO);
+    assert_int_equal(c.res[0].r.sent, 0);
+    assert_int_equal(c.res[0].r.cls, RESTC_RETRYABLE);
+    assert_int_equal(c.res[0].r.curl_code, 7); /* CURLE_COULDNT_CONNECT */
+    done_client(h, r);
+    /* https to a plain-HTTP server: TLS is attempted and fails, nothing is sent in clear */
+    char url[80];
+    snprintf(url, sizeof url, "https%s", h->url + 4);
+    cfg.base_url = url;
+    r = restc_new(&h->loop, &cfg, err, sizeof err);
+    assert_non_null(r);
+    one(h, r, &c, 1, "/v5/order/create", body, CREATE_FLAGS);
+    assert_int_equal(c.res[1].r.err, ERR_IO);
+    assert_int_equal(c.res[1].r.sent, 0);
+    assert_int_equal(c.res[1].r.cls, RESTC_RETRYABLE);
+    assert_int_equal(c.res[1].r.curl_code, 35); /* CURLE_SSL_CONNECT_ERROR */
+    done_client(h, r);
     h_stop(h);
 }
 
@@ -734,6 +805,8 @@ int main(void)
         cmocka_unit_test(test_body_cap),
         cmocka_unit_test(test_fatal),
         cmocka_unit_test(test_caps_and_close),
+        cmocka_unit_test(test_refused),
+        cmocka_unit_test(test_close_from_callback),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

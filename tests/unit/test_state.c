@@ -52,7 +52,7 @@ static mmstate *open_db(const mmstate_config *c)
     }
     mmstate *s;
     char err[256];
-    int rc = mmstate_open(&s, c, T0, err, sizeof err);
+    int rc = mmstate_open(&s, c, err, sizeof err);
     if (rc)
         fail_msg("open: %s", err);
     return s;
@@ -81,7 +81,7 @@ static void test_write_before_send_survives_kill(void **state)
         mmstate_config c;
         mmstate_config_default(&c);
         c.path = path;
-        if (mmstate_open(&s, &c, T0, NULL, 0))
+        if (mmstate_open(&s, &c, NULL, 0))
             _exit(3);
         char id[MMSTATE_LINK_ID];
         mmstate_order o = order("", "Buy", 50000.5);
@@ -334,18 +334,18 @@ static void test_errors(void **state)
         fputc('x' + i % 3, f);
     fclose(f);
     c.path = p;
-    assert_int_equal(mmstate_open(&s, &c, T0, err, sizeof err), ERR_PARSE);
+    assert_int_equal(mmstate_open(&s, &c, err, sizeof err), ERR_PARSE);
     assert_null(s);
     char want[300];
     snprintf(want, sizeof want, "cannot set up state database '%s': file is not a database", p);
     assert_string_equal(err, want);
     /* a path that cannot be created (its directory is a file) */
     snprintf(p, sizeof p, "%s/garbage.db/x.db", dir);
-    assert_int_equal(mmstate_open(&s, &c, T0, err, sizeof err), ERR_IO);
+    assert_int_equal(mmstate_open(&s, &c, err, sizeof err), ERR_IO);
     snprintf(want, sizeof want, "cannot open state database '%s': unable to open database file", p);
     assert_string_equal(err, want);
     c.path = "";
-    assert_int_equal(mmstate_open(&s, &c, T0, err, sizeof err), ERR_INVAL);
+    assert_int_equal(mmstate_open(&s, &c, err, sizeof err), ERR_INVAL);
     mmstate_close(NULL);
 }
 
