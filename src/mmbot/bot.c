@@ -87,6 +87,7 @@ struct bot {
     int clock_synced;
     int64_t clock_offset_ms;
     char health_reason[256];
+    char clock_reason[200]; /* kept apart: it holds while the offset does */
     /* shutdown */
     unsigned sd_pending, sd_try, sd_cancelled, sd_left;
     char sd_left_ids[256];
@@ -330,11 +331,13 @@ static void on_rest(void *ud, const restc_result *res)
             restc_set_clock_offset(b->rc, b->clock_offset_ms);
             b->clock_synced = 1;
             if (llabs(b->clock_offset_ms) > b->o->exchange.recv_window_ms * SKEW_WARN_FRAC) {
-                snprintf(b->health_reason, sizeof b->health_reason,
+                snprintf(b->clock_reason, sizeof b->clock_reason,
                          "clock skew: local clock off by %" PRId64 " ms (recv_window %u ms); "
                          "requests carry the corrected time",
                          b->clock_offset_ms, b->o->exchange.recv_window_ms);
-                mmlog(MMOPTS_LOG_WARN, "%s", b->health_reason);
+                mmlog(MMOPTS_LOG_WARN, "%s", b->clock_reason);
+            } else {
+                b->clock_reason[0] = '\0';
             }
         } else {
             mmlog(MMOPTS_LOG_WARN, "start: server time: %s", restc_class_name(res->cls));
@@ -892,10 +895,13 @@ static void bot_health(bot *b, sbuf *out)
                          engine_gate_name(g));
             }
         }
-        if (b->health_reason[0]) {
+        const char *extra[] = {b->health_reason, b->clock_reason};
+        for (size_t i = 0; i < 2; i++) {
+            if (!extra[i][0])
+                continue;
             status = "degraded";
             size_t n = strlen(reason);
-            snprintf(reason + n, sizeof reason - n, "%s%s", n ? "; " : "", b->health_reason);
+            snprintf(reason + n, sizeof reason - n, "%s%s", n ? "; " : "", extra[i]);
         }
         if (ps != WSC_LIVE && vs != WSC_LIVE && b->priv)
             status = "down";
@@ -1101,7 +1107,7 @@ int bot_run(const mmopts *o, const mmkeys *keys, int dry_run)
     mmstate_config sc;
     mmstate_config_default(&sc);
     sc.path = o->state_db;
-    if (mmstate_open(&b->db, &sc, b->start_ms, err, sizeof err) != 0) {
+    if (mmstate_open(&b->db, &sc, err, sizeof err) != 0) {
         fprintf(stderr, "mmbot: %s\n", err);
         goto out;
     }

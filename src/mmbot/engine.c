@@ -443,8 +443,10 @@ static void check_kill(engine *e, int64_t now_ms)
                 kill_switch(e, why);
             }
         }
-        if (e->stale_kill_ms > 0 && s->ever_live && book_age(&s->b, now_ms) > e->stale_kill_ms &&
-            !e->stopping) {
+        /* the time since the last applied update, live or not: a book waiting for a snapshot
+         * after a gap is not stale data, and book_age() calls it infinitely old */
+        if (e->stale_kill_ms > 0 && s->ever_live && s->b.updated_ms > 0 &&
+            now_ms - s->b.updated_ms > e->stale_kill_ms && !e->stopping) {
             snprintf(why, sizeof why, "kill switch: %s market data stale for over %.0f s", s->name,
                      (double)e->stale_kill_ms / 1000.0);
             kill_switch(e, why);

@@ -100,7 +100,9 @@ wait_sides() {
 
 # metric NAME[{labels}]: the value of one sample of mmbot's /metrics
 metric() {
-  curl -s "http://127.0.0.1:$MM_HTTP/metrics" | awk -v n="$1" '$1 == n { print $2; exit }'
+  local body
+  body=$(curl -s "http://127.0.0.1:$MM_HTTP/metrics" || true) # (no pipe: awk's early exit
+  awk -v n="$1" '$1 == n { print $2; exit }' <<<"$body"         #  would fail curl's write)
 }
 health() { curl -s "http://127.0.0.1:$MM_HTTP/health"; }
 
