@@ -746,6 +746,8 @@ static int read_field(const cJSON *j, const fdesc *f, char *base)
     switch (f->type) {
     case F_ID:
         rc = get_str(o, f->key, p, f->size);
+        if (rc == 0 && f->required && *(char *)p == '\0')
+            rc = ERR_PARSE; /* a required id or symbol is never "" */
         break;
     case F_FX:
         rc = get_fx(o, f->key, p);
@@ -1168,6 +1170,8 @@ static int order_ids_fn(const cJSON *j, const cJSON *r, void *out)
     (void)j;
     msg_ids *d = out;
     TRY(req(get_str(r, "orderId", d->order_id, sizeof d->order_id)));
+    if (!d->order_id[0])
+        return ERR_PARSE;
     TRY(opt(get_str(r, "orderLinkId", d->link_id, sizeof d->link_id)));
     return 0;
 }
@@ -1312,15 +1316,16 @@ int msg_rate_header(const char *line, size_t len, msg_ratelimit *rl)
         v++;
     while (e > v && (e[-1] == '\r' || e[-1] == '\n' || e[-1] == ' ' || e[-1] == '\t'))
         e--;
-    if (v == e || *v == '-')
+    if (v == e)
         return ERR_PARSE;
-    scan s = {v, e};
-    int64_t x;
-    int rc = sint(&s, &x);
-    if (rc)
-        return rc;
-    if (s.p != e)
-        return ERR_PARSE;
+    int64_t x = 0;
+    for (const char *q = v; q < e; q++) {
+        if (*q < '0' || *q > '9')
+            return ERR_PARSE;
+        if (x > (INT64_MAX - (*q - '0')) / 10)
+            return ERR_RANGE;
+        x = x * 10 + (*q - '0');
+    }
     switch (which) {
     case 0:
         rl->limit = x;

@@ -26,7 +26,7 @@
  * allocates nothing (see bench/mm_book_bench.c: a few µs for 50 changed levels a side, about
  * 3x faster than cJSON alone builds its tree of the same text); everything else goes through
  * cJSON. Optional fields that are absent read as 0 / "" / the _OTHER value of an enum; each
- * struct names its required fields.
+ * struct names its required fields (a required id or symbol must not be "").
  *
  * Threads: every function is reentrant.
  */
