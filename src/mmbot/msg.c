@@ -57,9 +57,8 @@ int msg_fx_parse(const char *s, size_t len, int64_t *out)
         return ERR_PARSE;
     if (over || ip > FX_INT_MAX)
         return ERR_RANGE;
-    for (; fd < 8; fd++)
-        fp *= 10;
-    int64_t v = ip * BOOK_FX_ONE + fp;
+    static const int64_t scale[9] = {100000000, 10000000, 1000000, 100000, 10000, 1000, 100, 10, 1};
+    int64_t v = ip * BOOK_FX_ONE + fp * scale[fd];
     *out = neg ? -v : v;
     return 0;
 }
@@ -109,8 +108,10 @@ typedef struct scan {
 
 static inline void sws(scan *s)
 {
-    while (s->p < s->e && (*s->p == ' ' || *s->p == '\t' || *s->p == '\n' || *s->p == '\r'))
-        s->p++;
+    const char *p = s->p;
+    while (p < s->e && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+        p++;
+    s->p = p;
 }
 
 static inline int seat(scan *s, char c)
@@ -133,34 +134,31 @@ static int sstr(scan *s, const char **v, size_t *n)
 {
     if (!seat(s, '"'))
         return ERR_PARSE;
-    const char *b = s->p;
-    while (s->p < s->e) {
-        unsigned char c = (unsigned char)*s->p;
-        if (c == '"') {
-            *v = b;
-            *n = (size_t)(s->p - b);
-            s->p++;
-            return 0;
-        }
-        if (c < 0x20)
-            return ERR_PARSE;
-        if (c == '\\') {
-            if (s->e - s->p < 2)
-                return ERR_PARSE;
-            char x = s->p[1];
-            if (x == 'u') {
-                if (s->e - s->p < 6 || !hexd(s->p[2]) || !hexd(s->p[3]) || !hexd(s->p[4]) ||
-                    !hexd(s->p[5]))
-                    return ERR_PARSE;
-                s->p += 6;
-                continue;
-            }
-            if (!strchr("\"\\/bfnrt", x) || x == '\0')
-                return ERR_PARSE;
-            s->p += 2;
+    const char *p = s->p, *e = s->e, *b = p; /* locals: the loop stays in registers */
+    while (p < e) {
+        unsigned char c = (unsigned char)*p;
+        if (c > '\\' || (c >= 0x20 && c != '"' && c != '\\')) {
+            p++;
             continue;
         }
-        s->p++;
+        if (c == '"') {
+            *v = b;
+            *n = (size_t)(p - b);
+            s->p = p + 1;
+            return 0;
+        }
+        if (c < 0x20 || e - p < 2)
+            return ERR_PARSE;
+        char x = p[1];
+        if (x == 'u') {
+            if (e - p < 6 || !hexd(p[2]) || !hexd(p[3]) || !hexd(p[4]) || !hexd(p[5]))
+                return ERR_PARSE;
+            p += 6;
+            continue;
+        }
+        if (x == '\0' || !strchr("\"\\/bfnrt", x))
+            return ERR_PARSE;
+        p += 2;
     }
     return ERR_PARSE;
 }
