@@ -188,12 +188,17 @@ static int tops(const book *b, book_level *bid, book_level *ask)
     return 0;
 }
 
+static int64_t mid_of(book_level bid, book_level ask)
+{
+    return bid.px + (ask.px - bid.px) / 2;
+}
+
 int book_mid(const book *b, int64_t *out)
 {
     book_level bid, ask;
     int rc = out ? tops(b, &bid, &ask) : ERR_INVAL;
     if (rc == 0)
-        *out = bid.px + (ask.px - bid.px) / 2;
+        *out = mid_of(bid, ask);
     return rc;
 }
 
@@ -204,12 +209,8 @@ int book_microprice(const book *b, int64_t *out)
     if (rc)
         return rc;
     __int128 den = (__int128)bid.sz + ask.sz;
-    if (den == 0) {
-        *out = bid.px + (ask.px - bid.px) / 2;
-        return 0;
-    }
     __int128 num = (__int128)bid.px * ask.sz + (__int128)ask.px * bid.sz;
-    *out = (int64_t)((num + den / 2) / den);
+    *out = den == 0 ? mid_of(bid, ask) : (int64_t)((num + den / 2) / den);
     return 0;
 }
 

@@ -5,6 +5,7 @@
 #include "msg.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -56,9 +57,8 @@ int msg_fx_parse(const char *s, size_t len, int64_t *out)
         return ERR_PARSE;
     if (over || ip > FX_INT_MAX)
         return ERR_RANGE;
-    for (; fd < 8; fd++)
-        fp *= 10;
-    int64_t v = ip * BOOK_FX_ONE + fp;
+    static const int64_t scale[9] = {100000000, 10000000, 1000000, 100000, 10000, 1000, 100, 10, 1};
+    int64_t v = ip * BOOK_FX_ONE + fp * scale[fd];
     *out = neg ? -v : v;
     return 0;
 }
@@ -108,8 +108,10 @@ typedef struct scan {
 
 static inline void sws(scan *s)
 {
-    while (s->p < s->e && (*s->p == ' ' || *s->p == '\t' || *s->p == '\n' || *s->p == '\r'))
-        s->p++;
+    const char *p = s->p;
+    while (p < s->e && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+        p++;
+    s->p = p;
 }
 
 static inline int seat(scan *s, char c)
@@ -132,34 +134,31 @@ static int sstr(scan *s, const char **v, size_t *n)
 {
     if (!seat(s, '"'))
         return ERR_PARSE;
-    const char *b = s->p;
-    while (s->p < s->e) {
-        unsigned char c = (unsigned char)*s->p;
-        if (c == '"') {
-            *v = b;
-            *n = (size_t)(s->p - b);
-            s->p++;
-            return 0;
-        }
-        if (c < 0x20)
-            return ERR_PARSE;
-        if (c == '\\') {
-            if (s->e - s->p < 2)
-                return ERR_PARSE;
-            char x = s->p[1];
-            if (x == 'u') {
-                if (s->e - s->p < 6 || !hexd(s->p[2]) || !hexd(s->p[3]) || !hexd(s->p[4]) ||
-                    !hexd(s->p[5]))
-                    return ERR_PARSE;
-                s->p += 6;
-                continue;
-            }
-            if (!strchr("\"\\/bfnrt", x) || x == '\0')
-                return ERR_PARSE;
-            s->p += 2;
+    const char *p = s->p, *e = s->e, *b = p; /* locals: the loop stays in registers */
+    while (p < e) {
+        unsigned char c = (unsigned char)*p;
+        if (c > '\\' || (c >= 0x20 && c != '"' && c != '\\')) {
+            p++;
             continue;
         }
-        s->p++;
+        if (c == '"') {
+            *v = b;
+            *n = (size_t)(p - b);
+            s->p = p + 1;
+            return 0;
+        }
+        if (c < 0x20 || e - p < 2)
+            return ERR_PARSE;
+        char x = p[1];
+        if (x == 'u') {
+            if (e - p < 6 || !hexd(p[2]) || !hexd(p[3]) || !hexd(p[4]) || !hexd(p[5]))
+                return ERR_PARSE;
+            p += 6;
+            continue;
+        }
+        if (x == '\0' || !strchr("\"\\/bfnrt", x))
+            return ERR_PARSE;
+        p += 2;
     }
     return ERR_PARSE;
 }
@@ -704,136 +703,248 @@ static int get_list(const cJSON *o, const char *k, size_t cap, const cJSON **arr
 
 /* ================================================================== items */
 
-static int order_item(const cJSON *j, msg_order *o)
+/* An item parser: one object of a list into *dst (a zeroed msg_* struct). */
+typedef int (*item_fn)(const cJSON *j, void *dst);
+
+/* The fields of each struct, defined once: key, type, whether required, where it goes. */
+typedef enum ftype { F_ID, F_FX, F_DBL, F_I64, F_BOOL, F_SIDE, F_ENUM } ftype;
+
+typedef struct fdesc {
+    const char *key;
+    ftype type;
+    int required;
+    size_t off, size;         /* the member; size is the cap of an F_ID */
+    const char *const *names; /* F_ENUM: index 0 ("") is the enum's _OTHER (0) */
+    const char *sub;          /* the key of the sub-object holding it, or NULL */
+} fdesc;
+
+#define FLD(T, key, type, required, m)                                                             \
+    {                                                                                              \
+        key, type, required, offsetof(T, m), sizeof(((T *)0)->m), NULL, NULL                       \
+    }
+#define FENUM(T, key, required, m, names)                                                          \
+    {                                                                                              \
+        key, F_ENUM, required, offsetof(T, m), sizeof(((T *)0)->m), names, NULL                    \
+    }
+#define FSUB(T, sub, key, required, m)                                                             \
+    {                                                                                              \
+        key, F_FX, required, offsetof(T, m), sizeof(((T *)0)->m), NULL, sub                        \
+    }
+#define NFIELDS(t) (sizeof(t) / sizeof((t)[0]))
+
+_Static_assert(sizeof(msg_status) == sizeof(int) && sizeof(msg_otype) == sizeof(int) &&
+                   sizeof(msg_tif) == sizeof(int),
+               "enums are stored as int");
+
+static int read_field(const cJSON *j, const fdesc *f, char *base)
 {
-    static const char *const st[] = {"",
-                                     "New",
-                                     "PartiallyFilled",
-                                     "Filled",
-                                     "Cancelled",
-                                     "Rejected",
-                                     "PartiallyFilledCanceled",
-                                     "Untriggered",
-                                     "Triggered",
-                                     "Deactivated",
-                                     NULL};
-    static const char *const ot[] = {"", "Limit", "Market", NULL};
-    static const char *const tif[] = {"", "GTC", "IOC", "FOK", "PostOnly", NULL};
-    int v;
-    TRY(req(get_str(j, "orderId", o->order_id, sizeof o->order_id)));
-    TRY(opt(get_str(j, "orderLinkId", o->link_id, sizeof o->link_id)));
-    TRY(req(get_str(j, "symbol", o->symbol, sizeof o->symbol)));
-    TRY(req(field(j, "orderStatus") ? get_enum(j, "orderStatus", st, MSG_ST_OTHER, &v)
-                                    : ERR_NOENT));
-    o->status = (msg_status)v;
-    TRY(opt(get_side(j, "side", &o->side)));
-    TRY(opt(get_enum(j, "orderType", ot, MSG_OT_OTHER, &v)));
-    o->type = (msg_otype)v;
-    TRY(opt(get_enum(j, "timeInForce", tif, MSG_TIF_OTHER, &v)));
-    o->tif = (msg_tif)v;
-    TRY(opt(get_fx(j, "price", &o->px)));
-    TRY(opt(get_fx(j, "qty", &o->qty)));
-    TRY(opt(get_fx(j, "leavesQty", &o->leaves_qty)));
-    TRY(opt(get_fx(j, "cumExecQty", &o->cum_exec_qty)));
-    TRY(opt(get_dbl(j, "avgPrice", &o->avg_px)));
-    TRY(opt(get_dbl(j, "cumExecValue", &o->cum_exec_value)));
-    TRY(opt(get_dbl(j, "cumExecFee", &o->cum_exec_fee)));
-    TRY(opt(get_str(j, "cancelType", o->cancel_type, sizeof o->cancel_type)));
-    TRY(opt(get_str(j, "rejectReason", o->reject_reason, sizeof o->reject_reason)));
-    TRY(opt(get_bool(j, "reduceOnly", &o->reduce_only)));
-    TRY(opt(get_i64(j, "createdTime", &o->created_ms)));
-    TRY(opt(get_i64(j, "updatedTime", &o->updated_ms)));
+    const cJSON *o = f->sub ? field(j, f->sub) : j;
+    void *p = base + f->off;
+    int rc, v;
+    switch (f->type) {
+    case F_ID:
+        rc = get_str(o, f->key, p, f->size);
+        if (rc == 0 && f->required && *(char *)p == '\0')
+            rc = ERR_PARSE; /* a required id or symbol is never "" */
+        break;
+    case F_FX:
+        rc = get_fx(o, f->key, p);
+        break;
+    case F_DBL:
+        rc = get_dbl(o, f->key, p);
+        break;
+    case F_I64:
+        rc = get_i64(o, f->key, p);
+        break;
+    case F_BOOL:
+        rc = get_bool(o, f->key, p);
+        break;
+    case F_SIDE:
+        rc = get_side(o, f->key, p);
+        break;
+    default:
+        rc = get_enum(o, f->key, f->names, 0, &v);
+        if (rc == 0)
+            memcpy(p, &v, sizeof v);
+        break;
+    }
+    return f->required ? req(rc) : opt(rc);
+}
+
+static int read_fields(const cJSON *j, const fdesc *f, size_t n, void *dst)
+{
+    for (size_t i = 0; i < n; i++)
+        TRY(read_field(j, &f[i], dst));
     return 0;
 }
 
-static int exec_item(const cJSON *j, msg_exec *x)
+static const char *const status_names[] = {"",
+                                           "New",
+                                           "PartiallyFilled",
+                                           "Filled",
+                                           "Cancelled",
+                                           "Rejected",
+                                           "PartiallyFilledCanceled",
+                                           "Untriggered",
+                                           "Triggered",
+                                           "Deactivated",
+                                           NULL};
+static const char *const otype_names[] = {"", "Limit", "Market", NULL};
+static const char *const tif_names[] = {"", "GTC", "IOC", "FOK", "PostOnly", NULL};
+
+static const fdesc order_fields[] = {
+    FLD(msg_order, "orderId", F_ID, 1, order_id),
+    FLD(msg_order, "orderLinkId", F_ID, 0, link_id),
+    FLD(msg_order, "symbol", F_ID, 1, symbol),
+    FENUM(msg_order, "orderStatus", 1, status, status_names),
+    FLD(msg_order, "side", F_SIDE, 0, side),
+    FENUM(msg_order, "orderType", 0, type, otype_names),
+    FENUM(msg_order, "timeInForce", 0, tif, tif_names),
+    FLD(msg_order, "price", F_FX, 0, px),
+    FLD(msg_order, "qty", F_FX, 0, qty),
+    FLD(msg_order, "leavesQty", F_FX, 0, leaves_qty),
+    FLD(msg_order, "cumExecQty", F_FX, 0, cum_exec_qty),
+    FLD(msg_order, "avgPrice", F_DBL, 0, avg_px),
+    FLD(msg_order, "cumExecValue", F_DBL, 0, cum_exec_value),
+    FLD(msg_order, "cumExecFee", F_DBL, 0, cum_exec_fee),
+    FLD(msg_order, "cancelType", F_ID, 0, cancel_type),
+    FLD(msg_order, "rejectReason", F_ID, 0, reject_reason),
+    FLD(msg_order, "reduceOnly", F_BOOL, 0, reduce_only),
+    FLD(msg_order, "createdTime", F_I64, 0, created_ms),
+    FLD(msg_order, "updatedTime", F_I64, 0, updated_ms),
+};
+
+static const fdesc exec_fields[] = {
+    FLD(msg_exec, "execId", F_ID, 1, exec_id),
+    FLD(msg_exec, "orderId", F_ID, 1, order_id),
+    FLD(msg_exec, "orderLinkId", F_ID, 0, link_id),
+    FLD(msg_exec, "symbol", F_ID, 1, symbol),
+    FLD(msg_exec, "execPrice", F_FX, 1, exec_px),
+    FLD(msg_exec, "execQty", F_FX, 1, exec_qty),
+    FLD(msg_exec, "side", F_SIDE, 0, side),
+    FLD(msg_exec, "orderPrice", F_FX, 0, order_px),
+    FLD(msg_exec, "orderQty", F_FX, 0, order_qty),
+    FLD(msg_exec, "leavesQty", F_FX, 0, leaves_qty),
+    FLD(msg_exec, "execFee", F_DBL, 0, exec_fee),
+    FLD(msg_exec, "execValue", F_DBL, 0, exec_value),
+    FLD(msg_exec, "execType", F_ID, 0, exec_type),
+    FLD(msg_exec, "execTime", F_I64, 0, exec_ms),
+    FLD(msg_exec, "isMaker", F_BOOL, 0, is_maker),
+};
+
+static const fdesc position_fields[] = {
+    FLD(msg_position, "symbol", F_ID, 1, symbol),
+    FLD(msg_position, "size", F_FX, 1, size),
+    FLD(msg_position, "side", F_SIDE, 0, side),
+    FLD(msg_position, "avgPrice", F_DBL, 0, entry_px), /* entryPrice below wins */
+    FLD(msg_position, "markPrice", F_DBL, 0, mark_px),
+    FLD(msg_position, "positionValue", F_DBL, 0, position_value),
+    FLD(msg_position, "unrealisedPnl", F_DBL, 0, unrealised_pnl),
+    FLD(msg_position, "cumRealisedPnl", F_DBL, 0, cum_realised_pnl),
+    FLD(msg_position, "updatedTime", F_I64, 0, updated_ms),
+};
+
+static const fdesc wallet_fields[] = {
+    FLD(msg_wallet, "accountType", F_ID, 1, account_type),
+    FLD(msg_wallet, "totalEquity", F_DBL, 0, total_equity),
+    FLD(msg_wallet, "totalWalletBalance", F_DBL, 0, total_wallet_balance),
+    FLD(msg_wallet, "totalAvailableBalance", F_DBL, 0, total_available_balance),
+};
+
+static const fdesc coin_fields[] = {
+    FLD(msg_coin, "coin", F_ID, 1, coin),
+    FLD(msg_coin, "walletBalance", F_DBL, 0, wallet_balance),
+    FLD(msg_coin, "equity", F_DBL, 0, equity),
+    FLD(msg_coin, "unrealisedPnl", F_DBL, 0, unrealised_pnl),
+    FLD(msg_coin, "cumRealisedPnl", F_DBL, 0, cum_realised_pnl),
+};
+
+static const fdesc ids_fields[] = {
+    FLD(msg_ids, "orderId", F_ID, 0, order_id),
+    FLD(msg_ids, "orderLinkId", F_ID, 0, link_id),
+};
+
+static const fdesc instrument_fields[] = {
+    FLD(msg_instrument, "symbol", F_ID, 1, symbol),
+    FLD(msg_instrument, "status", F_ID, 0, status),
+    FSUB(msg_instrument, "priceFilter", "tickSize", 1, tick),
+    FSUB(msg_instrument, "priceFilter", "minPrice", 0, min_px),
+    FSUB(msg_instrument, "priceFilter", "maxPrice", 0, max_px),
+    FSUB(msg_instrument, "lotSizeFilter", "qtyStep", 1, qty_step),
+    FSUB(msg_instrument, "lotSizeFilter", "minOrderQty", 1, min_qty),
+    FSUB(msg_instrument, "lotSizeFilter", "maxOrderQty", 0, max_qty),
+    FSUB(msg_instrument, "lotSizeFilter", "minNotionalValue", 0, min_notional),
+};
+
+static const fdesc trade_fields[] = {
+    FLD(msg_trade, "T", F_I64, 1, t_ms),    FLD(msg_trade, "s", F_ID, 1, symbol),
+    FLD(msg_trade, "S", F_SIDE, 1, side),   FLD(msg_trade, "v", F_FX, 1, qty),
+    FLD(msg_trade, "p", F_FX, 1, px),       FLD(msg_trade, "i", F_ID, 0, id),
+    FLD(msg_trade, "BT", F_BOOL, 0, block),
+};
+
+static int order_item(const cJSON *j, void *dst)
 {
-    TRY(req(get_str(j, "execId", x->exec_id, sizeof x->exec_id)));
-    TRY(req(get_str(j, "orderId", x->order_id, sizeof x->order_id)));
-    TRY(opt(get_str(j, "orderLinkId", x->link_id, sizeof x->link_id)));
-    TRY(req(get_str(j, "symbol", x->symbol, sizeof x->symbol)));
-    TRY(req(get_fx(j, "execPrice", &x->exec_px)));
-    TRY(req(get_fx(j, "execQty", &x->exec_qty)));
-    TRY(opt(get_side(j, "side", &x->side)));
-    TRY(opt(get_fx(j, "orderPrice", &x->order_px)));
-    TRY(opt(get_fx(j, "orderQty", &x->order_qty)));
-    TRY(opt(get_fx(j, "leavesQty", &x->leaves_qty)));
-    TRY(opt(get_dbl(j, "execFee", &x->exec_fee)));
-    TRY(opt(get_dbl(j, "execValue", &x->exec_value)));
-    TRY(opt(get_str(j, "execType", x->exec_type, sizeof x->exec_type)));
-    TRY(opt(get_i64(j, "execTime", &x->exec_ms)));
-    TRY(opt(get_bool(j, "isMaker", &x->is_maker)));
-    return 0;
+    return read_fields(j, order_fields, NFIELDS(order_fields), dst);
 }
 
-static int position_item(const cJSON *j, msg_position *p)
+static int exec_item(const cJSON *j, void *dst)
 {
+    return read_fields(j, exec_fields, NFIELDS(exec_fields), dst);
+}
+
+static int position_item(const cJSON *j, void *dst)
+{
+    msg_position *p = dst;
     int64_t idx;
-    TRY(req(get_str(j, "symbol", p->symbol, sizeof p->symbol)));
-    TRY(req(get_fx(j, "size", &p->size)));
+    TRY(read_fields(j, position_fields, NFIELDS(position_fields), dst));
     if (p->size < 0)
         return ERR_PARSE;
-    TRY(opt(get_side(j, "side", &p->side)));
     if (field(j, "entryPrice"))
         TRY(get_dbl(j, "entryPrice", &p->entry_px));
-    else
-        TRY(opt(get_dbl(j, "avgPrice", &p->entry_px)));
-    TRY(opt(get_dbl(j, "markPrice", &p->mark_px)));
-    TRY(opt(get_dbl(j, "positionValue", &p->position_value)));
-    TRY(opt(get_dbl(j, "unrealisedPnl", &p->unrealised_pnl)));
-    TRY(opt(get_dbl(j, "cumRealisedPnl", &p->cum_realised_pnl)));
     TRY(opt(get_i64(j, "positionIdx", &idx)));
     if (idx < 0 || idx > 2)
         return ERR_RANGE;
     p->position_idx = (int)idx;
-    TRY(opt(get_i64(j, "updatedTime", &p->updated_ms)));
     return 0;
 }
 
-static int wallet_item(const cJSON *j, msg_wallet *w)
+static int coin_item(const cJSON *j, void *dst)
 {
-    const cJSON *arr, *it;
-    TRY(req(get_str(j, "accountType", w->account_type, sizeof w->account_type)));
-    TRY(opt(get_dbl(j, "totalEquity", &w->total_equity)));
-    TRY(opt(get_dbl(j, "totalWalletBalance", &w->total_wallet_balance)));
-    TRY(opt(get_dbl(j, "totalAvailableBalance", &w->total_available_balance)));
+    return read_fields(j, coin_fields, NFIELDS(coin_fields), dst);
+}
+
+static int items(const cJSON *arr, void *v, size_t size, item_fn fn);
+
+static int wallet_item(const cJSON *j, void *dst)
+{
+    msg_wallet *w = dst;
+    const cJSON *arr;
+    TRY(read_fields(j, wallet_fields, NFIELDS(wallet_fields), dst));
     TRY(opt(get_list(j, "coin", MSG_MAX_COINS, &arr, &w->ncoins)));
-    size_t i = 0;
-    cJSON_ArrayForEach(it, arr)
-    {
-        msg_coin *c = &w->coins[i++];
-        TRY(req(get_str(it, "coin", c->coin, sizeof c->coin)));
-        TRY(opt(get_dbl(it, "walletBalance", &c->wallet_balance)));
-        TRY(opt(get_dbl(it, "equity", &c->equity)));
-        TRY(opt(get_dbl(it, "unrealisedPnl", &c->unrealised_pnl)));
-        TRY(opt(get_dbl(it, "cumRealisedPnl", &c->cum_realised_pnl)));
-    }
-    return 0;
+    return items(arr, w->coins, sizeof w->coins[0], coin_item);
 }
 
-static int ids_item(const cJSON *j, msg_ids *d)
+static int ids_item(const cJSON *j, void *dst)
 {
-    TRY(opt(get_str(j, "orderId", d->order_id, sizeof d->order_id)));
-    TRY(opt(get_str(j, "orderLinkId", d->link_id, sizeof d->link_id)));
-    return 0;
+    return read_fields(j, ids_fields, NFIELDS(ids_fields), dst);
 }
 
-static int instrument_item(const cJSON *j, msg_instrument *in)
+static int instrument_item(const cJSON *j, void *dst)
 {
-    const cJSON *pf = field(j, "priceFilter"), *lf = field(j, "lotSizeFilter");
-    TRY(req(get_str(j, "symbol", in->symbol, sizeof in->symbol)));
-    TRY(opt(get_str(j, "status", in->status, sizeof in->status)));
+    msg_instrument *in = dst;
+    TRY(read_fields(j, instrument_fields, NFIELDS(instrument_fields), dst));
     in->trading = strcmp(in->status, "Trading") == 0;
-    if (!cJSON_IsObject(pf) || !cJSON_IsObject(lf))
-        return ERR_PARSE;
-    TRY(req(get_fx(pf, "tickSize", &in->tick)));
-    TRY(opt(get_fx(pf, "minPrice", &in->min_px)));
-    TRY(opt(get_fx(pf, "maxPrice", &in->max_px)));
-    TRY(req(get_fx(lf, "qtyStep", &in->qty_step)));
-    TRY(req(get_fx(lf, "minOrderQty", &in->min_qty)));
-    TRY(opt(get_fx(lf, "maxOrderQty", &in->max_qty)));
-    TRY(opt(get_fx(lf, "minNotionalValue", &in->min_notional)));
     if (in->tick <= 0 || in->qty_step <= 0 || in->min_qty < 0)
+        return ERR_PARSE;
+    return 0;
+}
+
+static int trade_item(const cJSON *j, void *dst)
+{
+    msg_trade *t = dst;
+    TRY(read_fields(j, trade_fields, NFIELDS(trade_fields), dst));
+    if (t->side == MSG_SIDE_NONE || t->px <= 0 || t->qty < 0)
         return ERR_PARSE;
     return 0;
 }
@@ -841,7 +952,6 @@ static int instrument_item(const cJSON *j, msg_instrument *in)
 /* ================================================================== WebSocket (cJSON) */
 
 /* A whole-list walker: each object item of arr through fn into v[i] (stride size). */
-typedef int (*item_fn)(const cJSON *j, void *dst);
 
 static int items(const cJSON *arr, void *v, size_t size, item_fn fn)
 {
@@ -854,31 +964,6 @@ static int items(const cJSON *arr, void *v, size_t size, item_fn fn)
         TRY(fn(it, dst));
     }
     return 0;
-}
-
-static int order_fn(const cJSON *j, void *d)
-{
-    return order_item(j, d);
-}
-static int exec_fn(const cJSON *j, void *d)
-{
-    return exec_item(j, d);
-}
-static int position_fn(const cJSON *j, void *d)
-{
-    return position_item(j, d);
-}
-static int wallet_fn(const cJSON *j, void *d)
-{
-    return wallet_item(j, d);
-}
-static int ids_fn(const cJSON *j, void *d)
-{
-    return ids_item(j, d);
-}
-static int instrument_fn(const cJSON *j, void *d)
-{
-    return instrument_item(j, d);
 }
 
 /* {"topic":<kind>,"creationTime":ms,"data":[items]} into a list (n, v of size, cap). */
@@ -912,7 +997,7 @@ int msg_ws_orders(const char *buf, size_t len, msg_order_list *out)
         return ERR_INVAL;
     out->next_cursor[0] = '\0';
     return ws_private(buf, len, MSG_ORDER, &out->ts_ms, &out->n, out->v, sizeof out->v[0],
-                      MSG_MAX_ITEMS, order_fn);
+                      MSG_MAX_ITEMS, order_item);
 }
 
 int msg_ws_executions(const char *buf, size_t len, msg_exec_list *out)
@@ -920,7 +1005,7 @@ int msg_ws_executions(const char *buf, size_t len, msg_exec_list *out)
     if (!out)
         return ERR_INVAL;
     return ws_private(buf, len, MSG_EXECUTION, &out->ts_ms, &out->n, out->v, sizeof out->v[0],
-                      MSG_MAX_ITEMS, exec_fn);
+                      MSG_MAX_ITEMS, exec_item);
 }
 
 int msg_ws_positions(const char *buf, size_t len, msg_position_list *out)
@@ -929,7 +1014,7 @@ int msg_ws_positions(const char *buf, size_t len, msg_position_list *out)
         return ERR_INVAL;
     out->next_cursor[0] = '\0';
     return ws_private(buf, len, MSG_POSITION, &out->ts_ms, &out->n, out->v, sizeof out->v[0],
-                      MSG_MAX_ITEMS, position_fn);
+                      MSG_MAX_ITEMS, position_item);
 }
 
 int msg_ws_wallets(const char *buf, size_t len, msg_wallet_list *out)
@@ -937,28 +1022,12 @@ int msg_ws_wallets(const char *buf, size_t len, msg_wallet_list *out)
     if (!out)
         return ERR_INVAL;
     return ws_private(buf, len, MSG_WALLET, &out->ts_ms, &out->n, out->v, sizeof out->v[0],
-                      MSG_MAX_WALLETS, wallet_fn);
-}
-
-static int trade_item(const cJSON *j, msg_trade *t)
-{
-    TRY(req(get_i64(j, "T", &t->t_ms)));
-    TRY(req(get_str(j, "s", t->symbol, sizeof t->symbol)));
-    TRY(req(get_side(j, "S", &t->side)));
-    if (t->side == MSG_SIDE_NONE)
-        return ERR_PARSE;
-    TRY(req(get_fx(j, "v", &t->qty)));
-    TRY(req(get_fx(j, "p", &t->px)));
-    TRY(opt(get_str(j, "i", t->id, sizeof t->id)));
-    TRY(opt(get_bool(j, "BT", &t->block)));
-    if (t->px <= 0 || t->qty < 0)
-        return ERR_PARSE;
-    return 0;
+                      MSG_MAX_WALLETS, wallet_item);
 }
 
 static int trades_body(const cJSON *j, msg_trades *out)
 {
-    const cJSON *t = field(j, "topic"), *arr, *it;
+    const cJSON *t = field(j, "topic"), *arr;
     if (!cJSON_IsString(t) || strncmp(t->valuestring, "publicTrade.", 12) != 0)
         return ERR_PARSE;
     const char *sym = t->valuestring + 12;
@@ -970,14 +1039,7 @@ static int trades_body(const cJSON *j, msg_trades *out)
     memcpy(out->symbol, sym, sn + 1);
     TRY(opt(get_i64(j, "ts", &out->ts_ms)));
     TRY(req(get_list(j, "data", MSG_MAX_TRADES, &arr, &out->n)));
-    size_t i = 0;
-    cJSON_ArrayForEach(it, arr)
-    {
-        msg_trade *tr = &out->v[i++];
-        memset(tr, 0, sizeof *tr);
-        TRY(trade_item(it, tr));
-    }
-    return 0;
+    return items(arr, out->v, sizeof out->v[0], trade_item);
 }
 
 int msg_trades_parse(const char *buf, size_t len, msg_trades *out)
@@ -1101,28 +1163,13 @@ static int list_result(const cJSON *r, size_t *n, void *v, size_t size, size_t c
     return 0;
 }
 
-static int instruments_fn(const cJSON *j, const cJSON *r, void *out)
-{
-    (void)j;
-    msg_instrument_list *l = out;
-    return list_result(r, &l->n, l->v, sizeof l->v[0], MSG_MAX_ITEMS, instrument_fn,
-                       l->next_cursor);
-}
-
-int msg_rest_instruments(const char *buf, size_t len, msg_envelope *env, msg_instrument_list *out)
-{
-    if (out) {
-        out->n = 0;
-        out->next_cursor[0] = '\0';
-    }
-    return rest(buf, len, env, out, instruments_fn);
-}
-
 static int order_ids_fn(const cJSON *j, const cJSON *r, void *out)
 {
     (void)j;
     msg_ids *d = out;
     TRY(req(get_str(r, "orderId", d->order_id, sizeof d->order_id)));
+    if (!d->order_id[0])
+        return ERR_PARSE;
     TRY(opt(get_str(r, "orderLinkId", d->link_id, sizeof d->link_id)));
     return 0;
 }
@@ -1132,20 +1179,6 @@ int msg_rest_order_ids(const char *buf, size_t len, msg_envelope *env, msg_ids *
     if (out)
         memset(out, 0, sizeof *out);
     return rest(buf, len, env, out, order_ids_fn);
-}
-
-static int cancel_all_fn(const cJSON *j, const cJSON *r, void *out)
-{
-    (void)j;
-    msg_id_list *l = out;
-    return list_result(r, &l->n, l->v, sizeof l->v[0], MSG_MAX_IDS, ids_fn, NULL);
-}
-
-int msg_rest_cancel_all(const char *buf, size_t len, msg_envelope *env, msg_id_list *out)
-{
-    if (out)
-        out->n = 0;
-    return rest(buf, len, env, out, cancel_all_fn);
 }
 
 static int batch_fn(const cJSON *j, const cJSON *r, void *out)
@@ -1183,63 +1216,79 @@ int msg_rest_batch(const char *buf, size_t len, msg_envelope *env, msg_batch *ou
     return rest(buf, len, env, out, batch_fn);
 }
 
-static int orders_fn(const cJSON *j, const cJSON *r, void *out)
+/* A reply whose result is a list: where its items go. */
+typedef struct list_spec {
+    size_t *n;
+    void *v;
+    size_t size, cap;
+    item_fn fn;
+    char *cursor; /* nextPageCursor, or NULL */
+    int64_t *ts;  /* gets the envelope's time, or NULL */
+} list_spec;
+
+static int list_fn(const cJSON *j, const cJSON *r, void *out)
 {
     (void)j;
-    msg_order_list *l = out;
-    return list_result(r, &l->n, l->v, sizeof l->v[0], MSG_MAX_ITEMS, order_fn, l->next_cursor);
+    const list_spec *l = out;
+    return list_result(r, l->n, l->v, l->size, l->cap, l->fn, l->cursor);
+}
+
+static int rest_list(const char *buf, size_t len, msg_envelope *env, list_spec l)
+{
+    *l.n = 0;
+    if (l.cursor)
+        l.cursor[0] = '\0';
+    if (l.ts)
+        *l.ts = 0;
+    int rc = rest(buf, len, env, &l, list_fn);
+    if (rc == 0 && l.ts)
+        *l.ts = env->time_ms;
+    return rc;
+}
+
+int msg_rest_instruments(const char *buf, size_t len, msg_envelope *env, msg_instrument_list *out)
+{
+    if (!out)
+        return ERR_INVAL;
+    return rest_list(buf, len, env,
+                     (list_spec){&out->n, out->v, sizeof out->v[0], MSG_MAX_ITEMS, instrument_item,
+                                 out->next_cursor, NULL});
+}
+
+int msg_rest_cancel_all(const char *buf, size_t len, msg_envelope *env, msg_id_list *out)
+{
+    if (!out)
+        return ERR_INVAL;
+    return rest_list(
+        buf, len, env,
+        (list_spec){&out->n, out->v, sizeof out->v[0], MSG_MAX_IDS, ids_item, NULL, NULL});
 }
 
 int msg_rest_orders(const char *buf, size_t len, msg_envelope *env, msg_order_list *out)
 {
-    if (out) {
-        out->n = 0;
-        out->ts_ms = 0;
-        out->next_cursor[0] = '\0';
-    }
-    int rc = rest(buf, len, env, out, orders_fn);
-    if (rc == 0)
-        out->ts_ms = env->time_ms;
-    return rc;
-}
-
-static int positions_fn(const cJSON *j, const cJSON *r, void *out)
-{
-    (void)j;
-    msg_position_list *l = out;
-    return list_result(r, &l->n, l->v, sizeof l->v[0], MSG_MAX_ITEMS, position_fn, l->next_cursor);
+    if (!out)
+        return ERR_INVAL;
+    return rest_list(buf, len, env,
+                     (list_spec){&out->n, out->v, sizeof out->v[0], MSG_MAX_ITEMS, order_item,
+                                 out->next_cursor, &out->ts_ms});
 }
 
 int msg_rest_positions(const char *buf, size_t len, msg_envelope *env, msg_position_list *out)
 {
-    if (out) {
-        out->n = 0;
-        out->ts_ms = 0;
-        out->next_cursor[0] = '\0';
-    }
-    int rc = rest(buf, len, env, out, positions_fn);
-    if (rc == 0)
-        out->ts_ms = env->time_ms;
-    return rc;
-}
-
-static int wallet_fn_r(const cJSON *j, const cJSON *r, void *out)
-{
-    (void)j;
-    msg_wallet_list *l = out;
-    return list_result(r, &l->n, l->v, sizeof l->v[0], MSG_MAX_WALLETS, wallet_fn, NULL);
+    if (!out)
+        return ERR_INVAL;
+    return rest_list(buf, len, env,
+                     (list_spec){&out->n, out->v, sizeof out->v[0], MSG_MAX_ITEMS, position_item,
+                                 out->next_cursor, &out->ts_ms});
 }
 
 int msg_rest_wallet(const char *buf, size_t len, msg_envelope *env, msg_wallet_list *out)
 {
-    if (out) {
-        out->n = 0;
-        out->ts_ms = 0;
-    }
-    int rc = rest(buf, len, env, out, wallet_fn_r);
-    if (rc == 0)
-        out->ts_ms = env->time_ms;
-    return rc;
+    if (!out)
+        return ERR_INVAL;
+    return rest_list(buf, len, env,
+                     (list_spec){&out->n, out->v, sizeof out->v[0], MSG_MAX_WALLETS, wallet_item,
+                                 NULL, &out->ts_ms});
 }
 
 /* ================================================================== headers */
@@ -1265,15 +1314,16 @@ int msg_rate_header(const char *line, size_t len, msg_ratelimit *rl)
         v++;
     while (e > v && (e[-1] == '\r' || e[-1] == '\n' || e[-1] == ' ' || e[-1] == '\t'))
         e--;
-    if (v == e || *v == '-')
+    if (v == e)
         return ERR_PARSE;
-    scan s = {v, e};
-    int64_t x;
-    int rc = sint(&s, &x);
-    if (rc)
-        return rc;
-    if (s.p != e)
-        return ERR_PARSE;
+    int64_t x = 0;
+    for (const char *q = v; q < e; q++) {
+        if (*q < '0' || *q > '9')
+            return ERR_PARSE;
+        if (x > (INT64_MAX - (*q - '0')) / 10)
+            return ERR_RANGE;
+        x = x * 10 + (*q - '0');
+    }
     switch (which) {
     case 0:
         rl->limit = x;

@@ -23,9 +23,10 @@
  * boundary and flagged with *_truncated.
  *
  * Parsers: the orderbook path (msg_ws_kind, msg_book_update) is a hand-written scanner that
- * allocates nothing (a 50-level delta in about a microsecond); everything else goes through
+ * allocates nothing (see bench/mm_book_bench.c: a few µs for 50 changed levels a side, about
+ * 3x faster than cJSON alone builds its tree of the same text); everything else goes through
  * cJSON. Optional fields that are absent read as 0 / "" / the _OTHER value of an enum; each
- * struct names its required fields.
+ * struct names its required fields (a required id or symbol must not be "").
  *
  * Threads: every function is reentrant.
  */

@@ -645,6 +645,9 @@ static void test_private(void **st)
                      ERR_PARSE);
     assert_int_equal(run(p_orders, OT("{\"orderId\":\"a\",\"symbol\":\"X\"}"), &OL), ERR_PARSE);
     assert_int_equal(
+        run(p_orders, OT("{\"orderId\":\"\",\"symbol\":\"X\",\"orderStatus\":\"New\"}"), &OL),
+        ERR_PARSE);
+    assert_int_equal(
         run(p_orders, OT("{\"orderId\":\"a\",\"symbol\":\"X\",\"orderStatus\":\"Weird\"}"), &OL),
         0);
     assert_int_equal(OL.v[0].status, MSG_ST_OTHER);
@@ -785,6 +788,7 @@ static void test_rest_malformed(void **st)
     /* retCode 0 needs a result */
     assert_int_equal(run(p_ids, "{\"retCode\":0,\"retMsg\":\"OK\"}", &IDS), ERR_PARSE);
     assert_int_equal(run(p_ids, "{\"retCode\":0,\"result\":{}}", &IDS), ERR_PARSE);
+    assert_int_equal(run(p_ids, "{\"retCode\":0,\"result\":{\"orderId\":\"\"}}", &IDS), ERR_PARSE);
     assert_int_equal(run(p_ids, "{\"retCode\":10006,\"retMsg\":\"Too many visits!\"}", &IDS), 0);
     assert_int_equal(ENV.ret_code, 10006);
     assert_string_equal(ENV.ret_msg, "Too many visits!");
@@ -853,6 +857,8 @@ static void test_rate_headers(void **st)
     assert_int_equal(rl.has_limit, 0);
     assert_int_equal(msg_rate_header("X-Bapi-Limit-Status: abc\r\n", 26, &rl), ERR_PARSE);
     assert_int_equal(msg_rate_header("X-Bapi-Limit-Status: -1\r\n", 25, &rl), ERR_PARSE);
+    assert_int_equal(msg_rate_header("X-Bapi-Limit-Status: \r-1\r\n", 27, &rl), ERR_PARSE);
+    assert_int_equal(msg_rate_header("X-Bapi-Limit-Status: 1.5\r\n", 26, &rl), ERR_PARSE);
     assert_int_equal(msg_rate_header("X-Bapi-Limit-Status: \r\n", 23, &rl), ERR_PARSE);
     assert_int_equal(msg_rate_header("X-Bapi-Limit-Status: 1 2\r\n", 26, &rl), ERR_PARSE);
     assert_int_equal(msg_rate_header("X-Bapi-Limit: 99999999999999999999\r\n", 36, &rl), ERR_RANGE);
