@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "errcode.h"
+#include "prng.h"
 #include "strategy.h"
 
 #define T0 1700000000000LL
@@ -692,6 +693,67 @@ static void test_requote_fill_delay_and_cap(void **state)
     assert_int_equal(deferred, 3);
 }
 
+/* Random configurations, markets and inventories: whatever the numbers, every quote is on the
+ * grid, above min qty and min notional, post-only quotes never cross, the fills of a side never
+ * take the position past max_position, and the levels of a side come best first. */
+static void test_random_quotes_hold_the_rules(void **state)
+{
+    (void)state;
+    prng rg;
+    prng_seed(&rg, 7);
+    strategy_est e;
+    fill_est(&e);
+    for (int i = 0; i < 3000; i++) {
+        strategy_cfg c;
+        strategy_cfg_default(&c);
+        c.kind = prng_unit(&rg) < 0.5 ? STRATEGY_PURE : STRATEGY_AVELLANEDA;
+        c.order_levels = 1 + (unsigned)(prng_next(&rg) % STRATEGY_MAX_LEVELS);
+        c.order_amount = 0.0005 + 0.05 * prng_unit(&rg);
+        c.order_level_amount = 0.01 * prng_unit(&rg);
+        c.order_level_spread = 20 * prng_unit(&rg);
+        c.bid_spread = -5 + 50 * prng_unit(&rg);
+        c.ask_spread = -5 + 50 * prng_unit(&rg);
+        c.max_position = 0.001 + 0.2 * prng_unit(&rg);
+        c.post_only = prng_unit(&rg) < 0.7;
+        c.inventory_skew_enabled = prng_unit(&rg) < 0.5;
+        c.add_transaction_costs = prng_unit(&rg) < 0.5;
+        c.risk_factor = 0.01 + prng_unit(&rg);
+        c.order_amount_shape_factor = prng_unit(&rg);
+        c.min_spread = 30 * prng_unit(&rg);
+        assert_int_equal(strategy_cfg_check(&c, NULL, 0), 0);
+        double mid = 99 + 2 * prng_unit(&rg);
+        strategy_market m = {.mid = mid,
+                             .best_bid = mid - 0.05 * prng_unit(&rg),
+                             .best_ask = mid + 0.05 * prng_unit(&rg)};
+        strategy_inventory inv = {.position = -0.3 + 0.6 * prng_unit(&rg), .quote = 50};
+        strategy_instrument in = {
+            .tick = 0.01, .lot = 0.001, .min_qty = 0.002, .min_notional = 0.3};
+        strategy_quotes q;
+        int rc = strategy_compute(&c, &in, &m, &inv, &e, 1, T0, T0 + 5000, &q);
+        assert_int_equal(rc, 0);
+        double cum[2] = {0, 0};
+        int64_t last[2] = {0, 0};
+        for (size_t j = 0; j < q.n; j++) {
+            const strategy_quote *x = &q.q[j];
+            int sd = x->side == STRATEGY_SELL;
+            assert_int_equal(sd, j >= q.nbids);
+            assert_true(x->price_ticks > 0 && x->qty_lots > 0);
+            near(x->price, (double)x->price_ticks * in.tick, 1e-9, "price on the grid");
+            near(x->qty, (double)x->qty_lots * in.lot, 1e-12, "qty on the grid");
+            assert_true(x->qty >= in.min_qty - 1e-12);
+            assert_true(x->qty * x->price >= in.min_notional - 1e-9);
+            if (c.post_only)
+                assert_true(sd ? x->price > m.best_bid : x->price < m.best_ask);
+            if (last[sd])
+                assert_true(sd ? x->price_ticks >= last[sd] : x->price_ticks <= last[sd]);
+            last[sd] = x->price_ticks;
+            cum[sd] += x->qty;
+        }
+        assert_true(inv.position + cum[0] <= c.max_position * (1 + 1e-9) || cum[0] == 0);
+        assert_true(inv.position - cum[1] >= -c.max_position * (1 + 1e-9) || cum[1] == 0);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -713,6 +775,7 @@ int main(void)
         cmocka_unit_test(test_requote_age_and_min_spread),
         cmocka_unit_test(test_requote_no_cancel_storm),
         cmocka_unit_test(test_requote_fill_delay_and_cap),
+        cmocka_unit_test(test_random_quotes_hold_the_rules),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
