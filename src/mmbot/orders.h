@@ -59,7 +59,8 @@ typedef enum orders_event {
     ORDERS_EV_PARTIAL,        /* private order stream: PartiallyFilled */
     ORDERS_EV_FILLED,         /* private order stream: Filled */
     ORDERS_EV_CANCELLED,      /* private order stream: Cancelled */
-    ORDERS_EV_REJECTED,       /* private order stream: Rejected */
+    ORDERS_EV_REJECTED,       /* private order stream: Rejected, or a definitive error answer
+                                 to the create (10001, 110007, 110094 ...; not 110072) */
     ORDERS_EV_AMEND_SENT,     /* an amend request leaves (price and/or qty in the update) */
     ORDERS_EV_AMEND_OK,       /* the amend was acknowledged */
     ORDERS_EV_AMEND_REFUSED,  /* the amend got a definitive error */
@@ -70,7 +71,7 @@ typedef enum orders_event {
     ORDERS_EV_QUERY_FOUND,    /* a query by orderLinkId found it; its status is in the update */
     ORDERS_EV_QUERY_NOTFOUND, /* a query by orderLinkId says it does not exist */
     ORDERS_EV_MISSING,        /* reconciliation: not in the exchange's open orders */
-    ORDERS_EV_EXEC,           /* an execution of the order (through orders_fill only) */
+    ORDERS_EV_EXEC,           /* an execution of the order (through orders_fill_apply only) */
     ORDERS_NEVENTS
 } orders_event;
 
@@ -185,7 +186,8 @@ int orders_is_this_run(const orders *o, const char *link_id);
  * caller persists the link id, then sends, then applies ORDERS_EV_SEND). Fills *link (at least
  * ORDERS_LINK_ID_MAX+1 bytes) when link is not NULL. Returns 0; ERR_FULL when max_active orders
  * are live or the table holds no terminal order to drop; ERR_INVAL (empty or long symbol,
- * price < 0, qty <= 0). */
+ * price < 0, qty <= 0, link_cap too small); ERR_RANGE (the sequence no longer fits in 36
+ * chars). Nothing is consumed on failure. */
 int orders_add(orders *o, const char *symbol, orders_side side, double price, double qty,
                int64_t now_ms, char *link, size_t link_cap);
 

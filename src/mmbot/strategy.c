@@ -170,8 +170,8 @@ static void put_side(const strategy_cfg *c, const strategy_instrument *in, const
     for (unsigned i = 0; i < n; i++) {
         double pt = prices[i] / in->tick;
         /* a hair of slack so that a price already on the grid stays there */
-        int64_t ticks = side == STRATEGY_BUY ? (int64_t)floor(pt + 1e-9) : (int64_t)ceil(pt - 1e-9);
-        int64_t lots = amounts[i] > 0 ? (int64_t)floor(amounts[i] / in->lot + 1e-9) : 0;
+        int64_t ticks = side == STRATEGY_BUY ? (int64_t)floor(pt + 1e-6) : (int64_t)ceil(pt - 1e-6);
+        int64_t lots = amounts[i] > 0 ? (int64_t)floor(amounts[i] / in->lot + 1e-6) : 0;
         double price = (double)ticks * in->tick, qty = (double)lots * in->lot;
         int drop = ticks <= 0 || lots <= 0 || qty < in->min_qty - 1e-12 ||
                    qty * price < in->min_notional - 1e-9;

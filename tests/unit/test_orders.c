@@ -10,6 +10,7 @@
 
 #include "errcode.h"
 #include "orders.h"
+#include "prng.h"
 
 #define T0 1000000
 
@@ -816,6 +817,72 @@ static void test_names(void **state)
                          i == ORDERS_FILLED || i == ORDERS_CANCELLED || i == ORDERS_REJECTED);
 }
 
+/* Random sequences of every event with random payloads, the way a hostile network would
+ * deliver them: whatever comes, cumExecQty never decreases, a refusal changes nothing, a create
+ * is sent at most once, a terminal state said by the stream never turns live again, and the
+ * caps hold. */
+static void test_random_sequences(void **state)
+{
+    (void)state;
+    prng rg;
+    prng_seed(&rg, 42);
+    static const orders_status sts[] = {ORDERS_ST_NEW, ORDERS_ST_PARTIAL, ORDERS_ST_FILLED,
+                                        ORDERS_ST_CANCELLED, ORDERS_ST_REJECTED};
+    for (int run = 0; run < 400; run++) {
+        orders *o = mk(4);
+        char link[4][40];
+        int nlink = 0;
+        unsigned sends[4] = {0};
+        char exec[32];
+        for (int step = 0; step < 60; step++) {
+            if (nlink < 4 && prng_unit(&rg) < 0.1) {
+                int rc = orders_add(o, "BTCUSDT", ORDERS_BUY, 100, 1, T0 + step, link[nlink], 40);
+                assert_int_equal(rc, 0);
+                nlink++;
+                continue;
+            }
+            if (nlink == 0)
+                continue;
+            int w = (int)(prng_next(&rg) % (uint64_t)nlink);
+            const orders_order *r = orders_get(o, link[w]);
+            if (!r)
+                continue; /* dropped after its retention */
+            orders_order before = *r;
+            orders_event e = (orders_event)(prng_next(&rg) % ORDERS_NEVENTS);
+            orders_update u = {.order_id = prng_unit(&rg) < 0.5 ? "OIDx" : NULL,
+                               .price =
+                                   prng_unit(&rg) < 0.5 ? 100 + (double)(prng_next(&rg) % 3) : 0,
+                               .qty = prng_unit(&rg) < 0.3 ? 1 : 0,
+                               .cum_qty = prng_unit(&rg) < 0.5 ? prng_unit(&rg) : -1,
+                               .status = sts[prng_next(&rg) % 5]};
+            int rc;
+            if (e == ORDERS_EV_EXEC) {
+                snprintf(exec, sizeof exec, "e%d", (int)(prng_next(&rg) % 50));
+                rc = fill(o, exec, link[w], ORDERS_BUY, 100, 0.1 + 0.3 * prng_unit(&rg), 0);
+                assert_true(rc == 0 || rc == ERR_DUP);
+            } else {
+                rc = orders_event_apply(o, link[w], e, &u, T0 + step);
+                assert_true(rc == 0 || rc == ERR_STATE || rc == ERR_INVAL);
+            }
+            const orders_order *a = orders_get(o, link[w]);
+            assert_non_null(a);
+            if (rc < 0 || rc == ERR_DUP)
+                assert_memory_equal(&before, a, sizeof before);
+            assert_true(a->cum_qty >= before.cum_qty);
+            if (e == ORDERS_EV_SEND && rc == 0)
+                sends[w]++;
+            assert_true(sends[w] <= 1);
+            if (orders_state_terminal(before.state) && !(before.flags & ORDERS_F_INFERRED))
+                assert_true(orders_state_terminal(a->state));
+            orders_stats st;
+            orders_stats_get(o, &st);
+            assert_true(st.active <= 4);
+            assert_true(st.tracked <= ORDERS_MAX_TRACKED);
+        }
+        orders_free(o);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -834,6 +901,7 @@ int main(void)
         cmocka_unit_test(test_reconcile_startup),
         cmocka_unit_test(test_reconcile_periodic),
         cmocka_unit_test(test_names),
+        cmocka_unit_test(test_random_sequences),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
