@@ -540,6 +540,7 @@ static void cb_message(void *ud, wsc *w, const wsc_msg *m)
     (void)w;
     assert_true(m->rx_ms > 0);
     assert_true(m->rx_mono_ns > 0);
+    assert_int_equal(m->data[m->len], '\0'); /* parsers may take it as a C string */
     f->msgs++;
     if (m->control)
         f->controls++;
