@@ -2,14 +2,25 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <yaml.h>
 
+#include "errcode.h"
+
 #define CONFIG_MAX_DEPTH 16
 #define CONFIG_MAX_KEY   256
 #define CONFIG_MAX_FILE  (1u << 20)
+#define CONFIG_MAX_KEYS  4096
+
+/* One mapping key seen in the document, for the duplicate check. */
+typedef struct config_seen {
+    uint32_t hash;
+    int line;
+    char *key; /* owned */
+} config_seen;
 
 /* One open collection: a mapping (expecting a key or a value) or a sequence. */
 typedef struct config_level {
@@ -23,7 +34,66 @@ typedef struct config_state {
     size_t key_len;
     config_level lv[CONFIG_MAX_DEPTH];
     int depth;
+    int key_line;      /* where the key being read was written */
+    config_seen *seen; /* every dotted key of the document so far, at most CONFIG_MAX_KEYS */
+    size_t nseen, capseen;
 } config_state;
+
+static uint32_t config_hash(const char *s)
+{
+    uint32_t h = 2166136261u; /* FNV-1a */
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 16777619u;
+    return h;
+}
+
+/* Records st->key as given on line; returns 0, the line of its first mention (a duplicate),
+ * or a negative ERR_* code (cap, memory). */
+static int config_note_key(config_state *st, int line)
+{
+    uint32_t h = config_hash(st->key);
+    for (size_t i = 0; i < st->nseen; i++)
+        if (st->seen[i].hash == h && strcmp(st->seen[i].key, st->key) == 0)
+            return st->seen[i].line;
+    if (st->nseen == CONFIG_MAX_KEYS)
+        return ERR_FULL;
+    if (st->nseen == st->capseen) {
+        size_t cap = st->capseen ? st->capseen * 2 : 32;
+        config_seen *n = realloc(st->seen, cap * sizeof *n);
+        if (!n)
+            return ERR_NOMEM;
+        st->seen = n;
+        st->capseen = cap;
+    }
+    char *k = strdup(st->key);
+    if (!k)
+        return ERR_NOMEM;
+    st->seen[st->nseen++] = (config_seen){h, line, k};
+    return 0;
+}
+
+/* The duplicate check of the key now complete (its value is a scalar that was accepted, or a
+ * collection that starts): 0, or a negative code with the message in err. */
+static int config_check_dup(config_state *st, const char *name, char *err, size_t errlen)
+{
+    int first = config_note_key(st, st->key_line);
+    if (first > 0) {
+        snprintf(err, errlen, "%s:%d: key '%s': given twice (first on line %d)", name, st->key_line,
+                 st->key, first);
+        return ERR_DUP;
+    }
+    if (first < 0)
+        snprintf(err, errlen, "%s:%d: key '%s': %s", name, st->key_line, st->key,
+                 first == ERR_FULL ? "more than 4096 keys in one file" : errcode_str(first));
+    return first;
+}
+
+static void config_state_free(config_state *st)
+{
+    for (size_t i = 0; i < st->nseen; i++)
+        free(st->seen[i].key);
+    free(st->seen);
+}
 
 static int config_push_key(config_state *st, const char *k, size_t klen)
 {
@@ -45,13 +115,13 @@ int config_parse_yaml(const char *text, size_t len, const char *name, config_fn 
     yaml_parser_t parser;
     yaml_event_t ev;
     config_state st;
-    int rc = -1, done = 0;
+    int rc = ERR_PARSE, done = 0;
     char why[256];
 
     memset(&st, 0, sizeof st);
     if (!yaml_parser_initialize(&parser)) {
         snprintf(err, errlen, "%s: out of memory", name);
-        return -1;
+        return ERR_NOMEM;
     }
     yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
     int docs = 0;
@@ -112,6 +182,12 @@ int config_parse_yaml(const char *text, size_t len, const char *name, config_fn 
                 snprintf(err, errlen, "%s:%d: nested too deep", name, line);
                 goto fail_ev;
             }
+            /* a bad value is reported as such; a key given twice, once its value is read */
+            int drc = top ? config_check_dup(&st, name, err, errlen) : 0;
+            if (drc) {
+                rc = drc;
+                goto fail_ev;
+            }
             if (top)
                 top->want_value = 0;
             st.lv[st.depth].is_seq = is_seq;
@@ -147,8 +223,10 @@ int config_parse_yaml(const char *text, size_t len, const char *name, config_fn 
                 }
                 snprintf(k, sizeof k, "%s[]", st.key);
                 why[0] = '\0';
-                if (fn(ud, k, val, line, why, sizeof why)) {
+                int frc = fn(ud, k, val, line, why, sizeof why);
+                if (frc) {
                     snprintf(err, errlen, "%s:%d: key '%s': %s", name, line, st.key, why);
+                    rc = frc < 0 ? frc : ERR_CONFIG;
                     goto fail_ev;
                 }
             } else if (!top->want_value) {
@@ -156,12 +234,20 @@ int config_parse_yaml(const char *text, size_t len, const char *name, config_fn 
                     snprintf(err, errlen, "%s:%d: key '%.64s': empty or too long", name, line, val);
                     goto fail_ev;
                 }
+                st.key_line = line;
                 top->want_value = 1;
             } else {
                 top->want_value = 0;
                 why[0] = '\0';
-                if (fn(ud, st.key, val, line, why, sizeof why)) {
+                int frc = fn(ud, st.key, val, line, why, sizeof why);
+                if (frc) {
                     snprintf(err, errlen, "%s:%d: key '%s': %s", name, line, st.key, why);
+                    rc = frc < 0 ? frc : ERR_CONFIG;
+                    goto fail_ev;
+                }
+                int drc = config_check_dup(&st, name, err, errlen);
+                if (drc) {
+                    rc = drc;
                     goto fail_ev;
                 }
                 st.key_len = top->key_len;
@@ -184,6 +270,7 @@ fail_ev:
     yaml_event_delete(&ev);
 out:
     yaml_parser_delete(&parser);
+    config_state_free(&st);
     return rc;
 }
 
@@ -191,14 +278,15 @@ int config_load_yaml(const char *path, config_fn fn, void *ud, char *err, size_t
 {
     FILE *f = fopen(path, "rb");
     if (!f) {
-        snprintf(err, errlen, "cannot open '%s': %s", path, strerror(errno));
-        return -1;
+        int e = errno;
+        snprintf(err, errlen, "cannot open '%s': %s", path, strerror(e));
+        return e == ENOENT ? ERR_NOENT : ERR_IO;
     }
     char *buf = malloc(CONFIG_MAX_FILE + 1);
     if (!buf) {
         fclose(f);
         snprintf(err, errlen, "cannot read '%s': out of memory", path);
-        return -1;
+        return ERR_NOMEM;
     }
     size_t n = fread(buf, 1, CONFIG_MAX_FILE + 1, f);
     int rerr = ferror(f);
@@ -206,10 +294,10 @@ int config_load_yaml(const char *path, config_fn fn, void *ud, char *err, size_t
     int rc;
     if (rerr) {
         snprintf(err, errlen, "cannot read '%s': read error", path);
-        rc = -1;
+        rc = ERR_IO;
     } else if (n > CONFIG_MAX_FILE) {
         snprintf(err, errlen, "cannot read '%s': larger than 1 MiB", path);
-        rc = -1;
+        rc = ERR_FULL;
     } else {
         rc = config_parse_yaml(buf, n, path, fn, ud, err, errlen);
     }

@@ -198,7 +198,7 @@ static void on_signal(uv_signal_t *h, int signum)
     stop(h->data);
 }
 
-static void usage(FILE *out)
+static void usage(FILE *out, const simopts *o)
 {
     fprintf(out,
             "usage: bybit-sim [-c bybit-sim.yaml] [--set key=value]... [--listen 127.0.0.1:PORT]\n"
@@ -209,14 +209,10 @@ static void usage(FILE *out)
             "/sim/stats, /sim/faults, /sim/reset and /metrics. Once ready it prints\n"
             "'listening on http://HOST:PORT'. SIGTERM or SIGINT stops it.\n"
             "\n"
-            "  -c, --config FILE     settings (examples/bybit-sim.yaml documents every key)\n"
-            "  --set KEY=VALUE       one setting, after the file (repeatable)\n"
-            "  --listen IP:PORT      where to listen (default 127.0.0.1:0, a free port)\n"
-            "  --seed N              seed of the market and the faults (default 1)\n"
-            "  --account K:S[:USDT]  an account with API key K and secret S (repeatable)\n"
-            "  -h, --help            this text; --help-keys lists the settings\n"
-            "\n"
-            "Exit codes: 0 stopped by a signal, 2 usage or configuration error, 3 cannot run.\n");
+            "options (each is also a key of bybit-sim.yaml; flags override the file):\n");
+    simopts_print_flags(o, out);
+    fprintf(out, "\nExit codes: 0 stopped by a signal, 2 usage or configuration error, 3 cannot "
+                 "run.\n");
 }
 
 /* Exit path before the loop runs: frees what main allocated (no leak reports on errors). */
@@ -231,7 +227,6 @@ static int quit(int rc, simopts *o, faults *f, sim *s)
 int main(int argc, char **argv)
 {
     char err[512];
-    const char *config = NULL;
     int64_t t0 = now_ms();
     faults *f = faults_new(1, t0);
     simopts *o = calloc(1, sizeof *o);
@@ -243,51 +238,23 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
 
     /* the file first, then the flags in order, so a flag wins over the file */
-    for (int i = 1; i < argc; i++)
-        if ((!strcmp(argv[i], "-c") || !strcmp(argv[i], "--config")) && i + 1 < argc)
-            config = argv[++i];
-        else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-            usage(stdout);
-            return quit(0, o, f, NULL);
-        } else if (!strcmp(argv[i], "--help-keys")) {
-            simopts_print_keys(stdout);
-            return quit(0, o, f, NULL);
-        }
-    if (config && simopts_load(o, f, config, t0, err, sizeof err)) {
+    settings_cli cli;
+    if (simopts_args(o, f, argc, argv, t0, &cli, err, sizeof err)) {
         fprintf(stderr, "bybit-sim: %s\n", err);
         return quit(2, o, f, NULL);
     }
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        char kv[600];
-        int rc = 0;
-        if (!strcmp(a, "-c") || !strcmp(a, "--config")) {
-            i++;
-            continue;
-        }
-        if (!v || v[0] == '\0') {
-            fprintf(stderr, "bybit-sim: unknown or incomplete option '%s' (see --help)\n", a);
-            return quit(2, o, f, NULL);
-        }
-        if (!strcmp(a, "--set"))
-            rc = simopts_set(o, f, v, t0, err, sizeof err);
-        else if (!strcmp(a, "--listen")) {
-            snprintf(kv, sizeof kv, "listen=%s", v);
-            rc = simopts_set(o, f, kv, t0, err, sizeof err);
-        } else if (!strcmp(a, "--seed")) {
-            snprintf(kv, sizeof kv, "seed=%s", v);
-            rc = simopts_set(o, f, kv, t0, err, sizeof err);
-        } else if (!strcmp(a, "--account"))
-            rc = simopts_add_account(o, v, err, sizeof err);
-        else {
-            fprintf(stderr, "bybit-sim: unknown option '%s' (see --help)\n", a);
-            return quit(2, o, f, NULL);
-        }
-        if (rc) {
-            fprintf(stderr, "bybit-sim: %s\n", err);
-            return quit(2, o, f, NULL);
-        }
-        i++;
+    if (cli.help || cli.help_keys || cli.print_config) {
+        if (cli.help)
+            usage(stdout, o);
+        else if (cli.help_keys)
+            simopts_print_keys(stdout);
+        else
+            simopts_print_config(o, stdout);
+        return quit(0, o, f, NULL);
+    }
+    if (cli.rest < argc) {
+        fprintf(stderr, "bybit-sim: unexpected argument '%s' (see --help)\n", argv[cli.rest]);
+        return quit(2, o, f, NULL);
     }
 
     app a;

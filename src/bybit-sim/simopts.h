@@ -1,13 +1,16 @@
 /*
- * simopts: every setting of bybit-sim, with its default, its YAML key and --set.
+ * simopts: every setting of bybit-sim, with its default, its YAML key, its flag and --set.
  *
- * One table (simopts.c) lists each key once with its type, range and help, so the YAML file,
- * `--set key=value`, --help and `examples/bybit-sim.yaml` cannot drift apart. The market's
- * defaults are exch_opts_default's. Keys under "faults." are handed to faults_set_key.
- * Precedence: defaults < configuration file < --account and --set, in command-line order.
+ * One table (simopts.c, read by lib/settings) lists each key once with its type, range and
+ * help, so the YAML file, `--set key=value`, the flags, --help, --help-keys, --print-config and
+ * `examples/bybit-sim.yaml` cannot drift apart. The market's defaults are exch_opts_default's.
+ * Keys under "faults." are handed to faults_set_key.
+ * Precedence: defaults < configuration file < --listen, --seed, --account and --set, in
+ * command-line order. A key given twice in a file is an error naming both lines.
  *
- * Account secrets never appear in an error message: an error about an account names its key.
- * Nothing here prints (but simopts_print_keys) or exits.
+ * Account secrets never appear in an error message or in --print-config: an error about an
+ * account names its key, --print-config gives their number. Functions return 0 or a negative
+ * ERR_* code (lib/errcode.h). Nothing here prints (but simopts_print_*) or exits.
  */
 #ifndef SIMOPTS_H
 #define SIMOPTS_H
@@ -18,6 +21,7 @@
 
 #include "exchange.h"
 #include "faults.h"
+#include "settings.h"
 
 #define SIMOPTS_DEFAULT_USDT 100000.0
 
@@ -48,19 +52,28 @@ typedef struct simopts {
 void simopts_default(simopts *o);
 
 /* Loads a YAML file over o; keys under "faults." go to faults_set_key(f, ..., now_ms) (f may
- * be NULL: then such keys are errors). 0, or -1 with "file:line: key 'k': reason" in err. On
- * error the keys before the failing one are applied. */
+ * be NULL: then such keys are errors). 0, or an ERR_* code with "file:line: key 'k': reason" in
+ * err. On error the keys before the failing one are applied. */
 int simopts_load(simopts *o, faults *f, const char *path, int64_t now_ms, char *err, size_t errlen);
 /* "--set key=value" (same keys as the file; "accounts=KEY:SECRET[:USDT]" adds one account).
- * 0, or -1 with "key 'k': reason" in err. */
+ * 0, or an ERR_* code with "--set: key 'k': reason" in err. */
 int simopts_set(simopts *o, faults *f, const char *kv, int64_t now_ms, char *err, size_t errlen);
+/* The command line (settings_args): -c files first, then flags and --set in order. */
+int simopts_args(simopts *o, faults *f, int argc, char **argv, int64_t now_ms, settings_cli *cli,
+                 char *err, size_t errlen);
 /* "--account KEY:SECRET[:USDT_BALANCE]" and YAML list items accounts[] in the same form; the
  * default balance is 100000 USDT. Key and secret: 1..64 printable characters without spaces or
- * ':'. Errors: bad form, same key twice, more than EXCH_MAX_ACCOUNTS; o unchanged then. */
+ * ':'. Errors: ERR_PARSE (bad form), ERR_RANGE (balance), ERR_DUP (same key twice), ERR_FULL
+ * (more than EXCH_MAX_ACCOUNTS); o unchanged then. */
 int simopts_add_account(simopts *o, const char *spec, char *err, size_t errlen);
 /* Usage text of every key with its default and meaning (for --help and the example check):
  * one line per key, "  KEY  DEFAULT  HELP", the key starting at the third column; fault keys
  * as "  faults.KIND.KEY ...". */
 void simopts_print_keys(FILE *out);
+/* The flags part of --help, with o's values as defaults. */
+void simopts_print_flags(const simopts *o, FILE *out);
+/* --print-config: every key with o's value as YAML that loads back (accounts: their number only;
+ * faults are not kept in o and not printed). */
+void simopts_print_config(const simopts *o, FILE *out);
 
 #endif

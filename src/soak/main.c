@@ -4,7 +4,6 @@
  * run.c (soak run) and ctl.c (status, stop, kill-tree).
  */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,21 +39,16 @@ static const char usage_run[] =
     "writes its stdout and stderr to DIR/soak.log (rotated, gzipped, capped), counts log\n"
     "patterns, restarts it by policy and stops it cleanly at the end.\n"
     "\n"
-    "options (each is also a key of soak.yaml; flags override the file):\n"
-    "  -c, --config FILE          YAML configuration (see examples/soak.yaml)\n"
-    "      --set KEY=VALUE        set any key, e.g. --set patterns.oom='Out of memory'\n"
-    "      --duration D           how long to soak (default 24h); D is 250ms, 20s, 10m, 24h\n"
-    "      --interval D           sampling interval (default 1s)\n"
-    "      --artifacts DIR        artifacts folder (default artifacts/soak)\n"
-    "      --heartbeat REGEX      heartbeat line (default '\\[HB\\] alive'; '' disables)\n"
-    "      --heartbeat-timeout D  no heartbeat this long is a hang (default 300s)\n"
-    "      --restart POLICY       never | on-failure | always (default on-failure)\n"
-    "      --stop-timeout D       SIGTERM to SIGKILL grace (default 30s)\n"
-    "      --metrics-url URL      scrape the service's Prometheus endpoint\n"
-    "      --listen ADDR:PORT     serve soak's /metrics and /health (e.g. 127.0.0.1:9464)\n"
-    "      --status MODE          auto | line | plain | off\n"
-    "      --print-config         print every key with its value and exit\n"
-    "  -h, --help                 this text\n";
+    "options (each is also a key of soak.yaml; flags override the file; D is 250ms, 20s, 10m, "
+    "24h):\n";
+
+/* `soak run --help`: the text above, then the flags of the settings table. */
+static void print_usage_run(opts *o)
+{
+    settings s = opts_settings(o);
+    fputs(usage_run, stdout);
+    settings_print_flags(&s, stdout);
+}
 
 static int parse_timeout(int argc, char **argv, int first, uint64_t *ms)
 {
@@ -76,113 +70,36 @@ static int parse_timeout(int argc, char **argv, int first, uint64_t *ms)
     return 0;
 }
 
-/* One key as YAML: single-quoted, where only ' needs doubling. */
-static void print_key(void *ud, const char *key, const char *value, const char *help)
-{
-    (void)ud;
-    printf("%s: '", key);
-    for (const char *p = value; *p; p++)
-        fputs(*p == '\'' ? "''" : (char[2]){*p, 0}, stdout);
-    printf("'  # %s\n", help);
-}
-
 static int cmd_run(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"config", required_argument, NULL, 'c'},
-        {"set", required_argument, NULL, 's'},
-        {"duration", required_argument, NULL, 1},
-        {"interval", required_argument, NULL, 2},
-        {"artifacts", required_argument, NULL, 3},
-        {"heartbeat", required_argument, NULL, 4},
-        {"heartbeat-timeout", required_argument, NULL, 5},
-        {"restart", required_argument, NULL, 6},
-        {"stop-timeout", required_argument, NULL, 7},
-        {"metrics-url", required_argument, NULL, 8},
-        {"listen", required_argument, NULL, 9},
-        {"status", required_argument, NULL, 10},
-        {"print-config", no_argument, NULL, 'p'},
-        {"help", no_argument, NULL, 'h'},
-        {0, 0, 0, 0},
-    };
-    /* the key each numbered flag sets */
-    static const char *const flag_keys[] = {
-        NULL,      "duration",     "interval",    "artifacts", "heartbeat", "heartbeat_timeout",
-        "restart", "stop_timeout", "metrics_url", "listen",    "status"};
     static opts o;
     char err[512];
-    int print = 0;
+    settings_cli cli;
     opts_init(&o);
-
-    /* the file first, wherever -c stands, so that flags override it */
-    for (int i = 1; i < argc && strcmp(argv[i], "--"); i++) {
-        const char *path = NULL;
-        if ((!strcmp(argv[i], "-c") || !strcmp(argv[i], "--config")) && i + 1 < argc)
-            path = argv[i + 1];
-        else if (!strncmp(argv[i], "--config=", 9))
-            path = argv[i] + 9;
-        if (path && opts_load_file(&o, path, err, sizeof err)) {
-            fprintf(stderr, "soak: %s\n", err);
-            opts_free(&o);
-            return SOAK_EXIT_USAGE;
-        }
+    if (opts_args(&o, argc, argv, &cli, err, sizeof err)) {
+        fprintf(stderr, "soak: %s\n", err);
+        opts_free(&o);
+        return SOAK_EXIT_USAGE;
     }
-
-    optind = 1;
-    opterr = 0;
-    int c;
-    while ((c = getopt_long(argc, argv, "+:c:h", longopts, NULL)) != -1) {
-        const char *key = NULL, *val = optarg;
-        char kbuf[128];
-        switch (c) {
-        case 'c':
-            continue;
-        case 'h':
-            fputs(usage_run, stdout);
-            opts_free(&o);
-            return 0;
-        case 'p':
-            print = 1;
-            continue;
-        case 's': {
-            const char *eq = strchr(optarg, '=');
-            if (!eq || eq == optarg || (size_t)(eq - optarg) >= sizeof kbuf) {
-                fprintf(stderr, "soak: --set wants KEY=VALUE, got '%s'\n", optarg);
-                opts_free(&o);
-                return SOAK_EXIT_USAGE;
-            }
-            snprintf(kbuf, sizeof kbuf, "%.*s", (int)(eq - optarg), optarg);
-            key = kbuf;
-            val = eq + 1;
-            break;
-        }
-        case ':':
-            fprintf(stderr, "soak: option '%s' needs a value\n", argv[optind - 1]);
-            opts_free(&o);
-            return SOAK_EXIT_USAGE;
-        case '?':
-            fprintf(stderr, "soak: unknown option '%s' (see 'soak run --help')\n",
-                    argv[optind - 1]);
-            opts_free(&o);
-            return SOAK_EXIT_USAGE;
-        default:
-            key = flag_keys[c];
-            break;
-        }
-        if (opts_set(&o, key, val, err, sizeof err)) {
-            fprintf(stderr, "soak: %s%s '%s': %s\n", c == 's' ? "--set " : "--",
-                    c == 's' ? "key" : longopts[c + 1].name, key, err);
-            opts_free(&o);
-            return SOAK_EXIT_USAGE;
-        }
-    }
-    if (print) {
-        opts_each(&o, print_key, NULL);
+    if (cli.help || cli.help_keys) {
+        settings s = opts_settings(&o);
+        if (cli.help)
+            print_usage_run(&o);
+        else
+            settings_print_keys(&s, stdout);
         opts_free(&o);
         return 0;
     }
-    if (optind < argc) {
-        if (opts_set_command(&o, argv + optind, (size_t)(argc - optind), err, sizeof err)) {
+    if (cli.print_config) {
+        static char buf[OPTS_DUMP_MAX];
+        settings s = opts_settings(&o);
+        settings_dump(&s, buf, sizeof buf, 1);
+        fputs(buf, stdout);
+        opts_free(&o);
+        return 0;
+    }
+    if (cli.rest < argc) {
+        if (opts_set_command(&o, argv + cli.rest, (size_t)(argc - cli.rest), err, sizeof err)) {
             fprintf(stderr, "soak: %s\n", err);
             opts_free(&o);
             return SOAK_EXIT_USAGE;
@@ -191,11 +108,6 @@ static int cmd_run(int argc, char **argv)
     if (o.argc == 0) {
         fprintf(stderr, "soak: no command to run: give it after '--' or as 'command' in the "
                         "configuration\n");
-        opts_free(&o);
-        return SOAK_EXIT_USAGE;
-    }
-    if (o.interval_ms == 0 || o.duration_ms == 0 || o.heartbeat_timeout_ms == 0) {
-        fprintf(stderr, "soak: duration, interval and heartbeat_timeout must be more than 0\n");
         opts_free(&o);
         return SOAK_EXIT_USAGE;
     }

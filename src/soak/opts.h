@@ -1,9 +1,13 @@
 /*
  * opts: every setting of `soak run`, with its default, its YAML key and its flag.
  *
- * One table (opts.c) lists each key once: its type, default, help and where it is stored, so
- * the YAML file, `--set key=value`, the flags and `examples/soak.yaml` cannot drift apart.
+ * One table (opts.c, read by lib/settings) lists each key once: its type, default, range, help,
+ * flag and where it is stored, so the YAML file, `--set key=value`, the flags, --help,
+ * --help-keys, --print-config and `examples/soak.yaml` cannot drift apart. Every value is
+ * checked when it is set (ranges, patterns that must compile, gates that must parse), so a bad
+ * configuration fails at load time naming file:line:key.
  * Precedence: defaults < configuration file < flags and --set, in command-line order.
+ * Functions return 0 or a negative ERR_* code (lib/errcode.h) with a message in err.
  */
 #ifndef SOAK_OPTS_H
 #define SOAK_OPTS_H
@@ -12,6 +16,7 @@
 #include <stdint.h>
 
 #include "patterns.h"
+#include "settings.h"
 
 typedef enum opts_restart {
     OPTS_RESTART_NEVER,
@@ -84,15 +89,23 @@ void opts_init(opts *o);
 /* Frees the command strings. */
 void opts_free(opts *o);
 
-/* Sets one key from text. Returns 0, or -1 with the reason in err (without the key). */
-int opts_set(opts *o, const char *key, const char *value, char *err, size_t errlen);
-/* Loads a YAML file; the message names file, line and key. Returns 0 or -1. */
-int opts_load_file(opts *o, const char *path, char *err, size_t errlen);
-/* Replaces the command. Returns 0 or -1 (too many arguments, out of memory). */
-int opts_set_command(opts *o, char *const *argv, size_t argc, char *err, size_t errlen);
+/* The settings engine bound to o (for settings_print_keys and the like); o must outlive it. */
+settings opts_settings(opts *o);
 
-/* Writes every key with its current value as YAML into buf; used for the run's record
- * (samples.db) and `soak run --print-config`. Returns bytes written (truncated to n-1). */
+/* Sets one key from text ("interval", "patterns.oom"; "command" adds an argument). Returns 0,
+ * or an ERR_* code of settings_set with the reason in err (without the key). */
+int opts_set(opts *o, const char *key, const char *value, char *err, size_t errlen);
+/* Loads a YAML file; the message names file, line and key (ERR_DUP: a key given twice). */
+int opts_load_file(opts *o, const char *path, char *err, size_t errlen);
+/* Replaces the command. Returns 0, ERR_FULL (more than OPTS_MAX_ARGS) or ERR_NOMEM. */
+int opts_set_command(opts *o, char *const *argv, size_t argc, char *err, size_t errlen);
+/* The options of `soak run` (settings_args over the table; config_path is the last -c file).
+ * The command after them starts at argv[cli->rest]. */
+int opts_args(opts *o, int argc, char **argv, settings_cli *cli, char *err, size_t errlen);
+
+/* Writes every key with its current value as YAML into buf (settings_dump: loads back to the
+ * same values); used for the run's record (samples.db). Returns bytes written (truncated to
+ * n-1). */
 size_t opts_dump(const opts *o, char *buf, size_t n);
 /* Calls fn for each key (in table order) with its current value as text. */
 void opts_each(const opts *o,

@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "config.h"
+#include "errcode.h"
 
 #define MAX_KV 32
 
@@ -63,7 +64,7 @@ static void parse_fails(const char *text, const char *want_err)
 {
     kv c = {0};
     char err[512];
-    assert_int_equal(parse(text, &c, err, sizeof err), -1);
+    assert_int_equal(parse(text, &c, err, sizeof err), ERR_PARSE);
     if (!strstr(err, want_err))
         fail_msg("message '%s' does not contain '%s'", err, want_err);
 }
@@ -149,14 +150,15 @@ static void test_callback_refusal_message(void **state)
     (void)state;
     kv c = {.refuse_key = "restart"};
     char err[512];
-    assert_int_equal(parse("duration: 1h\n\nrestart: sometimes\n", &c, err, sizeof err), -1);
+    assert_int_equal(parse("duration: 1h\n\nrestart: sometimes\n", &c, err, sizeof err),
+                     ERR_CONFIG);
     assert_string_equal(err, "t.yaml:3: key 'restart': bad value 'sometimes'");
     /* nested key, and a sequence item (named without the []) */
     kv c2 = {.refuse_key = "a.b"};
-    assert_int_equal(parse("a:\n  b: x\n", &c2, err, sizeof err), -1);
+    assert_int_equal(parse("a:\n  b: x\n", &c2, err, sizeof err), ERR_CONFIG);
     assert_string_equal(err, "t.yaml:2: key 'a.b': bad value 'x'");
     kv c3 = {.refuse_key = "command[]"};
-    assert_int_equal(parse("x: 1\ncommand:\n  - ok\n", &c3, err, sizeof err), -1);
+    assert_int_equal(parse("x: 1\ncommand:\n  - ok\n", &c3, err, sizeof err), ERR_CONFIG);
     assert_string_equal(err, "t.yaml:3: key 'command': bad value 'ok'");
 }
 
@@ -165,11 +167,11 @@ static void test_syntax_error_names_line(void **state)
     (void)state;
     kv c = {0};
     char err[512];
-    assert_int_equal(parse("a: 1\nb: c: d\n", &c, err, sizeof err), -1);
+    assert_int_equal(parse("a: 1\nb: c: d\n", &c, err, sizeof err), ERR_PARSE);
     assert_true(strncmp(err, "t.yaml:2: ", 10) == 0);
-    assert_int_equal(parse("a: 1\nb: 2\nc: [1, 2\n", &c, err, sizeof err), -1);
+    assert_int_equal(parse("a: 1\nb: 2\nc: [1, 2\n", &c, err, sizeof err), ERR_PARSE);
     assert_true(strncmp(err, "t.yaml:", 7) == 0);
-    assert_int_equal(parse("a: 1\n\tb: 2\n", &c, err, sizeof err), -1);
+    assert_int_equal(parse("a: 1\n\tb: 2\n", &c, err, sizeof err), ERR_PARSE);
     assert_true(strncmp(err, "t.yaml:2: ", 10) == 0);
 }
 
@@ -241,7 +243,8 @@ static void test_nul_in_value_refused(void **state)
     kv c = {0};
     char err[256];
     assert_int_equal(
-        config_parse_yaml(text, sizeof text - 1, "t.yaml", collect, &c, err, sizeof err), -1);
+        config_parse_yaml(text, sizeof text - 1, "t.yaml", collect, &c, err, sizeof err),
+        ERR_PARSE);
     assert_non_null(strstr(err, "t.yaml:1:"));
     assert_int_equal(c.n, 0);
 }
@@ -261,12 +264,12 @@ static void test_load_file(void **state)
     assert_int_equal(c.n, 2);
     expect(&c, 1, "b.c", "2", 3);
     kv r = {.refuse_key = "b.c"};
-    assert_int_equal(config_load_yaml(path, collect, &r, err, sizeof err), -1);
+    assert_int_equal(config_load_yaml(path, collect, &r, err, sizeof err), ERR_CONFIG);
     char want[512];
     snprintf(want, sizeof want, "%s:3: key 'b.c': bad value '2'", path);
     assert_string_equal(err, want);
     unlink(path);
-    assert_int_equal(config_load_yaml(path, collect, &c, err, sizeof err), -1);
+    assert_int_equal(config_load_yaml(path, collect, &c, err, sizeof err), ERR_NOENT);
     assert_non_null(strstr(err, path));
     assert_non_null(strstr(err, "cannot open"));
 }

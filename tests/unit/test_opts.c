@@ -11,6 +11,7 @@
 
 #include <cmocka.h>
 
+#include "errcode.h"
 #include "opts.h"
 
 #define EXAMPLE FIXTURES "/../../examples/soak.yaml"
@@ -25,7 +26,9 @@ static void set_ok(opts *o, const char *key, const char *value)
 static void set_fails(opts *o, const char *key, const char *value, const char *want)
 {
     char err[256] = "";
-    assert_int_equal(opts_set(o, key, value, err, sizeof err), -1);
+    int rc = opts_set(o, key, value, err, sizeof err);
+    if (rc >= 0 || strcmp(errcode_name(rc), "ERR_UNKNOWN") == 0)
+        fail_msg("%s=%s: returned %d, not an ERR_* code", key, value, rc);
     if (!strstr(err, want))
         fail_msg("%s=%s: message '%s' does not contain '%s'", key, value, err, want);
 }
@@ -184,7 +187,7 @@ static void test_load_file_command_and_error(void **state)
     opts o;
     opts_init(&o);
     write_tmp(path, sizeof path, "command: [a, b]\nduration: 2h\nxyz: 1\n");
-    assert_int_equal(opts_load_file(&o, path, err, sizeof err), -1);
+    assert_int_equal(opts_load_file(&o, path, err, sizeof err), ERR_NOENT);
     char want[256];
     snprintf(want, sizeof want, "%s:3: key 'xyz': unknown key ", path);
     if (strncmp(err, want, strlen(want)) != 0)
@@ -210,7 +213,7 @@ static void test_load_file_command_and_error(void **state)
     /* command as a scalar is refused with a hint */
     opts_init(&o);
     write_tmp(path, sizeof path, "duration: 1h\ncommand: python3 x.py\n");
-    assert_int_equal(opts_load_file(&o, path, err, sizeof err), -1);
+    assert_int_equal(opts_load_file(&o, path, err, sizeof err), ERR_INVAL);
     snprintf(want, sizeof want, "%s:2: key 'command': must be a list", path);
     if (strncmp(err, want, strlen(want)) != 0)
         fail_msg("message '%s' does not start with '%s'", err, want);
@@ -234,7 +237,7 @@ static void test_set_command(void **state)
     char *many[OPTS_MAX_ARGS + 1];
     for (int i = 0; i <= OPTS_MAX_ARGS; i++)
         many[i] = "x";
-    assert_int_equal(opts_set_command(&o, many, OPTS_MAX_ARGS + 1, err, sizeof err), -1);
+    assert_int_equal(opts_set_command(&o, many, OPTS_MAX_ARGS + 1, err, sizeof err), ERR_FULL);
     opts_free(&o);
     opts_free(&o); /* twice is harmless */
 }

@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "config.h"
+#include "errcode.h"
 #include "simopts.h"
 
 #define EXAMPLE FIXTURES "/../../examples/bybit-sim.yaml"
@@ -29,7 +30,9 @@ static void set_ok(simopts *o, faults *f, const char *kv)
 static void set_fails(simopts *o, faults *f, const char *kv, const char *want)
 {
     char err[256] = "";
-    assert_int_equal(simopts_set(o, f, kv, T0, err, sizeof err), -1);
+    int rc = simopts_set(o, f, kv, T0, err, sizeof err);
+    if (rc >= 0 || strcmp(errcode_name(rc), "ERR_UNKNOWN") == 0)
+        fail_msg("%s: returned %d, not an ERR_* code", kv, rc);
     if (!strstr(err, want))
         fail_msg("%s: message '%s' does not contain '%s'", kv, err, want);
     if (strstr(err, SECRET))
@@ -40,7 +43,9 @@ static void account_fails(simopts *o, const char *spec, const char *want)
 {
     char err[256] = "";
     size_t n = o->naccounts;
-    assert_int_equal(simopts_add_account(o, spec, err, sizeof err), -1);
+    int rc = simopts_add_account(o, spec, err, sizeof err);
+    if (rc >= 0 || strcmp(errcode_name(rc), "ERR_UNKNOWN") == 0)
+        fail_msg("returned %d, not an ERR_* code", rc);
     assert_int_equal(o->naccounts, n);
     if (!strstr(err, want))
         fail_msg("%s: message '%s' does not contain '%s'", spec, err, want);
@@ -76,7 +81,9 @@ static void load_fails(const char *text, int line, const char *key, const char *
     simopts_default(&o);
     faults *f = faults_new(1, T0);
     char err[512] = "", path[64], head[256];
-    assert_int_equal(load_text(&o, f, text, err, sizeof err, path, sizeof path), -1);
+    int rc = load_text(&o, f, text, err, sizeof err, path, sizeof path);
+    if (rc >= 0 || strcmp(errcode_name(rc), "ERR_UNKNOWN") == 0)
+        fail_msg("returned %d, not an ERR_* code", rc);
     snprintf(head, sizeof head, "%s:%d: key '%s': ", path, line, key);
     if (strncmp(err, head, strlen(head)) != 0 || !strstr(err, want))
         fail_msg("message '%s' is not '%s...%s'", err, head, want);
@@ -337,7 +344,7 @@ static void test_load_errors(void **state)
     simopts_default(&o);
     char err[256];
     assert_int_equal(simopts_load(&o, NULL, "/nonexistent/bybit-sim.yaml", T0, err, sizeof err),
-                     -1);
+                     ERR_NOENT);
     assert_non_null(strstr(err, "cannot open '/nonexistent/bybit-sim.yaml'"));
 }
 
