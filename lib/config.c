@@ -78,8 +78,8 @@ static int config_check_dup(config_state *st, const char *name, char *err, size_
 {
     int first = config_note_key(st, st->key_line);
     if (first > 0) {
-        snprintf(err, errlen, "%s:%d: key '%s': given twice (first on line %d)", name,
-                 st->key_line, st->key, first);
+        snprintf(err, errlen, "%s:%d: key '%s': given twice (first on line %d)", name, st->key_line,
+                 st->key, first);
         return ERR_DUP;
     }
     if (first < 0)

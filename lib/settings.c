@@ -96,7 +96,7 @@ static int settings_has_range(const settings_key *k)
     return k->min > 0 || k->max > 0;
 }
 
-/* The range as people read it: "from 1ms to 60s", "at least 1ms". "" when there is none. */
+/* The range as people read it: "from 1ms to 60s", "1ms or more". "" when there is none. */
 static void settings_range_text(const settings_key *k, char *buf, size_t n)
 {
     char lo[64], hi[64];

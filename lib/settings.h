@@ -25,8 +25,9 @@
  *   ENUM      unsigned: the index of the value in `choices`
  *   STRING    char[width], NUL-terminated; `check` may refuse a value
  *   LIST      a YAML sequence: char *[cap] of owned strings at `off` and a size_t count at
- *             `off_n`; or a `set` callback per item. In a file, a sequence replaces the list;
- *             --set and the flag add one item.
+ *             `off_n`; or a `set` callback per item. In a file, a sequence replaces the list
+ *             (an empty one, "[]", leaves it as it is: the reader reports no item); --set and
+ *             the flag add one item.
  *   MAP       NAME -> string, written "prefix.NAME: value" or nested under "prefix:": names
  *             char[cap][SETTINGS_NAME_MAX] at `off`, values char[cap][width] at `off2`, count
  *             size_t at `off_n`; '' removes an entry; defaults in `map_defaults`. Or a `set`
