@@ -42,7 +42,8 @@ stop_sim example
 pass "-c examples/bybit-sim.yaml serves and stops"
 
 # --- REST ---
-start_sim rest --seed 11
+# no synthetic taker flow: it eats levels, and the book test wants exactly `limit` of them
+start_sim rest --seed 11 --set market.taker_per_s=0
 node_run rest rest.mjs 80
 node_run rest badinput.mjs 60
 # SIGTERM with open WebSocket connections: exit 0 within 5 s
