@@ -63,6 +63,14 @@ int simerr_code_known(int code)
     return 0;
 }
 
+const char *simerr_msg_or(int code, const char *msg)
+{
+    if (msg && *msg)
+        return msg;
+    int e = simerr_of_code(code);
+    return simerr_msg(e >= 0 ? (simerr)e : SIMERR_PARAMS);
+}
+
 int simerr_set(char *msg, size_t msglen, simerr e)
 {
     if (msg && msglen)

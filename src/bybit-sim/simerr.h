@@ -190,6 +190,10 @@ int simerr_of_code(int code);
 /* Whether code is in SIMRC_LIST. */
 int simerr_code_known(int code);
 
+/* msg when it is not empty, else the generic text of code (simerr_of_code; "params error" for
+ * a code not in the list): what an answer says when a callee left no text. */
+const char *simerr_msg_or(int code, const char *msg);
+
 /* Writes the text of e into msg (when msg and msglen) and returns e's retCode: the one line a
  * module writes to answer with an error. */
 int simerr_set(char *msg, size_t msglen, simerr e);
