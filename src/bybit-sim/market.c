@@ -196,7 +196,7 @@ void market_start(market *m, int64_t now_ms)
     m->seq = 0;
     m->book_ms = now_ms;
     m->last_trade_px = 0;
-    m->last_dir = "PlusTick";
+    m->last_dir = MARKET_PLUS;
     set_levels(m);
 }
 
@@ -239,18 +239,20 @@ void market_taker_flow(market *m, prng *r, double per_s, int64_t dt,
 
 const char *market_tick_dir(market *m, int64_t px)
 {
-    const char *dir = m->last_dir;
+    static const char *const names[] = {"PlusTick", "MinusTick", "ZeroPlusTick", "ZeroMinusTick"};
+    int dir = m->last_dir;
     if (m->last_trade_px) {
         if (px > m->last_trade_px)
-            dir = "PlusTick";
+            dir = MARKET_PLUS;
         else if (px < m->last_trade_px)
-            dir = "MinusTick";
+            dir = MARKET_MINUS;
         else
-            dir = strstr(m->last_dir, "Plus") ? "ZeroPlusTick" : "ZeroMinusTick";
+            dir = dir == MARKET_PLUS || dir == MARKET_ZERO_PLUS ? MARKET_ZERO_PLUS
+                                                                : MARKET_ZERO_MINUS;
     }
     m->last_trade_px = px;
     m->last_dir = dir;
-    return dir;
+    return names[dir];
 }
 
 double market_upnl(const market *m, int64_t size, double entry)

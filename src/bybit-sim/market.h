@@ -59,7 +59,7 @@ typedef struct market {
     market_cons cons[MARKET_MAX_CONS];
     unsigned ncons;
     int64_t last_trade_px; /* tick direction of public trades */
-    const char *last_dir;
+    int last_dir;          /* a market_dir */
 } market;
 
 /* The mixing function of the level hash (splitmix64's finaliser); the order engine uses it
@@ -107,6 +107,14 @@ unsigned market_merge(const market *m, int ask, const market_level *ag, size_t n
  * always did. */
 void market_taker_flow(market *m, prng *r, double per_s, int64_t dt,
                        void (*take)(void *ud, market *m, int buy, int64_t qty), void *ud);
+
+/* Tick directions of public trades ("L" of publicTrade) */
+typedef enum market_dir {
+    MARKET_PLUS,
+    MARKET_MINUS,
+    MARKET_ZERO_PLUS,
+    MARKET_ZERO_MINUS
+} market_dir;
 
 /* The tick direction of a public trade at px ("PlusTick", "ZeroMinusTick", ...), remembered
  * for the next one. Static storage. */

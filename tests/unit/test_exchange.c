@@ -1483,6 +1483,161 @@ static void test_random_ops_invariants(void **state)
     fx_free(&f);
 }
 
+/* ---- the order lifecycle table: every cell ---- */
+
+static void test_status_table(void **state)
+{
+    (void)state;
+    enum { P = EXCH_ST_PENDING, N = EXCH_ST_NEW, PF = EXCH_ST_PFILLED, F = EXCH_ST_FILLED };
+    enum { C = EXCH_ST_CANCELLED, R = EXCH_ST_REJECTED, NO = -1 };
+    /* rows: from; columns: LIVE, FILL, FILL_ALL, CANCEL, REJECT */
+    static const int want[EXCH_ST__COUNT][EXCH_EV__COUNT] = {
+        [EXCH_ST_PENDING] = {N, NO, NO, C, R},      [EXCH_ST_NEW] = {NO, PF, F, C, R},
+        [EXCH_ST_PFILLED] = {NO, PF, F, C, NO},     [EXCH_ST_FILLED] = {NO, NO, NO, NO, NO},
+        [EXCH_ST_CANCELLED] = {NO, NO, NO, NO, NO}, [EXCH_ST_REJECTED] = {NO, NO, NO, NO, NO},
+    };
+    (void)P;
+    for (int st = 0; st < EXCH_ST__COUNT; st++)
+        for (int ev = 0; ev < EXCH_EV__COUNT; ev++)
+            if (exch_status_next((exch_status)st, (exch_event)ev) != want[st][ev])
+                fail_msg("status %d event %d: %d, want %d", st, ev,
+                         exch_status_next((exch_status)st, (exch_event)ev), want[st][ev]);
+    /* out of range: refused */
+    assert_int_equal(exch_status_next(EXCH_ST__COUNT, EXCH_EV_LIVE), -1);
+    assert_int_equal(exch_status_next(EXCH_ST_NEW, EXCH_EV__COUNT), -1);
+    assert_int_equal(exch_status_next((exch_status)-1, EXCH_EV_FILL), -1);
+}
+
+static void test_status_names(void **state)
+{
+    (void)state;
+    /* Bybit's orderStatus; a pending (not yet live) order shows as New */
+    assert_string_equal(exch_status_name(EXCH_ST_PENDING), "New");
+    assert_string_equal(exch_status_name(EXCH_ST_NEW), "New");
+    assert_string_equal(exch_status_name(EXCH_ST_PFILLED), "PartiallyFilled");
+    assert_string_equal(exch_status_name(EXCH_ST_FILLED), "Filled");
+    assert_string_equal(exch_status_name(EXCH_ST_CANCELLED), "Cancelled");
+    assert_string_equal(exch_status_name(EXCH_ST_REJECTED), "Rejected");
+    assert_string_equal(exch_status_name(EXCH_ST__COUNT), "");
+    int open[] = {1, 1, 1, 0, 0, 0};
+    for (int st = 0; st < EXCH_ST__COUNT; st++)
+        assert_int_equal(exch_status_open((exch_status)st), open[st]);
+    assert_string_equal(exch_cancel_type_name(EXCH_CT_USER), "CancelByUser");
+    assert_string_equal(exch_cancel_type_name(EXCH_CT_DCP), "CancelByDCP");
+    assert_string_equal(exch_cancel_type_name(EXCH_CT_REDUCE_ONLY), "CancelByReduceOnly");
+    assert_string_equal(exch_cancel_type_name(EXCH_CT_UNKNOWN), "UNKNOWN");
+    assert_string_equal(exch_reject_name(EXCH_REJ_NONE), "EC_NoError");
+    assert_string_equal(exch_reject_name(EXCH_REJ_POSTONLY), "EC_PostOnlyWillTakeLiquidity");
+    assert_string_equal(exch_reject_name(EXCH_REJ_FOK), "EC_CancelForNoFullFill");
+}
+
+/* Index of a wire orderStatus in the lifecycle (New stands for Pending too). */
+static int wire_status(const char *s)
+{
+    static const char *const names[] = {"New", "PartiallyFilled", "Filled", "Cancelled",
+                                        "Rejected"};
+    static const exch_status sts[] = {EXCH_ST_NEW, EXCH_ST_PFILLED, EXCH_ST_FILLED,
+                                      EXCH_ST_CANCELLED, EXCH_ST_REJECTED};
+    for (int i = 0; i < 5; i++)
+        if (s && strcmp(s, names[i]) == 0)
+            return (int)sts[i];
+    return -1;
+}
+
+/* Whether some event of the table leads from one status to the other. */
+static int reachable(int from, int to)
+{
+    for (int ev = 0; ev < EXCH_EV__COUNT; ev++)
+        if (exch_status_next((exch_status)from, (exch_event)ev) == to)
+            return 1;
+    return 0;
+}
+
+/* What a bot sees on the private "order" stream follows the table, in a busy run with every
+ * race switched on: each message of an order is a status the table reaches from the previous
+ * one (the only repeat of a final status is the documented duplicate Filled), and no change
+ * was ever refused. */
+static void test_statuses_follow_table(void **state)
+{
+    (void)state;
+    fx f;
+    fx_opts(&f);
+    f.o.volatility = 0.3;
+    f.o.taker_per_s = 20;
+    f.o.p_ack_before_state = 0.2;
+    f.o.p_dup_filled = 0.1;
+    f.o.p_cancel_with_exec = 0.2;
+    f.s.only = "none";
+    fx_start(&f);
+    enum { MAXO = 4096 };
+    static char seen_id[MAXO][40];
+    static int last[MAXO];
+    int nseen = 0, transitions = 0, dups = 0;
+    uint64_t r = 777;
+    int64_t t = T0;
+    exch_ids ids[16];
+    memset(ids, 0, sizeof ids);
+    char msg[128];
+    for (int i = 0; i < 2000; i++) {
+        r = r * 6364136223846793005ULL + 1442695040888963407ULL;
+        unsigned v = (unsigned)(r >> 33);
+        double bid, ask;
+        best(f.x, "BTCUSDT", &bid, &ask);
+        exch_side side = v & 4 ? EXCH_BUY : EXCH_SELL;
+        char px[32], q[32];
+        double off = ((int)(v >> 8 & 15) - 4) * 0.1;
+        snprintf(px, sizeof px, "%.1f", side == EXCH_BUY ? bid - off : ask + off);
+        snprintf(q, sizeof q, "%.3f", 0.001 * (1 + (v >> 12 & 31)));
+        static const exch_tif tifs[] = {EXCH_GTC, EXCH_IOC, EXCH_FOK, EXCH_POSTONLY};
+        if ((v >> 20 & 3) != 3) {
+            exch_order_req rq = req("BTCUSDT", side, v >> 30 & 1 ? EXCH_MARKET : EXCH_LIMIT, q, px,
+                                    tifs[v >> 22 & 3], NULL);
+            exch_create(f.x, KEY, &rq, t, &ids[v >> 26 & 15], msg, sizeof msg);
+        } else {
+            exch_cancel(f.x, KEY, "BTCUSDT", ids[v >> 26 & 15].order_id, NULL, t, NULL, msg,
+                        sizeof msg);
+        }
+        t += 20;
+        exch_tick(f.x, t);
+        for (size_t k = 0; k < f.s.nev; k++) {
+            if (strcmp(f.s.evs[k].topic, "order") != 0)
+                continue;
+            const char *id = str(f.s.evs[k].item, "orderId");
+            int st = wire_status(str(f.s.evs[k].item, "orderStatus"));
+            assert_true(st >= 0);
+            int j = 0;
+            while (j < nseen && strcmp(seen_id[j], id) != 0)
+                j++;
+            if (j == nseen) {
+                assert_true(nseen < MAXO);
+                snprintf(seen_id[nseen++], sizeof seen_id[0], "%s", id);
+                last[j] = EXCH_ST_PENDING; /* every order is born pending */
+            }
+            if (st == last[j] && st == EXCH_ST_FILLED) {
+                dups++; /* p_dup_filled: the Filled message sent twice */
+                continue;
+            }
+            /* from Pending a first message may follow LIVE and then a fill or a cancel */
+            int ok = reachable(last[j], st) ||
+                     (last[j] == EXCH_ST_PENDING && reachable(EXCH_ST_NEW, st)) ||
+                     (st == last[j] && st == EXCH_ST_NEW) || /* amend: New again */
+                     (st == last[j] && st == EXCH_ST_PFILLED);
+            if (!ok)
+                fail_msg("order %s: %s after %s", id, exch_status_name((exch_status)st),
+                         exch_status_name((exch_status)last[j]));
+            last[j] = st;
+            transitions++;
+        }
+        sink_clear(&f.s);
+    }
+    exch_stats st;
+    exch_get_stats(f.x, &st);
+    assert_int_equal(st.refused_transitions, 0);
+    assert_true(transitions > 500);
+    assert_true(dups > 0);
+    fx_free(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1510,6 +1665,9 @@ int main(void)
         cmocka_unit_test(test_reset),
         cmocka_unit_test(test_determinism),
         cmocka_unit_test(test_random_ops_invariants),
+        cmocka_unit_test(test_status_table),
+        cmocka_unit_test(test_status_names),
+        cmocka_unit_test(test_statuses_follow_table),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
