@@ -1,12 +1,14 @@
 /*
- * exchange: the simulated Bybit v5 linear market of bybit-sim, without any I/O.
+ * exchange: the simulated Bybit v5 linear exchange of bybit-sim, without any I/O; its order
+ * engine and the API that rest.c, sim.c, the fuzz harness and the tests use.
  *
- * Holds the instruments (BTCUSDT, ETHUSDT by default), a seeded random-walk mid price per
- * symbol, a synthetic order book around it, the accounts (key, secret, USDT wallet, positions,
- * orders), the matching of account orders against the synthetic book and of synthetic taker
- * flow against resting orders (the accounts' too, so their orders fill, partially as well), fees,
- * Disconnected Cancel All (DCP), and the public book feed (snapshot then deltas with u and seq
- * per symbol and depth).
+ * Holds the accounts (key, secret, USDT wallet, positions, orders), the orders and their
+ * lifecycle (one function changes an order's status, through the table below), the matching of
+ * account orders against the book and of synthetic taker flow against resting orders (the
+ * accounts' too, so their orders fill, partially as well), fees, Disconnected Cancel All (DCP),
+ * and the batching of the public feed. Per symbol, the market (instrument, random-walk mid,
+ * synthetic book, taker flow) is market.h's; the JSON of every item and message is views.h's;
+ * every retCode and text is simerr.h's. docs/bybit-sim-internals.md draws the whole.
  *
  * Time never comes from the clock: every call that can change state takes now_ms (Unix ms), so
  * a run is deterministic for a seed and tests can drive time.
