@@ -231,6 +231,13 @@ static void test_private_and_trade(void **state)
         "\"symbol\":\"BTCUSDT\",\"orderLinkId\":\"t-1\"}]}",
         T0 + 40);
     assert_non_null(find(&tr, "\"reqId\":\"r2\",\"retCode\":0"));
+    /* without a symbol: 10001 with its text (it once said "OK") */
+    say(s, t,
+        "{\"reqId\":\"r3\",\"op\":\"order.cancel\",\"args\":[{\"category\":\"linear\","
+        "\"orderLinkId\":\"t-1\"}]}",
+        T0 + 45);
+    assert_non_null(find(
+        &tr, "\"reqId\":\"r3\",\"retCode\":10001,\"retMsg\":\"params error: symbol invalid\""));
     sim_tick(s, T0 + 60);
     assert_non_null(find(&pv, "\"orderStatus\":\"Cancelled\""));
     rest_out_free(&out);
