@@ -772,6 +772,8 @@ static cJSON *stats_json(sim *s, int64_t now)
     cJSON_AddNumberToObject(o, "rejected", (double)es.orders_rejected);
     cJSON_AddNumberToObject(o, "filled", (double)es.orders_filled);
     cJSON_AddNumberToObject(o, "fills", (double)es.fills);
+    /* a status change the lifecycle table refused: a bug of the simulator when not 0 */
+    cJSON_AddNumberToObject(o, "refused_transitions", (double)es.refused_transitions);
     cJSON_AddNumberToObject(j, "public_trades", (double)es.public_trades);
     cJSON_AddNumberToObject(j, "book_messages", (double)es.book_messages);
     cJSON_AddNumberToObject(j, "accounts", es.accounts);

@@ -252,6 +252,15 @@ static void test_private_and_trade(void **state)
     assert_non_null(strstr(out.body.data, "bybit_sim_ws_connections{kind=\"private\"} 1\n"));
     assert_non_null(strstr(out.body.data, "# TYPE bybit_sim_orders_created_total counter"));
     assert_null(strstr(out.body.data, SECRET));
+    /* /sim/stats: the orders, and no status change the lifecycle table refused */
+    rest_in si = {"GET", "/sim/stats", "", "", 0, "127.0.0.1", NULL, NULL, NULL, NULL};
+    rest_out_free(&out);
+    rest_out_init(&out);
+    sim_http(s, &si, T0 + 90, &out);
+    assert_int_equal(out.status, 200);
+    assert_non_null(strstr(out.body.data, "\"created\":1,"));
+    assert_non_null(strstr(out.body.data, "\"cancelled\":1,"));
+    assert_non_null(strstr(out.body.data, "\"refused_transitions\":0"));
     rest_out_free(&out);
     sim_ws_close(s, p, T0 + 100);
     sim_ws_close(s, t, T0 + 100);
