@@ -1,13 +1,15 @@
 /*
- * exchange: the simulated Bybit v5 linear market. See exchange.h for the contract.
+ * exchange: the order engine of bybit-sim. See exchange.h for the contract.
+ *
+ * What lives where:
+ *   - market.c: per symbol, the random walk, the synthetic book and the taker flow;
+ *   - views.c: the JSON of orders, executions, positions, wallets and books;
+ *   - simerr.h: every retCode and retMsg;
+ *   - here: accounts, orders and their lifecycle (one function, order_to, changes an order's
+ *     status, through the table of exch_status_next), matching, fills, fees and positions,
+ *     DCP, and the batching of public trades and book messages.
  *
  * Model, in short:
- *   - Each symbol has a mid price (a double, random walk in log space) and a synthetic book:
- *     bids at bid0, bid0-1, … and asks at ask0 = bid0+1, ask0+1, … (in ticks), book_levels per
- *     side. The size of a synthetic level is a hash of (seed, symbol, price, epoch): every level
- *     refreshes once per second at a phase of its own, so the book changes a little on every
- *     tick and feed deltas stay small. Liquidity taken from a level is remembered in a small
- *     per-symbol table until the level refreshes.
  *   - Account orders rest in per-symbol arrays (all accounts) and per-account arrays; both are
  *     unordered (swap removal), time priority comes from a per-order sequence number. Scans over
  *     them are O(open orders of the symbol) per matching step: fine for the few hundred orders a
@@ -23,18 +25,19 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "errcode.h"
+#include "market.h"
 #include "prng.h"
 #include "sbuf.h"
+#include "views.h"
 
-#define MAX_CONS     128       /* remembered consumptions of synthetic levels per symbol */
 #define MAX_TRADES   64        /* public trades batched per symbol before a message goes out */
-#define MAX_TAKERS   100       /* synthetic taker trades per symbol and tick at most */
 #define MSG_MAX      (1 << 20) /* a public message never exceeds this */
-#define REFRESH_MS   1000      /* synthetic level refresh period */
 #define NDEPTHS      4
 #define KEY_MAX      64
 #define LINK_MAX     36
@@ -42,44 +45,9 @@
 #define DEFAULT_BOOK 25 /* GET /v5/market/orderbook without a limit */
 
 static const int depths[NDEPTHS] = {1, 50, 200, 500};
-static const int64_t pow10i[] = {1,       10,       100,       1000,       10000,        100000,
-                                 1000000, 10000000, 100000000, 1000000000, 10000000000LL};
 
-typedef enum ostatus { ST_NEW, ST_PFILLED, ST_FILLED, ST_CANCELLED, ST_REJECTED } ostatus;
-static const char *const status_names[] = {"New", "PartiallyFilled", "Filled", "Cancelled",
-                                           "Rejected"};
-static const char *const tif_names[] = {"GTC", "IOC", "FOK", "PostOnly"};
-
-#define REJ_NONE     "EC_NoError"
-#define REJ_POSTONLY "EC_PostOnlyWillTakeLiquidity"
-#define REJ_FOK      "EC_CancelForNoFullFill"
-
-typedef struct order {
-    char id[40], link[40];
-    unsigned acct, sym;
-    exch_side side;
-    exch_type type;
-    exch_tif tif;
-    int reduce_only;
-    int pending;       /* acknowledged, not live yet (p_ack_before_state) */
-    int64_t px;        /* ticks; 0 for Market */
-    int64_t qty, cum;  /* steps */
-    double value, fee; /* cumExecValue, cumExecFee in USDT */
-    ostatus st;
-    const char *cancel_type; /* static strings */
-    const char *reject;
-    int64_t created, updated;
-    uint64_t prio;  /* time priority; renewed by a price change or a qty increase */
-    uint64_t birth; /* creation sequence: "newest first" in queries */
-    size_t ai, si;  /* indices in the account's and the market's arrays */
-} order;
-
-typedef struct position {
-    int64_t size; /* steps, signed: > 0 long */
-    double entry; /* average entry price */
-    double realised;
-    int64_t updated;
-} position;
+typedef exch_order order;
+typedef exch_position position;
 
 typedef struct account {
     char key[KEY_MAX + 1], secret[KEY_MAX + 1];
@@ -96,225 +64,147 @@ typedef struct account {
     int64_t dcp_window_ms, zero_since; /* zero_since < 0: not counting */
 } account;
 
-typedef struct lvl {
-    int64_t px, sz;
-} lvl;
-
-typedef struct cons {
-    int64_t px, epoch, qty;
-} cons;
-
 typedef struct trade {
     int64_t px, qty;
     exch_side side; /* of the taker */
 } trade;
 
-typedef struct stream {
-    int depth;
-    int published; /* 0: the next message is a snapshot */
-    uint64_t u, seq;
-    lvl *b, *a;
-    unsigned nb, na;
-    char topic[48];
-} stream;
-
-typedef struct instr {
-    char sym[16], base[8];
-    int pdec, qdec;
-    int64_t min_qty, max_qty, min_px, max_px; /* steps, ticks */
-    double min_notional, start;
-} instr;
-
-typedef struct market {
-    instr in;
-    double tick, step;
-    double mid;
-    int64_t bid0, ask0;
-    cons cons[MAX_CONS];
-    unsigned ncons;
+/* One symbol: its market, the account orders resting in it, its feeds. */
+typedef struct venue {
+    market mk;
     order **ords;
     size_t nords, capords;
-    stream st[NDEPTHS];
-    uint64_t seq;
-    int64_t last_trade_px;
-    const char *last_dir;
+    views_stream st[NDEPTHS];
     trade trades[MAX_TRADES];
     unsigned ntrades;
     char trade_topic[48];
-} market;
+} venue;
 
 struct exch {
     exch_opts o;
-    market m[EXCH_MAX_SYMBOLS];
+    venue m[EXCH_MAX_SYMBOLS];
     unsigned nsym;
     account *acct[EXCH_MAX_ACCOUNTS];
     unsigned nacct;
     prng rng;
     uint64_t idctr, prioctr;
-    int64_t now, book_ms;
+    int64_t now;
     unsigned npending, nopen;
     exch_stats st;
     /* scratch for the book and the feed */
-    lvl *bk_b, *bk_a, *d_b, *d_a;
-    lvl *ag_b, *ag_a;
+    market_level *bk_b, *bk_a, *d_b, *d_a;
+    market_level *ag_b, *ag_a;
     size_t capag;
     sbuf msg;
 };
 
-/* ---------------------------------------------------------------- randomness */
+/* ---------------------------------------------------------------- the order lifecycle */
 
-static uint64_t mix64(uint64_t z)
+#define NO (-1)
+static const signed char next_status[EXCH_ST__COUNT][EXCH_EV__COUNT] = {
+    /*                    LIVE         FILL             FILL_ALL        CANCEL             REJECT */
+    [EXCH_ST_PENDING] = {EXCH_ST_NEW, NO, NO, EXCH_ST_CANCELLED, EXCH_ST_REJECTED},
+    [EXCH_ST_NEW] = {NO, EXCH_ST_PFILLED, EXCH_ST_FILLED, EXCH_ST_CANCELLED, EXCH_ST_REJECTED},
+    [EXCH_ST_PFILLED] = {NO, EXCH_ST_PFILLED, EXCH_ST_FILLED, EXCH_ST_CANCELLED, NO},
+    [EXCH_ST_FILLED] = {NO, NO, NO, NO, NO},
+    [EXCH_ST_CANCELLED] = {NO, NO, NO, NO, NO},
+    [EXCH_ST_REJECTED] = {NO, NO, NO, NO, NO},
+};
+#undef NO
+
+static const struct {
+    const char *wire;
+    int open;
+} statuses[EXCH_ST__COUNT] = {
+#define EXCH_STATUS_ROW(name, wire, open) {wire, open},
+    EXCH_STATUS_LIST(EXCH_STATUS_ROW)
+#undef EXCH_STATUS_ROW
+};
+
+static const char *const cancel_types[EXCH_CT__COUNT] = {
+#define EXCH_CT_ROW(name, wire) wire,
+    EXCH_CANCEL_LIST(EXCH_CT_ROW)
+#undef EXCH_CT_ROW
+};
+
+static const char *const rejects[EXCH_REJ__COUNT] = {
+#define EXCH_REJ_ROW(name, wire) wire,
+    EXCH_REJECT_LIST(EXCH_REJ_ROW)
+#undef EXCH_REJ_ROW
+};
+
+int exch_status_next(exch_status from, exch_event ev)
 {
-    z += 0x9e3779b97f4a7c15ULL;
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
+    if ((unsigned)from >= EXCH_ST__COUNT || (unsigned)ev >= EXCH_EV__COUNT)
+        return -1;
+    return next_status[from][ev];
 }
 
-static void rng_seed(exch *x)
+const char *exch_status_name(exch_status st)
 {
-    prng_seed(&x->rng, x->o.seed);
+    return (unsigned)st < EXCH_ST__COUNT ? statuses[st].wire : "";
 }
 
-static uint64_t rng_next(exch *x)
+int exch_status_open(exch_status st)
 {
-    return prng_next(&x->rng);
+    return (unsigned)st < EXCH_ST__COUNT && statuses[st].open;
 }
 
-static double rng_unit(exch *x) /* [0, 1) */
+const char *exch_cancel_type_name(exch_cancel_type ct)
 {
-    return prng_unit(&x->rng);
+    return (unsigned)ct < EXCH_CT__COUNT ? cancel_types[ct] : "";
 }
 
-static double rng_normal(exch *x)
+const char *exch_reject_name(exch_reject r)
 {
-    double u1 = 1.0 - rng_unit(x), u2 = rng_unit(x); /* u1 in (0, 1] */
-    return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
+    return (unsigned)r < EXCH_REJ__COUNT ? rejects[r] : "";
 }
 
-static unsigned rng_poisson(exch *x, double lambda)
+/* The one place where an order's status changes: the event through the table, the update
+ * time, and the counters that follow a status (pending orders, filled, cancelled, rejected).
+ * A refused event changes nothing, is counted, and returns ERR_STATE. */
+static int order_to(exch *x, order *o, exch_event ev)
 {
-    if (lambda <= 0)
-        return 0;
-    if (lambda > 30) { /* normal approximation; exactness does not matter here */
-        double v = lambda + sqrt(lambda) * rng_normal(x);
-        return v < 0 ? 0 : v > MAX_TAKERS ? MAX_TAKERS : (unsigned)(v + 0.5);
+    int to = exch_status_next(o->st, ev);
+    if (to < 0) {
+        x->st.refused_transitions++;
+        return ERR_STATE;
     }
-    double l = exp(-lambda), p = 1.0;
-    unsigned k = 0;
-    do {
-        k++;
-        p *= rng_unit(x);
-    } while (p > l && k < MAX_TAKERS + 1);
-    return k - 1;
+    if (o->st == EXCH_ST_PENDING)
+        x->npending--;
+    o->st = (exch_status)to;
+    o->updated = x->now;
+    if (to == EXCH_ST_FILLED)
+        x->st.orders_filled++;
+    else if (to == EXCH_ST_REJECTED || (to == EXCH_ST_CANCELLED && o->reject != EXCH_REJ_NONE))
+        x->st.orders_rejected++;
+    else if (to == EXCH_ST_CANCELLED)
+        x->st.orders_cancelled++;
+    return 0;
 }
+
+static int pending(const order *o)
+{
+    return o->st == EXCH_ST_PENDING;
+}
+
+static int64_t leaves(const order *o)
+{
+    return o->qty - o->cum;
+}
+
+/* ---------------------------------------------------------------- small helpers */
 
 /* Ids do not draw from the PRNG: a counter through a hash keeps the market's random sequence
  * independent of how many ids were made, and ids unique across exch_reset. */
 static void make_uuid(exch *x, char *out)
 {
     uint64_t n = ++x->idctr;
-    uint64_t a = mix64(x->o.seed ^ (n * 2)), b = mix64(~x->o.seed ^ (n * 2 + 1));
+    uint64_t a = market_mix64(x->o.seed ^ (n * 2)), b = market_mix64(~x->o.seed ^ (n * 2 + 1));
     snprintf(out, 40, "%08x-%04x-%04x-%04x-%012llx", (unsigned)(a >> 32),
              (unsigned)(a >> 16) & 0xffffu, ((unsigned)a & 0x0fffu) | 0x4000u,
              ((unsigned)(b >> 48) & 0x3fffu) | 0x8000u,
              (unsigned long long)(b & 0xffffffffffffULL));
-}
-
-/* ---------------------------------------------------------------- numbers */
-
-/* Parses a plain decimal ("12", "0.010") into units of 10^-dec. Strict: digits, at most one
- * point with digits on both sides, no sign, no exponent. 0 and the value; -EINVAL garbage,
- * -EDOM a non-zero digit past dec decimals, -ERANGE above maxv. */
-static int parse_dec(const char *s, int dec, int64_t maxv, int64_t *out)
-{
-    if (!s || !*s)
-        return -EINVAL;
-    const char *p = s;
-    int64_t ip = 0, fp = 0;
-    int nd = 0, fd = 0, extra = 0;
-    while (*p >= '0' && *p <= '9') {
-        if (nd >= 12) {
-            if (*p == '0' && ip == 0) { /* leading zeros */
-                p++;
-                continue;
-            }
-            return -ERANGE;
-        }
-        ip = ip * 10 + (*p - '0');
-        if (ip)
-            nd++;
-        p++;
-    }
-    if (p == s)
-        return -EINVAL;
-    if (*p == '.') {
-        p++;
-        const char *f = p;
-        while (*p >= '0' && *p <= '9') {
-            if (fd < dec) {
-                fp = fp * 10 + (*p - '0');
-                fd++;
-            } else if (*p != '0') {
-                extra = 1;
-            }
-            p++;
-        }
-        if (p == f || p - f > 30)
-            return -EINVAL;
-    }
-    if (*p)
-        return -EINVAL;
-    if (extra)
-        return -EDOM;
-    for (; fd < dec; fd++)
-        fp *= 10;
-    int64_t v = ip * pow10i[dec] + fp;
-    if (v > maxv)
-        return -ERANGE;
-    *out = v;
-    return 0;
-}
-
-/* v × 10^-dec with exactly dec decimals ("60000.5", "0.010"). */
-static int fmt_fixed(char *buf, size_t n, int64_t v, int dec)
-{
-    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
-    if (dec == 0)
-        return snprintf(buf, n, "%s%llu", v < 0 ? "-" : "", (unsigned long long)u);
-    uint64_t p = (uint64_t)pow10i[dec];
-    return snprintf(buf, n, "%s%llu.%0*llu", v < 0 ? "-" : "", (unsigned long long)(u / p), dec,
-                    (unsigned long long)(u % p));
-}
-
-/* A USDT amount with up to dec decimals, trailing zeros dropped ("0.33", "-12.5", "0"). */
-static void fmt_num(char *buf, size_t n, double v, int dec)
-{
-    if (!isfinite(v))
-        v = 0;
-    snprintf(buf, n, "%.*f", dec, v);
-    char *dot = strchr(buf, '.');
-    if (dot) {
-        char *e = buf + strlen(buf) - 1;
-        while (e > dot && *e == '0')
-            *e-- = '\0';
-        if (e == dot)
-            *e = '\0';
-    }
-    if (strcmp(buf, "-0") == 0)
-        snprintf(buf, n, "0");
-}
-
-/* A price in ticks of market m rounded from a double (avgPrice, entryPrice, markPrice). */
-static void fmt_px_d(const market *m, char *buf, size_t n, double px)
-{
-    fmt_fixed(buf, n, (int64_t)llround(px / m->tick), m->in.pdec);
-}
-
-static void set_msg(char *msg, size_t msglen, const char *text)
-{
-    if (msg && msglen)
-        snprintf(msg, msglen, "%s", text);
 }
 
 /* Time only moves forward: a call with an older now_ms keeps the exchange's clock. */
@@ -324,20 +214,18 @@ static void advance(exch *x, int64_t now_ms)
         x->now = now_ms;
 }
 
+/* The answer of a REST-level operation: e's text in msg, e's retCode returned. */
+static int fail(char *msg, size_t msglen, simerr e)
+{
+    return simerr_set(msg, msglen, e);
+}
+
 /* What every REST-level operation does first: "OK" in msg, the clock advanced. */
 static void begin(exch *x, int64_t now_ms, char *msg, size_t msglen)
 {
-    set_msg(msg, msglen, "OK");
+    simerr_set(msg, msglen, SIMERR_OK);
     advance(x, now_ms);
 }
-
-static int fail(char *msg, size_t msglen, int code, const char *text)
-{
-    set_msg(msg, msglen, text);
-    return code;
-}
-
-/* ---------------------------------------------------------------- lookups */
 
 static account *find_acct(const exch *x, const char *key)
 {
@@ -362,7 +250,7 @@ static int find_sym(const exch *x, const char *sym)
     if (!sym)
         return -1;
     for (unsigned i = 0; i < x->nsym; i++)
-        if (strcmp(x->m[i].in.sym, sym) == 0)
+        if (strcmp(x->m[i].mk.in.sym, sym) == 0)
             return (int)i;
     return -1;
 }
@@ -372,98 +260,15 @@ static int empty(const char *s)
     return !s || !*s;
 }
 
-/* ---------------------------------------------------------------- synthetic book */
-
-static uint64_t lvl_hash(const exch *x, const market *m, int64_t px, uint64_t salt)
-{
-    return mix64(x->o.seed ^
-                 mix64((uint64_t)px * 0x100000001b3ULL ^ salt ^ (uint64_t)(m - x->m) << 56));
-}
-
-static int64_t lvl_epoch(const exch *x, const market *m, int64_t px)
-{
-    int64_t phase = (int64_t)(lvl_hash(x, m, px, 0x51ed) % REFRESH_MS);
-    return (x->book_ms + phase) / REFRESH_MS;
-}
-
-static int64_t syn_size(const exch *x, const market *m, int64_t px)
-{
-    if (px < m->in.min_px || px > m->in.max_px)
-        return 0;
-    int64_t ep = lvl_epoch(x, m, px);
-    uint64_t span = (uint64_t)(4.0 * x->o.taker_qty_mean);
-    if (span < 2)
-        span = 2;
-    int64_t sz = m->in.min_qty * (int64_t)(1 + lvl_hash(x, m, px, (uint64_t)ep) % span);
-    for (unsigned i = 0; i < m->ncons; i++)
-        if (m->cons[i].px == px && m->cons[i].epoch == ep)
-            return sz > m->cons[i].qty ? sz - m->cons[i].qty : 0;
-    return sz;
-}
-
-/* Remembers that q was taken from the synthetic level at px until it refreshes. When the table
- * is full the oldest entry goes: that level's liquidity reappears early (harmless). */
-static void consume(exch *x, market *m, int64_t px, int64_t q)
-{
-    int64_t ep = lvl_epoch(x, m, px);
-    for (unsigned i = 0; i < m->ncons; i++)
-        if (m->cons[i].px == px && m->cons[i].epoch == ep) {
-            m->cons[i].qty += q;
-            return;
-        }
-    if (m->ncons == MAX_CONS) {
-        memmove(m->cons, m->cons + 1, (MAX_CONS - 1) * sizeof m->cons[0]);
-        m->ncons--;
-    }
-    m->cons[m->ncons++] = (cons){px, ep, q};
-}
-
-static void prune_cons(exch *x, market *m)
-{
-    unsigned j = 0;
-    for (unsigned i = 0; i < m->ncons; i++)
-        if (m->cons[i].epoch == lvl_epoch(x, m, m->cons[i].px))
-            m->cons[j++] = m->cons[i];
-    m->ncons = j;
-}
-
-static void set_levels(exch *x, market *m)
-{
-    double t = m->mid / m->tick;
-    m->bid0 = (int64_t)floor(t);
-    if (m->bid0 < m->in.min_px)
-        m->bid0 = m->in.min_px;
-    m->ask0 = m->bid0 + 1;
-    (void)x;
-}
-
-/* Best synthetic level with liquidity on one side of the book (asks: book_side EXCH_SELL). */
-static int syn_best(const exch *x, const market *m, exch_side book_side, int64_t *px, int64_t *sz)
-{
-    for (unsigned i = 0; i < x->o.book_levels; i++) {
-        int64_t p = book_side == EXCH_SELL ? m->ask0 + i : m->bid0 - (int64_t)i;
-        int64_t s = syn_size(x, m, p);
-        if (s > 0) {
-            *px = p;
-            *sz = s;
-            return 1;
-        }
-    }
-    return 0;
-}
-
-static int64_t leaves(const order *o)
-{
-    return o->qty - o->cum;
-}
+/* ---------------------------------------------------------------- the book with the accounts */
 
 /* Best live account price on one side (book_side: the resting orders' side). */
-static int acct_best(const market *m, exch_side book_side, int64_t *px)
+static int acct_best(const venue *m, exch_side book_side, int64_t *px)
 {
     int have = 0;
     for (size_t i = 0; i < m->nords; i++) {
         const order *o = m->ords[i];
-        if (o->pending || o->side != book_side)
+        if (pending(o) || o->side != book_side)
             continue;
         if (!have || (book_side == EXCH_SELL ? o->px < *px : o->px > *px))
             *px = o->px;
@@ -472,12 +277,12 @@ static int acct_best(const market *m, exch_side book_side, int64_t *px)
     return have;
 }
 
-static order *acct_first_at(const market *m, exch_side book_side, int64_t px)
+static order *acct_first_at(const venue *m, exch_side book_side, int64_t px)
 {
     order *best = NULL;
     for (size_t i = 0; i < m->nords; i++) {
         order *o = m->ords[i];
-        if (!o->pending && o->side == book_side && o->px == px && (!best || o->prio < best->prio))
+        if (!pending(o) && o->side == book_side && o->px == px && (!best || o->prio < best->prio))
             best = o;
     }
     return best;
@@ -485,7 +290,7 @@ static order *acct_first_at(const market *m, exch_side book_side, int64_t px)
 
 static int cmp_lvl_desc(const void *a, const void *b)
 {
-    int64_t x = ((const lvl *)a)->px, y = ((const lvl *)b)->px;
+    int64_t x = ((const market_level *)a)->px, y = ((const market_level *)b)->px;
     return x < y ? 1 : x > y ? -1 : 0;
 }
 
@@ -495,13 +300,13 @@ static int cmp_lvl_asc(const void *a, const void *b)
 }
 
 /* Aggregates the live account orders of one side into ag (sorted best first); count. */
-static size_t agg_orders(const market *m, exch_side side, lvl *ag)
+static size_t agg_orders(const venue *m, exch_side side, market_level *ag)
 {
     size_t n = 0;
     for (size_t i = 0; i < m->nords; i++) {
         const order *o = m->ords[i];
-        if (!o->pending && o->side == side)
-            ag[n++] = (lvl){o->px, leaves(o)};
+        if (!pending(o) && o->side == side)
+            ag[n++] = (market_level){o->px, leaves(o)};
     }
     qsort(ag, n, sizeof *ag, side == EXCH_BUY ? cmp_lvl_desc : cmp_lvl_asc);
     size_t j = 0;
@@ -514,38 +319,6 @@ static size_t agg_orders(const market *m, exch_side side, lvl *ag)
     return j;
 }
 
-/* Merges synthetic levels and account levels of one side, best first, at most depth. */
-static unsigned merge_side(const exch *x, const market *m, exch_side side, const lvl *ag,
-                           size_t nag, unsigned depth, lvl *out)
-{
-    unsigned n = 0, i = 0;
-    size_t k = 0;
-    int64_t spx = 0, ssz = 0;
-    int have_s = 0;
-    while (n < depth) {
-        while (!have_s && i < x->o.book_levels) {
-            spx = side == EXCH_SELL ? m->ask0 + i : m->bid0 - (int64_t)i;
-            i++;
-            ssz = syn_size(x, m, spx);
-            have_s = ssz > 0;
-        }
-        if (!have_s && k == nag)
-            break;
-        int take_s =
-            have_s && (k == nag || (side == EXCH_SELL ? spx <= ag[k].px : spx >= ag[k].px));
-        if (take_s) {
-            lvl l = {spx, ssz};
-            if (k < nag && ag[k].px == spx)
-                l.sz += ag[k++].sz;
-            out[n++] = l;
-            have_s = 0;
-        } else {
-            out[n++] = ag[k++];
-        }
-    }
-    return n;
-}
-
 static int ensure_ag(exch *x, size_t n)
 {
     if (n <= x->capag)
@@ -553,208 +326,56 @@ static int ensure_ag(exch *x, size_t n)
     size_t c = x->capag ? x->capag : 64;
     while (c < n)
         c *= 2;
-    lvl *b = realloc(x->ag_b, c * sizeof *b);
+    market_level *b = realloc(x->ag_b, c * sizeof *b);
     if (!b)
-        return -ENOMEM;
+        return ERR_NOMEM;
     x->ag_b = b;
-    lvl *a = realloc(x->ag_a, c * sizeof *a);
+    market_level *a = realloc(x->ag_a, c * sizeof *a);
     if (!a)
-        return -ENOMEM;
+        return ERR_NOMEM;
     x->ag_a = a;
     x->capag = c;
     return 0;
 }
 
 /* The current book of m, depth levels per side, into x->bk_b / x->bk_a. */
-static int build_book(exch *x, market *m, unsigned depth, unsigned *nb, unsigned *na)
+static int build_book(exch *x, venue *m, unsigned depth, unsigned *nb, unsigned *na)
 {
     if (ensure_ag(x, m->nords + 1))
-        return -ENOMEM;
+        return ERR_NOMEM;
     size_t nab = agg_orders(m, EXCH_BUY, x->ag_b), naa = agg_orders(m, EXCH_SELL, x->ag_a);
-    *nb = merge_side(x, m, EXCH_BUY, x->ag_b, nab, depth, x->bk_b);
-    *na = merge_side(x, m, EXCH_SELL, x->ag_a, naa, depth, x->bk_a);
+    *nb = market_merge(&m->mk, 0, x->ag_b, nab, depth, x->bk_b);
+    *na = market_merge(&m->mk, 1, x->ag_a, naa, depth, x->bk_a);
     return 0;
 }
 
-/* ---------------------------------------------------------------- JSON items */
-
-static void add_str(cJSON *o, const char *k, const char *v)
-{
-    cJSON_AddStringToObject(o, k, v);
-}
-
-static void add_fixed(cJSON *o, const char *k, int64_t v, int dec)
-{
-    char b[48];
-    fmt_fixed(b, sizeof b, v, dec);
-    cJSON_AddStringToObject(o, k, b);
-}
-
-static void add_num(cJSON *o, const char *k, double v, int dec)
-{
-    char b[64];
-    fmt_num(b, sizeof b, v, dec);
-    cJSON_AddStringToObject(o, k, b);
-}
-
-static void add_ms(cJSON *o, const char *k, int64_t ms)
-{
-    char b[32];
-    snprintf(b, sizeof b, "%lld", (long long)ms);
-    cJSON_AddStringToObject(o, k, b);
-}
-
-static cJSON *order_json(const exch *x, const order *o, int category)
-{
-    const market *m = &x->m[o->sym];
-    cJSON *j = cJSON_CreateObject();
-    if (!j)
-        return NULL;
-    char b[48];
-    int open = o->st == ST_NEW || o->st == ST_PFILLED;
-    if (category)
-        add_str(j, "category", "linear");
-    add_str(j, "orderId", o->id);
-    add_str(j, "orderLinkId", o->link);
-    add_str(j, "blockTradeId", "");
-    add_str(j, "symbol", m->in.sym);
-    if (o->type == EXCH_MARKET)
-        add_str(j, "price", "0");
-    else
-        add_fixed(j, "price", o->px, m->in.pdec);
-    add_fixed(j, "qty", o->qty, m->in.qdec);
-    add_str(j, "side", o->side == EXCH_BUY ? "Buy" : "Sell");
-    add_str(j, "isLeverage", "");
-    cJSON_AddNumberToObject(j, "positionIdx", 0);
-    add_str(j, "orderStatus", status_names[o->st]);
-    add_str(j, "cancelType", o->cancel_type);
-    add_str(j, "rejectReason", o->reject);
-    if (o->cum > 0) {
-        fmt_px_d(m, b, sizeof b, o->value / ((double)o->cum * m->step));
-        add_str(j, "avgPrice", b);
-    } else {
-        add_str(j, "avgPrice", "0");
-    }
-    add_fixed(j, "leavesQty", open ? leaves(o) : 0, m->in.qdec);
-    add_num(j, "leavesValue",
-            open && o->type == EXCH_LIMIT ? (double)leaves(o) * m->step * (double)o->px * m->tick
-                                          : 0,
-            8);
-    add_fixed(j, "cumExecQty", o->cum, m->in.qdec);
-    add_num(j, "cumExecValue", o->value, 8);
-    add_num(j, "cumExecFee", o->fee, 8);
-    add_str(j, "timeInForce", o->type == EXCH_MARKET ? "IOC" : tif_names[o->tif]);
-    add_str(j, "orderType", o->type == EXCH_MARKET ? "Market" : "Limit");
-    add_str(j, "stopOrderType", "");
-    add_str(j, "triggerPrice", "0");
-    add_str(j, "takeProfit", "0");
-    add_str(j, "stopLoss", "0");
-    cJSON_AddBoolToObject(j, "reduceOnly", o->reduce_only);
-    cJSON_AddBoolToObject(j, "closeOnTrigger", 0);
-    add_str(j, "smpType", "None");
-    add_ms(j, "createdTime", o->created);
-    add_ms(j, "updatedTime", o->updated);
-    return j;
-}
-
-static double upnl(const market *m, const position *p)
-{
-    return (double)p->size * m->step * (m->mid - p->entry);
-}
-
-static cJSON *position_json(const exch *x, unsigned sym, const position *p, int category)
-{
-    const market *m = &x->m[sym];
-    cJSON *j = cJSON_CreateObject();
-    if (!j)
-        return NULL;
-    char b[48];
-    int64_t asz = p->size < 0 ? -p->size : p->size;
-    if (category)
-        add_str(j, "category", "linear");
-    add_str(j, "symbol", m->in.sym);
-    add_str(j, "side", p->size > 0 ? "Buy" : p->size < 0 ? "Sell" : "");
-    add_fixed(j, "size", asz, m->in.qdec);
-    cJSON_AddNumberToObject(j, "positionIdx", 0);
-    cJSON_AddNumberToObject(j, "tradeMode", 0);
-    fmt_px_d(m, b, sizeof b, p->entry);
-    add_str(j, "avgPrice", b);
-    add_str(j, "entryPrice", b);
-    add_num(j, "positionValue", (double)asz * m->step * p->entry, 8);
-    fmt_px_d(m, b, sizeof b, m->mid);
-    add_str(j, "markPrice", b);
-    add_num(j, "leverage", x->o.leverage, 2);
-    add_num(j, "positionIM", (double)asz * m->step * p->entry / x->o.leverage, 8);
-    add_num(j, "unrealisedPnl", upnl(m, p), 8);
-    add_num(j, "cumRealisedPnl", p->realised, 8);
-    add_str(j, "liqPrice", "");
-    add_str(j, "positionStatus", "Normal");
-    add_ms(j, "updatedTime", p->updated);
-    return j;
-}
+/* ---------------------------------------------------------------- events */
 
 /* Equity, initial margin of positions and of open (non reduce-only) orders. */
-static void acct_totals(const exch *x, const account *a, double *equity, double *im)
+static views_totals acct_totals(const exch *x, const account *a)
 {
-    double eq = a->wallet, m_ = 0;
+    double eq = a->wallet, im = 0, realised = 0;
     for (unsigned s = 0; s < x->nsym; s++) {
         const position *p = &a->pos[s];
-        const market *m = &x->m[s];
-        eq += upnl(m, p);
-        m_ += (double)(p->size < 0 ? -p->size : p->size) * m->step * p->entry / x->o.leverage;
+        const market *m = &x->m[s].mk;
+        eq += market_upnl(m, p->size, p->entry);
+        im += (double)(p->size < 0 ? -p->size : p->size) * m->step * p->entry / x->o.leverage;
+        realised += p->realised;
     }
     for (size_t i = 0; i < a->nopen; i++) {
         const order *o = a->open[i];
-        const market *m = &x->m[o->sym];
+        const market *m = &x->m[o->sym].mk;
         if (!o->reduce_only)
-            m_ += (double)leaves(o) * m->step * (double)o->px * m->tick / x->o.leverage;
+            im += (double)leaves(o) * m->step * (double)o->px * m->tick / x->o.leverage;
     }
-    *equity = eq;
-    *im = m_;
+    return (views_totals){eq, a->wallet, im, realised};
 }
 
 static cJSON *wallet_json(const exch *x, const account *a)
 {
-    double eq, im;
-    acct_totals(x, a, &eq, &im);
-    double avail = eq - im > 0 ? eq - im : 0, up = eq - a->wallet, realised = 0;
-    for (unsigned s = 0; s < x->nsym; s++)
-        realised += a->pos[s].realised;
-    cJSON *j = cJSON_CreateObject();
-    if (!j)
-        return NULL;
-    add_str(j, "accountType", "UNIFIED");
-    add_num(j, "totalEquity", eq, 8);
-    add_num(j, "totalWalletBalance", a->wallet, 8);
-    add_num(j, "totalMarginBalance", eq, 8);
-    add_num(j, "totalAvailableBalance", avail, 8);
-    add_num(j, "totalPerpUPL", up, 8);
-    add_num(j, "totalInitialMargin", im, 8);
-    add_num(j, "totalMaintenanceMargin", im / 2, 8);
-    add_str(j, "accountIMRate", "0");
-    add_str(j, "accountMMRate", "0");
-    cJSON *coins = cJSON_AddArrayToObject(j, "coin");
-    cJSON *c = cJSON_CreateObject();
-    if (coins && c) {
-        add_str(c, "coin", "USDT");
-        add_num(c, "equity", eq, 8);
-        add_num(c, "usdValue", eq, 8);
-        add_num(c, "walletBalance", a->wallet, 8);
-        add_str(c, "availableToWithdraw", "");
-        add_num(c, "unrealisedPnl", up, 8);
-        add_num(c, "cumRealisedPnl", realised, 8);
-        add_num(c, "totalPositionIM", im, 8);
-        add_str(c, "borrowAmount", "0");
-        add_str(c, "locked", "0");
-        cJSON_AddBoolToObject(c, "marginCollateral", 1);
-        cJSON_AddItemToArray(coins, c);
-    } else {
-        cJSON_Delete(c);
-    }
-    return j;
+    views_totals t = acct_totals(x, a);
+    return views_wallet(&t);
 }
-
-/* ---------------------------------------------------------------- events */
 
 /* Whether anyone listens to a private topic of the account: the item is only built then
  * (ids and random draws are taken all the same, so a run does not depend on who listens). */
@@ -780,7 +401,7 @@ static void emit_order(exch *x, const order *o)
 {
     if (x->o.on_private)
         if (pwanted(x, x->acct[o->acct], "order"))
-            emit(x, x->acct[o->acct], "order", order_json(x, o, 1));
+            emit(x, x->acct[o->acct], "order", views_order(&x->m[o->sym].mk, o, 1));
 }
 
 static int wanted(exch *x, const char *topic)
@@ -788,7 +409,7 @@ static int wanted(exch *x, const char *topic)
     return x->o.on_public && (!x->o.wanted || x->o.wanted(x->o.ud, topic));
 }
 
-static void flush_trades(exch *x, market *m)
+static void flush_trades(exch *x, venue *m)
 {
     if (!m->ntrades)
         return;
@@ -796,38 +417,19 @@ static void flush_trades(exch *x, market *m)
         m->ntrades = 0;
         return;
     }
-    sbuf *s = &x->msg;
-    sbuf_reset(s);
-    int rc = sbuf_printf(s, "{\"topic\":\"%s\",\"type\":\"snapshot\",\"ts\":%lld,\"data\":[",
-                         m->trade_topic, (long long)x->now);
-    for (unsigned i = 0; i < m->ntrades && !rc; i++) {
+    views_trade vt[MAX_TRADES];
+    for (unsigned i = 0; i < m->ntrades; i++) {
         const trade *t = &m->trades[i];
-        char px[32], q[32], id[40];
-        fmt_fixed(px, sizeof px, t->px, m->in.pdec);
-        fmt_fixed(q, sizeof q, t->qty, m->in.qdec);
-        const char *dir = m->last_dir;
-        if (m->last_trade_px) {
-            if (t->px > m->last_trade_px)
-                dir = "PlusTick";
-            else if (t->px < m->last_trade_px)
-                dir = "MinusTick";
-            else
-                dir = strstr(m->last_dir, "Plus") ? "ZeroPlusTick" : "ZeroMinusTick";
-        }
-        m->last_trade_px = t->px;
-        m->last_dir = dir;
-        make_uuid(x, id);
-        rc = sbuf_printf(s,
-                         "%s{\"T\":%lld,\"s\":\"%s\",\"S\":\"%s\",\"v\":\"%s\",\"p\":\"%s\","
-                         "\"L\":\"%s\",\"i\":\"%s\",\"BT\":false}",
-                         i ? "," : "", (long long)x->now, m->in.sym,
-                         t->side == EXCH_BUY ? "Buy" : "Sell", q, px, dir, id);
+        vt[i].px = t->px;
+        vt[i].qty = t->qty;
+        vt[i].taker_buy = t->side == EXCH_BUY;
+        vt[i].dir = market_tick_dir(&m->mk, t->px);
+        make_uuid(x, vt[i].id);
     }
-    if (!rc)
-        rc = sbuf_adds(s, "]}");
+    int rc = views_trades_msg(&x->msg, &m->mk, m->trade_topic, vt, m->ntrades, x->now);
     m->ntrades = 0;
     if (!rc)
-        x->o.on_public(x->o.ud, m->trade_topic, s->data, s->len);
+        x->o.on_public(x->o.ud, m->trade_topic, x->msg.data, x->msg.len);
 }
 
 static void flush_all_trades(exch *x)
@@ -836,7 +438,7 @@ static void flush_all_trades(exch *x)
         flush_trades(x, &x->m[i]);
 }
 
-static void add_trade(exch *x, market *m, exch_side taker_side, int64_t px, int64_t qty)
+static void add_trade(exch *x, venue *m, exch_side taker_side, int64_t px, int64_t qty)
 {
     x->st.public_trades++;
     if (m->ntrades == MAX_TRADES)
@@ -852,7 +454,7 @@ static int push_ptr(order ***arr, size_t *n, size_t *cap, order *o, size_t *idx)
         size_t c = *cap ? *cap * 2 : 16;
         order **p = realloc(*arr, c * sizeof *p);
         if (!p)
-            return -ENOMEM;
+            return ERR_NOMEM;
         *arr = p;
         *cap = c;
     }
@@ -873,7 +475,7 @@ static uint64_t link_hash(const char *s)
     uint64_t h = 1469598103934665603ull;
     for (; *s; s++)
         h = (h ^ (unsigned char)*s) * 1099511628211ull;
-    h = mix64(h);
+    h = market_mix64(h);
     return h < 2 ? h + 2 : h;
 }
 
@@ -950,15 +552,13 @@ static void linkset_del(account *a, const char *link)
 static void retire(exch *x, order *o)
 {
     account *a = x->acct[o->acct];
-    market *m = &x->m[o->sym];
+    venue *m = &x->m[o->sym];
     a->open[o->ai] = a->open[--a->nopen];
     a->open[o->ai]->ai = o->ai;
     m->ords[o->si] = m->ords[--m->nords];
     m->ords[o->si]->si = o->si;
     a->nactive[o->sym]--;
     x->nopen--;
-    if (o->pending)
-        x->npending--;
     if (!a->closed)
         a->closed = malloc(EXCH_MAX_CLOSED * sizeof *a->closed);
     if (a->closed) { /* without memory the closed order is simply not kept */
@@ -969,25 +569,17 @@ static void retire(exch *x, order *o)
         } else
             a->cn++;
         a->closed[slot] = *o;
-        a->closed[slot].pending = 0;
     }
     free(o);
 }
 
-/* Ends an open order as Cancelled (or Rejected), emits it when emit_it, and retires it. */
-static void end_order(exch *x, order *o, ostatus st, const char *cancel_type, const char *reject,
-                      int emit_it)
+/* Cancels an open order (with a cancelType and a rejectReason), emits it and retires it. */
+static void cancel_order(exch *x, order *o, exch_cancel_type ct, exch_reject rej)
 {
-    o->st = st;
-    o->cancel_type = cancel_type;
-    o->reject = reject;
-    o->updated = x->now;
-    if (strcmp(reject, REJ_NONE) != 0 || st == ST_REJECTED)
-        x->st.orders_rejected++;
-    else if (st == ST_CANCELLED)
-        x->st.orders_cancelled++;
-    if (emit_it)
-        emit_order(x, o);
+    o->cancel_type = ct;
+    o->reject = rej;
+    order_to(x, o, EXCH_EV_CANCEL);
+    emit_order(x, o);
     retire(x, o);
 }
 
@@ -996,14 +588,13 @@ static void end_order(exch *x, order *o, ostatus st, const char *cancel_type, co
 static void fill(exch *x, order *o, int64_t q, int64_t px, int maker)
 {
     account *a = x->acct[o->acct];
-    market *m = &x->m[o->sym];
+    const market *m = &x->m[o->sym].mk;
     double pxr = (double)px * m->tick, val = (double)q * m->step * pxr;
     double rate = maker ? x->o.maker_fee : x->o.taker_fee, fee = val * rate;
     o->cum += q;
     o->value += val;
     o->fee += fee;
-    o->st = o->cum == o->qty ? ST_FILLED : ST_PFILLED;
-    o->updated = x->now;
+    order_to(x, o, o->cum == o->qty ? EXCH_EV_FILL_ALL : EXCH_EV_FILL);
 
     position *p = &a->pos[o->sym];
     int64_t dq = o->side == EXCH_BUY ? q : -q, asz = p->size < 0 ? -p->size : p->size;
@@ -1026,46 +617,18 @@ static void fill(exch *x, order *o, int64_t q, int64_t px, int maker)
     p->updated = x->now;
     a->wallet += realised - fee;
     x->st.fills++;
-    if (o->st == ST_FILLED)
-        x->st.orders_filled++;
     if (!x->o.on_private)
         return;
 
     char id[40];
     make_uuid(x, id);
-    cJSON *e = pwanted(x, a, "execution") ? cJSON_CreateObject() : NULL;
-    if (e) {
-        add_str(e, "category", "linear");
-        add_str(e, "symbol", m->in.sym);
-        add_str(e, "orderId", o->id);
-        add_str(e, "orderLinkId", o->link);
-        add_str(e, "side", o->side == EXCH_BUY ? "Buy" : "Sell");
-        if (o->type == EXCH_MARKET)
-            add_str(e, "orderPrice", "0");
-        else
-            add_fixed(e, "orderPrice", o->px, m->in.pdec);
-        add_fixed(e, "orderQty", o->qty, m->in.qdec);
-        add_fixed(e, "leavesQty", leaves(o), m->in.qdec);
-        add_str(e, "orderType", o->type == EXCH_MARKET ? "Market" : "Limit");
-        add_str(e, "stopOrderType", "");
-        add_num(e, "execFee", fee, 8);
-        add_str(e, "execId", id);
-        add_fixed(e, "execPrice", px, m->in.pdec);
-        add_fixed(e, "execQty", q, m->in.qdec);
-        add_str(e, "execType", "Trade");
-        add_num(e, "execValue", val, 8);
-        add_ms(e, "execTime", x->now);
-        cJSON_AddBoolToObject(e, "isMaker", maker);
-        add_num(e, "feeRate", rate, 8);
-        char b[48];
-        fmt_px_d(m, b, sizeof b, m->mid);
-        add_str(e, "markPrice", b);
-        add_fixed(e, "closedSize", closed, m->in.qdec);
-        emit(x, a, "execution", e);
+    if (pwanted(x, a, "execution")) {
+        views_fill f = {id, q, px, closed, val, fee, rate, maker, x->now};
+        emit(x, a, "execution", views_execution(m, o, &f));
     }
     emit_order(x, o);
     if (pwanted(x, a, "position"))
-        emit(x, a, "position", position_json(x, o->sym, p, 1));
+        emit(x, a, "position", views_position(m, p, x->o.leverage, 1));
     if (pwanted(x, a, "wallet"))
         emit(x, a, "wallet", wallet_json(x, a));
 }
@@ -1074,14 +637,15 @@ static void fill(exch *x, order *o, int64_t q, int64_t px, int maker)
  * not past limit when has_limit: first the account orders at each price (time priority), then
  * the synthetic level. taker is the account order taking, or NULL for synthetic taker flow.
  * one_level stops after the best price. Returns the quantity taken. */
-static int64_t take(exch *x, market *m, exch_side side, int has_limit, int64_t limit, int64_t want,
+static int64_t take(exch *x, venue *m, exch_side side, int has_limit, int64_t limit, int64_t want,
                     order *taker, int one_level)
 {
     exch_side opp = side == EXCH_BUY ? EXCH_SELL : EXCH_BUY;
     int64_t done = 0;
     while (done < want) {
         int64_t spx = 0, ssz = 0, apx = 0, p;
-        int has_s = syn_best(x, m, opp, &spx, &ssz), has_a = acct_best(m, opp, &apx);
+        int has_s = market_syn_best(&m->mk, opp == EXCH_SELL, &spx, &ssz),
+            has_a = acct_best(m, opp, &apx);
         if (!has_s && !has_a)
             break;
         if (!has_s)
@@ -1101,12 +665,12 @@ static int64_t take(exch *x, market *m, exch_side side, int has_limit, int64_t l
                 fill(x, taker, f, p, 0);
             done += f;
             here += f;
-            if (mk->st == ST_FILLED)
+            if (mk->st == EXCH_ST_FILLED)
                 retire(x, mk);
         }
         if (done < want && has_s && spx == p) {
             int64_t f = want - done < ssz ? want - done : ssz;
-            consume(x, m, p, f);
+            market_consume(&m->mk, p, f);
             if (taker)
                 fill(x, taker, f, p, 0);
             done += f;
@@ -1121,29 +685,28 @@ static int64_t take(exch *x, market *m, exch_side side, int has_limit, int64_t l
 }
 
 /* Liquidity a taker could get up to limit (has_limit), counted until need is reached. */
-static int64_t available(exch *x, market *m, exch_side side, int has_limit, int64_t limit,
-                         int64_t need)
+static int64_t available(const venue *m, exch_side side, int has_limit, int64_t limit, int64_t need)
 {
     exch_side opp = side == EXCH_BUY ? EXCH_SELL : EXCH_BUY;
     int64_t sum = 0;
     for (size_t i = 0; i < m->nords && sum < need; i++) {
         const order *o = m->ords[i];
-        if (!o->pending && o->side == opp &&
+        if (!pending(o) && o->side == opp &&
             (!has_limit || (side == EXCH_BUY ? o->px <= limit : o->px >= limit)))
             sum += leaves(o);
     }
-    for (unsigned i = 0; i < x->o.book_levels && sum < need; i++) {
-        int64_t p = opp == EXCH_SELL ? m->ask0 + i : m->bid0 - (int64_t)i;
+    for (unsigned i = 0; i < m->mk.levels && sum < need; i++) {
+        int64_t p = market_level_px(&m->mk, opp == EXCH_SELL, i);
         if (has_limit && (side == EXCH_BUY ? p > limit : p < limit))
             break;
-        sum += syn_size(x, m, p);
+        sum += market_syn_size(&m->mk, p);
     }
     return sum;
 }
 
-static int crosses(exch *x, market *m, exch_side side, int64_t px)
+static int crosses(const venue *m, exch_side side, int64_t px)
 {
-    return available(x, m, side, 1, px, 1) > 0;
+    return available(m, side, 1, px, 1) > 0;
 }
 
 /* Steps a reduce-only order may still take: what reduces the position, 0 if none. */
@@ -1155,15 +718,15 @@ static int64_t reducible(const exch *x, const order *o)
     return p->size > 0 ? p->size : 0;
 }
 
-/* An order going live (at create, or at the tick after a delayed ack) or re-priced by amend:
+/* A live order matched at creation, at the tick after a delayed ack, or re-priced by amend:
  * PostOnly check, FOK check, matching, then rest or end. announce: emit New when it rests
  * without a fill. */
 static void go_live(exch *x, order *o, int announce)
 {
-    market *m = &x->m[o->sym];
+    venue *m = &x->m[o->sym];
     int has_limit = o->type == EXCH_LIMIT;
-    if (o->tif == EXCH_POSTONLY && o->type == EXCH_LIMIT && crosses(x, m, o->side, o->px)) {
-        end_order(x, o, ST_CANCELLED, "UNKNOWN", REJ_POSTONLY, 1);
+    if (o->tif == EXCH_POSTONLY && o->type == EXCH_LIMIT && crosses(m, o->side, o->px)) {
+        cancel_order(x, o, EXCH_CT_UNKNOWN, EXCH_REJ_POSTONLY);
         return;
     }
     int64_t want = leaves(o);
@@ -1172,62 +735,30 @@ static void go_live(exch *x, order *o, int announce)
         want = want < r ? want : r;
     }
     if (o->tif == EXCH_FOK &&
-        (want < leaves(o) || available(x, m, o->side, has_limit, o->px, leaves(o)) < leaves(o))) {
-        end_order(x, o, ST_CANCELLED, "UNKNOWN", REJ_FOK, 1);
+        (want < leaves(o) || available(m, o->side, has_limit, o->px, leaves(o)) < leaves(o))) {
+        cancel_order(x, o, EXCH_CT_UNKNOWN, EXCH_REJ_FOK);
         return;
     }
     int64_t got = o->tif == EXCH_POSTONLY ? 0 : take(x, m, o->side, has_limit, o->px, want, o, 0);
-    if (o->st == ST_FILLED)
+    if (o->st == EXCH_ST_FILLED)
         retire(x, o);
     else if (o->type == EXCH_MARKET || o->tif == EXCH_IOC || o->tif == EXCH_FOK)
-        end_order(x, o, ST_CANCELLED, "UNKNOWN", REJ_NONE, 1);
+        cancel_order(x, o, EXCH_CT_UNKNOWN, EXCH_REJ_NONE);
     else if (o->reduce_only && reducible(x, o) == 0)
-        end_order(x, o, ST_CANCELLED, "CancelByReduceOnly", REJ_NONE, 1);
+        cancel_order(x, o, EXCH_CT_REDUCE_ONLY, EXCH_REJ_NONE);
     else if (got == 0 && announce)
         emit_order(x, o);
 }
 
 /* ---------------------------------------------------------------- lifecycle */
 
-static void market_init(exch *x, unsigned i, const char *sym, const char *base, int pdec, int qdec,
-                        int64_t min_qty, int64_t max_qty, double start)
+/* Symbol state as at exch_new: the market at its start, streams unpublished, no trades. */
+static void venue_start(venue *m, int64_t now_ms)
 {
-    market *m = &x->m[i];
-    instr *in = &m->in;
-    snprintf(in->sym, sizeof in->sym, "%s", sym);
-    snprintf(in->base, sizeof in->base, "%s", base);
-    in->pdec = pdec;
-    in->qdec = qdec;
-    in->min_qty = min_qty;
-    in->max_qty = max_qty;
-    in->min_px = 1;
-    in->max_px = 20000000 - 2; /* 1999999.8 / 199999.98 as Bybit */
-    in->min_notional = 5;
-    in->start = start;
-    m->tick = 1.0 / (double)pow10i[pdec];
-    m->step = 1.0 / (double)pow10i[qdec];
-    snprintf(m->trade_topic, sizeof m->trade_topic, "publicTrade.%s", sym);
-    for (int d = 0; d < NDEPTHS; d++) {
-        m->st[d].depth = depths[d];
-        snprintf(m->st[d].topic, sizeof m->st[d].topic, "orderbook.%d.%s", depths[d], sym);
-    }
-}
-
-/* Market state as at exch_new: mid at start, no consumption, streams unpublished. */
-static void market_start(exch *x, market *m)
-{
-    m->mid = m->in.start;
-    m->ncons = 0;
-    m->seq = 0;
-    m->last_trade_px = 0;
-    m->last_dir = "PlusTick";
+    market_start(&m->mk, now_ms);
     m->ntrades = 0;
-    for (int d = 0; d < NDEPTHS; d++) {
-        m->st[d].published = 0;
-        m->st[d].u = m->st[d].seq = 0;
-        m->st[d].nb = m->st[d].na = 0;
-    }
-    set_levels(x, m);
+    for (int d = 0; d < NDEPTHS; d++)
+        views_stream_reset(&m->st[d], 0);
 }
 
 void exch_opts_default(exch_opts *o)
@@ -1257,21 +788,20 @@ exch *exch_new(const exch_opts *o, int64_t now_ms)
     if (!(x->o.taker_qty_mean > 0))
         x->o.taker_qty_mean = 5;
     sbuf_init(&x->msg, MSG_MAX);
-    x->bk_b = malloc(EXCH_MAX_LEVELS * sizeof(lvl));
-    x->bk_a = malloc(EXCH_MAX_LEVELS * sizeof(lvl));
-    x->d_b = malloc(2 * EXCH_MAX_LEVELS * sizeof(lvl));
-    x->d_a = malloc(2 * EXCH_MAX_LEVELS * sizeof(lvl));
+    x->bk_b = malloc(EXCH_MAX_LEVELS * sizeof(market_level));
+    x->bk_a = malloc(EXCH_MAX_LEVELS * sizeof(market_level));
+    x->d_b = malloc(2 * EXCH_MAX_LEVELS * sizeof(market_level));
+    x->d_a = malloc(2 * EXCH_MAX_LEVELS * sizeof(market_level));
     int ok = x->bk_b && x->bk_a && x->d_b && x->d_a;
-    x->nsym = 2;
-    market_init(x, 0, "BTCUSDT", "BTC", 1, 3, 1, 100000, 60000);
-    market_init(x, 1, "ETHUSDT", "ETH", 2, 2, 1, 100000, 3000);
-    for (unsigned i = 0; i < x->nsym && ok; i++)
-        for (int d = 0; d < NDEPTHS; d++) {
-            stream *s = &x->m[i].st[d];
-            s->b = malloc((size_t)s->depth * sizeof(lvl));
-            s->a = malloc((size_t)s->depth * sizeof(lvl));
-            ok = ok && s->b && s->a;
-        }
+    market_instr in;
+    for (unsigned i = 0; market_default_instr(i, &in) == 0 && i < EXCH_MAX_SYMBOLS; i++) {
+        venue *m = &x->m[i];
+        market_init(&m->mk, i, &in, x->o.seed, x->o.book_levels, x->o.taker_qty_mean);
+        snprintf(m->trade_topic, sizeof m->trade_topic, "publicTrade.%s", in.sym);
+        for (int d = 0; d < NDEPTHS; d++)
+            ok = views_stream_init(&m->st[d], depths[d], in.sym) == 0 && ok;
+        x->nsym = i + 1;
+    }
     if (!ok) {
         exch_free(x);
         return NULL;
@@ -1310,10 +840,8 @@ void exch_free(exch *x)
     }
     for (unsigned i = 0; i < EXCH_MAX_SYMBOLS; i++) {
         free(x->m[i].ords);
-        for (int d = 0; d < NDEPTHS; d++) {
-            free(x->m[i].st[d].b);
-            free(x->m[i].st[d].a);
-        }
+        for (int d = 0; d < NDEPTHS; d++)
+            views_stream_free(&x->m[i].st[d]);
     }
     free(x->bk_b);
     free(x->bk_a);
@@ -1334,14 +862,14 @@ void exch_reset(exch *x, int64_t now_ms)
         memset(a->pos, 0, sizeof a->pos);
         a->zero_since = a->conns == 0 ? -1 : a->zero_since;
     }
-    rng_seed(x);
-    x->now = x->book_ms = now_ms;
+    prng_seed(&x->rng, x->o.seed);
+    x->now = now_ms;
     x->prioctr = 0;
     unsigned nacct = x->nacct;
     memset(&x->st, 0, sizeof x->st);
     x->st.accounts = nacct;
     for (unsigned s = 0; s < x->nsym; s++)
-        market_start(x, &x->m[s]);
+        venue_start(&x->m[s], now_ms);
 }
 
 int exch_account_add(exch *x, const char *api_key, const char *secret, double usdt)
@@ -1373,82 +901,6 @@ const char *exch_account_secret(const exch *x, const char *api_key)
 
 /* ---------------------------------------------------------------- feed */
 
-static int add_levels(sbuf *s, const market *m, const lvl *l, unsigned n)
-{
-    char buf[96];
-    int rc = 0;
-    for (unsigned i = 0; i < n && !rc; i++) {
-        size_t k = 0;
-        if (i)
-            buf[k++] = ',';
-        buf[k++] = '[';
-        buf[k++] = '"';
-        k += (size_t)fmt_fixed(buf + k, sizeof buf - k, l[i].px, m->in.pdec);
-        memcpy(buf + k, "\",\"", 3);
-        k += 3;
-        if (l[i].sz == 0)
-            buf[k++] = '0';
-        else
-            k += (size_t)fmt_fixed(buf + k, sizeof buf - k, l[i].sz, m->in.qdec);
-        buf[k++] = '"';
-        buf[k++] = ']';
-        rc = sbuf_add(s, buf, k);
-    }
-    return rc;
-}
-
-/* Writes a book message into x->msg. */
-static int book_msg(exch *x, const market *m, const stream *st, const char *type, const lvl *b,
-                    unsigned nb, const lvl *a, unsigned na, int64_t now_ms)
-{
-    sbuf *s = &x->msg;
-    sbuf_reset(s);
-    int rc = sbuf_printf(s,
-                         "{\"topic\":\"%s\",\"type\":\"%s\",\"ts\":%lld,\"data\":{\"s\":\"%s\","
-                         "\"b\":[",
-                         st->topic, type, (long long)now_ms, m->in.sym);
-    if (!rc && nb)
-        rc = add_levels(s, m, b, nb);
-    if (!rc)
-        rc = sbuf_adds(s, "],\"a\":[");
-    if (!rc && na)
-        rc = add_levels(s, m, a, na);
-    if (!rc)
-        rc = sbuf_printf(s, "],\"u\":%llu,\"seq\":%llu},\"cts\":%lld}", (unsigned long long)st->u,
-                         (unsigned long long)st->seq, (long long)now_ms);
-    return rc;
-}
-
-/* Changes from old to new (both best first) into d: new or changed levels, and removed ones
- * with size 0. */
-static unsigned diff_side(exch_side side, const lvl *old, unsigned no, const lvl *nw, unsigned nn,
-                          lvl *d)
-{
-    unsigned i = 0, j = 0, k = 0;
-    while (i < no || j < nn) {
-        int cmp; /* <0: old level comes first */
-        if (i == no)
-            cmp = 1;
-        else if (j == nn)
-            cmp = -1;
-        else if (old[i].px == nw[j].px)
-            cmp = 0;
-        else
-            cmp = (side == EXCH_BUY ? old[i].px > nw[j].px : old[i].px < nw[j].px) ? -1 : 1;
-        if (cmp < 0) {
-            d[k++] = (lvl){old[i++].px, 0};
-        } else if (cmp > 0) {
-            d[k++] = nw[j++];
-        } else {
-            if (old[i].sz != nw[j].sz)
-                d[k++] = nw[j];
-            i++;
-            j++;
-        }
-    }
-    return k;
-}
-
 static void send_public(exch *x, const char *topic)
 {
     x->st.book_messages++;
@@ -1456,44 +908,22 @@ static void send_public(exch *x, const char *topic)
         x->o.on_public(x->o.ud, topic, x->msg.data, x->msg.len);
 }
 
-/* Publishes the stream from the book in x->bk_b/bk_a (at least st->depth levels built):
- * a snapshot when unpublished, else a delta when something changed. */
-static void publish_stream(exch *x, market *m, stream *st, unsigned nb, unsigned na)
+/* Publishes a stream from the book in x->bk_b/bk_a (at least its depth built). */
+static int publish_stream(exch *x, venue *m, views_stream *st, unsigned nb, unsigned na)
 {
-    unsigned db = nb < (unsigned)st->depth ? nb : (unsigned)st->depth;
-    unsigned da = na < (unsigned)st->depth ? na : (unsigned)st->depth;
-    if (!st->published) {
-        memcpy(st->b, x->bk_b, db * sizeof(lvl));
-        memcpy(st->a, x->bk_a, da * sizeof(lvl));
-        st->nb = db;
-        st->na = da;
-        st->u++;
-        st->seq = m->seq;
-        st->published = 1;
-        if (book_msg(x, m, st, "snapshot", st->b, st->nb, st->a, st->na, x->now) == 0)
-            send_public(x, st->topic);
-        return;
-    }
-    unsigned ncb = diff_side(EXCH_BUY, st->b, st->nb, x->bk_b, db, x->d_b);
-    unsigned nca = diff_side(EXCH_SELL, st->a, st->na, x->bk_a, da, x->d_a);
-    if (!ncb && !nca)
-        return;
-    memcpy(st->b, x->bk_b, db * sizeof(lvl));
-    memcpy(st->a, x->bk_a, da * sizeof(lvl));
-    st->nb = db;
-    st->na = da;
-    st->u++;
-    st->seq = m->seq;
-    if (book_msg(x, m, st, "delta", x->d_b, ncb, x->d_a, nca, x->now) == 0)
+    int rc =
+        views_stream_publish(st, &m->mk, x->bk_b, nb, x->bk_a, na, x->d_b, x->d_a, x->now, &x->msg);
+    if (rc == 1)
         send_public(x, st->topic);
+    return rc;
 }
 
-static void feed_tick(exch *x, market *m)
+static void feed_tick(exch *x, venue *m)
 {
     int want[NDEPTHS];
     unsigned maxd = 0;
     for (int d = 0; d < NDEPTHS; d++) {
-        want[d] = x->o.on_public && (!x->o.wanted || x->o.wanted(x->o.ud, m->st[d].topic));
+        want[d] = wanted(x, m->st[d].topic);
         if (want[d] && (unsigned)m->st[d].depth > maxd)
             maxd = (unsigned)m->st[d].depth;
     }
@@ -1507,7 +937,7 @@ static void feed_tick(exch *x, market *m)
             publish_stream(x, m, &m->st[d], nb, na);
 }
 
-static stream *find_stream(exch *x, const char *topic, market **mp)
+static views_stream *find_stream(exch *x, const char *topic, venue **mp)
 {
     int depth;
     char sym[24];
@@ -1530,8 +960,8 @@ static stream *find_stream(exch *x, const char *topic, market **mp)
 
 char *exch_book_snapshot_msg(exch *x, const char *topic, int64_t now_ms)
 {
-    market *m;
-    stream *st = find_stream(x, topic, &m);
+    venue *m;
+    views_stream *st = find_stream(x, topic, &m);
     if (!st)
         return NULL;
     advance(x, now_ms);
@@ -1539,10 +969,9 @@ char *exch_book_snapshot_msg(exch *x, const char *topic, int64_t now_ms)
         unsigned nb, na;
         if (build_book(x, m, (unsigned)st->depth, &nb, &na))
             return NULL;
-        publish_stream(x, m, st, nb, na);
-        return x->msg.len ? strdup(x->msg.data) : NULL;
+        return publish_stream(x, m, st, nb, na) == 1 ? strdup(x->msg.data) : NULL;
     }
-    if (book_msg(x, m, st, "snapshot", st->b, st->nb, st->a, st->na, now_ms))
+    if (views_stream_snapshot(st, &m->mk, now_ms, &x->msg))
         return NULL;
     return strdup(x->msg.data);
 }
@@ -1550,10 +979,8 @@ char *exch_book_snapshot_msg(exch *x, const char *topic, int64_t now_ms)
 void exch_book_reset(exch *x)
 {
     for (unsigned s = 0; s < x->nsym; s++)
-        for (int d = 0; d < NDEPTHS; d++) {
-            x->m[s].st[d].published = 0;
-            x->m[s].st[d].u = 0;
-        }
+        for (int d = 0; d < NDEPTHS; d++)
+            views_stream_reset(&x->m[s].st[d], 1);
 }
 
 int exch_topic_valid(const exch *x, const char *topic)
@@ -1562,44 +989,31 @@ int exch_topic_valid(const exch *x, const char *topic)
         return 0;
     if (strncmp(topic, "publicTrade.", 12) == 0)
         return find_sym(x, topic + 12) >= 0;
-    market *m;
+    venue *m;
     return find_stream((exch *)x, topic, &m) != NULL;
 }
 
 /* ---------------------------------------------------------------- tick */
 
-static void walk(exch *x, market *m, int64_t dt)
-{
-    if (dt <= 0 || !(x->o.volatility > 0))
-        return;
-    double h = (double)dt / 3600000.0;
-    double r = x->o.volatility * sqrt(h) * rng_normal(x);
-    double mid = m->mid * exp(r);
-    double lo = (double)(m->in.min_px + x->o.book_levels) * m->tick;
-    double hi = (double)(m->in.max_px - x->o.book_levels) * m->tick;
-    m->mid = mid < lo ? lo : mid > hi ? hi : mid;
-    set_levels(x, m);
-}
-
 /* Resting account orders that the moved synthetic book now crosses fill as makers at their own
  * price against the crossed synthetic levels (partially when those hold less). */
-static void cross_resting(exch *x, market *m)
+static void cross_resting(exch *x, venue *m)
 {
     for (size_t i = 0; i < m->nords;) {
         order *o = m->ords[i];
-        if (o->pending) {
+        if (pending(o)) {
             i++;
             continue;
         }
         int64_t got = 0;
-        for (unsigned k = 0; k < x->o.book_levels && got < leaves(o); k++) {
-            int64_t p = o->side == EXCH_BUY ? m->ask0 + k : m->bid0 - (int64_t)k;
+        for (unsigned k = 0; k < m->mk.levels && got < leaves(o); k++) {
+            int64_t p = market_level_px(&m->mk, o->side == EXCH_BUY, k);
             if (o->side == EXCH_BUY ? p > o->px : p < o->px)
                 break;
-            int64_t s = syn_size(x, m, p);
+            int64_t s = market_syn_size(&m->mk, p);
             int64_t f = leaves(o) - got < s ? leaves(o) - got : s;
             if (f > 0) {
-                consume(x, m, p, f);
+                market_consume(&m->mk, p, f);
                 got += f;
             }
         }
@@ -1609,45 +1023,33 @@ static void cross_resting(exch *x, market *m)
         }
         fill(x, o, got, o->px, 1);
         add_trade(x, m, o->side == EXCH_BUY ? EXCH_SELL : EXCH_BUY, o->px, got);
-        if (o->st == ST_FILLED)
+        if (o->st == EXCH_ST_FILLED)
             retire(x, o); /* the last order moved into slot i: look at i again */
         else
             i++;
     }
 }
 
-static void taker_flow(exch *x, market *m, int64_t dt)
+/* One synthetic taker trade of the market's flow: it takes the best level only. */
+static void taker_take(void *ud, market *mk, int buy, int64_t qty)
 {
-    if (dt <= 0 || !(x->o.taker_per_s > 0))
-        return;
-    unsigned n = rng_poisson(x, x->o.taker_per_s * (double)dt / 1000.0);
-    for (unsigned i = 0; i < n; i++) {
-        exch_side side = (rng_next(x) >> 63) ? EXCH_BUY : EXCH_SELL;
-        double u = rng_unit(x);
-        int64_t units = (int64_t)llround(-x->o.taker_qty_mean * log(1.0 - u));
-        if (units < 1)
-            units = 1;
-        if (units > 1000)
-            units = 1000;
-        take(x, m, side, 0, 0, units * m->in.min_qty, NULL, 1);
-    }
+    exch *x = ud;
+    venue *m = (venue *)((char *)mk - offsetof(venue, mk));
+    take(x, m, buy ? EXCH_BUY : EXCH_SELL, 0, 0, qty, NULL, 1);
 }
 
 static void activate_pending(exch *x)
 {
     for (unsigned s = 0; s < x->nsym && x->npending; s++) {
-        market *m = &x->m[s];
+        venue *m = &x->m[s];
         /* go_live may retire orders (swap removal): collect first, in priority order */
         for (;;) {
             order *first = NULL;
             for (size_t i = 0; i < m->nords; i++)
-                if (m->ords[i]->pending && (!first || m->ords[i]->prio < first->prio))
+                if (pending(m->ords[i]) && (!first || m->ords[i]->prio < first->prio))
                     first = m->ords[i];
-            if (!first)
+            if (!first || order_to(x, first, EXCH_EV_LIVE))
                 break;
-            first->pending = 0;
-            x->npending--;
-            first->updated = x->now;
             go_live(x, first, 1);
         }
     }
@@ -1655,7 +1057,7 @@ static void activate_pending(exch *x)
 
 /* Cancels every open order of a (of symbol sym, or all when sym < 0), appending
  * {orderId, orderLinkId} to list when given. */
-static void cancel_orders(exch *x, account *a, int sym, const char *cancel_type, cJSON *list)
+static void cancel_orders(exch *x, account *a, int sym, exch_cancel_type ct, cJSON *list)
 {
     for (size_t i = a->nopen; i-- > 0;) {
         if (i >= a->nopen)
@@ -1664,14 +1066,11 @@ static void cancel_orders(exch *x, account *a, int sym, const char *cancel_type,
         if (sym >= 0 && (int)o->sym != sym)
             continue;
         if (list) {
-            cJSON *it = cJSON_CreateObject();
-            if (it) {
-                add_str(it, "orderId", o->id);
-                add_str(it, "orderLinkId", o->link);
+            cJSON *it = views_order_ids(o);
+            if (it)
                 cJSON_AddItemToArray(list, it);
-            }
         }
-        end_order(x, o, ST_CANCELLED, cancel_type, REJ_NONE, 1);
+        cancel_order(x, o, ct, EXCH_REJ_NONE);
     }
 }
 
@@ -1681,7 +1080,7 @@ static void dcp_tick(exch *x)
         account *a = x->acct[i];
         if (a->dcp_armed && a->conns == 0 && a->zero_since >= 0 &&
             x->now - a->zero_since >= a->dcp_window_ms) {
-            cancel_orders(x, a, -1, "CancelByDCP", NULL);
+            cancel_orders(x, a, -1, EXCH_CT_DCP, NULL);
             a->zero_since = -1; /* once per disconnection */
         }
     }
@@ -1691,18 +1090,17 @@ void exch_tick(exch *x, int64_t now_ms)
 {
     if (now_ms < x->now)
         now_ms = x->now; /* time never runs backwards here */
-    int64_t dt = now_ms - x->book_ms;
-    x->now = x->book_ms = now_ms;
+    int64_t dt[EXCH_MAX_SYMBOLS];
+    x->now = now_ms;
     for (unsigned s = 0; s < x->nsym; s++) {
-        market *m = &x->m[s];
-        walk(x, m, dt);
-        prune_cons(x, m);
-        m->seq++;
+        market *mk = &x->m[s].mk;
+        dt[s] = now_ms - mk->book_ms;
+        market_advance(mk, &x->rng, x->o.volatility, now_ms);
     }
     activate_pending(x);
     for (unsigned s = 0; s < x->nsym; s++) {
         cross_resting(x, &x->m[s]);
-        taker_flow(x, &x->m[s], dt);
+        market_taker_flow(&x->m[s].mk, &x->rng, x->o.taker_per_s, dt[s], taker_take, x);
     }
     dcp_tick(x);
     flush_all_trades(x);
@@ -1726,16 +1124,19 @@ static int valid_link(const char *l)
     return 1;
 }
 
+static int same_order(const order *o, int sym, const char *id, const char *link)
+{
+    if (sym >= 0 && (int)o->sym != sym)
+        return 0;
+    return (!empty(id) && strcmp(o->id, id) == 0) ||
+           (empty(id) && !empty(link) && strcmp(o->link, link) == 0);
+}
+
 static order *find_open(const account *a, int sym, const char *id, const char *link)
 {
-    for (size_t i = 0; i < a->nopen; i++) {
-        order *o = a->open[i];
-        if (sym >= 0 && (int)o->sym != sym)
-            continue;
-        if ((!empty(id) && strcmp(o->id, id) == 0) ||
-            (empty(id) && !empty(link) && strcmp(o->link, link) == 0))
-            return o;
-    }
+    for (size_t i = 0; i < a->nopen; i++)
+        if (same_order(a->open[i], sym, id, link))
+            return a->open[i];
     return NULL;
 }
 
@@ -1743,10 +1144,7 @@ static const order *find_closed(const account *a, int sym, const char *id, const
 {
     for (size_t k = a->cn; k-- > 0;) {
         const order *o = &a->closed[(a->chead + k) % EXCH_MAX_CLOSED];
-        if (sym >= 0 && (int)o->sym != sym)
-            continue;
-        if ((!empty(id) && strcmp(o->id, id) == 0) ||
-            (empty(id) && !empty(link) && strcmp(o->link, link) == 0))
+        if (same_order(o, sym, id, link))
             return o;
     }
     return NULL;
@@ -1767,43 +1165,40 @@ static int link_used(const account *a, const char *link)
 
 static int parse_qty(const market *m, const char *s, int64_t *q, char *msg, size_t msglen)
 {
-    int rc = parse_dec(s, m->in.qdec, INT64_MAX / 4, q);
-    if (rc == -EDOM || rc == -EINVAL || (rc == 0 && *q == 0))
-        return fail(msg, msglen, EXCH_ERR_PARAM, "Qty invalid");
-    if (rc == -ERANGE || *q > m->in.max_qty)
-        return fail(msg, msglen, EXCH_ERR_PARAM,
-                    "The number of contracts exceeds maximum limit allowed");
+    int rc = market_parse_dec(s, m->in.qdec, INT64_MAX / 4, q);
+    if (rc == ERR_INVAL || rc == ERR_PARSE || (rc == 0 && *q == 0))
+        return fail(msg, msglen, SIMERR_QTY);
+    if (rc == ERR_RANGE || *q > m->in.max_qty)
+        return fail(msg, msglen, SIMERR_QTY_MAX);
     if (*q < m->in.min_qty)
-        return fail(msg, msglen, EXCH_ERR_PARAM,
-                    "The number of contracts exceeds minimum limit allowed");
+        return fail(msg, msglen, SIMERR_QTY_MIN);
     return 0;
 }
 
 static int parse_px(const market *m, const char *s, int64_t *p, char *msg, size_t msglen)
 {
-    int rc = parse_dec(s, m->in.pdec, INT64_MAX / 4, p);
-    if (rc == -EDOM)
-        return fail(msg, msglen, EXCH_ERR_PARAM, "Order price has too many decimals.");
-    if (rc == -EINVAL)
-        return fail(msg, msglen, EXCH_ERR_PARAM, "Price invalid");
-    if (rc == -ERANGE || *p < m->in.min_px || *p > m->in.max_px)
-        return fail(msg, msglen, EXCH_ERR_PARAM, "Order price is out of permissible range");
+    int rc = market_parse_dec(s, m->in.pdec, INT64_MAX / 4, p);
+    if (rc == ERR_INVAL)
+        return fail(msg, msglen, SIMERR_PRICE_DECIMALS);
+    if (rc == ERR_PARSE)
+        return fail(msg, msglen, SIMERR_PRICE);
+    if (rc == ERR_RANGE || *p < m->in.min_px || *p > m->in.max_px)
+        return fail(msg, msglen, SIMERR_PRICE_RANGE);
     return 0;
 }
 
-static int64_t ref_px(exch *x, market *m, exch_side side)
+static int64_t ref_px(const market *m, exch_side side)
 {
     int64_t px, sz;
-    if (syn_best(x, m, side == EXCH_BUY ? EXCH_SELL : EXCH_BUY, &px, &sz))
+    if (market_syn_best(m, side == EXCH_BUY, &px, &sz))
         return px;
     return side == EXCH_BUY ? m->ask0 : m->bid0;
 }
 
 static double avail_bal(const exch *x, const account *a)
 {
-    double eq, im;
-    acct_totals(x, a, &eq, &im);
-    return eq - im;
+    views_totals t = acct_totals(x, a);
+    return t.equity - t.im;
 }
 
 static void fill_ids(exch_ids *out, const char *id, const char *link)
@@ -1820,65 +1215,61 @@ int exch_create(exch *x, const char *api_key, const exch_order_req *r, int64_t n
     begin(x, now_ms, msg, msglen);
     account *a = find_acct(x, api_key);
     if (!a)
-        return fail(msg, msglen, EXCH_ERR_KEY, "API key is invalid.");
+        return fail(msg, msglen, SIMERR_KEY);
     if (!r)
-        return fail(msg, msglen, EXCH_ERR_PARAM, "params error");
+        return fail(msg, msglen, SIMERR_PARAMS);
     int s = find_sym(x, r->symbol);
     if (s < 0)
-        return fail(msg, msglen, EXCH_ERR_PARAM, "params error: symbol invalid");
-    market *m = &x->m[s];
+        return fail(msg, msglen, SIMERR_SYMBOL);
+    venue *m = &x->m[s];
     if ((r->side != EXCH_BUY && r->side != EXCH_SELL) ||
         (r->type != EXCH_LIMIT && r->type != EXCH_MARKET) || r->tif < EXCH_GTC ||
         r->tif > EXCH_POSTONLY)
-        return fail(msg, msglen, EXCH_ERR_PARAM, "params error: side, orderType or timeInForce");
+        return fail(msg, msglen, SIMERR_ENUMS);
     int64_t q, px = 0;
-    int rc = parse_qty(m, r->qty, &q, msg, msglen);
+    int rc = parse_qty(&m->mk, r->qty, &q, msg, msglen);
     if (rc)
         return rc;
     if (r->type == EXCH_LIMIT) {
         if (empty(r->price))
-            return fail(msg, msglen, EXCH_ERR_PARAM,
-                        "Missing some parameters that must be filled in, symbol or price");
-        if ((rc = parse_px(m, r->price, &px, msg, msglen)) != 0)
+            return fail(msg, msglen, SIMERR_PRICE_REQUIRED);
+        if ((rc = parse_px(&m->mk, r->price, &px, msg, msglen)) != 0)
             return rc;
     }
     const char *link = empty(r->link_id) ? "" : r->link_id;
     if (!valid_link(link))
-        return fail(msg, msglen, EXCH_ERR_PARAM, "params error: orderLinkId invalid");
+        return fail(msg, msglen, SIMERR_LINK_INVALID);
     if (*link && link_used(a, link))
-        return fail(msg, msglen, EXCH_ERR_PARAM, "OrderLinkedID is duplicate");
+        return fail(msg, msglen, SIMERR_LINK_DUP);
     if (a->nactive[s] >= EXCH_MAX_ACTIVE)
-        return fail(msg, msglen, EXCH_ERR_TOO_MANY,
-                    "The number of active orders exceeds the upper limit");
-    int64_t eff_px = px ? px : ref_px(x, m, r->side);
+        return fail(msg, msglen, SIMERR_TOO_MANY);
+    int64_t eff_px = px ? px : ref_px(&m->mk, r->side);
     if (r->reduce_only) {
         int64_t sz = a->pos[s].size;
         if (sz == 0 || (sz > 0) == (r->side == EXCH_BUY))
-            return fail(msg, msglen, EXCH_ERR_REDUCE_ONLY,
-                        "current position is zero, cannot fix reduce-only order qty");
+            return fail(msg, msglen, SIMERR_REDUCE_ONLY);
     } else {
-        double value = (double)q * m->step * (double)eff_px * m->tick;
-        if (value < m->in.min_notional)
-            return fail(msg, msglen, EXCH_ERR_MIN_VALUE,
-                        "Order does not meet minimum order value 5USDT");
+        double value = (double)q * m->mk.step * (double)eff_px * m->mk.tick;
+        if (value < m->mk.in.min_notional)
+            return fail(msg, msglen, SIMERR_MIN_VALUE);
         if (value / x->o.leverage > avail_bal(x, a))
-            return fail(msg, msglen, EXCH_ERR_BALANCE, "ab not enough for new order");
+            return fail(msg, msglen, SIMERR_BALANCE);
     }
 
     order *o = calloc(1, sizeof *o);
     if (!o)
-        return fail(msg, msglen, EXCH_ERR_INTERNAL, "Internal error.");
+        return fail(msg, msglen, SIMERR_INTERNAL);
     int ai = acct_index(x, a);
     o->acct = (unsigned)ai;
     o->sym = (unsigned)s;
     if (push_ptr(&a->open, &a->nopen, &a->capopen, o, &o->ai)) {
         free(o);
-        return fail(msg, msglen, EXCH_ERR_INTERNAL, "Internal error.");
+        return fail(msg, msglen, SIMERR_INTERNAL);
     }
     if (push_ptr(&m->ords, &m->nords, &m->capords, o, &o->si)) {
         a->nopen--;
         free(o);
-        return fail(msg, msglen, EXCH_ERR_INTERNAL, "Internal error.");
+        return fail(msg, msglen, SIMERR_INTERNAL);
     }
     make_uuid(x, o->id);
     snprintf(o->link, sizeof o->link, "%s", link);
@@ -1890,20 +1281,19 @@ int exch_create(exch *x, const char *api_key, const exch_order_req *r, int64_t n
     o->reduce_only = r->reduce_only != 0;
     o->px = px;
     o->qty = q;
-    o->st = ST_NEW;
-    o->cancel_type = "UNKNOWN";
-    o->reject = REJ_NONE;
+    o->st = EXCH_ST_PENDING; /* born acknowledged; live below unless the ack is early */
+    x->npending++;
+    o->cancel_type = EXCH_CT_UNKNOWN;
+    o->reject = EXCH_REJ_NONE;
     o->created = o->updated = x->now;
     o->prio = o->birth = ++x->prioctr;
     a->nactive[s]++;
     x->nopen++;
     x->st.orders_created++;
     fill_ids(out, o->id, o->link);
-    if (x->o.p_ack_before_state > 0 && rng_unit(x) < x->o.p_ack_before_state) {
-        o->pending = 1;
-        x->npending++;
+    if (x->o.p_ack_before_state > 0 && prng_unit(&x->rng) < x->o.p_ack_before_state)
         return EXCH_OK;
-    }
+    order_to(x, o, EXCH_EV_LIVE);
     go_live(x, o, 1);
     flush_trades(x, m);
     return EXCH_OK;
@@ -1915,17 +1305,17 @@ static int locate(exch *x, const char *api_key, const char *symbol, const char *
 {
     account *a = find_acct(x, api_key);
     if (!a)
-        return fail(msg, msglen, EXCH_ERR_KEY, "API key is invalid.");
+        return fail(msg, msglen, SIMERR_KEY);
     int s = -1;
     if (!empty(symbol) && (s = find_sym(x, symbol)) < 0)
-        return fail(msg, msglen, EXCH_ERR_PARAM, "params error: symbol invalid");
+        return fail(msg, msglen, SIMERR_SYMBOL);
     if (empty(order_id) && empty(link_id))
-        return fail(msg, msglen, EXCH_ERR_PARAM, "orderId or orderLinkId is required");
+        return fail(msg, msglen, SIMERR_IDS_REQUIRED);
     order *o = find_open(a, s, order_id, link_id);
     if (!o) {
         if (find_closed(a, s, order_id, link_id))
-            return fail(msg, msglen, EXCH_ERR_FINISHED, "Order has been filled or canceled");
-        return fail(msg, msglen, EXCH_ERR_NO_ORDER, "Order does not exist.");
+            return fail(msg, msglen, SIMERR_FINISHED);
+        return fail(msg, msglen, SIMERR_NO_ORDER);
     }
     *ap = a;
     *op = o;
@@ -1942,23 +1332,21 @@ int exch_amend(exch *x, const char *api_key, const char *symbol, const char *ord
     int rc = locate(x, api_key, symbol, order_id, link_id, &a, &o, msg, msglen);
     if (rc)
         return rc;
-    market *m = &x->m[o->sym];
+    venue *m = &x->m[o->sym];
     int64_t nq = o->qty, np = o->px;
-    if (!empty(qty) && (rc = parse_qty(m, qty, &nq, msg, msglen)) != 0)
+    if (!empty(qty) && (rc = parse_qty(&m->mk, qty, &nq, msg, msglen)) != 0)
         return rc;
-    if (!empty(price) && (rc = parse_px(m, price, &np, msg, msglen)) != 0)
+    if (!empty(price) && (rc = parse_px(&m->mk, price, &np, msg, msglen)) != 0)
         return rc;
     if (nq == o->qty && np == o->px)
-        return fail(msg, msglen, EXCH_ERR_PARAM,
-                    "The order remains unchanged as the parameters entered match the existing "
-                    "ones.");
+        return fail(msg, msglen, SIMERR_UNCHANGED);
     if (nq <= o->cum)
-        return fail(msg, msglen, EXCH_ERR_PARAM, "Qty invalid");
+        return fail(msg, msglen, SIMERR_QTY);
     if (!o->reduce_only) {
         double before = (double)leaves(o) * (double)o->px, after = (double)(nq - o->cum) * np;
-        double extra = (after - before) * m->step * m->tick / x->o.leverage;
+        double extra = (after - before) * m->mk.step * m->mk.tick / x->o.leverage;
         if (extra > 0 && extra > avail_bal(x, a))
-            return fail(msg, msglen, EXCH_ERR_BALANCE, "ab not enough for new order");
+            return fail(msg, msglen, SIMERR_BALANCE);
     }
     if (np != o->px || nq > o->qty)
         o->prio = ++x->prioctr;
@@ -1967,15 +1355,15 @@ int exch_amend(exch *x, const char *api_key, const char *symbol, const char *ord
     o->px = np;
     o->updated = x->now;
     fill_ids(out, o->id, o->link);
-    if (o->pending)
+    if (pending(o))
         return EXCH_OK;
-    if (repriced && o->tif != EXCH_POSTONLY && crosses(x, m, o->side, o->px)) {
+    if (repriced && o->tif != EXCH_POSTONLY && crosses(m, o->side, o->px)) {
         go_live(x, o, 0);
         flush_trades(x, m);
         return EXCH_OK;
     }
-    if (repriced && o->tif == EXCH_POSTONLY && crosses(x, m, o->side, o->px)) {
-        end_order(x, o, ST_CANCELLED, "UNKNOWN", REJ_POSTONLY, 1);
+    if (repriced && o->tif == EXCH_POSTONLY && crosses(m, o->side, o->px)) {
+        cancel_order(x, o, EXCH_CT_UNKNOWN, EXCH_REJ_POSTONLY);
         return EXCH_OK;
     }
     emit_order(x, o);
@@ -1991,11 +1379,11 @@ int exch_cancel(exch *x, const char *api_key, const char *symbol, const char *or
     int rc = locate(x, api_key, symbol, order_id, link_id, &a, &o, msg, msglen);
     if (rc)
         return rc;
-    market *m = &x->m[o->sym];
+    venue *m = &x->m[o->sym];
     fill_ids(out, o->id, o->link);
-    if (!o->pending && o->type == EXCH_LIMIT &&
+    if (!pending(o) && o->type == EXCH_LIMIT &&
         (x->o.p_dup_filled > 0 || x->o.p_cancel_with_exec > 0)) {
-        double r = rng_unit(x);
+        double r = prng_unit(&x->rng);
         if (r < x->o.p_dup_filled) {
             /* the fill wins the race; the order stream repeats its Filled message */
             int64_t f = leaves(o);
@@ -2004,36 +1392,36 @@ int exch_cancel(exch *x, const char *api_key, const char *symbol, const char *or
             emit_order(x, o);
             retire(x, o);
             flush_trades(x, m);
-            return fail(msg, msglen, EXCH_ERR_FINISHED, "Order has been filled or canceled");
+            return fail(msg, msglen, SIMERR_FINISHED);
         }
         if (r < x->o.p_dup_filled + x->o.p_cancel_with_exec && leaves(o) >= 2) {
-            int64_t f = 1 + (int64_t)(rng_next(x) % (uint64_t)(leaves(o) - 1));
+            int64_t f = 1 + (int64_t)(prng_next(&x->rng) % (uint64_t)(leaves(o) - 1));
             fill(x, o, f, o->px, 1);
             add_trade(x, m, o->side == EXCH_BUY ? EXCH_SELL : EXCH_BUY, o->px, f);
             flush_trades(x, m);
         }
     }
-    end_order(x, o, ST_CANCELLED, "CancelByUser", REJ_NONE, 1);
+    cancel_order(x, o, EXCH_CT_USER, EXCH_REJ_NONE);
     return EXCH_OK;
 }
 
 int exch_cancel_all(exch *x, const char *api_key, const char *symbol, int64_t now_ms, cJSON **list,
                     char *msg, size_t msglen)
 {
-    set_msg(msg, msglen, "OK");
+    simerr_set(msg, msglen, SIMERR_OK);
     if (list)
         *list = NULL;
     advance(x, now_ms);
     account *a = find_acct(x, api_key);
     if (!a)
-        return fail(msg, msglen, EXCH_ERR_KEY, "API key is invalid.");
+        return fail(msg, msglen, SIMERR_KEY);
     int s = -1;
     if (!empty(symbol) && (s = find_sym(x, symbol)) < 0)
-        return fail(msg, msglen, EXCH_ERR_PARAM, "params error: symbol invalid");
+        return fail(msg, msglen, SIMERR_SYMBOL);
     cJSON *l = cJSON_CreateArray();
     if (!l)
-        return fail(msg, msglen, EXCH_ERR_INTERNAL, "Internal error.");
-    cancel_orders(x, a, s, "CancelByUser", l);
+        return fail(msg, msglen, SIMERR_INTERNAL);
+    cancel_orders(x, a, s, EXCH_CT_USER, l);
     if (list)
         *list = l;
     else
@@ -2051,30 +1439,30 @@ int exch_orders(exch *x, const char *api_key, const char *symbol, const char *or
                 const char *link_id, int open_only, int limit, const char *cursor, cJSON **list,
                 char **next_cursor, char *msg, size_t msglen)
 {
-    set_msg(msg, msglen, "OK");
+    simerr_set(msg, msglen, SIMERR_OK);
     *list = NULL;
     *next_cursor = NULL;
     account *a = find_acct(x, api_key);
     if (!a)
-        return fail(msg, msglen, EXCH_ERR_KEY, "API key is invalid.");
+        return fail(msg, msglen, SIMERR_KEY);
     int s = -1;
     if (!empty(symbol) && (s = find_sym(x, symbol)) < 0)
-        return fail(msg, msglen, EXCH_ERR_PARAM, "params error: symbol invalid");
+        return fail(msg, msglen, SIMERR_SYMBOL);
     if (limit == 0)
         limit = DEFAULT_LIM;
     if (limit < 1 || limit > 50)
-        return fail(msg, msglen, EXCH_ERR_PARAM, "params error: limit must be 1..50");
+        return fail(msg, msglen, SIMERR_LIMIT_ORDERS);
     long off = 0;
     if (!empty(cursor)) {
         char *end;
         off = strtol(cursor, &end, 10);
         if (*end || off < 0)
-            return fail(msg, msglen, EXCH_ERR_PARAM, "params error: cursor invalid");
+            return fail(msg, msglen, SIMERR_CURSOR);
     }
     size_t cap = a->nopen + (open_only ? a->cn : 0) + 1, n = 0;
     const order **v = malloc(cap * sizeof *v);
     if (!v)
-        return fail(msg, msglen, EXCH_ERR_INTERNAL, "Internal error.");
+        return fail(msg, msglen, SIMERR_INTERNAL);
     for (size_t i = 0; i < a->nopen; i++)
         v[n++] = a->open[i];
     if (open_only)
@@ -2083,7 +1471,7 @@ int exch_orders(exch *x, const char *api_key, const char *symbol, const char *or
     size_t j = 0;
     for (size_t i = 0; i < n; i++) {
         const order *o = v[i];
-        if (o->pending || (s >= 0 && (int)o->sym != s) ||
+        if (pending(o) || (s >= 0 && (int)o->sym != s) ||
             (!empty(order_id) && strcmp(o->id, order_id) != 0) ||
             (!empty(link_id) && strcmp(o->link, link_id) != 0))
             continue;
@@ -2091,12 +1479,12 @@ int exch_orders(exch *x, const char *api_key, const char *symbol, const char *or
     }
     qsort(v, j, sizeof *v, cmp_birth_desc);
     cJSON *l = cJSON_CreateArray();
-    int rc = l ? 0 : -ENOMEM;
+    int rc = l ? 0 : ERR_NOMEM;
     size_t i = (size_t)off;
     for (; i < j && i < (size_t)off + (size_t)limit && !rc; i++) {
-        cJSON *it = order_json(x, v[i], 0);
+        cJSON *it = views_order(&x->m[v[i]->sym].mk, v[i], 0);
         if (!it)
-            rc = -ENOMEM;
+            rc = ERR_NOMEM;
         else
             cJSON_AddItemToArray(l, it);
     }
@@ -2109,7 +1497,7 @@ int exch_orders(exch *x, const char *api_key, const char *symbol, const char *or
         cJSON_Delete(l);
         free(*next_cursor);
         *next_cursor = NULL;
-        return fail(msg, msglen, EXCH_ERR_INTERNAL, "Internal error.");
+        return fail(msg, msglen, SIMERR_INTERNAL);
     }
     *list = l;
     return EXCH_OK;
@@ -2118,149 +1506,79 @@ int exch_orders(exch *x, const char *api_key, const char *symbol, const char *or
 int exch_positions(exch *x, const char *api_key, const char *symbol, cJSON **list, char *msg,
                    size_t msglen)
 {
-    set_msg(msg, msglen, "OK");
+    simerr_set(msg, msglen, SIMERR_OK);
     *list = NULL;
     account *a = find_acct(x, api_key);
     if (!a)
-        return fail(msg, msglen, EXCH_ERR_KEY, "API key is invalid.");
+        return fail(msg, msglen, SIMERR_KEY);
     int s = -1;
     if (!empty(symbol) && (s = find_sym(x, symbol)) < 0)
-        return fail(msg, msglen, EXCH_ERR_PARAM, "params error: symbol invalid");
+        return fail(msg, msglen, SIMERR_SYMBOL);
     cJSON *l = cJSON_CreateArray();
     if (!l)
-        return fail(msg, msglen, EXCH_ERR_INTERNAL, "Internal error.");
+        return fail(msg, msglen, SIMERR_INTERNAL);
     for (unsigned i = 0; i < x->nsym; i++)
         if (s < 0 || (int)i == s)
-            cJSON_AddItemToArray(l, position_json(x, i, &a->pos[i], 0));
+            cJSON_AddItemToArray(l, views_position(&x->m[i].mk, &a->pos[i], x->o.leverage, 0));
     *list = l;
     return EXCH_OK;
 }
 
 int exch_wallet(exch *x, const char *api_key, cJSON **result, char *msg, size_t msglen)
 {
-    set_msg(msg, msglen, "OK");
+    simerr_set(msg, msglen, SIMERR_OK);
     *result = NULL;
     account *a = find_acct(x, api_key);
     if (!a)
-        return fail(msg, msglen, EXCH_ERR_KEY, "API key is invalid.");
+        return fail(msg, msglen, SIMERR_KEY);
     cJSON *r = cJSON_CreateObject();
     cJSON *l = r ? cJSON_AddArrayToObject(r, "list") : NULL;
     cJSON *w = l ? wallet_json(x, a) : NULL;
     if (!w) {
         cJSON_Delete(r);
-        return fail(msg, msglen, EXCH_ERR_INTERNAL, "Internal error.");
+        return fail(msg, msglen, SIMERR_INTERNAL);
     }
     cJSON_AddItemToArray(l, w);
     *result = r;
     return EXCH_OK;
 }
 
-static cJSON *instrument_json(const market *m)
-{
-    const instr *in = &m->in;
-    cJSON *j = cJSON_CreateObject();
-    if (!j)
-        return NULL;
-    char b[16];
-    add_str(j, "symbol", in->sym);
-    add_str(j, "contractType", "LinearPerpetual");
-    add_str(j, "status", "Trading");
-    add_str(j, "baseCoin", in->base);
-    add_str(j, "quoteCoin", "USDT");
-    add_str(j, "launchTime", "1584230400000");
-    add_str(j, "deliveryTime", "0");
-    add_str(j, "deliveryFeeRate", "");
-    snprintf(b, sizeof b, "%d", in->pdec);
-    add_str(j, "priceScale", b);
-    cJSON *lf = cJSON_AddObjectToObject(j, "leverageFilter");
-    if (lf) {
-        add_str(lf, "minLeverage", "1");
-        add_str(lf, "maxLeverage", "100.00");
-        add_str(lf, "leverageStep", "0.01");
-    }
-    cJSON *pf = cJSON_AddObjectToObject(j, "priceFilter");
-    if (pf) {
-        add_fixed(pf, "minPrice", in->min_px, in->pdec);
-        add_fixed(pf, "maxPrice", in->max_px, in->pdec);
-        add_fixed(pf, "tickSize", 1, in->pdec);
-    }
-    cJSON *ls = cJSON_AddObjectToObject(j, "lotSizeFilter");
-    if (ls) {
-        add_fixed(ls, "maxOrderQty", in->max_qty, in->qdec);
-        add_fixed(ls, "minOrderQty", in->min_qty, in->qdec);
-        add_fixed(ls, "qtyStep", 1, in->qdec);
-        add_fixed(ls, "postOnlyMaxOrderQty", in->max_qty, in->qdec);
-        add_fixed(ls, "maxMktOrderQty", in->max_qty, in->qdec);
-        add_num(ls, "minNotionalValue", in->min_notional, 8);
-    }
-    cJSON_AddBoolToObject(j, "unifiedMarginTrade", 1);
-    /* a number in Bybit's answers, unlike the other fields */
-    cJSON_AddNumberToObject(j, "fundingInterval", 480);
-    add_str(j, "settleCoin", "USDT");
-    add_str(j, "copyTrading", "both");
-    add_str(j, "upperFundingRate", "0.00375");
-    add_str(j, "lowerFundingRate", "-0.00375");
-    cJSON_AddBoolToObject(j, "isPreListing", 0);
-    cJSON_AddNullToObject(j, "preListingInfo");
-    return j;
-}
-
 int exch_instruments(exch *x, const char *symbol, cJSON **list, char *msg, size_t msglen)
 {
-    set_msg(msg, msglen, "OK");
+    simerr_set(msg, msglen, SIMERR_OK);
     *list = NULL;
     int s = -1;
     if (!empty(symbol) && (s = find_sym(x, symbol)) < 0)
-        return fail(msg, msglen, EXCH_ERR_PARAM, "params error: symbol invalid");
+        return fail(msg, msglen, SIMERR_SYMBOL);
     cJSON *l = cJSON_CreateArray();
     if (!l)
-        return fail(msg, msglen, EXCH_ERR_INTERNAL, "Internal error.");
+        return fail(msg, msglen, SIMERR_INTERNAL);
     for (unsigned i = 0; i < x->nsym; i++)
         if (s < 0 || (int)i == s)
-            cJSON_AddItemToArray(l, instrument_json(&x->m[i]));
+            cJSON_AddItemToArray(l, views_instrument(&x->m[i].mk));
     *list = l;
     return EXCH_OK;
-}
-
-static cJSON *levels_json(const market *m, const lvl *l, unsigned n)
-{
-    cJSON *arr = cJSON_CreateArray();
-    char px[32], sz[32];
-    for (unsigned i = 0; arr && i < n; i++) {
-        fmt_fixed(px, sizeof px, l[i].px, m->in.pdec);
-        fmt_fixed(sz, sizeof sz, l[i].sz, m->in.qdec);
-        const char *pair[2] = {px, sz};
-        cJSON_AddItemToArray(arr, cJSON_CreateStringArray(pair, 2));
-    }
-    return arr;
 }
 
 int exch_orderbook(exch *x, const char *symbol, int limit, int64_t now_ms, cJSON **result,
                    char *msg, size_t msglen)
 {
-    set_msg(msg, msglen, "OK");
+    simerr_set(msg, msglen, SIMERR_OK);
     *result = NULL;
     int s = find_sym(x, symbol);
     if (s < 0)
-        return fail(msg, msglen, EXCH_ERR_PARAM, "params error: symbol invalid");
+        return fail(msg, msglen, SIMERR_SYMBOL);
     if (limit == 0)
         limit = DEFAULT_BOOK;
     if (limit < 1 || limit > 200)
-        return fail(msg, msglen, EXCH_ERR_PARAM, "params error: limit must be 1..200");
-    market *m = &x->m[s];
+        return fail(msg, msglen, SIMERR_LIMIT_BOOK);
+    venue *m = &x->m[s];
     unsigned nb, na;
     if (build_book(x, m, (unsigned)limit, &nb, &na))
-        return fail(msg, msglen, EXCH_ERR_INTERNAL, "Internal error.");
-    cJSON *r = cJSON_CreateObject();
+        return fail(msg, msglen, SIMERR_INTERNAL);
+    cJSON *r = views_orderbook(&m->mk, x->bk_b, nb, x->bk_a, na, now_ms);
     if (!r)
-        return fail(msg, msglen, EXCH_ERR_INTERNAL, "Internal error.");
-    add_str(r, "s", m->in.sym);
-    cJSON_AddItemToObject(r, "b", levels_json(m, x->bk_b, nb));
-    cJSON_AddItemToObject(r, "a", levels_json(m, x->bk_a, na));
-    cJSON_AddNumberToObject(r, "ts", (double)now_ms);
-    cJSON_AddNumberToObject(r, "u", (double)m->seq);
-    cJSON_AddNumberToObject(r, "seq", (double)m->seq);
-    cJSON_AddNumberToObject(r, "cts", (double)x->book_ms);
+        return fail(msg, msglen, SIMERR_INTERNAL);
     *result = r;
     return EXCH_OK;
 }
@@ -2269,12 +1587,12 @@ int exch_orderbook(exch *x, const char *symbol, int limit, int64_t now_ms, cJSON
 
 int exch_dcp_arm(exch *x, const char *api_key, int window_s, char *msg, size_t msglen)
 {
-    set_msg(msg, msglen, "OK");
+    simerr_set(msg, msglen, SIMERR_OK);
     account *a = find_acct(x, api_key);
     if (!a)
-        return fail(msg, msglen, EXCH_ERR_KEY, "API key is invalid.");
+        return fail(msg, msglen, SIMERR_KEY);
     if (window_s < 3 || window_s > 300)
-        return fail(msg, msglen, EXCH_ERR_PARAM, "params error: timeWindow must be 3..300");
+        return fail(msg, msglen, SIMERR_WINDOW_RANGE);
     a->dcp_armed = 1;
     a->dcp_window_ms = (int64_t)window_s * 1000;
     return EXCH_OK;
@@ -2307,12 +1625,12 @@ cJSON *exch_open_orders_all(exch *x, const char *api_key)
         if (api_key && strcmp(a->key, api_key) != 0)
             continue;
         for (size_t k = 0; k < a->nopen; k++) {
-            cJSON *it = order_json(x, a->open[k], 0);
+            cJSON *it = views_order(&x->m[a->open[k]->sym].mk, a->open[k], 0);
             if (!it) {
                 cJSON_Delete(l);
                 return NULL;
             }
-            add_str(it, "account", a->key);
+            cJSON_AddStringToObject(it, "account", a->key);
             cJSON_AddItemToArray(l, it);
         }
     }

@@ -1,12 +1,14 @@
 /*
- * exchange: the simulated Bybit v5 linear market of bybit-sim, without any I/O.
+ * exchange: the simulated Bybit v5 linear exchange of bybit-sim, without any I/O; its order
+ * engine and the API that rest.c, sim.c, the fuzz harness and the tests use.
  *
- * Holds the instruments (BTCUSDT, ETHUSDT by default), a seeded random-walk mid price per
- * symbol, a synthetic order book around it, the accounts (key, secret, USDT wallet, positions,
- * orders), the matching of account orders against the synthetic book and of synthetic taker
- * flow against resting orders (the accounts' too, so their orders fill, partially as well), fees,
- * Disconnected Cancel All (DCP), and the public book feed (snapshot then deltas with u and seq
- * per symbol and depth).
+ * Holds the accounts (key, secret, USDT wallet, positions, orders), the orders and their
+ * lifecycle (one function changes an order's status, through the table below), the matching of
+ * account orders against the book and of synthetic taker flow against resting orders (the
+ * accounts' too, so their orders fill, partially as well), fees, Disconnected Cancel All (DCP),
+ * and the batching of the public feed. Per symbol, the market (instrument, random-walk mid,
+ * synthetic book, taker flow) is market.h's; the JSON of every item and message is views.h's;
+ * every retCode and text is simerr.h's. docs/bybit-sim-internals.md draws the whole.
  *
  * Time never comes from the clock: every call that can change state takes now_ms (Unix ms), so
  * a run is deterministic for a seed and tests can drive time.
@@ -34,29 +36,137 @@
 
 #include <cjson/cJSON.h>
 
+#include "simerr.h"
+
 #define EXCH_MAX_ACCOUNTS 64
 #define EXCH_MAX_ACTIVE   500
 #define EXCH_MAX_CLOSED   2000
 #define EXCH_MAX_SYMBOLS  8
 #define EXCH_MAX_LEVELS   500 /* per side in the synthetic book and in any feed */
 
-/* Bybit retCodes the exchange answers with (0 = OK). */
+/* Bybit retCodes the exchange answers with (0 = OK): the numbers of simerr.h's SIMRC_LIST;
+ * the texts of msg come from its SIMERR_LIST. */
 enum {
-    EXCH_OK = 0,
-    EXCH_ERR_PARAM = 10001,
-    EXCH_ERR_KEY = 10003, /* unknown API key */
-    EXCH_ERR_INTERNAL = 10016,
-    EXCH_ERR_NO_ORDER = 110001,
-    EXCH_ERR_BALANCE = 110007,
-    EXCH_ERR_FINISHED = 110008,
-    EXCH_ERR_REDUCE_ONLY = 110017, /* reduce-only order that would not reduce the position */
-    EXCH_ERR_TOO_MANY = 110020,
-    EXCH_ERR_MIN_VALUE = 110094, /* qty × price below the instrument's min notional */
+    EXCH_OK = SIMRC_OK,
+    EXCH_ERR_PARAM = SIMRC_PARAM,
+    EXCH_ERR_KEY = SIMRC_KEY, /* unknown API key */
+    EXCH_ERR_INTERNAL = SIMRC_INTERNAL,
+    EXCH_ERR_NO_ORDER = SIMRC_NO_ORDER,
+    EXCH_ERR_BALANCE = SIMRC_BALANCE,
+    EXCH_ERR_FINISHED = SIMRC_FINISHED,
+    EXCH_ERR_REDUCE_ONLY = SIMRC_REDUCE_ONLY, /* reduce-only order that would not reduce */
+    EXCH_ERR_TOO_MANY = SIMRC_TOO_MANY,
+    EXCH_ERR_MIN_VALUE = SIMRC_MIN_VALUE, /* qty x price below the instrument's min notional */
 };
 
 typedef enum exch_side { EXCH_BUY, EXCH_SELL } exch_side;
 typedef enum exch_type { EXCH_LIMIT, EXCH_MARKET } exch_type;
 typedef enum exch_tif { EXCH_GTC, EXCH_IOC, EXCH_FOK, EXCH_POSTONLY } exch_tif;
+
+/* ---- the order record and its lifecycle ----
+ *
+ * Every change of an order's status goes through one function of exchange.c, which looks the
+ * change up in the table below (exch_status_next): an event the table refuses changes nothing
+ * and is counted (exch_stats.refused_transitions; a bug if ever non-zero).
+ *
+ *   from \ event  LIVE   FILL      FILL_ALL  CANCEL     REJECT
+ *   Pending       New    -         -         Cancelled  Rejected
+ *   New           -      PFilled   Filled    Cancelled  Rejected
+ *   PFilled       -      PFilled   Filled    Cancelled  -
+ *   Filled, Cancelled, Rejected: final, every event refused.
+ *
+ * Pending is an order acknowledged and not live yet (p_ack_before_state): not matched, not
+ * listed by queries, shown as "New" where it is shown. Every order is born Pending and goes
+ * LIVE at once unless its acknowledgement is delayed. */
+
+/* X(NAME, orderStatus on the wire, open) */
+#define EXCH_STATUS_LIST(X)                                                                        \
+    X(EXCH_ST_PENDING, "New", 1)                                                                   \
+    X(EXCH_ST_NEW, "New", 1)                                                                       \
+    X(EXCH_ST_PFILLED, "PartiallyFilled", 1)                                                       \
+    X(EXCH_ST_FILLED, "Filled", 0)                                                                 \
+    X(EXCH_ST_CANCELLED, "Cancelled", 0)                                                           \
+    X(EXCH_ST_REJECTED, "Rejected", 0)
+
+typedef enum exch_status {
+#define EXCH_STATUS_ENUM(name, wire, open) name,
+    EXCH_STATUS_LIST(EXCH_STATUS_ENUM)
+#undef EXCH_STATUS_ENUM
+        EXCH_ST__COUNT
+} exch_status;
+
+typedef enum exch_event {
+    EXCH_EV_LIVE,     /* an acknowledged order goes live */
+    EXCH_EV_FILL,     /* a fill that leaves a quantity */
+    EXCH_EV_FILL_ALL, /* the fill of the whole remaining quantity */
+    EXCH_EV_CANCEL,   /* cancelled: by the user, DCP, reduce-only, IOC/FOK/PostOnly rules */
+    EXCH_EV_REJECT,
+    EXCH_EV__COUNT
+} exch_event;
+
+/* X(NAME, cancelType on the wire) */
+#define EXCH_CANCEL_LIST(X)                                                                        \
+    X(EXCH_CT_UNKNOWN, "UNKNOWN")                                                                  \
+    X(EXCH_CT_USER, "CancelByUser")                                                                \
+    X(EXCH_CT_DCP, "CancelByDCP")                                                                  \
+    X(EXCH_CT_REDUCE_ONLY, "CancelByReduceOnly")
+
+typedef enum exch_cancel_type {
+#define EXCH_CT_ENUM(name, wire) name,
+    EXCH_CANCEL_LIST(EXCH_CT_ENUM)
+#undef EXCH_CT_ENUM
+        EXCH_CT__COUNT
+} exch_cancel_type;
+
+/* X(NAME, rejectReason on the wire) */
+#define EXCH_REJECT_LIST(X)                                                                        \
+    X(EXCH_REJ_NONE, "EC_NoError")                                                                 \
+    X(EXCH_REJ_POSTONLY, "EC_PostOnlyWillTakeLiquidity")                                           \
+    X(EXCH_REJ_FOK, "EC_CancelForNoFullFill")
+
+typedef enum exch_reject {
+#define EXCH_REJ_ENUM(name, wire) name,
+    EXCH_REJECT_LIST(EXCH_REJ_ENUM)
+#undef EXCH_REJ_ENUM
+        EXCH_REJ__COUNT
+} exch_reject;
+
+/* The status an event leads to from a status, or -1 when the table refuses it (also for
+ * values out of range). Pure. */
+int exch_status_next(exch_status from, exch_event ev);
+/* Wire names (static storage; "" out of range) and whether a status is open. */
+const char *exch_status_name(exch_status st);
+int exch_status_open(exch_status st);
+const char *exch_cancel_type_name(exch_cancel_type ct);
+const char *exch_reject_name(exch_reject r);
+
+/* An order as the engine holds it; the views read it (views.h). Only exchange.c writes it. */
+typedef struct exch_order {
+    char id[40], link[40];
+    unsigned acct, sym; /* indices of the account and the symbol */
+    exch_side side;
+    exch_type type;
+    exch_tif tif;
+    int reduce_only;
+    int64_t px;        /* ticks; 0 for Market */
+    int64_t qty, cum;  /* steps */
+    double value, fee; /* cumExecValue, cumExecFee in USDT */
+    exch_status st;
+    exch_cancel_type cancel_type;
+    exch_reject reject;
+    int64_t created, updated;
+    uint64_t prio;  /* time priority; renewed by a price change or a qty increase */
+    uint64_t birth; /* creation sequence: "newest first" in queries */
+    size_t ai, si;  /* indices in the account's and the symbol's arrays */
+} exch_order;
+
+/* A position of an account in a symbol. */
+typedef struct exch_position {
+    int64_t size; /* steps, signed: > 0 long */
+    double entry; /* average entry price */
+    double realised;
+    int64_t updated;
+} exch_position;
 
 /* Private event: data is a cJSON array of items as Bybit sends in the "data" field of the
  * topic (order items carry "category":"linear"); ownership passes to the callee. */
@@ -214,7 +324,7 @@ cJSON *exch_open_orders_all(exch *x, const char *api_key);
 
 typedef struct exch_stats {
     uint64_t orders_created, orders_cancelled, orders_rejected, orders_filled, fills, public_trades,
-        book_messages;
+        book_messages, refused_transitions;
     unsigned open_orders, accounts;
 } exch_stats;
 void exch_get_stats(const exch *x, exch_stats *s);

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "errcode.h"
 #include "prng.h"
 #include "units.h"
 
@@ -136,20 +137,20 @@ static int fval_duration(const fval *v, int64_t *out, char *err, size_t errlen)
         int rc = units_parse_duration(v->s, &ms);
         if (rc == -ERANGE || (rc == 0 && ms > (uint64_t)FAULT_MAX_DURATION_MS)) {
             snprintf(err, errlen, "'%.64s' is longer than 365 days", v->s);
-            return -1;
+            return ERR_INVAL;
         }
         if (rc) {
             snprintf(err, errlen, "'%.64s' is not a duration (e.g. 250ms, 30s, 10m)", v->s);
-            return -1;
+            return ERR_INVAL;
         }
     } else {
         if (!isfinite(v->d) || v->d < 0) {
             snprintf(err, errlen, "%g is not a duration in seconds", v->d);
-            return -1;
+            return ERR_INVAL;
         }
         if (v->d * 1000 > (double)FAULT_MAX_DURATION_MS) {
             snprintf(err, errlen, "%g seconds is longer than 365 days", v->d);
-            return -1;
+            return ERR_INVAL;
         }
         ms = (uint64_t)llround(v->d * 1000);
     }
@@ -167,12 +168,12 @@ static int fval_number(const fval *v, double *out, char *err, size_t errlen)
         *out = strtod(v->s, &end);
         if (!*v->s || *end || errno || end == v->s) {
             snprintf(err, errlen, "'%.64s' is not a number", v->s);
-            return -1;
+            return ERR_INVAL;
         }
     }
     if (!isfinite(*out)) {
         snprintf(err, errlen, "not a finite number");
-        return -1;
+        return ERR_INVAL;
     }
     return 0;
 }
@@ -186,19 +187,19 @@ static int fval_int(const fval *v, int lo, int hi, int *out, char *err, size_t e
         long n = strtol(v->s, &end, 10);
         if (!*v->s || *end || errno) {
             snprintf(err, errlen, "'%.64s' is not a whole number", v->s);
-            return -1;
+            return ERR_INVAL;
         }
         d = (double)n;
     } else {
         d = v->d;
         if (!isfinite(d) || d != floor(d)) {
             snprintf(err, errlen, "%g is not a whole number", d);
-            return -1;
+            return ERR_INVAL;
         }
     }
     if (d < lo || d > hi) {
         snprintf(err, errlen, "%.0f is not from %d to %d", d, lo, hi);
-        return -1;
+        return ERR_INVAL;
     }
     *out = (int)d;
     return 0;
@@ -219,14 +220,14 @@ static int fault_set_field(fault *ft, fault_kind k, const char *key, const fval 
         fault_sched other = every ? SCHED_START : SCHED_EVERY;
         if (ft->sched == other) {
             snprintf(err, errlen, "'every' and 'start' exclude each other");
-            return -1;
+            return ERR_INVAL;
         }
         int64_t ms;
         if (fval_duration(v, &ms, err, errlen))
-            return -1;
+            return ERR_INVAL;
         if (every && ms == 0) {
             snprintf(err, errlen, "every must be more than 0");
-            return -1;
+            return ERR_INVAL;
         }
         ft->sched = every ? SCHED_EVERY : SCHED_START;
         *(every ? &ft->every_ms : &ft->start_ms) = ms;
@@ -237,10 +238,10 @@ static int fault_set_field(fault *ft, fault_kind k, const char *key, const fval 
     if (strcmp(key, "probability") == 0) {
         double p;
         if (fval_number(v, &p, err, errlen))
-            return -1;
+            return ERR_INVAL;
         if (p < 0 || p > 1) {
             snprintf(err, errlen, "probability %g is not from 0 to 1", p);
-            return -1;
+            return ERR_INVAL;
         }
         ft->probability = p;
         return 0;
@@ -250,7 +251,7 @@ static int fault_set_field(fault *ft, fault_kind k, const char *key, const fval 
             continue;
         if (!param_applies(p, k)) {
             snprintf(err, errlen, "'%s' does not apply to %s", key, kind_names[k]);
-            return -1;
+            return ERR_INVAL;
         }
         int *dst[P__COUNT] = {&ft->code, &ft->status, &ft->latency_ms, &ft->jitter_ms,
                               &ft->skew_ms};
@@ -260,7 +261,7 @@ static int fault_set_field(fault *ft, fault_kind k, const char *key, const fval 
              "unknown fault key '%.64s' (every, start, duration, probability, code, status, "
              "latency_ms, jitter_ms, skew_ms)",
              key);
-    return -1;
+    return ERR_INVAL;
 }
 
 static void unknown_kind(const char *name, char *err, size_t errlen)
@@ -280,26 +281,26 @@ int faults_set_key(faults *f, const char *key, const char *value, int64_t now_ms
     size_t n = dot ? (size_t)(dot - key) : strlen(key);
     if (n >= sizeof name) {
         unknown_kind(key, err, errlen);
-        return -1;
+        return ERR_INVAL;
     }
     memcpy(name, key, n);
     name[n] = '\0';
     int k = faults_kind(name);
     if (k < 0) {
         unknown_kind(name, err, errlen);
-        return -1;
+        return ERR_INVAL;
     }
     if (!dot || !dot[1]) {
         snprintf(err, errlen, "want faults.%s.KEY (every, start, duration, probability, ...)",
                  name);
-        return -1;
+        return ERR_INVAL;
     }
     fault ft = f->k[k];
     if (!ft.set)
         fault_defaults(&ft, (fault_kind)k, now_ms);
     fval v = {value, 0};
     if (fault_set_field(&ft, (fault_kind)k, dot + 1, &v, err, errlen))
-        return -1;
+        return ERR_INVAL;
     ft.set_ms = now_ms;
     ft.edge_seen = -1;
     ft.edge_seen_fired = 0;
@@ -323,11 +324,11 @@ static int fault_from_json(fault *ft, fault_kind k, const cJSON *obj, char *err,
             v.d = it->valuedouble;
         else {
             snprintf(err, errlen, "%s.%.64s: must be a number or a string", kind_names[k], key);
-            return -1;
+            return ERR_INVAL;
         }
         if (fault_set_field(ft, k, key, &v, why, sizeof why)) {
             snprintf(err, errlen, "%s.%.64s: %s", kind_names[k], key, why);
-            return -1;
+            return ERR_INVAL;
         }
     }
     return 0;
@@ -337,7 +338,7 @@ int faults_apply_json(faults *f, const cJSON *body, int64_t now_ms, char *err, s
 {
     if (!cJSON_IsObject(body)) {
         snprintf(err, errlen, "the body must be a JSON object of fault kinds");
-        return -1;
+        return ERR_INVAL;
     }
     fault next[FAULT__COUNT];
     memcpy(next, f->k, sizeof next);
@@ -345,7 +346,7 @@ int faults_apply_json(faults *f, const cJSON *body, int64_t now_ms, char *err, s
     if (clear) {
         if (!cJSON_IsBool(clear)) {
             snprintf(err, errlen, "clear: must be true or false");
-            return -1;
+            return ERR_INVAL;
         }
         if (cJSON_IsTrue(clear))
             for (int k = 0; k < FAULT__COUNT; k++)
@@ -360,7 +361,7 @@ int faults_apply_json(faults *f, const cJSON *body, int64_t now_ms, char *err, s
         int k = faults_kind(name);
         if (k < 0) {
             unknown_kind(name, err, errlen);
-            return -1;
+            return ERR_INVAL;
         }
         if (cJSON_IsNull(it)) {
             next[k].set = 0;
@@ -368,12 +369,12 @@ int faults_apply_json(faults *f, const cJSON *body, int64_t now_ms, char *err, s
         }
         if (!cJSON_IsObject(it)) {
             snprintf(err, errlen, "%s: must be an object of settings, or null to remove it", name);
-            return -1;
+            return ERR_INVAL;
         }
         fault ft;
         fault_defaults(&ft, (fault_kind)k, now_ms);
         if (fault_from_json(&ft, (fault_kind)k, it, err, errlen))
-            return -1;
+            return ERR_INVAL;
         next[k] = ft;
     }
     memcpy(f->k, next, sizeof next);

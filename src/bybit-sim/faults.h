@@ -98,12 +98,13 @@ void faults_reseed(faults *f, uint64_t seed);
 int faults_kind(const char *name);
 const char *faults_name(fault_kind k);
 
-/* One config key below "faults." ("ws_drop.every", value "30s"). 0, or -1 with the reason in
- * err (no file/line: the caller's config callback adds them). Unknown kind or key: -1. */
+/* One config key below "faults." ("ws_drop.every", value "30s"). 0, or ERR_INVAL
+ * (lib/errcode.h) with the reason in err (no file/line: the caller's config callback adds
+ * them), an unknown kind or key included. */
 int faults_set_key(faults *f, const char *key, const char *value, int64_t now_ms, char *err,
                    size_t errlen);
-/* The body of POST /sim/faults, parsed. All or nothing: on error nothing changes. 0, or -1 with
- * the reason in err. */
+/* The body of POST /sim/faults, parsed. All or nothing: on error nothing changes. 0, or ERR_INVAL
+ * with the reason in err. */
 int faults_apply_json(faults *f, const cJSON *body, int64_t now_ms, char *err, size_t errlen);
 /* Removes every fault (counters are kept). */
 void faults_clear(faults *f);

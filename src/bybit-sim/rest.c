@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "bybitsign.h"
+#include "simerr.h"
 
 void rest_out_init(rest_out *out)
 {
@@ -49,18 +50,22 @@ void rest_envelope(rest_out *out, int ret_code, const char *ret_msg, cJSON *resu
     cJSON_Delete(j);
     sbuf_reset(&out->body);
     if (!s || sbuf_adds(&out->body, s)) {
+        char b[128];
+        simhttp_body(SIMHTTP_TOO_LARGE, 0, NULL, b, sizeof b);
         sbuf_reset(&out->body);
-        (void)sbuf_adds(&out->body, "{\"retCode\":10016,\"retMsg\":\"reply too large\"}");
+        (void)sbuf_adds(&out->body, b);
     }
     free(s);
 }
 
-/* A plain (non-envelope) error body with a status, as a proxy or gateway would answer. */
-static void plain(rest_out *out, int status, const char *body)
+/* A reply outside the envelope, as a proxy or gateway would answer (simerr.h's SIMHTTP_LIST);
+ * status 0: the entry's own. */
+static void plain(rest_out *out, simhttp h, int status)
 {
-    out->status = status;
+    char b[256];
+    out->status = simhttp_body(h, status, NULL, b, sizeof b);
     sbuf_reset(&out->body);
-    (void)sbuf_adds(&out->body, body);
+    (void)sbuf_adds(&out->body, b);
 }
 
 /* ---- parameters ----------------------------------------------------------------------- */
@@ -121,12 +126,14 @@ typedef struct call {
 
 static void ok(call *k, cJSON *result, cJSON *ext)
 {
-    rest_envelope(k->out, 0, "OK", result, ext, k->t);
+    rest_envelope(k->out, SIMRC_OK, simerr_msg(SIMERR_OK), result, ext, k->t);
 }
 
-static void err(call *k, int code, const char *msg)
+/* An error envelope; returns its retCode. */
+static int err(call *k, simerr e)
 {
-    rest_envelope(k->out, code, msg, NULL, NULL, k->t);
+    rest_envelope(k->out, simerr_code(e), simerr_msg(e), NULL, NULL, k->t);
+    return simerr_code(e);
 }
 
 /* The result or error of an exchange call. */
@@ -134,7 +141,7 @@ static void finish(call *k, int rc, const char *msg, cJSON *result)
 {
     if (rc) {
         cJSON_Delete(result);
-        err(k, rc, msg && *msg ? msg : "error");
+        rest_envelope(k->out, rc, simerr_msg_or(rc, msg), NULL, NULL, k->t);
     } else {
         ok(k, result, NULL);
     }
@@ -143,9 +150,7 @@ static void finish(call *k, int rc, const char *msg, cJSON *result)
 static int need_linear(call *k, const char *category)
 {
     if (!category || strcmp(category, "linear")) {
-        err(k, 10001,
-            category && *category ? "category only support linear"
-                                  : "params error: category is empty");
+        err(k, category && *category ? SIMERR_CATEGORY : SIMERR_CATEGORY_EMPTY);
         return 0;
     }
     return 1;
@@ -189,7 +194,7 @@ static void h_orderbook(call *k)
     if (!need_linear(k, cat))
         return;
     if (!qget(k->in->query, "symbol", sym, sizeof sym) || !*sym) {
-        err(k, 10001, "params error: symbol invalid");
+        err(k, SIMERR_SYMBOL);
         return;
     }
     int limit = 25;
@@ -197,7 +202,7 @@ static void h_orderbook(call *k)
         char *e;
         long v = strtol(lim, &e, 10);
         if (*e || v < 1 || v > 200) {
-            err(k, 10001, "params error: limit invalid");
+            err(k, SIMERR_LIMIT);
             return;
         }
         limit = (int)v;
@@ -219,26 +224,21 @@ int rest_order_req(const cJSON *o, exch_order_req *r, char bufs[7][64], char *ms
     r->link_id = jget(o, "orderLinkId", bufs[6], 64);
     r->reduce_only = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "reduceOnly"));
     if (!r->symbol || !*r->symbol) {
-        snprintf(msg, msglen, "params error: symbol invalid");
-        return 10001;
+        return simerr_set(msg, msglen, SIMERR_SYMBOL);
     }
     if (!side || (strcmp(side, "Buy") && strcmp(side, "Sell"))) {
-        snprintf(msg, msglen, "params error: side invalid");
-        return 10001;
+        return simerr_set(msg, msglen, SIMERR_SIDE);
     }
     r->side = side[0] == 'B' ? EXCH_BUY : EXCH_SELL;
     if (!type || (strcmp(type, "Limit") && strcmp(type, "Market"))) {
-        snprintf(msg, msglen, "params error: orderType invalid");
-        return 10001;
+        return simerr_set(msg, msglen, SIMERR_ORDER_TYPE);
     }
     r->type = type[0] == 'L' ? EXCH_LIMIT : EXCH_MARKET;
     if (!r->qty || !*r->qty) {
-        snprintf(msg, msglen, "params error: qty invalid");
-        return 10001;
+        return simerr_set(msg, msglen, SIMERR_QTY_MISSING);
     }
     if (r->type == EXCH_LIMIT && (!r->price || !*r->price)) {
-        snprintf(msg, msglen, "params error: price invalid");
-        return 10001;
+        return simerr_set(msg, msglen, SIMERR_PRICE_MISSING);
     }
     if (!tif)
         r->tif = r->type == EXCH_MARKET ? EXCH_IOC : EXCH_GTC;
@@ -251,8 +251,7 @@ int rest_order_req(const cJSON *o, exch_order_req *r, char bufs[7][64], char *ms
     else if (!strcmp(tif, "PostOnly"))
         r->tif = EXCH_POSTONLY;
     else {
-        snprintf(msg, msglen, "params error: timeInForce invalid");
-        return 10001;
+        return simerr_set(msg, msglen, SIMERR_TIF);
     }
     return 0;
 }
@@ -286,7 +285,7 @@ static void h_batch(call *k)
     const cJSON *req = cJSON_GetObjectItemCaseSensitive(k->body, "request");
     int n = cJSON_GetArraySize(req);
     if (!cJSON_IsArray(req) || n < 1 || n > 10) {
-        err(k, 10001, "params error: request must hold 1 to 10 orders");
+        err(k, SIMERR_BATCH_SIZE);
         return;
     }
     cJSON *list = cJSON_CreateArray(), *ext = cJSON_CreateArray();
@@ -298,9 +297,8 @@ static void h_batch(call *k)
         memset(&r, 0, sizeof r); /* a non-object item leaves it unset: no garbage link id */
         exch_ids ids = {{0}, {0}};
         msg[0] = '\0';
-        int rc = cJSON_IsObject(it) ? rest_order_req(it, &r, b, msg, sizeof msg) : 10001;
-        if (!cJSON_IsObject(it))
-            snprintf(msg, sizeof msg, "params error: order must be an object");
+        int rc = cJSON_IsObject(it) ? rest_order_req(it, &r, b, msg, sizeof msg)
+                                    : simerr_set(msg, sizeof msg, SIMERR_BATCH_ITEM);
         if (!rc)
             rc = exch_create(k->c->x, k->key, &r, k->now, &ids, msg, sizeof msg);
         cJSON *o = cJSON_CreateObject();
@@ -314,7 +312,7 @@ static void h_batch(call *k)
         cJSON_AddItemToArray(list, o);
         cJSON *e = cJSON_CreateObject();
         cJSON_AddNumberToObject(e, "code", rc);
-        cJSON_AddStringToObject(e, "msg", rc ? (*msg ? msg : "error") : "OK");
+        cJSON_AddStringToObject(e, "msg", rc ? simerr_msg_or(rc, msg) : simerr_msg(SIMERR_OK));
         cJSON_AddItemToArray(ext, e);
     }
     cJSON *res = cJSON_CreateObject(), *x = cJSON_CreateObject();
@@ -332,11 +330,11 @@ static void modify(call *k, int amend)
     const char *sym = jget(k->body, "symbol", b[1], 64), *oid = jget(k->body, "orderId", b[2], 64),
                *lid = jget(k->body, "orderLinkId", b[3], 64);
     if (!sym || !*sym) {
-        err(k, 10001, "params error: symbol invalid");
+        err(k, SIMERR_SYMBOL);
         return;
     }
     if ((!oid || !*oid) && (!lid || !*lid)) {
-        err(k, 10001, "params error: orderId or orderLinkId is required");
+        err(k, SIMERR_IDS_MISSING);
         return;
     }
     exch_ids ids = {{0}, {0}};
@@ -364,7 +362,7 @@ static void h_cancel_all(call *k)
     const char *sym = jget(k->body, "symbol", b[1], 64),
                *settle = jget(k->body, "settleCoin", b[2], 64);
     if ((!sym || !*sym) && (!settle || strcmp(settle, "USDT"))) {
-        err(k, 10001, "params error: symbol or settleCoin is required");
+        err(k, SIMERR_SYMBOL_OR_SETTLE);
         return;
     }
     cJSON *list = NULL;
@@ -395,14 +393,14 @@ static void h_realtime(call *k)
         char *e;
         long v = strtol(lim, &e, 10);
         if (*e || v < 1 || v > 50) {
-            err(k, 10001, "params error: limit invalid");
+            err(k, SIMERR_LIMIT);
             return;
         }
         limit = (int)v;
     }
     if (qget(k->in->query, "openOnly", oo, sizeof oo)) {
         if (strcmp(oo, "0") && strcmp(oo, "1") && strcmp(oo, "2")) {
-            err(k, 10001, "params error: openOnly invalid");
+            err(k, SIMERR_OPEN_ONLY);
             return;
         }
         open_only = oo[0] - '0';
@@ -432,7 +430,7 @@ static void h_positions(call *k)
         return;
     int has = qget(k->in->query, "symbol", sym, sizeof sym) && *sym;
     if (!has && !(qget(k->in->query, "settleCoin", settle, sizeof settle) && *settle)) {
-        err(k, 10001, "params error: symbol or settleCoin is required");
+        err(k, SIMERR_SYMBOL_OR_SETTLE);
         return;
     }
     cJSON *list = NULL;
@@ -453,7 +451,7 @@ static void h_wallet(call *k)
     char at[32], msg[160] = "";
     qget(k->in->query, "accountType", at, sizeof at);
     if (strcmp(at, "UNIFIED") && strcmp(at, "CONTRACT")) {
-        err(k, 10001, "accountType only support UNIFIED");
+        err(k, SIMERR_ACCOUNT_TYPE);
         return;
     }
     cJSON *r = NULL;
@@ -467,13 +465,13 @@ static void h_dcp(call *k)
     const char *w = jget(k->body, "timeWindow", b[0], 64),
                *prod = jget(k->body, "product", b[1], 64);
     if (prod && strcmp(prod, "DERIVATIVES") && strcmp(prod, "OPTIONS") && strcmp(prod, "SPOT")) {
-        err(k, 10001, "params error: product invalid");
+        err(k, SIMERR_PRODUCT);
         return;
     }
     char *e = NULL;
     long v = w ? strtol(w, &e, 10) : -1;
     if (!w || *e) {
-        err(k, 10001, "params error: timeWindow invalid");
+        err(k, SIMERR_WINDOW);
         return;
     }
     int rc = exch_dcp_arm(k->c->x, k->key, (int)v, msg, sizeof msg);
@@ -525,41 +523,32 @@ static void ban(rest_ctx *c, const char *ip, int64_t until)
 static int check_signature(call *k)
 {
     const rest_in *in = k->in;
-    if (!in->api_key || !*in->api_key) {
-        err(k, 10003, "API key is invalid.");
-        return 10003;
-    }
+    if (!in->api_key || !*in->api_key)
+        return err(k, SIMERR_KEY);
     const char *secret = exch_account_secret(k->c->x, in->api_key);
-    if (!secret) {
-        err(k, 10003, "API key is invalid.");
-        return 10003;
-    }
+    if (!secret)
+        return err(k, SIMERR_KEY);
     char *e = NULL;
     long long ts = in->timestamp ? strtoll(in->timestamp, &e, 10) : 0;
     const char *rw = in->recv_window && *in->recv_window ? in->recv_window : "5000";
     char *e2 = NULL;
     long long win = strtoll(rw, &e2, 10);
-    if (!in->timestamp || !*in->timestamp || *e || *e2 || win <= 0) {
-        err(k, 10002, "invalid request, please check your timestamp and recv_window param");
-        return 10002;
-    }
+    if (!in->timestamp || !*in->timestamp || *e || *e2 || win <= 0)
+        return err(k, SIMERR_TIMESTAMP);
     if (!(k->t - win <= ts && ts < k->t + 1000)) {
         char msg[200];
         snprintf(msg, sizeof msg,
-                 "invalid request, please check your server timestamp or recv_window param. "
-                 "req_timestamp[%lld],server_timestamp[%" PRId64 "],recv_window[%lld]",
-                 ts, k->t, win);
-        err(k, 10002, msg);
-        return 10002;
+                 "%s req_timestamp[%lld],server_timestamp[%" PRId64 "],recv_window[%lld]",
+                 simerr_msg(SIMERR_TIMESTAMP_WINDOW), ts, k->t, win);
+        rest_envelope(k->out, simerr_code(SIMERR_TIMESTAMP_WINDOW), msg, NULL, NULL, k->t);
+        return simerr_code(SIMERR_TIMESTAMP_WINDOW);
     }
     const char *payload = strcmp(in->method, "GET") ? (in->body ? in->body : "") : in->query;
     size_t plen = strcmp(in->method, "GET") ? in->body_len : strlen(in->query);
     char want[BYBITSIGN_HEX];
     if (bybitsign_rest(secret, in->timestamp, in->api_key, rw, payload, plen, want) || !in->sign ||
-        !bybitsign_equal(want, in->sign)) {
-        err(k, 10004, "error sign! please check your signature");
-        return 10004;
-    }
+        !bybitsign_equal(want, in->sign))
+        return err(k, SIMERR_SIGN);
     return 0;
 }
 
@@ -574,14 +563,14 @@ void rest_handle(rest_ctx *c, const rest_in *in, int64_t now_ms, rest_out *out)
     /* the IP layer: bans and the per-IP limit, before anything else */
     if (banned(c, peer, now_ms) || (c->f && faults_active(c->f, FAULT_HTTP_403_BAN, now_ms, &fp))) {
         c->faulted++;
-        plain(out, 403, "access too frequent");
+        plain(out, SIMHTTP_BANNED, 0);
         return;
     }
     if (c->ip_limit_per_5s && c->iplimits &&
         !ratelimit_take(c->iplimits, peer, c->ip_limit_per_5s, now_ms, NULL)) {
         ban(c, peer, now_ms + c->ip_ban_ms);
         c->limited++;
-        plain(out, 403, "access too frequent");
+        plain(out, SIMHTTP_BANNED, 0);
         return;
     }
     /* faults of the REST layer */
@@ -589,9 +578,9 @@ void rest_handle(rest_ctx *c, const rest_in *in, int64_t now_ms, rest_out *out)
         if (faults_active(c->f, FAULT_MAINTENANCE, now_ms, &fp)) {
             c->faulted++;
             if (fp.status >= 500 && fp.status <= 599) /* faults.h: that HTTP status */
-                plain(out, fp.status, "{\"retCode\":10016,\"retMsg\":\"Service Unavailable\"}");
+                plain(out, SIMHTTP_UNAVAILABLE, fp.status);
             else
-                err(&k, 10016, "System is under maintenance, please try again later.");
+                err(&k, SIMERR_MAINTENANCE);
             return;
         }
         /* faults_hit has drawn the jitter already: latency_ms is the whole delay */
@@ -599,15 +588,12 @@ void rest_handle(rest_ctx *c, const rest_in *in, int64_t now_ms, rest_out *out)
             out->delay_ms = fp.latency_ms;
         if (faults_hit(c->f, FAULT_HTTP_429, now_ms, &fp)) {
             c->faulted++;
-            plain(out, 429, "Too Many Requests");
+            plain(out, SIMHTTP_THROTTLED, 0);
             return;
         }
         if (faults_hit(c->f, FAULT_HTTP_5XX, now_ms, &fp)) {
             c->faulted++;
-            int st = fp.status >= 500 && fp.status <= 599 ? fp.status : 503;
-            char b[64];
-            snprintf(b, sizeof b, "%d Server Error", st);
-            plain(out, st, b);
+            plain(out, SIMHTTP_SERVER_ERROR, fp.status >= 500 && fp.status <= 599 ? fp.status : 0);
             return;
         }
     }
@@ -623,10 +609,10 @@ void rest_handle(rest_ctx *c, const rest_in *in, int64_t now_ms, rest_out *out)
         }
     if (!rt) {
         if (path_known) {
-            plain(out, 405, "{\"retCode\":10001,\"retMsg\":\"method not allowed\"}");
+            plain(out, SIMHTTP_METHOD, 0);
         } else {
             c->not_found++;
-            plain(out, 404, "{\"retCode\":10001,\"retMsg\":\"path not found\"}");
+            plain(out, SIMHTTP_NOT_FOUND, 0);
         }
         return;
     }
@@ -641,12 +627,12 @@ void rest_handle(rest_ctx *c, const rest_in *in, int64_t now_ms, rest_out *out)
         body = cJSON_ParseWithLength(in->body ? in->body : "", in->body_len);
         if (!cJSON_IsObject(body)) {
             cJSON_Delete(body);
-            err(&k, 10001, "params error: request body is not a JSON object");
+            err(&k, SIMERR_BODY);
             return;
         }
         k.body = body;
     }
-    int code = 0;
+    simerr code = SIMERR_OK; /* a limit or a retCode fault answers instead of the handler */
     if (rt->signed_) {
         c->signed_ok++;
         k.key = in->api_key;
@@ -662,20 +648,18 @@ void rest_handle(rest_ctx *c, const rest_in *in, int64_t now_ms, rest_out *out)
                           lim, st.remaining, st.reset_ms);
         if (!allowed) {
             c->limited++;
-            code = 10006;
+            code = SIMERR_RATE;
         } else if (c->f && faults_hit(c->f, FAULT_RETCODE_10006, now_ms, &fp)) {
             c->faulted++;
-            code = 10006;
+            code = SIMERR_RATE;
         }
     }
-    if (!code && c->f && faults_hit(c->f, FAULT_RETCODE_10016, now_ms, &fp)) {
+    if (code == SIMERR_OK && c->f && faults_hit(c->f, FAULT_RETCODE_10016, now_ms, &fp)) {
         c->faulted++;
-        code = 10016;
+        code = SIMERR_SYSTEM;
     }
-    if (code == 10006)
-        err(&k, 10006, "Too many visits. Exceeded the API Rate Limit.");
-    else if (code)
-        err(&k, 10016, "Internal System Error.");
+    if (code != SIMERR_OK)
+        err(&k, code);
     else
         rt->fn(&k);
     cJSON_Delete(body);

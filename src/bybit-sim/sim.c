@@ -16,6 +16,7 @@
 #include "bybitsign.h"
 #include "promtext.h"
 #include "ratelimit.h"
+#include "simerr.h"
 
 #define SIM_MAX_PUBLIC 32 /* public topics in the table */
 
@@ -411,6 +412,12 @@ static void reply_op(sim *s, sim_conn *c, int success, const char *msg, const cJ
     conn_send_json(s, c, r, now);
 }
 
+/* A refused op: {"success":false,"ret_msg":<w's text>, ...}. */
+static void refuse(sim *s, sim_conn *c, simws w, const cJSON *req_id, const char *op, int64_t now)
+{
+    reply_op(s, c, 0, simws_msg(w), req_id, op, now);
+}
+
 static void ws_ping(sim *s, sim_conn *c, const cJSON *req_id, int64_t now)
 {
     if (c->kind == K_PUBLIC) {
@@ -435,11 +442,11 @@ static void ws_auth(sim *s, sim_conn *c, const cJSON *m, const cJSON *req_id, in
     const cJSON *k = cJSON_GetArrayItem(args, 0), *e = cJSON_GetArrayItem(args, 1),
                 *sig = cJSON_GetArrayItem(args, 2);
     if (c->key[0]) {
-        reply_op(s, c, 0, "Repeat auth", req_id, "auth", now);
+        refuse(s, c, SIMWS_REPEAT_AUTH, req_id, "auth", now);
         return;
     }
     if (!cJSON_IsString(k) || !cJSON_IsString(sig) || !(cJSON_IsNumber(e) || cJSON_IsString(e))) {
-        reply_op(s, c, 0, "Params Error", req_id, "auth", now);
+        refuse(s, c, SIMWS_PARAMS, req_id, "auth", now);
         return;
     }
     int64_t expires =
@@ -447,15 +454,15 @@ static void ws_auth(sim *s, sim_conn *c, const cJSON *m, const cJSON *req_id, in
     const char *secret = exch_account_secret(s->x, k->valuestring);
     char want[BYBITSIGN_HEX];
     if (!secret) {
-        reply_op(s, c, 0, "Invalid apikey", req_id, "auth", now);
+        refuse(s, c, SIMWS_BAD_KEY, req_id, "auth", now);
         return;
     }
     if (expires <= rest_server_time(&s->rest, now)) {
-        reply_op(s, c, 0, "Request expired", req_id, "auth", now);
+        refuse(s, c, SIMWS_EXPIRED, req_id, "auth", now);
         return;
     }
     if (bybitsign_ws(secret, expires, want) || !bybitsign_equal(want, sig->valuestring)) {
-        reply_op(s, c, 0, "Invalid sign", req_id, "auth", now);
+        refuse(s, c, SIMWS_BAD_SIGN, req_id, "auth", now);
         return;
     }
     snprintf(c->key, sizeof c->key, "%s", k->valuestring);
@@ -468,11 +475,11 @@ static void ws_subscribe(sim *s, sim_conn *c, const cJSON *m, const cJSON *req_i
     const char *op = sub ? "subscribe" : "unsubscribe";
     const cJSON *args = cJSON_GetObjectItemCaseSensitive(m, "args"), *a;
     if (c->kind == K_TRADE || !cJSON_IsArray(args) || cJSON_GetArraySize(args) < 1) {
-        reply_op(s, c, 0, "Params Error", req_id, op, now);
+        refuse(s, c, SIMWS_PARAMS, req_id, op, now);
         return;
     }
     if (c->kind == K_PRIVATE && !c->key[0]) {
-        reply_op(s, c, 0, "Request not authorized", req_id, op, now);
+        refuse(s, c, SIMWS_NOT_AUTHORIZED, req_id, op, now);
         return;
     }
     /* validate all first: a request with one bad topic changes nothing */
@@ -495,7 +502,7 @@ static void ws_subscribe(sim *s, sim_conn *c, const cJSON *m, const cJSON *req_i
             }
         }
         if (!ok) {
-            snprintf(msg, sizeof msg, "error:handler not found,topic:%.80s",
+            snprintf(msg, sizeof msg, "%s%.80s", simws_msg(SIMWS_NO_HANDLER),
                      cJSON_IsString(a) ? a->valuestring : "(not a string)");
             reply_op(s, c, 0, msg, req_id, op, now);
             return;
@@ -506,13 +513,11 @@ static void ws_subscribe(sim *s, sim_conn *c, const cJSON *m, const cJSON *req_i
         unsigned newpriv = priv & ~c->priv;
         unsigned add = (unsigned)__builtin_popcount(newpub) + (unsigned)__builtin_popcount(newpriv);
         if (c->ntopics + add > s->cfg.ws_max_topics) {
-            reply_op(s, c, 0, "too many topics on one connection", req_id, op, now);
+            refuse(s, c, SIMWS_TOO_MANY_TOPICS, req_id, op, now);
             return;
         }
         if (pub & c->pub || priv & c->priv) {
-            char msg[120];
-            snprintf(msg, sizeof msg, "error:already subscribed");
-            reply_op(s, c, 0, msg, req_id, op, now);
+            refuse(s, c, SIMWS_SUBSCRIBED, req_id, op, now);
             return;
         }
         c->ntopics += add;
@@ -566,19 +571,16 @@ static void ws_trade(sim *s, sim_conn *c, const cJSON *m, const char *op, int64_
     const cJSON *args = cJSON_GetObjectItemCaseSensitive(m, "args");
     const cJSON *a0 = cJSON_GetArrayItem(args, 0);
     int code = 0;
-    char msg[200] = "OK";
+    char msg[200] = "";
     exch_ids ids = {{0}, {0}};
     ratelimit_state st = {0, 0, 0};
     const char *rid = cJSON_IsString(reqid) ? reqid->valuestring : "";
     if (!c->key[0]) {
-        code = 10003;
-        snprintf(msg, sizeof msg, "Request not authorized");
+        code = simerr_set(msg, sizeof msg, SIMERR_NOT_AUTHORIZED);
     } else if (*rid) {
         for (unsigned i = 0; i < c->nreq && i < SIM_MAX_REQIDS; i++)
-            if (!strcmp(c->reqids[i], rid)) {
-                code = 20006;
-                snprintf(msg, sizeof msg, "reqId is duplicated");
-            }
+            if (!strcmp(c->reqids[i], rid))
+                code = simerr_set(msg, sizeof msg, SIMERR_DUP_REQID);
         if (!code) {
             snprintf(c->reqids[c->nreq % SIM_MAX_REQIDS], sizeof c->reqids[0], "%.39s", rid);
             c->nreq++;
@@ -590,38 +592,31 @@ static void ws_trade(sim *s, sim_conn *c, const cJSON *m, const char *op, int64_
         long long t = strtoll(ts->valuestring, NULL, 10),
                   w = cJSON_IsString(rw) ? strtoll(rw->valuestring, NULL, 10) : 5000;
         int64_t srv = rest_server_time(&s->rest, now);
-        if (!(srv - w <= t && t < srv + 1000)) {
-            code = 10002;
-            snprintf(msg, sizeof msg, "invalid request, please check your timestamp");
-        }
+        if (!(srv - w <= t && t < srv + 1000))
+            code = simerr_set(msg, sizeof msg, SIMERR_WS_TIMESTAMP);
     }
     const char *path = !strcmp(op, "order.create")   ? "/v5/order/create"
                        : !strcmp(op, "order.amend")  ? "/v5/order/amend"
                        : !strcmp(op, "order.cancel") ? "/v5/order/cancel"
                                                      : NULL;
     if (!code && !path) {
-        code = 10001;
-        snprintf(msg, sizeof msg, "Invalid op: %.60s", op);
+        code = simerr_code(SIMERR_WS_OP);
+        snprintf(msg, sizeof msg, "%s %.60s", simerr_msg(SIMERR_WS_OP), op);
     }
-    if (!code && !cJSON_IsObject(a0)) {
-        code = 10001;
-        snprintf(msg, sizeof msg, "params error: args must hold one order");
-    }
+    if (!code && !cJSON_IsObject(a0))
+        code = simerr_set(msg, sizeof msg, SIMERR_WS_ARGS);
     if (!code) {
         char key[RATELIMIT_KEY];
         snprintf(key, sizeof key, "%.64s %s", c->key, path);
-        if (!ratelimit_take(s->limits, key, s->cfg.order_limit_per_s, now, &st)) {
-            code = 10006;
-            snprintf(msg, sizeof msg, "Too many visits. Exceeded the API Rate Limit.");
-        }
+        if (!ratelimit_take(s->limits, key, s->cfg.order_limit_per_s, now, &st))
+            code = simerr_set(msg, sizeof msg, SIMERR_RATE);
     }
     if (!code) {
         /* the single arg holds what a REST body holds */
         const char *cat = jstr(a0, "category"), *symbol = jstr(a0, "symbol");
         const char *order_id = jstr(a0, "orderId"), *link = jstr(a0, "orderLinkId");
         if (!cat || strcmp(cat, "linear")) {
-            code = 10001;
-            snprintf(msg, sizeof msg, "category only support linear");
+            code = simerr_set(msg, sizeof msg, SIMERR_CATEGORY);
         } else if (path[10] == 'c' && path[11] == 'r') { /* create */
             char rb[7][64];
             exch_order_req r;
@@ -631,17 +626,17 @@ static void ws_trade(sim *s, sim_conn *c, const cJSON *m, const char *op, int64_
         } else if (path[10] == 'a') {
             code = symbol ? exch_amend(s->x, c->key, symbol, order_id, link, jstr(a0, "qty"),
                                        jstr(a0, "price"), now, &ids, msg, sizeof msg)
-                          : 10001;
+                          : simerr_set(msg, sizeof msg, SIMERR_SYMBOL);
         } else {
             code = symbol ? exch_cancel(s->x, c->key, symbol, order_id, link, now, &ids, msg,
                                         sizeof msg)
-                          : 10001;
+                          : simerr_set(msg, sizeof msg, SIMERR_SYMBOL);
         }
-        if (code == 10001 && !msg[0])
-            snprintf(msg, sizeof msg, "params error");
-        if (!code)
-            snprintf(msg, sizeof msg, "OK");
     }
+    if (!code)
+        simerr_set(msg, sizeof msg, SIMERR_OK);
+    else if (!msg[0]) /* the exchange writes its text; a generic one should it not */
+        snprintf(msg, sizeof msg, "%s", simerr_msg_or(code, NULL));
     cJSON *r = cJSON_CreateObject();
     cJSON_AddStringToObject(r, "reqId", rid);
     cJSON_AddNumberToObject(r, "retCode", code);
@@ -682,13 +677,13 @@ void sim_ws_message(sim *s, sim_conn *c, const char *msg, size_t len, int64_t no
         if (c->kind == K_TRADE) {
             cJSON *r = cJSON_CreateObject();
             cJSON_AddStringToObject(r, "reqId", "");
-            cJSON_AddNumberToObject(r, "retCode", 10001);
-            cJSON_AddStringToObject(r, "retMsg", "Invalid request: not a JSON object with op");
+            cJSON_AddNumberToObject(r, "retCode", simerr_code(SIMERR_WS_NOT_JSON));
+            cJSON_AddStringToObject(r, "retMsg", simerr_msg(SIMERR_WS_NOT_JSON));
             cJSON_AddStringToObject(r, "op", "");
             cJSON_AddStringToObject(r, "connId", c->conn_id);
             conn_send_json(s, c, r, now_ms);
         } else {
-            reply_op(s, c, 0, "error:invalid request, not a JSON object with op", NULL, "", now_ms);
+            refuse(s, c, SIMWS_NOT_JSON, NULL, "", now_ms);
         }
         cJSON_Delete(m);
         return;
@@ -704,7 +699,7 @@ void sim_ws_message(sim *s, sim_conn *c, const char *msg, size_t len, int64_t no
         ws_trade(s, c, m, o, now_ms);
     else {
         char t[120];
-        snprintf(t, sizeof t, "error:unknown op %.60s", o);
+        snprintf(t, sizeof t, "%s %.60s", simws_msg(SIMWS_UNKNOWN_OP), o);
         s->ws_bad_in++;
         reply_op(s, c, 0, t, req_id, o, now_ms);
     }
@@ -720,18 +715,22 @@ static void json_reply(rest_out *out, int status, cJSON *j)
     out->status = status;
     sbuf_reset(&out->body);
     if (!t || sbuf_adds(&out->body, t)) {
-        out->status = 500;
+        char b[64];
+        out->status = simhttp_body(SIMHTTP_CTL_TOO_LARGE, 0, NULL, b, sizeof b);
         sbuf_reset(&out->body);
-        (void)sbuf_adds(&out->body, "{\"error\":\"reply too large\"}");
+        (void)sbuf_adds(&out->body, b);
     }
     free(t);
 }
 
-static void error_reply(rest_out *out, int status, const char *msg)
+/* A /sim/ endpoint's error ({"error":...} with its status); detail: the text of an entry that
+ * has none (SIMHTTP_CTL_BAD_FAULTS). */
+static void error_reply(rest_out *out, simhttp h, const char *detail)
 {
-    cJSON *j = cJSON_CreateObject();
-    cJSON_AddStringToObject(j, "error", msg);
-    json_reply(out, status, j);
+    char b[512];
+    out->status = simhttp_body(h, 0, detail, b, sizeof b);
+    sbuf_reset(&out->body);
+    (void)sbuf_adds(&out->body, b);
 }
 
 static cJSON *stats_json(sim *s, int64_t now)
@@ -773,6 +772,8 @@ static cJSON *stats_json(sim *s, int64_t now)
     cJSON_AddNumberToObject(o, "rejected", (double)es.orders_rejected);
     cJSON_AddNumberToObject(o, "filled", (double)es.orders_filled);
     cJSON_AddNumberToObject(o, "fills", (double)es.fills);
+    /* a status change the lifecycle table refused: a bug of the simulator when not 0 */
+    cJSON_AddNumberToObject(o, "refused_transitions", (double)es.refused_transitions);
     cJSON_AddNumberToObject(j, "public_trades", (double)es.public_trades);
     cJSON_AddNumberToObject(j, "book_messages", (double)es.book_messages);
     cJSON_AddNumberToObject(j, "accounts", es.accounts);
@@ -870,7 +871,7 @@ void sim_http(sim *s, const rest_in *in, int64_t now_ms, rest_out *out)
         }
         cJSON *list = exch_open_orders_all(s->x, *acct ? acct : NULL);
         if (!list) {
-            error_reply(out, 500, "out of memory");
+            error_reply(out, SIMHTTP_CTL_NOMEM, NULL);
             return;
         }
         cJSON *j = cJSON_CreateObject();
@@ -881,26 +882,26 @@ void sim_http(sim *s, const rest_in *in, int64_t now_ms, rest_out *out)
         json_reply(out, 200, stats_json(s, now_ms));
     } else if (!strcmp(path, "/sim/faults")) {
         if (!s->f) {
-            error_reply(out, 404, "faults are not enabled");
+            error_reply(out, SIMHTTP_CTL_NO_FAULTS, NULL);
         } else if (!strcmp(method, "GET")) {
             json_reply(out, 200, faults_to_json(s->f, now_ms));
         } else if (!strcmp(method, "POST")) {
             cJSON *body = cJSON_ParseWithLength(in->body ? in->body : "", in->body_len);
             char err[256];
             if (!cJSON_IsObject(body)) {
-                error_reply(out, 400, "body must be a JSON object");
+                error_reply(out, SIMHTTP_CTL_NOT_OBJECT, NULL);
             } else if (faults_apply_json(s->f, body, now_ms, err, sizeof err)) {
-                error_reply(out, 400, err);
+                error_reply(out, SIMHTTP_CTL_BAD_FAULTS, err);
             } else {
                 json_reply(out, 200, faults_to_json(s->f, now_ms));
             }
             cJSON_Delete(body);
         } else {
-            error_reply(out, 405, "use GET or POST");
+            error_reply(out, SIMHTTP_CTL_GET_POST, NULL);
         }
     } else if (!strcmp(path, "/sim/reset")) {
         if (strcmp(method, "POST")) {
-            error_reply(out, 405, "use POST");
+            error_reply(out, SIMHTTP_CTL_POST, NULL);
             return;
         }
         exch_reset(s->x, now_ms);
@@ -913,6 +914,6 @@ void sim_http(sim *s, const rest_in *in, int64_t now_ms, rest_out *out)
         cJSON_AddBoolToObject(j, "reset", 1);
         json_reply(out, 200, j);
     } else {
-        error_reply(out, 404, "unknown /sim endpoint (orders, stats, faults, reset)");
+        error_reply(out, SIMHTTP_CTL_UNKNOWN, NULL);
     }
 }

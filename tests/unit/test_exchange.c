@@ -1411,60 +1411,136 @@ static void test_determinism(void **state)
 
 /* Random operations of two accounts over many ticks: nothing crashes (ASan/UBSan), the book is
  * never crossed, and the open-order count of the stats matches the orders listed. */
+/* The setup of the busy runs: a fast market and every race switched on. */
+static void fx_busy(fx *f, const char *only)
+{
+    fx_opts(f);
+    f->o.volatility = 0.3;
+    f->o.taker_per_s = 20;
+    f->o.p_ack_before_state = 0.2;
+    f->o.p_dup_filled = 0.1;
+    f->o.p_cancel_with_exec = 0.2;
+    f->s.only = only;
+    fx_start(f);
+}
+
+/* One random operation of a busy run from the LCG state *r at time t: a create (3 in 8), a
+ * cancel, an amend, a cancel-all (rarely) or nothing, on the ids of recent orders. */
+static void random_op(fx *f, uint64_t *r, int64_t t, exch_ids ids[16])
+{
+    char msg[128];
+    static const exch_tif tifs[] = {EXCH_GTC, EXCH_IOC, EXCH_FOK, EXCH_POSTONLY};
+    *r = *r * 6364136223846793005ULL + 1442695040888963407ULL;
+    unsigned v = (unsigned)(*r >> 33);
+    const char *key = v & 1 ? KEY : KB, *sym = v & 2 ? "ETHUSDT" : "BTCUSDT";
+    double bid, ask;
+    best(f->x, sym, &bid, &ask);
+    assert_true(bid < ask);
+    char px[32], q[32];
+    double off = ((int)(v >> 8 & 15) - 4) * (v & 2 ? 0.01 : 0.1);
+    exch_side side = v & 4 ? EXCH_BUY : EXCH_SELL;
+    snprintf(px, sizeof px, v & 2 ? "%.2f" : "%.1f", side == EXCH_BUY ? bid - off : ask + off);
+    snprintf(q, sizeof q, v & 2 ? "%.2f" : "%.3f", (v & 2 ? 0.01 : 0.001) * (1 + (v >> 12 & 31)));
+    switch (v >> 20 & 7) {
+    case 0:
+    case 1:
+    case 2:
+        create(
+            f, key,
+            req(sym, side, v >> 23 & 1 ? EXCH_LIMIT : EXCH_MARKET, q, px, tifs[v >> 24 & 3], NULL),
+            &ids[v >> 26 & 15], msg, sizeof msg);
+        break;
+    case 3:
+        exch_cancel(f->x, key, NULL, ids[v >> 26 & 15].order_id, NULL, t, NULL, msg, sizeof msg);
+        break;
+    case 4:
+        exch_amend(f->x, key, sym, ids[v >> 26 & 15].order_id, NULL, v >> 25 & 1 ? q : NULL, px, t,
+                   NULL, msg, sizeof msg);
+        break;
+    case 5:
+        if ((v >> 26 & 15) == 0)
+            exch_cancel_all(f->x, key, NULL, t, NULL, msg, sizeof msg);
+        break;
+    default:
+        break;
+    }
+}
+
+/* The statuses a bot sees on the private "order" stream, per order. */
+enum { TRACK_MAX = 4096 };
+typedef struct track {
+    char id[TRACK_MAX][40];
+    int last[TRACK_MAX];
+    int n, transitions;
+} track;
+
+/* Index of a wire orderStatus in the lifecycle (New stands for Pending too). */
+static int wire_status(const char *s)
+{
+    static const char *const names[] = {"New", "PartiallyFilled", "Filled", "Cancelled",
+                                        "Rejected"};
+    static const exch_status sts[] = {EXCH_ST_NEW, EXCH_ST_PFILLED, EXCH_ST_FILLED,
+                                      EXCH_ST_CANCELLED, EXCH_ST_REJECTED};
+    for (int i = 0; i < 5; i++)
+        if (s && strcmp(s, names[i]) == 0)
+            return (int)sts[i];
+    return -1;
+}
+
+/* Whether some event of the table leads from one status to the other. */
+static int reachable(int from, int to)
+{
+    for (int ev = 0; ev < EXCH_EV__COUNT; ev++)
+        if (exch_status_next((exch_status)from, (exch_event)ev) == to)
+            return 1;
+    return 0;
+}
+
+/* Each "order" message of the sink is a status the lifecycle table reaches from the order's
+ * previous one: a first message may follow LIVE from Pending; an amend repeats New; the only
+ * repeat of a final status is the documented duplicate Filled (p_dup_filled). */
+static void track_statuses(track *tr, const sink *s)
+{
+    for (size_t k = 0; k < s->nev; k++) {
+        if (strcmp(s->evs[k].topic, "order") != 0)
+            continue;
+        const char *id = str(s->evs[k].item, "orderId");
+        int st = wire_status(str(s->evs[k].item, "orderStatus"));
+        assert_true(st >= 0);
+        int j = 0;
+        while (j < tr->n && strcmp(tr->id[j], id) != 0)
+            j++;
+        if (j == tr->n) {
+            assert_true(tr->n < TRACK_MAX);
+            snprintf(tr->id[tr->n++], sizeof tr->id[0], "%s", id);
+            tr->last[j] = EXCH_ST_PENDING; /* every order is born pending */
+        }
+        int prev = tr->last[j];
+        if (st == prev && st == EXCH_ST_FILLED)
+            continue;
+        int ok = reachable(prev, st) || (prev == EXCH_ST_PENDING && reachable(EXCH_ST_NEW, st)) ||
+                 (st == prev && st == EXCH_ST_NEW);
+        if (!ok)
+            fail_msg("order %s: %s after %s", id, exch_status_name((exch_status)st),
+                     exch_status_name((exch_status)prev));
+        tr->last[j] = st;
+        tr->transitions++;
+    }
+}
+
 static void test_random_ops_invariants(void **state)
 {
     (void)state;
     fx f;
-    fx_opts(&f);
-    f.o.volatility = 0.3;
-    f.o.taker_per_s = 20;
-    f.o.p_ack_before_state = 0.2;
-    f.o.p_dup_filled = 0.1;
-    f.o.p_cancel_with_exec = 0.2;
-    f.s.only = "orderbook.500.ETHUSDT";
-    fx_start(&f);
+    fx_busy(&f, "orderbook.500.ETHUSDT");
     uint64_t r = 12345;
     int64_t t = T0;
     exch_ids ids[16];
     memset(ids, 0, sizeof ids);
-    char msg[128];
-    static const exch_tif tifs[] = {EXCH_GTC, EXCH_IOC, EXCH_FOK, EXCH_POSTONLY};
+    static track tr; /* and the order stream follows the lifecycle table */
+    memset(&tr, 0, sizeof tr);
     for (int i = 0; i < 3000; i++) {
-        r = r * 6364136223846793005ULL + 1442695040888963407ULL;
-        unsigned v = (unsigned)(r >> 33);
-        const char *key = v & 1 ? KEY : KB, *sym = v & 2 ? "ETHUSDT" : "BTCUSDT";
-        double bid, ask;
-        best(f.x, sym, &bid, &ask);
-        assert_true(bid < ask);
-        char px[32], q[32];
-        double off = ((int)(v >> 8 & 15) - 4) * (v & 2 ? 0.01 : 0.1);
-        exch_side side = v & 4 ? EXCH_BUY : EXCH_SELL;
-        snprintf(px, sizeof px, v & 2 ? "%.2f" : "%.1f", side == EXCH_BUY ? bid - off : ask + off);
-        snprintf(q, sizeof q, v & 2 ? "%.2f" : "%.3f",
-                 (v & 2 ? 0.01 : 0.001) * (1 + (v >> 12 & 31)));
-        switch (v >> 20 & 7) {
-        case 0:
-        case 1:
-        case 2:
-            create(&f, key,
-                   req(sym, side, v >> 23 & 1 ? EXCH_LIMIT : EXCH_MARKET, q, px, tifs[v >> 24 & 3],
-                       NULL),
-                   &ids[v >> 26 & 15], msg, sizeof msg);
-            break;
-        case 3:
-            exch_cancel(f.x, key, NULL, ids[v >> 26 & 15].order_id, NULL, t, NULL, msg, sizeof msg);
-            break;
-        case 4:
-            exch_amend(f.x, key, sym, ids[v >> 26 & 15].order_id, NULL, v >> 25 & 1 ? q : NULL, px,
-                       t, NULL, msg, sizeof msg);
-            break;
-        case 5:
-            if ((v >> 26 & 15) == 0)
-                exch_cancel_all(f.x, key, NULL, t, NULL, msg, sizeof msg);
-            break;
-        default:
-            break;
-        }
+        random_op(&f, &r, t, ids);
         t += 20;
         exch_tick(f.x, t);
         if (i % 100 == 0) {
@@ -1473,6 +1549,7 @@ static void test_random_ops_invariants(void **state)
             cJSON *all = exch_open_orders_all(f.x, NULL);
             assert_int_equal(cJSON_GetArraySize(all), st.open_orders);
             cJSON_Delete(all);
+            track_statuses(&tr, &f.s);
             sink_clear(&f.s);
         }
     }
@@ -1480,7 +1557,58 @@ static void test_random_ops_invariants(void **state)
     exch_get_stats(f.x, &st);
     assert_true(st.fills > 0);
     assert_true(st.book_messages > 0);
+    track_statuses(&tr, &f.s);
+    assert_true(tr.transitions > 500);
+    assert_int_equal(st.refused_transitions, 0);
     fx_free(&f);
+}
+
+/* ---- the order lifecycle table: every cell ---- */
+
+static void test_status_table(void **state)
+{
+    (void)state;
+    enum { P = EXCH_ST_PENDING, N = EXCH_ST_NEW, PF = EXCH_ST_PFILLED, F = EXCH_ST_FILLED };
+    enum { C = EXCH_ST_CANCELLED, R = EXCH_ST_REJECTED, NO = -1 };
+    /* rows: from; columns: LIVE, FILL, FILL_ALL, CANCEL, REJECT */
+    static const int want[EXCH_ST__COUNT][EXCH_EV__COUNT] = {
+        [EXCH_ST_PENDING] = {N, NO, NO, C, R},      [EXCH_ST_NEW] = {NO, PF, F, C, R},
+        [EXCH_ST_PFILLED] = {NO, PF, F, C, NO},     [EXCH_ST_FILLED] = {NO, NO, NO, NO, NO},
+        [EXCH_ST_CANCELLED] = {NO, NO, NO, NO, NO}, [EXCH_ST_REJECTED] = {NO, NO, NO, NO, NO},
+    };
+    (void)P;
+    for (int st = 0; st < EXCH_ST__COUNT; st++)
+        for (int ev = 0; ev < EXCH_EV__COUNT; ev++)
+            if (exch_status_next((exch_status)st, (exch_event)ev) != want[st][ev])
+                fail_msg("status %d event %d: %d, want %d", st, ev,
+                         exch_status_next((exch_status)st, (exch_event)ev), want[st][ev]);
+    /* out of range: refused */
+    assert_int_equal(exch_status_next(EXCH_ST__COUNT, EXCH_EV_LIVE), -1);
+    assert_int_equal(exch_status_next(EXCH_ST_NEW, EXCH_EV__COUNT), -1);
+    assert_int_equal(exch_status_next((exch_status)-1, EXCH_EV_FILL), -1);
+}
+
+static void test_status_names(void **state)
+{
+    (void)state;
+    /* Bybit's orderStatus; a pending (not yet live) order shows as New */
+    assert_string_equal(exch_status_name(EXCH_ST_PENDING), "New");
+    assert_string_equal(exch_status_name(EXCH_ST_NEW), "New");
+    assert_string_equal(exch_status_name(EXCH_ST_PFILLED), "PartiallyFilled");
+    assert_string_equal(exch_status_name(EXCH_ST_FILLED), "Filled");
+    assert_string_equal(exch_status_name(EXCH_ST_CANCELLED), "Cancelled");
+    assert_string_equal(exch_status_name(EXCH_ST_REJECTED), "Rejected");
+    assert_string_equal(exch_status_name(EXCH_ST__COUNT), "");
+    int open[] = {1, 1, 1, 0, 0, 0};
+    for (int st = 0; st < EXCH_ST__COUNT; st++)
+        assert_int_equal(exch_status_open((exch_status)st), open[st]);
+    assert_string_equal(exch_cancel_type_name(EXCH_CT_USER), "CancelByUser");
+    assert_string_equal(exch_cancel_type_name(EXCH_CT_DCP), "CancelByDCP");
+    assert_string_equal(exch_cancel_type_name(EXCH_CT_REDUCE_ONLY), "CancelByReduceOnly");
+    assert_string_equal(exch_cancel_type_name(EXCH_CT_UNKNOWN), "UNKNOWN");
+    assert_string_equal(exch_reject_name(EXCH_REJ_NONE), "EC_NoError");
+    assert_string_equal(exch_reject_name(EXCH_REJ_POSTONLY), "EC_PostOnlyWillTakeLiquidity");
+    assert_string_equal(exch_reject_name(EXCH_REJ_FOK), "EC_CancelForNoFullFill");
 }
 
 int main(void)
@@ -1510,6 +1638,8 @@ int main(void)
         cmocka_unit_test(test_reset),
         cmocka_unit_test(test_determinism),
         cmocka_unit_test(test_random_ops_invariants),
+        cmocka_unit_test(test_status_table),
+        cmocka_unit_test(test_status_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -231,6 +231,13 @@ static void test_private_and_trade(void **state)
         "\"symbol\":\"BTCUSDT\",\"orderLinkId\":\"t-1\"}]}",
         T0 + 40);
     assert_non_null(find(&tr, "\"reqId\":\"r2\",\"retCode\":0"));
+    /* without a symbol: 10001 with its text (it once said "OK") */
+    say(s, t,
+        "{\"reqId\":\"r3\",\"op\":\"order.cancel\",\"args\":[{\"category\":\"linear\","
+        "\"orderLinkId\":\"t-1\"}]}",
+        T0 + 45);
+    assert_non_null(find(
+        &tr, "\"reqId\":\"r3\",\"retCode\":10001,\"retMsg\":\"params error: symbol invalid\""));
     sim_tick(s, T0 + 60);
     assert_non_null(find(&pv, "\"orderStatus\":\"Cancelled\""));
     rest_out_free(&out);
@@ -245,6 +252,15 @@ static void test_private_and_trade(void **state)
     assert_non_null(strstr(out.body.data, "bybit_sim_ws_connections{kind=\"private\"} 1\n"));
     assert_non_null(strstr(out.body.data, "# TYPE bybit_sim_orders_created_total counter"));
     assert_null(strstr(out.body.data, SECRET));
+    /* /sim/stats: the orders, and no status change the lifecycle table refused */
+    rest_in si = {"GET", "/sim/stats", "", "", 0, "127.0.0.1", NULL, NULL, NULL, NULL};
+    rest_out_free(&out);
+    rest_out_init(&out);
+    sim_http(s, &si, T0 + 90, &out);
+    assert_int_equal(out.status, 200);
+    assert_non_null(strstr(out.body.data, "\"created\":1,"));
+    assert_non_null(strstr(out.body.data, "\"cancelled\":1,"));
+    assert_non_null(strstr(out.body.data, "\"refused_transitions\":0"));
     rest_out_free(&out);
     sim_ws_close(s, p, T0 + 100);
     sim_ws_close(s, t, T0 + 100);
