@@ -11,14 +11,15 @@
  * analysis.
  */
 #include "report.h"
+#include "errcode.h"
+#include "logscan.h"
+#include "runrec.h"
 #include "store.h"
 #include "units.h"
 
 #include <cjson/cJSON.h>
-#include <dirent.h>
 #include <errno.h>
 #include <math.h>
-#include <sqlite3.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -27,20 +28,15 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-#include <zlib.h>
 
-#define REP_NCOL        1000       /* pixel columns of a chart's plot area */
-#define REP_JSON_MAX    (8u << 20) /* verdict.json, resources.analysis.json */
-#define REP_EV_EDGE     200        /* events listed at the start and at the end */
-#define REP_CRASH_HEAD  10         /* crashes shown with their log lines: first ... */
-#define REP_CRASH_TAIL  10         /* ... and last */
-#define REP_CTX_LINES   20         /* log lines shown before each crash */
-#define REP_LINE_SHOW   512        /* bytes of a log line kept for display */
-#define REP_MAX_FILES   4096       /* log files looked at */
-#define REP_MAX_GATES   500        /* verdict rows */
-#define REP_MAX_SEGS    2000       /* trend segments drawn */
-#define REP_DETAIL_MAX  300        /* bytes of an event detail shown */
-#define REP_MATCH_SLACK 30.0       /* s between an event and its note in the log */
+#define REP_NCOL       1000       /* pixel columns of a chart's plot area */
+#define REP_JSON_MAX   (8u << 20) /* verdict.json, resources.analysis.json */
+#define REP_EV_EDGE    200        /* events listed at the start and at the end */
+#define REP_CRASH_HEAD 10         /* crashes shown with their log lines: first ... */
+#define REP_CRASH_TAIL 10         /* ... and last */
+#define REP_MAX_GATES  500        /* verdict rows */
+#define REP_MAX_SEGS   2000       /* trend segments drawn */
+#define REP_DETAIL_MAX 300        /* bytes of an event detail shown */
 
 /* chart geometry (SVG user units; the SVG scales to the page width) */
 #define PL    78 /* left margin: y labels */
@@ -52,37 +48,25 @@
 #define SVG_H (PT + PH + PB)
 
 enum { S_RSS, S_PSS, S_CPU, S_FDS, S_THREADS, S_PROCS, S_ZOMBIES, S_ART, S_FREE, NSER };
+/* the samples column each series draws */
+static const store_col ser_col[NSER] = {
+    STORE_COL_rss_bytes, STORE_COL_pss_bytes,       STORE_COL_cpu_percent,
+    STORE_COL_fds,       STORE_COL_threads,         STORE_COL_procs,
+    STORE_COL_zombies,   STORE_COL_artifacts_bytes, STORE_COL_disk_free_bytes};
 enum { Y_BYTES, Y_PERCENT, Y_COUNT };
 
-/* timeline rows */
-enum { TL_START, TL_CRASH, TL_HANG, TL_OOM, TL_STOP, TL_LOG, TL_DISK, NTL };
-static const char *const tl_name[NTL] = {"start/restart", "crash", "hang",    "oom/core",
-                                         "stop/end",      "logs",  "disk low"};
+/* timeline rows: the lanes of store.h, top to bottom */
+#define NTL STORE_NLANES
 static const char *const tl_color[NTL] = {"#2b7bb9", "#d62728", "#ff7f0e", "#8c1c13",
                                           "#555555", "#7f7f7f", "#9467bd"};
 
-/* events listed in the table (rotation and compressed are only counted) */
-static const char ev_listed_sql[] =
-    "kind IN ('start','restart','exit','hang','oom_kill','oom_suspected','core_dump','cleanup',"
-    "'disk_low','log_dropped','log_error','start_limit','start_failed','stop','stop_kill',"
-    "'stop_stuck','db_capped','end')";
-static const char crash_sql[] = "((kind='exit' AND value<>0) OR kind='hang')";
-
-typedef struct crash {
-    double t, value;
-    char kind[16];
-    char detail[256];
-    int found;                                    /* the note was found in a log file */
-    char file[96];                                /* the log file it was found in */
-    int nlines;                                   /* context lines kept, oldest first */
-    char lines[REP_CTX_LINES + 1][REP_LINE_SHOW]; /* + the note itself */
-} crash;
+typedef logscan_note crash;
 
 typedef struct rep {
     const char *dir;
     FILE *f;
     int werr; /* a write failed */
-    sqlite3 *db;
+    runrec *rr;
     double t0, t1; /* x range (Unix s): run start to run end */
     int64_t nsamples;
     double mn[NSER][REP_NCOL], mx[NSER][REP_NCOL];
@@ -253,7 +237,7 @@ static int jbool(const cJSON *o, const char *key)
 /* Copies run value key into buf; 0 when absent. */
 static int run_value(rep *r, const char *key, char *buf, size_t n)
 {
-    return store_run_value(r->db, key, buf, n) == 1;
+    return runrec_value(r->rr, key, buf, n) == 1;
 }
 
 static int col_of(const rep *r, double t)
@@ -274,21 +258,28 @@ static double x_of(const rep *r, double t)
     return PL + x;
 }
 
+static int fold_sample(void *ud, const store_sample *m)
+{
+    rep *r = ud;
+    int c = col_of(r, m->t);
+    for (int k = 0; k < NSER; k++) {
+        double y = store_sample_get(m, ser_col[k]);
+        if (isnan(y))
+            continue;
+        if (isnan(r->mn[k][c]) || y < r->mn[k][c])
+            r->mn[k][c] = y;
+        if (isnan(r->mx[k][c]) || y > r->mx[k][c])
+            r->mx[k][c] = y;
+    }
+    return 0;
+}
+
 /* The run's time range, then every sample folded into the columns. */
 static int load_samples(rep *r, char *err, size_t errlen)
 {
-    sqlite3_stmt *st;
     double smin = 0, smax = 0;
-    if (sqlite3_prepare_v2(r->db, "SELECT count(*), min(t), max(t) FROM samples", -1, &st, NULL) !=
-        SQLITE_OK)
+    if (runrec_sample_range(r->rr, &r->nsamples, &smin, &smax))
         goto fail;
-    if (sqlite3_step(st) == SQLITE_ROW) {
-        r->nsamples = sqlite3_column_int64(st, 0);
-        smin = sqlite3_column_double(st, 1);
-        smax = sqlite3_column_double(st, 2);
-    }
-    sqlite3_finalize(st);
-
     char v[64];
     double start = run_value(r, "start_time", v, sizeof v) ? strtod(v, NULL) : 0;
     double end = run_value(r, "end_time", v, sizeof v) ? strtod(v, NULL) : 0;
@@ -298,341 +289,73 @@ static int load_samples(rep *r, char *err, size_t errlen)
         start = smin;
     if (!(end > 0) || (r->nsamples && smax > end))
         end = r->nsamples ? smax : start;
-    if (start <= 0) {
-        /* no samples and no start time: take the events' range */
-        if (sqlite3_prepare_v2(r->db, "SELECT min(t), max(t) FROM events", -1, &st, NULL) ==
-            SQLITE_OK) {
-            if (sqlite3_step(st) == SQLITE_ROW) {
-                start = sqlite3_column_double(st, 0);
-                end = sqlite3_column_double(st, 1);
-            }
-            sqlite3_finalize(st);
-        }
-    }
+    if (start <= 0) /* no samples and no start time: take the events' range */
+        runrec_event_range(r->rr, &start, &end);
     if (!(end > start))
         end = start + 1;
     r->t0 = start;
     r->t1 = end;
 
-    for (int s = 0; s < NSER; s++)
+    for (int k = 0; k < NSER; k++)
         for (int c = 0; c < REP_NCOL; c++)
-            r->mn[s][c] = r->mx[s][c] = NAN;
-    if (sqlite3_prepare_v2(r->db,
-                           "SELECT t, rss_bytes, pss_bytes, cpu_percent, fds, threads, procs, "
-                           "zombies, artifacts_bytes, disk_free_bytes FROM samples ORDER BY rowid",
-                           -1, &st, NULL) != SQLITE_OK)
-        goto fail;
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        int c = col_of(r, sqlite3_column_double(st, 0));
-        for (int s = 0; s < NSER; s++) {
-            if (sqlite3_column_type(st, s + 1) == SQLITE_NULL)
-                continue;
-            double y = sqlite3_column_double(st, s + 1);
-            if (isnan(r->mn[s][c]) || y < r->mn[s][c])
-                r->mn[s][c] = y;
-            if (isnan(r->mx[s][c]) || y > r->mx[s][c])
-                r->mx[s][c] = y;
-        }
-    }
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE)
-        goto fail;
-    return 0;
+            r->mn[k][c] = r->mx[k][c] = NAN;
+    if (runrec_samples(r->rr, 0, fold_sample, r) == 0)
+        return 0;
 fail:
-    snprintf(err, errlen, "cannot read '%s/samples.db': %s", r->dir, sqlite3_errmsg(r->db));
-    return -1;
+    snprintf(err, errlen, "cannot read '%s': %s", runrec_path(r->rr), runrec_errmsg(r->rr));
+    return ERR_IO;
 }
 
-static int tl_row(const char *kind, double value)
+static int fold_event(void *ud, const runrec_event *e)
 {
-    if (!strcmp(kind, "start") || !strcmp(kind, "restart"))
-        return TL_START;
-    if (!strcmp(kind, "exit"))
-        return value != 0 ? TL_CRASH : -1;
-    if (!strcmp(kind, "hang"))
-        return TL_HANG;
-    if (!strcmp(kind, "oom_kill") || !strcmp(kind, "oom_suspected") || !strcmp(kind, "core_dump"))
-        return TL_OOM;
-    if (!strcmp(kind, "stop") || !strcmp(kind, "stop_kill") || !strcmp(kind, "stop_stuck") ||
-        !strcmp(kind, "end") || !strcmp(kind, "start_limit") || !strcmp(kind, "start_failed"))
-        return TL_STOP;
-    if (!strcmp(kind, "rotation") || !strcmp(kind, "compressed") || !strcmp(kind, "cleanup") ||
-        !strcmp(kind, "log_dropped") || !strcmp(kind, "log_error"))
-        return TL_LOG;
-    if (!strcmp(kind, "disk_low") || !strcmp(kind, "db_capped"))
-        return TL_DISK;
-    return -1;
+    rep *r = ud;
+    if (e->lane == STORE_LANE_NONE)
+        return 0; /* not drawn (an exit soak asked for is not a crash) */
+    int c = col_of(r, e->t);
+    r->tl[e->lane][c]++;
+    if (e->kind == STORE_EV_RESTART)
+        r->restart_col[c] = 1;
+    return 0;
 }
 
-/* Timeline columns and restart marks, streamed over the events (patterns are left out). */
+/* Timeline columns and restart marks, streamed over the events. */
 static void load_event_columns(rep *r)
 {
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(r->db,
-                           "SELECT t, kind, value FROM events WHERE kind NOT IN "
-                           "('pattern','pattern_suppressed','scrape_ok','scrape_failed',"
-                           "'restart_scheduled') ORDER BY rowid",
-                           -1, &st, NULL) != SQLITE_OK)
-        return;
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        const char *kind = (const char *)sqlite3_column_text(st, 1);
-        if (!kind)
-            continue;
-        int row = tl_row(kind, sqlite3_column_double(st, 2));
-        if (row < 0)
-            continue;
-        int c = col_of(r, sqlite3_column_double(st, 0));
-        r->tl[row][c]++;
-        if (!strcmp(kind, "restart"))
-            r->restart_col[c] = 1;
-    }
-    sqlite3_finalize(st);
+    runrec_events(r->rr, RUNREC_EV_LANE, 0, 0, fold_event, r);
 }
 
-static void crash_from_row(crash *c, sqlite3_stmt *st)
+static int keep_crash(void *ud, const runrec_event *e)
 {
+    rep *r = ud;
+    if (r->ncrash >= REP_CRASH_HEAD + REP_CRASH_TAIL)
+        return 1;
+    crash *c = &r->crashes[r->ncrash++];
     memset(c, 0, sizeof *c);
-    c->t = sqlite3_column_double(st, 0);
-    const char *k = (const char *)sqlite3_column_text(st, 1);
-    const char *d = (const char *)sqlite3_column_text(st, 2);
-    snprintf(c->kind, sizeof c->kind, "%s", k ? k : "");
-    snprintf(c->detail, sizeof c->detail, "%s", d ? d : "");
-    c->value = sqlite3_column_double(st, 3);
+    c->t = e->t;
+    snprintf(c->kind, sizeof c->kind, "%s", e->name);
+    snprintf(c->detail, sizeof c->detail, "%s", e->detail ? e->detail : "");
+    return 0;
 }
 
-/* The first REP_CRASH_HEAD and last REP_CRASH_TAIL crashes (exits with a non-zero code or a
- * signal, and hangs), oldest first. */
+/* The first REP_CRASH_HEAD and last REP_CRASH_TAIL crashes and hangs, as the supervisor
+ * judged them (runrec.h), oldest first. */
 static int load_crashes(rep *r)
 {
-    char sql[512];
-    sqlite3_stmt *st;
-    snprintf(sql, sizeof sql, "SELECT count(*) FROM events WHERE %s", crash_sql);
-    if (sqlite3_prepare_v2(r->db, sql, -1, &st, NULL) != SQLITE_OK)
-        return -1;
-    r->ncrash_all = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-    sqlite3_finalize(st);
+    r->ncrash_all = runrec_event_count(r->rr, RUNREC_EV_CRASHES);
+    if (r->ncrash_all < 0)
+        return ERR_IO;
     if (r->ncrash_all == 0)
         return 0;
     r->crashes = calloc(REP_CRASH_HEAD + REP_CRASH_TAIL, sizeof *r->crashes);
     if (!r->crashes)
-        return -1;
+        return ERR_NOMEM;
     int64_t tail_from = r->ncrash_all - REP_CRASH_TAIL;
     if (tail_from < REP_CRASH_HEAD)
         tail_from = REP_CRASH_HEAD;
-    for (int part = 0; part < 2; part++) {
-        snprintf(sql, sizeof sql,
-                 "SELECT t, kind, detail, value FROM events WHERE %s ORDER BY rowid LIMIT %d "
-                 "OFFSET %lld",
-                 crash_sql, part ? REP_CRASH_TAIL : REP_CRASH_HEAD,
-                 part ? (long long)tail_from : 0LL);
-        if (sqlite3_prepare_v2(r->db, sql, -1, &st, NULL) != SQLITE_OK)
-            return -1;
-        while (sqlite3_step(st) == SQLITE_ROW && r->ncrash < REP_CRASH_HEAD + REP_CRASH_TAIL)
-            crash_from_row(&r->crashes[r->ncrash++], st);
-        sqlite3_finalize(st);
-    }
+    if (runrec_events(r->rr, RUNREC_EV_CRASHES, 0, REP_CRASH_HEAD, keep_crash, r) < 0 ||
+        runrec_events(r->rr, RUNREC_EV_CRASHES, tail_from, REP_CRASH_TAIL, keep_crash, r) < 0)
+        return ERR_IO;
     return 0;
-}
-
-/* ---------------------------------------------------------------- log scan */
-
-/* "YYYY-mm-ddTHH:MM:SS" (at least 19 characters) to Unix seconds, or -1. */
-static double parse_iso(const char *s, size_t n)
-{
-    static const int pos[6] = {0, 5, 8, 11, 14, 17};
-    static const int len[6] = {4, 2, 2, 2, 2, 2};
-    int v[6];
-    if (n < 19)
-        return -1;
-    for (int i = 0; i < 6; i++) {
-        v[i] = 0;
-        for (int k = 0; k < len[i]; k++) {
-            char ch = s[pos[i] + k];
-            if (ch < '0' || ch > '9')
-                return -1;
-            v[i] = v[i] * 10 + (ch - '0');
-        }
-    }
-    struct tm tm = {0};
-    tm.tm_year = v[0] - 1900;
-    tm.tm_mon = v[1] - 1;
-    tm.tm_mday = v[2];
-    tm.tm_hour = v[3];
-    tm.tm_min = v[4];
-    tm.tm_sec = v[5];
-    double t = (double)timegm(&tm);
-    if (n >= 23 && s[19] == '.' && s[20] >= '0' && s[20] <= '9')
-        t += (s[20] - '0') / 10.0 + (s[21] - '0') / 100.0 + (s[22] - '0') / 1000.0;
-    return t;
-}
-
-/* Time in a rotated file name "soak-YYYYmmddTHHMMSS.mmmZ..." (when the file was cut), or
- * +inf when it has none (the current soak.log). */
-static double rotated_time(const char *name)
-{
-    char iso[24];
-    const char *p = name + 5;
-    if (strncmp(name, "soak-", 5) || strlen(p) < 15)
-        return INFINITY;
-    snprintf(iso, sizeof iso, "%.4s-%.2s-%.2sT%.2s:%.2s:%.2s", p, p + 4, p + 6, p + 9, p + 11,
-             p + 13);
-    double t = parse_iso(iso, strlen(iso));
-    return t < 0 ? INFINITY : t;
-}
-
-static int cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* The log files of DIR oldest first: rotated soak-*.log[.gz], then soak.log. */
-static int list_logs(const char *dir, char ***out)
-{
-    DIR *d = opendir(dir);
-    if (!d)
-        return 0;
-    char **v = calloc(REP_MAX_FILES + 1, sizeof *v);
-    int n = 0;
-    struct dirent *de;
-    while (v && n < REP_MAX_FILES && (de = readdir(d))) {
-        const char *nm = de->d_name;
-        size_t l = strlen(nm);
-        int rotated = !strncmp(nm, "soak-", 5) && ((l > 9 && !strcmp(nm + l - 4, ".log")) ||
-                                                   (l > 12 && !strcmp(nm + l - 7, ".log.gz")));
-        if (!rotated)
-            continue;
-        if ((v[n] = strdup(nm)))
-            n++;
-    }
-    closedir(d);
-    if (!v)
-        return 0;
-    qsort(v, (size_t)n, sizeof *v, cmp_str);
-    /* a file being compressed can exist as X.log and X.log.gz at once: keep the plain one */
-    int m = 0;
-    for (int i = 0; i < n; i++) {
-        size_t l = strlen(v[i]);
-        if (m > 0 && l > 3 && !strcmp(v[i] + l - 3, ".gz") && strlen(v[m - 1]) == l - 3 &&
-            !strncmp(v[m - 1], v[i], l - 3)) {
-            free(v[i]);
-            continue;
-        }
-        v[m++] = v[i];
-    }
-    if ((v[m] = strdup("soak.log")))
-        m++;
-    *out = v;
-    return m;
-}
-
-typedef struct ring {
-    char lines[REP_CTX_LINES][REP_LINE_SHOW];
-    int head, n;
-} ring;
-
-static void ring_push(ring *g, const char *s)
-{
-    snprintf(g->lines[g->head], REP_LINE_SHOW, "%s", s);
-    g->head = (g->head + 1) % REP_CTX_LINES;
-    if (g->n < REP_CTX_LINES)
-        g->n++;
-}
-
-/* Does this line (without its newline) carry crash c's note "TS soak KIND: DETAIL"? */
-static int is_note_of(const char *line, const crash *c)
-{
-    const char *sp = strchr(line, ' ');
-    if (!sp || strncmp(sp + 1, "soak ", 5))
-        return 0;
-    const char *p = sp + 6;
-    size_t kl = strlen(c->kind);
-    if (strncmp(p, c->kind, kl) || p[kl] != ':' || p[kl + 1] != ' ')
-        return 0;
-    p += kl + 2;
-    /* the detail stored here may have been cut at sizeof detail - 1 bytes */
-    size_t dl = strlen(c->detail);
-    return !strncmp(p, c->detail, dl) && (dl == sizeof c->detail - 1 || p[dl] == '\0');
-}
-
-/* Reads one file line by line, filling the context of pending crashes. *next is the first
- * crash still looked for. Lines longer than the buffer are kept cut. */
-static void scan_file(rep *r, const char *name, ring *g, int *next)
-{
-    char path[4096];
-    snprintf(path, sizeof path, "%s/%s", r->dir, name);
-    gzFile z = gzopen(path, "rb");
-    if (!z)
-        return;
-    gzbuffer(z, 1 << 16);
-    char buf[REP_LINE_SHOW];
-    int in_long = 0; /* the rest of a line longer than buf: skipped */
-    while (*next < r->ncrash && gzgets(z, buf, sizeof buf)) {
-        size_t l = strlen(buf);
-        int whole = l > 0 && buf[l - 1] == '\n';
-        if (whole)
-            buf[--l] = '\0';
-        if (in_long) {
-            in_long = !whole;
-            continue;
-        }
-        in_long = !whole && !gzeof(z);
-        double t = parse_iso(buf, l);
-        /* notes not found near their time are given up on (log deleted, or not written) */
-        while (*next < r->ncrash && t > 0 && t > r->crashes[*next].t + REP_MATCH_SLACK)
-            (*next)++;
-        if (*next < r->ncrash && is_note_of(buf, &r->crashes[*next])) {
-            crash *c = &r->crashes[*next];
-            c->found = 1;
-            snprintf(c->file, sizeof c->file, "%s", name);
-            for (int i = 0; i < g->n; i++)
-                snprintf(c->lines[i], REP_LINE_SHOW, "%s",
-                         g->lines[(g->head - g->n + i + REP_CTX_LINES) % REP_CTX_LINES]);
-            snprintf(c->lines[g->n], REP_LINE_SHOW, "%s", buf);
-            c->nlines = g->n;
-            (*next)++;
-        }
-        ring_push(g, buf);
-    }
-    gzclose(z);
-}
-
-/* Finds each shown crash's note in the logs. Only the files around a crash's time are read
- * (a rotated file's name holds the time it was cut), so a week of logs costs no more than
- * the files that matter. */
-static void scan_logs(rep *r)
-{
-    if (r->ncrash == 0)
-        return;
-    char **files = NULL;
-    int nf = list_logs(r->dir, &files);
-    if (nf == 0)
-        return;
-    ring *g = calloc(1, sizeof *g);
-    unsigned char *need = calloc((size_t)nf + 1, 1);
-    if (g && need) {
-        for (int i = 0; i < nf; i++) {
-            double from = i > 0 ? rotated_time(files[i - 1]) : -INFINITY;
-            double to = rotated_time(files[i]);
-            if (!isfinite(from) && i > 0)
-                from = -INFINITY;
-            for (int k = 0; k < r->ncrash; k++)
-                if (r->crashes[k].t > from - 60 && r->crashes[k].t <= to + 60)
-                    need[i] = 1;
-        }
-        int next = 0;
-        for (int i = 0; i < nf && next < r->ncrash; i++) {
-            if (need[i] || need[i + 1])
-                scan_file(r, files[i], g, &next);
-            else
-                g->n = g->head = 0; /* the context does not span a skipped file */
-        }
-    }
-    free(need);
-    free(g);
-    for (int i = 0; i < nf; i++)
-        free(files[i]);
-    free(files);
 }
 
 /* ---------------------------------------------------------------- page parts */
@@ -1279,7 +1002,7 @@ static void timeline(rep *r)
     for (int row = 0; row < NTL; row++) {
         int y = PT + row * rowh;
         putf(r, "<text x=\"%d\" y=\"%d\" text-anchor=\"end\">%s</text>", PL - 6, y + 15,
-             tl_name[row]);
+             store_lane_name((store_lane)row));
         putf(r, "<line class=\"grid\" x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\"/>", PL, y + rowh,
              PL + REP_NCOL, y + rowh);
         /* one mark per run of busy columns, so a crash loop stays a few marks */
@@ -1294,7 +1017,8 @@ static void timeline(rep *r)
             putf(r,
                  "<rect x=\"%.1f\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"%s\">"
                  "<title>%s: %llu from %s to %s</title></rect>",
-                 PL + c0 - 0.5, y + 4, c - c0 + 1, rowh - 8, tl_color[row], tl_name[row], cnt,
+                 PL + c0 - 0.5, y + 4, c - c0 + 1, rowh - 8, tl_color[row],
+                 store_lane_name((store_lane)row), cnt,
                  fmt_hms(c0 * (r->t1 - r->t0) / REP_NCOL, b, sizeof b),
                  fmt_hms(c * (r->t1 - r->t0) / REP_NCOL, b2, sizeof b2));
         }
@@ -1313,106 +1037,88 @@ static int crash_index(const rep *r, double t, const char *kind)
     return -1;
 }
 
-static void event_rows(rep *r, sqlite3_stmt *st)
+static int event_row(void *ud, const runrec_event *e)
 {
+    rep *r = ud;
     char a[32], b[48], v[32];
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        double t = sqlite3_column_double(st, 0);
-        const char *kind = (const char *)sqlite3_column_text(st, 1);
-        const char *detail = (const char *)sqlite3_column_text(st, 2);
-        double value = sqlite3_column_double(st, 3);
-        if (!kind)
-            kind = "";
-        int is_crash = (!strcmp(kind, "exit") && value != 0) || !strcmp(kind, "hang") ||
-                       !strncmp(kind, "oom", 3) || !strcmp(kind, "core_dump");
-        putf(r, "<tr%s><td class=\"n\">%s</td><td class=\"small\">%s</td><td>",
-             is_crash ? " class=\"crash\"" : "", fmt_hms(t - r->t0, a, sizeof a),
-             fmt_utc(t, b, sizeof b));
-        int ci = is_crash ? crash_index(r, t, kind) : -1;
-        if (ci >= 0)
-            putf(r, "<a href=\"#crash-%d\">", ci + 1);
-        put_esc(r, kind);
-        if (ci >= 0)
-            put(r, "</a>");
-        put(r, "</td><td>");
-        if (detail) {
-            size_t l = strlen(detail);
-            put_escn(r, detail, l > REP_DETAIL_MAX ? REP_DETAIL_MAX : l);
-            if (l > REP_DETAIL_MAX)
-                put(r, "&hellip;");
-        }
-        if (!strcmp(kind, "disk_low") && value >= 0)
-            units_format_bytes((uint64_t)value, v, sizeof v); /* the free space left */
-        else
-            fmt_num(value, v, sizeof v);
-        putf(r, "</td><td class=\"n\">%s</td></tr>\n", v);
+    putf(r, "<tr%s><td class=\"n\">%s</td><td class=\"small\">%s</td><td>",
+         e->failure ? " class=\"crash\"" : "", fmt_hms(e->t - r->t0, a, sizeof a),
+         fmt_utc(e->t, b, sizeof b));
+    int ci = e->crash ? crash_index(r, e->t, e->name) : -1;
+    if (ci >= 0)
+        putf(r, "<a href=\"#crash-%d\">", ci + 1);
+    put_esc(r, e->name);
+    if (ci >= 0)
+        put(r, "</a>");
+    put(r, "</td><td>");
+    if (e->detail) {
+        size_t l = strlen(e->detail);
+        put_escn(r, e->detail, l > REP_DETAIL_MAX ? REP_DETAIL_MAX : l);
+        if (l > REP_DETAIL_MAX)
+            put(r, "&hellip;");
     }
+    if (e->kind == STORE_EV_DISK_LOW && e->value >= 0)
+        units_format_bytes((uint64_t)e->value, v, sizeof v); /* the free space left */
+    else
+        fmt_num(e->value, v, sizeof v);
+    putf(r, "</td><td class=\"n\">%s</td></tr>\n", v);
+    return 0;
+}
+
+typedef struct kind_row {
+    rep *r;
+    int n;
+    char row2[4096];
+    size_t l2;
+} kind_row;
+
+static int kind_count(void *ud, const char *kind, int64_t n)
+{
+    kind_row *k = ud;
+    put(k->r, "<th>");
+    put_esc(k->r, kind);
+    put(k->r, "</th>");
+    if (k->l2 < sizeof k->row2)
+        k->l2 += (size_t)snprintf(k->row2 + k->l2, sizeof k->row2 - k->l2,
+                                  "<td class=\"n\">%lld</td>", (long long)n);
+    k->n++;
+    return 0;
 }
 
 static void section_events(rep *r)
 {
-    char sql[1024];
-    sqlite3_stmt *st;
     put(r, "<h2 id=\"events\">Events</h2>\n");
     timeline(r);
 
     /* counts per kind, every kind */
     put(r, "<h3>Counts</h3>\n<table><tr>");
-    if (sqlite3_prepare_v2(r->db,
-                           "SELECT kind, count(*) FROM events GROUP BY kind ORDER BY kind LIMIT 60",
-                           -1, &st, NULL) == SQLITE_OK) {
-        int n = 0;
-        char row2[4096];
-        size_t l2 = 0;
-        row2[0] = '\0';
-        while (sqlite3_step(st) == SQLITE_ROW) {
-            const char *k = (const char *)sqlite3_column_text(st, 0);
-            put(r, "<th>");
-            put_esc(r, k ? k : "");
-            put(r, "</th>");
-            if (l2 < sizeof row2)
-                l2 += (size_t)snprintf(row2 + l2, sizeof row2 - l2, "<td class=\"n\">%lld</td>",
-                                       (long long)sqlite3_column_int64(st, 1));
-            n++;
+    kind_row *k = calloc(1, sizeof *k);
+    if (k) {
+        k->r = r;
+        if (runrec_kind_counts(r->rr, 60, kind_count, k) == 0) {
+            put(r, "</tr><tr>");
+            put(r, k->row2);
+            if (k->n == 0)
+                put(r, "<td class=\"na\">no events</td>");
         }
-        sqlite3_finalize(st);
-        put(r, "</tr><tr>");
-        put(r, row2);
-        if (n == 0)
-            put(r, "<td class=\"na\">no events</td>");
+        free(k);
     }
     put(r, "</tr></table>\n");
 
-    int64_t n = 0;
-    snprintf(sql, sizeof sql, "SELECT count(*) FROM events WHERE %s", ev_listed_sql);
-    if (sqlite3_prepare_v2(r->db, sql, -1, &st, NULL) == SQLITE_OK) {
-        n = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-        sqlite3_finalize(st);
-    }
+    int64_t n = runrec_event_count(r->rr, RUNREC_EV_LISTED);
+    if (n < 0)
+        n = 0;
     put(r, "<h3>Lifecycle events</h3>\n<p class=\"small\">Rotations, compressions and pattern "
            "matches are only counted above.</p>\n<table><tr><th>elapsed</th><th>time</th>"
            "<th>kind</th><th>detail</th><th>value</th></tr>\n");
-    snprintf(sql, sizeof sql,
-             "SELECT t, kind, detail, value FROM events WHERE %s ORDER BY rowid LIMIT %d",
-             ev_listed_sql, REP_EV_EDGE);
-    if (sqlite3_prepare_v2(r->db, sql, -1, &st, NULL) == SQLITE_OK) {
-        event_rows(r, st);
-        sqlite3_finalize(st);
-    }
+    runrec_events(r->rr, RUNREC_EV_LISTED, 0, REP_EV_EDGE, event_row, r);
     if (n > 2 * REP_EV_EDGE) {
         putf(r, "<tr><td colspan=\"5\" class=\"na\">%lld more events</td></tr>\n",
              (long long)(n - 2 * REP_EV_EDGE));
     }
     if (n > REP_EV_EDGE) {
         int64_t from = n - REP_EV_EDGE > REP_EV_EDGE ? n - REP_EV_EDGE : REP_EV_EDGE;
-        snprintf(sql, sizeof sql,
-                 "SELECT t, kind, detail, value FROM events WHERE %s ORDER BY rowid LIMIT %d "
-                 "OFFSET %lld",
-                 ev_listed_sql, REP_EV_EDGE, (long long)from);
-        if (sqlite3_prepare_v2(r->db, sql, -1, &st, NULL) == SQLITE_OK) {
-            event_rows(r, st);
-            sqlite3_finalize(st);
-        }
+        runrec_events(r->rr, RUNREC_EV_LISTED, from, REP_EV_EDGE, event_row, r);
     }
     if (n == 0)
         put(r, "<tr><td colspan=\"5\" class=\"na\">no events</td></tr>\n");
@@ -1463,44 +1169,35 @@ static void section_crashes(rep *r)
 
 int report_write(const char *dir, char *err, size_t errlen)
 {
-    char path[4096], tmp[4200], dbp[4200];
-    int rc = -1;
+    char path[4096], tmp[4200];
+    int rc;
     rep *r = calloc(1, sizeof *r);
     if (!r) {
         snprintf(err, errlen, "cannot write '%s/report.html': out of memory", dir);
-        return -1;
+        return ERR_NOMEM;
     }
     r->dir = dir;
-    snprintf(dbp, sizeof dbp, "%s/samples.db", dir);
     snprintf(path, sizeof path, "%s/report.html", dir);
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
 
-    struct stat st;
-    if (stat(dbp, &st) != 0) {
-        snprintf(err, errlen, "cannot open '%s': %s", dbp, strerror(errno));
+    if ((rc = runrec_open(dir, &r->rr, err, errlen)) != 0)
         goto out;
-    }
-    r->db = store_open_reader(dbp, err, errlen);
-    if (!r->db)
-        goto out;
-    if (sqlite3_exec(r->db, "SELECT count(*) FROM samples, events WHERE 0", NULL, NULL, NULL) !=
-        SQLITE_OK) {
-        snprintf(err, errlen, "cannot open '%s': %s", dbp,
-                 r->db ? sqlite3_errmsg(r->db) : "out of memory");
-        goto out;
-    }
-    if (load_samples(r, err, errlen) != 0)
+    if ((rc = load_samples(r, err, errlen)) != 0)
         goto out;
     load_event_columns(r);
-    if (load_crashes(r) != 0) {
-        snprintf(err, errlen, "cannot read '%s': %s", dbp, sqlite3_errmsg(r->db));
+    if ((rc = load_crashes(r)) != 0) {
+        snprintf(err, errlen, "cannot read '%s': %s", runrec_path(r->rr), runrec_errmsg(r->rr));
         goto out;
     }
-    scan_logs(r);
+    if ((rc = logscan_find(dir, r->crashes, r->ncrash)) != 0) {
+        snprintf(err, errlen, "cannot read the logs of '%s': out of memory", dir);
+        goto out;
+    }
     r->verdict = read_json(dir, "verdict.json", r->verdict_why, sizeof r->verdict_why);
     r->analysis =
         read_json(dir, "resources.analysis.json", r->analysis_why, sizeof r->analysis_why);
 
+    rc = ERR_IO; /* from here on, what fails is the writing */
     r->f = fopen(tmp, "w");
     if (!r->f) {
         snprintf(err, errlen, "cannot write '%s': %s", tmp, strerror(errno));
@@ -1534,7 +1231,7 @@ int report_write(const char *dir, char *err, size_t errlen)
 out:
     if (r->f)
         fclose(r->f);
-    sqlite3_close(r->db);
+    runrec_close(r->rr);
     cJSON_Delete(r->verdict);
     cJSON_Delete(r->analysis);
     free(r->crashes);
