@@ -151,10 +151,10 @@ int leakstat_analyze(const double *t, const double *y, const int *seg, size_t n,
  * Segment spans are exact. The counts leakstat_analyze reports (samples, samples_used,
  * segment samples) are then of kept points, not samples: use leakstat_stream.added.
  * A run with more segments than cap / 2 fills the buffer with segment ends: samples that find
- * no room then are dropped and counted (dropped). Memory: 28 bytes a kept sample (28 MB at the
+ * no room then are dropped and counted (dropped). Memory: 28 bytes a kept sample (7 MB at the
  * default cap). t ascending within a segment, finite t and y (others are skipped, counted).
  * leakstat_stream_add returns 0 or -ENOMEM (the sample is then lost, the stream stays valid). */
-#define LEAKSTAT_STREAM_CAP (1u << 20)
+#define LEAKSTAT_STREAM_CAP (1u << 18)
 typedef struct leakstat_stream {
     double *t, *y;     /* kept points, n of them: the input of leakstat_analyze */
     int *seg;          /* their segment */
