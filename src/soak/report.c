@@ -299,7 +299,10 @@ static int load_samples(rep *r, char *err, size_t errlen)
     for (int k = 0; k < NSER; k++)
         for (int c = 0; c < REP_NCOL; c++)
             r->mn[k][c] = r->mx[k][c] = NAN;
-    if (runrec_samples(r->rr, 0, fold_sample, r) == 0)
+    uint32_t cols = 0;
+    for (int k = 0; k < NSER; k++)
+        cols |= 1u << ser_col[k];
+    if (runrec_sample_cols(r->rr, cols, 0, fold_sample, r) == 0)
         return 0;
 fail:
     snprintf(err, errlen, "cannot read '%s': %s", runrec_path(r->rr), runrec_errmsg(r->rr));

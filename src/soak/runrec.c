@@ -177,16 +177,24 @@ int runrec_sample_range(runrec *r, int64_t *n, double *tmin, double *tmax)
 
 int runrec_samples(runrec *r, size_t cap, int (*fn)(void *ud, const store_sample *s), void *ud)
 {
-    char sql[512];
+    return runrec_sample_cols(r, STORE_COLS_ALL, cap, fn, ud);
+}
+
+int runrec_sample_cols(runrec *r, uint32_t cols, size_t cap,
+                       int (*fn)(void *ud, const store_sample *s), void *ud)
+{
+    char sql[512], list[400];
     sqlite3_stmt *st;
-    snprintf(sql, sizeof sql, "SELECT %s FROM samples ORDER BY rowid LIMIT ?", store_col_list());
+    cols |= 1u << STORE_COL_t;
+    store_col_select(cols, list, sizeof list);
+    snprintf(sql, sizeof sql, "SELECT %s FROM samples ORDER BY rowid LIMIT ?", list);
     if (sqlite3_prepare_v2(r->db, sql, -1, &st, NULL) != SQLITE_OK)
         return ERR_IO;
     sqlite3_bind_int64(st, 1, (sqlite3_int64)(cap ? cap : RUNREC_MAX_ROWS));
     int rc, ret = 0;
     store_sample m;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        store_sample_read_row(st, 0, &m);
+        store_sample_read_cols(st, 0, cols, &m);
         if ((ret = fn(ud, &m)) != 0)
             break;
     }

@@ -53,6 +53,10 @@ int runrec_sample_range(runrec *r, int64_t *n, double *tmin, double *tmax);
 /* Streams the samples in rowid order: fn gets each row; a non-zero return stops (that value
  * is returned). At most cap rows (0: RUNREC_MAX_ROWS). Returns 0, fn's value, or ERR_IO. */
 int runrec_samples(runrec *r, size_t cap, int (*fn)(void *ud, const store_sample *s), void *ud);
+/* The same, reading only the columns of cols (STORE_COLS_ALL: every one; t always): the others
+ * read as NULL (-1 or 0). Less to decode for a reader that needs a few. */
+int runrec_sample_cols(runrec *r, uint32_t cols, size_t cap,
+                       int (*fn)(void *ud, const store_sample *s), void *ud);
 
 typedef struct runrec_event {
     double t, value;

@@ -85,19 +85,34 @@ double store_sample_get(const store_sample *m, store_col c)
     }
 }
 
-void store_sample_read_row(struct sqlite3_stmt *st, int col0, store_sample *m)
+void store_sample_read_cols(struct sqlite3_stmt *st, int col0, uint32_t cols, store_sample *m)
 {
     int i = col0;
 #define COL_READ(name, type, rule, scope, unit, label)                                             \
-    if (sqlite3_column_type(st, i) == SQLITE_NULL)                                                 \
+    if (!(cols & (1u << STORE_COL_##name)) || sqlite3_column_type(st, i) == SQLITE_NULL)           \
         m->name = (STORE_CTYPE(type))((rule) == STORE_R_NEG_NULL ? -1 : 0);                        \
     else if ((type) == STORE_T_REAL)                                                               \
         m->name = (STORE_CTYPE(type))sqlite3_column_double(st, i);                                 \
     else                                                                                           \
         m->name = (STORE_CTYPE(type))sqlite3_column_int64(st, i);                                  \
-    i++;
+    i += (cols & (1u << STORE_COL_##name)) != 0;
     STORE_SAMPLE_COLUMNS(COL_READ)
 #undef COL_READ
+}
+
+void store_sample_read_row(struct sqlite3_stmt *st, int col0, store_sample *m)
+{
+    store_sample_read_cols(st, col0, STORE_COLS_ALL, m);
+}
+
+size_t store_col_select(uint32_t cols, char *buf, size_t n)
+{
+    size_t l = 0;
+    buf[0] = '\0';
+    for (int c = 0; c < STORE_NCOLS && l < n; c++)
+        if (cols & (1u << c))
+            l += (size_t)snprintf(buf + l, n - l, "%s%s", l ? "," : "", col_table[c].name);
+    return l;
 }
 
 static const char store_schema[] =

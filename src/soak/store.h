@@ -87,6 +87,14 @@ double store_sample_get(const store_sample *s, store_col c);
  * SELECT store_col_list() gives them); NULLs read as -1 (STORE_R_NEG_NULL) or 0. */
 struct sqlite3_stmt;
 void store_sample_read_row(struct sqlite3_stmt *st, int col0, store_sample *out);
+/* A set of columns: bit (1 << STORE_COL_x); STORE_COLS_ALL every one. */
+#define STORE_COLS_ALL ((1u << STORE_NCOLS) - 1)
+/* Like store_sample_read_row for a row holding only the columns of cols, in table order (as
+ * store_col_select writes them); the others read as NULL. */
+void store_sample_read_cols(struct sqlite3_stmt *st, int col0, uint32_t cols, store_sample *out);
+/* Writes the names of cols, comma-separated in table order, into buf (cut to n - 1; 400 bytes
+ * hold them all). Returns the length. */
+size_t store_col_select(uint32_t cols, char *buf, size_t n);
 /* The comma-separated column names in table order ("t,elapsed_s,..."): static storage. */
 const char *store_col_list(void);
 
