@@ -449,18 +449,27 @@ int csvseries_parse_named(const char *text, size_t len, const char *name, csvser
     return 0;
 }
 
-int csvseries_stream(const char *path, int (*row)(void *ud, const csvseries_row *r), void *ud,
-                     csvseries_info *info, char *err, size_t errlen)
+/* Opens path to read it (not a folder). Returns the descriptor, or -1 with the message. */
+static int open_input(const char *path, struct stat *st, char *err, size_t errlen)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return fail(err, errlen, "cannot open '%s': %s", path, strerror(errno));
-    struct stat st;
-    if (fstat(fd, &st) != 0 || S_ISDIR(st.st_mode)) {
-        int e = S_ISDIR(st.st_mode) ? EISDIR : errno;
+    if (fstat(fd, st) != 0 || S_ISDIR(st->st_mode)) {
+        int e = S_ISDIR(st->st_mode) ? EISDIR : errno;
         close(fd);
         return fail(err, errlen, "cannot read '%s': %s", path, strerror(e));
     }
+    return fd;
+}
+
+int csvseries_stream(const char *path, int (*row)(void *ud, const csvseries_row *r), void *ud,
+                     csvseries_info *info, char *err, size_t errlen)
+{
+    struct stat st;
+    int fd = open_input(path, &st, err, errlen);
+    if (fd < 0)
+        return -1;
     /* a window of STREAM_CHUNK bytes plus one whole line carried over from the last read */
     enum { STREAM_CHUNK = 1 << 20 };
     size_t cap = STREAM_CHUNK + LINE_MAX_BYTES + 2;
@@ -529,15 +538,10 @@ int csvseries_parse(const char *text, size_t len, csvseries *out, char *err, siz
 int csvseries_load(const char *path, csvseries *out, char *err, size_t errlen)
 {
     memset(out, 0, sizeof *out);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return fail(err, errlen, "cannot open '%s': %s", path, strerror(errno));
     struct stat st;
-    if (fstat(fd, &st) != 0 || S_ISDIR(st.st_mode)) {
-        int e = S_ISDIR(st.st_mode) ? EISDIR : errno;
-        close(fd);
-        return fail(err, errlen, "cannot read '%s': %s", path, strerror(e));
-    }
+    int fd = open_input(path, &st, err, errlen);
+    if (fd < 0)
+        return -1;
     /* Read it whole: regular files in one allocation of their size, pipes by doubling. */
     size_t cap = S_ISREG(st.st_mode) && st.st_size > 0 ? (size_t)st.st_size + 1 : 65536;
     if (cap > CSVSERIES_MAX_FILE + 1)
