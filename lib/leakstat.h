@@ -144,7 +144,7 @@ int leakstat_analyze(const double *t, const double *y, const int *seg, size_t n,
  * and the last sample and the minimum of each bucket of width_s seconds aligned on the
  * segment's first sample (the time of a minimum kept with it; the earliest on ties); width_s
  * starts at the span so far / (cap / 4) and doubles whenever the buffer fills again, so buckets
- * nest and a minimum of minima is the minimum of the samples. Error (docs/leak-verdict.md): the
+ * nest and a minimum of minima is the minimum of the samples. Error (docs/soak-record.md): the
  * analysis' own buckets (60 s at least) then see every sample but those of a width_s bucket
  * that straddles their edge, which count on the side of its minimum: an envelope point is the
  * minimum of its bucket widened by at most width_s at each edge, at a time within width_s.
