@@ -1,6 +1,7 @@
 # "Crash" means one thing everywhere: a run that ends by its duration, by `soak stop` or by
-# SIGINT reports 0 crashes in verdict.json, summary.md and report.html (the signal was soak's
-# own planned stop); a real crash and a real hang are reported as such in all three.
+# SIGINT reports 0 crashes in verdict.json, summary.md, report.html and `soak status` (the
+# signal was soak's own planned stop); a real crash and a real hang are reported as such in
+# all of them. (The console's own count is checked by the supervisor's tests.)
 source "$(dirname "$0")/lib.sh"
 
 # run_bg NAME ARGS...: soak run (analyze on) in the background into $T/NAME; sets SPID
@@ -45,6 +46,9 @@ check() {
   n_hang=$(grep -c '<h3 id="crash-[0-9]*">Hang at' "$dir/report.html" || true)
   [ "$n_crash" -eq $((crashes - hangs)) ] || fail "$name: report.html shows $n_crash crashes"
   [ "$n_hang" -eq "$hangs" ] || fail "$name: report.html shows $n_hang hangs"
+  "$SOAK" status "$dir" >"$T/$name.status" || fail "$name: soak status failed"
+  grep -q "^failures  crashes $crashes, hangs $hangs$" "$T/$name.status" ||
+    fail "$name: soak status: $(grep failures "$T/$name.status")"
   if [ "$total" -eq 0 ]; then
     grep -q '<h2 id="crashes">Crashes and hangs</h2>' "$dir/report.html" || fail "$name: no section"
     grep -A1 '<h2 id="crashes">Crashes and hangs</h2>' "$dir/report.html" | grep -q '<p>none</p>' ||
