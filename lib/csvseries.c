@@ -334,13 +334,13 @@ static int feed_line(pstate *ps, const char *b, const char *e, int cut)
     const char *in = ps->name ? " in '" : "";
     const char *nm = ps->name ? ps->name : "";
     const char *q = ps->name ? "'" : "";
+    int too_long = cut || e - b > LINE_MAX_BYTES; /* counted before trimming */
     while (e > b && is_blank(e[-1]))
         e--;
     while (b < e && is_blank(*b))
         b++;
-    if (b == e && !cut)
+    if (b == e && !too_long)
         return 0; /* blank lines are not rows */
-    int too_long = cut || e - b > LINE_MAX_BYTES;
     if (!ps->have_header) {
         if (too_long)
             return fail(ps->err, ps->errlen,

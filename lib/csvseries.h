@@ -15,8 +15,8 @@
  * line ends are fine; blank lines are ignored. A row is skipped and counted when its number of
  * fields differs from the header's, a needed value is not a finite decimal number (NaN, inf,
  * hex and text are refused), memory or CPU is negative, or its time is before the previous kept
- * row's (equal times are kept). Untrusted input: bounded (lines of at most 64 KiB, longer ones
- * are skipped rows; at most CSVSERIES_MAX_ROWS rows kept, the rest counted as skipped; files
+ * row's (equal times are kept). Untrusted input: bounded (lines of at most 64 KiB before
+ * trimming, longer ones are skipped rows; at most CSVSERIES_MAX_ROWS rows kept, the rest counted as skipped; files
  * of at most CSVSERIES_MAX_FILE bytes), never reads past the end.
  */
 #ifndef CSVSERIES_H
