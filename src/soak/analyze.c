@@ -4,8 +4,15 @@
  * The series a gate names come from, in this order: the pseudo-series the analysis computes
  * (duration_s, memory_growth_mb_per_hour, crashes, hangs), a column of the samples table
  * (rss_bytes, zombies ...), the metrics table (scraped metrics, and pattern.NAME counters that
- * soak run stores there). Samples are read whole into memory (about 100 bytes a sample: a
- * 7-day run at 1 Hz takes some 60 MB) since the leak analysis needs the whole series.
+ * soak run stores there); columns come from STORE_SAMPLE_COLUMNS (store.h), nothing is listed
+ * here again.
+ *
+ * One pass: the samples stream past (runrec, or csvseries_stream for an import) and each is
+ * folded into fixed-size state — a gate_acc per column (the statistics of
+ * resources.analysis.json) and per gate over a column, the two leak inputs (rss, pss) as
+ * leakstat_streams — so memory does not grow with the run (docs/soak-record.md states what is
+ * exact and what is approximated past the caps). Gates over scraped metrics stream their series
+ * afterwards. Crashes and hangs are the supervisor's stored judgment (runrec_failures).
  */
 #include "analyze.h"
 

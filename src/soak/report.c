@@ -1,6 +1,8 @@
 /*
  * report: DIR/report.html from samples.db, verdict.json, resources.analysis.json and the logs.
- * See report.h for the contract.
+ * See report.h for the contract. Three parts: the data (read through runrec: samples, events
+ * with the supervisor's judgment, counts), the log scan (logscan.h: the lines before each
+ * crash) and the HTML (the sections, the SVG charts).
  *
  * Memory stays bounded whatever the length of the run: samples are streamed from SQLite into
  * REP_NCOL columns per chart (min and max of each column, so a one-sample spike still shows),
