@@ -1,20 +1,16 @@
 /*
  * report: DIR/report.html from samples.db, verdict.json, resources.analysis.json and the logs.
- * See report.h for the contract. Three parts: the data (read through runrec: samples, events
- * with the supervisor's judgment, counts), the log scan (logscan.h: the lines before each
- * crash) and the HTML (the sections, the SVG charts).
- *
- * Memory stays bounded whatever the length of the run: samples are streamed from SQLite into
- * REP_NCOL columns per chart (min and max of each column, so a one-sample spike still shows),
- * events are counted per column for the timeline and only the first and last REP_EV_EDGE rows
- * are listed, at most REP_CRASH_HEAD + REP_CRASH_TAIL crashes get their log lines, and the logs
- * are read a line at a time through zlib (which reads plain files as they are). The JSON inputs
- * are refused past REP_JSON_MAX bytes. What is drawn is downsampled; nothing here feeds the
- * analysis.
+ * See report.h for the contract. Three parts, three files: the data (repdata.c, read through
+ * runrec: samples folded into chart columns, the timeline, the crashes), the log scan
+ * (logscan.c: the lines before each crash) and the HTML here (the sections, the SVG charts, the
+ * event table streamed from runrec). Memory stays bounded whatever the length of the run: only
+ * the first and last REP_EV_EDGE event rows are listed, the JSON inputs are refused past
+ * REP_JSON_MAX bytes. What is drawn is downsampled; nothing here feeds the analysis.
  */
 #include "report.h"
 #include "errcode.h"
 #include "logscan.h"
+#include "repdata.h"
 #include "runrec.h"
 #include "store.h"
 #include "units.h"
@@ -31,11 +27,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#define REP_NCOL       1000       /* pixel columns of a chart's plot area */
 #define REP_JSON_MAX   (8u << 20) /* verdict.json, resources.analysis.json */
 #define REP_EV_EDGE    200        /* events listed at the start and at the end */
-#define REP_CRASH_HEAD 10         /* crashes shown with their log lines: first ... */
-#define REP_CRASH_TAIL 10         /* ... and last */
 #define REP_MAX_GATES  500        /* verdict rows */
 #define REP_MAX_SEGS   2000       /* trend segments drawn */
 #define REP_DETAIL_MAX 300        /* bytes of an event detail shown */
@@ -46,15 +39,9 @@
 #define PT    34 /* top: legend */
 #define PB    40 /* bottom: x labels */
 #define PH    200
-#define SVG_W (PL + REP_NCOL + PR)
+#define SVG_W (PL + REPDATA_NCOL + PR)
 #define SVG_H (PT + PH + PB)
 
-enum { S_RSS, S_PSS, S_CPU, S_FDS, S_THREADS, S_PROCS, S_ZOMBIES, S_ART, S_FREE, NSER };
-/* the samples column each series draws */
-static const store_col ser_col[NSER] = {
-    STORE_COL_rss_bytes, STORE_COL_pss_bytes,       STORE_COL_cpu_percent,
-    STORE_COL_fds,       STORE_COL_threads,         STORE_COL_procs,
-    STORE_COL_zombies,   STORE_COL_artifacts_bytes, STORE_COL_disk_free_bytes};
 enum { Y_BYTES, Y_PERCENT, Y_COUNT };
 
 /* timeline rows: the lanes of store.h, top to bottom */
@@ -69,16 +56,9 @@ typedef struct rep {
     FILE *f;
     int werr; /* a write failed */
     runrec *rr;
-    double t0, t1; /* x range (Unix s): run start to run end */
-    int64_t nsamples;
-    double mn[NSER][REP_NCOL], mx[NSER][REP_NCOL];
-    unsigned char restart_col[REP_NCOL];
-    unsigned tl[NTL][REP_NCOL];
+    repdata d; /* what is drawn and listed (repdata.h) */
     cJSON *verdict, *analysis;
     char verdict_why[200], analysis_why[200];
-    crash *crashes;
-    int ncrash;         /* entries in crashes */
-    int64_t ncrash_all; /* crashes in the run */
 } rep;
 
 /* ---------------------------------------------------------------- output */
@@ -242,125 +222,14 @@ static int run_value(rep *r, const char *key, char *buf, size_t n)
     return runrec_value(r->rr, key, buf, n) == 1;
 }
 
-static int col_of(const rep *r, double t)
-{
-    double c = (t - r->t0) / (r->t1 - r->t0) * REP_NCOL;
-    if (!(c >= 0))
-        return 0;
-    return c >= REP_NCOL ? REP_NCOL - 1 : (int)c;
-}
-
 static double x_of(const rep *r, double t)
 {
-    double x = (t - r->t0) / (r->t1 - r->t0) * REP_NCOL;
+    double x = (t - r->d.t0) / (r->d.t1 - r->d.t0) * REPDATA_NCOL;
     if (x < 0)
         x = 0;
-    if (x > REP_NCOL)
-        x = REP_NCOL;
+    if (x > REPDATA_NCOL)
+        x = REPDATA_NCOL;
     return PL + x;
-}
-
-static int fold_sample(void *ud, const store_sample *m)
-{
-    rep *r = ud;
-    int c = col_of(r, m->t);
-    for (int k = 0; k < NSER; k++) {
-        double y = store_sample_get(m, ser_col[k]);
-        if (isnan(y))
-            continue;
-        if (isnan(r->mn[k][c]) || y < r->mn[k][c])
-            r->mn[k][c] = y;
-        if (isnan(r->mx[k][c]) || y > r->mx[k][c])
-            r->mx[k][c] = y;
-    }
-    return 0;
-}
-
-/* The run's time range, then every sample folded into the columns. */
-static int load_samples(rep *r, char *err, size_t errlen)
-{
-    double smin = 0, smax = 0;
-    if (runrec_sample_range(r->rr, &r->nsamples, &smin, &smax))
-        goto fail;
-    char v[64];
-    double start = run_value(r, "start_time", v, sizeof v) ? strtod(v, NULL) : 0;
-    double end = run_value(r, "end_time", v, sizeof v) ? strtod(v, NULL) : 0;
-    if (!(start > 0))
-        start = r->nsamples ? smin : 0;
-    if (r->nsamples && smin < start)
-        start = smin;
-    if (!(end > 0) || (r->nsamples && smax > end))
-        end = r->nsamples ? smax : start;
-    if (start <= 0) /* no samples and no start time: take the events' range */
-        runrec_event_range(r->rr, &start, &end);
-    if (!(end > start))
-        end = start + 1;
-    r->t0 = start;
-    r->t1 = end;
-
-    for (int k = 0; k < NSER; k++)
-        for (int c = 0; c < REP_NCOL; c++)
-            r->mn[k][c] = r->mx[k][c] = NAN;
-    uint32_t cols = 0;
-    for (int k = 0; k < NSER; k++)
-        cols |= 1u << ser_col[k];
-    if (runrec_sample_cols(r->rr, cols, 0, fold_sample, r) == 0)
-        return 0;
-fail:
-    snprintf(err, errlen, "cannot read '%s': %s", runrec_path(r->rr), runrec_errmsg(r->rr));
-    return ERR_IO;
-}
-
-static int fold_event(void *ud, const runrec_event *e)
-{
-    rep *r = ud;
-    if (e->lane == STORE_LANE_NONE)
-        return 0; /* not drawn (an exit soak asked for is not a crash) */
-    int c = col_of(r, e->t);
-    r->tl[e->lane][c]++;
-    if (e->kind == STORE_EV_RESTART)
-        r->restart_col[c] = 1;
-    return 0;
-}
-
-/* Timeline columns and restart marks, streamed over the events. */
-static void load_event_columns(rep *r)
-{
-    runrec_events(r->rr, RUNREC_EV_LANE, 0, 0, fold_event, r);
-}
-
-static int keep_crash(void *ud, const runrec_event *e)
-{
-    rep *r = ud;
-    if (r->ncrash >= REP_CRASH_HEAD + REP_CRASH_TAIL)
-        return 1;
-    crash *c = &r->crashes[r->ncrash++];
-    memset(c, 0, sizeof *c);
-    c->t = e->t;
-    snprintf(c->kind, sizeof c->kind, "%s", e->name);
-    snprintf(c->detail, sizeof c->detail, "%s", e->detail ? e->detail : "");
-    return 0;
-}
-
-/* The first REP_CRASH_HEAD and last REP_CRASH_TAIL crashes and hangs, as the supervisor
- * judged them (runrec.h), oldest first. */
-static int load_crashes(rep *r)
-{
-    r->ncrash_all = runrec_event_count(r->rr, RUNREC_EV_CRASHES);
-    if (r->ncrash_all < 0)
-        return ERR_IO;
-    if (r->ncrash_all == 0)
-        return 0;
-    r->crashes = calloc(REP_CRASH_HEAD + REP_CRASH_TAIL, sizeof *r->crashes);
-    if (!r->crashes)
-        return ERR_NOMEM;
-    int64_t tail_from = r->ncrash_all - REP_CRASH_TAIL;
-    if (tail_from < REP_CRASH_HEAD)
-        tail_from = REP_CRASH_HEAD;
-    if (runrec_events(r->rr, RUNREC_EV_CRASHES, 0, REP_CRASH_HEAD, keep_crash, r) < 0 ||
-        runrec_events(r->rr, RUNREC_EV_CRASHES, tail_from, REP_CRASH_TAIL, keep_crash, r) < 0)
-        return ERR_IO;
-    return 0;
 }
 
 /* ---------------------------------------------------------------- page parts */
@@ -406,15 +275,15 @@ static void section_head(rep *r)
     put(r, "</style>\n</head>\n<body>\n<h1>soak report</h1>\n<div class=\"cmd\"><code>");
     put_esc(r, cmd[0] ? cmd : "(command not recorded)");
     put(r, "</code></div>\n<p class=\"meta\">");
-    putf(r, "<span>from %s</span>", fmt_utc(r->t0, a, sizeof a));
-    putf(r, "<span>to %s</span>", fmt_utc(r->t1, b, sizeof b));
-    putf(r, "<span>elapsed %s</span>", fmt_hms(r->t1 - r->t0, a, sizeof a));
+    putf(r, "<span>from %s</span>", fmt_utc(r->d.t0, a, sizeof a));
+    putf(r, "<span>to %s</span>", fmt_utc(r->d.t1, b, sizeof b));
+    putf(r, "<span>elapsed %s</span>", fmt_hms(r->d.t1 - r->d.t0, a, sizeof a));
     if (dur[0]) {
         put(r, "<span>planned ");
         put_esc(r, dur);
         put(r, "</span>");
     }
-    putf(r, "<span>%lld samples", (long long)r->nsamples);
+    putf(r, "<span>%lld samples", (long long)r->d.nsamples);
     if (iv[0]) {
         put(r, " every ");
         put_esc(r, iv);
@@ -430,7 +299,7 @@ static void section_head(rep *r)
         }
         put(r, "</span>");
     }
-    putf(r, "<span>crashes and hangs: %lld</span></p>\n", (long long)r->ncrash_all);
+    putf(r, "<span>crashes and hangs: %lld</span></p>\n", (long long)r->d.ncrash_all);
 }
 
 static const char *status_class(const char *s)
@@ -608,8 +477,8 @@ static void section_leak(rep *r)
             putf(r,
                  "<tr><td class=\"n\">%d</td><td class=\"n\">%s</td><td class=\"n\">%s</td>"
                  "<td class=\"n\">%s s</td><td class=\"n\">%s MB/h</td></tr>\n",
-                 i + 1, fmt_hms(jnum(e, "start", r->t0) - r->t0, f, sizeof f),
-                 fmt_hms(jnum(e, "end", r->t0) - r->t0, t, sizeof t),
+                 i + 1, fmt_hms(jnum(e, "start", r->d.t0) - r->d.t0, f, sizeof f),
+                 fmt_hms(jnum(e, "end", r->d.t0) - r->d.t0, t, sizeof t),
                  fmt_num(jnum(e, "warmup_s", 0), w, sizeof w),
                  fmt_num(jnum(e, "slope_mb_per_hour", NAN), a, sizeof a));
             i++;
@@ -689,7 +558,7 @@ static void x_ticks(rep *r, int top, int bottom)
                                    300,   600,   900,    1800,   3600,   7200,    10800,  21600,
                                    43200, 86400, 172800, 345600, 604800, 1209600, 2592000};
     char b[32];
-    double span = r->t1 - r->t0, step = steps[sizeof steps / sizeof steps[0] - 1];
+    double span = r->d.t1 - r->d.t0, step = steps[sizeof steps / sizeof steps[0] - 1];
     for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++)
         if (span / steps[i] <= 10) {
             step = steps[i];
@@ -697,7 +566,7 @@ static void x_ticks(rep *r, int top, int bottom)
         }
     int short_run = span < 3600;
     for (double s = 0; s <= span + 1e-9; s += step) {
-        double x = x_of(r, r->t0 + s);
+        double x = x_of(r, r->d.t0 + s);
         uint64_t k = (uint64_t)(s + 0.5);
         if (short_run)
             snprintf(b, sizeof b, "%llu:%02llu", (unsigned long long)(k / 60),
@@ -712,7 +581,7 @@ static void x_ticks(rep *r, int top, int bottom)
         putf(r, "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">%s</text>", x, bottom + 18, b);
     }
     putf(r, "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\" class=\"small\">elapsed (%s)</text>",
-         PL + REP_NCOL / 2, bottom + 35, short_run ? "m:ss" : "h:mm");
+         PL + REPDATA_NCOL / 2, bottom + 35, short_run ? "m:ss" : "h:mm");
 }
 
 static void draw_frame(rep *r, const axis *a, const char *ytitle)
@@ -722,7 +591,7 @@ static void draw_frame(rep *r, const axis *a, const char *ytitle)
     for (double v = a->lo; v <= a->hi + a->step * 0.01; v += a->step) {
         double y = y_of(a, v);
         putf(r, "<line class=\"grid\" x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\"/>", PL, y,
-             PL + REP_NCOL, y);
+             PL + REPDATA_NCOL, y);
         snprintf(b, sizeof b, "%.*f%s%s", a->decimals, v / a->div, a->unit[0] ? " " : "", a->unit);
         putf(r, "<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\">%s</text>", PL - 6, y + 4, b);
     }
@@ -730,7 +599,7 @@ static void draw_frame(rep *r, const axis *a, const char *ytitle)
     putf(r, "<text transform=\"translate(14,%d) rotate(-90)\" text-anchor=\"middle\">%s</text>",
          PT + PH / 2, ytitle);
     putf(r, "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"none\" class=\"ax\"/>\n", PL,
-         PT, REP_NCOL, PH);
+         PT, REPDATA_NCOL, PH);
 }
 
 typedef struct legend_item {
@@ -762,20 +631,20 @@ static void draw_legend(rep *r, const legend_item *it, int n)
 static void draw_series(rep *r, const axis *a, int s, const char *color)
 {
     int present = 0;
-    for (int c = 0; c < REP_NCOL; c++)
-        present += !isnan(r->mn[s][c]);
+    for (int c = 0; c < REPDATA_NCOL; c++)
+        present += !isnan(r->d.mn[s][c]);
     if (present == 0)
         return;
-    int max_gap = 3 * (REP_NCOL / present) + 2;
+    int max_gap = 3 * (REPDATA_NCOL / present) + 2;
     putf(r, "<path fill=\"none\" stroke=\"%s\" stroke-width=\"1.5\" stroke-linejoin=\"round\" d=\"",
          color);
     int last = -1;
     double last_y = 0;
-    for (int c = 0; c < REP_NCOL; c++) {
-        if (isnan(r->mn[s][c]))
+    for (int c = 0; c < REPDATA_NCOL; c++) {
+        if (isnan(r->d.mn[s][c]))
             continue;
         double x = PL + c + 0.5;
-        double y1 = y_of(a, r->mn[s][c]), y2 = y_of(a, r->mx[s][c]);
+        double y1 = y_of(a, r->d.mn[s][c]), y2 = y_of(a, r->d.mx[s][c]);
         /* enter the column at the end nearer to where the line comes from */
         if (last >= 0 && fabs(last_y - y2) < fabs(last_y - y1)) {
             double t = y1;
@@ -790,18 +659,18 @@ static void draw_series(rep *r, const axis *a, int s, const char *color)
     }
     put(r, "\"/>\n");
     if (present <= 80) {
-        for (int c = 0; c < REP_NCOL; c++)
-            if (!isnan(r->mn[s][c]))
+        for (int c = 0; c < REPDATA_NCOL; c++)
+            if (!isnan(r->d.mn[s][c]))
                 putf(r, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"2.5\" fill=\"%s\"/>", PL + c + 0.5,
-                     y_of(a, r->mx[s][c]), color);
+                     y_of(a, r->d.mx[s][c]), color);
         put(r, "\n");
     }
 }
 
 static void draw_restarts(rep *r)
 {
-    for (int c = 0; c < REP_NCOL; c++)
-        if (r->restart_col[c])
+    for (int c = 0; c < REPDATA_NCOL; c++)
+        if (r->d.restart_col[c])
             putf(r,
                  "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"#d62728\" "
                  "stroke-width=\"1\" stroke-dasharray=\"4,3\" opacity=\"0.7\"/>",
@@ -811,8 +680,8 @@ static void draw_restarts(rep *r)
 
 static int any_restart(const rep *r)
 {
-    for (int c = 0; c < REP_NCOL; c++)
-        if (r->restart_col[c])
+    for (int c = 0; c < REPDATA_NCOL; c++)
+        if (r->d.restart_col[c])
             return 1;
     return 0;
 }
@@ -822,13 +691,13 @@ static void range_of(const rep *r, const int *ser, int n, double *lo, double *hi
     *lo = INFINITY;
     *hi = -INFINITY;
     for (int i = 0; i < n; i++)
-        for (int c = 0; c < REP_NCOL; c++) {
-            if (isnan(r->mn[ser[i]][c]))
+        for (int c = 0; c < REPDATA_NCOL; c++) {
+            if (isnan(r->d.mn[ser[i]][c]))
                 continue;
-            if (r->mn[ser[i]][c] < *lo)
-                *lo = r->mn[ser[i]][c];
-            if (r->mx[ser[i]][c] > *hi)
-                *hi = r->mx[ser[i]][c];
+            if (r->d.mn[ser[i]][c] < *lo)
+                *lo = r->d.mn[ser[i]][c];
+            if (r->d.mx[ser[i]][c] > *hi)
+                *hi = r->d.mx[ser[i]][c];
         }
     if (*lo > *hi)
         *lo = *hi = 0;
@@ -847,7 +716,7 @@ static void no_samples(rep *r)
     putf(r,
          "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\" class=\"na\">no samples "
          "recorded</text>\n",
-         PL + REP_NCOL / 2, PT + PH / 2);
+         PL + REPDATA_NCOL / 2, PT + PH / 2);
 }
 
 /* A plain chart of up to four series. */
@@ -867,7 +736,7 @@ static void chart(rep *r, const char *id, const char *title, const char *ytitle,
     if (any_restart(r))
         it[ni++] = (legend_item){"restart", "#d62728", 1};
     draw_legend(r, it, ni);
-    if (r->nsamples == 0)
+    if (r->d.nsamples == 0)
         no_samples(r);
     draw_restarts(r);
     for (int i = 0; i < n; i++)
@@ -878,7 +747,7 @@ static void chart(rep *r, const char *id, const char *title, const char *ytitle,
 /* RSS and PSS, the analysis' segments: warm-up shaded, fitted trend drawn. */
 static void chart_memory(rep *r)
 {
-    static const int ser[] = {S_RSS, S_PSS};
+    static const int ser[] = {REPDATA_RSS, REPDATA_PSS};
     const cJSON *segs =
         r->analysis ? cJSON_GetObjectItemCaseSensitive(r->analysis, "segments") : NULL;
     double lo, hi;
@@ -913,7 +782,7 @@ static void chart_memory(rep *r)
     if (any_restart(r))
         it[ni++] = (legend_item){"restart", "#d62728", 1};
     draw_legend(r, it, ni);
-    if (r->nsamples == 0)
+    if (r->d.nsamples == 0)
         no_samples(r);
     i = 0;
     cJSON_ArrayForEach(e, segs)
@@ -931,8 +800,8 @@ static void chart_memory(rep *r)
     }
     put(r, "\n");
     draw_restarts(r);
-    draw_series(r, &a, S_RSS, "#1f77b4");
-    draw_series(r, &a, S_PSS, "#2ca02c");
+    draw_series(r, &a, REPDATA_RSS, "#1f77b4");
+    draw_series(r, &a, REPDATA_PSS, "#2ca02c");
     i = 0;
     cJSON_ArrayForEach(e, segs)
     {
@@ -957,38 +826,38 @@ static void chart_memory(rep *r)
 static void section_charts(rep *r)
 {
     put(r, "<h2 id=\"charts\">Resources</h2>\n");
-    if (r->nsamples > REP_NCOL)
+    if (r->d.nsamples > REPDATA_NCOL)
         putf(r,
              "<p class=\"small\">%lld samples drawn as %d columns; each column shows the "
              "minimum and maximum of its samples.</p>\n",
-             (long long)r->nsamples, REP_NCOL);
+             (long long)r->d.nsamples, REPDATA_NCOL);
     chart_memory(r);
     {
-        static const int ser[] = {S_CPU};
+        static const int ser[] = {REPDATA_CPU};
         static const char *const nm[] = {"CPU % (of one core)"};
         static const char *const co[] = {"#ff7f0e"};
         chart(r, "cpu", "CPU", "CPU", Y_PERCENT, ser, nm, co, 1);
     }
     {
-        static const int ser[] = {S_FDS, S_THREADS};
+        static const int ser[] = {REPDATA_FDS, REPDATA_THREADS};
         static const char *const nm[] = {"open fds", "threads"};
         static const char *const co[] = {"#9467bd", "#17becf"};
         chart(r, "fds", "File descriptors and threads", "count", Y_COUNT, ser, nm, co, 2);
     }
     {
-        static const int ser[] = {S_PROCS, S_ZOMBIES};
+        static const int ser[] = {REPDATA_PROCS, REPDATA_ZOMBIES};
         static const char *const nm[] = {"processes", "zombies"};
         static const char *const co[] = {"#1f77b4", "#d62728"};
         chart(r, "procs", "Processes and zombies", "count", Y_COUNT, ser, nm, co, 2);
     }
     {
-        static const int ser[] = {S_ART};
+        static const int ser[] = {REPDATA_ART};
         static const char *const nm[] = {"artifacts folder"};
         static const char *const co[] = {"#8c564b"};
         chart(r, "disk", "Disk: artifacts folder", "bytes", Y_BYTES, ser, nm, co, 1);
     }
     {
-        static const int ser[] = {S_FREE};
+        static const int ser[] = {REPDATA_FREE};
         static const char *const nm[] = {"free disk"};
         static const char *const co[] = {"#7f7f7f"};
         chart(r, "free", "Disk: free space", "bytes", Y_BYTES, ser, nm, co, 1);
@@ -1009,35 +878,35 @@ static void timeline(rep *r)
         putf(r, "<text x=\"%d\" y=\"%d\" text-anchor=\"end\">%s</text>", PL - 6, y + 15,
              store_lane_name((store_lane)row));
         putf(r, "<line class=\"grid\" x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\"/>", PL, y + rowh,
-             PL + REP_NCOL, y + rowh);
+             PL + REPDATA_NCOL, y + rowh);
         /* one mark per run of busy columns, so a crash loop stays a few marks */
-        for (int c = 0; c < REP_NCOL; c++) {
-            if (!r->tl[row][c])
+        for (int c = 0; c < REPDATA_NCOL; c++) {
+            if (!r->d.tl[row][c])
                 continue;
             int c0 = c;
             unsigned long long cnt = 0;
-            while (c < REP_NCOL && r->tl[row][c])
-                cnt += r->tl[row][c++];
+            while (c < REPDATA_NCOL && r->d.tl[row][c])
+                cnt += r->d.tl[row][c++];
             char b2[32];
             putf(r,
                  "<rect x=\"%.1f\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"%s\">"
                  "<title>%s: %llu from %s to %s</title></rect>",
                  PL + c0 - 0.5, y + 4, c - c0 + 1, rowh - 8, tl_color[row],
                  store_lane_name((store_lane)row), cnt,
-                 fmt_hms(c0 * (r->t1 - r->t0) / REP_NCOL, b, sizeof b),
-                 fmt_hms(c * (r->t1 - r->t0) / REP_NCOL, b2, sizeof b2));
+                 fmt_hms(c0 * (r->d.t1 - r->d.t0) / REPDATA_NCOL, b, sizeof b),
+                 fmt_hms(c * (r->d.t1 - r->d.t0) / REPDATA_NCOL, b2, sizeof b2));
         }
         put(r, "\n");
     }
     putf(r, "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"none\" class=\"ax\"/>\n", PL,
-         PT, REP_NCOL, NTL * rowh);
+         PT, REPDATA_NCOL, NTL * rowh);
     put(r, "</svg>\n");
 }
 
 static int crash_index(const rep *r, double t, const char *kind)
 {
-    for (int i = 0; i < r->ncrash; i++)
-        if (r->crashes[i].t == t && !strcmp(r->crashes[i].kind, kind))
+    for (int i = 0; i < r->d.ncrash; i++)
+        if (r->d.crashes[i].t == t && !strcmp(r->d.crashes[i].kind, kind))
             return i;
     return -1;
 }
@@ -1047,7 +916,7 @@ static int event_row(void *ud, const runrec_event *e)
     rep *r = ud;
     char a[32], b[48], v[32];
     putf(r, "<tr%s><td class=\"n\">%s</td><td class=\"small\">%s</td><td>",
-         e->failure ? " class=\"crash\"" : "", fmt_hms(e->t - r->t0, a, sizeof a),
+         e->failure ? " class=\"crash\"" : "", fmt_hms(e->t - r->d.t0, a, sizeof a),
          fmt_utc(e->t, b, sizeof b));
     int ci = e->crash ? crash_index(r, e->t, e->name) : -1;
     if (ci >= 0)
@@ -1134,19 +1003,19 @@ static void section_crashes(rep *r)
 {
     char a[32], b[48];
     put(r, "<h2 id=\"crashes\">Crashes and hangs</h2>\n");
-    if (r->ncrash_all == 0) {
+    if (r->d.ncrash_all == 0) {
         put(r, "<p>none</p>\n");
         return;
     }
-    if (r->ncrash_all > r->ncrash)
+    if (r->d.ncrash_all > r->d.ncrash)
         putf(r,
              "<p class=\"small\">%lld crashes and hangs: the first %d and the last %d are "
              "shown.</p>\n",
-             (long long)r->ncrash_all, REP_CRASH_HEAD, REP_CRASH_TAIL);
-    for (int i = 0; i < r->ncrash; i++) {
-        crash *c = &r->crashes[i];
+             (long long)r->d.ncrash_all, REPDATA_CRASH_HEAD, REPDATA_CRASH_TAIL);
+    for (int i = 0; i < r->d.ncrash; i++) {
+        crash *c = &r->d.crashes[i];
         putf(r, "<h3 id=\"crash-%d\">%s at %s (%s): ", i + 1,
-             !strcmp(c->kind, "hang") ? "Hang" : "Crash", fmt_hms(c->t - r->t0, a, sizeof a),
+             !strcmp(c->kind, "hang") ? "Hang" : "Crash", fmt_hms(c->t - r->d.t0, a, sizeof a),
              fmt_utc(c->t, b, sizeof b));
         put_esc(r, c->detail);
         put(r, "</h3>\n");
@@ -1187,17 +1056,8 @@ int report_write(const char *dir, char *err, size_t errlen)
 
     if ((rc = runrec_open(dir, &r->rr, err, errlen)) != 0)
         goto out;
-    if ((rc = load_samples(r, err, errlen)) != 0)
+    if ((rc = repdata_load(&r->d, r->rr, dir, err, errlen)) != 0)
         goto out;
-    load_event_columns(r);
-    if ((rc = load_crashes(r)) != 0) {
-        snprintf(err, errlen, "cannot read '%s': %s", runrec_path(r->rr), runrec_errmsg(r->rr));
-        goto out;
-    }
-    if ((rc = logscan_find(dir, r->crashes, r->ncrash)) != 0) {
-        snprintf(err, errlen, "cannot read the logs of '%s': out of memory", dir);
-        goto out;
-    }
     r->verdict = read_json(dir, "verdict.json", r->verdict_why, sizeof r->verdict_why);
     r->analysis =
         read_json(dir, "resources.analysis.json", r->analysis_why, sizeof r->analysis_why);
@@ -1239,7 +1099,7 @@ out:
     runrec_close(r->rr);
     cJSON_Delete(r->verdict);
     cJSON_Delete(r->analysis);
-    free(r->crashes);
+    repdata_free(&r->d);
     free(r);
     return rc;
 }
