@@ -314,78 +314,220 @@ static int parse_row(const layout *lo, const char *b, const char *e, double *t, 
     return 0;
 }
 
+/* The parse of one input, line by line: the header, then rows handed to row(). */
+typedef struct pstate {
+    const char *name;
+    layout lo;
+    int have_header;
+    double last_t;
+    csvseries_info info;
+    int (*row)(void *ud, const csvseries_row *r);
+    void *ud;
+    char *err;
+    size_t errlen;
+} pstate;
+
+/* One line [b, e) (without its newline); cut: it was longer than the buffer and only its start
+ * is here. Returns 0, -1 with the message set, or row()'s non-zero value. */
+static int feed_line(pstate *ps, const char *b, const char *e, int cut)
+{
+    const char *in = ps->name ? " in '" : "";
+    const char *nm = ps->name ? ps->name : "";
+    const char *q = ps->name ? "'" : "";
+    int too_long = cut || e - b > LINE_MAX_BYTES; /* counted before trimming */
+    while (e > b && is_blank(e[-1]))
+        e--;
+    while (b < e && is_blank(*b))
+        b++;
+    if (b == e && !too_long)
+        return 0; /* blank lines are not rows */
+    if (!ps->have_header) {
+        if (too_long)
+            return fail(ps->err, ps->errlen,
+                        "unknown header%s%s%s: first line longer than %d bytes", in, nm, q,
+                        LINE_MAX_BYTES);
+        if (read_header(b, e, ps->name, &ps->lo, ps->err, ps->errlen))
+            return -1;
+        ps->have_header = 1;
+        return 0;
+    }
+    csvseries_row r;
+    if (too_long || parse_row(&ps->lo, b, e, &r.t, &r.rss, &r.cpu, &r.pss) ||
+        !(r.t >= ps->last_t) || ps->info.n >= CSVSERIES_MAX_ROWS) {
+        ps->info.skipped++;
+        return 0;
+    }
+    int rc = ps->row(ps->ud, &r);
+    if (rc)
+        return rc;
+    ps->info.n++;
+    ps->info.has_cpu |= !isnan(r.cpu);
+    ps->info.has_pss |= !isnan(r.pss);
+    ps->last_t = r.t;
+    return 0;
+}
+
+static void pstate_init(pstate *ps, const char *name, int (*row)(void *, const csvseries_row *),
+                        void *ud, char *err, size_t errlen)
+{
+    memset(ps, 0, sizeof *ps);
+    ps->name = name;
+    ps->last_t = -INFINITY;
+    ps->row = row;
+    ps->ud = ud;
+    ps->err = err;
+    ps->errlen = errlen;
+    ps->info.format = CSV_PLAIN;
+    if (err && errlen)
+        err[0] = '\0';
+}
+
+/* After the last line: the format, and the error of an input without a usable row. */
+static int pstate_finish(pstate *ps)
+{
+    const char *in = ps->name ? " in '" : "";
+    const char *nm = ps->name ? ps->name : "";
+    const char *q = ps->name ? "'" : "";
+    ps->info.format = ps->have_header ? ps->lo.format : CSV_PLAIN;
+    if (ps->info.n > 0)
+        return 0;
+    if (!ps->have_header)
+        return fail(ps->err, ps->errlen, "no usable row%s%s%s (the input is empty)", in, nm, q);
+    return fail(ps->err, ps->errlen, "no usable row%s%s%s (%zu rows skipped)", in, nm, q,
+                ps->info.skipped);
+}
+
+/* row() of csvseries_parse: into the arrays. */
+static int keep_row(void *ud, const csvseries_row *r)
+{
+    builder *bd = ud;
+    int rc = reserve(bd);
+    if (rc != 0)
+        return -ENOMEM; /* the row cap is checked before: only memory fails here */
+    csvseries *out = bd->s;
+    size_t i = out->n++;
+    out->t[i] = r->t;
+    out->rss[i] = r->rss;
+    out->cpu[i] = r->cpu;
+    out->pss[i] = r->pss;
+    return 0;
+}
+
 int csvseries_parse_named(const char *text, size_t len, const char *name, csvseries *out, char *err,
                           size_t errlen)
 {
     memset(out, 0, sizeof *out);
-    if (err && errlen)
-        err[0] = '\0';
-    const char *in = name ? " in '" : "";
-    const char *nm = name ? name : "";
-    const char *q = name ? "'" : "";
     const char *p = text ? text : "", *end = p + (text ? len : 0);
     if (end - p >= 3 && memcmp(p, "\xef\xbb\xbf", 3) == 0)
         p += 3; /* UTF-8 byte order mark */
-
-    layout lo = {0};
-    int have_header = 0;
     builder bd = {out, 0};
-    size_t skipped = 0;
-    double last_t = -INFINITY;
-    while (p < end) {
+    pstate ps;
+    pstate_init(&ps, name, keep_row, &bd, err, errlen);
+    int rc = 0;
+    while (p < end && rc == 0) {
         const char *nl = memchr(p, '\n', (size_t)(end - p));
         const char *b = p, *e = nl ? nl : end;
         p = nl ? nl + 1 : end;
-        while (e > b && is_blank(e[-1]))
-            e--;
-        while (b < e && is_blank(*b))
-            b++;
-        if (b == e)
-            continue; /* blank lines are not rows */
-        if (!have_header) {
-            if (e - b > LINE_MAX_BYTES || read_header(b, e, name, &lo, err, errlen)) {
-                if (e - b > LINE_MAX_BYTES)
-                    fail(err, errlen, "unknown header%s%s%s: first line longer than %d bytes", in,
-                         nm, q, LINE_MAX_BYTES);
-                return -1;
-            }
-            have_header = 1;
-            continue;
-        }
-        double t, rss, cpu, pss;
-        if (e - b > LINE_MAX_BYTES || parse_row(&lo, b, e, &t, &rss, &cpu, &pss) ||
-            !(t >= last_t)) {
-            skipped++;
-            continue;
-        }
-        int rc = reserve(&bd);
-        if (rc < 0) {
-            csvseries_free(out);
-            return fail(err, errlen, "out of memory reading%s%s%s", name ? " '" : "", nm, q);
-        }
-        if (rc > 0) { /* past CSVSERIES_MAX_ROWS */
-            skipped++;
-            continue;
-        }
-        size_t i = out->n++;
-        out->t[i] = t;
-        out->rss[i] = rss;
-        out->cpu[i] = cpu;
-        out->pss[i] = pss;
-        out->has_cpu |= !isnan(cpu);
-        out->has_pss |= !isnan(pss);
-        last_t = t;
+        rc = feed_line(&ps, b, e, 0);
     }
-    out->skipped = skipped;
-    out->format = have_header ? lo.format : CSV_PLAIN;
-    if (out->n == 0) {
+    if (rc == -ENOMEM) {
         csvseries_free(out);
-        out->skipped = skipped;
-        if (!have_header)
-            return fail(err, errlen, "no usable row%s%s%s (the input is empty)", in, nm, q);
-        return fail(err, errlen, "no usable row%s%s%s (%zu rows skipped)", in, nm, q, skipped);
+        return fail(err, errlen, "out of memory reading%s%s%s", name ? " '" : "", name ? name : "",
+                    name ? "'" : "");
     }
+    if (rc == 0)
+        rc = pstate_finish(&ps);
+    if (rc) {
+        csvseries_free(out);
+        out->skipped = ps.info.skipped;
+        return -1;
+    }
+    out->skipped = ps.info.skipped;
+    out->format = ps.info.format;
+    out->has_cpu = ps.info.has_cpu;
+    out->has_pss = ps.info.has_pss;
     return 0;
+}
+
+/* Opens path to read it (not a folder). Returns the descriptor, or -1 with the message. */
+static int open_input(const char *path, struct stat *st, char *err, size_t errlen)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return fail(err, errlen, "cannot open '%s': %s", path, strerror(errno));
+    if (fstat(fd, st) != 0 || S_ISDIR(st->st_mode)) {
+        int e = S_ISDIR(st->st_mode) ? EISDIR : errno;
+        close(fd);
+        return fail(err, errlen, "cannot read '%s': %s", path, strerror(e));
+    }
+    return fd;
+}
+
+int csvseries_stream(const char *path, int (*row)(void *ud, const csvseries_row *r), void *ud,
+                     csvseries_info *info, char *err, size_t errlen)
+{
+    struct stat st;
+    int fd = open_input(path, &st, err, errlen);
+    if (fd < 0)
+        return -1;
+    /* a window of STREAM_CHUNK bytes plus one whole line carried over from the last read */
+    enum { STREAM_CHUNK = 1 << 20 };
+    size_t cap = STREAM_CHUNK + LINE_MAX_BYTES + 2;
+    char *buf = malloc(cap);
+    if (!buf) {
+        close(fd);
+        return fail(err, errlen, "cannot read '%s': out of memory", path);
+    }
+    pstate ps;
+    pstate_init(&ps, path, row, ud, err, errlen);
+    size_t len = 0; /* bytes in buf: the start of a line not yet complete */
+    int cut = 0;    /* that line was longer than the buffer: its start was handed over */
+    int first = 1, rc = 0, eof = 0;
+    while (rc == 0 && !eof) {
+        ssize_t k = read(fd, buf + len, cap - len);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k < 0) {
+            rc = fail(err, errlen, "cannot read '%s': %s", path, strerror(errno));
+            break;
+        }
+        eof = k == 0;
+        len += (size_t)k;
+        char *p = buf, *end = buf + len;
+        if (first && len >= 3) {
+            if (memcmp(p, "\xef\xbb\xbf", 3) == 0)
+                p += 3; /* UTF-8 byte order mark */
+            first = 0;
+        }
+        while (rc == 0 && p < end) {
+            char *nl = memchr(p, '\n', (size_t)(end - p));
+            if (!nl && !eof)
+                break;
+            char *e = nl ? nl : end;
+            if (!cut)
+                rc = feed_line(&ps, p, e, 0);
+            cut = 0; /* the rest of a cut line ends here */
+            p = nl ? nl + 1 : end;
+        }
+        len = (size_t)(end - p);
+        if (rc == 0 && len > LINE_MAX_BYTES) {
+            /* a line longer than a line may be: a skipped row (or a bad header), the rest of
+             * it is dropped up to its newline */
+            if (!cut)
+                rc = feed_line(&ps, p, p + len, 1);
+            cut = 1;
+            len = 0;
+        } else if (len) {
+            memmove(buf, p, len);
+        }
+    }
+    close(fd);
+    free(buf);
+    if (rc == 0)
+        rc = pstate_finish(&ps);
+    if (info)
+        *info = ps.info;
+    return rc < 0 ? -1 : rc;
 }
 
 int csvseries_parse(const char *text, size_t len, csvseries *out, char *err, size_t errlen)
@@ -396,15 +538,10 @@ int csvseries_parse(const char *text, size_t len, csvseries *out, char *err, siz
 int csvseries_load(const char *path, csvseries *out, char *err, size_t errlen)
 {
     memset(out, 0, sizeof *out);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return fail(err, errlen, "cannot open '%s': %s", path, strerror(errno));
     struct stat st;
-    if (fstat(fd, &st) != 0 || S_ISDIR(st.st_mode)) {
-        int e = S_ISDIR(st.st_mode) ? EISDIR : errno;
-        close(fd);
-        return fail(err, errlen, "cannot read '%s': %s", path, strerror(e));
-    }
+    int fd = open_input(path, &st, err, errlen);
+    if (fd < 0)
+        return -1;
     /* Read it whole: regular files in one allocation of their size, pipes by doubling. */
     size_t cap = S_ISREG(st.st_mode) && st.st_size > 0 ? (size_t)st.st_size + 1 : 65536;
     if (cap > CSVSERIES_MAX_FILE + 1)

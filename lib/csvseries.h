@@ -15,8 +15,8 @@
  * line ends are fine; blank lines are ignored. A row is skipped and counted when its number of
  * fields differs from the header's, a needed value is not a finite decimal number (NaN, inf,
  * hex and text are refused), memory or CPU is negative, or its time is before the previous kept
- * row's (equal times are kept). Untrusted input: bounded (lines of at most 64 KiB, longer ones
- * are skipped rows; at most CSVSERIES_MAX_ROWS rows kept, the rest counted as skipped; files
+ * row's (equal times are kept). Untrusted input: bounded (lines of at most 64 KiB before
+ * trimming, longer ones are skipped rows; at most CSVSERIES_MAX_ROWS rows kept, the rest counted as skipped; files
  * of at most CSVSERIES_MAX_FILE bytes), never reads past the end.
  */
 #ifndef CSVSERIES_H
@@ -54,6 +54,23 @@ int csvseries_parse_named(const char *text, size_t len, const char *name, csvser
  * with its path as the name. Returns 0 or -1 with a message ("cannot open 'PATH': ...",
  * "cannot read 'PATH': ...", or one of csvseries_parse's). */
 int csvseries_load(const char *path, csvseries *out, char *err, size_t errlen);
+/* The same parse, streamed: the file at path is read in 1 MiB pieces (a buffer of about
+ * 1.1 MiB, whatever the file's size; pipes work too) and each kept row is handed to row() as
+ * it is parsed, so memory does not grow with the rows. row() returns 0 to go on, non-zero to
+ * stop (csvseries_stream then returns that value). The same rules as csvseries_parse (header,
+ * skipped rows, CSVSERIES_MAX_ROWS rows at most); the file size is not capped. Returns 0 with
+ * *info filled (may be NULL), -1 with a message (the same ones as csvseries_load), or row()'s
+ * value. */
+typedef struct csvseries_row {
+    double t, rss, cpu, pss; /* cpu, pss: NAN where absent */
+} csvseries_row;
+typedef struct csvseries_info {
+    size_t n, skipped;
+    int has_cpu, has_pss;
+    csvseries_format format;
+} csvseries_info;
+int csvseries_stream(const char *path, int (*row)(void *ud, const csvseries_row *r), void *ud,
+                     csvseries_info *info, char *err, size_t errlen);
 /* Releases the arrays and zeroes *s; NULL and an already freed series are fine. */
 void csvseries_free(csvseries *s);
 

@@ -3,8 +3,8 @@
  *
  * The parser is recursive descent over a cursor (text, len, pos); each rule either consumes its
  * tokens or fails with the column of the first byte it could not accept. It never reads past
- * len and allocates nothing; the output is a fixed-size struct. gate_reduce allocates one sorted
- * copy of the series for percentiles, nothing otherwise.
+ * len and allocates nothing; the output is a fixed-size struct. gate_reduce is gate_acc over an
+ * array with an exact cap of n: it allocates one sorted copy for percentiles, nothing otherwise.
  */
 #include "gate.h"
 
@@ -504,106 +504,221 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* Nearest rank: the smallest value such that at least pct % of the values are <= it, i.e. the
- * ceil(pct/100 * N)-th smallest (1-based). */
-static int percentile(const double *v, size_t n, size_t finite, size_t pct, double *value)
+/* ceil(pct * k / 100) in integers, without overflow and without rounding surprises; 1..k */
+static size_t nearest_rank(size_t k, size_t pct)
 {
-    if (finite > SIZE_MAX / sizeof(double))
-        return -ENOMEM;
-    double *s = malloc(finite * sizeof *s);
-    if (!s)
-        return -ENOMEM;
-    size_t k = 0;
-    for (size_t i = 0; i < n; i++)
-        if (isfinite(v[i]))
-            s[k++] = v[i];
-    qsort(s, k, sizeof *s, cmp_double);
-    /* ceil(pct * k / 100) in integers, without overflow and without rounding surprises */
     size_t rank = k / 100 * pct + (k % 100 * pct + 99) / 100;
     if (rank < 1)
         rank = 1;
-    if (rank > k)
-        rank = k;
-    *value = s[rank - 1];
-    free(s);
+    return rank > k ? k : rank;
+}
+
+/* The sketch: |v| in log buckets of ratio G = (1 + e) / (1 - e), e = GATE_ACC_REL_ERR; bucket i
+ * holds G^(i-1) < |v| <= G^i and stands for 2 G^i / (G + 1), within e of every value in it.
+ * Magnitudes under SK_TINY count as 0; above G^(SK_HI) they share the top bucket. */
+#define SK_TINY 1e-9
+#define SK_LO   (-2100) /* G^-2100 < 1e-9 at e = 0.005 */
+#define SK_HI   4200    /* G^4200 > 1e18 */
+#define SK_N    (SK_HI - SK_LO + 1)
+
+static double sk_gamma(void)
+{
+    return (1 + GATE_ACC_REL_ERR) / (1 - GATE_ACC_REL_ERR);
+}
+
+static int sk_index(double mag)
+{
+    double i = ceil(log(mag) / log(sk_gamma()));
+    if (i < SK_LO)
+        i = SK_LO;
+    if (i > SK_HI)
+        i = SK_HI;
+    return (int)i - SK_LO;
+}
+
+static double sk_value(int idx)
+{
+    double g = sk_gamma();
+    return 2 * pow(g, idx + SK_LO) / (g + 1);
+}
+
+static void sk_add(gate_acc *a, double x)
+{
+    double mag = fabs(x);
+    if (mag < SK_TINY)
+        a->sk_zero++;
+    else
+        a->sk[(x < 0 ? SK_N : 0) + sk_index(mag)]++;
+}
+
+void gate_acc_init(gate_acc *a, int percentiles, size_t exact_cap)
+{
+    memset(a, 0, sizeof *a);
+    a->mn = INFINITY;
+    a->mx = -INFINITY;
+    a->percentiles = percentiles != 0;
+    a->exact_cap = exact_cap ? exact_cap : GATE_ACC_EXACT;
+}
+
+void gate_acc_free(gate_acc *a)
+{
+    free(a->vals);
+    free(a->sk);
+    a->vals = NULL;
+    a->sk = NULL;
+    a->nvals = a->capvals = 0;
+}
+
+int gate_acc_add(gate_acc *a, double t, double x)
+{
+    if (!isfinite(x))
+        return 0;
+    if (a->percentiles) {
+        if (!a->sk && a->nvals == a->capvals && a->capvals < a->exact_cap) {
+            size_t nc = a->capvals ? a->capvals * 2 : 1024;
+            if (nc > a->exact_cap)
+                nc = a->exact_cap;
+            double *p = realloc(a->vals, nc * sizeof *p);
+            if (!p)
+                return -ENOMEM;
+            a->vals = p;
+            a->capvals = nc;
+        }
+        if (!a->sk && a->nvals < a->capvals) {
+            a->vals[a->nvals++] = x;
+        } else {
+            if (!a->sk) { /* past the exact cap: every value so far into the sketch */
+                a->sk = calloc(2 * SK_N, sizeof *a->sk);
+                if (!a->sk)
+                    return -ENOMEM;
+                for (size_t i = 0; i < a->nvals; i++)
+                    sk_add(a, a->vals[i]);
+                free(a->vals);
+                a->vals = NULL;
+                a->nvals = a->capvals = 0;
+            }
+            sk_add(a, x);
+        }
+    }
+    /* Neumaier summation: avg and sum stay exact enough over millions of samples */
+    double s2 = a->sum + x;
+    a->comp += fabs(a->sum) >= fabs(x) ? (a->sum - s2) + x : (x - s2) + a->sum;
+    a->sum = s2;
+    a->mn = x < a->mn ? x : a->mn;
+    a->mx = x > a->mx ? x : a->mx;
+    if (a->finite == 0)
+        a->first = x;
+    else
+        a->increase += x >= a->last ? x - a->last : x; /* a decrease is a counter reset */
+    a->last = x;
+    a->finite++;
+    if (isfinite(t)) {
+        if (a->timed == 0)
+            a->t_first = t;
+        a->t_last = t;
+        a->timed++;
+    }
     return 0;
+}
+
+int gate_acc_approx(const gate_acc *a)
+{
+    return a->sk != NULL;
+}
+
+static int acc_percentile(gate_acc *a, size_t pct, double *value)
+{
+    if (!a->percentiles)
+        return -EINVAL;
+    if (!a->sk) {
+        qsort(a->vals, a->nvals, sizeof *a->vals, cmp_double);
+        *value = a->vals[nearest_rank(a->nvals, pct) - 1];
+        return 0;
+    }
+    size_t rank = nearest_rank(a->finite, pct), seen = 0;
+    double v = a->mx;
+    int found = 0;
+    for (int i = SK_N - 1; i >= 0 && !found; i--) /* negatives, most negative first */
+        if ((seen += a->sk[SK_N + i]) >= rank)
+            v = -sk_value(i), found = 1;
+    if (!found && (seen += a->sk_zero) >= rank)
+        v = 0, found = 1;
+    for (int i = 0; i < SK_N && !found; i++)
+        if ((seen += a->sk[i]) >= rank)
+            v = sk_value(i), found = 1;
+    *value = v < a->mn ? a->mn : v > a->mx ? a->mx : v;
+    return 0;
+}
+
+int gate_acc_value(gate_acc *a, gate_func f, double *value)
+{
+    if (a->finite == 0)
+        return -ENODATA;
+    double sum = a->sum + a->comp;
+    switch (f) {
+    case GATE_COUNT:
+        *value = a->increase;
+        return 0;
+    case GATE_RATE_PER_HOUR:
+        if (a->finite < 2 || a->timed < 2 || !(a->t_last - a->t_first > 0))
+            return -ENODATA;
+        *value = a->increase / ((a->t_last - a->t_first) / 3600.0);
+        return 0;
+    case GATE_MAX:
+        *value = a->mx;
+        return 0;
+    case GATE_MIN:
+        *value = a->mn;
+        return 0;
+    case GATE_AVG:
+        *value = sum / (double)a->finite;
+        return 0;
+    case GATE_SUM:
+        *value = sum;
+        return 0;
+    case GATE_FIRST:
+        *value = a->first;
+        return 0;
+    case GATE_LAST:
+        *value = a->last;
+        return 0;
+    case GATE_DELTA:
+        *value = a->last - a->first;
+        return 0;
+    case GATE_P50:
+        return acc_percentile(a, 50, value);
+    case GATE_P90:
+        return acc_percentile(a, 90, value);
+    case GATE_P95:
+        return acc_percentile(a, 95, value);
+    case GATE_P99:
+        return acc_percentile(a, 99, value);
+    }
+    return -EINVAL;
+}
+
+int gate_func_is_percentile(gate_func f)
+{
+    return f == GATE_P50 || f == GATE_P90 || f == GATE_P95 || f == GATE_P99;
 }
 
 int gate_reduce(gate_func f, const double *t, const double *v, size_t n, double *value)
 {
     if (!v || n == 0)
         return -ENODATA;
-    /* One pass over the finite values: everything but the percentiles. */
-    size_t finite = 0;
-    double sum = 0, comp = 0, mn = INFINITY, mx = -INFINITY, first = 0, last = 0, prev = 0;
-    double increase = 0, t_first = 0, t_last = 0;
-    size_t timed = 0;
-    for (size_t i = 0; i < n; i++) {
-        double x = v[i];
-        if (!isfinite(x))
-            continue;
-        /* Neumaier summation: avg and sum stay exact enough over millions of samples */
-        double s2 = sum + x;
-        comp += fabs(sum) >= fabs(x) ? (sum - s2) + x : (x - s2) + sum;
-        sum = s2;
-        mn = x < mn ? x : mn;
-        mx = x > mx ? x : mx;
-        if (finite == 0)
-            first = x;
-        else
-            increase += x >= prev ? x - prev : x; /* a decrease is a counter reset */
-        prev = last = x;
-        finite++;
-        if (t && isfinite(t[i])) {
-            if (timed == 0)
-                t_first = t[i];
-            t_last = t[i];
-            timed++;
-        }
-    }
-    if (finite == 0)
-        return -ENODATA;
-    sum += comp;
-    switch (f) {
-    case GATE_COUNT:
-        *value = increase;
-        return 0;
-    case GATE_RATE_PER_HOUR:
-        if (finite < 2 || timed < 2 || !(t_last - t_first > 0))
-            return -ENODATA;
-        *value = increase / ((t_last - t_first) / 3600.0);
-        return 0;
-    case GATE_MAX:
-        *value = mx;
-        return 0;
-    case GATE_MIN:
-        *value = mn;
-        return 0;
-    case GATE_AVG:
-        *value = sum / (double)finite;
-        return 0;
-    case GATE_SUM:
-        *value = sum;
-        return 0;
-    case GATE_FIRST:
-        *value = first;
-        return 0;
-    case GATE_LAST:
-        *value = last;
-        return 0;
-    case GATE_DELTA:
-        *value = last - first;
-        return 0;
-    case GATE_P50:
-        return percentile(v, n, finite, 50, value);
-    case GATE_P90:
-        return percentile(v, n, finite, 90, value);
-    case GATE_P95:
-        return percentile(v, n, finite, 95, value);
-    case GATE_P99:
-        return percentile(v, n, finite, 99, value);
-    }
-    return -EINVAL;
+    gate_acc a;
+    int pct = gate_func_is_percentile(f);
+    if (pct && n > SIZE_MAX / sizeof(double))
+        return -ENOMEM;
+    /* exact: the copy a percentile sorts holds every value */
+    gate_acc_init(&a, pct, n);
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++)
+        rc = gate_acc_add(&a, t ? t[i] : NAN, v[i]);
+    if (rc == 0)
+        rc = gate_acc_value(&a, f, value);
+    gate_acc_free(&a);
+    return rc;
 }
 
 int gate_compare(gate_op op, double value, double threshold)

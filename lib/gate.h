@@ -98,6 +98,38 @@ int gate_equal(const gate_expr *a, const gate_expr *b);
  * seconds; t may be NULL except for rate_per_hour. Reads n elements of t and v. */
 int gate_reduce(gate_func f, const double *t, const double *v, size_t n, double *value);
 
+/* A streaming reducer: the value gate_reduce would give over the values added, without
+ * keeping them; bounded memory whatever the series' length. Percentiles (only with
+ * percentiles = 1 at init) are exact while at most exact_cap values were added (0:
+ * GATE_ACC_EXACT; 8 bytes each); past that, every value goes into a sketch of logarithmic
+ * buckets (about 100 KB) and a percentile is the representative of the bucket that holds the
+ * nearest-rank value: within GATE_ACC_REL_ERR (0.5 %) of it relative to its magnitude, clamped
+ * to [min, max]; magnitudes under 1e-9 read as 0, above 1e18 within the top bucket.
+ * gate_acc_approx says whether that happened. Non-finite values are ignored, as in
+ * gate_reduce; t is NAN when the series has no time. gate_acc_add returns 0 or -ENOMEM (the
+ * accumulator then stays valid without that value); gate_acc_value returns 0, -ENODATA (no
+ * finite value, or a rate without 2 points and a span) or -EINVAL (a percentile asked of an
+ * accumulator made without them); it may reorder the kept values, nothing else. Not
+ * thread-safe per accumulator. */
+#define GATE_ACC_EXACT   (1u << 18)
+#define GATE_ACC_REL_ERR 0.005
+typedef struct gate_acc {
+    size_t finite, timed;
+    double sum, comp, mn, mx, first, last, increase, t_first, t_last;
+    int percentiles;
+    size_t exact_cap;
+    double *vals; /* exact values, while they fit */
+    size_t nvals, capvals;
+    unsigned long long *sk, sk_zero; /* the sketch, once they do not */
+} gate_acc;
+void gate_acc_init(gate_acc *a, int percentiles, size_t exact_cap);
+int gate_acc_add(gate_acc *a, double t, double v);
+int gate_acc_value(gate_acc *a, gate_func f, double *value);
+int gate_acc_approx(const gate_acc *a);
+void gate_acc_free(gate_acc *a);
+/* 1 for p50, p90, p95, p99. */
+int gate_func_is_percentile(gate_func f);
+
 /* value op threshold: 1 or 0. Plain IEEE comparison: == and != are exact (no tolerance), and
  * a NaN value compares false except with !=. */
 int gate_compare(gate_op op, double value, double threshold);

@@ -3,6 +3,7 @@
 #include "leakstat.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -738,4 +739,153 @@ int leakstat_analyze(const double *t, const double *y, const int *seg, size_t n,
     free(et);
     free(eg);
     return rc;
+}
+
+/* ---- the bounded input ---- */
+
+#define BK_FIRST (-1LL)    /* a segment's first sample: never merged */
+#define BK_LAST  LLONG_MAX /* a segment's latest sample: never merged */
+
+int leakstat_stream_init(leakstat_stream *s, size_t cap)
+{
+    memset(s, 0, sizeof *s);
+    s->cap = cap >= 16 ? cap : LEAKSTAT_STREAM_CAP;
+    s->t = malloc(s->cap * sizeof *s->t);
+    s->y = malloc(s->cap * sizeof *s->y);
+    s->seg = malloc(s->cap * sizeof *s->seg);
+    s->bk = malloc(s->cap * sizeof *s->bk);
+    if (!s->t || !s->y || !s->seg || !s->bk) {
+        leakstat_stream_free(s);
+        return -ENOMEM;
+    }
+    return 0;
+}
+
+void leakstat_stream_free(leakstat_stream *s)
+{
+    free(s->t);
+    free(s->y);
+    free(s->seg);
+    free(s->bk);
+    s->t = s->y = NULL;
+    s->seg = NULL;
+    s->bk = NULL;
+    s->n = 0;
+}
+
+static int pinned(long long b)
+{
+    return b == BK_FIRST || b == BK_LAST;
+}
+
+/* Bucket minima at a width twice the last (or, the first time, from the span so far), until
+ * half the room is free or nothing more merges. */
+static void stream_compact(leakstat_stream *s)
+{
+    for (int round = 0; round < 64; round++) {
+        if (s->width_s == 0) {
+            double span = s->t[s->n - 1] - s->t[0];
+            s->width_s = span / (double)(s->cap / 4);
+            if (!(s->width_s > 1e-6))
+                s->width_s = 1e-6;
+            double origin = 0;
+            for (size_t i = 0; i < s->n; i++) {
+                if (s->bk[i] == BK_FIRST)
+                    origin = s->t[i];
+                else if (s->bk[i] != BK_LAST)
+                    s->bk[i] = (long long)floor((s->t[i] - origin) / s->width_s);
+            }
+        } else {
+            s->width_s *= 2;
+            for (size_t i = 0; i < s->n; i++)
+                if (!pinned(s->bk[i]))
+                    s->bk[i] >>= 1; /* buckets nest: floor(b / 2) */
+        }
+        size_t m = 0;
+        for (size_t i = 0; i < s->n; i++) {
+            if (m > 0 && !pinned(s->bk[i]) && s->bk[m - 1] == s->bk[i] &&
+                s->seg[m - 1] == s->seg[i]) {
+                if (s->y[i] < s->y[m - 1]) {
+                    s->t[m - 1] = s->t[i];
+                    s->y[m - 1] = s->y[i];
+                }
+                continue;
+            }
+            s->t[m] = s->t[i];
+            s->y[m] = s->y[i];
+            s->seg[m] = s->seg[i];
+            s->bk[m] = s->bk[i];
+            m++;
+        }
+        int merged = m < s->n;
+        s->n = m;
+        if (s->n <= s->cap / 2)
+            return;
+        if (!merged && round > 8)
+            break;
+    }
+    s->full = s->n == s->cap;
+}
+
+/* Appends a point; compacts when there is no room. Returns 0, or 1 when it was dropped. */
+static int stream_push(leakstat_stream *s, double t, double y, int seg, long long b)
+{
+    if (s->n == s->cap && !s->full)
+        stream_compact(s);
+    if (s->n == s->cap) {
+        s->dropped++;
+        return 1;
+    }
+    if (s->width_s > 0 && !pinned(b) && s->n > 0 && s->bk[s->n - 1] == b &&
+        s->seg[s->n - 1] == seg) {
+        if (y < s->y[s->n - 1]) {
+            s->t[s->n - 1] = t;
+            s->y[s->n - 1] = y;
+        }
+        return 0;
+    }
+    s->t[s->n] = t;
+    s->y[s->n] = y;
+    s->seg[s->n] = seg;
+    s->bk[s->n] = b;
+    s->n++;
+    return 0;
+}
+
+/* A sample of the current segment that is no longer its latest: into its bucket. */
+static void stream_settle(leakstat_stream *s, double t, double y)
+{
+    long long b = s->width_s > 0 ? (long long)floor((t - s->origin) / s->width_s) : 0;
+    stream_push(s, t, y, s->cur_seg, b);
+}
+
+int leakstat_stream_add(leakstat_stream *s, double t, double y, int seg)
+{
+    if (!s->t)
+        return -ENOMEM;
+    if (!isfinite(t) || !isfinite(y)) {
+        s->skipped++;
+        return 0;
+    }
+    if (s->added == 0 || seg != s->cur_seg) {
+        s->cur_seg = seg;
+        s->origin = t;
+        s->tail = 0;
+        s->added++;
+        stream_push(s, t, y, seg, BK_FIRST);
+        return 0;
+    }
+    double last = s->n ? s->t[s->n - 1] : s->origin;
+    if (t < last || t < s->origin) {
+        s->skipped++;
+        return 0;
+    }
+    s->added++;
+    if (s->tail) {
+        double pt = s->t[s->n - 1], py = s->y[s->n - 1];
+        s->n--; /* the old latest sample: settled in its bucket */
+        stream_settle(s, pt, py);
+    }
+    s->tail = stream_push(s, t, y, seg, BK_LAST) == 0;
+    return 0;
 }

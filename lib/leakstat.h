@@ -138,4 +138,38 @@ void leakstat_opts_default(leakstat_opts *o);
 int leakstat_analyze(const double *t, const double *y, const int *seg, size_t n,
                      const leakstat_opts *o, leakstat_result *out);
 
+/* A bounded input for leakstat_analyze, built one sample at a time (a series too long to keep,
+ * read from a database or a file). Up to cap samples (0: LEAKSTAT_STREAM_CAP) it keeps every
+ * one, so the analysis is exactly that of the arrays. Past cap it keeps, per segment, the first
+ * and the last sample and the minimum of each bucket of width_s seconds aligned on the
+ * segment's first sample (the time of a minimum kept with it; the earliest on ties); width_s
+ * starts at the span so far / (cap / 4) and doubles whenever the buffer fills again, so buckets
+ * nest and a minimum of minima is the minimum of the samples. Error (docs/soak-record.md): the
+ * analysis' own buckets (60 s at least) then see every sample but those of a width_s bucket
+ * that straddles their edge, which count on the side of its minimum: an envelope point is the
+ * minimum of its bucket widened by at most width_s at each edge, at a time within width_s.
+ * Segment spans are exact. The counts leakstat_analyze reports (samples, samples_used,
+ * segment samples) are then of kept points, not samples: use leakstat_stream.added.
+ * A run with more segments than cap / 2 fills the buffer with segment ends: samples that find
+ * no room then are dropped and counted (dropped). Memory: 28 bytes a kept sample (7 MB at the
+ * default cap). t ascending within a segment, finite t and y (others are skipped, counted).
+ * leakstat_stream_add returns 0 or -ENOMEM (the sample is then lost, the stream stays valid). */
+#define LEAKSTAT_STREAM_CAP (1u << 18)
+typedef struct leakstat_stream {
+    double *t, *y;     /* kept points, n of them: the input of leakstat_analyze */
+    int *seg;          /* their segment */
+    long long *bk;     /* their bucket (internal) */
+    size_t n, cap;     /* kept, room */
+    double width_s;    /* 0: every sample kept; else the bucket width */
+    double origin;     /* first sample of the current segment */
+    int cur_seg, tail; /* current segment; 1: the last point is its latest sample */
+    size_t added;      /* samples given (usable) */
+    size_t skipped;    /* not finite, or time going backwards within a segment */
+    size_t dropped;    /* no room (see above) */
+    int full;          /* compacting no longer frees room */
+} leakstat_stream;
+int leakstat_stream_init(leakstat_stream *s, size_t cap);
+int leakstat_stream_add(leakstat_stream *s, double t, double y, int seg);
+void leakstat_stream_free(leakstat_stream *s);
+
 #endif

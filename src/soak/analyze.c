@@ -4,8 +4,15 @@
  * The series a gate names come from, in this order: the pseudo-series the analysis computes
  * (duration_s, memory_growth_mb_per_hour, crashes, hangs), a column of the samples table
  * (rss_bytes, zombies ...), the metrics table (scraped metrics, and pattern.NAME counters that
- * soak run stores there). Samples are read whole into memory (about 100 bytes a sample: a
- * 7-day run at 1 Hz takes some 60 MB) since the leak analysis needs the whole series.
+ * soak run stores there); columns come from STORE_SAMPLE_COLUMNS (store.h), nothing is listed
+ * here again.
+ *
+ * One pass: the samples stream past (runrec, or csvseries_stream for an import) and each is
+ * folded into fixed-size state — a gate_acc per column (the statistics of
+ * resources.analysis.json) and per gate over a column, the two leak inputs (rss, pss) as
+ * leakstat_streams — so memory does not grow with the run (docs/soak-record.md states what is
+ * exact and what is approximated past the caps). Gates over scraped metrics stream their series
+ * afterwards. Crashes and hangs are the supervisor's stored judgment (runrec_failures).
  */
 #include "analyze.h"
 
@@ -13,7 +20,6 @@
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,232 +28,227 @@
 
 #include "config.h"
 #include "csvseries.h"
+#include "errcode.h"
 #include "gate.h"
 #include "leakstat.h"
+#include "runrec.h"
 #include "store.h"
 #include "units.h"
 
 #define MB 1048576.0
 
-/* A growable array of doubles (bounded by the number of samples). */
-typedef struct dvec {
-    double *v;
-    size_t n, cap;
-} dvec;
+/* The gate's result, and while the series streams its accumulator. */
+typedef struct gate_result {
+    char name[64];
+    char expr[OPTS_STR + 80];
+    gate_expr g;
+    int col;      /* the samples column it reads, or -1 */
+    gate_acc acc; /* the series it reduces */
+    int have_value;
+    double value;
+    const char *status; /* "pass", "fail", "no-data" */
+    int optional;
+    int passed; /* counts as passed (pass, or optional no-data) */
+    int approx; /* a percentile from the sketch (see gate.h) */
+    const char *unit;
+} gate_result;
 
-static int dvec_push(dvec *d, double x)
-{
-    if (d->n == d->cap) {
-        size_t nc = d->cap ? d->cap * 2 : 1024;
-        double *p = realloc(d->v, nc * sizeof *p);
-        if (!p)
-            return -1;
-        d->v = p;
-        d->cap = nc;
-    }
-    d->v[d->n++] = x;
-    return 0;
-}
-
-static void dvec_free(dvec *d)
-{
-    free(d->v);
-    d->v = NULL;
-    d->n = d->cap = 0;
-}
-
-/* The columns of samples that gates may name, in table order after t. */
-static const char *const sample_cols[] = {
-    "rss_bytes", "pss_bytes", "cpu_percent",   "cpu_seconds",     "threads",
-    "fds",       "procs",     "zombies",       "artifacts_bytes", "disk_free_bytes",
-    "restarts",  "log_lines", "dropped_bytes", "heartbeat_age_s",
-};
-#define NCOLS (sizeof sample_cols / sizeof sample_cols[0])
-
-/* Everything the analysis read. */
+/* Everything the analysis read, folded as the samples stream past: nothing here grows with
+ * the number of samples but the two leak inputs, which are capped (leakstat_stream). */
 typedef struct run_data {
-    sqlite3 *db;         /* NULL for a CSV import */
-    const char *source;  /* "samples.db", "psrecord-csv", ... */
-    dvec t;              /* sample times */
-    dvec col[NCOLS];     /* NAN where NULL */
+    runrec *rr;         /* NULL for a CSV import */
+    const char *source; /* "samples.db", "psrecord-csv", ... */
+    size_t nsamples;    /* samples taken (time going backwards skipped) */
+    double first_t, last_t;
+    gate_acc col[STORE_NCOLS]; /* every column while the service ran (procs > 0) */
+    leakstat_stream mem[2];    /* rss, pss: finite, > 0, while the service ran */
+    int mem_seg[2];            /* the last segment of each (restarts, never going down) */
+    size_t npss;               /* PSS readings while the service ran, and their span */
+    double pss_t0, pss_t1;
+    gate_result *gs; /* gates over sample columns are fed here too */
+    size_t ngs;
+    int failed;          /* ERR_NOMEM while folding */
     double start, end;   /* run start and end (Unix s, or elapsed s for CSV) */
     int have_run_counts; /* crashes/hangs from the run record */
     double crashes, hangs;
-    char metrics_url[OPTS_STR];
     char command[1024];
 } run_data;
 
-static int col_index(const char *name)
+enum { MEM_RSS, MEM_PSS };
+
+static int run_data_init(run_data *r)
 {
-    for (size_t i = 0; i < NCOLS; i++)
-        if (strcmp(sample_cols[i], name) == 0)
-            return (int)i;
-    return -1;
+    memset(r, 0, sizeof *r);
+    for (int c = 0; c < STORE_NCOLS; c++)
+        gate_acc_init(&r->col[c], c == STORE_COL_cpu_percent, 0); /* cpu: its p95 */
+    if (leakstat_stream_init(&r->mem[MEM_RSS], 0) || leakstat_stream_init(&r->mem[MEM_PSS], 0))
+        return ERR_NOMEM;
+    r->last_t = -INFINITY;
+    return 0;
 }
 
 static void run_data_free(run_data *r)
 {
-    dvec_free(&r->t);
-    for (size_t i = 0; i < NCOLS; i++)
-        dvec_free(&r->col[i]);
-    if (r->db)
-        sqlite3_close(r->db);
+    for (int c = 0; c < STORE_NCOLS; c++)
+        gate_acc_free(&r->col[c]);
+    leakstat_stream_free(&r->mem[MEM_RSS]);
+    leakstat_stream_free(&r->mem[MEM_PSS]);
+    for (size_t i = 0; i < r->ngs; i++)
+        gate_acc_free(&r->gs[i].acc);
+    runrec_close(r->rr);
+}
+
+static void fold_mem(run_data *r, int which, double t, double v, double restarts)
+{
+    if (!isfinite(v) || v <= 0)
+        return;
+    int seg = isfinite(restarts) && restarts >= 0 && restarts < 1e9 ? (int)restarts : 0;
+    if (r->mem[which].added && seg < r->mem_seg[which])
+        seg = r->mem_seg[which];
+    r->mem_seg[which] = seg;
+    if (leakstat_stream_add(&r->mem[which], t, v, seg))
+        r->failed = ERR_NOMEM;
+}
+
+/* One sample (v: every column, NAN where NULL) into everything the analysis needs. */
+static void fold(run_data *r, const double *v)
+{
+    double t = v[STORE_COL_t];
+    if (!isfinite(t) || t < r->last_t)
+        return; /* a clock step backwards: skip rather than confuse the fit */
+    if (r->nsamples++ == 0)
+        r->first_t = t;
+    r->last_t = t;
+    int svc = v[STORE_COL_procs] > 0;
+    if (svc)
+        for (int c = 0; c < STORE_NCOLS; c++)
+            if (gate_acc_add(&r->col[c], t, v[c]))
+                r->failed = ERR_NOMEM;
+    for (size_t i = 0; i < r->ngs; i++) {
+        gate_result *g = &r->gs[i];
+        if (g->col >= 0 && (svc || store_col_scope((store_col)g->col) == STORE_S_ALWAYS) &&
+            gate_acc_add(&g->acc, t, v[g->col]))
+            r->failed = ERR_NOMEM;
+    }
+    if (!svc)
+        return;
+    double pss = v[STORE_COL_pss_bytes];
+    if (isfinite(pss)) {
+        if (!r->npss)
+            r->pss_t0 = t;
+        r->pss_t1 = t;
+        r->npss++;
+    }
+    fold_mem(r, MEM_RSS, t, v[STORE_COL_rss_bytes], v[STORE_COL_restarts]);
+    fold_mem(r, MEM_PSS, t, pss, v[STORE_COL_restarts]);
+}
+
+static int fold_sample(void *ud, const store_sample *s)
+{
+    run_data *r = ud;
+    double v[STORE_NCOLS];
+    for (int c = 0; c < STORE_NCOLS; c++)
+        v[c] = store_sample_get(s, (store_col)c);
+    fold(r, v);
+    return r->failed;
+}
+
+static int fold_row(void *ud, const csvseries_row *row)
+{
+    run_data *r = ud;
+    double v[STORE_NCOLS];
+    for (int c = 0; c < STORE_NCOLS; c++)
+        v[c] = NAN;
+    v[STORE_COL_t] = row->t;
+    v[STORE_COL_elapsed_s] = row->t;
+    v[STORE_COL_rss_bytes] = row->rss;
+    v[STORE_COL_pss_bytes] = row->pss;
+    v[STORE_COL_cpu_percent] = row->cpu;
+    v[STORE_COL_procs] = 1; /* the process was there */
+    fold(r, v);
+    return r->failed;
 }
 
 static int load_db(const char *dir, run_data *r, char *err, size_t errlen)
 {
-    char path[PATH_MAX];
-    snprintf(path, sizeof path, "%s/samples.db", dir);
-    if (access(path, R_OK) != 0) {
-        snprintf(err, errlen, "cannot read '%s': %s", path, strerror(errno));
-        return -1;
+    int rc = runrec_open(dir, &r->rr, err, errlen);
+    if (rc)
+        return rc;
+    rc = runrec_samples(r->rr, 0, fold_sample, r);
+    if (rc == ERR_NOMEM) {
+        snprintf(err, errlen, "out of memory reading '%s'", runrec_path(r->rr));
+        return rc;
     }
-    r->db = store_open_reader(path, err, errlen);
-    if (!r->db)
-        return -1;
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(r->db,
-                           "SELECT t, rss_bytes, pss_bytes, cpu_percent, cpu_seconds, threads, fds,"
-                           " procs, zombies, artifacts_bytes, disk_free_bytes, restarts, log_lines,"
-                           " dropped_bytes, heartbeat_age_s FROM samples ORDER BY rowid",
-                           -1, &st, NULL) != SQLITE_OK) {
-        snprintf(err, errlen, "'%s' is not a soak run: %s", path, sqlite3_errmsg(r->db));
-        return -1;
+    if (rc) {
+        snprintf(err, errlen, "cannot read '%s': %s", runrec_path(r->rr), runrec_errmsg(r->rr));
+        return ERR_IO;
     }
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        double t = sqlite3_column_double(st, 0);
-        if (!isfinite(t) || (r->t.n && t < r->t.v[r->t.n - 1]))
-            continue; /* a clock step backwards: skip rather than confuse the fit */
-        if (dvec_push(&r->t, t))
-            goto oom;
-        for (size_t i = 0; i < NCOLS; i++) {
-            int c = (int)i + 1;
-            double v =
-                sqlite3_column_type(st, c) == SQLITE_NULL ? NAN : sqlite3_column_double(st, c);
-            if (dvec_push(&r->col[i], v))
-                goto oom;
-        }
+    if (r->nsamples == 0) {
+        snprintf(err, errlen, "no samples in '%s': the run never started", runrec_path(r->rr));
+        return ERR_NODATA;
     }
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE) {
-        snprintf(err, errlen, "cannot read '%s': %s", path, sqlite3_errmsg(r->db));
-        return -1;
-    }
-    if (r->t.n == 0) {
-        snprintf(err, errlen, "no samples in '%s': the run never started", path);
-        return -1;
-    }
-    char buf[64];
-    r->start =
-        store_run_value(r->db, "start_time", buf, sizeof buf) == 1 ? strtod(buf, NULL) : r->t.v[0];
-    r->end = store_run_value(r->db, "end_time", buf, sizeof buf) == 1 ? strtod(buf, NULL)
-                                                                      : r->t.v[r->t.n - 1];
+    r->start = r->first_t;
+    r->end = r->last_t;
+    runrec_value_num(r->rr, "start_time", &r->start);
+    runrec_value_num(r->rr, "end_time", &r->end);
     if (!(r->end >= r->start))
-        r->end = r->t.v[r->t.n - 1];
-    if (store_run_value(r->db, "crashes", buf, sizeof buf) == 1) {
+        r->end = r->last_t;
+    /* crashes and hangs as the supervisor judged each event when it happened */
+    int64_t crashes, hangs;
+    if (runrec_failures(r->rr, &crashes, &hangs) == 0) {
         r->have_run_counts = 1;
-        r->crashes = strtod(buf, NULL);
-        r->hangs = store_run_value(r->db, "hangs", buf, sizeof buf) == 1 ? strtod(buf, NULL) : 0;
+        r->crashes = (double)crashes;
+        r->hangs = (double)hangs;
     }
-    store_run_value(r->db, "command", r->command, sizeof r->command);
+    runrec_value(r->rr, "command", r->command, sizeof r->command);
     r->source = "samples.db";
     return 0;
-oom:
-    sqlite3_finalize(st);
-    snprintf(err, errlen, "out of memory reading '%s'", path);
-    return -1;
 }
 
 static int load_csv(const char *file, run_data *r, char *err, size_t errlen)
 {
-    csvseries cs;
-    if (csvseries_load(file, &cs, err, errlen))
-        return -1;
-    int ri = col_index("rss_bytes"), pi = col_index("pss_bytes"), ci = col_index("cpu_percent");
-    for (size_t k = 0; k < cs.n; k++) {
-        if (dvec_push(&r->t, cs.t[k]))
-            goto oom;
-        for (size_t i = 0; i < NCOLS; i++) {
-            double v = NAN;
-            if ((int)i == ri)
-                v = cs.rss[k];
-            else if ((int)i == pi && cs.has_pss)
-                v = cs.pss[k];
-            else if ((int)i == ci && cs.has_cpu)
-                v = cs.cpu[k];
-            else if ((int)i == col_index("procs"))
-                v = 1; /* the process was there */
-            if (dvec_push(&r->col[i], v))
-                goto oom;
-        }
+    csvseries_info info;
+    int rc = csvseries_stream(file, fold_row, r, &info, err, errlen);
+    if (rc == ERR_NOMEM) {
+        snprintf(err, errlen, "out of memory reading '%s'", file);
+        return rc;
     }
-    r->start = r->t.v[0];
-    r->end = r->t.v[r->t.n - 1];
-    r->source = cs.format == CSV_PSRECORD_CSV   ? "psrecord-csv"
-                : cs.format == CSV_PSRECORD_LOG ? "psrecord-log"
-                                                : "csv";
-    if (cs.skipped)
-        fprintf(stderr, "soak: %zu rows of '%s' could not be parsed and were skipped\n", cs.skipped,
-                file);
+    if (rc)
+        return ERR_PARSE;
+    r->start = r->first_t;
+    r->end = r->last_t;
+    r->source = info.format == CSV_PSRECORD_CSV   ? "psrecord-csv"
+                : info.format == CSV_PSRECORD_LOG ? "psrecord-log"
+                                                  : "csv";
+    if (info.skipped)
+        fprintf(stderr, "soak: %zu rows of '%s' could not be parsed and were skipped\n",
+                info.skipped, file);
     snprintf(r->command, sizeof r->command, "imported from %s", file);
-    csvseries_free(&cs);
     return 0;
-oom:
-    csvseries_free(&cs);
-    snprintf(err, errlen, "out of memory reading '%s'", file);
-    return -1;
 }
 
 /* ---- statistics ----------------------------------------------------------------------- */
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 
 typedef struct stats {
     double avg, p95, max, min, first, last;
     size_t n;
 } stats;
 
-/* Over the finite values of v where the service ran (procs > 0); p95 only with want_p95
- * (it sorts a copy). */
-static void col_stats_p(const run_data *r, int c, stats *s, int want_p95)
+/* Over the finite values of a column while the service ran (procs > 0). */
+static void col_stats(run_data *r, store_col c, stats *s)
 {
     memset(s, 0, sizeof *s);
-    const dvec *v = &r->col[c], *procs = &r->col[col_index("procs")];
-    double *copy = want_p95 ? malloc((v->n ? v->n : 1) * sizeof *copy) : NULL;
-    double sum = 0;
-    for (size_t i = 0; i < v->n; i++) {
-        double x = v->v[i];
-        if (!isfinite(x) || !(procs->v[i] > 0))
-            continue;
-        if (s->n == 0)
-            s->first = s->min = s->max = x;
-        s->last = x;
-        s->min = x < s->min ? x : s->min;
-        s->max = x > s->max ? x : s->max;
-        sum += x;
-        if (copy)
-            copy[s->n] = x;
-        s->n++;
-    }
-    if (s->n) {
-        s->avg = sum / (double)s->n;
-        if (copy) {
-            qsort(copy, s->n, sizeof *copy, cmp_double);
-            size_t k = (size_t)ceil(0.95 * (double)s->n);
-            s->p95 = copy[k ? k - 1 : 0];
-        }
-    }
-    free(copy);
-}
-
-static void col_stats(const run_data *r, int c, stats *s)
-{
-    col_stats_p(r, c, s, 0);
+    gate_acc *a = &r->col[c];
+    s->n = a->finite;
+    if (!s->n)
+        return;
+    gate_acc_value(a, GATE_AVG, &s->avg);
+    gate_acc_value(a, GATE_MAX, &s->max);
+    gate_acc_value(a, GATE_MIN, &s->min);
+    gate_acc_value(a, GATE_FIRST, &s->first);
+    gate_acc_value(a, GATE_LAST, &s->last);
+    if (a->percentiles)
+        gate_acc_value(a, GATE_P95, &s->p95);
 }
 
 /* ---- the leak verdict ----------------------------------------------------------------- */
@@ -256,52 +257,22 @@ typedef struct leak {
     leakstat_result res;
     const char *series; /* "pss" or "rss" */
     double threshold_mbh;
-    const char *rule; /* leak_rule, as configured */
-    int ok;           /* analysis ran */
+    const char *rule;      /* leak_rule, as configured */
+    int ok;                /* analysis ran */
+    double input_bucket_s; /* 0: every sample analysed; else the stream's bucket width */
 } leak;
 
-static int analyze_leak(const run_data *r, const opts *o, double threshold_mbh, leak *out,
-                        char *err, size_t errlen)
+static int analyze_leak(run_data *r, const opts *o, double threshold_mbh, leak *out, char *err,
+                        size_t errlen)
 {
     memset(out, 0, sizeof *out);
     out->threshold_mbh = threshold_mbh;
     out->rule = o->leak_rule == OPTS_LEAK_NOT_SHOWN_BELOW ? "not_shown_below" : "interval_above";
-    int pc = col_index("pss_bytes"), rc = col_index("rss_bytes"), procs = col_index("procs"),
-        rs = col_index("restarts");
     /* PSS when the run has enough of it (it is read less often than RSS) */
-    size_t npss = 0;
-    double pss_t0 = NAN, pss_t1 = NAN;
-    for (size_t i = 0; i < r->t.n; i++)
-        if (isfinite(r->col[pc].v[i]) && r->col[procs].v[i] > 0) {
-            if (!npss)
-                pss_t0 = r->t.v[i];
-            pss_t1 = r->t.v[i];
-            npss++;
-        }
-    int c = npss >= 30 && pss_t1 - pss_t0 >= 1800 ? pc : rc;
-    out->series = c == pc ? "pss" : "rss";
-    double *t = malloc(r->t.n * sizeof *t), *y = malloc(r->t.n * sizeof *y);
-    int *seg = malloc(r->t.n * sizeof *seg);
-    if (!t || !y || !seg) {
-        free(t);
-        free(y);
-        free(seg);
-        snprintf(err, errlen, "out of memory");
-        return -1;
-    }
-    size_t n = 0;
-    for (size_t i = 0; i < r->t.n; i++) {
-        double v = r->col[c].v[i];
-        if (!isfinite(v) || !(r->col[procs].v[i] > 0) || v <= 0)
-            continue;
-        t[n] = r->t.v[i];
-        y[n] = v;
-        double restarts = r->col[rs].v[i];
-        seg[n] = isfinite(restarts) && restarts >= 0 && restarts < 1e9 ? (int)restarts : 0;
-        if (n && seg[n] < seg[n - 1])
-            seg[n] = seg[n - 1];
-        n++;
-    }
+    int which = r->npss >= 30 && r->pss_t1 - r->pss_t0 >= 1800 ? MEM_PSS : MEM_RSS;
+    out->series = which == MEM_PSS ? "pss" : "rss";
+    const leakstat_stream *ls = &r->mem[which];
+    out->input_bucket_s = ls->width_s;
     leakstat_opts lo;
     leakstat_opts_default(&lo);
     lo.threshold_bps = threshold_mbh * MB / 3600.0;
@@ -310,15 +281,12 @@ static int analyze_leak(const run_data *r, const opts *o, double threshold_mbh, 
     uint64_t wms;
     if (strcmp(o->warmup, "auto") != 0 && units_parse_duration(o->warmup, &wms) == 0)
         lo.warmup_s = (double)wms / 1000.0;
-    int rcode = n ? leakstat_analyze(t, y, seg, n, &lo, &out->res) : 0;
-    if (!n)
+    int rcode = ls->n ? leakstat_analyze(ls->t, ls->y, ls->seg, ls->n, &lo, &out->res) : 0;
+    if (!ls->n)
         out->res.insufficient = 1;
-    free(t);
-    free(y);
-    free(seg);
     if (rcode) {
         snprintf(err, errlen, "leak analysis failed: %s", strerror(-rcode));
-        return -1;
+        return rcode == -ENOMEM ? ERR_NOMEM : ERR_INVAL;
     }
     out->ok = 1;
     /* the decision rule (docs/leak-verdict.md): by default a leak needs the whole interval
@@ -346,18 +314,6 @@ static const char *leak_words(const leak *lk)
 
 /* ---- gates ---------------------------------------------------------------------------- */
 
-typedef struct gate_result {
-    char name[64];
-    char expr[OPTS_STR + 80];
-    gate_expr g;
-    int have_value;
-    double value;
-    const char *status; /* "pass", "fail", "no-data" */
-    int optional;
-    int passed; /* counts as passed (pass, or optional no-data) */
-    const char *unit;
-} gate_result;
-
 static int is_optional(const opts *o, const char *name)
 {
     const char *p = o->optional_gates;
@@ -371,40 +327,6 @@ static int is_optional(const opts *o, const char *name)
         p += w;
     }
     return 0;
-}
-
-/* Reads a series of the metrics table (scraped, or pattern counters). */
-static int metric_series(sqlite3 *db, const char *name, const char *labels, dvec *t, dvec *v)
-{
-    sqlite3_stmt *st;
-    if (!db || sqlite3_prepare_v2(db,
-                                  "SELECT t, value FROM metrics WHERE name=? AND "
-                                  "coalesce(labels,'')=? ORDER BY t",
-                                  -1, &st, NULL) != SQLITE_OK)
-        return -1;
-    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, labels, -1, SQLITE_STATIC);
-    int rc = 0;
-    while (sqlite3_step(st) == SQLITE_ROW)
-        if (dvec_push(t, sqlite3_column_double(st, 0)) ||
-            dvec_push(v, sqlite3_column_double(st, 1))) {
-            rc = -1;
-            break;
-        }
-    sqlite3_finalize(st);
-    return rc;
-}
-
-static int metric_exists(sqlite3 *db, const char *name)
-{
-    sqlite3_stmt *st;
-    if (!db || sqlite3_prepare_v2(db, "SELECT 1 FROM metrics WHERE name=? LIMIT 1", -1, &st,
-                                  NULL) != SQLITE_OK)
-        return 0;
-    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-    int found = sqlite3_step(st) == SQLITE_ROW;
-    sqlite3_finalize(st);
-    return found;
 }
 
 static int ends_with(const char *s, const char *suffix)
@@ -444,10 +366,27 @@ static int is_leak_gate(const gate_expr *e)
            (e->op == GATE_LT || e->op == GATE_LE);
 }
 
-static void eval_gate(const run_data *r, const leak *lk, gate_result *g)
+/* The samples column a gate reduces, or -1 (a pseudo-series, or a metric). */
+static int gate_column(const gate_expr *e)
 {
-    dvec t = {0}, v = {0};
+    static const char *const pseudo[] = {"duration_s", "crashes", "hangs",
+                                         "memory_growth_mb_per_hour"};
+    for (size_t i = 0; i < sizeof pseudo / sizeof pseudo[0]; i++)
+        if (!strcmp(e->name, pseudo[i]))
+            return -1;
+    int c = store_col_index(e->name);
+    return c > STORE_COL_t && e->nlabels == 0 ? c : -1;
+}
+
+static int add_metric_point(void *ud, double t, double v)
+{
+    return gate_acc_add(ud, t, v) ? ERR_NOMEM : 0;
+}
+
+static void eval_gate(run_data *r, const leak *lk, gate_result *g)
+{
     const gate_expr *e = &g->g;
+    gate_acc *a = &g->acc;
     int have = 0;
     g->unit = unit_of(e->name);
     if (strcmp(g->name, "memory_growth") == 0 &&
@@ -465,50 +404,37 @@ static void eval_gate(const run_data *r, const leak *lk, gate_result *g)
         g->passed = !strcmp(g->status, "pass") || (g->optional && !strcmp(g->status, "no-data"));
         return;
     }
-    if (strcmp(e->name, "duration_s") == 0) {
-        dvec_push(&t, r->end);
-        dvec_push(&v, r->end - r->start);
+    if (g->col >= 0) {
+        have = 1; /* folded while the samples streamed */
+    } else if (strcmp(e->name, "duration_s") == 0) {
+        gate_acc_add(a, r->end, r->end - r->start);
         have = 1;
     } else if (strcmp(e->name, "crashes") == 0 || strcmp(e->name, "hangs") == 0) {
         if (r->have_run_counts) {
-            dvec_push(&t, r->end);
-            dvec_push(&v, e->name[0] == 'c' ? r->crashes : r->hangs);
+            gate_acc_add(a, r->end, e->name[0] == 'c' ? r->crashes : r->hangs);
             have = 1;
         }
     } else if (strcmp(e->name, "memory_growth_mb_per_hour") == 0) {
         if (lk->ok && !lk->res.insufficient) {
-            dvec_push(&t, r->end);
-            dvec_push(&v, mbh(lk->res.fit.slope));
+            gate_acc_add(a, r->end, mbh(lk->res.fit.slope));
             have = 1;
         }
-    } else if (col_index(e->name) >= 0 && e->nlabels == 0) {
-        const dvec *c = &r->col[col_index(e->name)], *procs = &r->col[col_index("procs")];
-        int all = strcmp(e->name, "artifacts_bytes") == 0 ||
-                  strcmp(e->name, "disk_free_bytes") == 0 || strcmp(e->name, "procs") == 0 ||
-                  strcmp(e->name, "restarts") == 0;
-        for (size_t i = 0; i < c->n; i++)
-            if (isfinite(c->v[i]) && (all || procs->v[i] > 0)) {
-                dvec_push(&t, r->t.v[i]);
-                dvec_push(&v, c->v[i]);
-            }
-        have = 1;
-    } else {
+    } else if (r->rr) {
         char labels[1024];
         gate_labels_text(e, labels, sizeof labels);
-        metric_series(r->db, e->name, labels, &t, &v);
+        runrec_metric(r->rr, e->name, labels, 0, add_metric_point, a);
         have = 1;
     }
     double value;
-    if (have && v.n && gate_reduce(e->func, t.v, v.v, v.n, &value) == 0) {
+    if (have && gate_acc_value(a, e->func, &value) == 0) {
         g->have_value = 1;
         g->value = value;
+        g->approx = gate_acc_approx(a);
         g->status = gate_compare(e->op, value, e->threshold) ? "pass" : "fail";
     } else {
         g->status = "no-data";
     }
     g->passed = !strcmp(g->status, "pass") || (g->optional && !strcmp(g->status, "no-data"));
-    dvec_free(&t);
-    dvec_free(&v);
 }
 
 /* ---- outputs -------------------------------------------------------------------------- */
@@ -542,11 +468,11 @@ static cJSON *num_or_null(int have, double v)
     return have && isfinite(v) ? cJSON_CreateNumber(v) : cJSON_CreateNull();
 }
 
-static char *analysis_json(const run_data *r, const leak *lk)
+static char *analysis_json(run_data *r, const leak *lk)
 {
     stats rss, cpu, st;
-    col_stats(r, col_index("rss_bytes"), &rss);
-    col_stats_p(r, col_index("cpu_percent"), &cpu, 1);
+    col_stats(r, STORE_COL_rss_bytes, &rss);
+    col_stats(r, STORE_COL_cpu_percent, &cpu);
     cJSON *j = cJSON_CreateObject();
     int sufficient = lk->ok && !lk->res.insufficient;
     cJSON_AddBoolToObject(j, "memory_leak_detected", sufficient && lk->res.leak);
@@ -571,7 +497,9 @@ static char *analysis_json(const run_data *r, const leak *lk)
                             "interval; leak when the interval's lower end is above the "
                             "threshold (docs/leak-verdict.md)");
     cJSON_AddNumberToObject(j, "envelope_bucket_s", lk->res.bucket_s);
-    cJSON_AddNumberToObject(j, "samples", (double)r->t.n);
+    cJSON_AddNumberToObject(j, "samples", (double)r->nsamples);
+    /* a run too long to keep whole: the leak fit saw bucket minima of this width (leakstat.h) */
+    cJSON_AddNumberToObject(j, "leak_input_bucket_s", lk->input_bucket_s);
     cJSON_AddNumberToObject(j, "samples_used", (double)lk->res.samples_used);
     double warm = 0;
     cJSON *segs = cJSON_AddArrayToObject(j, "segments");
@@ -604,16 +532,16 @@ static char *analysis_json(const run_data *r, const leak *lk)
     cJSON_AddItemToObject(c, "avg_percent", num_or_null(cpu.n > 0, cpu.avg));
     cJSON_AddItemToObject(c, "p95_percent", num_or_null(cpu.n > 0, cpu.p95));
     cJSON *pk = cJSON_AddObjectToObject(j, "peaks");
-    static const char *const peak_cols[] = {"fds", "threads", "procs", "zombies",
-                                            "artifacts_bytes"};
+    static const store_col peak_cols[] = {STORE_COL_fds, STORE_COL_threads, STORE_COL_procs,
+                                          STORE_COL_zombies, STORE_COL_artifacts_bytes};
     for (size_t i = 0; i < sizeof peak_cols / sizeof peak_cols[0]; i++) {
-        col_stats(r, col_index(peak_cols[i]), &st);
-        cJSON_AddItemToObject(pk, peak_cols[i], num_or_null(st.n > 0, st.max));
+        col_stats(r, peak_cols[i], &st);
+        cJSON_AddItemToObject(pk, store_col_name(peak_cols[i]), num_or_null(st.n > 0, st.max));
     }
-    col_stats(r, col_index("disk_free_bytes"), &st);
+    col_stats(r, STORE_COL_disk_free_bytes, &st);
     cJSON_AddItemToObject(pk, "disk_free_min_bytes", num_or_null(st.n > 0, st.min));
     cJSON_AddNumberToObject(j, "duration_s", r->end - r->start);
-    col_stats(r, col_index("restarts"), &st);
+    col_stats(r, STORE_COL_restarts, &st);
     cJSON_AddNumberToObject(j, "restarts", st.max);
     cJSON_AddStringToObject(j, "source", r->source);
     char *text = cJSON_Print(j);
@@ -796,87 +724,87 @@ typedef struct cfg_ctx {
     opts *o;
 } cfg_ctx;
 
+typedef struct key_find {
+    const char *key;
+    int found;
+} key_find;
+
+static void key_seen(void *ud, const char *key, const char *value, const char *help)
+{
+    key_find *k = ud;
+    (void)value;
+    (void)help;
+    k->found |= strcmp(k->key, key) == 0;
+}
+
+/* A key this soak knows: one of opts' table, or a pattern or gate of the maps. */
+static int known_key(const opts *o, const char *key)
+{
+    if (!strncmp(key, "patterns.", 9) || !strncmp(key, "gates.", 6))
+        return 1;
+    key_find k = {key, 0};
+    opts_each(o, key_seen, &k);
+    return k.found;
+}
+
 static int on_cfg(void *ud, const char *key, const char *value, int line, char *err, size_t errlen)
 {
     cfg_ctx *c = ud;
     (void)line;
-    if (strcmp(key, "command[]") == 0)
-        return 0;
     /* keys of a newer or older soak are not an error when reading a record; a value this soak
      * refuses is (the record would otherwise be misread) */
-    if (opts_set(c->o, key, value, err, errlen) != 0 && !strstr(err, "unknown key"))
-        return -1;
-    return 0;
+    if (strcmp(key, "command[]") == 0 || !known_key(c->o, key))
+        return 0;
+    return opts_set(c->o, key, value, err, errlen) != 0 ? -1 : 0;
 }
 
 int analyze_load_run_config(const char *run_dir, opts *o, char *err, size_t errlen)
 {
-    char path[PATH_MAX];
-    sqlite3 *db = NULL;
-    snprintf(path, sizeof path, "%s/samples.db", run_dir);
-    if (access(path, R_OK) != 0) {
-        snprintf(err, errlen, "cannot read '%s': %s", path, strerror(errno));
-        return -1;
-    }
-    db = store_open_reader(path, err, errlen);
-    if (!db)
-        return -1;
+    runrec *rr;
+    int rc = runrec_open(run_dir, &rr, err, errlen);
+    if (rc)
+        return rc;
     char *cfg = malloc(OPTS_DUMP_MAX);
-    int rc = -1;
-    if (cfg && store_run_value(db, "config", cfg, OPTS_DUMP_MAX) == 1) {
+    if (!cfg) {
+        snprintf(err, errlen, "out of memory reading '%s'", runrec_path(rr));
+        rc = ERR_NOMEM;
+    } else if (runrec_value(rr, "config", cfg, OPTS_DUMP_MAX) == 1) {
         cfg_ctx c = {o};
-        rc = config_parse_yaml(cfg, strlen(cfg), path, on_cfg, &c, err, errlen);
+        rc = config_parse_yaml(cfg, strlen(cfg), runrec_path(rr), on_cfg, &c, err, errlen)
+                 ? ERR_CONFIG
+                 : 0;
     } else {
-        snprintf(err, errlen, "'%s' is not a soak run (no recorded configuration)", path);
+        snprintf(err, errlen, "'%s' is not a soak run (no recorded configuration)",
+                 runrec_path(rr));
+        rc = ERR_PARSE;
     }
     free(cfg);
-    sqlite3_close(db);
+    runrec_close(rr);
     return rc;
 }
 
-int analyze_main(const analyze_args *a)
+/* Parses the gates into r->gs; the leak threshold is that of the first memory_growth gate. */
+static int parse_gates(const analyze_args *a, run_data *r, double *threshold)
 {
-    run_data r;
-    memset(&r, 0, sizeof r);
-    char err[512];
     const opts *o = a->o;
-    int code = 2;
-    gate_result *gs = NULL;
-    char *aj = NULL, *vj = NULL, *md = NULL, *ju = NULL;
-    char out_dir[PATH_MAX];
-    if (a->out_dir)
-        snprintf(out_dir, sizeof out_dir, "%s", a->out_dir);
-    else if (a->run_dir)
-        snprintf(out_dir, sizeof out_dir, "%s", a->run_dir);
-    else {
-        snprintf(out_dir, sizeof out_dir, "%s", a->samples_file);
-        char *slash = strrchr(out_dir, '/');
-        if (slash)
-            *slash = '\0';
-        else
-            snprintf(out_dir, sizeof out_dir, ".");
-    }
-    if (a->samples_file ? load_csv(a->samples_file, &r, err, sizeof err)
-                        : load_db(a->run_dir, &r, err, sizeof err)) {
-        fprintf(stderr, "soak: %s\n", err);
-        goto out;
-    }
-
-    /* gates: parse each; the memory_growth threshold is the leak threshold */
-    gs = calloc(o->ngates ? o->ngates : 1, sizeof *gs);
-    if (!gs) {
+    char err[512];
+    r->gs = calloc(o->ngates ? o->ngates : 1, sizeof *r->gs);
+    if (!r->gs) {
         fprintf(stderr, "soak: out of memory\n");
-        goto out;
+        return ERR_NOMEM;
     }
-    double threshold = 10;
     int leak_gate_seen = 0;
+    *threshold = 10;
     for (size_t i = 0; i < o->ngates; i++) {
-        gate_result *g = &gs[i];
+        gate_result *g = &r->gs[i];
         snprintf(g->name, sizeof g->name, "%s", o->gate_names[i]);
         if (gate_parse(o->gate_exprs[i], strlen(o->gate_exprs[i]), &g->g, err, sizeof err)) {
             fprintf(stderr, "soak: gate '%s': %s\n", g->name, err);
-            goto out;
+            return ERR_CONFIG;
         }
+        gate_acc_init(&g->acc, gate_func_is_percentile(g->g.func), 0);
+        r->ngs = i + 1;
+        g->col = gate_column(&g->g);
         snprintf(g->expr, sizeof g->expr, "%s", o->gate_exprs[i]); /* as written: 5GB, 24h */
         g->optional = is_optional(o, g->name);
         /* a series recorded by another tool has memory, CPU and time, nothing else: the
@@ -892,19 +820,81 @@ int analyze_main(const analyze_args *a)
                             "soak: gate '%s': the threshold of memory_growth_mb_per_hour is "
                             "a plain number of MB/h, without a unit\n",
                             g->name);
-                    goto out;
+                    return ERR_CONFIG;
                 }
             if (!leak_gate_seen)
-                threshold = g->g.threshold;
+                *threshold = g->g.threshold;
             leak_gate_seen = 1;
         }
     }
+    return 0;
+}
+
+/* Writes the four outputs; ERR_IO with the message printed when one cannot be written. */
+static int write_outputs(run_data *r, const leak *lk, const char *out_dir, int pass)
+{
+    char err[512];
+    int rc = 0;
+    char *aj = analysis_json(r, lk);
+    char *vj = verdict_json(r->gs, r->ngs, pass);
+    char *md = summary_md(r, lk, r->gs, r->ngs, pass);
+    char *ju = junit_xml(r->gs, r->ngs);
+    if (!aj || !vj || !md || !ju) {
+        fprintf(stderr, "soak: out of memory\n");
+        rc = ERR_NOMEM;
+    } else if (write_file(out_dir, "resources.analysis.json", aj, err, sizeof err) ||
+               write_file(out_dir, "verdict.json", vj, err, sizeof err) ||
+               write_file(out_dir, "summary.md", md, err, sizeof err) ||
+               write_file(out_dir, "junit.xml", ju, err, sizeof err)) {
+        fprintf(stderr, "soak: %s\n", err);
+        rc = ERR_IO;
+    }
+    free(aj);
+    free(vj);
+    free(md);
+    free(ju);
+    return rc;
+}
+
+int analyze_run(const analyze_args *a)
+{
+    run_data r;
+    char err[512];
+    const opts *o = a->o;
+    char out_dir[PATH_MAX];
+    if (a->out_dir)
+        snprintf(out_dir, sizeof out_dir, "%s", a->out_dir);
+    else if (a->run_dir)
+        snprintf(out_dir, sizeof out_dir, "%s", a->run_dir);
+    else {
+        snprintf(out_dir, sizeof out_dir, "%s", a->samples_file);
+        char *slash = strrchr(out_dir, '/');
+        if (slash)
+            *slash = '\0';
+        else
+            snprintf(out_dir, sizeof out_dir, ".");
+    }
+    int rc = run_data_init(&r);
+    double threshold = 10;
+    if (rc) {
+        fprintf(stderr, "soak: out of memory\n");
+        goto out;
+    }
+    /* the gates first: those over sample columns are folded as the samples stream past */
+    if ((rc = parse_gates(a, &r, &threshold)) != 0)
+        goto out;
+    rc = a->samples_file ? load_csv(a->samples_file, &r, err, sizeof err)
+                         : load_db(a->run_dir, &r, err, sizeof err);
+    if (rc) {
+        fprintf(stderr, "soak: %s\n", err);
+        goto out;
+    }
     /* without a scraped reconnect counter, the default reconnect gate reads the log pattern */
-    for (size_t i = 0; i < o->ngates; i++) {
-        gate_result *g = &gs[i];
+    for (size_t i = 0; i < r.ngs && r.rr; i++) {
+        gate_result *g = &r.gs[i];
         if (!strcmp(g->g.name, "ws_reconnect_attempts_total") &&
-            !metric_exists(r.db, "ws_reconnect_attempts_total") &&
-            metric_exists(r.db, "pattern.reconnect")) {
+            !runrec_metric_exists(r.rr, "ws_reconnect_attempts_total") &&
+            runrec_metric_exists(r.rr, "pattern.reconnect")) {
             snprintf(g->g.name, sizeof g->g.name, "pattern.reconnect");
             char e2[OPTS_STR + 80];
             gate_format(&g->g, e2, sizeof e2);
@@ -912,53 +902,48 @@ int analyze_main(const analyze_args *a)
         }
     }
     leak lk;
-    if (analyze_leak(&r, o, threshold, &lk, err, sizeof err)) {
+    if ((rc = analyze_leak(&r, o, threshold, &lk, err, sizeof err)) != 0) {
         fprintf(stderr, "soak: %s\n", err);
         goto out;
     }
     int pass = 1;
-    for (size_t i = 0; i < o->ngates; i++) {
-        eval_gate(&r, &lk, &gs[i]);
-        pass &= gs[i].passed;
+    for (size_t i = 0; i < r.ngs; i++) {
+        eval_gate(&r, &lk, &r.gs[i]);
+        pass &= r.gs[i].passed;
     }
-    aj = analysis_json(&r, &lk);
-    vj = verdict_json(gs, o->ngates, pass);
-    md = summary_md(&r, &lk, gs, o->ngates, pass);
-    ju = junit_xml(gs, o->ngates);
-    if (!aj || !vj || !md || !ju) {
-        fprintf(stderr, "soak: out of memory\n");
+    if ((rc = write_outputs(&r, &lk, out_dir, pass)) != 0)
         goto out;
-    }
-    if (write_file(out_dir, "resources.analysis.json", aj, err, sizeof err) ||
-        write_file(out_dir, "verdict.json", vj, err, sizeof err) ||
-        write_file(out_dir, "summary.md", md, err, sizeof err) ||
-        write_file(out_dir, "junit.xml", ju, err, sizeof err)) {
-        fprintf(stderr, "soak: %s\n", err);
-        code = 3;
-        goto out;
-    }
     if (!a->quiet || !pass) {
         printf("soak: verdict %s (%s)\n", pass ? "PASS" : "FAIL", out_dir);
-        for (size_t i = 0; i < o->ngates; i++) {
+        for (size_t i = 0; i < r.ngs; i++) {
             char v[64];
-            fmt_value(&gs[i], v, sizeof v);
+            fmt_value(&r.gs[i], v, sizeof v);
             printf("  %-8s %-15s %-48s %s\n",
-                   !strcmp(gs[i].status, "pass") ? "pass"
-                   : gs[i].passed                ? "optional"
-                                                 : gs[i].status,
-                   gs[i].name, gs[i].expr, v);
+                   !strcmp(r.gs[i].status, "pass") ? "pass"
+                   : r.gs[i].passed                ? "optional"
+                                                   : r.gs[i].status,
+                   r.gs[i].name, r.gs[i].expr, v);
         }
         if (lk.ok && !lk.res.insufficient)
             printf("  memory (%s): %+.2f MB/h, 95%% interval %+.2f to %+.2f: %s\n", lk.series,
                    mbh(lk.res.fit.slope), mbh(lk.res.fit.lo), mbh(lk.res.fit.hi), leak_words(&lk));
     }
-    code = pass ? 0 : 1;
+    rc = pass ? ANALYZE_PASS : ANALYZE_FAIL;
 out:
-    free(aj);
-    free(vj);
-    free(md);
-    free(ju);
-    free(gs);
     run_data_free(&r);
-    return code;
+    free(r.gs);
+    return rc;
+}
+
+int analyze_exit_code(int rc)
+{
+    if (rc == ANALYZE_PASS || rc == ANALYZE_FAIL)
+        return rc;
+    /* outputs that cannot be written, or no memory: the analysis was not carried out */
+    return rc == ERR_IO || rc == ERR_NOMEM ? 3 : 2;
+}
+
+int analyze_main(const analyze_args *a)
+{
+    return analyze_exit_code(analyze_run(a));
 }

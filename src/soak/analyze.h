@@ -21,11 +21,25 @@ typedef struct analyze_args {
     int quiet;                /* 1: print nothing on success (soak run prints its own) */
 } analyze_args;
 
-/* Returns an exit code: 0 every gate passes, 1 a gate fails, 2 bad input (message printed). */
+#define ANALYZE_PASS 0 /* every gate passes */
+#define ANALYZE_FAIL 1 /* a gate fails */
+
+/* Analyzes and writes the outputs. Returns ANALYZE_PASS, ANALYZE_FAIL, or a negative ERR_*
+ * (lib/errcode.h) with its message printed: ERR_NOENT, ERR_PARSE, ERR_NODATA, ERR_CONFIG bad
+ * input (no run there, not a soak run, no samples, a gate that does not parse); ERR_IO an
+ * output that cannot be written; ERR_NOMEM. Memory is bounded whatever the number of samples
+ * (docs/soak-record.md: what is exact and what is approximated past the caps). */
+int analyze_run(const analyze_args *a);
+/* The exit code of `soak analyze` for analyze_run's result: 0 pass, 1 a gate fails, 2 bad
+ * input, 3 the analysis could not be carried out (an output not written, no memory). */
+int analyze_exit_code(int rc);
+/* analyze_exit_code(analyze_run(a)). */
 int analyze_main(const analyze_args *a);
 
-/* Loads the configuration a run recorded (run.config in samples.db) into o, over defaults.
- * Returns 0, or -1 with a message in err (not a soak run, unreadable record). */
+/* Loads the configuration a run recorded (run.config in samples.db) into o, over defaults;
+ * keys this soak does not know (a newer or older record) are left out. Returns 0, or
+ * ERR_NOENT / ERR_PARSE (not a soak run, no recorded configuration) / ERR_CONFIG (a value
+ * this soak refuses) / ERR_NOMEM with a message in err. */
 int analyze_load_run_config(const char *run_dir, opts *o, char *err, size_t errlen);
 
 #endif

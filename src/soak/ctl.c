@@ -11,6 +11,7 @@
 
 #include "proctree.h"
 #include "run.h"
+#include "runrec.h"
 #include "store.h"
 #include "units.h"
 
@@ -98,6 +99,11 @@ int ctl_status(const char *dir, int nevents)
     }
     printf("samples   %lld, events %lld\n", (long long)store_count(db, "samples"),
            (long long)store_count(db, "events"));
+    runrec *rr; /* crashes as the supervisor judged them (runrec.h), as analyze counts them */
+    int64_t crashes, hangs;
+    if (runrec_open(dir, &rr, err, sizeof err) == 0 && runrec_failures(rr, &crashes, &hangs) == 0)
+        printf("failures  crashes %lld, hangs %lld\n", (long long)crashes, (long long)hangs);
+    runrec_close(rr);
     printf("last events:\n");
     store_last_events(db, nevents, ctl_print_event, NULL);
     store_close(db);

@@ -11,6 +11,7 @@
 #include "analyze.h"
 #include "ctl.h"
 #include "opts.h"
+#include "errcode.h"
 #include "report.h"
 #include "run.h"
 #include "shim.h"
@@ -204,11 +205,11 @@ static int cmd_report(int argc, char **argv)
         fprintf(stderr, "usage: soak report RUN_DIR\n");
         return argc == 2 && !strcmp(argv[1], "--help") ? 0 : SOAK_EXIT_USAGE;
     }
-    if (report_write(argv[1], err, sizeof err)) {
+    int rc = report_write(argv[1], err, sizeof err);
+    if (rc) {
         fprintf(stderr, "soak: %s\n", err);
         /* no run there is bad input; a report that cannot be written is not */
-        return strstr(err, "cannot write") || strstr(err, "cannot rename") ? SOAK_EXIT_ERROR
-                                                                           : SOAK_EXIT_USAGE;
+        return rc == ERR_IO || rc == ERR_NOMEM ? SOAK_EXIT_ERROR : SOAK_EXIT_USAGE;
     }
     printf("soak: wrote %s/report.html\n", argv[1]);
     return 0;

@@ -1,24 +1,23 @@
 /*
  * report: DIR/report.html from samples.db, verdict.json, resources.analysis.json and the logs.
- * See report.h for the contract.
- *
- * Memory stays bounded whatever the length of the run: samples are streamed from SQLite into
- * REP_NCOL columns per chart (min and max of each column, so a one-sample spike still shows),
- * events are counted per column for the timeline and only the first and last REP_EV_EDGE rows
- * are listed, at most REP_CRASH_HEAD + REP_CRASH_TAIL crashes get their log lines, and the logs
- * are read a line at a time through zlib (which reads plain files as they are). The JSON inputs
- * are refused past REP_JSON_MAX bytes. What is drawn is downsampled; nothing here feeds the
- * analysis.
+ * See report.h for the contract. Three parts, three files: the data (repdata.c, read through
+ * runrec: samples folded into chart columns, the timeline, the crashes), the log scan
+ * (logscan.c: the lines before each crash) and the HTML here (the sections, the SVG charts, the
+ * event table streamed from runrec). Memory stays bounded whatever the length of the run: only
+ * the first and last REP_EV_EDGE event rows are listed, the JSON inputs are refused past
+ * REP_JSON_MAX bytes. What is drawn is downsampled; nothing here feeds the analysis.
  */
 #include "report.h"
+#include "errcode.h"
+#include "logscan.h"
+#include "repdata.h"
+#include "runrec.h"
 #include "store.h"
 #include "units.h"
 
 #include <cjson/cJSON.h>
-#include <dirent.h>
 #include <errno.h>
 #include <math.h>
-#include <sqlite3.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -27,20 +26,12 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-#include <zlib.h>
 
-#define REP_NCOL        1000       /* pixel columns of a chart's plot area */
-#define REP_JSON_MAX    (8u << 20) /* verdict.json, resources.analysis.json */
-#define REP_EV_EDGE     200        /* events listed at the start and at the end */
-#define REP_CRASH_HEAD  10         /* crashes shown with their log lines: first ... */
-#define REP_CRASH_TAIL  10         /* ... and last */
-#define REP_CTX_LINES   20         /* log lines shown before each crash */
-#define REP_LINE_SHOW   512        /* bytes of a log line kept for display */
-#define REP_MAX_FILES   4096       /* log files looked at */
-#define REP_MAX_GATES   500        /* verdict rows */
-#define REP_MAX_SEGS    2000       /* trend segments drawn */
-#define REP_DETAIL_MAX  300        /* bytes of an event detail shown */
-#define REP_MATCH_SLACK 30.0       /* s between an event and its note in the log */
+#define REP_JSON_MAX   (8u << 20) /* verdict.json, resources.analysis.json */
+#define REP_EV_EDGE    200        /* events listed at the start and at the end */
+#define REP_MAX_GATES  500        /* verdict rows */
+#define REP_MAX_SEGS   2000       /* trend segments drawn */
+#define REP_DETAIL_MAX 300        /* bytes of an event detail shown */
 
 /* chart geometry (SVG user units; the SVG scales to the page width) */
 #define PL    78 /* left margin: y labels */
@@ -48,51 +39,26 @@
 #define PT    34 /* top: legend */
 #define PB    40 /* bottom: x labels */
 #define PH    200
-#define SVG_W (PL + REP_NCOL + PR)
+#define SVG_W (PL + REPDATA_NCOL + PR)
 #define SVG_H (PT + PH + PB)
 
-enum { S_RSS, S_PSS, S_CPU, S_FDS, S_THREADS, S_PROCS, S_ZOMBIES, S_ART, S_FREE, NSER };
 enum { Y_BYTES, Y_PERCENT, Y_COUNT };
 
-/* timeline rows */
-enum { TL_START, TL_CRASH, TL_HANG, TL_OOM, TL_STOP, TL_LOG, TL_DISK, NTL };
-static const char *const tl_name[NTL] = {"start/restart", "crash", "hang",    "oom/core",
-                                         "stop/end",      "logs",  "disk low"};
+/* timeline rows: the lanes of store.h, top to bottom */
+#define NTL STORE_NLANES
 static const char *const tl_color[NTL] = {"#2b7bb9", "#d62728", "#ff7f0e", "#8c1c13",
                                           "#555555", "#7f7f7f", "#9467bd"};
 
-/* events listed in the table (rotation and compressed are only counted) */
-static const char ev_listed_sql[] =
-    "kind IN ('start','restart','exit','hang','oom_kill','oom_suspected','core_dump','cleanup',"
-    "'disk_low','log_dropped','log_error','start_limit','start_failed','stop','stop_kill',"
-    "'stop_stuck','db_capped','end')";
-static const char crash_sql[] = "((kind='exit' AND value<>0) OR kind='hang')";
-
-typedef struct crash {
-    double t, value;
-    char kind[16];
-    char detail[256];
-    int found;                                    /* the note was found in a log file */
-    char file[96];                                /* the log file it was found in */
-    int nlines;                                   /* context lines kept, oldest first */
-    char lines[REP_CTX_LINES + 1][REP_LINE_SHOW]; /* + the note itself */
-} crash;
+typedef logscan_note crash;
 
 typedef struct rep {
     const char *dir;
     FILE *f;
     int werr; /* a write failed */
-    sqlite3 *db;
-    double t0, t1; /* x range (Unix s): run start to run end */
-    int64_t nsamples;
-    double mn[NSER][REP_NCOL], mx[NSER][REP_NCOL];
-    unsigned char restart_col[REP_NCOL];
-    unsigned tl[NTL][REP_NCOL];
+    runrec *rr;
+    repdata d; /* what is drawn and listed (repdata.h) */
     cJSON *verdict, *analysis;
     char verdict_why[200], analysis_why[200];
-    crash *crashes;
-    int ncrash;         /* entries in crashes */
-    int64_t ncrash_all; /* crashes in the run */
 } rep;
 
 /* ---------------------------------------------------------------- output */
@@ -253,386 +219,17 @@ static int jbool(const cJSON *o, const char *key)
 /* Copies run value key into buf; 0 when absent. */
 static int run_value(rep *r, const char *key, char *buf, size_t n)
 {
-    return store_run_value(r->db, key, buf, n) == 1;
-}
-
-static int col_of(const rep *r, double t)
-{
-    double c = (t - r->t0) / (r->t1 - r->t0) * REP_NCOL;
-    if (!(c >= 0))
-        return 0;
-    return c >= REP_NCOL ? REP_NCOL - 1 : (int)c;
+    return runrec_value(r->rr, key, buf, n) == 1;
 }
 
 static double x_of(const rep *r, double t)
 {
-    double x = (t - r->t0) / (r->t1 - r->t0) * REP_NCOL;
+    double x = (t - r->d.t0) / (r->d.t1 - r->d.t0) * REPDATA_NCOL;
     if (x < 0)
         x = 0;
-    if (x > REP_NCOL)
-        x = REP_NCOL;
+    if (x > REPDATA_NCOL)
+        x = REPDATA_NCOL;
     return PL + x;
-}
-
-/* The run's time range, then every sample folded into the columns. */
-static int load_samples(rep *r, char *err, size_t errlen)
-{
-    sqlite3_stmt *st;
-    double smin = 0, smax = 0;
-    if (sqlite3_prepare_v2(r->db, "SELECT count(*), min(t), max(t) FROM samples", -1, &st, NULL) !=
-        SQLITE_OK)
-        goto fail;
-    if (sqlite3_step(st) == SQLITE_ROW) {
-        r->nsamples = sqlite3_column_int64(st, 0);
-        smin = sqlite3_column_double(st, 1);
-        smax = sqlite3_column_double(st, 2);
-    }
-    sqlite3_finalize(st);
-
-    char v[64];
-    double start = run_value(r, "start_time", v, sizeof v) ? strtod(v, NULL) : 0;
-    double end = run_value(r, "end_time", v, sizeof v) ? strtod(v, NULL) : 0;
-    if (!(start > 0))
-        start = r->nsamples ? smin : 0;
-    if (r->nsamples && smin < start)
-        start = smin;
-    if (!(end > 0) || (r->nsamples && smax > end))
-        end = r->nsamples ? smax : start;
-    if (start <= 0) {
-        /* no samples and no start time: take the events' range */
-        if (sqlite3_prepare_v2(r->db, "SELECT min(t), max(t) FROM events", -1, &st, NULL) ==
-            SQLITE_OK) {
-            if (sqlite3_step(st) == SQLITE_ROW) {
-                start = sqlite3_column_double(st, 0);
-                end = sqlite3_column_double(st, 1);
-            }
-            sqlite3_finalize(st);
-        }
-    }
-    if (!(end > start))
-        end = start + 1;
-    r->t0 = start;
-    r->t1 = end;
-
-    for (int s = 0; s < NSER; s++)
-        for (int c = 0; c < REP_NCOL; c++)
-            r->mn[s][c] = r->mx[s][c] = NAN;
-    if (sqlite3_prepare_v2(r->db,
-                           "SELECT t, rss_bytes, pss_bytes, cpu_percent, fds, threads, procs, "
-                           "zombies, artifacts_bytes, disk_free_bytes FROM samples ORDER BY rowid",
-                           -1, &st, NULL) != SQLITE_OK)
-        goto fail;
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        int c = col_of(r, sqlite3_column_double(st, 0));
-        for (int s = 0; s < NSER; s++) {
-            if (sqlite3_column_type(st, s + 1) == SQLITE_NULL)
-                continue;
-            double y = sqlite3_column_double(st, s + 1);
-            if (isnan(r->mn[s][c]) || y < r->mn[s][c])
-                r->mn[s][c] = y;
-            if (isnan(r->mx[s][c]) || y > r->mx[s][c])
-                r->mx[s][c] = y;
-        }
-    }
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE)
-        goto fail;
-    return 0;
-fail:
-    snprintf(err, errlen, "cannot read '%s/samples.db': %s", r->dir, sqlite3_errmsg(r->db));
-    return -1;
-}
-
-static int tl_row(const char *kind, double value)
-{
-    if (!strcmp(kind, "start") || !strcmp(kind, "restart"))
-        return TL_START;
-    if (!strcmp(kind, "exit"))
-        return value != 0 ? TL_CRASH : -1;
-    if (!strcmp(kind, "hang"))
-        return TL_HANG;
-    if (!strcmp(kind, "oom_kill") || !strcmp(kind, "oom_suspected") || !strcmp(kind, "core_dump"))
-        return TL_OOM;
-    if (!strcmp(kind, "stop") || !strcmp(kind, "stop_kill") || !strcmp(kind, "stop_stuck") ||
-        !strcmp(kind, "end") || !strcmp(kind, "start_limit") || !strcmp(kind, "start_failed"))
-        return TL_STOP;
-    if (!strcmp(kind, "rotation") || !strcmp(kind, "compressed") || !strcmp(kind, "cleanup") ||
-        !strcmp(kind, "log_dropped") || !strcmp(kind, "log_error"))
-        return TL_LOG;
-    if (!strcmp(kind, "disk_low") || !strcmp(kind, "db_capped"))
-        return TL_DISK;
-    return -1;
-}
-
-/* Timeline columns and restart marks, streamed over the events (patterns are left out). */
-static void load_event_columns(rep *r)
-{
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(r->db,
-                           "SELECT t, kind, value FROM events WHERE kind NOT IN "
-                           "('pattern','pattern_suppressed','scrape_ok','scrape_failed',"
-                           "'restart_scheduled') ORDER BY rowid",
-                           -1, &st, NULL) != SQLITE_OK)
-        return;
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        const char *kind = (const char *)sqlite3_column_text(st, 1);
-        if (!kind)
-            continue;
-        int row = tl_row(kind, sqlite3_column_double(st, 2));
-        if (row < 0)
-            continue;
-        int c = col_of(r, sqlite3_column_double(st, 0));
-        r->tl[row][c]++;
-        if (!strcmp(kind, "restart"))
-            r->restart_col[c] = 1;
-    }
-    sqlite3_finalize(st);
-}
-
-static void crash_from_row(crash *c, sqlite3_stmt *st)
-{
-    memset(c, 0, sizeof *c);
-    c->t = sqlite3_column_double(st, 0);
-    const char *k = (const char *)sqlite3_column_text(st, 1);
-    const char *d = (const char *)sqlite3_column_text(st, 2);
-    snprintf(c->kind, sizeof c->kind, "%s", k ? k : "");
-    snprintf(c->detail, sizeof c->detail, "%s", d ? d : "");
-    c->value = sqlite3_column_double(st, 3);
-}
-
-/* The first REP_CRASH_HEAD and last REP_CRASH_TAIL crashes (exits with a non-zero code or a
- * signal, and hangs), oldest first. */
-static int load_crashes(rep *r)
-{
-    char sql[512];
-    sqlite3_stmt *st;
-    snprintf(sql, sizeof sql, "SELECT count(*) FROM events WHERE %s", crash_sql);
-    if (sqlite3_prepare_v2(r->db, sql, -1, &st, NULL) != SQLITE_OK)
-        return -1;
-    r->ncrash_all = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-    sqlite3_finalize(st);
-    if (r->ncrash_all == 0)
-        return 0;
-    r->crashes = calloc(REP_CRASH_HEAD + REP_CRASH_TAIL, sizeof *r->crashes);
-    if (!r->crashes)
-        return -1;
-    int64_t tail_from = r->ncrash_all - REP_CRASH_TAIL;
-    if (tail_from < REP_CRASH_HEAD)
-        tail_from = REP_CRASH_HEAD;
-    for (int part = 0; part < 2; part++) {
-        snprintf(sql, sizeof sql,
-                 "SELECT t, kind, detail, value FROM events WHERE %s ORDER BY rowid LIMIT %d "
-                 "OFFSET %lld",
-                 crash_sql, part ? REP_CRASH_TAIL : REP_CRASH_HEAD,
-                 part ? (long long)tail_from : 0LL);
-        if (sqlite3_prepare_v2(r->db, sql, -1, &st, NULL) != SQLITE_OK)
-            return -1;
-        while (sqlite3_step(st) == SQLITE_ROW && r->ncrash < REP_CRASH_HEAD + REP_CRASH_TAIL)
-            crash_from_row(&r->crashes[r->ncrash++], st);
-        sqlite3_finalize(st);
-    }
-    return 0;
-}
-
-/* ---------------------------------------------------------------- log scan */
-
-/* "YYYY-mm-ddTHH:MM:SS" (at least 19 characters) to Unix seconds, or -1. */
-static double parse_iso(const char *s, size_t n)
-{
-    static const int pos[6] = {0, 5, 8, 11, 14, 17};
-    static const int len[6] = {4, 2, 2, 2, 2, 2};
-    int v[6];
-    if (n < 19)
-        return -1;
-    for (int i = 0; i < 6; i++) {
-        v[i] = 0;
-        for (int k = 0; k < len[i]; k++) {
-            char ch = s[pos[i] + k];
-            if (ch < '0' || ch > '9')
-                return -1;
-            v[i] = v[i] * 10 + (ch - '0');
-        }
-    }
-    struct tm tm = {0};
-    tm.tm_year = v[0] - 1900;
-    tm.tm_mon = v[1] - 1;
-    tm.tm_mday = v[2];
-    tm.tm_hour = v[3];
-    tm.tm_min = v[4];
-    tm.tm_sec = v[5];
-    double t = (double)timegm(&tm);
-    if (n >= 23 && s[19] == '.' && s[20] >= '0' && s[20] <= '9')
-        t += (s[20] - '0') / 10.0 + (s[21] - '0') / 100.0 + (s[22] - '0') / 1000.0;
-    return t;
-}
-
-/* Time in a rotated file name "soak-YYYYmmddTHHMMSS.mmmZ..." (when the file was cut), or
- * +inf when it has none (the current soak.log). */
-static double rotated_time(const char *name)
-{
-    char iso[24];
-    const char *p = name + 5;
-    if (strncmp(name, "soak-", 5) || strlen(p) < 15)
-        return INFINITY;
-    snprintf(iso, sizeof iso, "%.4s-%.2s-%.2sT%.2s:%.2s:%.2s", p, p + 4, p + 6, p + 9, p + 11,
-             p + 13);
-    double t = parse_iso(iso, strlen(iso));
-    return t < 0 ? INFINITY : t;
-}
-
-static int cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* The log files of DIR oldest first: rotated soak-*.log[.gz], then soak.log. */
-static int list_logs(const char *dir, char ***out)
-{
-    DIR *d = opendir(dir);
-    if (!d)
-        return 0;
-    char **v = calloc(REP_MAX_FILES + 1, sizeof *v);
-    int n = 0;
-    struct dirent *de;
-    while (v && n < REP_MAX_FILES && (de = readdir(d))) {
-        const char *nm = de->d_name;
-        size_t l = strlen(nm);
-        int rotated = !strncmp(nm, "soak-", 5) && ((l > 9 && !strcmp(nm + l - 4, ".log")) ||
-                                                   (l > 12 && !strcmp(nm + l - 7, ".log.gz")));
-        if (!rotated)
-            continue;
-        if ((v[n] = strdup(nm)))
-            n++;
-    }
-    closedir(d);
-    if (!v)
-        return 0;
-    qsort(v, (size_t)n, sizeof *v, cmp_str);
-    /* a file being compressed can exist as X.log and X.log.gz at once: keep the plain one */
-    int m = 0;
-    for (int i = 0; i < n; i++) {
-        size_t l = strlen(v[i]);
-        if (m > 0 && l > 3 && !strcmp(v[i] + l - 3, ".gz") && strlen(v[m - 1]) == l - 3 &&
-            !strncmp(v[m - 1], v[i], l - 3)) {
-            free(v[i]);
-            continue;
-        }
-        v[m++] = v[i];
-    }
-    if ((v[m] = strdup("soak.log")))
-        m++;
-    *out = v;
-    return m;
-}
-
-typedef struct ring {
-    char lines[REP_CTX_LINES][REP_LINE_SHOW];
-    int head, n;
-} ring;
-
-static void ring_push(ring *g, const char *s)
-{
-    snprintf(g->lines[g->head], REP_LINE_SHOW, "%s", s);
-    g->head = (g->head + 1) % REP_CTX_LINES;
-    if (g->n < REP_CTX_LINES)
-        g->n++;
-}
-
-/* Does this line (without its newline) carry crash c's note "TS soak KIND: DETAIL"? */
-static int is_note_of(const char *line, const crash *c)
-{
-    const char *sp = strchr(line, ' ');
-    if (!sp || strncmp(sp + 1, "soak ", 5))
-        return 0;
-    const char *p = sp + 6;
-    size_t kl = strlen(c->kind);
-    if (strncmp(p, c->kind, kl) || p[kl] != ':' || p[kl + 1] != ' ')
-        return 0;
-    p += kl + 2;
-    /* the detail stored here may have been cut at sizeof detail - 1 bytes */
-    size_t dl = strlen(c->detail);
-    return !strncmp(p, c->detail, dl) && (dl == sizeof c->detail - 1 || p[dl] == '\0');
-}
-
-/* Reads one file line by line, filling the context of pending crashes. *next is the first
- * crash still looked for. Lines longer than the buffer are kept cut. */
-static void scan_file(rep *r, const char *name, ring *g, int *next)
-{
-    char path[4096];
-    snprintf(path, sizeof path, "%s/%s", r->dir, name);
-    gzFile z = gzopen(path, "rb");
-    if (!z)
-        return;
-    gzbuffer(z, 1 << 16);
-    char buf[REP_LINE_SHOW];
-    int in_long = 0; /* the rest of a line longer than buf: skipped */
-    while (*next < r->ncrash && gzgets(z, buf, sizeof buf)) {
-        size_t l = strlen(buf);
-        int whole = l > 0 && buf[l - 1] == '\n';
-        if (whole)
-            buf[--l] = '\0';
-        if (in_long) {
-            in_long = !whole;
-            continue;
-        }
-        in_long = !whole && !gzeof(z);
-        double t = parse_iso(buf, l);
-        /* notes not found near their time are given up on (log deleted, or not written) */
-        while (*next < r->ncrash && t > 0 && t > r->crashes[*next].t + REP_MATCH_SLACK)
-            (*next)++;
-        if (*next < r->ncrash && is_note_of(buf, &r->crashes[*next])) {
-            crash *c = &r->crashes[*next];
-            c->found = 1;
-            snprintf(c->file, sizeof c->file, "%s", name);
-            for (int i = 0; i < g->n; i++)
-                snprintf(c->lines[i], REP_LINE_SHOW, "%s",
-                         g->lines[(g->head - g->n + i + REP_CTX_LINES) % REP_CTX_LINES]);
-            snprintf(c->lines[g->n], REP_LINE_SHOW, "%s", buf);
-            c->nlines = g->n;
-            (*next)++;
-        }
-        ring_push(g, buf);
-    }
-    gzclose(z);
-}
-
-/* Finds each shown crash's note in the logs. Only the files around a crash's time are read
- * (a rotated file's name holds the time it was cut), so a week of logs costs no more than
- * the files that matter. */
-static void scan_logs(rep *r)
-{
-    if (r->ncrash == 0)
-        return;
-    char **files = NULL;
-    int nf = list_logs(r->dir, &files);
-    if (nf == 0)
-        return;
-    ring *g = calloc(1, sizeof *g);
-    unsigned char *need = calloc((size_t)nf + 1, 1);
-    if (g && need) {
-        for (int i = 0; i < nf; i++) {
-            double from = i > 0 ? rotated_time(files[i - 1]) : -INFINITY;
-            double to = rotated_time(files[i]);
-            if (!isfinite(from) && i > 0)
-                from = -INFINITY;
-            for (int k = 0; k < r->ncrash; k++)
-                if (r->crashes[k].t > from - 60 && r->crashes[k].t <= to + 60)
-                    need[i] = 1;
-        }
-        int next = 0;
-        for (int i = 0; i < nf && next < r->ncrash; i++) {
-            if (need[i] || need[i + 1])
-                scan_file(r, files[i], g, &next);
-            else
-                g->n = g->head = 0; /* the context does not span a skipped file */
-        }
-    }
-    free(need);
-    free(g);
-    for (int i = 0; i < nf; i++)
-        free(files[i]);
-    free(files);
 }
 
 /* ---------------------------------------------------------------- page parts */
@@ -678,15 +275,15 @@ static void section_head(rep *r)
     put(r, "</style>\n</head>\n<body>\n<h1>soak report</h1>\n<div class=\"cmd\"><code>");
     put_esc(r, cmd[0] ? cmd : "(command not recorded)");
     put(r, "</code></div>\n<p class=\"meta\">");
-    putf(r, "<span>from %s</span>", fmt_utc(r->t0, a, sizeof a));
-    putf(r, "<span>to %s</span>", fmt_utc(r->t1, b, sizeof b));
-    putf(r, "<span>elapsed %s</span>", fmt_hms(r->t1 - r->t0, a, sizeof a));
+    putf(r, "<span>from %s</span>", fmt_utc(r->d.t0, a, sizeof a));
+    putf(r, "<span>to %s</span>", fmt_utc(r->d.t1, b, sizeof b));
+    putf(r, "<span>elapsed %s</span>", fmt_hms(r->d.t1 - r->d.t0, a, sizeof a));
     if (dur[0]) {
         put(r, "<span>planned ");
         put_esc(r, dur);
         put(r, "</span>");
     }
-    putf(r, "<span>%lld samples", (long long)r->nsamples);
+    putf(r, "<span>%lld samples", (long long)r->d.nsamples);
     if (iv[0]) {
         put(r, " every ");
         put_esc(r, iv);
@@ -702,7 +299,7 @@ static void section_head(rep *r)
         }
         put(r, "</span>");
     }
-    putf(r, "<span>crashes and hangs: %lld</span></p>\n", (long long)r->ncrash_all);
+    putf(r, "<span>crashes and hangs: %lld</span></p>\n", (long long)r->d.ncrash_all);
 }
 
 static const char *status_class(const char *s)
@@ -880,8 +477,8 @@ static void section_leak(rep *r)
             putf(r,
                  "<tr><td class=\"n\">%d</td><td class=\"n\">%s</td><td class=\"n\">%s</td>"
                  "<td class=\"n\">%s s</td><td class=\"n\">%s MB/h</td></tr>\n",
-                 i + 1, fmt_hms(jnum(e, "start", r->t0) - r->t0, f, sizeof f),
-                 fmt_hms(jnum(e, "end", r->t0) - r->t0, t, sizeof t),
+                 i + 1, fmt_hms(jnum(e, "start", r->d.t0) - r->d.t0, f, sizeof f),
+                 fmt_hms(jnum(e, "end", r->d.t0) - r->d.t0, t, sizeof t),
                  fmt_num(jnum(e, "warmup_s", 0), w, sizeof w),
                  fmt_num(jnum(e, "slope_mb_per_hour", NAN), a, sizeof a));
             i++;
@@ -961,7 +558,7 @@ static void x_ticks(rep *r, int top, int bottom)
                                    300,   600,   900,    1800,   3600,   7200,    10800,  21600,
                                    43200, 86400, 172800, 345600, 604800, 1209600, 2592000};
     char b[32];
-    double span = r->t1 - r->t0, step = steps[sizeof steps / sizeof steps[0] - 1];
+    double span = r->d.t1 - r->d.t0, step = steps[sizeof steps / sizeof steps[0] - 1];
     for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++)
         if (span / steps[i] <= 10) {
             step = steps[i];
@@ -969,7 +566,7 @@ static void x_ticks(rep *r, int top, int bottom)
         }
     int short_run = span < 3600;
     for (double s = 0; s <= span + 1e-9; s += step) {
-        double x = x_of(r, r->t0 + s);
+        double x = x_of(r, r->d.t0 + s);
         uint64_t k = (uint64_t)(s + 0.5);
         if (short_run)
             snprintf(b, sizeof b, "%llu:%02llu", (unsigned long long)(k / 60),
@@ -984,7 +581,7 @@ static void x_ticks(rep *r, int top, int bottom)
         putf(r, "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">%s</text>", x, bottom + 18, b);
     }
     putf(r, "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\" class=\"small\">elapsed (%s)</text>",
-         PL + REP_NCOL / 2, bottom + 35, short_run ? "m:ss" : "h:mm");
+         PL + REPDATA_NCOL / 2, bottom + 35, short_run ? "m:ss" : "h:mm");
 }
 
 static void draw_frame(rep *r, const axis *a, const char *ytitle)
@@ -994,7 +591,7 @@ static void draw_frame(rep *r, const axis *a, const char *ytitle)
     for (double v = a->lo; v <= a->hi + a->step * 0.01; v += a->step) {
         double y = y_of(a, v);
         putf(r, "<line class=\"grid\" x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\"/>", PL, y,
-             PL + REP_NCOL, y);
+             PL + REPDATA_NCOL, y);
         snprintf(b, sizeof b, "%.*f%s%s", a->decimals, v / a->div, a->unit[0] ? " " : "", a->unit);
         putf(r, "<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\">%s</text>", PL - 6, y + 4, b);
     }
@@ -1002,7 +599,7 @@ static void draw_frame(rep *r, const axis *a, const char *ytitle)
     putf(r, "<text transform=\"translate(14,%d) rotate(-90)\" text-anchor=\"middle\">%s</text>",
          PT + PH / 2, ytitle);
     putf(r, "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"none\" class=\"ax\"/>\n", PL,
-         PT, REP_NCOL, PH);
+         PT, REPDATA_NCOL, PH);
 }
 
 typedef struct legend_item {
@@ -1034,20 +631,20 @@ static void draw_legend(rep *r, const legend_item *it, int n)
 static void draw_series(rep *r, const axis *a, int s, const char *color)
 {
     int present = 0;
-    for (int c = 0; c < REP_NCOL; c++)
-        present += !isnan(r->mn[s][c]);
+    for (int c = 0; c < REPDATA_NCOL; c++)
+        present += !isnan(r->d.mn[s][c]);
     if (present == 0)
         return;
-    int max_gap = 3 * (REP_NCOL / present) + 2;
+    int max_gap = 3 * (REPDATA_NCOL / present) + 2;
     putf(r, "<path fill=\"none\" stroke=\"%s\" stroke-width=\"1.5\" stroke-linejoin=\"round\" d=\"",
          color);
     int last = -1;
     double last_y = 0;
-    for (int c = 0; c < REP_NCOL; c++) {
-        if (isnan(r->mn[s][c]))
+    for (int c = 0; c < REPDATA_NCOL; c++) {
+        if (isnan(r->d.mn[s][c]))
             continue;
         double x = PL + c + 0.5;
-        double y1 = y_of(a, r->mn[s][c]), y2 = y_of(a, r->mx[s][c]);
+        double y1 = y_of(a, r->d.mn[s][c]), y2 = y_of(a, r->d.mx[s][c]);
         /* enter the column at the end nearer to where the line comes from */
         if (last >= 0 && fabs(last_y - y2) < fabs(last_y - y1)) {
             double t = y1;
@@ -1062,18 +659,18 @@ static void draw_series(rep *r, const axis *a, int s, const char *color)
     }
     put(r, "\"/>\n");
     if (present <= 80) {
-        for (int c = 0; c < REP_NCOL; c++)
-            if (!isnan(r->mn[s][c]))
+        for (int c = 0; c < REPDATA_NCOL; c++)
+            if (!isnan(r->d.mn[s][c]))
                 putf(r, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"2.5\" fill=\"%s\"/>", PL + c + 0.5,
-                     y_of(a, r->mx[s][c]), color);
+                     y_of(a, r->d.mx[s][c]), color);
         put(r, "\n");
     }
 }
 
 static void draw_restarts(rep *r)
 {
-    for (int c = 0; c < REP_NCOL; c++)
-        if (r->restart_col[c])
+    for (int c = 0; c < REPDATA_NCOL; c++)
+        if (r->d.restart_col[c])
             putf(r,
                  "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"#d62728\" "
                  "stroke-width=\"1\" stroke-dasharray=\"4,3\" opacity=\"0.7\"/>",
@@ -1083,8 +680,8 @@ static void draw_restarts(rep *r)
 
 static int any_restart(const rep *r)
 {
-    for (int c = 0; c < REP_NCOL; c++)
-        if (r->restart_col[c])
+    for (int c = 0; c < REPDATA_NCOL; c++)
+        if (r->d.restart_col[c])
             return 1;
     return 0;
 }
@@ -1094,13 +691,13 @@ static void range_of(const rep *r, const int *ser, int n, double *lo, double *hi
     *lo = INFINITY;
     *hi = -INFINITY;
     for (int i = 0; i < n; i++)
-        for (int c = 0; c < REP_NCOL; c++) {
-            if (isnan(r->mn[ser[i]][c]))
+        for (int c = 0; c < REPDATA_NCOL; c++) {
+            if (isnan(r->d.mn[ser[i]][c]))
                 continue;
-            if (r->mn[ser[i]][c] < *lo)
-                *lo = r->mn[ser[i]][c];
-            if (r->mx[ser[i]][c] > *hi)
-                *hi = r->mx[ser[i]][c];
+            if (r->d.mn[ser[i]][c] < *lo)
+                *lo = r->d.mn[ser[i]][c];
+            if (r->d.mx[ser[i]][c] > *hi)
+                *hi = r->d.mx[ser[i]][c];
         }
     if (*lo > *hi)
         *lo = *hi = 0;
@@ -1119,7 +716,7 @@ static void no_samples(rep *r)
     putf(r,
          "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\" class=\"na\">no samples "
          "recorded</text>\n",
-         PL + REP_NCOL / 2, PT + PH / 2);
+         PL + REPDATA_NCOL / 2, PT + PH / 2);
 }
 
 /* A plain chart of up to four series. */
@@ -1139,7 +736,7 @@ static void chart(rep *r, const char *id, const char *title, const char *ytitle,
     if (any_restart(r))
         it[ni++] = (legend_item){"restart", "#d62728", 1};
     draw_legend(r, it, ni);
-    if (r->nsamples == 0)
+    if (r->d.nsamples == 0)
         no_samples(r);
     draw_restarts(r);
     for (int i = 0; i < n; i++)
@@ -1150,7 +747,7 @@ static void chart(rep *r, const char *id, const char *title, const char *ytitle,
 /* RSS and PSS, the analysis' segments: warm-up shaded, fitted trend drawn. */
 static void chart_memory(rep *r)
 {
-    static const int ser[] = {S_RSS, S_PSS};
+    static const int ser[] = {REPDATA_RSS, REPDATA_PSS};
     const cJSON *segs =
         r->analysis ? cJSON_GetObjectItemCaseSensitive(r->analysis, "segments") : NULL;
     double lo, hi;
@@ -1185,7 +782,7 @@ static void chart_memory(rep *r)
     if (any_restart(r))
         it[ni++] = (legend_item){"restart", "#d62728", 1};
     draw_legend(r, it, ni);
-    if (r->nsamples == 0)
+    if (r->d.nsamples == 0)
         no_samples(r);
     i = 0;
     cJSON_ArrayForEach(e, segs)
@@ -1203,8 +800,8 @@ static void chart_memory(rep *r)
     }
     put(r, "\n");
     draw_restarts(r);
-    draw_series(r, &a, S_RSS, "#1f77b4");
-    draw_series(r, &a, S_PSS, "#2ca02c");
+    draw_series(r, &a, REPDATA_RSS, "#1f77b4");
+    draw_series(r, &a, REPDATA_PSS, "#2ca02c");
     i = 0;
     cJSON_ArrayForEach(e, segs)
     {
@@ -1229,38 +826,38 @@ static void chart_memory(rep *r)
 static void section_charts(rep *r)
 {
     put(r, "<h2 id=\"charts\">Resources</h2>\n");
-    if (r->nsamples > REP_NCOL)
+    if (r->d.nsamples > REPDATA_NCOL)
         putf(r,
              "<p class=\"small\">%lld samples drawn as %d columns; each column shows the "
              "minimum and maximum of its samples.</p>\n",
-             (long long)r->nsamples, REP_NCOL);
+             (long long)r->d.nsamples, REPDATA_NCOL);
     chart_memory(r);
     {
-        static const int ser[] = {S_CPU};
+        static const int ser[] = {REPDATA_CPU};
         static const char *const nm[] = {"CPU % (of one core)"};
         static const char *const co[] = {"#ff7f0e"};
         chart(r, "cpu", "CPU", "CPU", Y_PERCENT, ser, nm, co, 1);
     }
     {
-        static const int ser[] = {S_FDS, S_THREADS};
+        static const int ser[] = {REPDATA_FDS, REPDATA_THREADS};
         static const char *const nm[] = {"open fds", "threads"};
         static const char *const co[] = {"#9467bd", "#17becf"};
         chart(r, "fds", "File descriptors and threads", "count", Y_COUNT, ser, nm, co, 2);
     }
     {
-        static const int ser[] = {S_PROCS, S_ZOMBIES};
+        static const int ser[] = {REPDATA_PROCS, REPDATA_ZOMBIES};
         static const char *const nm[] = {"processes", "zombies"};
         static const char *const co[] = {"#1f77b4", "#d62728"};
         chart(r, "procs", "Processes and zombies", "count", Y_COUNT, ser, nm, co, 2);
     }
     {
-        static const int ser[] = {S_ART};
+        static const int ser[] = {REPDATA_ART};
         static const char *const nm[] = {"artifacts folder"};
         static const char *const co[] = {"#8c564b"};
         chart(r, "disk", "Disk: artifacts folder", "bytes", Y_BYTES, ser, nm, co, 1);
     }
     {
-        static const int ser[] = {S_FREE};
+        static const int ser[] = {REPDATA_FREE};
         static const char *const nm[] = {"free disk"};
         static const char *const co[] = {"#7f7f7f"};
         chart(r, "free", "Disk: free space", "bytes", Y_BYTES, ser, nm, co, 1);
@@ -1279,140 +876,123 @@ static void timeline(rep *r)
     for (int row = 0; row < NTL; row++) {
         int y = PT + row * rowh;
         putf(r, "<text x=\"%d\" y=\"%d\" text-anchor=\"end\">%s</text>", PL - 6, y + 15,
-             tl_name[row]);
+             store_lane_name((store_lane)row));
         putf(r, "<line class=\"grid\" x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\"/>", PL, y + rowh,
-             PL + REP_NCOL, y + rowh);
+             PL + REPDATA_NCOL, y + rowh);
         /* one mark per run of busy columns, so a crash loop stays a few marks */
-        for (int c = 0; c < REP_NCOL; c++) {
-            if (!r->tl[row][c])
+        for (int c = 0; c < REPDATA_NCOL; c++) {
+            if (!r->d.tl[row][c])
                 continue;
             int c0 = c;
             unsigned long long cnt = 0;
-            while (c < REP_NCOL && r->tl[row][c])
-                cnt += r->tl[row][c++];
+            while (c < REPDATA_NCOL && r->d.tl[row][c])
+                cnt += r->d.tl[row][c++];
             char b2[32];
             putf(r,
                  "<rect x=\"%.1f\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"%s\">"
                  "<title>%s: %llu from %s to %s</title></rect>",
-                 PL + c0 - 0.5, y + 4, c - c0 + 1, rowh - 8, tl_color[row], tl_name[row], cnt,
-                 fmt_hms(c0 * (r->t1 - r->t0) / REP_NCOL, b, sizeof b),
-                 fmt_hms(c * (r->t1 - r->t0) / REP_NCOL, b2, sizeof b2));
+                 PL + c0 - 0.5, y + 4, c - c0 + 1, rowh - 8, tl_color[row],
+                 store_lane_name((store_lane)row), cnt,
+                 fmt_hms(c0 * (r->d.t1 - r->d.t0) / REPDATA_NCOL, b, sizeof b),
+                 fmt_hms(c * (r->d.t1 - r->d.t0) / REPDATA_NCOL, b2, sizeof b2));
         }
         put(r, "\n");
     }
     putf(r, "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"none\" class=\"ax\"/>\n", PL,
-         PT, REP_NCOL, NTL * rowh);
+         PT, REPDATA_NCOL, NTL * rowh);
     put(r, "</svg>\n");
 }
 
 static int crash_index(const rep *r, double t, const char *kind)
 {
-    for (int i = 0; i < r->ncrash; i++)
-        if (r->crashes[i].t == t && !strcmp(r->crashes[i].kind, kind))
+    for (int i = 0; i < r->d.ncrash; i++)
+        if (r->d.crashes[i].t == t && !strcmp(r->d.crashes[i].kind, kind))
             return i;
     return -1;
 }
 
-static void event_rows(rep *r, sqlite3_stmt *st)
+static int event_row(void *ud, const runrec_event *e)
 {
+    rep *r = ud;
     char a[32], b[48], v[32];
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        double t = sqlite3_column_double(st, 0);
-        const char *kind = (const char *)sqlite3_column_text(st, 1);
-        const char *detail = (const char *)sqlite3_column_text(st, 2);
-        double value = sqlite3_column_double(st, 3);
-        if (!kind)
-            kind = "";
-        int is_crash = (!strcmp(kind, "exit") && value != 0) || !strcmp(kind, "hang") ||
-                       !strncmp(kind, "oom", 3) || !strcmp(kind, "core_dump");
-        putf(r, "<tr%s><td class=\"n\">%s</td><td class=\"small\">%s</td><td>",
-             is_crash ? " class=\"crash\"" : "", fmt_hms(t - r->t0, a, sizeof a),
-             fmt_utc(t, b, sizeof b));
-        int ci = is_crash ? crash_index(r, t, kind) : -1;
-        if (ci >= 0)
-            putf(r, "<a href=\"#crash-%d\">", ci + 1);
-        put_esc(r, kind);
-        if (ci >= 0)
-            put(r, "</a>");
-        put(r, "</td><td>");
-        if (detail) {
-            size_t l = strlen(detail);
-            put_escn(r, detail, l > REP_DETAIL_MAX ? REP_DETAIL_MAX : l);
-            if (l > REP_DETAIL_MAX)
-                put(r, "&hellip;");
-        }
-        if (!strcmp(kind, "disk_low") && value >= 0)
-            units_format_bytes((uint64_t)value, v, sizeof v); /* the free space left */
-        else
-            fmt_num(value, v, sizeof v);
-        putf(r, "</td><td class=\"n\">%s</td></tr>\n", v);
+    putf(r, "<tr%s><td class=\"n\">%s</td><td class=\"small\">%s</td><td>",
+         e->failure ? " class=\"crash\"" : "", fmt_hms(e->t - r->d.t0, a, sizeof a),
+         fmt_utc(e->t, b, sizeof b));
+    int ci = e->crash ? crash_index(r, e->t, e->name) : -1;
+    if (ci >= 0)
+        putf(r, "<a href=\"#crash-%d\">", ci + 1);
+    put_esc(r, e->name);
+    if (ci >= 0)
+        put(r, "</a>");
+    put(r, "</td><td>");
+    if (e->detail) {
+        size_t l = strlen(e->detail);
+        put_escn(r, e->detail, l > REP_DETAIL_MAX ? REP_DETAIL_MAX : l);
+        if (l > REP_DETAIL_MAX)
+            put(r, "&hellip;");
     }
+    if (e->kind == STORE_EV_DISK_LOW && e->value >= 0)
+        units_format_bytes((uint64_t)e->value, v, sizeof v); /* the free space left */
+    else
+        fmt_num(e->value, v, sizeof v);
+    putf(r, "</td><td class=\"n\">%s</td></tr>\n", v);
+    return 0;
+}
+
+typedef struct kind_row {
+    rep *r;
+    int n;
+    char row2[4096];
+    size_t l2;
+} kind_row;
+
+static int kind_count(void *ud, const char *kind, int64_t n)
+{
+    kind_row *k = ud;
+    put(k->r, "<th>");
+    put_esc(k->r, kind);
+    put(k->r, "</th>");
+    if (k->l2 < sizeof k->row2)
+        k->l2 += (size_t)snprintf(k->row2 + k->l2, sizeof k->row2 - k->l2,
+                                  "<td class=\"n\">%lld</td>", (long long)n);
+    k->n++;
+    return 0;
 }
 
 static void section_events(rep *r)
 {
-    char sql[1024];
-    sqlite3_stmt *st;
     put(r, "<h2 id=\"events\">Events</h2>\n");
     timeline(r);
 
     /* counts per kind, every kind */
     put(r, "<h3>Counts</h3>\n<table><tr>");
-    if (sqlite3_prepare_v2(r->db,
-                           "SELECT kind, count(*) FROM events GROUP BY kind ORDER BY kind LIMIT 60",
-                           -1, &st, NULL) == SQLITE_OK) {
-        int n = 0;
-        char row2[4096];
-        size_t l2 = 0;
-        row2[0] = '\0';
-        while (sqlite3_step(st) == SQLITE_ROW) {
-            const char *k = (const char *)sqlite3_column_text(st, 0);
-            put(r, "<th>");
-            put_esc(r, k ? k : "");
-            put(r, "</th>");
-            if (l2 < sizeof row2)
-                l2 += (size_t)snprintf(row2 + l2, sizeof row2 - l2, "<td class=\"n\">%lld</td>",
-                                       (long long)sqlite3_column_int64(st, 1));
-            n++;
+    kind_row *k = calloc(1, sizeof *k);
+    if (k) {
+        k->r = r;
+        if (runrec_kind_counts(r->rr, 60, kind_count, k) == 0) {
+            put(r, "</tr><tr>");
+            put(r, k->row2);
+            if (k->n == 0)
+                put(r, "<td class=\"na\">no events</td>");
         }
-        sqlite3_finalize(st);
-        put(r, "</tr><tr>");
-        put(r, row2);
-        if (n == 0)
-            put(r, "<td class=\"na\">no events</td>");
+        free(k);
     }
     put(r, "</tr></table>\n");
 
-    int64_t n = 0;
-    snprintf(sql, sizeof sql, "SELECT count(*) FROM events WHERE %s", ev_listed_sql);
-    if (sqlite3_prepare_v2(r->db, sql, -1, &st, NULL) == SQLITE_OK) {
-        n = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-        sqlite3_finalize(st);
-    }
+    int64_t n = runrec_event_count(r->rr, RUNREC_EV_LISTED);
+    if (n < 0)
+        n = 0;
     put(r, "<h3>Lifecycle events</h3>\n<p class=\"small\">Rotations, compressions and pattern "
            "matches are only counted above.</p>\n<table><tr><th>elapsed</th><th>time</th>"
            "<th>kind</th><th>detail</th><th>value</th></tr>\n");
-    snprintf(sql, sizeof sql,
-             "SELECT t, kind, detail, value FROM events WHERE %s ORDER BY rowid LIMIT %d",
-             ev_listed_sql, REP_EV_EDGE);
-    if (sqlite3_prepare_v2(r->db, sql, -1, &st, NULL) == SQLITE_OK) {
-        event_rows(r, st);
-        sqlite3_finalize(st);
-    }
+    runrec_events(r->rr, RUNREC_EV_LISTED, 0, REP_EV_EDGE, event_row, r);
     if (n > 2 * REP_EV_EDGE) {
         putf(r, "<tr><td colspan=\"5\" class=\"na\">%lld more events</td></tr>\n",
              (long long)(n - 2 * REP_EV_EDGE));
     }
     if (n > REP_EV_EDGE) {
         int64_t from = n - REP_EV_EDGE > REP_EV_EDGE ? n - REP_EV_EDGE : REP_EV_EDGE;
-        snprintf(sql, sizeof sql,
-                 "SELECT t, kind, detail, value FROM events WHERE %s ORDER BY rowid LIMIT %d "
-                 "OFFSET %lld",
-                 ev_listed_sql, REP_EV_EDGE, (long long)from);
-        if (sqlite3_prepare_v2(r->db, sql, -1, &st, NULL) == SQLITE_OK) {
-            event_rows(r, st);
-            sqlite3_finalize(st);
-        }
+        runrec_events(r->rr, RUNREC_EV_LISTED, from, REP_EV_EDGE, event_row, r);
     }
     if (n == 0)
         put(r, "<tr><td colspan=\"5\" class=\"na\">no events</td></tr>\n");
@@ -1423,19 +1003,19 @@ static void section_crashes(rep *r)
 {
     char a[32], b[48];
     put(r, "<h2 id=\"crashes\">Crashes and hangs</h2>\n");
-    if (r->ncrash_all == 0) {
+    if (r->d.ncrash_all == 0) {
         put(r, "<p>none</p>\n");
         return;
     }
-    if (r->ncrash_all > r->ncrash)
+    if (r->d.ncrash_all > r->d.ncrash)
         putf(r,
              "<p class=\"small\">%lld crashes and hangs: the first %d and the last %d are "
              "shown.</p>\n",
-             (long long)r->ncrash_all, REP_CRASH_HEAD, REP_CRASH_TAIL);
-    for (int i = 0; i < r->ncrash; i++) {
-        crash *c = &r->crashes[i];
+             (long long)r->d.ncrash_all, REPDATA_CRASH_HEAD, REPDATA_CRASH_TAIL);
+    for (int i = 0; i < r->d.ncrash; i++) {
+        crash *c = &r->d.crashes[i];
         putf(r, "<h3 id=\"crash-%d\">%s at %s (%s): ", i + 1,
-             !strcmp(c->kind, "hang") ? "Hang" : "Crash", fmt_hms(c->t - r->t0, a, sizeof a),
+             !strcmp(c->kind, "hang") ? "Hang" : "Crash", fmt_hms(c->t - r->d.t0, a, sizeof a),
              fmt_utc(c->t, b, sizeof b));
         put_esc(r, c->detail);
         put(r, "</h3>\n");
@@ -1463,44 +1043,26 @@ static void section_crashes(rep *r)
 
 int report_write(const char *dir, char *err, size_t errlen)
 {
-    char path[4096], tmp[4200], dbp[4200];
-    int rc = -1;
+    char path[4096], tmp[4200];
+    int rc;
     rep *r = calloc(1, sizeof *r);
     if (!r) {
         snprintf(err, errlen, "cannot write '%s/report.html': out of memory", dir);
-        return -1;
+        return ERR_NOMEM;
     }
     r->dir = dir;
-    snprintf(dbp, sizeof dbp, "%s/samples.db", dir);
     snprintf(path, sizeof path, "%s/report.html", dir);
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
 
-    struct stat st;
-    if (stat(dbp, &st) != 0) {
-        snprintf(err, errlen, "cannot open '%s': %s", dbp, strerror(errno));
+    if ((rc = runrec_open(dir, &r->rr, err, errlen)) != 0)
         goto out;
-    }
-    r->db = store_open_reader(dbp, err, errlen);
-    if (!r->db)
+    if ((rc = repdata_load(&r->d, r->rr, dir, err, errlen)) != 0)
         goto out;
-    if (sqlite3_exec(r->db, "SELECT count(*) FROM samples, events WHERE 0", NULL, NULL, NULL) !=
-        SQLITE_OK) {
-        snprintf(err, errlen, "cannot open '%s': %s", dbp,
-                 r->db ? sqlite3_errmsg(r->db) : "out of memory");
-        goto out;
-    }
-    if (load_samples(r, err, errlen) != 0)
-        goto out;
-    load_event_columns(r);
-    if (load_crashes(r) != 0) {
-        snprintf(err, errlen, "cannot read '%s': %s", dbp, sqlite3_errmsg(r->db));
-        goto out;
-    }
-    scan_logs(r);
     r->verdict = read_json(dir, "verdict.json", r->verdict_why, sizeof r->verdict_why);
     r->analysis =
         read_json(dir, "resources.analysis.json", r->analysis_why, sizeof r->analysis_why);
 
+    rc = ERR_IO; /* from here on, what fails is the writing */
     r->f = fopen(tmp, "w");
     if (!r->f) {
         snprintf(err, errlen, "cannot write '%s': %s", tmp, strerror(errno));
@@ -1534,10 +1096,10 @@ int report_write(const char *dir, char *err, size_t errlen)
 out:
     if (r->f)
         fclose(r->f);
-    sqlite3_close(r->db);
+    runrec_close(r->rr);
     cJSON_Delete(r->verdict);
     cJSON_Delete(r->analysis);
-    free(r->crashes);
+    repdata_free(&r->d);
     free(r);
     return rc;
 }

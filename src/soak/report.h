@@ -10,7 +10,8 @@
  *     free disk. Restarts are dashed vertical lines;
  *   - a timeline and a table of lifecycle events (first and last 200, "N more" between),
  *     with every event kind counted (rotations, compressions, pattern matches only counted);
- *   - for each crash (exit with a non-zero code or a signal) and hang, the last 20 log lines
+ *   - for each crash (an exit the supervisor judged a failure: not one of a stop soak or the
+ *     user asked for) and hang, the last 20 log lines
  *     before soak's note of it, found in soak.log or a rotated soak-*.log[.gz] (first 10 and
  *     last 10 crashes when there are more).
  *
@@ -31,10 +32,13 @@
 #include <stddef.h>
 
 /* Writes DIR/report.html through DIR/report.html.tmp, renamed when complete, so a reader
- * never sees half a page and an earlier report survives a failure. Returns 0, or -1 with a
- * message in err (e.g. "cannot open 'DIR/samples.db': ..."; a missing or foreign samples.db
- * is an error) and no temporary file left behind. Reads DIR only (samples.db read-only, so a
- * live run can be reported); prints nothing. */
+ * never sees half a page and an earlier report survives a failure. Returns 0, or a negative
+ * ERR_* (lib/errcode.h) with a message in err and no temporary file left behind: ERR_NOENT /
+ * ERR_PARSE no soak run there (a missing or foreign samples.db), ERR_IO a read of it or the
+ * writing of the page failed ("cannot write 'DIR/report.html.tmp': ..."), ERR_NOMEM. Reads
+ * DIR only (samples.db read-only, so a live run can be reported); prints nothing. Crashes and
+ * hangs are the events the supervisor judged failures (runrec.h), their log lines found by
+ * logscan.h. */
 int report_write(const char *dir, char *err, size_t errlen);
 
 #endif

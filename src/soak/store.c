@@ -1,6 +1,7 @@
 /* store: samples.db on SQLite. See store.h. */
 #include "store.h"
 
+#include <math.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,13 +12,111 @@ struct store {
     sqlite3_stmt *ins_sample, *ins_event, *ins_metric, *set_run;
 };
 
+/* ---- the sample columns, generated from STORE_SAMPLE_COLUMNS ---- */
+
+#define SQLTYPE_STORE_T_REAL                           " REAL"
+#define SQLTYPE_STORE_T_U64                            " INTEGER"
+#define SQLTYPE_STORE_T_I64                            " INTEGER"
+#define SQLTYPE_STORE_T_UINT                           " INTEGER"
+#define SQLRULE_STORE_R_NOTNULL                        " NOT NULL"
+#define SQLRULE_STORE_R_VALUE                          ""
+#define SQLRULE_STORE_R_NEG_NULL                       ""
+#define COL_DEF(name, type, rule, scope, unit, label)  ", " #name SQLTYPE_##type SQLRULE_##rule
+#define COL_NAME(name, type, rule, scope, unit, label) "," #name
+#define COL_MARK(name, type, rule, scope, unit, label) ",?"
+
+/* each begins with a comma: skip it */
+static const char col_defs[] = STORE_SAMPLE_COLUMNS(COL_DEF);
+static const char col_names[] = STORE_SAMPLE_COLUMNS(COL_NAME);
+static const char col_marks[] = STORE_SAMPLE_COLUMNS(COL_MARK);
+
+static const struct {
+    const char *name, *unit, *label;
+    store_colscope scope;
+} col_table[STORE_NCOLS] = {
+#define COL_ROW(name, type, rule, scope, unit, label) {#name, unit, label, scope},
+    STORE_SAMPLE_COLUMNS(COL_ROW)
+#undef COL_ROW
+};
+
+const char *store_col_name(store_col c)
+{
+    return (unsigned)c < STORE_NCOLS ? col_table[c].name : "";
+}
+
+const char *store_col_unit(store_col c)
+{
+    return (unsigned)c < STORE_NCOLS ? col_table[c].unit : "";
+}
+
+const char *store_col_label(store_col c)
+{
+    return (unsigned)c < STORE_NCOLS ? col_table[c].label : "";
+}
+
+store_colscope store_col_scope(store_col c)
+{
+    return (unsigned)c < STORE_NCOLS ? col_table[c].scope : STORE_S_SERVICE;
+}
+
+int store_col_index(const char *name)
+{
+    for (int i = 0; name && i < STORE_NCOLS; i++)
+        if (!strcmp(col_table[i].name, name))
+            return i;
+    return -1;
+}
+
+const char *store_col_list(void)
+{
+    return col_names + 1;
+}
+
+double store_sample_get(const store_sample *m, store_col c)
+{
+    switch (c) {
+#define COL_GET(name, type, rule, scope, unit, label)                                              \
+    case STORE_COL_##name:                                                                         \
+        return (rule) == STORE_R_NEG_NULL && (double)m->name < 0 ? NAN : (double)m->name;
+        STORE_SAMPLE_COLUMNS(COL_GET)
+#undef COL_GET
+    default:
+        return NAN;
+    }
+}
+
+void store_sample_read_cols(struct sqlite3_stmt *st, int col0, uint32_t cols, store_sample *m)
+{
+    int i = col0;
+#define COL_READ(name, type, rule, scope, unit, label)                                             \
+    if (!(cols & (1u << STORE_COL_##name)) || sqlite3_column_type(st, i) == SQLITE_NULL)           \
+        m->name = (STORE_CTYPE(type))((rule) == STORE_R_NEG_NULL ? -1 : 0);                        \
+    else if ((type) == STORE_T_REAL)                                                               \
+        m->name = (STORE_CTYPE(type))sqlite3_column_double(st, i);                                 \
+    else                                                                                           \
+        m->name = (STORE_CTYPE(type))sqlite3_column_int64(st, i);                                  \
+    i += (cols & (1u << STORE_COL_##name)) != 0;
+    STORE_SAMPLE_COLUMNS(COL_READ)
+#undef COL_READ
+}
+
+void store_sample_read_row(struct sqlite3_stmt *st, int col0, store_sample *m)
+{
+    store_sample_read_cols(st, col0, STORE_COLS_ALL, m);
+}
+
+size_t store_col_select(uint32_t cols, char *buf, size_t n)
+{
+    size_t l = 0;
+    buf[0] = '\0';
+    for (int c = 0; c < STORE_NCOLS && l < n; c++)
+        if (cols & (1u << c))
+            l += (size_t)snprintf(buf + l, n - l, "%s%s", l ? "," : "", col_table[c].name);
+    return l;
+}
+
 static const char store_schema[] =
     "CREATE TABLE IF NOT EXISTS run(key TEXT PRIMARY KEY, value TEXT);"
-    "CREATE TABLE IF NOT EXISTS samples("
-    " t REAL NOT NULL, elapsed_s REAL, rss_bytes INTEGER, pss_bytes INTEGER,"
-    " cpu_percent REAL, cpu_seconds REAL, threads INTEGER, fds INTEGER, procs INTEGER,"
-    " zombies INTEGER, artifacts_bytes INTEGER, disk_free_bytes INTEGER, restarts INTEGER,"
-    " log_lines INTEGER, dropped_bytes INTEGER, heartbeat_age_s REAL);"
     "CREATE TABLE IF NOT EXISTS events(t REAL NOT NULL, kind TEXT NOT NULL, detail TEXT,"
     " value REAL, failure INTEGER);"
     "CREATE INDEX IF NOT EXISTS events_kind ON events(kind);"
@@ -62,10 +161,14 @@ store *store_open(const char *path, int readonly, char *err, size_t errlen)
                      NULL, NULL, NULL) != SQLITE_OK ||
         sqlite3_exec(s->db, store_schema, NULL, NULL, NULL) != SQLITE_OK)
         goto fail;
+    char sql[1024];
+    snprintf(sql, sizeof sql, "CREATE TABLE IF NOT EXISTS samples(%s)", col_defs + 2);
+    if (sqlite3_exec(s->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+        goto fail;
+    snprintf(sql, sizeof sql, "INSERT INTO samples(%s) VALUES(%s)", col_names + 1, col_marks + 1);
     /* a file from before events.failure existed: add the column (fails harmlessly when there) */
     sqlite3_exec(s->db, "ALTER TABLE events ADD COLUMN failure INTEGER", NULL, NULL, NULL);
-    if (sqlite3_prepare_v2(s->db, "INSERT INTO samples VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", -1,
-                           &s->ins_sample, NULL) != SQLITE_OK ||
+    if (sqlite3_prepare_v2(s->db, sql, -1, &s->ins_sample, NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(s->db,
                            "INSERT INTO events(t,kind,detail,value,failure) VALUES(?,?,?,?,?)", -1,
                            &s->ins_event, NULL) != SQLITE_OK ||
@@ -112,24 +215,15 @@ int store_set_run(store *s, const char *key, const char *value)
 int store_sample_add(store *s, const store_sample *m)
 {
     sqlite3_stmt *st = s->ins_sample;
-    sqlite3_bind_double(st, 1, m->t);
-    sqlite3_bind_double(st, 2, m->elapsed_s);
-    sqlite3_bind_int64(st, 3, (sqlite3_int64)m->rss_bytes);
-    if (m->pss_bytes >= 0)
-        sqlite3_bind_int64(st, 4, m->pss_bytes);
-    sqlite3_bind_double(st, 5, m->cpu_percent);
-    sqlite3_bind_double(st, 6, m->cpu_seconds);
-    sqlite3_bind_int(st, 7, (int)m->threads);
-    sqlite3_bind_int(st, 8, (int)m->fds);
-    sqlite3_bind_int(st, 9, (int)m->procs);
-    sqlite3_bind_int(st, 10, (int)m->zombies);
-    sqlite3_bind_int64(st, 11, (sqlite3_int64)m->artifacts_bytes);
-    sqlite3_bind_int64(st, 12, (sqlite3_int64)m->disk_free_bytes);
-    sqlite3_bind_int(st, 13, (int)m->restarts);
-    sqlite3_bind_int64(st, 14, (sqlite3_int64)m->log_lines);
-    sqlite3_bind_int64(st, 15, (sqlite3_int64)m->dropped_bytes);
-    if (m->heartbeat_age_s >= 0)
-        sqlite3_bind_double(st, 16, m->heartbeat_age_s);
+#define COL_BIND(name, type, rule, scope, unit, label)                                             \
+    if (!((rule) == STORE_R_NEG_NULL && (double)m->name < 0)) {                                    \
+        if ((type) == STORE_T_REAL)                                                                \
+            sqlite3_bind_double(st, STORE_COL_##name + 1, (double)m->name);                        \
+        else                                                                                       \
+            sqlite3_bind_int64(st, STORE_COL_##name + 1, (sqlite3_int64)m->name);                  \
+    }
+    STORE_SAMPLE_COLUMNS(COL_BIND)
+#undef COL_BIND
     return store_step(st);
 }
 
@@ -219,30 +313,14 @@ int store_metric(store *s, double t, const char *name, const char *labels, doubl
 
 int store_last_sample(store *s, store_sample *o)
 {
+    char sql[512];
     sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(s->db, "SELECT * FROM samples ORDER BY rowid DESC LIMIT 1", -1, &st,
-                           NULL) != SQLITE_OK)
+    snprintf(sql, sizeof sql, "SELECT %s FROM samples ORDER BY rowid DESC LIMIT 1", col_names + 1);
+    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
         return -1;
     int found = sqlite3_step(st) == SQLITE_ROW;
-    if (found) {
-        o->t = sqlite3_column_double(st, 0);
-        o->elapsed_s = sqlite3_column_double(st, 1);
-        o->rss_bytes = (uint64_t)sqlite3_column_int64(st, 2);
-        o->pss_bytes = sqlite3_column_type(st, 3) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 3);
-        o->cpu_percent = sqlite3_column_double(st, 4);
-        o->cpu_seconds = sqlite3_column_double(st, 5);
-        o->threads = (unsigned)sqlite3_column_int(st, 6);
-        o->fds = (unsigned)sqlite3_column_int(st, 7);
-        o->procs = (unsigned)sqlite3_column_int(st, 8);
-        o->zombies = (unsigned)sqlite3_column_int(st, 9);
-        o->artifacts_bytes = (uint64_t)sqlite3_column_int64(st, 10);
-        o->disk_free_bytes = (uint64_t)sqlite3_column_int64(st, 11);
-        o->restarts = (unsigned)sqlite3_column_int(st, 12);
-        o->log_lines = (uint64_t)sqlite3_column_int64(st, 13);
-        o->dropped_bytes = (uint64_t)sqlite3_column_int64(st, 14);
-        o->heartbeat_age_s =
-            sqlite3_column_type(st, 15) == SQLITE_NULL ? -1 : sqlite3_column_double(st, 15);
-    }
+    if (found)
+        store_sample_read_row(st, 0, o);
     sqlite3_finalize(st);
     return found;
 }

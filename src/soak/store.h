@@ -21,24 +21,82 @@
 
 typedef struct store store;
 
+/* The columns of the samples table, defined once: X(name, type, rule, scope, unit, label).
+ *   type   the C field and SQL type: STORE_T_REAL double/REAL, STORE_T_U64 uint64_t/INTEGER,
+ *          STORE_T_I64 int64_t/INTEGER, STORE_T_UINT unsigned/INTEGER
+ *   rule   STORE_R_NOTNULL (NOT NULL), STORE_R_VALUE (always written), STORE_R_NEG_NULL (a
+ *          negative value means "not read" and is stored as NULL)
+ *   scope  for the gates: STORE_S_SERVICE counts only while the service runs (procs > 0),
+ *          STORE_S_ALWAYS counts every sample (the disk, the process count, restarts)
+ *   unit   of the value ("bytes", "s", "%", "" for a count); label: for a person (the report)
+ * The struct store_sample, the CREATE TABLE, the INSERT, the readers' SELECT (store.c,
+ * runrec.c) and analyze's gate names are generated from this list. The names are an interface
+ * (docs/soak-run.md, users' SQL): never rename one; add new columns at the end. */
+#define STORE_SAMPLE_COLUMNS(X)                                                                    \
+    X(t, STORE_T_REAL, STORE_R_NOTNULL, STORE_S_ALWAYS, "s", "time (Unix s)")                      \
+    X(elapsed_s, STORE_T_REAL, STORE_R_VALUE, STORE_S_ALWAYS, "s", "elapsed")                      \
+    X(rss_bytes, STORE_T_U64, STORE_R_VALUE, STORE_S_SERVICE, "bytes", "RSS")                      \
+    X(pss_bytes, STORE_T_I64, STORE_R_NEG_NULL, STORE_S_SERVICE, "bytes", "PSS")                   \
+    X(cpu_percent, STORE_T_REAL, STORE_R_VALUE, STORE_S_SERVICE, "%", "CPU % (of one core)")       \
+    X(cpu_seconds, STORE_T_REAL, STORE_R_VALUE, STORE_S_SERVICE, "s", "CPU seconds")               \
+    X(threads, STORE_T_UINT, STORE_R_VALUE, STORE_S_SERVICE, "", "threads")                        \
+    X(fds, STORE_T_UINT, STORE_R_VALUE, STORE_S_SERVICE, "", "open fds")                           \
+    X(procs, STORE_T_UINT, STORE_R_VALUE, STORE_S_ALWAYS, "", "processes")                         \
+    X(zombies, STORE_T_UINT, STORE_R_VALUE, STORE_S_SERVICE, "", "zombies")                        \
+    X(artifacts_bytes, STORE_T_U64, STORE_R_VALUE, STORE_S_ALWAYS, "bytes", "artifacts folder")    \
+    X(disk_free_bytes, STORE_T_U64, STORE_R_VALUE, STORE_S_ALWAYS, "bytes", "free disk")           \
+    X(restarts, STORE_T_UINT, STORE_R_VALUE, STORE_S_ALWAYS, "", "restarts")                       \
+    X(log_lines, STORE_T_U64, STORE_R_VALUE, STORE_S_SERVICE, "", "log lines")                     \
+    X(dropped_bytes, STORE_T_U64, STORE_R_VALUE, STORE_S_SERVICE, "bytes", "log bytes dropped")    \
+    X(heartbeat_age_s, STORE_T_REAL, STORE_R_NEG_NULL, STORE_S_SERVICE, "s", "heartbeat age")
+
+#define STORE_CTYPE_STORE_T_REAL double
+#define STORE_CTYPE_STORE_T_U64  uint64_t
+#define STORE_CTYPE_STORE_T_I64  int64_t
+#define STORE_CTYPE_STORE_T_UINT unsigned
+#define STORE_CTYPE(type)        STORE_CTYPE_##type
+
+typedef enum store_coltype { STORE_T_REAL, STORE_T_U64, STORE_T_I64, STORE_T_UINT } store_coltype;
+typedef enum store_colrule { STORE_R_NOTNULL, STORE_R_VALUE, STORE_R_NEG_NULL } store_colrule;
+typedef enum store_colscope { STORE_S_SERVICE, STORE_S_ALWAYS } store_colscope;
+
+/* One sample (one row of samples); a STORE_R_NEG_NULL field < 0 is NULL in the table. */
 typedef struct store_sample {
-    double t;
-    double elapsed_s;
-    uint64_t rss_bytes;
-    int64_t pss_bytes;  /* < 0: not read in this sample (stored as NULL) */
-    double cpu_percent; /* of one core */
-    double cpu_seconds; /* cumulative over the run */
-    unsigned threads;
-    unsigned fds;
-    unsigned procs;
-    unsigned zombies;
-    uint64_t artifacts_bytes;
-    uint64_t disk_free_bytes;
-    unsigned restarts;
-    uint64_t log_lines;
-    uint64_t dropped_bytes;
-    double heartbeat_age_s; /* < 0: no heartbeat configured (NULL) */
+#define STORE_COL_FIELD(name, type, rule, scope, unit, label) STORE_CTYPE(type) name;
+    STORE_SAMPLE_COLUMNS(STORE_COL_FIELD)
+#undef STORE_COL_FIELD
 } store_sample;
+
+typedef enum store_col {
+#define STORE_COL_ENUM(name, type, rule, scope, unit, label) STORE_COL_##name,
+    STORE_SAMPLE_COLUMNS(STORE_COL_ENUM)
+#undef STORE_COL_ENUM
+        STORE_NCOLS
+} store_col;
+
+/* The column's name ("rss_bytes"), unit ("bytes"), label ("RSS"); "" out of range. Static. */
+const char *store_col_name(store_col c);
+const char *store_col_unit(store_col c);
+const char *store_col_label(store_col c);
+store_colscope store_col_scope(store_col c);
+/* The column of a name, or -1. */
+int store_col_index(const char *name);
+/* Column c of a sample as a double: NAN when it is NULL (a negative STORE_R_NEG_NULL field). */
+double store_sample_get(const store_sample *s, store_col c);
+/* Fills *out from a row whose columns col0.. are the samples columns in table order (as
+ * SELECT store_col_list() gives them); NULLs read as -1 (STORE_R_NEG_NULL) or 0. */
+struct sqlite3_stmt;
+void store_sample_read_row(struct sqlite3_stmt *st, int col0, store_sample *out);
+/* A set of columns: bit (1 << STORE_COL_x); STORE_COLS_ALL every one. */
+#define STORE_COLS_ALL ((1u << STORE_NCOLS) - 1)
+/* Like store_sample_read_row for a row holding only the columns of cols, in table order (as
+ * store_col_select writes them); the others read as NULL. */
+void store_sample_read_cols(struct sqlite3_stmt *st, int col0, uint32_t cols, store_sample *out);
+/* Writes the names of cols, comma-separated in table order, into buf (cut to n - 1; 400 bytes
+ * hold them all). Returns the length. */
+size_t store_col_select(uint32_t cols, char *buf, size_t n);
+/* The comma-separated column names in table order ("t,elapsed_s,..."): static storage. */
+const char *store_col_list(void);
 
 /* Opens or creates DIR/samples.db for writing. readonly: for `soak status` (fails when the
  * file does not exist). Returns NULL with a message in err. */

@@ -328,13 +328,86 @@ static void test_million_rows(void **state)
     csvseries_free(&s);
 }
 
+typedef struct got_rows {
+    csvseries *want;
+    size_t n;
+} got_rows;
+
+static int check_row(void *ud, const csvseries_row *r)
+{
+    got_rows *g = ud;
+    assert_true(g->n < g->want->n);
+    assert_true(r->t == g->want->t[g->n]);
+    assert_true(r->rss == g->want->rss[g->n]);
+    assert_true((isnan(r->cpu) && isnan(g->want->cpu[g->n])) || r->cpu == g->want->cpu[g->n]);
+    assert_true((isnan(r->pss) && isnan(g->want->pss[g->n])) || r->pss == g->want->pss[g->n]);
+    g->n++;
+    return 0;
+}
+
+/* Streamed from a file, row by row, through a buffer smaller than the file: the same rows, the
+ * same skips (a line longer than a line may be among them) as the whole-text parse. */
+static void test_stream_matches_parse(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/test_csvseries_stream_XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    FILE *fp = fdopen(fd, "w");
+    assert_non_null(fp);
+    fputs("\xef\xbb\xbf"
+          "elapsed_s,rss_bytes,cpu_percent,pss_bytes\r\n",
+          fp);
+    for (int i = 0; i < 300000; i++) {
+        if (i == 1000) { /* a line of 100 KB: a skipped row */
+            for (int k = 0; k < 100000; k++)
+                fputc('9', fp);
+            fputc('\n', fp);
+        }
+        if (i % 5000 == 7)
+            fputs("garbage,row\n\n", fp);
+        fprintf(fp, "%d.5,%d,%s,%d\n", i, 1000000 + i, i % 3 ? "1.25" : "", 900000 + i);
+    }
+    fputs("300000,5,,7", fp); /* no newline at the end */
+    assert_int_equal(fclose(fp), 0);
+
+    csvseries want;
+    char err[256];
+    assert_int_equal(csvseries_load(path, &want, err, sizeof err), 0);
+    got_rows g = {&want, 0};
+    csvseries_info info;
+    assert_int_equal(csvseries_stream(path, check_row, &g, &info, err, sizeof err), 0);
+    assert_int_equal(info.n, want.n);
+    assert_int_equal(g.n, want.n);
+    assert_int_equal(info.skipped, want.skipped);
+    assert_int_equal(info.n, 300001);
+    assert_int_equal(info.skipped, 61);
+    assert_int_equal(info.format, want.format);
+    assert_int_equal(info.has_cpu, 1);
+    assert_int_equal(info.has_pss, 1);
+    csvseries_free(&want);
+
+    /* a header too long is the header's error */
+    fp = fopen(path, "w");
+    assert_non_null(fp);
+    for (int k = 0; k < 70000; k++)
+        fputc('x', fp);
+    fputs("\n1,2\n", fp);
+    assert_int_equal(fclose(fp), 0);
+    assert_int_equal(csvseries_stream(path, check_row, &g, &info, err, sizeof err), -1);
+    assert_non_null(strstr(err, "first line longer than"));
+    unlink(path);
+    assert_int_equal(csvseries_stream(path, check_row, &g, &info, err, sizeof err), -1);
+    assert_non_null(strstr(err, "cannot open"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_psrecord_csv), cmocka_unit_test(test_psrecord_log),
         cmocka_unit_test(test_plain_csv),    cmocka_unit_test(test_garbage_rows),
         cmocka_unit_test(test_errors),       cmocka_unit_test(test_load),
-        cmocka_unit_test(test_million_rows),
+        cmocka_unit_test(test_million_rows), cmocka_unit_test(test_stream_matches_parse),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -452,6 +452,75 @@ static void test_compare(void **state)
     assert_true(gate_compare(e.op, value, e.threshold));
 }
 
+/* The streaming reducer gives gate_reduce's answer, exact percentiles while they fit, and past
+ * its exact cap a percentile within the stated relative error. */
+static void test_acc_matches_reduce(void **state)
+{
+    (void)state;
+    enum { N = 5000 };
+    double *t = malloc(N * sizeof *t), *v = malloc(N * sizeof *v);
+    assert_non_null(t);
+    assert_non_null(v);
+    unsigned x = 12345;
+    for (int i = 0; i < N; i++) {
+        x = x * 1103515245u + 12345u;
+        t[i] = 100 + i;
+        v[i] = (i % 97 == 0) ? NAN : (double)(x >> 8) / 1000.0 - 3000; /* negatives too */
+    }
+    for (int f = GATE_RATE_PER_HOUR; f <= GATE_P99; f++) {
+        double want, got;
+        gate_acc a;
+        gate_acc_init(&a, gate_func_is_percentile((gate_func)f), 0);
+        for (int i = 0; i < N; i++)
+            assert_int_equal(gate_acc_add(&a, t[i], v[i]), 0);
+        assert_int_equal(gate_reduce((gate_func)f, t, v, N, &want), 0);
+        assert_int_equal(gate_acc_value(&a, (gate_func)f, &got), 0);
+        assert_true(got == want);
+        assert_int_equal(gate_acc_approx(&a), 0);
+        gate_acc_free(&a);
+    }
+    gate_acc a;
+    gate_acc_init(&a, 0, 0);
+    double got;
+    assert_int_equal(gate_acc_value(&a, GATE_MAX, &got), -ENODATA);
+    assert_int_equal(gate_acc_add(&a, 1, 5), 0);
+    assert_int_equal(gate_acc_value(&a, GATE_P99, &got), -EINVAL); /* made without them */
+    assert_int_equal(gate_acc_value(&a, GATE_RATE_PER_HOUR, &got), -ENODATA);
+    gate_acc_free(&a);
+    free(t);
+    free(v);
+}
+
+static void test_acc_sketch_error(void **state)
+{
+    (void)state;
+    enum { N = 200000, CAP = 1000 };
+    gate_acc a;
+    gate_acc_init(&a, 1, CAP);
+    double *v = malloc(N * sizeof *v);
+    assert_non_null(v);
+    unsigned x = 7;
+    for (int i = 0; i < N; i++) {
+        x = x * 1664525u + 1013904223u;
+        v[i] = i % 10 == 0 ? 0 : 1e3 + (double)(x >> 4); /* zeros and a wide range */
+        assert_int_equal(gate_acc_add(&a, i, v[i]), 0);
+    }
+    assert_int_equal(gate_acc_approx(&a), 1);
+    for (int f = GATE_P50; f <= GATE_P99; f++) {
+        double want, got;
+        assert_int_equal(gate_reduce((gate_func)f, NULL, v, N, &want), 0);
+        assert_int_equal(gate_acc_value(&a, (gate_func)f, &got), 0);
+        assert_true(fabs(got - want) <= GATE_ACC_REL_ERR * fabs(want) + 1e-9);
+    }
+    double mx;
+    assert_int_equal(gate_acc_value(&a, GATE_MAX, &mx), 0); /* the rest stays exact */
+    double want_max;
+    assert_int_equal(gate_reduce(GATE_MAX, NULL, v, N, &want_max), 0);
+    assert_true(mx == want_max);
+    gate_acc_free(&a);
+    free(v);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -467,6 +536,8 @@ int main(void)
         cmocka_unit_test(test_reduce_missing),
         cmocka_unit_test(test_reduce_large),
         cmocka_unit_test(test_compare),
+        cmocka_unit_test(test_acc_matches_reduce),
+        cmocka_unit_test(test_acc_sketch_error),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -425,6 +425,68 @@ static void test_many_segments_stay_bounded(void **state)
     free(seg);
 }
 
+/* A series fed one sample at a time: exactly the arrays' analysis up to the cap; past it
+ * bounded, with the same verdict and a slope close to the whole series'. */
+static void test_stream_exact_then_bounded(void **state)
+{
+    (void)state;
+    enum { N = 40000, CAP = 4096 };
+    double *t = malloc(N * sizeof *t), *y = malloc(N * sizeof *y);
+    int *seg = malloc(N * sizeof *seg);
+    assert_non_null(t);
+    assert_non_null(y);
+    assert_non_null(seg);
+    unsigned x = 99;
+    for (int i = 0; i < N; i++) {
+        x = x * 1103515245u + 12345u;
+        t[i] = 1000 + i * 5.0; /* 55 h at 5 s */
+        /* 20 MB/h under a 20-min sawtooth and noise, a restart half-way */
+        seg[i] = i >= N / 2;
+        double s = t[i] - 1000;
+        y[i] = 300e6 + 20e6 * s / 3600 + 150e6 * fmod(s, 1200) / 1200 + (double)(x >> 16) * 30;
+    }
+    leakstat_opts o;
+    leakstat_opts_default(&o);
+    leakstat_result *whole = calloc(1, sizeof *whole), *r = calloc(1, sizeof *r);
+    assert_non_null(whole);
+    assert_non_null(r);
+    assert_int_equal(leakstat_analyze(t, y, seg, N, &o, whole), 0);
+
+    /* room for all: the very same input */
+    leakstat_stream s;
+    assert_int_equal(leakstat_stream_init(&s, N), 0);
+    for (int i = 0; i < N; i++)
+        assert_int_equal(leakstat_stream_add(&s, t[i], y[i], seg[i]), 0);
+    assert_int_equal(s.n, N);
+    assert_true(s.width_s == 0);
+    for (int i = 0; i < N; i++)
+        assert_true(s.t[i] == t[i] && s.y[i] == y[i] && s.seg[i] == seg[i]);
+    leakstat_stream_free(&s);
+
+    /* a tenth of the room: bucket minima, every segment's ends kept */
+    assert_int_equal(leakstat_stream_init(&s, CAP), 0);
+    for (int i = 0; i < N; i++)
+        assert_int_equal(leakstat_stream_add(&s, t[i], y[i], seg[i]), 0);
+    assert_true(s.n <= CAP);
+    assert_true(s.width_s > 0);
+    assert_int_equal(s.added, N);
+    assert_int_equal(s.dropped, 0);
+    assert_true(s.t[0] == t[0] && s.t[s.n - 1] == t[N - 1]);
+    for (size_t i = 1; i < s.n; i++)
+        assert_true(s.seg[i] > s.seg[i - 1] || s.t[i] >= s.t[i - 1]);
+    assert_int_equal(leakstat_analyze(s.t, s.y, s.seg, s.n, &o, r), 0);
+    assert_int_equal(r->leak, whole->leak);
+    assert_int_equal(r->nsegments, whole->nsegments);
+    assert_true(r->bucket_s == whole->bucket_s); /* the spans are exact */
+    assert_true(fabs(r->fit.slope - whole->fit.slope) < 0.02 * fabs(whole->fit.slope));
+    leakstat_stream_free(&s);
+    free(whole);
+    free(r);
+    free(t);
+    free(y);
+    free(seg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -441,6 +503,7 @@ int main(void)
         cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_too_many_pairs),
         cmocka_unit_test(test_many_segments_stay_bounded),
+        cmocka_unit_test(test_stream_exact_then_bounded),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
