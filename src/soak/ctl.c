@@ -9,7 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "proctree.h"
+#include "treekill.h"
 #include "run.h"
 #include "store.h"
 #include "units.h"
@@ -135,7 +135,7 @@ int ctl_kill_tree(pid_t pid, uint64_t timeout_ms)
         fprintf(stderr, "soak: no process %d\n", (int)pid);
         return SOAK_EXIT_ERROR;
     }
-    int n = proctree_kill_tree(pid, 1, (unsigned)timeout_ms);
+    int n = treekill_run(pid, 1, (unsigned)timeout_ms);
     if (n < 0) {
         fprintf(stderr, "soak: cannot kill the tree of %d: %s\n", (int)pid, strerror(-n));
         return SOAK_EXIT_ERROR;

@@ -126,6 +126,8 @@ sup_why sup_judge_exit(sup_state st, int kill_sent, int status)
 /* What a transition does to the records, before run.c performs the actions. */
 static void sup_bookkeep(sup *s, sup_state from, sup_event ev, unsigned acts, uint64_t now)
 {
+    if (acts & SUP_A_SPAWN)
+        s->cycle = (sup_cycle){.n = s->starts + 1, .start_ms = now}; /* a new cycle begins */
     if (acts & SUP_A_REC_START) {
         s->starts++;
         if (s->starts > 1)
@@ -327,22 +329,30 @@ sup_outcome sup_outcome_of(const sup *s)
     }
 }
 
+const char *sup_cause_text(sup_cause c)
+{
+    switch (c) {
+    case SUP_CAUSE_NONE:
+        return "no stop requested";
+    case SUP_CAUSE_DURATION:
+        return "duration reached";
+    case SUP_CAUSE_SIGINT:
+        return "stopped by SIGINT";
+    case SUP_CAUSE_SIGHUP:
+        return "stopped by SIGHUP";
+    case SUP_CAUSE_SIGTERM:
+        break;
+    }
+    return "stopped by SIGTERM";
+}
+
 const char *sup_outcome_text(const sup *s)
 {
     switch (sup_outcome_of(s)) {
     case SUP_OUT_RUNNING:
         return "running";
     case SUP_OUT_STOPPED:
-        switch (s->cause) {
-        case SUP_CAUSE_DURATION:
-            return "duration reached";
-        case SUP_CAUSE_SIGINT:
-            return "stopped by SIGINT";
-        case SUP_CAUSE_SIGHUP:
-            return "stopped by SIGHUP";
-        default:
-            return "stopped by SIGTERM";
-        }
+        return sup_cause_text(s->cause);
     case SUP_OUT_EXITED:
         return "service exited";
     case SUP_OUT_FAILED:

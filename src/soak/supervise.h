@@ -220,6 +220,8 @@ const sup_cycle *sup_last_cycle(const sup *s);
 sup_why sup_judge_exit(sup_state st, int kill_sent, int status);
 
 sup_outcome sup_outcome_of(const sup *s);
+/* "duration reached", "stopped by SIGINT" ...: what asked for the stop. Static storage. */
+const char *sup_cause_text(sup_cause c);
 /* "duration reached", "stopped by SIGINT", "service failed", "start limit reached" ...:
  * the run's outcome as run.c prints and stores it. Static storage. */
 const char *sup_outcome_text(const sup *s);
