@@ -14,6 +14,8 @@
 #include "store.h"
 #include "units.h"
 
+#define CTL_FORCE_MS 5000 /* soak stop, forced: SIGTERM to SIGKILL of what is left */
+
 pid_t ctl_running_pid(const char *dir)
 {
     char path[PATH_MAX];
@@ -124,8 +126,12 @@ int ctl_stop(const char *dir, uint64_t timeout_ms)
         }
         nanosleep(&ts, NULL);
     }
-    fprintf(stderr, "soak: pid %d still running after %llu ms\n", (int)pid,
+    /* forced: soak and what is left of its tree, with the same stop soak uses (treekill) */
+    fprintf(stderr, "soak: pid %d still running after %llu ms; killing its tree\n", (int)pid,
             (unsigned long long)timeout_ms);
+    int n = treekill_run(pid, 1, CTL_FORCE_MS);
+    if (n < 0 && n != -ESRCH)
+        fprintf(stderr, "soak: cannot kill the tree of %d: %s\n", (int)pid, strerror(-n));
     return SOAK_EXIT_ERROR;
 }
 

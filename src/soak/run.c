@@ -56,6 +56,7 @@
 #include "cgroup.h"
 #include "ctl.h"
 #include "endpoints.h"
+#include "errcode.h"
 #include "logcap.h"
 #include "patterns.h"
 #include "policy.h"
@@ -1245,10 +1246,10 @@ int run_soak(opts *o)
     }
 
     if (o->listen[0]) {
-        s->ep = endpoints_start(s->loop, o->listen, &s->rs, err, sizeof err);
-        if (!s->ep) {
+        int rc = endpoints_start(s->loop, o->listen, &s->rs, &s->ep, err, sizeof err);
+        if (rc != 0) {
             /* a malformed address is a usage error; a port in use means the run cannot be done */
-            code = strstr(err, "bad address") ? SOAK_EXIT_USAGE : SOAK_EXIT_ERROR;
+            code = rc == -ERR_ADDR ? SOAK_EXIT_USAGE : SOAK_EXIT_ERROR;
             goto fail_loop;
         }
     }
