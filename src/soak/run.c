@@ -766,6 +766,16 @@ static void sv_logcap_events(sv *s)
     }
 }
 
+/* Queues work on the thread pool unless the previous one is still busy (done clears *busy). */
+static void sv_queue_once(sv *s, uv_work_t *w, int *busy, uv_work_cb work, uv_after_work_cb done)
+{
+    if (*busy)
+        return;
+    w->data = s;
+    if (uv_queue_work(s->loop, w, work, done) == 0)
+        *busy = 1;
+}
+
 /* ---- the artifacts folder's size -----------------------------------------------------------
  * Kept up to date from what soak itself writes (the logs: logcap knows their bytes; samples.db
  * and its -wal: one stat each), plus what else is in the folder, which a full walk on the
@@ -829,11 +839,7 @@ static void sv_walk_done(uv_work_t *w, int status)
 static void sv_walk_tick(uv_timer_t *t)
 {
     sv *s = t->data;
-    if (s->walk_busy)
-        return;
-    s->walk_work.data = s;
-    if (uv_queue_work(s->loop, &s->walk_work, sv_walk_work, sv_walk_done) == 0)
-        s->walk_busy = 1;
+    sv_queue_once(s, &s->walk_work, &s->walk_busy, sv_walk_work, sv_walk_done);
 }
 
 static uint64_t sv_file_bytes(const char *path)
@@ -983,14 +989,8 @@ static void sv_ckpt_done(uv_work_t *w, int status)
 static void sv_ckpt_tick(uv_timer_t *t)
 {
     sv *s = t->data;
-    if (s->ckpt_busy)
-        return;
-    s->ckpt_work.data = s;
-    if (uv_queue_work(s->loop, &s->ckpt_work, sv_ckpt_work, sv_ckpt_done) == 0)
-        s->ckpt_busy = 1;
+    sv_queue_once(s, &s->ckpt_work, &s->ckpt_busy, sv_ckpt_work, sv_ckpt_done);
 }
-
-/* ---- set-up and tear-down ------------------------------------------------------------- */
 
 /* ---- set-up and tear-down ------------------------------------------------------------- */
 
