@@ -132,8 +132,10 @@ static int hit(treekill *tk, tk_member *v)
         if (!v->got_kill)
             tk->nkilled++;
         v->got_kill = 1;
-    } else {
-        kill(v->pid, SIGCONT); /* a stopped process must run to act on SIGTERM */
+    } else if (st.state == 'T') {
+        /* a stopped process must run to act on SIGTERM (only those: a process stopped by a
+         * tracer, state 't', is left to its tracer) */
+        kill(v->pid, SIGCONT);
     }
     return 1;
 }

@@ -1,9 +1,9 @@
 /*
  * treekill: stop a process tree, one step at a time, without blocking.
  *
- * A stop lists the whole tree first (through /proc, with proctree), then sends SIGTERM (and
- * SIGCONT, so a stopped process can act on it) to root's process group, when root leads one
- * that is not the caller's, and to every member; later SIGKILL to what is left. Each member
+ * A stop lists the whole tree first (through /proc, with proctree), then sends SIGTERM to
+ * root's process group, when root leads one that is not the caller's, and to every member
+ * (and SIGCONT to a member in state T, so that it can act on it); later SIGKILL to what is left. Each member
  * is tracked by pid *and* start time (/proc/PID/stat field 22), and its start time is read
  * again right before every signal: a member that exited is dropped, and a new process that got
  * its pid is never signalled. The group is only signalled while a tracked member still belongs
