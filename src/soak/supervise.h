@@ -7,27 +7,28 @@
  * nothing happens and the state stays.
  *
  * States and what each event does in them (the table in supervise.c is the definition; this
- * copy is for reading; "-" is refused):
+ * copy is for reading; docs/soak-internals.md has it in full words). "-": refused; "ok":
+ * accepted, nothing to do; A>S: actions A, then state S. Actions: sp spawn, rs/re/rh record
+ * start/exit/hang, T SIGTERM the tree, K SIGKILL it, K2 SIGKILL again, sch schedule a restart,
+ * sf start failed, lim start limit, gu give up, fin finish.
  *
- *   state \ event | START     SPAWNED   SPAWN_FAILED EXITED        HANG        STOP        STOP_AGAIN
- *   INIT          | spawn>STA -         -            -             -           finish>DONE -
- *   STARTING      | -         start>RUN fail>DONE    fail>DONE     -           term>TERM   -
- *   RUNNING       | -         -         -            exit,term>TERM hang,term>TERM term>TERM -
- *   STOP_TERM     | -         -         -            exit          -           (noted)     kill>KILL
- *   STOP_KILL     | -         -         -            exit          -           (noted)     (noted)
- *   STUCK         | -         -         -            exit          -           (noted)     (noted)
- *   BACKOFF       | -         -         -            -             -           finish>DONE -
- *   DONE          | -         -         -            -             -           -           -
+ *             | START   SPAWNED SPAWN_FAILED EXITED       HANG       STOP      STOP_AGAIN
+ *   INIT      | sp>STA  -       -            -            -          fin>DONE  -
+ *   STARTING  | -       rs>RUN  sf,fin>DONE  sf,fin>DONE  -          T>TERM    -
+ *   RUNNING   | -       -       -            re,T>TERM    rh,T>TERM  T>TERM    -
+ *   STOP_TERM | -       -       -            re           -          ok        K>KILL
+ *   STOP_KILL | -       -       -            re           -          ok        ok
+ *   STUCK     | -       -       -            re           -          ok        ok
+ *   BACKOFF   | -       -       -            -            -          fin>DONE  -
+ *   DONE      | -       -       -            -            -          -         -
  *
- *   state \ event | TREE_EMPTY     TREE_EMPTY_FINAL GRACE_OVER KILL_TIMEOUT   STUCK_LIMIT          TIMER      START_LIMIT
- *   INIT          | -              -                -          -              -                    -          limit>DONE
- *   STARTING      | -              -                -          -              -                    -          -
- *   RUNNING       | -              -                -          -              -                    -          -
- *   STOP_TERM     | schedule>BACK  finish>DONE      kill>KILL  -              -                    -          -
- *   STOP_KILL     | schedule>BACK  finish>DONE      -          again>STUCK    -                    -          -
- *   STUCK         | schedule>BACK  finish>DONE      -          again          again,give up>DONE   -          -
- *   BACKOFF       | -              -                -          -              -                    spawn>STA  limit>DONE
- *   DONE          | -              -                -          -              -                    -          -
+ *           | TREE_EMPTY TREE_EMPTY_FINAL GRACE_OVER KILL_TIMEOUT STUCK_LIMIT  TIMER  START_LIMIT
+ *  INIT      | -          -                -          -            -            -      lim,fin>DONE
+ *  STOP_TERM | sch>BACK   fin>DONE         K>KILL     -            -            -      -
+ *  STOP_KILL | sch>BACK   fin>DONE         -          K2>STUCK     -            -      -
+ *  STUCK     | sch>BACK   fin>DONE         -          K2           K2,gu,fin>DONE -    -
+ *  BACKOFF   | -          -                -          -            -            sp>STA lim,fin>DONE
+ *  STARTING, RUNNING, DONE: all refused
  *
  * Derived events: sup_tree_empty gives TREE_EMPTY (the run goes on: a restart is due) or
  * TREE_EMPTY_FINAL (a stop was asked for, or the restart policy ends the run after this
