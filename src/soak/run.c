@@ -4,8 +4,8 @@
  *     PR_SET_PDEATHSIG, stdin from /dev/null, stdout and stderr into pipes read by the loop;
  *   - SIGCHLD: soak is a child subreaper, so orphans come back to it; every child, ours or
  *     adopted, is reaped as soon as the signal arrives;
- *   - the sample timer: process tree, disk, log statistics, then the policies (policy.h:
- *     watchdog, quota, low disk) from one place, then the status line;
+ *   - the sample timer: a sample (sampler.h: process tree, folder, disk), then the policies
+ *     (policy.h: watchdog, quota, low disk) from one place, the row, the status line;
  *   - the supervisor (supervise.h), a pure table that decides what an exit, a hang or a stop
  *     request means. run.c tells it what happened and performs the actions it returns.
  *
@@ -35,7 +35,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <dirent.h>
 #include <limits.h>
 #include <math.h>
 #include <signal.h>
@@ -45,7 +44,6 @@
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/stat.h>
-#include <sys/statvfs.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -60,7 +58,7 @@
 #include "logcap.h"
 #include "patterns.h"
 #include "policy.h"
-#include "proctree.h"
+#include "sampler.h"
 #include "report.h"
 #include "runstate.h"
 #include "scrape.h"
@@ -72,7 +70,7 @@
 #include "units.h"
 
 #define SV_STOP_POLL_MS 50    /* how often a stop looks at what is left of the tree */
-#define SV_WALK_MS      10000 /* the full walk of the artifacts folder, on the thread pool */
+#define SV_WALK_MS      10000 /* the full walk of the artifacts folder (sampler.h) */
 
 /* Everything the loop owns. One per `soak run`. */
 typedef struct sv {
@@ -83,7 +81,7 @@ typedef struct sv {
     store *db;
     logcap *lc;
     patterns *pat;
-    proctree *pt;
+    sampler *sm;
     treekill *tk;
     endpoints *ep;
     scrape *sc;
@@ -92,11 +90,9 @@ typedef struct sv {
     int hb_index; /* pattern index of the heartbeat, -1 without one */
 
     uv_signal_t sig_chld, sig_int, sig_term, sig_hup;
-    uv_timer_t sample_timer, stop_timer, deadline_timer, end_timer, ckpt_timer, walk_timer;
-    uv_work_t ckpt_work, walk_work;
-    int ckpt_busy, walk_busy;
-    uint64_t walk_result; /* written by the worker, read in its done callback */
-    uint64_t other_bytes; /* the artifacts folder but soak's own files, from the last walk */
+    uv_timer_t sample_timer, stop_timer, deadline_timer, end_timer, ckpt_timer;
+    uv_work_t ckpt_work;
+    int ckpt_busy;
     char db_path[PATH_MAX + 16];
     uv_pipe_t pipes[LOGCAP_NSTREAMS];
     int pipe_open[LOGCAP_NSTREAMS];
@@ -119,9 +115,7 @@ typedef struct sv {
     int survivors;        /* processes left when soak gave up stopping them */
     int db_capped;        /* policy: the folder reached its quota */
     int disk_low;         /* policy: free disk is low */
-    uint64_t last_pss_ms;
     uint64_t last_pat_store_ms;
-    uint64_t last_sample_ms;
     char artifacts_dir[PATH_MAX];
     char pid_path[PATH_MAX];
     /* rate limit of pattern events per pattern per minute */
@@ -576,7 +570,6 @@ static void sv_finish(sv *s)
     uv_timer_stop(&s->deadline_timer);
     uv_timer_stop(&s->end_timer);
     uv_timer_stop(&s->ckpt_timer);
-    uv_timer_stop(&s->walk_timer);
     uv_signal_stop(&s->sig_int);
     uv_signal_stop(&s->sig_term);
     uv_signal_stop(&s->sig_hup);
@@ -766,100 +759,6 @@ static void sv_logcap_events(sv *s)
     }
 }
 
-/* Queues work on the thread pool unless the previous one is still busy (done clears *busy). */
-static void sv_queue_once(sv *s, uv_work_t *w, int *busy, uv_work_cb work, uv_after_work_cb done)
-{
-    if (*busy)
-        return;
-    w->data = s;
-    if (uv_queue_work(s->loop, w, work, done) == 0)
-        *busy = 1;
-}
-
-/* ---- the artifacts folder's size -----------------------------------------------------------
- * Kept up to date from what soak itself writes (the logs: logcap knows their bytes; samples.db
- * and its -wal: one stat each), plus what else is in the folder, which a full walk on the
- * thread pool measures every SV_WALK_MS (never on the loop). */
-
-/* Files whose size soak knows without a walk. */
-static int sv_own_file(const char *name)
-{
-    return strncmp(name, "samples.db", 10) == 0 ||
-           (strncmp(name, "soak", 4) == 0 && strstr(name, ".log") != NULL);
-}
-
-/* Bytes of a folder, recursively (bounded depth and count), leaving out soak's own files at
- * the top. */
-static uint64_t sv_dir_bytes(int dfd, int depth, unsigned *budget)
-{
-    uint64_t total = 0;
-    DIR *d = fdopendir(dfd);
-    if (!d) {
-        close(dfd);
-        return 0;
-    }
-    struct dirent *e;
-    while ((e = readdir(d)) && *budget) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-            continue;
-        (*budget)--;
-        if (depth == 0 && sv_own_file(e->d_name))
-            continue;
-        struct stat st;
-        if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW))
-            continue;
-        if (S_ISDIR(st.st_mode) && depth < 8) {
-            int sub = openat(dirfd(d), e->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-            if (sub >= 0)
-                total += sv_dir_bytes(sub, depth + 1, budget);
-        } else if (S_ISREG(st.st_mode)) {
-            total += (uint64_t)st.st_blocks * 512;
-        }
-    }
-    closedir(d);
-    return total;
-}
-
-static void sv_walk_work(uv_work_t *w)
-{
-    sv *s = w->data;
-    unsigned budget = 100000;
-    int dfd = open(s->artifacts_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    s->walk_result = dfd >= 0 ? sv_dir_bytes(dfd, 0, &budget) : 0;
-}
-
-static void sv_walk_done(uv_work_t *w, int status)
-{
-    sv *s = w->data;
-    if (status == 0)
-        s->other_bytes = s->walk_result;
-    s->walk_busy = 0;
-}
-
-static void sv_walk_tick(uv_timer_t *t)
-{
-    sv *s = t->data;
-    sv_queue_once(s, &s->walk_work, &s->walk_busy, sv_walk_work, sv_walk_done);
-}
-
-static uint64_t sv_file_bytes(const char *path)
-{
-    struct stat st;
-    return stat(path, &st) == 0 ? (uint64_t)st.st_blocks * 512 : 0;
-}
-
-/* The folder's size now: the logs, samples.db and its side files, and the rest. */
-static uint64_t sv_artifacts_bytes(sv *s, const logcap_stats *ls)
-{
-    char p[PATH_MAX + 32];
-    uint64_t db = sv_file_bytes(s->db_path);
-    snprintf(p, sizeof p, "%s-wal", s->db_path);
-    db += sv_file_bytes(p);
-    snprintf(p, sizeof p, "%s-shm", s->db_path);
-    db += sv_file_bytes(p);
-    return s->other_bytes + ls->log_bytes + db;
-}
-
 /* ---- the policies, from one place ------------------------------------------------------- */
 
 /* Runs the watchdog, the quota and the low-disk policies on the sample just taken. */
@@ -911,60 +810,13 @@ static void sv_sample(uv_timer_t *t)
 {
     sv *s = t->data;
     uint64_t now = now_ms(s);
-    int with_pss = s->o->pss_interval_ms > 0 &&
-                   (s->last_pss_ms == 0 || now - s->last_pss_ms >= s->o->pss_interval_ms);
-    proctree_sample ps;
-    memset(&ps, 0, sizeof ps);
-    /* the tree below the shim (which is not counted); below soak once the shim is gone */
-    pid_t root = s->child > 0 && s->shim_alive ? s->child : getpid();
-    if (proctree_sample_tree(s->pt, root, 0, with_pss, &ps) == 0 && with_pss)
-        s->last_pss_ms = now;
-
-    double dt = s->last_sample_ms ? (double)(now - s->last_sample_ms) / 1000.0 : 0;
-    s->last_sample_ms = now;
-    s->rs.cpu_seconds += ps.cpu_seconds_delta;
-    s->rs.cpu_percent = dt > 0 ? 100.0 * ps.cpu_seconds_delta / dt : 0;
-    s->rs.tree = ps;
-    if (ps.pss_valid)
-        s->rs.pss_last = ps.pss_bytes;
-    if (s->rs.state == RS_RUNNING && ps.rss_bytes > 0) {
-        if (s->rs.rss_first == 0)
-            s->rs.rss_first = ps.rss_bytes;
-        s->rs.rss_last = ps.rss_bytes;
-    }
-    if (ps.rss_bytes > s->rs.rss_max)
-        s->rs.rss_max = ps.rss_bytes;
-    if (ps.zombies > s->rs.zombies_max)
-        s->rs.zombies_max = ps.zombies;
-
     logcap_stats ls;
     logcap_stats_get(s->lc, &ls);
-    s->rs.log = ls;
-    s->rs.artifacts_bytes = sv_artifacts_bytes(s, &ls);
-    struct statvfs vfs;
-    if (statvfs(s->artifacts_dir, &vfs) == 0)
-        s->rs.disk_free_bytes = (uint64_t)vfs.f_bavail * vfs.f_frsize;
-
+    /* the tree below the shim (which is not counted); below soak once the shim is gone */
+    pid_t root = s->child > 0 && s->shim_alive ? s->child : getpid();
+    sampler_take(s->sm, root, s->rs.state == RS_RUNNING, now, &ls, &s->rs);
     sv_policies(s, now);
-
-    store_sample m = {
-        .t = wall_now(),
-        .elapsed_s = (double)(now - s->rs.start_ms) / 1000.0,
-        .rss_bytes = ps.rss_bytes,
-        .pss_bytes = ps.pss_valid ? (int64_t)ps.pss_bytes : -1,
-        .cpu_percent = s->rs.cpu_percent,
-        .cpu_seconds = s->rs.cpu_seconds,
-        .threads = ps.threads,
-        .fds = ps.fds,
-        .procs = ps.nprocs,
-        .zombies = ps.zombies,
-        .artifacts_bytes = s->rs.artifacts_bytes,
-        .disk_free_bytes = s->rs.disk_free_bytes,
-        .restarts = s->rs.restarts,
-        .log_lines = ls.lines[0] + ls.lines[1],
-        .dropped_bytes = ls.dropped_bytes,
-        .heartbeat_age_s = s->rs.heartbeat_age_s,
-    };
+    store_sample m = sampler_row(&s->rs, wall_now(), now);
     if (store_sample_add(s->db, &m) != 0)
         s->rs.store_errors++;
     if (s->rs.samples == 0 || now - s->last_pat_store_ms >= 60000)
@@ -989,7 +841,11 @@ static void sv_ckpt_done(uv_work_t *w, int status)
 static void sv_ckpt_tick(uv_timer_t *t)
 {
     sv *s = t->data;
-    sv_queue_once(s, &s->ckpt_work, &s->ckpt_busy, sv_ckpt_work, sv_ckpt_done);
+    if (s->ckpt_busy)
+        return;
+    s->ckpt_work.data = s;
+    if (uv_queue_work(s->loop, &s->ckpt_work, sv_ckpt_work, sv_ckpt_done) == 0)
+        s->ckpt_busy = 1;
 }
 
 /* ---- set-up and tear-down ------------------------------------------------------------- */
@@ -1002,7 +858,7 @@ static void sv_close_handles(sv *s)
         (uv_handle_t *)&s->sig_term,       (uv_handle_t *)&s->sig_hup,
         (uv_handle_t *)&s->sample_timer,   (uv_handle_t *)&s->stop_timer,
         (uv_handle_t *)&s->deadline_timer, (uv_handle_t *)&s->end_timer,
-        (uv_handle_t *)&s->ckpt_timer,     (uv_handle_t *)&s->walk_timer,
+        (uv_handle_t *)&s->ckpt_timer,
     };
     for (size_t i = 0; i < sizeof hs / sizeof hs[0]; i++)
         if (hs[i]->loop && !uv_is_closing(hs[i]))
@@ -1010,6 +866,7 @@ static void sv_close_handles(sv *s)
     for (int i = 0; i < LOGCAP_NSTREAMS; i++)
         sv_close_pipe(s, i);
     sv_close_status(s);
+    sampler_close(s->sm);
 }
 
 static int sv_write_pidfile(sv *s, char *err, size_t errlen)
@@ -1178,9 +1035,9 @@ int run_soak(opts *o)
     s->lc = logcap_new(&lo, err, sizeof err);
     if (!s->lc)
         goto fail;
-    s->pt = proctree_new("/proc");
+    s->sm = sampler_new(uv_default_loop(), s->artifacts_dir, s->db_path, o->pss_interval_ms);
     s->tk = treekill_new("/proc", 0); /* the SIGCHLD handler reaps */
-    if (!s->pt || !s->tk) {
+    if (!s->sm || !s->tk) {
         snprintf(err, sizeof err, "out of memory");
         goto fail;
     }
@@ -1238,8 +1095,8 @@ int run_soak(opts *o)
     uv_signal_start(&s->sig_int, sv_on_stop_signal, SIGINT);
     uv_signal_start(&s->sig_term, sv_on_stop_signal, SIGTERM);
     uv_signal_start(&s->sig_hup, sv_on_stop_signal, SIGHUP);
-    uv_timer_t *timers[] = {&s->sample_timer, &s->stop_timer, &s->deadline_timer,
-                            &s->end_timer,    &s->ckpt_timer, &s->walk_timer};
+    uv_timer_t *timers[] = {&s->sample_timer, &s->stop_timer, &s->deadline_timer, &s->end_timer,
+                            &s->ckpt_timer};
     for (size_t i = 0; i < sizeof timers / sizeof timers[0]; i++) {
         uv_timer_init(s->loop, timers[i]);
         timers[i]->data = s;
@@ -1265,7 +1122,7 @@ int run_soak(opts *o)
 
     uv_timer_start(&s->end_timer, sv_on_end, o->duration_ms, 0);
     uv_timer_start(&s->ckpt_timer, sv_ckpt_tick, 10000, 10000);
-    uv_timer_start(&s->walk_timer, sv_walk_tick, 0, SV_WALK_MS);
+    sampler_start(s->sm, SV_WALK_MS);
     uv_timer_start(&s->sample_timer, sv_sample, o->interval_ms, o->interval_ms);
     sv_apply(s, sup_start(&s->sup, now_ms(s)));
 
@@ -1328,7 +1185,7 @@ fail:
 out:
     store_close(s->db);
     logcap_free(s->lc);
-    proctree_free(s->pt);
+    sampler_free(s->sm);
     treekill_free(s->tk);
     patterns_free(s->pat);
     cgroup_free(s->cg);
