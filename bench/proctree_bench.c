@@ -6,7 +6,7 @@
  *                                 all are up, then sleep until killed
  *   proctree-bench sample PID N   take N samples of PID's tree (PSS off) and print the CPU time
  *                                 per sample
- *   proctree-bench kill PID       kill PID's tree with proctree_kill_tree
+ *   proctree-bench kill PID       kill PID's tree with treekill_run
  */
 #include <errno.h>
 #include <signal.h>
@@ -18,6 +18,7 @@
 #include <sys/prctl.h>
 
 #include "proctree.h"
+#include "treekill.h"
 
 static long arg_long(const char *s, long lo, long hi)
 {
@@ -122,7 +123,7 @@ int main(int argc, char **argv)
     if (argc == 4 && strcmp(argv[1], "sample") == 0)
         return sample((pid_t)arg_long(argv[2], 1, 1L << 30), arg_long(argv[3], 1, 1000000));
     if (argc == 3 && strcmp(argv[1], "kill") == 0) {
-        int rc = proctree_kill_tree((pid_t)arg_long(argv[2], 1, 1L << 30), 1, 1000);
+        int rc = treekill_run((pid_t)arg_long(argv[2], 1, 1L << 30), 1, 1000);
         return rc < 0 ? 1 : 0;
     }
     fprintf(stderr, "usage: proctree-bench spawn N | sample PID N | kill PID\n");

@@ -1,5 +1,5 @@
 /*
- * proctree: walk, sample and kill a process tree through /proc. See proctree.h for the contract.
+ * proctree: walk and sample a process tree through /proc. See proctree.h for the contract.
  *
  * Cost model: a sample reads, per process, its stat file, its fd folder (one getdents64 call for
  * a few hundred fds) and the children file of each of its threads; nothing is allocated per
@@ -13,7 +13,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,7 +20,6 @@
 #include <unistd.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
-#include <sys/wait.h>
 
 #ifndef PROC_SUPER_MAGIC
 #define PROC_SUPER_MAGIC 0x9fa0
@@ -33,9 +31,8 @@
 #define PT_TEXT_BUF  (PROCTREE_MAX_PROCS * 8 + 64) /* children file of a big parent */
 #define PT_SET_CAP   (2 * PROCTREE_MAX_PROCS)      /* open addressing, load <= 1/2 */
 #define PT_SCAN_MAX  65536 /* processes read by the fallback scan; the rest are ignored */
-#define PT_POLL_MS   20
-#define PT_HELD_MAX  128 /* processes whose stat and children files stay open */
-#define PT_HELD_CAP  256 /* slots of the held table, a power of two */
+#define PT_HELD_MAX  128   /* processes whose stat and children files stay open */
+#define PT_HELD_CAP  256   /* slots of the held table, a power of two */
 
 /* ---- parsers ---------------------------------------------------------------------------- */
 
@@ -250,7 +247,7 @@ static ssize_t pread_all(int fd, char *buf, size_t cap)
     return (ssize_t)n;
 }
 
-static int read_stat(int procfd, pid_t pid, proctree_stat *st)
+int proctree_read_stat(int procfd, pid_t pid, proctree_stat *st)
 {
     char path[32], buf[PT_STAT_BUF];
     snprintf(path, sizeof path, "%d/stat", (int)pid);
@@ -387,18 +384,6 @@ static int set_add(walker *w, pid_t pid)
     return 0;
 }
 
-static int set_has(walker *w, pid_t pid)
-{
-    uint32_t mask = PT_SET_CAP - 1;
-    for (uint32_t i = hash_pid(pid) & mask, k = 0; k < PT_SET_CAP; i = (i + 1) & mask, k++) {
-        if (w->set[i].gen != w->setgen)
-            return 0;
-        if (w->set[i].pid == pid)
-            return 1;
-    }
-    return 0;
-}
-
 static walker *walker_new(const char *proc_root)
 {
     walker *w = calloc(1, sizeof *w);
@@ -471,7 +456,7 @@ static void held_sweep(walker *w)
 static int read_stat_w(walker *w, pid_t pid, proctree_stat *st)
 {
     if (!w->held)
-        return read_stat(w->procfd, pid, st);
+        return proctree_read_stat(w->procfd, pid, st);
     char buf[PT_STAT_BUF];
     held *h = held_slot(w, pid, 1);
     if (h && h->stat_fd >= 0) {
@@ -628,7 +613,7 @@ static int scan_one(void *ctx, const char *name)
     walker *w = ctx;
     pid_t pid;
     proctree_stat st;
-    if (parse_pid_name(name, &pid) || read_stat(w->procfd, pid, &st))
+    if (parse_pid_name(name, &pid) || proctree_read_stat(w->procfd, pid, &st))
         return 0;
     if (w->nscan == PT_SCAN_MAX) {
         w->truncated = 1;
@@ -925,192 +910,4 @@ int proctree_descendants(const char *proc_root, pid_t root, pid_t *out, size_t m
     }
     walker_free(w);
     return found > INT_MAX ? INT_MAX : (int)found;
-}
-
-/* Signals root's process group when root leads one, unless it is our own group. */
-static int signal_group(pid_t root, int sig)
-{
-    if (getpgid(root) != root || root == getpgrp())
-        return 0;
-    return kill(-root, sig) == 0;
-}
-
-int proctree_signal_tree(pid_t root, int include_root, int sig)
-{
-    if (root <= 0)
-        return -EINVAL;
-    walker *w = walker_new("/proc");
-    if (!w)
-        return errno ? -errno : -ENOMEM;
-    long found = walk(w, root, include_root, NULL, NULL);
-    if (found < 0) {
-        walker_free(w);
-        return (int)found;
-    }
-    int n = 0;
-    pid_t self = getpid();
-    signal_group(root, sig);
-    for (size_t i = include_root ? 0 : 1; i < w->qlen; i++)
-        if (w->queue[i] != self && kill(w->queue[i], sig) == 0)
-            n++;
-    walker_free(w);
-    return n;
-}
-
-/* One process being killed. */
-typedef struct victim {
-    pid_t pid;
-    uint64_t start;
-    int target;   /* 0 for root when !include_root: only followed to find its children */
-    int got_kill; /* counted among those that needed SIGKILL */
-    int zombie;   /* dead, waiting for its parent (in the tree) to reap it or to die */
-} victim;
-
-typedef struct killer {
-    walker *w;
-    victim v[PROCTREE_MAX_PROCS];
-    size_t n;
-    int sig; /* SIGTERM, then SIGKILL */
-    int nkilled;
-    pid_t self;
-} killer;
-
-static void hit(killer *k, victim *v)
-{
-    if (!v->target || v->zombie || v->pid == k->self)
-        return;
-    kill(v->pid, k->sig);
-    if (k->sig == SIGKILL) {
-        if (!v->got_kill)
-            k->nkilled++;
-        v->got_kill = 1;
-    } else {
-        kill(v->pid, SIGCONT); /* a stopped process must run to act on SIGTERM */
-    }
-}
-
-/* Drops the victims that are gone (reaping our own children), adds the children of the rest
- * and signals the newcomers. Returns how many targets are left. */
-static size_t refresh(killer *k)
-{
-    walker *w = k->w;
-    set_clear(w);
-    for (size_t i = 0; i < k->n; i++)
-        set_add(w, k->v[i].pid);
-    size_t alive = 0;
-    for (size_t i = 0; i < k->n; i++) { /* k->n grows as children are appended */
-        victim *v = &k->v[i];
-        proctree_stat st;
-        int gone = read_stat(w->procfd, v->pid, &st) != 0 || st.starttime != v->start;
-        v->zombie = !gone && st.state == 'Z';
-        if (v->zombie) {
-            /* Ours: reap it. A zombie whose parent is in the tree is waited for: that parent
-             * reaps it or dies, and then it is ours (we may be the subreaper) or init's. Any
-             * other zombie is someone else's business, and dead. */
-            if (v->target && waitpid(v->pid, NULL, WNOHANG) == v->pid)
-                gone = 1;
-            else if (st.ppid == k->self || !set_has(w, st.ppid))
-                gone = 1;
-        }
-        if (gone) {
-            v->pid = 0;
-            continue;
-        }
-        if (v->target)
-            alive++;
-        if (v->zombie || children_of(w, v->pid, st.num_threads))
-            continue;
-        for (size_t j = 0; j < w->nkids && k->n < PROCTREE_MAX_PROCS; j++) {
-            proctree_stat cs;
-            if (!set_add(w, w->kids[j]) || read_stat(w->procfd, w->kids[j], &cs))
-                continue;
-            victim *nv = &k->v[k->n++];
-            *nv = (victim){.pid = cs.pid, .start = cs.starttime, .target = 1};
-            hit(k, nv);
-        }
-    }
-    size_t o = 0; /* compact */
-    for (size_t i = 0; i < k->n; i++)
-        if (k->v[i].pid)
-            k->v[o++] = k->v[i];
-    k->n = o;
-    return alive;
-}
-
-static uint64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-int proctree_kill_tree(pid_t root, int include_root, unsigned timeout_ms)
-{
-    if (root <= 0)
-        return -EINVAL;
-    killer *k = calloc(1, sizeof *k);
-    if (!k)
-        return -ENOMEM;
-    k->w = walker_new("/proc");
-    if (!k->w) {
-        int e = errno ? -errno : -ENOMEM;
-        free(k);
-        return e;
-    }
-    k->self = getpid();
-    k->sig = SIGTERM;
-    proctree_stat st;
-    int rc = read_stat(k->w->procfd, root, &st);
-    if (rc) {
-        walker_free(k->w);
-        free(k);
-        return rc == -ENOENT || rc == -EINVAL ? -ESRCH : rc;
-    }
-    /* List the whole tree before signalling anything: once a parent dies its children move to
-     * the subreaper and can no longer be found from root. */
-    k->v[0] = (victim){.pid = root, .start = st.starttime, .target = include_root != 0};
-    k->n = 1;
-    if (walk(k->w, root, 1, NULL, NULL) > 0) {
-        for (size_t i = 1; i < k->w->qlen; i++) {
-            proctree_stat cs;
-            if (read_stat(k->w->procfd, k->w->queue[i], &cs) == 0)
-                k->v[k->n++] = (victim){.pid = cs.pid, .start = cs.starttime, .target = 1};
-        }
-    }
-    int group = signal_group(root, SIGTERM);
-    for (size_t i = 0; i < k->n; i++)
-        hit(k, &k->v[i]);
-
-    uint64_t deadline = now_ms() + timeout_ms;
-    int result;
-    for (;;) {
-        k->w->scan_built = 0; /* the fallback scan is redone once per round */
-        size_t alive = refresh(k);
-        if (alive == 0) {
-            result = k->nkilled;
-            break;
-        }
-        uint64_t now = now_ms();
-        if (now >= deadline) {
-            if (k->sig == SIGKILL) {
-                result = -ETIMEDOUT;
-                break;
-            }
-            k->sig = SIGKILL;
-            deadline = now + timeout_ms;
-        }
-        if (k->sig == SIGKILL) {
-            if (group)
-                kill(-root, SIGKILL);
-            for (size_t i = 0; i < k->n; i++)
-                hit(k, &k->v[i]);
-        }
-        uint64_t left = deadline > now ? deadline - now : 0;
-        uint64_t ms = left < PT_POLL_MS ? left : PT_POLL_MS;
-        struct timespec ts = {0, (long)(ms ? ms : 1) * 1000000L};
-        nanosleep(&ts, NULL);
-    }
-    walker_free(k->w);
-    free(k);
-    return result;
 }

@@ -1,6 +1,6 @@
 /*
- * proctree: find every descendant of a process by walking /proc, sample the whole tree, and
- * kill it.
+ * proctree: find every descendant of a process by walking /proc and sample the whole tree.
+ * Stopping a tree is lib/treekill's job.
  *
  * Descendants are found from /proc/PID/task/TID/children (every thread of a process, since a
  * child belongs to the thread that forked it), falling back to a scan of every /proc/PID/stat
@@ -95,25 +95,9 @@ int proctree_sample_tree(proctree *pt, pid_t root, int include_root, int with_ps
  * their children. Allocates about 200 KiB for the call. */
 int proctree_descendants(const char *proc_root, pid_t root, pid_t *out, size_t max);
 
-/* Sends sig to root's process group (when root leads one), to root (when include_root) and to
- * every descendant. Never signals the caller itself nor the caller's own process group (so
- * root may be getpid()). Returns how many processes were signalled one by one (the group
- * signal is not counted; sig 0 only checks) or a negative errno (-ESRCH: no such root).
- * Never blocks. */
-int proctree_signal_tree(pid_t root, int include_root, int sig);
-
-/* Kills a process and all its descendants: lists the whole tree first, then SIGTERM (and
- * SIGCONT, for stopped ones) to root's process group (when root leads one and it is not ours)
- * and to every descendant, polls every 20 ms up to timeout_ms for them to go, then SIGKILL to
- * whatever is left, repeated until none is left or another timeout_ms has passed. Processes
- * that appear meanwhile (children of a member) get the signal of the current phase; members
- * are tracked by (pid, start time), so those reparented to us (subreaper) or to init are still
- * followed. Our own children in the tree are reaped (waitpid on their pid only, WNOHANG) as
- * they exit; a zombie that is not our child counts as gone once its parent is out of the tree.
- * Returns the number of processes that needed SIGKILL (>= 0), -ESRCH when root does not exist,
- * -ETIMEDOUT when some are still alive after the SIGKILL phase (stuck in D state), or another
- * negative errno. include_root: also signal root itself (never the caller). Blocks up to
- * 2 * timeout_ms plus one poll. */
-int proctree_kill_tree(pid_t root, int include_root, unsigned timeout_ms);
+/* Reads PID/stat below an open proc_root folder (procfd) into *out. Returns 0, or a negative
+ * errno (-ENOENT: no such process; -EINVAL: malformed or not that pid). For treekill, which
+ * checks a process's start time before each signal. */
+int proctree_read_stat(int procfd, pid_t pid, proctree_stat *out);
 
 #endif

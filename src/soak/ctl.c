@@ -9,11 +9,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "proctree.h"
+#include "treekill.h"
 #include "run.h"
 #include "runrec.h"
 #include "store.h"
 #include "units.h"
+
+#define CTL_FORCE_MS 5000 /* soak stop, forced: SIGTERM to SIGKILL of what is left */
 
 pid_t ctl_running_pid(const char *dir)
 {
@@ -130,8 +132,12 @@ int ctl_stop(const char *dir, uint64_t timeout_ms)
         }
         nanosleep(&ts, NULL);
     }
-    fprintf(stderr, "soak: pid %d still running after %llu ms\n", (int)pid,
+    /* forced: soak and what is left of its tree, with the same stop soak uses (treekill) */
+    fprintf(stderr, "soak: pid %d still running after %llu ms; killing its tree\n", (int)pid,
             (unsigned long long)timeout_ms);
+    int n = treekill_run(pid, 1, CTL_FORCE_MS);
+    if (n < 0 && n != -ESRCH)
+        fprintf(stderr, "soak: cannot kill the tree of %d: %s\n", (int)pid, strerror(-n));
     return SOAK_EXIT_ERROR;
 }
 
@@ -141,7 +147,7 @@ int ctl_kill_tree(pid_t pid, uint64_t timeout_ms)
         fprintf(stderr, "soak: no process %d\n", (int)pid);
         return SOAK_EXIT_ERROR;
     }
-    int n = proctree_kill_tree(pid, 1, (unsigned)timeout_ms);
+    int n = treekill_run(pid, 1, (unsigned)timeout_ms);
     if (n < 0) {
         fprintf(stderr, "soak: cannot kill the tree of %d: %s\n", (int)pid, strerror(-n));
         return SOAK_EXIT_ERROR;

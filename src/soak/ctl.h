@@ -14,9 +14,10 @@ pid_t ctl_running_pid(const char *dir);
 
 /* Prints the current picture of the run in dir and its last events. */
 int ctl_status(const char *dir, int nevents);
-/* Asks the soak running in dir to stop (SIGTERM) and waits up to timeout_ms for it to end. */
+/* Asks the soak running in dir to stop (SIGTERM) and waits up to timeout_ms for it to end;
+ * past that, stops soak and its whole tree by force (lib/treekill) and returns an error. */
 int ctl_stop(const char *dir, uint64_t timeout_ms);
-/* Kills pid and all its descendants: SIGTERM, then SIGKILL after timeout_ms. */
+/* Kills pid and all its descendants (lib/treekill): SIGTERM, then SIGKILL after timeout_ms. */
 int ctl_kill_tree(pid_t pid, uint64_t timeout_ms);
 
 #endif

@@ -5,7 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "errcode.h"
 #include "httpd.h"
+#include "wsrv.h"
 #include "promtext.h"
 
 struct endpoints {
@@ -107,22 +109,31 @@ static void ep_handle(void *ud, const char *path, int *status, const char **ctyp
     }
 }
 
-endpoints *endpoints_start(uv_loop_t *loop, const char *addr, const runstate *rs, char *err,
-                           size_t errlen)
+int endpoints_start(uv_loop_t *loop, const char *addr, const runstate *rs, endpoints **out,
+                    char *err, size_t errlen)
 {
+    *out = NULL;
+    char ip[64];
+    int port, v6;
+    if (wsrv_parse_addr(addr, ip, sizeof ip, &port, &v6) != 0) {
+        snprintf(err, errlen, "cannot listen on '%s': %s (want ip:port)", addr ? addr : "",
+                 errcode_str(ERR_ADDR));
+        return -ERR_ADDR;
+    }
     endpoints *ep = calloc(1, sizeof *ep);
     if (!ep) {
         snprintf(err, errlen, "out of memory");
-        return NULL;
+        return -ERR_NOMEM;
     }
     ep->rs = rs;
     ep->loop = loop;
     ep->http = httpd_start(loop, addr, ep_handle, ep, err, errlen);
     if (!ep->http) {
         free(ep);
-        return NULL;
+        return -ERR_BUSY; /* a well-formed address that cannot be listened on */
     }
-    return ep;
+    *out = ep;
+    return 0;
 }
 
 void endpoints_stop(endpoints *ep)

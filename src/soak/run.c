@@ -1,38 +1,49 @@
 /*
- * run: the `soak run` supervisor. One libuv loop drives everything:
- *   - the service, started by fork/exec in its own process group, with PR_SET_PDEATHSIG, stdin
- *     from /dev/null, stdout and stderr into pipes read by the loop;
+ * run: the `soak run` supervisor's mechanism. One libuv loop drives everything:
+ *   - the service, started by fork/exec of the shim (shim.h) in its own process group, with
+ *     PR_SET_PDEATHSIG, stdin from /dev/null, stdout and stderr into pipes read by the loop;
  *   - SIGCHLD: soak is a child subreaper, so orphans come back to it; every child, ours or
  *     adopted, is reaped as soon as the signal arrives;
- *   - the sample timer: process tree, disk, log statistics, heartbeat watchdog, status line;
- *   - the state machine below, which decides what an exit, a hang or a stop request means.
+ *   - the sample timer: a sample (sampler.h: process tree, folder, disk), then the policies
+ *     (policy.h: watchdog, quota, low disk) from one place, the row, the status line;
+ *   - the supervisor (supervise.h), a pure table that decides what an exit, a hang or a stop
+ *     request means. run.c tells it what happened and performs the actions it returns.
  *
- * States and what each event does in them (actions[state][event]):
+ * What happens, what the table hears, and where run.c carries out the answer:
  *
- *              | EXITED (direct child) | HANG          | TREE_EMPTY       | TIMER (backoff) | STOP
- *   RUNNING    | kill leftovers ->STOP | kill ->STOP   | -                | -               | kill
- * ->STOP* STOPPING   | record                | -             | restart? ->BACK  | -               |
- * mark final BACKOFF    | -                     | -             | -                | start ->RUN |
- * ->DONE DONE       | -                     | -             | -                | -               |
- * -
- * (*) a final stop: after it the run ends instead of restarting.
+ *   what happens (mechanism)               | fed to the table            | actions done in
+ *   ---------------------------------------+-----------------------------+------------------
+ *   run_soak begins                        | sup_start                   | sv_apply
+ *   the shim says: started / exec failed   | sup_spawned / _spawn_failed | sv_on_status
+ *   the shim says: the service exited      | sup_exited                  | sv_on_status
+ *   SIGCHLD: the shim itself ended         | sup_exited                  | sv_on_sigchld
+ *   sample: no heartbeat for too long      | sup_hang                    | sv_policies
+ *   stop poll: nothing of the tree is left | sup_tree_empty              | sv_stop_poll
+ *   the supervisor's deadline passed       | sup_timer                   | sv_on_deadline
+ *   duration over / SIGINT SIGTERM SIGHUP  | sup_stop                    | sv_on_end, _signal
+ *
+ *   action (SUP_A_*)    | mechanism
+ *   --------------------+---------------------------------------------------------------
+ *   SPAWN               | fork the shim, open its pipes (sv_spawn); never waits for it
+ *   REC_START/EXIT/HANG | events start/restart, exit (+core_dump, oom_*), hang
+ *   TERM / KILL / AGAIN | treekill_begin / treekill_kill (events stop, stop_kill, stop_stuck)
+ *   SCHEDULE            | event restart_scheduled; the deadline timer fires the restart
+ *   START_FAILED/LIMIT  | events start_failed / start_limit
+ *   GIVE_UP / FINISH    | survivors noted / pipes drained, timers stopped, loop stopped
  */
 #include "run.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <dirent.h>
 #include <limits.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <poll.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/stat.h>
-#include <sys/statvfs.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -40,32 +51,38 @@
 #include <uv.h>
 
 #include "analyze.h"
-#include "backoff.h"
 #include "cgroup.h"
 #include "ctl.h"
 #include "endpoints.h"
+#include "errcode.h"
 #include "logcap.h"
 #include "patterns.h"
-#include "proctree.h"
+#include "policy.h"
+#include "sampler.h"
 #include "report.h"
 #include "runstate.h"
 #include "scrape.h"
 #include "shim.h"
 #include "statusline.h"
 #include "store.h"
+#include "supervise.h"
+#include "treekill.h"
 #include "units.h"
 
-typedef enum sv_event { EV_EXITED, EV_HANG, EV_TREE_EMPTY, EV_TIMER, EV_STOP, EV_COUNT } sv_event;
+#define SV_STOP_POLL_MS 50    /* how often a stop looks at what is left of the tree */
+#define SV_WALK_MS      10000 /* the full walk of the artifacts folder (sampler.h) */
 
 /* Everything the loop owns. One per `soak run`. */
 typedef struct sv {
     runstate rs; /* counters shared with the endpoints and the status line */
+    sup sup;     /* the supervisor's state and records */
     opts *o;
     uv_loop_t *loop;
     store *db;
     logcap *lc;
     patterns *pat;
-    proctree *pt;
+    sampler *sm;
+    treekill *tk;
     endpoints *ep;
     scrape *sc;
     statusline *sl;
@@ -73,7 +90,7 @@ typedef struct sv {
     int hb_index; /* pattern index of the heartbeat, -1 without one */
 
     uv_signal_t sig_chld, sig_int, sig_term, sig_hup;
-    uv_timer_t sample_timer, stop_timer, backoff_timer, end_timer, ckpt_timer;
+    uv_timer_t sample_timer, stop_timer, deadline_timer, end_timer, ckpt_timer;
     uv_work_t ckpt_work;
     int ckpt_busy;
     char db_path[PATH_MAX + 16];
@@ -85,31 +102,20 @@ typedef struct sv {
     } pipe_ctx[LOGCAP_NSTREAMS];
 
     pid_t child;           /* the direct child, the shim (see shim.h); 0 when none */
+    int shim_alive;        /* not reaped yet */
     pid_t service_pid;     /* the service, the shim's child */
     uv_pipe_t status_pipe; /* messages from the shim */
     int status_open;
-    int shim_alive;
     char status_buf[64];
     size_t status_len;
     char self_exe[PATH_MAX];
-    int child_status; /* wait status of the last exit */
-    int exit_seen;    /* the direct child of this cycle has exited */
-    int hang;         /* this cycle ended by the watchdog */
-    int we_killed;    /* we sent SIGKILL in this cycle */
-    int stop_final;   /* after this stop, the run ends */
-    int stop_signals; /* SIGINT/SIGTERM received */
-    int gave_up;      /* start limit reached */
-    int start_error;  /* the command could not be started */
-    uint64_t stop_started_ms;
-    int stop_phase;    /* 0 TERM sent, 1 KILL sent */
-    int stuck_periods; /* 5 s periods in which SIGKILL did not empty the tree */
-    int survivors;     /* processes left when soak gave up stopping them */
-    int db_capped;     /* the folder reached its quota: optional rows are not stored */
-    uint64_t last_pss_ms;
+    int start_errno;      /* why the last start failed */
+    char start_what[600]; /* what failed: "cannot run 'CMD'", "cannot fork" */
+    double hang_age_s;    /* the heartbeat's age when the watchdog fired */
+    int survivors;        /* processes left when soak gave up stopping them */
+    int db_capped;        /* policy: the folder reached its quota */
+    int disk_low;         /* policy: free disk is low */
     uint64_t last_pat_store_ms;
-    uint64_t last_sample_ms;
-    int disk_low;
-    char end_reason[64];
     char artifacts_dir[PATH_MAX];
     char pid_path[PATH_MAX];
     /* rate limit of pattern events per pattern per minute */
@@ -118,8 +124,10 @@ typedef struct sv {
     uint64_t pat_suppressed[PATTERNS_MAX];
 } sv;
 
-static void sv_dispatch(sv *s, sv_event ev);
-static void sv_finish(sv *s);
+static void sv_sample(uv_timer_t *t);
+static void sv_stop_poll(uv_timer_t *t);
+static void sv_on_deadline(uv_timer_t *t);
+static void sv_store_pattern_counts(sv *s);
 
 static uint64_t now_ms(sv *s)
 {
@@ -330,35 +338,19 @@ static void sv_on_status(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
     sv_status_parse(s);
 }
 
-/* Waits up to 10 s for the shim's first message: started or exec failed. */
-static int sv_first_msg(int fd, shim_msg *m)
-{
-    size_t got = 0;
-    while (got < sizeof *m) {
-        struct pollfd pfd = {fd, POLLIN, 0};
-        int pr = poll(&pfd, 1, 10000);
-        if (pr < 0 && errno == EINTR)
-            continue;
-        if (pr <= 0)
-            return -ETIMEDOUT;
-        ssize_t n = read(fd, (char *)m + got, sizeof *m - got);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return -EPIPE;
-        got += (size_t)n;
-    }
-    return 0;
-}
+/* ---- starting the service ------------------------------------------------------------- */
 
-/* Starts the shim, which starts the service (see shim.h). */
+/* Starts the shim, which starts the service (see shim.h). Never waits: the shim's first
+ * message (started, or exec failed) arrives on the status pipe. Returns 0, or -1 with
+ * start_errno and start_what set when the shim could not be started at all. */
 static int sv_spawn(sv *s)
 {
+    s->start_errno = 0;
+    snprintf(s->start_what, sizeof s->start_what, "cannot run '%s'", s->o->argv[0]);
     int outp[2] = {-1, -1}, errp[2] = {-1, -1}, statp[2] = {-1, -1};
     if (pipe2(outp, O_CLOEXEC) || pipe2(errp, O_CLOEXEC) || pipe2(statp, O_CLOEXEC)) {
-        s->start_error = errno;
-        sv_event_rec(s, STORE_EV_START_FAILED, 0, 0, "cannot create pipes: %s",
-                     strerror(s->start_error));
+        s->start_errno = errno;
+        snprintf(s->start_what, sizeof s->start_what, "cannot create pipes");
         goto fail;
     }
     /* room for bursts while the loop is busy elsewhere (best effort) */
@@ -423,25 +415,13 @@ static int sv_spawn(sv *s)
     int fork_errno = errno;
     sigprocmask(SIG_SETMASK, &old, NULL);
     if (pid < 0) {
-        s->start_error = fork_errno;
-        sv_event_rec(s, STORE_EV_START_FAILED, 0, 0, "cannot fork: %s", strerror(fork_errno));
+        s->start_errno = fork_errno;
+        snprintf(s->start_what, sizeof s->start_what, "cannot fork");
         goto fail;
     }
     close(outp[1]);
     close(errp[1]);
     close(statp[1]);
-    outp[1] = errp[1] = statp[1] = -1;
-    shim_msg m;
-    int rc = sv_first_msg(statp[0], &m);
-    if (rc != 0 || m.kind != SHIM_STARTED) {
-        int e = rc != 0 ? -rc : m.kind == SHIM_EXEC_FAILED ? m.value : EPROTO;
-        s->start_error = e;
-        sv_event_rec(s, STORE_EV_START_FAILED, 0, 0, "cannot run '%s': %s", s->o->argv[0],
-                     strerror(e));
-        kill(pid, SIGKILL);
-        waitpid(pid, NULL, 0);
-        goto fail;
-    }
     int fds[2] = {outp[0], errp[0]};
     for (int i = 0; i < LOGCAP_NSTREAMS; i++) {
         uv_pipe_init(s->loop, &s->pipes[i], 0);
@@ -460,19 +440,7 @@ static int sv_spawn(sv *s)
     s->status_len = 0;
     s->child = pid;
     s->shim_alive = 1;
-    s->service_pid = (pid_t)m.value;
-    s->exit_seen = 0;
-    s->hang = 0;
-    s->we_killed = 0;
-    s->rs.child_pid = s->service_pid;
-    s->rs.child_start_ms = now_ms(s);
-    s->rs.last_heartbeat_ms = s->rs.child_start_ms;
-    s->rs.state = RS_RUNNING;
-    s->rs.starts++;
-    if (s->rs.starts > 1)
-        s->rs.restarts++;
-    sv_event_rec(s, s->rs.starts > 1 ? STORE_EV_RESTART : STORE_EV_START, 0, (double)s->service_pid,
-                 "pid %d: %s", (int)s->service_pid, s->rs.command);
+    s->service_pid = 0;
     return 0;
 fail:
     for (int i = 0; i < 2; i++) {
@@ -483,234 +451,221 @@ fail:
         if (statp[i] >= 0)
             close(statp[i]);
     }
-    if (!s->start_error)
-        s->start_error = EIO;
+    if (!s->start_errno)
+        s->start_errno = EIO;
     return -1;
 }
 
-/* ---- stopping ------------------------------------------------------------------------- */
+/* ---- the supervisor: events in, actions out ----------------------------------------------- */
 
-static int sv_tree_count(void)
+static void sv_apply(sv *s, unsigned acts);
+
+/* The run's picture follows the table: rs.state and the counters are written here only. */
+static void sv_sync(sv *s)
 {
-    pid_t pids[8];
-    int n = proctree_descendants("/proc", getpid(), pids, 8);
-    return n < 0 ? 0 : n;
+    static const rs_state view[SUP_NSTATES] = {
+        [SUP_INIT] = RS_STARTING,      [SUP_STARTING] = RS_STARTING,  [SUP_RUNNING] = RS_RUNNING,
+        [SUP_STOP_TERM] = RS_STOPPING, [SUP_STOP_KILL] = RS_STOPPING, [SUP_STUCK] = RS_STOPPING,
+        [SUP_BACKOFF] = RS_BACKOFF,    [SUP_DONE] = RS_DONE,
+    };
+    s->rs.state = view[s->sup.state];
+    s->rs.starts = s->sup.starts;
+    s->rs.restarts = s->sup.restarts;
+    s->rs.crashes = s->sup.crashes;
+    s->rs.hangs = s->sup.hangs;
+    s->rs.completed = s->sup.cause == SUP_CAUSE_DURATION;
+    uint64_t now = now_ms(s);
+    uint64_t due = sup_deadline(&s->sup);
+    if (s->sup.state == SUP_DONE || !due)
+        uv_timer_stop(&s->deadline_timer);
+    else
+        uv_timer_start(&s->deadline_timer, sv_on_deadline, due > now ? due - now : 0, 0);
+    int stopping = s->rs.state == RS_STOPPING;
+    if (stopping && !uv_is_active((uv_handle_t *)&s->stop_timer))
+        uv_timer_start(&s->stop_timer, sv_stop_poll, 0, SV_STOP_POLL_MS);
+    else if (!stopping)
+        uv_timer_stop(&s->stop_timer);
 }
 
-static void sv_stop_tick(uv_timer_t *t)
+/* Records how the service ended, as the table judged it. */
+static void sv_rec_exit(sv *s)
 {
-    sv *s = t->data;
-    if (sv_tree_count() == 0) {
-        uv_timer_stop(&s->stop_timer);
-        sv_dispatch(s, EV_TREE_EMPTY);
+    const sup_cycle *c = sup_last_cycle(&s->sup);
+    double up_s = (double)(now_ms(s) - c->start_ms) / 1000.0;
+    int pid = (int)s->service_pid;
+    if (c->signal == 0) {
+        s->rs.last_exit_code = c->exit_code;
+        s->rs.last_exit_signal = 0;
+        sv_event_rec(s, STORE_EV_EXIT, c->exit_failure, c->exit_code,
+                     "pid %d exited with code %d after %.1fs", pid, c->exit_code, up_s);
         return;
     }
-    uint64_t now = now_ms(s);
-    if (s->stop_phase == 0 && now - s->stop_started_ms >= s->o->stop_timeout_ms) {
-        int n = proctree_signal_tree(getpid(), 0, SIGKILL);
-        s->we_killed = 1;
-        s->stop_phase = 1;
-        s->stop_started_ms = now;
-        sv_event_rec(s, STORE_EV_STOP_KILL, 0, n, "%d processes still there after %s: SIGKILL", n,
-                     units_format_duration(s->o->stop_timeout_ms, (char[32]){0}, 32));
-    } else if (s->stop_phase == 1 && now - s->stop_started_ms >= 5000) {
-        /* processes in uninterruptible sleep: keep trying, and say so once a period; after a
-         * minute give up, so that the run still ends and says so */
-        int n = proctree_signal_tree(getpid(), 0, SIGKILL);
-        s->stop_started_ms = now;
-        sv_event_rec(s, STORE_EV_STOP_STUCK, 0, n, "%d processes survive SIGKILL (state D?)", n);
-        if (++s->stuck_periods >= 12) {
-            s->survivors = n;
-            snprintf(s->end_reason, sizeof s->end_reason, "%d processes survive SIGKILL", n);
-            uv_timer_stop(&s->stop_timer);
-            sv_finish(s);
+    s->rs.last_exit_code = -1;
+    s->rs.last_exit_signal = c->signal;
+    sv_event_rec(s, STORE_EV_EXIT, c->exit_failure, -c->signal,
+                 "pid %d killed by signal %d (%s)%s after %.1fs", pid, c->signal,
+                 strsignal(c->signal), c->core ? " (core dumped)" : "", up_s);
+    if (c->core)
+        sv_event_rec(s, STORE_EV_CORE_DUMP, 1, c->signal, "pid %d dumped core", pid);
+    if (c->unexpected_kill) {
+        char why[256];
+        int oom = cgroup_oom_kills(s->cg, why, sizeof why);
+        if (oom > 0) {
+            s->rs.oom_kills++;
+            sv_event_rec(s, STORE_EV_OOM_KILL, 1, oom, "SIGKILL by the kernel OOM killer: %s", why);
+        } else {
+            sv_event_rec(s, STORE_EV_OOM_SUSPECTED, 1, 0,
+                         "SIGKILL that soak did not send: likely an OOM kill (%s)", why);
         }
     }
 }
 
-/* SIGTERM to the group and every descendant, then poll until the tree is empty. */
-static void sv_begin_stop(sv *s, const char *why)
+/* SIGTERM to the shim's group and every descendant of soak; the stop poll follows it. */
+static void sv_term(sv *s)
 {
-    s->rs.state = RS_STOPPING;
-    s->stop_phase = 0;
-    s->stuck_periods = 0;
-    s->stop_started_ms = now_ms(s);
-    int n = 0;
-    if (s->child > 0 && s->shim_alive)
-        kill(-s->child, SIGTERM); /* the group of the shim and the service */
-    n = proctree_signal_tree(getpid(), 0, SIGTERM);
-    sv_event_rec(s, STORE_EV_STOP, 0, n, "%s: SIGTERM to %d processes", why, n);
-    uv_timer_start(&s->stop_timer, sv_stop_tick, 0, 50);
+    const char *why = sup_last_cycle(&s->sup)->why == SUP_WHY_HANG ? "hang"
+                      : s->sup.stops > 0                           ? sup_cause_text(s->sup.cause)
+                                         : "service exited; stopping what is left of its tree";
+    int n = treekill_begin(s->tk, getpid(), 0, now_ms(s));
+    sv_event_rec(s, STORE_EV_STOP, 0, n < 0 ? 0 : n, "%s: SIGTERM to %d processes", why,
+                 n < 0 ? 0 : n);
 }
 
-/* ---- the state machine ---------------------------------------------------------------- */
-
-static void sv_finish(sv *s);
-static void sv_backoff_fire(uv_timer_t *t);
-
-static int sv_cycle_failed(sv *s)
+static void sv_kill(sv *s)
 {
-    if (s->hang)
-        return 1;
-    int st = s->child_status;
-    if (WIFEXITED(st))
-        return WEXITSTATUS(st) != 0;
-    return 1;
+    treekill_poll(s->tk);
+    int n = treekill_kill(s->tk, now_ms(s));
+    char d[32];
+    if (s->sup.stops > 1)
+        sv_event_rec(s, STORE_EV_STOP_KILL, 0, n, "stop requested again: SIGKILL to %d processes",
+                     n);
+    else
+        sv_event_rec(s, STORE_EV_STOP_KILL, 0, n, "%d processes still there after %s: SIGKILL", n,
+                     units_format_duration(s->o->stop_timeout_ms, d, sizeof d));
 }
 
-/* The tree is empty after an exit or a stop: end the run or schedule a restart. */
-static void sv_after_cycle(sv *s)
+static void sv_kill_again(sv *s)
+{
+    treekill_poll(s->tk);
+    int n = treekill_kill(s->tk, now_ms(s));
+    s->survivors = n;
+    sv_event_rec(s, STORE_EV_STOP_STUCK, 0, n, "%d processes survive SIGKILL (state D?)", n);
+}
+
+/* The cycle is over: what the service wrote is read to the end. */
+static void sv_cycle_over(sv *s)
 {
     for (int i = 0; i < LOGCAP_NSTREAMS; i++)
         sv_drain_pipe(s, i);
     sv_close_status(s);
     s->child = 0;
     s->rs.child_pid = 0;
-    if (s->stop_final) {
-        sv_finish(s);
-        return;
-    }
-    int failed = sv_cycle_failed(s);
-    opts_restart pol = s->o->restart;
-    if (pol == OPTS_RESTART_NEVER || (pol == OPTS_RESTART_ON_FAILURE && !failed)) {
-        snprintf(s->end_reason, sizeof s->end_reason, "%s",
-                 failed ? "service failed" : "service exited");
-        sv_finish(s);
-        return;
-    }
-    uint64_t up = now_ms(s) - s->rs.child_start_ms;
-    uint64_t delay = backoff_next(&s->rs.bo, up);
-    char d[32];
-    sv_event_rec(s, STORE_EV_RESTART_SCHEDULED, 0, (double)delay / 1000.0, "restart in %s",
-                 units_format_duration(delay, d, sizeof d));
-    s->rs.state = RS_BACKOFF;
-    s->rs.next_start_ms = now_ms(s) + delay;
-    uv_timer_start(&s->backoff_timer, sv_backoff_fire, delay, 0);
 }
 
-static void sv_try_start(sv *s)
+static void sv_finish(sv *s)
 {
-    if (backoff_start(&s->rs.bo, now_ms(s)) != 0) {
-        s->gave_up = 1;
+    sv_cycle_over(s);
+    uv_timer_stop(&s->sample_timer);
+    uv_timer_stop(&s->stop_timer);
+    uv_timer_stop(&s->deadline_timer);
+    uv_timer_stop(&s->end_timer);
+    uv_timer_stop(&s->ckpt_timer);
+    uv_signal_stop(&s->sig_int);
+    uv_signal_stop(&s->sig_term);
+    uv_signal_stop(&s->sig_hup);
+    uv_stop(s->loop);
+}
+
+/* Performs the actions of one transition, in the order of supervise.h. */
+static void sv_apply(sv *s, unsigned acts)
+{
+    if (acts & SUP_A_REC_START) {
+        s->rs.child_pid = s->service_pid;
+        s->rs.child_start_ms = now_ms(s);
+        s->rs.last_heartbeat_ms = s->rs.child_start_ms;
+        sv_event_rec(s, s->sup.starts > 1 ? STORE_EV_RESTART : STORE_EV_START, 0,
+                     (double)s->service_pid, "pid %d: %s", (int)s->service_pid, s->rs.command);
+    }
+    if (acts & SUP_A_REC_EXIT)
+        sv_rec_exit(s);
+    if (acts & SUP_A_REC_HANG) {
+        char d[32], t[32];
+        sv_event_rec(s, STORE_EV_HANG, 1, s->hang_age_s, "no heartbeat for %s (timeout %s)",
+                     units_format_duration((uint64_t)(s->hang_age_s * 1000), d, sizeof d),
+                     units_format_duration(s->o->heartbeat_timeout_ms, t, sizeof t));
+    }
+    if (acts & SUP_A_TERM)
+        sv_term(s);
+    if (acts & SUP_A_KILL)
+        sv_kill(s);
+    if (acts & SUP_A_KILL_AGAIN)
+        sv_kill_again(s);
+    if (acts & SUP_A_SCHEDULE) {
+        sv_cycle_over(s);
+        char d[32];
+        sv_event_rec(s, STORE_EV_RESTART_SCHEDULED, 0, (double)s->sup.delay_ms / 1000.0,
+                     "restart in %s", units_format_duration(s->sup.delay_ms, d, sizeof d));
+        s->rs.next_start_ms = now_ms(s) + s->sup.delay_ms;
+    }
+    if (acts & SUP_A_START_FAILED) {
+        int e = s->start_errno ? s->start_errno : EIO;
+        fprintf(stderr, "soak: cannot run '%s': %s\n", s->o->argv[0], strerror(e));
+        sv_event_rec(s, STORE_EV_START_FAILED, 0, 0, "%s: %s", s->start_what, strerror(e));
+        if (s->child > 0 && s->shim_alive) { /* a shim that never answered */
+            kill(s->child, SIGKILL);
+            if (waitpid(s->child, NULL, 0) == s->child)
+                s->shim_alive = 0;
+        }
+    }
+    if (acts & SUP_A_START_LIMIT) {
         char w[32];
         sv_event_rec(s, STORE_EV_START_LIMIT, 0, s->o->start_limit_burst,
                      "%u starts within %s: giving up", s->o->start_limit_burst,
                      units_format_duration(s->o->start_limit_interval_ms, w, sizeof w));
-        snprintf(s->end_reason, sizeof s->end_reason, "start limit reached");
+    }
+    if (acts & SUP_A_FINISH)
         sv_finish(s);
-        return;
-    }
-    if (sv_spawn(s) != 0) {
-        snprintf(s->end_reason, sizeof s->end_reason, "cannot start the service");
-        sv_finish(s);
-    }
+    sv_sync(s);
+    if ((acts & SUP_A_SPAWN) && sv_spawn(s) != 0) /* last: its failure is a transition too */
+        sv_apply(s, sup_spawn_failed(&s->sup, now_ms(s)));
 }
 
-static void sv_backoff_fire(uv_timer_t *t)
+/* While the tree is being stopped: is anything of it left? */
+static void sv_stop_poll(uv_timer_t *t)
 {
-    sv_dispatch(t->data, EV_TIMER);
+    sv *s = t->data;
+    int alive = treekill_poll(s->tk);
+    /* the shim's end must be reaped (and its status read) before the cycle can end */
+    if (alive == 0 && !s->shim_alive)
+        sv_apply(s, sup_tree_empty(&s->sup, now_ms(s)));
 }
 
-static void sv_dispatch(sv *s, sv_event ev)
+static void sv_on_deadline(uv_timer_t *t)
 {
-    switch (s->rs.state) {
-    case RS_RUNNING:
-        if (ev == EV_EXITED) {
-            sv_begin_stop(s, "service exited; stopping what is left of its tree");
-        } else if (ev == EV_HANG) {
-            s->hang = 1;
-            s->rs.hangs++;
-            s->rs.crashes++;
-            sv_begin_stop(s, "hang");
-        } else if (ev == EV_STOP) {
-            s->stop_final = 1;
-            sv_begin_stop(s, s->end_reason);
-        }
-        break;
-    case RS_STOPPING:
-        if (ev == EV_TREE_EMPTY)
-            sv_after_cycle(s);
-        else if (ev == EV_STOP)
-            s->stop_final = 1;
-        break;
-    case RS_BACKOFF:
-        if (ev == EV_TIMER)
-            sv_try_start(s);
-        else if (ev == EV_STOP)
-            sv_finish(s);
-        break;
-    case RS_STARTING:
-    case RS_DONE:
-        break;
-    }
-}
-
-/* Whether an exit during a stop is the one the stop asked for: SIGTERM (or the exit code a
- * service gives itself on SIGTERM), or SIGKILL that soak sent. A crash while shutting down (a
- * segfault in a signal handler, a core dump) still counts. */
-static int sv_exit_requested(sv *s, int status)
-{
-    if (s->rs.state != RS_STOPPING)
-        return 0;
-    if (WIFEXITED(status))
-        return 1;
-    int sig = WTERMSIG(status);
-    if (WCOREDUMP(status))
-        return 0;
-    return sig == SIGTERM || sig == SIGINT || sig == SIGHUP || (sig == SIGKILL && s->we_killed);
-}
-
-/* Records how the service ended. */
-static void sv_child_exited(sv *s, int status)
-{
-    s->child_status = status;
-    s->exit_seen = 1;
-    uint64_t up = now_ms(s) - s->rs.child_start_ms;
-    double up_s = (double)up / 1000.0;
-    int pid = (int)s->service_pid;
-    int requested = sv_exit_requested(s, status);
-    if (WIFEXITED(status)) {
-        int code = WEXITSTATUS(status);
-        s->rs.last_exit_code = code;
-        s->rs.last_exit_signal = 0;
-        if (code != 0 && !requested)
-            s->rs.crashes++;
-        sv_event_rec(s, STORE_EV_EXIT, code != 0 && !requested, code,
-                     "pid %d exited with code %d after %.1fs", pid, code, up_s);
-    } else if (WIFSIGNALED(status)) {
-        int sig = WTERMSIG(status);
-        s->rs.last_exit_code = -1;
-        s->rs.last_exit_signal = sig;
-        if (!requested)
-            s->rs.crashes++;
-        const char *core = WCOREDUMP(status) ? " (core dumped)" : "";
-        sv_event_rec(s, STORE_EV_EXIT, !requested, -sig,
-                     "pid %d killed by signal %d (%s)%s after %.1fs", pid, sig, strsignal(sig),
-                     core, up_s);
-        if (WCOREDUMP(status))
-            sv_event_rec(s, STORE_EV_CORE_DUMP, 0, sig, "pid %d dumped core", pid);
-        if (sig == SIGKILL && !s->we_killed) {
-            char why[256];
-            int oom = cgroup_oom_kills(s->cg, why, sizeof why);
-            if (oom > 0) {
-                s->rs.oom_kills++;
-                sv_event_rec(s, STORE_EV_OOM_KILL, 0, oom, "SIGKILL by the kernel OOM killer: %s",
-                             why);
-            } else {
-                sv_event_rec(s, STORE_EV_OOM_SUSPECTED, 0, 0,
-                             "SIGKILL that soak did not send: likely an OOM kill (%s)", why);
-            }
-        }
-    }
-    sv_dispatch(s, EV_EXITED);
+    sv *s = t->data;
+    sv_apply(s, sup_timer(&s->sup, now_ms(s)));
 }
 
 static void sv_status_msg(sv *s, const shim_msg *m)
 {
-    if (m->kind == SHIM_EXITED && !s->exit_seen)
-        sv_child_exited(s, m->value);
-    else if (m->kind == SHIM_REAPED && m->value > 0)
-        s->rs.reaped_orphans += (uint64_t)m->value;
+    switch (m->kind) {
+    case SHIM_STARTED:
+        s->service_pid = (pid_t)m->value;
+        sv_apply(s, sup_spawned(&s->sup, now_ms(s)));
+        break;
+    case SHIM_EXEC_FAILED:
+        s->start_errno = m->value;
+        snprintf(s->start_what, sizeof s->start_what, "cannot run '%s'", s->o->argv[0]);
+        sv_apply(s, sup_spawn_failed(&s->sup, now_ms(s)));
+        break;
+    case SHIM_EXITED:
+        sv_apply(s, sup_exited(&s->sup, m->value, now_ms(s)));
+        break;
+    case SHIM_REAPED:
+        if (m->value > 0)
+            s->rs.reaped_orphans += (uint64_t)m->value;
+        break;
+    }
 }
 
 static void sv_on_sigchld(uv_signal_t *h, int signum)
@@ -725,8 +680,10 @@ static void sv_on_sigchld(uv_signal_t *h, int signum)
         if (p == s->child && s->shim_alive) {
             s->shim_alive = 0;
             sv_status_drain(s); /* the service's exit, reported just before the shim ended */
-            if (!s->exit_seen)  /* the shim died first: its end stands for the service's */
-                sv_child_exited(s, st);
+            /* the shim's own end stands for the service's when it did not report one (the
+             * table refuses a second exit in a cycle) */
+            if (!sup_last_cycle(&s->sup)->exited)
+                sv_apply(s, sup_exited(&s->sup, st, now_ms(s)));
         } else {
             s->rs.reaped_orphans++;
         }
@@ -736,32 +693,19 @@ static void sv_on_sigchld(uv_signal_t *h, int signum)
 static void sv_on_stop_signal(uv_signal_t *h, int signum)
 {
     sv *s = h->data;
-    s->stop_signals++;
-    if (s->stop_signals > 1 && s->rs.state == RS_STOPPING) {
-        /* a second Ctrl-C: no more grace */
-        int n = proctree_signal_tree(getpid(), 0, SIGKILL);
-        s->we_killed = 1;
-        s->stop_phase = 1;
-        sv_event_rec(s, STORE_EV_STOP_KILL, 0, n, "second %s: SIGKILL to %d processes",
-                     strsignal(signum), n);
-        return;
-    }
-    snprintf(s->end_reason, sizeof s->end_reason, "stopped by %s",
-             signum == SIGINT   ? "SIGINT"
-             : signum == SIGHUP ? "SIGHUP"
-                                : "SIGTERM");
-    sv_dispatch(s, EV_STOP);
+    sup_cause c = signum == SIGINT   ? SUP_CAUSE_SIGINT
+                  : signum == SIGHUP ? SUP_CAUSE_SIGHUP
+                                     : SUP_CAUSE_SIGTERM;
+    sv_apply(s, sup_stop(&s->sup, c, now_ms(s)));
 }
 
 static void sv_on_end(uv_timer_t *t)
 {
     sv *s = t->data;
-    snprintf(s->end_reason, sizeof s->end_reason, "duration reached");
-    s->rs.completed = 1;
-    sv_dispatch(s, EV_STOP);
+    sv_apply(s, sup_stop(&s->sup, SUP_CAUSE_DURATION, now_ms(s)));
 }
 
-/* ---- sampling ------------------------------------------------------------------------- */
+/* ---- records ------------------------------------------------------------------------- */
 
 /* The pattern counters as series pattern.NAME in the metrics table, once a minute, so gates
  * such as count(pattern.error) < 100 can read them (exact, unlike the rate-limited events). */
@@ -776,35 +720,6 @@ static void sv_store_pattern_counts(sv *s)
         store_metric(s->db, t, name, "", (double)s->rs.pattern_hits[i]);
     }
     store_commit(s->db);
-}
-
-/* Size of a folder, recursively (bounded depth and count). */
-static uint64_t sv_dir_bytes(int dfd, int depth, unsigned *budget)
-{
-    uint64_t total = 0;
-    DIR *d = fdopendir(dfd);
-    if (!d) {
-        close(dfd);
-        return 0;
-    }
-    struct dirent *e;
-    while ((e = readdir(d)) && *budget) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-            continue;
-        (*budget)--;
-        struct stat st;
-        if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW))
-            continue;
-        if (S_ISDIR(st.st_mode) && depth < 8) {
-            int sub = openat(dirfd(d), e->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-            if (sub >= 0)
-                total += sv_dir_bytes(sub, depth + 1, budget);
-        } else if (S_ISREG(st.st_mode)) {
-            total += (uint64_t)st.st_blocks * 512;
-        }
-    }
-    closedir(d);
-    return total;
 }
 
 static void sv_logcap_events(sv *s)
@@ -844,114 +759,64 @@ static void sv_logcap_events(sv *s)
     }
 }
 
+/* ---- the policies, from one place ------------------------------------------------------- */
+
+/* Runs the watchdog, the quota and the low-disk policies on the sample just taken. */
+static void sv_policies(sv *s, uint64_t now)
+{
+    policy_quota q = policy_quota_check(s->rs.artifacts_bytes, s->rs.log.log_bytes,
+                                        s->o->artifacts_quota, s->db_capped);
+    if (q.changed) {
+        char a[32], b[32];
+        sv_event_rec(s, q.capped ? STORE_EV_DB_CAPPED : STORE_EV_DB_UNCAPPED, 0,
+                     (double)s->rs.artifacts_bytes,
+                     q.capped
+                         ? "artifacts at %s of %s: scraped metrics and pattern events are no "
+                           "longer stored (they are still counted)"
+                         : "artifacts back to %s of %s: storing metrics and pattern events again",
+                     units_format_bytes(s->rs.artifacts_bytes, a, sizeof a),
+                     units_format_bytes(s->o->artifacts_quota, b, sizeof b));
+        s->db_capped = q.capped;
+        s->rs.db_capped = q.capped;
+    }
+    logcap_set_quota(s->lc, q.log_quota);
+
+    policy_disk d = policy_disk_check(s->rs.disk_free_bytes, s->o->min_free_disk, s->disk_low);
+    if (d.entered) {
+        char f[32], m[32];
+        sv_event_rec(s, STORE_EV_DISK_LOW, 0, (double)s->rs.disk_free_bytes,
+                     "%s free below %s: deleting rotated logs, oldest first",
+                     units_format_bytes(s->rs.disk_free_bytes, f, sizeof f),
+                     units_format_bytes(s->o->min_free_disk, m, sizeof m));
+    }
+    s->disk_low = d.low;
+    if (d.cleanup_bytes)
+        logcap_cleanup(s->lc, d.cleanup_bytes);
+    sv_logcap_events(s);
+
+    double age;
+    int hang = policy_watchdog(s->hb_index >= 0, s->rs.state == RS_RUNNING, now,
+                               s->rs.last_heartbeat_ms, s->o->heartbeat_timeout_ms, &age);
+    s->rs.heartbeat_age_s = age;
+    if (hang) {
+        s->hang_age_s = age;
+        sv_apply(s, sup_hang(&s->sup, now));
+    }
+}
+
+/* ---- sampling ----------------------------------------------------------------------------- */
+
 static void sv_sample(uv_timer_t *t)
 {
     sv *s = t->data;
     uint64_t now = now_ms(s);
-    int with_pss = s->o->pss_interval_ms > 0 &&
-                   (s->last_pss_ms == 0 || now - s->last_pss_ms >= s->o->pss_interval_ms);
-    proctree_sample ps;
-    memset(&ps, 0, sizeof ps);
-    /* the tree below the shim (which is not counted); below soak once the shim is gone */
-    pid_t root = s->child > 0 && s->shim_alive ? s->child : getpid();
-    if (proctree_sample_tree(s->pt, root, 0, with_pss, &ps) == 0 && with_pss)
-        s->last_pss_ms = now;
-
-    double dt = s->last_sample_ms ? (double)(now - s->last_sample_ms) / 1000.0 : 0;
-    s->last_sample_ms = now;
-    s->rs.cpu_seconds += ps.cpu_seconds_delta;
-    s->rs.cpu_percent = dt > 0 ? 100.0 * ps.cpu_seconds_delta / dt : 0;
-    s->rs.tree = ps;
-    if (ps.pss_valid)
-        s->rs.pss_last = ps.pss_bytes;
-    if (s->rs.state == RS_RUNNING && ps.rss_bytes > 0) {
-        if (s->rs.rss_first == 0)
-            s->rs.rss_first = ps.rss_bytes;
-        s->rs.rss_last = ps.rss_bytes;
-    }
-    if (ps.rss_bytes > s->rs.rss_max)
-        s->rs.rss_max = ps.rss_bytes;
-    if (ps.zombies > s->rs.zombies_max)
-        s->rs.zombies_max = ps.zombies;
-
-    unsigned budget = 100000;
-    int dfd = open(s->artifacts_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    s->rs.artifacts_bytes = dfd >= 0 ? sv_dir_bytes(dfd, 0, &budget) : 0;
-    struct statvfs vfs;
-    if (statvfs(s->artifacts_dir, &vfs) == 0)
-        s->rs.disk_free_bytes = (uint64_t)vfs.f_bavail * vfs.f_frsize;
-
     logcap_stats ls;
     logcap_stats_get(s->lc, &ls);
-    s->rs.log = ls;
-    /* the quota covers the whole folder: logs get what the rest leaves */
-    uint64_t other =
-        s->rs.artifacts_bytes > ls.log_bytes ? s->rs.artifacts_bytes - ls.log_bytes : 0;
-    uint64_t q = s->o->artifacts_quota;
-    /* samples.db grows too (scraped metrics, pattern events): at 95 % of the quota those
-     * optional rows stop, so that the folder holds its quota; samples and lifecycle events go on */
-    int capped = s->rs.artifacts_bytes >= q / 100 * 95;
-    if (capped != s->db_capped) {
-        char a[32], b[32];
-        sv_event_rec(
-            s, capped ? STORE_EV_DB_CAPPED : STORE_EV_DB_UNCAPPED, 0, (double)s->rs.artifacts_bytes,
-            capped ? "artifacts at %s of %s: scraped metrics and pattern events are no "
-                     "longer stored (they are still counted)"
-                   : "artifacts back to %s of %s: storing metrics and pattern events again",
-            units_format_bytes(s->rs.artifacts_bytes, a, sizeof a),
-            units_format_bytes(q, b, sizeof b));
-        s->db_capped = capped;
-        s->rs.db_capped = capped;
-    }
-    logcap_set_quota(s->lc, q > other + (1u << 20) ? q - other : (1u << 20));
-    if (s->rs.disk_free_bytes < s->o->min_free_disk) {
-        if (!s->disk_low) {
-            char f[32], m[32];
-            sv_event_rec(s, STORE_EV_DISK_LOW, 0, (double)s->rs.disk_free_bytes,
-                         "%s free below %s: deleting rotated logs, oldest first",
-                         units_format_bytes(s->rs.disk_free_bytes, f, sizeof f),
-                         units_format_bytes(s->o->min_free_disk, m, sizeof m));
-            s->disk_low = 1;
-        }
-        logcap_cleanup(s->lc, s->o->min_free_disk - s->rs.disk_free_bytes);
-    } else if (s->rs.disk_free_bytes > s->o->min_free_disk + s->o->min_free_disk / 10) {
-        s->disk_low = 0;
-    }
-    sv_logcap_events(s);
-
-    /* watchdog */
-    double hb_age = -1;
-    if (s->hb_index >= 0 && s->rs.state == RS_RUNNING) {
-        uint64_t age = now - s->rs.last_heartbeat_ms;
-        hb_age = (double)age / 1000.0;
-        if (age > s->o->heartbeat_timeout_ms) {
-            char d[32];
-            sv_event_rec(s, STORE_EV_HANG, 0, hb_age, "no heartbeat for %s (timeout %s)",
-                         units_format_duration(age, d, sizeof d),
-                         units_format_duration(s->o->heartbeat_timeout_ms, (char[32]){0}, 32));
-            sv_dispatch(s, EV_HANG);
-        }
-    }
-    s->rs.heartbeat_age_s = hb_age;
-
-    store_sample m = {
-        .t = wall_now(),
-        .elapsed_s = (double)(now - s->rs.start_ms) / 1000.0,
-        .rss_bytes = ps.rss_bytes,
-        .pss_bytes = ps.pss_valid ? (int64_t)ps.pss_bytes : -1,
-        .cpu_percent = s->rs.cpu_percent,
-        .cpu_seconds = s->rs.cpu_seconds,
-        .threads = ps.threads,
-        .fds = ps.fds,
-        .procs = ps.nprocs,
-        .zombies = ps.zombies,
-        .artifacts_bytes = s->rs.artifacts_bytes,
-        .disk_free_bytes = s->rs.disk_free_bytes,
-        .restarts = s->rs.restarts,
-        .log_lines = ls.lines[0] + ls.lines[1],
-        .dropped_bytes = ls.dropped_bytes,
-        .heartbeat_age_s = hb_age,
-    };
+    /* the tree below the shim (which is not counted); below soak once the shim is gone */
+    pid_t root = s->child > 0 && s->shim_alive ? s->child : getpid();
+    sampler_take(s->sm, root, s->rs.state == RS_RUNNING, now, &ls, &s->rs);
+    sv_policies(s, now);
+    store_sample m = sampler_row(&s->rs, wall_now(), now);
     if (store_sample_add(s->db, &m) != 0)
         s->rs.store_errors++;
     if (s->rs.samples == 0 || now - s->last_pat_store_ms >= 60000)
@@ -960,7 +825,6 @@ static void sv_sample(uv_timer_t *t)
     statusline_update(s->sl, &s->rs, now);
 }
 
-/* samples.db checkpoints run on the thread pool: they fsync, and the loop must not wait */
 static void sv_ckpt_work(uv_work_t *w)
 {
     sv *s = w->data;
@@ -990,10 +854,10 @@ static void sv_ckpt_tick(uv_timer_t *t)
 static void sv_close_handles(sv *s)
 {
     uv_handle_t *hs[] = {
-        (uv_handle_t *)&s->sig_chld,      (uv_handle_t *)&s->sig_int,
-        (uv_handle_t *)&s->sig_term,      (uv_handle_t *)&s->sig_hup,
-        (uv_handle_t *)&s->sample_timer,  (uv_handle_t *)&s->stop_timer,
-        (uv_handle_t *)&s->backoff_timer, (uv_handle_t *)&s->end_timer,
+        (uv_handle_t *)&s->sig_chld,       (uv_handle_t *)&s->sig_int,
+        (uv_handle_t *)&s->sig_term,       (uv_handle_t *)&s->sig_hup,
+        (uv_handle_t *)&s->sample_timer,   (uv_handle_t *)&s->stop_timer,
+        (uv_handle_t *)&s->deadline_timer, (uv_handle_t *)&s->end_timer,
         (uv_handle_t *)&s->ckpt_timer,
     };
     for (size_t i = 0; i < sizeof hs / sizeof hs[0]; i++)
@@ -1002,24 +866,7 @@ static void sv_close_handles(sv *s)
     for (int i = 0; i < LOGCAP_NSTREAMS; i++)
         sv_close_pipe(s, i);
     sv_close_status(s);
-}
-
-static void sv_finish(sv *s)
-{
-    if (s->rs.state == RS_DONE)
-        return;
-    s->rs.state = RS_DONE;
-    for (int i = 0; i < LOGCAP_NSTREAMS; i++)
-        sv_drain_pipe(s, i);
-    uv_timer_stop(&s->sample_timer);
-    uv_timer_stop(&s->stop_timer);
-    uv_timer_stop(&s->backoff_timer);
-    uv_timer_stop(&s->end_timer);
-    uv_timer_stop(&s->ckpt_timer);
-    uv_signal_stop(&s->sig_int);
-    uv_signal_stop(&s->sig_term);
-    uv_signal_stop(&s->sig_hup);
-    uv_stop(s->loop);
+    sampler_close(s->sm);
 }
 
 static int sv_write_pidfile(sv *s, char *err, size_t errlen)
@@ -1067,13 +914,25 @@ static int sv_check_not_running(sv *s, char *err, size_t errlen)
     return 0;
 }
 
+/* The run's outcome as printed and stored: the supervisor's, with the count of survivors. */
+static const char *sv_outcome(sv *s, char *buf, size_t n)
+{
+    if (sup_outcome_of(&s->sup) == SUP_OUT_STUCK)
+        snprintf(buf, n, "%d processes survive SIGKILL", s->survivors);
+    else
+        snprintf(buf, n, "%s", sup_outcome_text(&s->sup));
+    return buf;
+}
+
 static void sv_print_outcome(sv *s, int code)
 {
+    char why[64];
     char a[32], b[32], c[32], d[32];
     const runstate *r = &s->rs;
     fprintf(stderr, "\n");
     printf("soak: %s after %s: %s\n", r->completed ? "completed" : "ended",
-           units_format_duration(r->end_ms - r->start_ms, a, sizeof a), s->end_reason);
+           units_format_duration(r->end_ms - r->start_ms, a, sizeof a),
+           sv_outcome(s, why, sizeof why));
     printf("  command      %s\n", r->command);
     printf("  samples      %llu (every %s)\n", (unsigned long long)r->samples,
            units_format_duration(s->o->interval_ms, b, sizeof b));
@@ -1123,7 +982,6 @@ int run_soak(opts *o)
     }
     s->o = o;
     s->hb_index = -1;
-    snprintf(s->end_reason, sizeof s->end_reason, "running");
     runstate_init(&s->rs);
     sv_build_command(s);
 
@@ -1177,8 +1035,9 @@ int run_soak(opts *o)
     s->lc = logcap_new(&lo, err, sizeof err);
     if (!s->lc)
         goto fail;
-    s->pt = proctree_new("/proc");
-    if (!s->pt) {
+    s->sm = sampler_new(uv_default_loop(), s->artifacts_dir, s->db_path, o->pss_interval_ms);
+    s->tk = treekill_new("/proc", 0); /* the SIGCHLD handler reaps */
+    if (!s->sm || !s->tk) {
         snprintf(err, sizeof err, "out of memory");
         goto fail;
     }
@@ -1216,8 +1075,16 @@ int run_soak(opts *o)
 
     s->loop = uv_default_loop();
     s->rs.start_ms = now_ms(s);
-    backoff_init(&s->rs.bo, o->restart_delay_ms, o->restart_delay_max_ms, o->restart_reset_after_ms,
-                 o->start_limit_burst, o->start_limit_interval_ms);
+    sup_config sc = {
+        .restart = o->restart,
+        .stop_timeout_ms = o->stop_timeout_ms,
+        .restart_delay_ms = o->restart_delay_ms,
+        .restart_delay_max_ms = o->restart_delay_max_ms,
+        .restart_reset_after_ms = o->restart_reset_after_ms,
+        .start_limit_burst = o->start_limit_burst,
+        .start_limit_interval_ms = o->start_limit_interval_ms,
+    };
+    sup_init(&s->sup, &sc);
 
     uv_signal_init(s->loop, &s->sig_chld);
     uv_signal_init(s->loop, &s->sig_int);
@@ -1228,19 +1095,18 @@ int run_soak(opts *o)
     uv_signal_start(&s->sig_int, sv_on_stop_signal, SIGINT);
     uv_signal_start(&s->sig_term, sv_on_stop_signal, SIGTERM);
     uv_signal_start(&s->sig_hup, sv_on_stop_signal, SIGHUP);
-    uv_timer_init(s->loop, &s->sample_timer);
-    uv_timer_init(s->loop, &s->stop_timer);
-    uv_timer_init(s->loop, &s->backoff_timer);
-    uv_timer_init(s->loop, &s->end_timer);
-    uv_timer_init(s->loop, &s->ckpt_timer);
-    s->ckpt_timer.data = s;
-    s->sample_timer.data = s->stop_timer.data = s->backoff_timer.data = s->end_timer.data = s;
+    uv_timer_t *timers[] = {&s->sample_timer, &s->stop_timer, &s->deadline_timer, &s->end_timer,
+                            &s->ckpt_timer};
+    for (size_t i = 0; i < sizeof timers / sizeof timers[0]; i++) {
+        uv_timer_init(s->loop, timers[i]);
+        timers[i]->data = s;
+    }
 
     if (o->listen[0]) {
-        s->ep = endpoints_start(s->loop, o->listen, &s->rs, err, sizeof err);
-        if (!s->ep) {
+        int rc = endpoints_start(s->loop, o->listen, &s->rs, &s->ep, err, sizeof err);
+        if (rc != 0) {
             /* a malformed address is a usage error; a port in use means the run cannot be done */
-            code = strstr(err, "bad address") ? SOAK_EXIT_USAGE : SOAK_EXIT_ERROR;
+            code = rc == -ERR_ADDR ? SOAK_EXIT_USAGE : SOAK_EXIT_ERROR;
             goto fail_loop;
         }
     }
@@ -1254,28 +1120,20 @@ int run_soak(opts *o)
     }
     s->sl = statusline_new(o->status, o->duration_ms);
 
-    if (backoff_start(&s->rs.bo, now_ms(s)) != 0 || sv_spawn(s) != 0) {
-        snprintf(err, sizeof err, "cannot run '%s': %s", o->argv[0],
-                 strerror(s->start_error ? s->start_error : EIO));
-        snprintf(s->end_reason, sizeof s->end_reason, "cannot start the service");
-        s->rs.state = RS_DONE;
-        goto fail_loop;
-    }
     uv_timer_start(&s->end_timer, sv_on_end, o->duration_ms, 0);
     uv_timer_start(&s->ckpt_timer, sv_ckpt_tick, 10000, 10000);
+    sampler_start(s->sm, SV_WALK_MS);
     uv_timer_start(&s->sample_timer, sv_sample, o->interval_ms, o->interval_ms);
+    sv_apply(s, sup_start(&s->sup, now_ms(s)));
 
-    uv_run(s->loop, UV_RUN_DEFAULT);
+    if (s->sup.state != SUP_DONE)
+        uv_run(s->loop, UV_RUN_DEFAULT);
 
-    /* the end: last sample, last events, the record */
+    /* the end: last sample, last events, the record; the supervisor says how it went */
     s->rs.end_ms = now_ms(s);
-    sv_sample(&s->sample_timer);
-    if (s->start_error || s->survivors)
-        code = SOAK_EXIT_ERROR;
-    else if (s->gave_up || s->rs.crashes > 0 || s->rs.hangs > 0)
-        code = SOAK_EXIT_FAIL;
-    else
-        code = SOAK_EXIT_PASS;
+    if (s->sup.starts > 0)
+        sv_sample(&s->sample_timer);
+    code = sup_exit_code(&s->sup);
     goto teardown;
 
 fail_loop:
@@ -1295,9 +1153,11 @@ teardown:
     signal(SIGHUP, SIG_IGN);
     uv_run(s->loop, UV_RUN_DEFAULT); /* close callbacks, lws's shutdown, a scrape in flight */
     uv_loop_close(s->loop);
+    char why[64];
+    sv_outcome(s, why, sizeof why);
     if (s->lc) {
         snprintf(tmp, sizeof tmp, "%d", code);
-        sv_event_rec(s, STORE_EV_END, 0, code, "%s", s->end_reason);
+        sv_event_rec(s, STORE_EV_END, 0, code, "%s", why);
         logcap_free(s->lc); /* flushes the log and finishes compression */
         s->lc = NULL;
     }
@@ -1310,7 +1170,7 @@ teardown:
         store_set_run(s->db, "hangs", n);
         snprintf(n, sizeof n, "%u", s->rs.restarts);
         store_set_run(s->db, "restarts", n);
-        store_set_run(s->db, "outcome", s->end_reason);
+        store_set_run(s->db, "outcome", why);
         store_set_run(s->db, "exit_code", tmp);
         snprintf(tmp, sizeof tmp, "%.3f", wall_now());
         store_set_run(s->db, "end_time", tmp);
@@ -1325,7 +1185,8 @@ fail:
 out:
     store_close(s->db);
     logcap_free(s->lc);
-    proctree_free(s->pt);
+    sampler_free(s->sm);
+    treekill_free(s->tk);
     patterns_free(s->pat);
     cgroup_free(s->cg);
     if (o->analyze && s->rs.samples && code != SOAK_EXIT_ERROR && code != SOAK_EXIT_USAGE) {

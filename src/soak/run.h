@@ -3,9 +3,9 @@
  * watches its heartbeat, restarts it by policy and stops it cleanly; records everything in
  * the artifacts folder.
  *
- * The supervisor is a state machine (see the table in run.c):
- *   RUNNING --exit/hang--> STOPPING --tree empty--> BACKOFF --timer--> RUNNING
- *   any --duration over / SIGINT / SIGTERM / `soak stop`--> STOPPING(final) --> DONE
+ * The decisions are the supervisor's table (supervise.h): what an exit, a hang or a stop
+ * request means, when to restart, the outcome and the exit code. run.c is the mechanism that
+ * feeds it and carries out its actions; see docs/soak-internals.md.
  */
 #ifndef SOAK_RUN_H
 #define SOAK_RUN_H

@@ -1,6 +1,7 @@
 /*
- * runstate: what a running soak knows right now. Owned and written by the supervisor (run.c)
- * on the loop thread; read by the endpoints, the status line and the scraper on the same
+ * runstate: what a running soak knows right now. Owned and written by run.c on the loop
+ * thread (state and the start/crash/hang counters only in sv_sync, from the supervisor's table,
+ * supervise.h); read by the endpoints, the status line and the scraper on the same
  * thread, so no locking is needed.
  */
 #ifndef SOAK_RUNSTATE_H
@@ -9,7 +10,6 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "backoff.h"
 #include "logcap.h"
 #include "patterns.h"
 #include "proctree.h"
@@ -36,7 +36,6 @@ typedef struct runstate {
     logcap_stats log;
     patterns *pat; /* borrowed */
     uint64_t pattern_hits[PATTERNS_MAX];
-    backoff bo;
     uint64_t scrapes, scrape_errors, scraped_samples;
     int db_capped; /* the artifacts quota is nearly used: scraped samples are not stored */
 } runstate;

@@ -12,7 +12,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "proctree.h"
+#include "treekill.h"
+
+#define SHIM_KILL_MS 5000 /* SIGKILL for this long at most, then the shim gives up */
 
 static int shim_fd = -1;
 
@@ -65,6 +67,13 @@ static void shim_drain(int logfd)
         }
 }
 
+static uint64_t shim_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
 /* soak is gone: stop the tree as soak would have, then leave. */
 static int shim_orphaned(pid_t svc, unsigned stop_ms, const char *log)
 {
@@ -76,26 +85,28 @@ static int shim_orphaned(pid_t svc, unsigned stop_ms, const char *log)
                                "follows as it was written\n";
     if (logfd >= 0 && write(logfd, note, sizeof note - 1) < 0)
         logfd = -1;
-    proctree_signal_tree(getpid(), 0, SIGTERM);
-    struct timespec tick = {0, 20 * 1000 * 1000};
+    /* the same stop as soak's (lib/treekill), timed by the shim itself; the shim reaps with
+     * waitpid(-1) below, to report the service's status */
     int rc = 1;
-    for (unsigned waited = 0; waited < stop_ms; waited += 20) {
+    treekill *tk = treekill_new("/proc", 0);
+    if (!tk) {
+        treekill_signal_tree(getpid(), 0, SIGKILL);
+        shim_reap(svc, &done);
+        goto out;
+    }
+    treekill_begin(tk, getpid(), 0, shim_now_ms());
+    struct timespec tick = {0, TREEKILL_POLL_MS * 1000 * 1000};
+    for (;;) {
         shim_drain(logfd);
         if (shim_reap(svc, &done) < 0) {
-            rc = 0;
-            goto out;
+            rc = 0; /* no child left */
+            break;
         }
+        if (treekill_step(tk, shim_now_ms(), stop_ms, SHIM_KILL_MS) < 0)
+            break; /* processes survive SIGKILL: leave them */
         nanosleep(&tick, NULL);
     }
-    for (int i = 0; i < 250; i++) { /* 5 s of SIGKILL at most */
-        proctree_signal_tree(getpid(), 0, SIGKILL);
-        shim_drain(logfd);
-        if (shim_reap(svc, &done) < 0) {
-            rc = 0;
-            goto out;
-        }
-        nanosleep(&tick, NULL);
-    }
+    treekill_free(tk);
 out:
     shim_drain(logfd);
     if (logfd >= 0)

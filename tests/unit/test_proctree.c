@@ -21,6 +21,7 @@
 #include <cmocka.h>
 
 #include "proctree.h"
+#include "treekill.h"
 
 #define PROC_FIX FIXTURES "/proc"
 
@@ -331,7 +332,7 @@ static void test_live_descendants_and_kill(void **state)
     proctree_free(pt);
 
     /* one grandchild ignores SIGTERM: it alone needs SIGKILL */
-    assert_int_equal(proctree_kill_tree(c, 1, 300), 1);
+    assert_int_equal(treekill_run(c, 1, 300), 1);
     assert_gone(c);
     for (int i = 0; i < 3; i++)
         assert_gone(g[i]);
@@ -354,7 +355,7 @@ static void test_live_kill_term_only(void **state)
     for (int i = 0; i < 200 && proctree_descendants("/proc", c, out, 4) < 1; i++)
         usleep(5000);
     assert_int_equal(proctree_descendants("/proc", c, out, 4), 1);
-    assert_int_equal(proctree_kill_tree(c, 1, 2000), 0);
+    assert_int_equal(treekill_run(c, 1, 2000), 0);
     assert_gone(c);
     assert_gone(out[0]);
 }
@@ -375,15 +376,15 @@ static void test_live_signal_tree(void **state)
     for (int i = 0; i < 200 && proctree_descendants("/proc", c, out, 4) < 1; i++)
         usleep(5000);
     /* signal 0 checks that they exist and does nothing */
-    assert_int_equal(proctree_signal_tree(c, 1, 0), 2);
-    assert_int_equal(proctree_signal_tree(c, 0, 0), 1);
-    assert_int_equal(proctree_signal_tree(c, 1, SIGKILL), 2);
+    assert_int_equal(treekill_signal_tree(c, 1, 0), 2);
+    assert_int_equal(treekill_signal_tree(c, 0, 0), 1);
+    assert_int_equal(treekill_signal_tree(c, 1, SIGKILL), 2);
     int st;
     assert_int_equal(waitpid(c, &st, 0), c);
     assert_true(WIFSIGNALED(st));
     /* the grandchild was reparented to us (subreaper) */
     assert_int_equal(waitpid(out[0], &st, 0), out[0]);
-    assert_int_equal(proctree_signal_tree(999999999, 1, 0), -ESRCH);
+    assert_int_equal(treekill_signal_tree(999999999, 1, 0), -ESRCH);
 }
 
 static int count_fds(pid_t pid)
@@ -452,7 +453,7 @@ static void test_live_cpu_delta_and_fds(void **state)
     assert_true(s.cpu_seconds_delta < 0.1);
     /* files kept open for the sampled process are closed once it is gone */
     assert_true(count_fds(getpid()) > fds_before + 1);
-    assert_int_equal(proctree_kill_tree(c, 1, 1000), 0);
+    assert_int_equal(treekill_run(c, 1, 1000), 0);
     assert_int_equal(proctree_sample_tree(pt, c, 1, 0, &s), -ESRCH);
     assert_int_equal(count_fds(getpid()), fds_before + 1); /* the /proc folder */
     proctree_free(pt);
@@ -484,7 +485,7 @@ static void test_live_tree_changes(void **state)
     assert_int_equal(s.zombies, 1);
     assert_int_equal(proctree_sample_tree(pt, c, 0, 0, &s), 0);
     assert_int_equal(s.nprocs, 3);
-    assert_int_equal(proctree_kill_tree(c, 1, 300), 1);
+    assert_int_equal(treekill_run(c, 1, 300), 1);
     assert_int_equal(proctree_sample_tree(pt, c, 1, 0, &s), -ESRCH);
     proctree_free(pt);
 }

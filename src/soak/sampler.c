@@ -1,0 +1,216 @@
+/* sampler: the tree, the folder and the disk, once a sample. See sampler.h. */
+#include "sampler.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include "proctree.h"
+
+#define SM_WALK_DEPTH   8
+#define SM_WALK_ENTRIES 100000
+
+struct sampler {
+    uv_loop_t *loop;
+    proctree *pt;
+    char dir[PATH_MAX];
+    char db_path[PATH_MAX];
+    uint64_t pss_interval_ms;
+    uint64_t last_pss_ms, last_sample_ms;
+    uv_timer_t walk_timer;
+    int timer_init;
+    uv_work_t walk_work;
+    int walk_busy;
+    uint64_t walk_result; /* written by the worker, read in its done callback */
+    uint64_t other_bytes; /* the folder but soak's own files, from the last walk */
+};
+
+sampler *sampler_new(uv_loop_t *loop, const char *artifacts_dir, const char *db_path,
+                     uint64_t pss_interval_ms)
+{
+    sampler *sm = calloc(1, sizeof *sm);
+    if (!sm)
+        return NULL;
+    sm->pt = proctree_new("/proc");
+    if (!sm->pt) {
+        free(sm);
+        return NULL;
+    }
+    sm->loop = loop;
+    snprintf(sm->dir, sizeof sm->dir, "%s", artifacts_dir);
+    snprintf(sm->db_path, sizeof sm->db_path, "%s", db_path);
+    sm->pss_interval_ms = pss_interval_ms;
+    return sm;
+}
+
+/* ---- the folder --------------------------------------------------------------------------- */
+
+/* Files whose size soak knows without a walk. */
+static int sm_own_file(const char *name)
+{
+    return strncmp(name, "samples.db", 10) == 0 ||
+           (strncmp(name, "soak", 4) == 0 && strstr(name, ".log") != NULL);
+}
+
+/* Bytes of a folder, recursively (bounded depth and count), leaving out soak's own files at
+ * the top. */
+static uint64_t sm_dir_bytes(int dfd, int depth, unsigned *budget)
+{
+    uint64_t total = 0;
+    DIR *d = fdopendir(dfd);
+    if (!d) {
+        close(dfd);
+        return 0;
+    }
+    struct dirent *e;
+    while ((e = readdir(d)) && *budget) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+            continue;
+        (*budget)--;
+        if (depth == 0 && sm_own_file(e->d_name))
+            continue;
+        struct stat st;
+        if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW))
+            continue;
+        if (S_ISDIR(st.st_mode) && depth < SM_WALK_DEPTH) {
+            int sub = openat(dirfd(d), e->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+            if (sub >= 0)
+                total += sm_dir_bytes(sub, depth + 1, budget);
+        } else if (S_ISREG(st.st_mode)) {
+            total += (uint64_t)st.st_blocks * 512;
+        }
+    }
+    closedir(d);
+    return total;
+}
+
+static void sm_walk_work(uv_work_t *w)
+{
+    sampler *sm = w->data;
+    unsigned budget = SM_WALK_ENTRIES;
+    int dfd = open(sm->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    sm->walk_result = dfd >= 0 ? sm_dir_bytes(dfd, 0, &budget) : 0;
+}
+
+static void sm_walk_done(uv_work_t *w, int status)
+{
+    sampler *sm = w->data;
+    if (status == 0)
+        sm->other_bytes = sm->walk_result;
+    sm->walk_busy = 0;
+}
+
+static void sm_walk_tick(uv_timer_t *t)
+{
+    sampler *sm = t->data;
+    if (sm->walk_busy)
+        return;
+    sm->walk_work.data = sm;
+    if (uv_queue_work(sm->loop, &sm->walk_work, sm_walk_work, sm_walk_done) == 0)
+        sm->walk_busy = 1;
+}
+
+void sampler_start(sampler *sm, uint64_t walk_ms)
+{
+    uv_timer_init(sm->loop, &sm->walk_timer);
+    sm->walk_timer.data = sm;
+    sm->timer_init = 1;
+    uv_timer_start(&sm->walk_timer, sm_walk_tick, 0, walk_ms);
+}
+
+void sampler_close(sampler *sm)
+{
+    if (sm && sm->timer_init && !uv_is_closing((uv_handle_t *)&sm->walk_timer))
+        uv_close((uv_handle_t *)&sm->walk_timer, NULL);
+}
+
+void sampler_free(sampler *sm)
+{
+    if (!sm)
+        return;
+    proctree_free(sm->pt);
+    free(sm);
+}
+
+static uint64_t sm_file_bytes(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 ? (uint64_t)st.st_blocks * 512 : 0;
+}
+
+/* The folder's size now: the logs, samples.db and its side files, and the rest. */
+static uint64_t sm_artifacts_bytes(const sampler *sm, const logcap_stats *ls)
+{
+    char p[PATH_MAX + 8];
+    uint64_t db = sm_file_bytes(sm->db_path);
+    snprintf(p, sizeof p, "%s-wal", sm->db_path);
+    db += sm_file_bytes(p);
+    snprintf(p, sizeof p, "%s-shm", sm->db_path);
+    db += sm_file_bytes(p);
+    return sm->other_bytes + ls->log_bytes + db;
+}
+
+/* ---- one sample --------------------------------------------------------------------------- */
+
+void sampler_take(sampler *sm, pid_t root, int running, uint64_t now_ms, const logcap_stats *ls,
+                  runstate *rs)
+{
+    int with_pss = sm->pss_interval_ms > 0 &&
+                   (sm->last_pss_ms == 0 || now_ms - sm->last_pss_ms >= sm->pss_interval_ms);
+    proctree_sample ps;
+    memset(&ps, 0, sizeof ps);
+    if (proctree_sample_tree(sm->pt, root, 0, with_pss, &ps) == 0 && with_pss)
+        sm->last_pss_ms = now_ms;
+
+    double dt = sm->last_sample_ms ? (double)(now_ms - sm->last_sample_ms) / 1000.0 : 0;
+    sm->last_sample_ms = now_ms;
+    rs->cpu_seconds += ps.cpu_seconds_delta;
+    rs->cpu_percent = dt > 0 ? 100.0 * ps.cpu_seconds_delta / dt : 0;
+    rs->tree = ps;
+    if (ps.pss_valid)
+        rs->pss_last = ps.pss_bytes;
+    if (running && ps.rss_bytes > 0) {
+        if (rs->rss_first == 0)
+            rs->rss_first = ps.rss_bytes;
+        rs->rss_last = ps.rss_bytes;
+    }
+    if (ps.rss_bytes > rs->rss_max)
+        rs->rss_max = ps.rss_bytes;
+    if (ps.zombies > rs->zombies_max)
+        rs->zombies_max = ps.zombies;
+
+    rs->log = *ls;
+    rs->artifacts_bytes = sm_artifacts_bytes(sm, ls);
+    struct statvfs vfs;
+    if (statvfs(sm->dir, &vfs) == 0)
+        rs->disk_free_bytes = (uint64_t)vfs.f_bavail * vfs.f_frsize;
+}
+
+store_sample sampler_row(const runstate *rs, double t, uint64_t now_ms)
+{
+    const proctree_sample *ps = &rs->tree;
+    return (store_sample){
+        .t = t,
+        .elapsed_s = (double)(now_ms - rs->start_ms) / 1000.0,
+        .rss_bytes = ps->rss_bytes,
+        .pss_bytes = ps->pss_valid ? (int64_t)ps->pss_bytes : -1,
+        .cpu_percent = rs->cpu_percent,
+        .cpu_seconds = rs->cpu_seconds,
+        .threads = ps->threads,
+        .fds = ps->fds,
+        .procs = ps->nprocs,
+        .zombies = ps->zombies,
+        .artifacts_bytes = rs->artifacts_bytes,
+        .disk_free_bytes = rs->disk_free_bytes,
+        .restarts = rs->restarts,
+        .log_lines = rs->log.lines[0] + rs->log.lines[1],
+        .dropped_bytes = rs->log.dropped_bytes,
+        .heartbeat_age_s = rs->heartbeat_age_s,
+    };
+}

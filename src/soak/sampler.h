@@ -1,0 +1,47 @@
+/*
+ * sampler: what one sample of `soak run` measures: the service's process tree (lib/proctree:
+ * RSS, PSS every pss_interval, CPU, threads, fds, processes, zombies), the artifacts folder's
+ * size and the free disk; and the samples.db row made of it.
+ *
+ * The folder's size never needs a walk on the loop: it is kept from what soak itself writes
+ * (the logs: logcap counts their bytes; samples.db and its -wal and -shm: one stat each) plus
+ * the rest of the folder, which a full walk on the libuv thread pool measures every walk_ms
+ * (bounded: 8 levels, 100000 entries).
+ *
+ * Owned by run.c; loop thread only (the walk's worker touches only its own fields). Caps: the
+ * tree as proctree (PROCTREE_MAX_PROCS); paths up to PATH_MAX.
+ */
+#ifndef SOAK_SAMPLER_H
+#define SOAK_SAMPLER_H
+
+#include <stdint.h>
+#include <sys/types.h>
+#include <uv.h>
+
+#include "logcap.h"
+#include "runstate.h"
+#include "store.h"
+
+typedef struct sampler sampler;
+
+/* Returns NULL when out of memory or /proc cannot be opened. The strings are copied. */
+sampler *sampler_new(uv_loop_t *loop, const char *artifacts_dir, const char *db_path,
+                     uint64_t pss_interval_ms);
+/* Starts the walk of the folder: now, then every walk_ms. */
+void sampler_start(sampler *sm, uint64_t walk_ms);
+/* Stops and closes the walk's timer; the loop must then run (to finish the close and a walk
+ * in flight) before sampler_free. */
+void sampler_close(sampler *sm);
+/* Accepts NULL. */
+void sampler_free(sampler *sm);
+
+/* One sample at now_ms (loop clock) of the tree below root (root itself not counted), with
+ * the log's statistics ls: updates rs (tree, cpu_seconds, cpu_percent, pss_last, rss_first
+ * and rss_last while running, rss_max, zombies_max, log, artifacts_bytes, disk_free_bytes). */
+void sampler_take(sampler *sm, pid_t root, int running, uint64_t now_ms, const logcap_stats *ls,
+                  runstate *rs);
+
+/* The samples.db row for the picture in rs: t is the wall clock, now_ms the loop clock. */
+store_sample sampler_row(const runstate *rs, double t, uint64_t now_ms);
+
+#endif
