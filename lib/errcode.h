@@ -7,7 +7,9 @@
  * change; the code is the contract.
  *
  * The enum and the message table are built from one X-macro list, as libuv builds its own, so
- * that they cannot drift apart. Add a code at the end of the list; never renumber.
+ * that they cannot drift apart. Add a code at the end of the list; never renumber. Names must
+ * not clash with OpenSSL's, since files include both (ERR_STATE is its typedef, hence
+ * ERR_BADSTATE).
  * Header only; no state, safe from any thread.
  */
 #ifndef ERRCODE_H
@@ -26,7 +28,7 @@
     X(ERR_BUSY, 9, "busy or in use")                                                               \
     X(ERR_CONFIG, 10, "bad configuration")                                                         \
     X(ERR_DUP, 11, "duplicate")                                                                    \
-    X(ERR_STATE, 12, "not allowed in this state")                                                  \
+    X(ERR_BADSTATE, 12, "not allowed in this state")                                               \
     X(ERR_SYS, 13, "system call failed")                                                           \
     X(ERR_TIMEOUT, 14, "timed out")                                                                \
     X(ERR_NODATA, 15, "no data")                                                                   \

@@ -162,13 +162,13 @@ const char *exch_reject_name(exch_reject r)
 
 /* The one place where an order's status changes: the event through the table, the update
  * time, and the counters that follow a status (pending orders, filled, cancelled, rejected).
- * A refused event changes nothing, is counted, and returns ERR_STATE. */
+ * A refused event changes nothing, is counted, and returns ERR_BADSTATE. */
 static int order_to(exch *x, order *o, exch_event ev)
 {
     int to = exch_status_next(o->st, ev);
     if (to < 0) {
         x->st.refused_transitions++;
-        return ERR_STATE;
+        return ERR_BADSTATE;
     }
     if (o->st == EXCH_ST_PENDING)
         x->npending--;

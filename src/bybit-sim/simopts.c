@@ -65,7 +65,7 @@ static int simopts_set_fault(const settings *s, const settings_key *k, const cha
     (void)k;
     if (!c || !c->f) {
         snprintf(err, errlen, "faults cannot be set here");
-        return ERR_STATE;
+        return ERR_BADSTATE;
     }
     int rc = faults_set_key(c->f, name, value, c->now_ms, err, errlen);
     return rc ? ERR_CONFIG : 0;

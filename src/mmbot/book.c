@@ -182,7 +182,7 @@ static int tops(const book *b, book_level *bid, book_level *ask)
     if (b->state != BOOK_LIVE || !b->n[BOOK_BID] || !b->n[BOOK_ASK])
         return ERR_NODATA;
     if (b->crossed)
-        return ERR_STATE;
+        return ERR_BADSTATE;
     *bid = b->lv[BOOK_BID][0];
     *ask = b->lv[BOOK_ASK][0];
     return 0;

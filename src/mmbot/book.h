@@ -133,7 +133,7 @@ book_event book_classify(const book *b, const book_update *up);
 int book_apply(book *b, const book_update *up, int64_t now_ms, book_result *res);
 
 /* Queries. A price or size query on a book that is not BOOK_LIVE, or with an empty side it
- * needs, returns ERR_NODATA; mid, microprice and spread of a crossed book return ERR_STATE.
+ * needs, returns ERR_NODATA; mid, microprice and spread of a crossed book return ERR_BADSTATE.
  * Results are fixed point; nothing is changed on failure. */
 int book_best(const book *b, book_side side, book_level *out);
 /* (best bid + best ask) / 2, rounded down to 1e-8. */

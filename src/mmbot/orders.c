@@ -272,7 +272,7 @@ int orders_is_this_run(const orders *o, const char *link_id)
 /* ---- the state machine ---- */
 
 typedef enum act {
-    A_BAD,          /* refused: ERR_STATE, nothing changes */
+    A_BAD,          /* refused: ERR_BADSTATE, nothing changes */
     A_NOP,          /* accepted, nothing changes (duplicate, late, stale) */
     A_CUM,          /* terminal duplicate: only cumExecQty may grow */
     A_SENT,         /* the create leaves: once */
@@ -430,14 +430,14 @@ static int run(orders *o, orders_order *r, orders_event ev, const orders_update 
     act a = (act)actions[r->state][ev];
     switch (a) {
     case A_BAD:
-        return ERR_STATE;
+        return ERR_BADSTATE;
     case A_NOP:
         return 1;
     case A_CUM:
         return take_cum(r, u) ? 0 : 1;
     case A_SENT:
         if (r->flags & ORDERS_F_SENT)
-            return ERR_STATE; /* a create is never sent twice */
+            return ERR_BADSTATE; /* a create is never sent twice */
         r->flags |= ORDERS_F_SENT;
         r->sent_ms = now_ms;
         return 0;
@@ -498,7 +498,7 @@ static int run(orders *o, orders_order *r, orders_event ev, const orders_update 
         return 0;
     case A_REJECT:
         if (r->flags & ORDERS_F_LIVE)
-            return ERR_STATE;
+            return ERR_BADSTATE;
         take_id(r, u);
         go_terminal(r, ORDERS_REJECTED, 0, now_ms);
         return 0;
@@ -506,7 +506,7 @@ static int run(orders *o, orders_order *r, orders_event ev, const orders_update 
     case A_CORRECT_BAD:
         if (!(r->flags & ORDERS_F_INFERRED)) {
             if (a == A_CORRECT_BAD)
-                return ERR_STATE;
+                return ERR_BADSTATE;
             return take_cum(r, u) ? 0 : 1;
         }
         r->flags &= ~(unsigned)ORDERS_F_INFERRED;
@@ -547,7 +547,7 @@ static int run(orders *o, orders_order *r, orders_event ev, const orders_update 
         return 1;
     case A_CANCEL_SENT:
         if (r->state == ORDERS_PENDING_NEW && !(r->flags & ORDERS_F_SENT))
-            return ERR_STATE; /* nothing left: there is nothing to cancel */
+            return ERR_BADSTATE; /* nothing left: there is nothing to cancel */
         r->prev = r->state;
         r->state = ORDERS_PENDING_CANCEL;
         return 0;
@@ -565,7 +565,7 @@ static int run(orders *o, orders_order *r, orders_event ev, const orders_update 
         return 0;
     case A_UNKNOWN:
         if (r->state == ORDERS_PENDING_NEW && !(r->flags & ORDERS_F_SENT))
-            return ERR_STATE; /* nothing left, so nothing can be in doubt */
+            return ERR_BADSTATE; /* nothing left, so nothing can be in doubt */
         r->prev = r->state;
         r->state = ORDERS_UNKNOWN;
         return 0;
@@ -605,7 +605,7 @@ static int run(orders *o, orders_order *r, orders_event ev, const orders_update 
         }
         return 0;
     }
-    return ERR_STATE;
+    return ERR_BADSTATE;
 }
 
 static orders_order *find(const orders *o, const char *link_id)

@@ -7,7 +7,7 @@
  * state; a REST or WS acknowledgement only records the orderId. Every change goes through one
  * table, actions[state][event] (orders.c); a cell is either a transition, a recorded no-op
  * (duplicates, late or out-of-order messages: accepted, nothing changes twice) or a refusal
- * (ERR_STATE, nothing changes: the caller has a bug or sent a request it must not send, such
+ * (ERR_BADSTATE, nothing changes: the caller has a bug or sent a request it must not send, such
  * as a second create or a cancel for an order already pending-cancel). The table with every
  * cell is in docs/mmbot-internals.md.
  *
@@ -199,7 +199,7 @@ int orders_adopt(orders *o, const char *link_id, const char *order_id, const cha
 
 /* Applies an event to the order with link_id, through the table. u may be NULL.
  * Returns 0 (applied, or accepted as a no-op: see stats.duplicates), ERR_NOENT (not tracked),
- * ERR_STATE (the table refuses this event in this state: nothing changed), ERR_INVAL (the
+ * ERR_BADSTATE (the table refuses this event in this state: nothing changed), ERR_INVAL (the
  * event needs a payload it lacks, or ORDERS_EV_EXEC: use orders_fill). */
 int orders_event_apply(orders *o, const char *link_id, orders_event ev, const orders_update *u,
                        int64_t now_ms);

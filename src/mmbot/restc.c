@@ -961,7 +961,7 @@ static int submit(restc *r, int post, const char *path, const char *data, unsign
     if (!r || !path || path[0] != '/' || !cb)
         return ERR_INVAL;
     if (r->closing)
-        return ERR_STATE;
+        return ERR_BADSTATE;
     if ((flags & RESTC_SIGNED) && !r->key[0])
         return ERR_INVAL;
     size_t pl = strlen(path), dl = data ? strlen(data) : 0;
@@ -1076,7 +1076,7 @@ void restc_close(restc *r)
         req *q = r->held.head;
         list_unlink(&r->held, q);
         attempt_free(q);
-        fail_unsent(r, q, ERR_STATE);
+        fail_unsent(r, q, ERR_BADSTATE);
     }
     while (r->incurl.head) {
         req *q = r->incurl.head;
@@ -1088,11 +1088,11 @@ void restc_close(restc *r)
             r->eps[q->ep].inflight--;
         restc_result res;
         memset(&res, 0, sizeof res);
-        res.err = ERR_STATE;
+        res.err = ERR_BADSTATE;
         res.sent = q->sent;
         res.ret_code = res.limit = res.limit_status = -1;
         res.limit_reset_ms = -1;
-        res.cls = restc_classify(ERR_STATE, q->sent, 0, -1, q->flags & RESTC_MUTATES);
+        res.cls = restc_classify(ERR_BADSTATE, q->sent, 0, -1, q->flags & RESTC_MUTATES);
         deliver(r, q, &res);
     }
     curl_multi_cleanup(r->multi);

@@ -101,7 +101,7 @@ typedef struct restc_result {
     restc_class cls;        /* what to do */
     int err;                /* 0, or ERR_TIMEOUT, ERR_IO (transport), ERR_FULL (body over the cap),
                              ERR_PARSE (HTTP 200 without an envelope), ERR_BUSY (banned: not
-                             sent), ERR_STATE (cancelled by restc_close) */
+                             sent), ERR_BADSTATE (cancelled by restc_close) */
     int curl_code;          /* CURLcode of the transfer (0 when it completed) */
     int sent;               /* 1 when the request may have reached the exchange */
     long http_status;       /* 0 when there was no reply */
@@ -150,7 +150,7 @@ void restc_set_clock_offset(restc *r, int64_t offset_ms);
 /* Submits GET base_url + path [+ "?" + query] (query as sent and signed; may be NULL) or POST
  * base_url + path with a JSON body (copied). On 0, *id (may be NULL) is set and cb will run
  * exactly once. Fails without a callback: ERR_INVAL (bad path, RESTC_SIGNED without a key),
- * ERR_RANGE (URL too long), ERR_FULL (cfg.max_queue requests pending), ERR_STATE (closing),
+ * ERR_RANGE (URL too long), ERR_FULL (cfg.max_queue requests pending), ERR_BADSTATE (closing),
  * ERR_NOMEM. */
 int restc_get(restc *r, const char *path, const char *query, unsigned flags, restc_cb cb, void *ud,
               uint64_t *id);
@@ -176,7 +176,7 @@ int restc_metrics(const restc *r, sbuf *b, int latency_header);
 restc_class restc_classify(int transport_err, int sent, long http_status, long ret_code,
                            int mutates);
 
-/* Cancels everything (each pending request gets its callback with ERR_STATE, before this
+/* Cancels everything (each pending request gets its callback with ERR_BADSTATE, before this
  * returns), then closes the handles asynchronously and frees r once they are closed: the loop
  * must run on. Safe from inside a callback. Accepts NULL. */
 void restc_close(restc *r);

@@ -29,11 +29,7 @@
 #include <time.h>
 
 #include <cjson/cJSON.h>
-/* OpenSSL (through libwebsockets.h) has a deprecated typedef ERR_STATE that errcode.h's
- * ERR_STATE would clash with: renamed here, and never used */
-#define ERR_STATE openssl_err_state_unused
 #include <libwebsockets.h>
-#undef ERR_STATE
 
 #include "bybitsign.h"
 #include "errcode.h"
@@ -238,7 +234,7 @@ static void queue_flush(wsc *w, int count_dropped)
 static int queue_push(wsc *w, const char *msg, size_t len, size_t reserve)
 {
     if (!w->wsi)
-        return ERR_STATE;
+        return ERR_BADSTATE;
     if (w->st.queued + len > w->max_queue + reserve)
         return ERR_FULL;
     wsc_out *m = malloc(sizeof *m + LWS_PRE + len);
@@ -933,7 +929,7 @@ fail:
 int wsc_start(wsc *w)
 {
     if (w->state != WSC_IDLE && w->state != WSC_CLOSED)
-        return ERR_STATE;
+        return ERR_BADSTATE;
     post(w, WSC_EV_START, 0);
     return 0;
 }
@@ -948,7 +944,7 @@ int wsc_send(wsc *w, const char *msg, size_t len)
 {
     if (w->state != WSC_LIVE || !w->wsi) {
         w->st.sends_refused++;
-        return ERR_STATE;
+        return ERR_BADSTATE;
     }
     int rc = queue_push(w, msg, len, 0);
     if (rc)

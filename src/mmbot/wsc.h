@@ -126,7 +126,7 @@ typedef struct wsc_stats {
 wsc *wsc_new(uv_loop_t *loop, const wsc_config *cfg, const wsc_callbacks *cb, void *ud, char *err,
              size_t errlen, int *code);
 
-/* Starts connecting (from idle or closed). 0, or ERR_STATE when already started. */
+/* Starts connecting (from idle or closed). 0, or ERR_BADSTATE when already started. */
 int wsc_start(wsc *w);
 
 /* Closes gracefully: a close frame, then closed once the peer answers or ack_timeout has
@@ -138,7 +138,7 @@ int wsc_stop(wsc *w);
  * after wsc_free. Accepts NULL. */
 void wsc_free(wsc *w);
 
-/* Queues a text message (a copy) for the live connection. 0; ERR_STATE when not live (the
+/* Queues a text message (a copy) for the live connection. 0; ERR_BADSTATE when not live (the
  * caller waits for live or goes over REST); ERR_FULL past max_queue; ERR_NOMEM. wsc's own ops
  * (pings, auth, subscriptions) may use 8 KiB more, so a full queue does not starve pings.
  * Messages still queued when the connection drops are dropped (stats: sends_dropped). */

@@ -118,19 +118,19 @@ int endpoints_start(uv_loop_t *loop, const char *addr, const runstate *rs, endpo
     if (wsrv_parse_addr(addr, ip, sizeof ip, &port, &v6) != 0) {
         snprintf(err, errlen, "cannot listen on '%s': %s (want ip:port)", addr ? addr : "",
                  errcode_str(ERR_ADDR));
-        return -ERR_ADDR;
+        return ERR_ADDR;
     }
     endpoints *ep = calloc(1, sizeof *ep);
     if (!ep) {
         snprintf(err, errlen, "out of memory");
-        return -ERR_NOMEM;
+        return ERR_NOMEM;
     }
     ep->rs = rs;
     ep->loop = loop;
     ep->http = httpd_start(loop, addr, ep_handle, ep, err, errlen);
     if (!ep->http) {
         free(ep);
-        return -ERR_BUSY; /* a well-formed address that cannot be listened on */
+        return ERR_BUSY; /* a well-formed address that cannot be listened on */
     }
     *out = ep;
     return 0;

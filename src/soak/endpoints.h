@@ -15,8 +15,8 @@
 typedef struct endpoints endpoints;
 
 /* Listens on addr; the state is borrowed and must outlive the server. Returns 0 with the
- * server in *out, or with *out = NULL and a message in err: -ERR_ADDR when addr is malformed
- * (a usage error), -ERR_BUSY when it cannot be listened on (a port in use), -ERR_NOMEM. */
+ * server in *out, or with *out = NULL and a message in err: ERR_ADDR when addr is malformed
+ * (a usage error), ERR_BUSY when it cannot be listened on (a port in use), ERR_NOMEM. */
 int endpoints_start(uv_loop_t *loop, const char *addr, const runstate *rs, endpoints **out,
                     char *err, size_t errlen);
 void endpoints_stop(endpoints *ep);

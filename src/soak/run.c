@@ -1106,7 +1106,7 @@ int run_soak(opts *o)
         int rc = endpoints_start(s->loop, o->listen, &s->rs, &s->ep, err, sizeof err);
         if (rc != 0) {
             /* a malformed address is a usage error; a port in use means the run cannot be done */
-            code = rc == -ERR_ADDR ? SOAK_EXIT_USAGE : SOAK_EXIT_ERROR;
+            code = rc == ERR_ADDR ? SOAK_EXIT_USAGE : SOAK_EXIT_ERROR;
             goto fail_loop;
         }
     }

@@ -216,9 +216,9 @@ static void test_crossed(void **st)
     assert_false(book_ready(&B));
     assert_int_equal(B.stats.crossed, 1);
     int64_t v;
-    assert_int_equal(book_mid(&B, &v), ERR_STATE);
-    assert_int_equal(book_microprice(&B, &v), ERR_STATE);
-    assert_int_equal(book_spread(&B, &v), ERR_STATE);
+    assert_int_equal(book_mid(&B, &v), ERR_BADSTATE);
+    assert_int_equal(book_microprice(&B, &v), ERR_BADSTATE);
+    assert_int_equal(book_spread(&B, &v), ERR_BADSTATE);
     book_level l;
     assert_int_equal(book_best(&B, BOOK_BID, &l), 0);
     assert_int_equal(l.px, FX(101.0));

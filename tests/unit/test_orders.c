@@ -86,7 +86,7 @@ static void reach(orders *o, orders_state s, char *link)
     assert_int_equal(orders_get(o, link)->state, s);
 }
 
-/* What a cell must do: R refused (ERR_STATE, record untouched), D accepted with nothing
+/* What a cell must do: R refused (ERR_BADSTATE, record untouched), D accepted with nothing
  * changed (a duplicate), C accepted and changed; then the state after it. */
 typedef struct cell {
     char kind;
@@ -328,8 +328,8 @@ static void test_every_cell(void **state)
                 fail_msg("%s: state %s, want %s", what, orders_state_name(after->state),
                          orders_state_name(c->to));
             if (c->kind == 'R') {
-                if (rc != ERR_STATE)
-                    fail_msg("%s: rc %d, want ERR_STATE", what, rc);
+                if (rc != ERR_BADSTATE)
+                    fail_msg("%s: rc %d, want ERR_BADSTATE", what, rc);
                 if (memcmp(&before, after, sizeof before) != 0)
                     fail_msg("%s: a refused event changed the order", what);
                 assert_int_equal(st1.refused, st0.refused + 1);
@@ -356,15 +356,15 @@ static void test_create_never_sent_twice(void **state)
     char link[40];
     assert_int_equal(orders_add(o, "BTCUSDT", ORDERS_SELL, 100, 1, T0, link, sizeof link), 0);
     /* not sent yet: nothing can be in doubt, nothing can be cancelled */
-    assert_int_equal(ev(o, link, ORDERS_EV_AMBIGUOUS, NULL), ERR_STATE);
-    assert_int_equal(ev(o, link, ORDERS_EV_CANCEL_SENT, NULL), ERR_STATE);
+    assert_int_equal(ev(o, link, ORDERS_EV_AMBIGUOUS, NULL), ERR_BADSTATE);
+    assert_int_equal(ev(o, link, ORDERS_EV_CANCEL_SENT, NULL), ERR_BADSTATE);
     assert_int_equal(ev(o, link, ORDERS_EV_SEND, NULL), 0);
     assert_int_equal(orders_get(o, link)->sent_ms, T0 + 10);
     assert_true(orders_get(o, link)->flags & ORDERS_F_SENT);
-    assert_int_equal(ev(o, link, ORDERS_EV_SEND, NULL), ERR_STATE);
+    assert_int_equal(ev(o, link, ORDERS_EV_SEND, NULL), ERR_BADSTATE);
     assert_int_equal(ev(o, link, ORDERS_EV_AMBIGUOUS, NULL), 0);
     /* unknown: queried, never re-sent */
-    assert_int_equal(ev(o, link, ORDERS_EV_SEND, NULL), ERR_STATE);
+    assert_int_equal(ev(o, link, ORDERS_EV_SEND, NULL), ERR_BADSTATE);
     assert_int_equal(orders_get(o, link)->state, ORDERS_UNKNOWN);
     assert_int_equal(ev(o, "nope", ORDERS_EV_SEND, NULL), ERR_NOENT);
     assert_int_equal(ev(o, link, ORDERS_EV_EXEC, NULL), ERR_INVAL);
@@ -862,7 +862,7 @@ static void test_random_sequences(void **state)
                 assert_true(rc == 0 || rc == ERR_DUP);
             } else {
                 rc = orders_event_apply(o, link[w], e, &u, T0 + step);
-                assert_true(rc == 0 || rc == ERR_STATE || rc == ERR_INVAL);
+                assert_true(rc == 0 || rc == ERR_BADSTATE || rc == ERR_INVAL);
             }
             const orders_order *a = orders_get(o, link[w]);
             assert_non_null(a);

@@ -655,7 +655,8 @@ static void on_result_close(void *ud, const restc_result *res)
         closing_client = NULL;
         assert_int_equal(restc_get(r, "/v5/market/time", NULL, 0, on_result, ud, NULL), 0);
         restc_close(r);
-        assert_int_equal(restc_get(r, "/v5/market/time", NULL, 0, on_result, ud, NULL), ERR_STATE);
+        assert_int_equal(restc_get(r, "/v5/market/time", NULL, 0, on_result, ud, NULL),
+                         ERR_BADSTATE);
     }
 }
 
@@ -671,7 +672,7 @@ static void test_close_from_callback(void **state)
     run_for(&c, 5, 5000); /* 4 + the one submitted from the callback before the close */
     int cancelled = 0;
     for (int i = 0; i < 5; i++)
-        cancelled += c.res[i].r.err == ERR_STATE;
+        cancelled += c.res[i].r.err == ERR_BADSTATE;
     assert_true(cancelled >= 1);
     assert_int_equal(c.res[0].r.cls, RESTC_OK);
     h_stop(h);
@@ -745,7 +746,7 @@ static void test_caps_and_close(void **state)
     assert_int_equal(c.n, 4); /* every one called back, before close returns */
     int ambiguous = 0, retryable = 0;
     for (int i = 0; i < 4; i++) {
-        assert_int_equal(c.res[i].r.err, ERR_STATE);
+        assert_int_equal(c.res[i].r.err, ERR_BADSTATE);
         ambiguous += c.res[i].r.cls == RESTC_AMBIGUOUS;
         retryable += c.res[i].r.cls == RESTC_RETRYABLE;
     }
@@ -763,7 +764,7 @@ static void test_classify(void **state)
     assert_int_equal(restc_classify(ERR_IO, 1, 0, -1, 0), RESTC_RETRYABLE);
     assert_int_equal(restc_classify(ERR_TIMEOUT, 1, 0, -1, 1), RESTC_AMBIGUOUS);
     assert_int_equal(restc_classify(ERR_TIMEOUT, 1, 0, -1, 0), RESTC_RETRYABLE);
-    assert_int_equal(restc_classify(ERR_STATE, 0, 0, -1, 1), RESTC_RETRYABLE);
+    assert_int_equal(restc_classify(ERR_BADSTATE, 0, 0, -1, 1), RESTC_RETRYABLE);
     assert_int_equal(restc_classify(ERR_FULL, 1, 200, -1, 0), RESTC_REJECTED);
     assert_int_equal(restc_classify(ERR_FULL, 1, 200, -1, 1), RESTC_AMBIGUOUS);
     assert_int_equal(restc_classify(ERR_BUSY, 0, 0, -1, 1), RESTC_BAN);

@@ -27,11 +27,11 @@
 
 #include <cjson/cJSON.h>
 #include <cmocka.h>
-/* OpenSSL (through libwebsockets.h) has a deprecated typedef ERR_STATE that would clash
+/* OpenSSL (through libwebsockets.h) has a deprecated typedef ERR_BADSTATE that would clash
  * with errcode.h's: renamed, unused */
-#define ERR_STATE openssl_err_state_unused
+#define ERR_BADSTATE openssl_err_state_unused
 #include <libwebsockets.h>
-#undef ERR_STATE
+#undef ERR_BADSTATE
 
 #include "errcode.h"
 #include "faults.h"
@@ -657,9 +657,9 @@ static void test_public_book(void **state)
     assert_int_equal(wsc_get_state(w), WSC_IDLE);
     assert_string_equal(wsc_stream(w), "public");
     /* not live: a send is refused with a code */
-    assert_int_equal(wsc_send(w, "{}", 2), ERR_STATE);
+    assert_int_equal(wsc_send(w, "{}", 2), ERR_BADSTATE);
     assert_int_equal(wsc_start(w), 0);
-    assert_int_equal(wsc_start(w), ERR_STATE);
+    assert_int_equal(wsc_start(w), ERR_BADSTATE);
     assert_true(run_until(f, book_flowing, w, 5000));
     assert_int_equal(wsc_get_state(w), WSC_LIVE);
     assert_true(f->first_book_is_snapshot);
@@ -718,7 +718,7 @@ static void test_public_book(void **state)
     assert_int_equal(count_logs(f, "closed '"), 1);
     run_for(f, 300);
     assert_int_equal(wsc_get_state(w), WSC_CLOSED);
-    assert_int_equal(wsc_send(w, "{}", 2), ERR_STATE);
+    assert_int_equal(wsc_send(w, "{}", 2), ERR_BADSTATE);
     free_client(f, w);
 }
 
