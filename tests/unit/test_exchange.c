@@ -1490,8 +1490,8 @@ static int wire_status(const char *s)
 /* Whether some event of the table leads from one status to the other. */
 static int reachable(int from, int to)
 {
-    for (int ev = 0; ev < EXCH_EV__COUNT; ev++)
-        if (exch_status_next((exch_status)from, (exch_event)ev) == to)
+    for (int e = 0; e < EXCH_EV__COUNT; e++)
+        if (exch_status_next((exch_status)from, (exch_event)e) == to)
             return 1;
     return 0;
 }
@@ -1578,10 +1578,10 @@ static void test_status_table(void **state)
     };
     (void)P;
     for (int st = 0; st < EXCH_ST__COUNT; st++)
-        for (int ev = 0; ev < EXCH_EV__COUNT; ev++)
-            if (exch_status_next((exch_status)st, (exch_event)ev) != want[st][ev])
-                fail_msg("status %d event %d: %d, want %d", st, ev,
-                         exch_status_next((exch_status)st, (exch_event)ev), want[st][ev]);
+        for (int e = 0; e < EXCH_EV__COUNT; e++)
+            if (exch_status_next((exch_status)st, (exch_event)e) != want[st][e])
+                fail_msg("status %d event %d: %d, want %d", st, e,
+                         exch_status_next((exch_status)st, (exch_event)e), want[st][e]);
     /* out of range: refused */
     assert_int_equal(exch_status_next(EXCH_ST__COUNT, EXCH_EV_LIVE), -1);
     assert_int_equal(exch_status_next(EXCH_ST_NEW, EXCH_EV__COUNT), -1);
