@@ -711,6 +711,10 @@ static void on_ws_state(void *ud, wsc *w, wsc_state from, wsc_state to, int reas
     (void)from;
     if (w == b->priv) {
         engine_set_private_live(b->eng, to == WSC_LIVE);
+        /* back after a gap: order and execution items of the gap are lost, so compare the
+         * exchange's open orders with ours now rather than at the next reconcile_interval */
+        if (to == WSC_LIVE && b->ph == PH_QUOTING)
+            on_recon(&b->recon);
         if (to == WSC_CLOSED && reason == ERR_AUTH) {
             snprintf(b->health_reason, sizeof b->health_reason,
                      "private stream: authentication refused (check the API key and secret)");

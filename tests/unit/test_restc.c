@@ -21,6 +21,7 @@
 #include "restc.h"
 #include "sbuf.h"
 #include "sim.h"
+#include "simserve.h"
 #include "wsrv.h"
 
 #define KEY    "restc-key"
@@ -33,127 +34,30 @@ static int64_t now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* ---- the simulator on our loop (the glue of bybit-sim's main.c, smaller) ---- */
-
-typedef struct delayed {
-    uv_timer_t timer;
-    wsrv_req *req;
-    rest_out out;
-    struct delayed *prev, *next;
-    struct harness *h;
-} delayed;
+/* ---- the simulator on our loop (simserve, as bybit-sim serves it) ---- */
 
 typedef struct harness {
     uv_loop_t loop;
-    wsrv *srv;
+    simserve *v;
     sim *s;
     faults *f;
     char url[64];
-    unsigned held, held_max; /* replies waiting on the latency fault: requests in flight */
-    unsigned requests;       /* seen by the server */
-    delayed *waiting;        /* the held replies */
-    sbuf captured;           /* every body and metrics text the client handed us */
+    sbuf captured; /* every body and metrics text the client handed us */
 } harness;
 
-static void send_out(wsrv_req *r, rest_out *out)
+/* Requests the server saw, and the high-water mark of replies the latency fault held. */
+static uint64_t h_requests(const harness *h)
 {
-    wsrv_reply(r, out->status, "application/json", out->headers.len ? out->headers.data : NULL,
-               out->body.data ? out->body.data : "", out->body.len);
+    simserve_stats st;
+    simserve_stats_get(h->v, &st);
+    return st.requests;
 }
 
-static void delayed_closed(uv_handle_t *hd)
+static unsigned h_held_max(const harness *h)
 {
-    delayed *d = hd->data;
-    rest_out_free(&d->out);
-    free(d);
-}
-
-static void delayed_fire(uv_timer_t *t)
-{
-    delayed *d = t->data;
-    harness *h = d->h;
-    send_out(d->req, &d->out);
-    h->held--;
-    if (d->prev)
-        d->prev->next = d->next;
-    else
-        h->waiting = d->next;
-    if (d->next)
-        d->next->prev = d->prev;
-    uv_close((uv_handle_t *)&d->timer, delayed_closed);
-}
-
-static void on_request(void *ud, wsrv_req *r)
-{
-    harness *h = ud;
-    rest_in in;
-    size_t blen;
-    memset(&in, 0, sizeof in);
-    in.method = wsrv_req_method(r);
-    in.path = wsrv_req_path(r);
-    in.query = wsrv_req_query(r);
-    in.body = wsrv_req_body(r, &blen);
-    in.body_len = blen;
-    in.peer = wsrv_req_peer(r);
-    in.api_key = wsrv_req_header(r, "x-bapi-api-key");
-    in.timestamp = wsrv_req_header(r, "x-bapi-timestamp");
-    in.sign = wsrv_req_header(r, "x-bapi-sign");
-    in.recv_window = wsrv_req_header(r, "x-bapi-recv-window");
-    rest_out out;
-    rest_out_init(&out);
-    sim_http(h->s, &in, now_ms(), &out);
-    h->requests++;
-    if (out.delay_ms <= 0) {
-        send_out(r, &out);
-        rest_out_free(&out);
-        return;
-    }
-    delayed *d = calloc(1, sizeof *d);
-    assert_non_null(d);
-    d->out = out;
-    d->req = r;
-    d->h = h;
-    uv_timer_init(&h->loop, &d->timer);
-    d->timer.data = d;
-    d->next = h->waiting;
-    if (h->waiting)
-        h->waiting->prev = d;
-    h->waiting = d;
-    if (++h->held > h->held_max)
-        h->held_max = h->held;
-    uv_timer_start(&d->timer, delayed_fire, (uint64_t)out.delay_ms, 0);
-}
-
-static int on_ws_open(void *ud, wsrv_conn *c, const char *path, const char *query)
-{
-    (void)ud, (void)c, (void)path, (void)query;
-    return -1;
-}
-static void on_ws_message(void *ud, wsrv_conn *c, const char *msg, size_t len)
-{
-    (void)ud, (void)c, (void)msg, (void)len;
-}
-static void on_ws_close(void *ud, wsrv_conn *c)
-{
-    (void)ud, (void)c;
-}
-static int io_send(void *h, const char *m, size_t n)
-{
-    (void)h, (void)m, (void)n;
-    return -1;
-}
-static size_t io_queued(void *h)
-{
-    (void)h;
-    return 0;
-}
-static void io_close(void *h, int code, const char *reason)
-{
-    (void)h, (void)code, (void)reason;
-}
-static void io_reset(void *h)
-{
-    (void)h;
+    simserve_stats st;
+    simserve_stats_get(h->v, &st);
+    return st.held_max;
 }
 
 static harness *h_start(void)
@@ -176,15 +80,13 @@ static harness *h_start(void)
     cfg.ws_max_conns = 4;
     cfg.ws_max_topics = 4;
     cfg.ws_max_queue = 1 << 20;
-    sim_io io = {io_send, io_queued, io_close, io_reset};
-    h->s = sim_new(&cfg, h->f, &io, now_ms(), err, sizeof err);
+    h->s = sim_new(&cfg, h->f, &simserve_io, now_ms(), err, sizeof err);
     assert_non_null(h->s);
     assert_int_equal(sim_add_account(h->s, KEY, SECRET, 1e6), 0);
-    wsrv_callbacks cb = {on_request, on_ws_open, on_ws_message, on_ws_close};
     wsrv_opts wo = {64 * 1024, 64 * 1024, 1 << 20};
-    h->srv = wsrv_start(&h->loop, "127.0.0.1:0", &wo, &cb, h, err, sizeof err);
-    assert_non_null(h->srv);
-    snprintf(h->url, sizeof h->url, "http://127.0.0.1:%d", wsrv_port(h->srv));
+    h->v = simserve_start(&h->loop, h->s, "127.0.0.1:0", &wo, 0, err, sizeof err);
+    assert_non_null(h->v);
+    snprintf(h->url, sizeof h->url, "http://127.0.0.1:%d", simserve_port(h->v));
     return h;
 }
 
@@ -201,11 +103,7 @@ static void h_faults(harness *h, const char *json)
 
 static void h_stop(harness *h)
 {
-    while (h->waiting) { /* answer what the latency fault holds, as bybit-sim does on stop */
-        uv_timer_stop(&h->waiting->timer);
-        delayed_fire(&h->waiting->timer);
-    }
-    wsrv_stop(h->srv);
+    simserve_stop(h->v); /* answers what the latency fault holds, as bybit-sim does on stop */
     uv_run(&h->loop, UV_RUN_DEFAULT);
     int rc = uv_loop_close(&h->loop);
     if (rc)
@@ -454,17 +352,17 @@ static void test_faults(void **state)
     one(h, r, &c, 1, "/v5/order/create", body, CREATE_FLAGS);
     assert_int_equal(c.res[1].r.cls, RESTC_AMBIGUOUS);
     /* retried with backoff: 1 + retry_max attempts, then handed back */
-    unsigned before = h->requests;
+    uint64_t before = h_requests(h);
     one(h, r, &c, 0, "/v5/market/time", NULL, RESTC_RETRY);
     assert_int_equal(c.res[2].r.cls, RESTC_RETRYABLE);
     assert_int_equal(c.res[2].r.attempts, 4);
-    assert_int_equal(h->requests - before, 4);
+    assert_int_equal(h_requests(h) - before, 4);
     /* an ambiguous create is never retried, whatever the flag says */
-    before = h->requests;
+    before = h_requests(h);
     one(h, r, &c, 1, "/v5/order/create", body, CREATE_FLAGS | RESTC_RETRY);
     assert_int_equal(c.res[3].r.cls, RESTC_AMBIGUOUS);
     assert_int_equal(c.res[3].r.attempts, 1);
-    assert_int_equal(h->requests - before, 1);
+    assert_int_equal(h_requests(h) - before, 1);
 
     h_faults(h, "{\"clear\":true,\"http_5xx\":{\"status\":502}}");
     one(h, r, &c, 0, "/v5/market/time", NULL, 0);
@@ -535,12 +433,12 @@ static void test_ban(void **state)
     assert_int_equal(until, c.res[0].r.ban_until_ms);
     assert_string_equal(why, "http 403 on /v5/order/realtime: access too frequent");
     /* while banned nothing leaves: the next request fails at once, unsent */
-    unsigned before = h->requests;
+    uint64_t before = h_requests(h);
     one(h, r, &c, 0, "/v5/market/time", NULL, RESTC_RETRY);
     assert_int_equal(c.res[1].r.cls, RESTC_BAN);
     assert_int_equal(c.res[1].r.err, ERR_BUSY);
     assert_int_equal(c.res[1].r.sent, 0);
-    assert_int_equal(h->requests, before);
+    assert_int_equal(h_requests(h), before);
     assert_int_equal(restc_banned(r, until, NULL, NULL, 0), 0);
     done_client(h, r);
     h_stop(h);
@@ -564,7 +462,7 @@ static void test_pool_bound(void **state)
     double secs = (double)(uv_hrtime() - t0) / 1e9;
     for (int i = 0; i < 8; i++)
         assert_int_equal(c.res[i].r.cls, RESTC_OK);
-    assert_int_equal(h->held_max, 2);
+    assert_int_equal(h_held_max(h), 2);
     restc_stats st;
     restc_get_stats(r, &st);
     assert_true(st.waiting_max >= 6);

@@ -36,6 +36,7 @@
 #include "errcode.h"
 #include "faults.h"
 #include "sim.h"
+#include "simserve.h"
 #include "wsc.h"
 #include "wsrv.h"
 
@@ -344,8 +345,7 @@ typedef struct fixture {
     uv_loop_t loop;
     faults *f;
     sim *s;
-    wsrv *srv;
-    uv_timer_t tick;
+    simserve *srv;
     int port;
     char pub_url[128], priv_url[128];
     /* what the client reported */
@@ -372,75 +372,6 @@ static uint64_t now_mono(void)
     return uv_hrtime() / 1000000u;
 }
 
-static int io_send(void *h, const char *msg, size_t len)
-{
-    return wsrv_send(h, msg, len);
-}
-static size_t io_queued(void *h)
-{
-    return wsrv_queued(h);
-}
-static void io_close(void *h, int code, const char *reason)
-{
-    wsrv_close(h, code, reason);
-}
-static void io_reset(void *h)
-{
-    wsrv_reset(h);
-}
-
-static void on_request(void *ud, wsrv_req *r)
-{
-    fixture *f = ud;
-    rest_in in;
-    size_t blen;
-    memset(&in, 0, sizeof in);
-    in.method = wsrv_req_method(r);
-    in.path = wsrv_req_path(r);
-    in.query = wsrv_req_query(r);
-    in.body = wsrv_req_body(r, &blen);
-    in.body_len = blen;
-    in.peer = wsrv_req_peer(r);
-    rest_out out;
-    rest_out_init(&out);
-    sim_http(f->s, &in, now_wall(), &out);
-    wsrv_reply(r, out.status, NULL, NULL, out.body.data ? out.body.data : "", out.body.len);
-    rest_out_free(&out);
-}
-
-static int on_ws_open(void *ud, wsrv_conn *c, const char *path, const char *query)
-{
-    fixture *f = ud;
-    sim_conn *sc = sim_ws_open(f->s, c, path, query, now_wall());
-    if (!sc)
-        return -1;
-    wsrv_conn_set_user(c, sc);
-    return 0;
-}
-
-static void on_ws_message(void *ud, wsrv_conn *c, const char *msg, size_t len)
-{
-    fixture *f = ud;
-    sim_conn *sc = wsrv_conn_user(c);
-    if (sc)
-        sim_ws_message(f->s, sc, msg, len, now_wall());
-}
-
-static void on_ws_close(void *ud, wsrv_conn *c)
-{
-    fixture *f = ud;
-    sim_conn *sc = wsrv_conn_user(c);
-    if (sc)
-        sim_ws_close(f->s, sc, now_wall());
-    wsrv_conn_set_user(c, NULL);
-}
-
-static void on_tick(uv_timer_t *t)
-{
-    fixture *f = t->data;
-    sim_tick(f->s, now_wall());
-}
-
 static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof *f);
@@ -458,20 +389,15 @@ static int setup(void **state)
     cfg.ws_max_conns = 64;
     cfg.ws_max_topics = 16;
     cfg.ws_max_queue = 1 << 20;
-    sim_io io = {io_send, io_queued, io_close, io_reset};
-    f->s = sim_new(&cfg, f->f, &io, t0, err, sizeof err);
+    f->s = sim_new(&cfg, f->f, &simserve_io, t0, err, sizeof err);
     assert_non_null(f->s);
     assert_int_equal(sim_add_account(f->s, KEY, SECRET, 100000), 0);
-    wsrv_callbacks cb = {on_request, on_ws_open, on_ws_message, on_ws_close};
     wsrv_opts wo = {64 * 1024, 1 << 20, 1 << 20};
-    f->srv = wsrv_start(&f->loop, "127.0.0.1:0", &wo, &cb, f, err, sizeof err);
+    f->srv = simserve_start(&f->loop, f->s, "127.0.0.1:0", &wo, 20, err, sizeof err);
     assert_non_null(f->srv);
-    f->port = wsrv_port(f->srv);
+    f->port = simserve_port(f->srv);
     snprintf(f->pub_url, sizeof f->pub_url, "ws://127.0.0.1:%d/v5/public/linear", f->port);
     snprintf(f->priv_url, sizeof f->priv_url, "ws://127.0.0.1:%d/v5/private", f->port);
-    uv_timer_init(&f->loop, &f->tick);
-    f->tick.data = f;
-    uv_timer_start(&f->tick, on_tick, 20, 20);
     f->last_to = WSC_IDLE;
     *state = f;
     return 0;
@@ -480,9 +406,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     fixture *f = *state;
-    uv_timer_stop(&f->tick);
-    uv_close((uv_handle_t *)&f->tick, NULL);
-    wsrv_stop(f->srv);
+    simserve_stop(f->srv);
     for (int i = 0; i < 2000 && uv_run(&f->loop, UV_RUN_NOWAIT); i++)
         usleep(1000);
     assert_int_equal(uv_loop_close(&f->loop), 0);
