@@ -1064,6 +1064,22 @@ int restc_metrics(const restc *r, sbuf *b, int latency_header)
     }
     rc |= promtext_header(b, "rest_retries_total", "counter", "REST retries after backoff");
     rc |= promtext_sample(b, "rest_retries_total", NULL, (double)r->st.retries);
+    /* headroom: what the exchange's last X-Bapi-Limit-Status left, less what we sent since */
+    for (int fam = 0; fam < 2; fam++) {
+        const char *name = fam ? "bybit_ratelimit_limit" : "bybit_ratelimit_remaining";
+        rc |= promtext_header(b, name, "gauge",
+                              fam ? "X-Bapi-Limit of a signed endpoint (requests per window)"
+                                  : "requests left in the rate-limit window, per signed endpoint");
+        for (unsigned i = 0; i < r->neps; i++) {
+            const endpoint *e = &r->eps[i];
+            if (!e->known)
+                continue;
+            const char *lb[] = {"endpoint", e->path, NULL};
+            long left = e->b0 - e->spent;
+            rc |= promtext_sample(b, name, lb,
+                                  fam ? (double)e->limit : (double)(left > 0 ? left : 0));
+        }
+    }
     return rc ? -ENOSPC : 0;
 }
 

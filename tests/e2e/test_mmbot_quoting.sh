@@ -67,7 +67,7 @@ echo "$h" | python3 -c 'import json,sys; h=json.load(sys.stdin); assert h["statu
 m=$(curl -s "http://127.0.0.1:$MM_HTTP/metrics")
 for name in 'ws_reconnect_attempts_total{stream="public"}' 'latency_ms_bucket{stage="rest"' \
   'latency_ms_bucket{stage="tick_to_order"' http_pool_requests_waiting process_resident_memory_bytes \
-  mmbot_orders_created_total; do
+  mmbot_orders_created_total 'bybit_ratelimit_remaining{endpoint="/v5/order/create"}'; do
   grep -qF "$name" <<<"$m" || fail "/metrics has no $name"
 done
 wait_log '\[HB\] alive uptime=' 5
