@@ -838,6 +838,19 @@ static void bot_metrics(bot *b, sbuf *out)
     mmstate_get_stats(b->db, &ss);
     one(out, "mmbot_state_db_write_seconds_max", "gauge", "slowest state db write",
         ss.max_write_us / 1e6);
+    one(out, "mmbot_state_db_orders", "gauge", "order rows in the state db", ss.orders);
+    one(out, "mmbot_state_db_orders_max", "gauge", "high-water mark of the order rows",
+        ss.orders_max);
+    one(out, "mmbot_state_db_fills", "gauge", "fill rows in the state db", ss.fills);
+    one(out, "mmbot_state_db_fills_max", "gauge", "high-water mark of the fill rows", ss.fills_max);
+    restc_stats rs;
+    restc_get_stats(b->rc, &rs);
+    one(out, "mmbot_rest_pending", "gauge", "REST requests accepted and not yet answered",
+        rs.pending);
+    one(out, "mmbot_rest_pending_max", "gauge", "high-water mark of the pending REST requests",
+        rs.pending_max);
+    one(out, "mmbot_rest_in_flight_max", "gauge", "high-water mark of the requests handed to curl",
+        rs.in_flight_max);
     /* latency_ms: restc's rest stage, then ours */
     restc_metrics(b->rc, out, 1);
     for (size_t k = 0; k < T2O_BUCKETS; k++) {
