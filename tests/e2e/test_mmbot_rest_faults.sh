@@ -16,6 +16,10 @@ YAML
 start_mmbot
 wait_sides 15
 
+sim_requests() {
+  curl -s "http://127.0.0.1:$PORT/sim/stats" | python3 -c 'import json,sys; print(json.load(sys.stdin)["rest"]["requests"])'
+}
+
 # accounted: our open orders on the exchange are the ones mmbot tracks as open
 accounted() {
   local ex mine
@@ -29,19 +33,26 @@ accounted() {
   fail "after $1: $ex of our orders open on the exchange, mmbot tracks $mine"
 }
 
+counts=""
 for f in '{"retcode_10006":{"start":"0s","duration":"3s","probability":0.7}}' \
   '{"http_429":{"start":"0s","duration":"3s","probability":0.5}}' \
   '{"http_5xx":{"start":"0s","duration":"3s","probability":0.5,"status":502}}' \
   '{"rest_latency":{"start":"0s","duration":"4s","latency_ms":2500}}'; do
+  r0=$(sim_requests)
   fault "$f"
   sleep 4.5
+  r1=$(sim_requests)
+  # the backoff is respected: no request storm while the exchange refuses (pacing at
+  # max_orders_per_second 5, queries of unknown orders at most every 2 s each, reconciliation)
+  counts="$counts $((r1 - r0))"
+  [ $((r1 - r0)) -le 90 ] || { mmlog_show >&2; fail "$((r1 - r0)) requests in 4.5 s under $f: a storm"; }
   kill -0 "$MM_PID" || { mmlog_show >&2; fail "mmbot died under $f"; }
   fault '{"clear":true}'
   wait_sides 20
   accounted "$f"
 done
 u=$(metric mmbot_orders_unknown_total)
-pass "10006 storm, 429, 5xx, latency spike: no crash, quoting resumed, all accounted ($u ambiguous answers resolved)"
+pass "10006 storm, 429, 5xx, latency spike: no crash, requests in each 4.5 s:$counts, quoting resumed, all accounted ($u ambiguous answers resolved)"
 
 # maintenance: REST answers 10016, WebSockets are closed: quotes are pulled (health says
 # degraded), and come back after it
