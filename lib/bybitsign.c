@@ -1,14 +1,14 @@
 /* bybitsign: Bybit v5 HMAC-SHA256 signatures (see bybitsign.h). */
 #include "bybitsign.h"
 
-#include "errcode.h"
-
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <openssl/hmac.h>
+
+#include "errcode.h"
 
 static void to_hex(const unsigned char *d, unsigned n, char *out)
 {

@@ -11,8 +11,6 @@
  */
 #include "csvseries.h"
 
-#include "errcode.h"
-
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -23,6 +21,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include "errcode.h"
 
 #define LINE_MAX_BYTES (64 * 1024)
 #define MIB            1048576.0

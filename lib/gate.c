@@ -8,14 +8,14 @@
  */
 #include "gate.h"
 
-#include "errcode.h"
-
 #include <math.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "errcode.h"
 
 static const char *const func_names[] = {
     [GATE_RATE_PER_HOUR] = "rate_per_hour",

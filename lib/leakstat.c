@@ -2,11 +2,12 @@
  * See leakstat.h for the contract and docs/leak-verdict.md for the method and its limits. */
 #include "leakstat.h"
 
-#include "errcode.h"
 #include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "errcode.h"
 
 #define MB_PER_H      (1e6 / 3600.0) /* bytes/s in 1 MB/h */
 #define ROLLING_STEPS 4 /* rolling-minimum windows start every window / ROLLING_STEPS */
