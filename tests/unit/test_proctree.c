@@ -20,6 +20,7 @@
 
 #include <cmocka.h>
 
+#include "errcode.h"
 #include "proctree.h"
 #include "treekill.h"
 
@@ -384,7 +385,7 @@ static void test_live_signal_tree(void **state)
     assert_true(WIFSIGNALED(st));
     /* the grandchild was reparented to us (subreaper) */
     assert_int_equal(waitpid(out[0], &st, 0), out[0]);
-    assert_int_equal(treekill_signal_tree(999999999, 1, 0), -ESRCH);
+    assert_int_equal(treekill_signal_tree(999999999, 1, 0), ERR_NOENT);
 }
 
 static int count_fds(pid_t pid)
