@@ -335,9 +335,9 @@ int treekill_signal_tree(pid_t root, int include_root, int sig)
     if (!found)
         return ERR_NOMEM;
     int n = proctree_descendants("/proc", root, found, TK_MAX);
-    if (n < 0) { /* proctree's negative errno */
+    if (n < 0) {
         free(found);
-        return n == -ESRCH ? ERR_NOENT : n == -ENOMEM ? ERR_NOMEM : ERR_SYS;
+        return n;
     }
     if (n > TK_MAX)
         n = TK_MAX;

@@ -72,8 +72,8 @@ int treekill_run(pid_t root, int include_root, unsigned timeout_ms);
 /* One signal to root's group (when root leads one that is not the caller's), to root (when
  * include_root) and to every descendant, without tracking. Never the caller. Returns how many
  * processes were signalled one by one (the group signal is not counted; sig 0 only checks) or
- * a negative ERR_* code: ERR_NOENT (no such root), ERR_INVAL, ERR_NOMEM, ERR_SYS (/proc could
- * not be read). Never blocks. */
+ * a negative ERR_* code: ERR_NOENT (no such root), ERR_INVAL, ERR_NOMEM, or what
+ * proctree_descendants returns. Never blocks. */
 int treekill_signal_tree(pid_t root, int include_root, int sig);
 
 #endif
