@@ -1,6 +1,8 @@
 /* backoff: exponential restart delay with a cap, reset and start limit. See backoff.h. */
 #include "backoff.h"
 
+#include "errcode.h"
+
 void backoff_init(backoff *b, uint64_t initial_ms, uint64_t max_ms, uint64_t reset_after_ms,
                   unsigned burst, uint64_t window_ms)
 {
@@ -33,7 +35,7 @@ int backoff_start(backoff *b, uint64_t now_ms)
         /* the oldest of the last `burst` starts */
         uint64_t oldest = b->starts[(b->nstarts - b->burst) % BACKOFF_MAX_BURST];
         if (now_ms - oldest < b->window_ms)
-            return -1;
+            return ERR_FULL;
     }
     b->starts[b->nstarts % BACKOFF_MAX_BURST] = now_ms;
     b->nstarts++;

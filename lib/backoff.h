@@ -31,8 +31,8 @@ void backoff_init(backoff *b, uint64_t initial_ms, uint64_t max_ms, uint64_t res
 /* The service exited after running up_ms: returns how long to wait before the next start. */
 uint64_t backoff_next(backoff *b, uint64_t up_ms);
 
-/* Asks to start at now_ms (a monotonic clock). Returns 0 and records the start, or -1 when
- * the start limit is reached (nothing recorded). */
+/* Asks to start at now_ms (a monotonic clock). Returns 0 and records the start, or ERR_FULL
+ * (lib/errcode.h) when the start limit is reached (nothing recorded). */
 int backoff_start(backoff *b, uint64_t now_ms);
 
 #endif

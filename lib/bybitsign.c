@@ -8,6 +8,8 @@
 
 #include <openssl/hmac.h>
 
+#include "errcode.h"
+
 static void to_hex(const unsigned char *d, unsigned n, char *out)
 {
     static const char hx[] = "0123456789abcdef";
@@ -23,7 +25,7 @@ int bybitsign_hmac_hex(const char *secret, const void *msg, size_t len, char out
     unsigned char md[32];
     unsigned n = 0;
     if (!HMAC(EVP_sha256(), secret, (int)strlen(secret), msg, len, md, &n) || n != 32)
-        return -1;
+        return ERR_SYS;
     to_hex(md, n, out);
     return 0;
 }
@@ -34,13 +36,13 @@ int bybitsign_rest(const char *secret, const char *timestamp, const char *api_ke
 {
     size_t a = strlen(timestamp), b = strlen(api_key), c = strlen(recv_window);
     if (a >= 128 || b >= 128 || c >= 128)
-        return -1;
+        return ERR_RANGE;
     /* one buffer and the one-shot HMAC(): the streaming HMAC_CTX calls are deprecated in
      * OpenSSL 3, and a request is small (bodies are capped by the callers) */
     size_t total = a + b + c + payload_len;
     char stackbuf[4096], *m = total <= sizeof stackbuf ? stackbuf : malloc(total);
     if (!m)
-        return -1;
+        return ERR_NOMEM;
     memcpy(m, timestamp, a);
     memcpy(m + a, api_key, b);
     memcpy(m + a + b, recv_window, c);

@@ -6,7 +6,9 @@
  * the query string exactly as sent (GET) or the raw body bytes (POST).
  * WS auth: hex(HMAC_SHA256(secret, "GET/realtime" + expires_ms)).
  *
- * Nothing here allocates or prints. Secrets are only read.
+ * Functions return 0 or a negative ERR_* code (lib/errcode.h). Nothing here prints; only
+ * bybitsign_rest allocates, and only for a message over 4 KiB, freed before it returns.
+ * Secrets are only read. Safe from any thread.
  */
 #ifndef BYBITSIGN_H
 #define BYBITSIGN_H
@@ -16,14 +18,15 @@
 
 #define BYBITSIGN_HEX 65 /* 64 hex digits and a NUL */
 
-/* hex(HMAC_SHA256(secret, msg)) into out. 0, or -1 if OpenSSL fails. */
+/* hex(HMAC_SHA256(secret, msg)) into out. Returns 0, or ERR_SYS when OpenSSL fails. */
 int bybitsign_hmac_hex(const char *secret, const void *msg, size_t len, char out[BYBITSIGN_HEX]);
 /* The REST signature. Each string part must be shorter than 128 bytes; payload has any length
- * (it is fed in pieces). 0, or -1 (too long a part, OpenSSL failure). */
+ * (it is copied after the parts). Returns 0, or ERR_RANGE (a part of 128 bytes or more),
+ * ERR_NOMEM, ERR_SYS (OpenSSL failed). */
 int bybitsign_rest(const char *secret, const char *timestamp, const char *api_key,
                    const char *recv_window, const void *payload, size_t payload_len,
                    char out[BYBITSIGN_HEX]);
-/* The WS auth signature for an expiry in ms. 0, or -1. */
+/* The WS auth signature for an expiry in ms. Returns 0, or ERR_SYS when OpenSSL fails. */
 int bybitsign_ws(const char *secret, int64_t expires_ms, char out[BYBITSIGN_HEX]);
 /* 1 when the two NUL-terminated strings are equal, compared in time independent of where they
  * differ (for equal lengths); 0 otherwise. */

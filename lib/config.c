@@ -100,7 +100,7 @@ static int config_push_key(config_state *st, const char *k, size_t klen)
     size_t base = st->lv[st->depth - 1].key_len;
     size_t need = base + (base ? 1 : 0) + klen;
     if (need >= CONFIG_MAX_KEY)
-        return -1;
+        return ERR_RANGE; /* too long a key */
     if (base)
         st->key[base++] = '.';
     memcpy(st->key + base, k, klen);

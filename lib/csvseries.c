@@ -22,6 +22,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "errcode.h"
+
 #define LINE_MAX_BYTES (64 * 1024)
 #define MIB            1048576.0
 #define NO_COL         SIZE_MAX
@@ -35,8 +37,9 @@ typedef struct layout {
     double rss_scale;
 } layout;
 
-__attribute__((format(printf, 3, 4))) static int fail(char *err, size_t errlen, const char *fmt,
-                                                      ...)
+/* Writes the message (err may be NULL) and returns code, a negative ERR_*. */
+__attribute__((format(printf, 4, 5))) static int fail(int code, char *err, size_t errlen,
+                                                      const char *fmt, ...)
 {
     if (err && errlen) {
         va_list ap;
@@ -44,7 +47,7 @@ __attribute__((format(printf, 3, 4))) static int fail(char *err, size_t errlen, 
         vsnprintf(err, errlen, fmt, ap);
         va_end(ap);
     }
-    return -1;
+    return code;
 }
 
 static int is_blank(char c)
@@ -71,7 +74,7 @@ static int field_is(const char *b, const char *e, const char *name)
     return (size_t)(e - b) == n && memcmp(b, name, n) == 0;
 }
 
-/* Parses [b, e) as a finite decimal number (no hex, inf, nan). Returns 0 or -1. */
+/* Parses [b, e) as a finite decimal number (no hex, inf, nan). Returns 0 or ERR_PARSE. */
 static int parse_number(const char *b, const char *e, double *out)
 {
     static const double pow10[] = {1e0, 1e1, 1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
@@ -97,7 +100,7 @@ static int parse_number(const char *b, const char *e, double *out)
     }
     if (p == e) {
         if (digits == 0)
-            return -1;
+            return ERR_PARSE;
         double v = (double)m / pow10[frac];
         *out = neg ? -v : v;
         return 0;
@@ -106,18 +109,18 @@ static int parse_number(const char *b, const char *e, double *out)
     char buf[64];
     size_t n = (size_t)(e - b);
     if (n == 0 || n >= sizeof buf)
-        return -1;
+        return ERR_PARSE;
     for (size_t i = 0; i < n; i++) {
         char c = b[i];
         if (!((c >= '0' && c <= '9') || c == '.' || c == '-' || c == '+' || c == 'e' || c == 'E'))
-            return -1;
+            return ERR_PARSE;
     }
     memcpy(buf, b, n);
     buf[n] = '\0';
     char *end;
     double v = strtod(buf, &end);
     if (end != buf + n || !isfinite(v))
-        return -1;
+        return ERR_PARSE;
     *out = v;
     return 0;
 }
@@ -175,7 +178,7 @@ static int find_in(const char *b, const char *e, const char *s)
     return 0;
 }
 
-/* Reads the header line [b, e) into *lo. Returns 0, or -1 with a message. */
+/* Reads the header line [b, e) into *lo. Returns 0, or ERR_PARSE with a message. */
 static int read_header(const char *b, const char *e, const char *name, layout *lo, char *err,
                        size_t errlen)
 {
@@ -245,9 +248,10 @@ static int read_header(const char *b, const char *e, const char *name, layout *l
         return 0;
     }
     if (es != NO_COL || rb != NO_COL)
-        return fail(err, errlen, "missing column '%s'%s%s%s: a CSV needs elapsed_s and rss_bytes",
+        return fail(ERR_PARSE, err, errlen,
+                    "missing column '%s'%s%s%s: a CSV needs elapsed_s and rss_bytes",
                     es == NO_COL ? "elapsed_s" : "rss_bytes", in, nm, q);
-    return fail(err, errlen,
+    return fail(ERR_PARSE, err, errlen,
                 "unknown header%s%s%s: expected psrecord's CSV (elapsed_time,...,mem_real,...) or "
                 "log ('# Elapsed time ...'), or a CSV with columns elapsed_s and rss_bytes",
                 in, nm, q);
@@ -258,7 +262,7 @@ typedef struct builder {
     size_t cap;
 } builder;
 
-/* Makes room for one more row. Returns 0, 1 at the row cap, or -ENOMEM. */
+/* Makes room for one more row. Returns 0, 1 at the row cap, or ERR_NOMEM. */
 static int reserve(builder *bd)
 {
     csvseries *s = bd->s;
@@ -273,14 +277,14 @@ static int reserve(builder *bd)
     for (size_t i = 0; i < 4; i++) {
         double *a = realloc(*arrays[i], cap * sizeof(double));
         if (!a)
-            return -ENOMEM; /* the arrays grown so far stay valid, and bd->cap is unchanged */
+            return ERR_NOMEM; /* the arrays grown so far stay valid, and bd->cap is unchanged */
         *arrays[i] = a;
     }
     bd->cap = cap;
     return 0;
 }
 
-/* Parses one data row [b, e). Returns 0 and fills the values, or -1 to skip it. */
+/* Parses one data row [b, e). Returns 0 and fills the values, or ERR_PARSE to skip it. */
 static int parse_row(const layout *lo, const char *b, const char *e, double *t, double *rss,
                      double *cpu, double *pss)
 {
@@ -291,7 +295,7 @@ static int parse_row(const layout *lo, const char *b, const char *e, double *t, 
     const char *fb, *fe;
     for (; next_field(&c, &fb, &fe); i++) {
         if (i >= lo->ncols)
-            return -1;
+            return ERR_PARSE;
         double *dst = i == lo->t     ? t
                       : i == lo->rss ? rss
                       : i == lo->cpu ? cpu
@@ -302,15 +306,15 @@ static int parse_row(const layout *lo, const char *b, const char *e, double *t, 
         if (fb == fe && (dst == cpu || dst == pss))
             continue; /* an optional value left empty: absent in this row */
         if (parse_number(fb, fe, dst))
-            return -1;
+            return ERR_PARSE;
         have_t |= dst == t;
         have_rss |= dst == rss;
     }
     if (i != lo->ncols || !have_t || !have_rss)
-        return -1;
+        return ERR_PARSE;
     *rss *= lo->rss_scale;
     if (!isfinite(*rss) || *rss < 0 || *cpu < 0 || *pss < 0) /* NaN < 0 is false: absent ok */
-        return -1;
+        return ERR_PARSE;
     return 0;
 }
 
@@ -328,7 +332,8 @@ typedef struct pstate {
 } pstate;
 
 /* One line [b, e) (without its newline); cut: it was longer than the buffer and only its start
- * is here. Returns 0, -1 with the message set, or row()'s non-zero value. */
+ * is here. Returns 0, ERR_PARSE with the message set (a bad header), or row()'s non-zero
+ * value. */
 static int feed_line(pstate *ps, const char *b, const char *e, int cut)
 {
     const char *in = ps->name ? " in '" : "";
@@ -343,11 +348,12 @@ static int feed_line(pstate *ps, const char *b, const char *e, int cut)
         return 0; /* blank lines are not rows */
     if (!ps->have_header) {
         if (too_long)
-            return fail(ps->err, ps->errlen,
+            return fail(ERR_PARSE, ps->err, ps->errlen,
                         "unknown header%s%s%s: first line longer than %d bytes", in, nm, q,
                         LINE_MAX_BYTES);
-        if (read_header(b, e, ps->name, &ps->lo, ps->err, ps->errlen))
-            return -1;
+        int rc = read_header(b, e, ps->name, &ps->lo, ps->err, ps->errlen);
+        if (rc)
+            return rc;
         ps->have_header = 1;
         return 0;
     }
@@ -382,7 +388,8 @@ static void pstate_init(pstate *ps, const char *name, int (*row)(void *, const c
         err[0] = '\0';
 }
 
-/* After the last line: the format, and the error of an input without a usable row. */
+/* After the last line: the format, and the error of an input without a usable row
+ * (ERR_NODATA). */
 static int pstate_finish(pstate *ps)
 {
     const char *in = ps->name ? " in '" : "";
@@ -392,9 +399,10 @@ static int pstate_finish(pstate *ps)
     if (ps->info.n > 0)
         return 0;
     if (!ps->have_header)
-        return fail(ps->err, ps->errlen, "no usable row%s%s%s (the input is empty)", in, nm, q);
-    return fail(ps->err, ps->errlen, "no usable row%s%s%s (%zu rows skipped)", in, nm, q,
-                ps->info.skipped);
+        return fail(ERR_NODATA, ps->err, ps->errlen, "no usable row%s%s%s (the input is empty)", in,
+                    nm, q);
+    return fail(ERR_NODATA, ps->err, ps->errlen, "no usable row%s%s%s (%zu rows skipped)", in, nm,
+                q, ps->info.skipped);
 }
 
 /* row() of csvseries_parse: into the arrays. */
@@ -403,7 +411,7 @@ static int keep_row(void *ud, const csvseries_row *r)
     builder *bd = ud;
     int rc = reserve(bd);
     if (rc != 0)
-        return -ENOMEM; /* the row cap is checked before: only memory fails here */
+        return ERR_NOMEM; /* the row cap is checked before: only memory fails here */
     csvseries *out = bd->s;
     size_t i = out->n++;
     out->t[i] = r->t;
@@ -430,17 +438,17 @@ int csvseries_parse_named(const char *text, size_t len, const char *name, csvser
         p = nl ? nl + 1 : end;
         rc = feed_line(&ps, b, e, 0);
     }
-    if (rc == -ENOMEM) {
+    if (rc == ERR_NOMEM) {
         csvseries_free(out);
-        return fail(err, errlen, "out of memory reading%s%s%s", name ? " '" : "", name ? name : "",
-                    name ? "'" : "");
+        return fail(ERR_NOMEM, err, errlen, "out of memory reading%s%s%s", name ? " '" : "",
+                    name ? name : "", name ? "'" : "");
     }
     if (rc == 0)
         rc = pstate_finish(&ps);
     if (rc) {
         csvseries_free(out);
         out->skipped = ps.info.skipped;
-        return -1;
+        return rc;
     }
     out->skipped = ps.info.skipped;
     out->format = ps.info.format;
@@ -449,16 +457,20 @@ int csvseries_parse_named(const char *text, size_t len, const char *name, csvser
     return 0;
 }
 
-/* Opens path to read it (not a folder). Returns the descriptor, or -1 with the message. */
+/* Opens path to read it (not a folder). Returns the descriptor, or with the message ERR_NOENT
+ * (no such file) or ERR_IO (cannot open it, a folder). */
 static int open_input(const char *path, struct stat *st, char *err, size_t errlen)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return fail(err, errlen, "cannot open '%s': %s", path, strerror(errno));
+    if (fd < 0) {
+        int e = errno;
+        return fail(e == ENOENT ? ERR_NOENT : ERR_IO, err, errlen, "cannot open '%s': %s", path,
+                    strerror(e));
+    }
     if (fstat(fd, st) != 0 || S_ISDIR(st->st_mode)) {
         int e = S_ISDIR(st->st_mode) ? EISDIR : errno;
         close(fd);
-        return fail(err, errlen, "cannot read '%s': %s", path, strerror(e));
+        return fail(ERR_IO, err, errlen, "cannot read '%s': %s", path, strerror(e));
     }
     return fd;
 }
@@ -469,14 +481,14 @@ int csvseries_stream(const char *path, int (*row)(void *ud, const csvseries_row 
     struct stat st;
     int fd = open_input(path, &st, err, errlen);
     if (fd < 0)
-        return -1;
+        return fd;
     /* a window of STREAM_CHUNK bytes plus one whole line carried over from the last read */
     enum { STREAM_CHUNK = 1 << 20 };
     size_t cap = STREAM_CHUNK + LINE_MAX_BYTES + 2;
     char *buf = malloc(cap);
     if (!buf) {
         close(fd);
-        return fail(err, errlen, "cannot read '%s': out of memory", path);
+        return fail(ERR_NOMEM, err, errlen, "cannot read '%s': out of memory", path);
     }
     pstate ps;
     pstate_init(&ps, path, row, ud, err, errlen);
@@ -488,7 +500,7 @@ int csvseries_stream(const char *path, int (*row)(void *ud, const csvseries_row 
         if (k < 0 && errno == EINTR)
             continue;
         if (k < 0) {
-            rc = fail(err, errlen, "cannot read '%s': %s", path, strerror(errno));
+            rc = fail(ERR_IO, err, errlen, "cannot read '%s': %s", path, strerror(errno));
             break;
         }
         eof = k == 0;
@@ -527,7 +539,7 @@ int csvseries_stream(const char *path, int (*row)(void *ud, const csvseries_row 
         rc = pstate_finish(&ps);
     if (info)
         *info = ps.info;
-    return rc < 0 ? -1 : rc;
+    return rc;
 }
 
 int csvseries_parse(const char *text, size_t len, csvseries *out, char *err, size_t errlen)
@@ -541,7 +553,7 @@ int csvseries_load(const char *path, csvseries *out, char *err, size_t errlen)
     struct stat st;
     int fd = open_input(path, &st, err, errlen);
     if (fd < 0)
-        return -1;
+        return fd;
     /* Read it whole: regular files in one allocation of their size, pipes by doubling. */
     size_t cap = S_ISREG(st.st_mode) && st.st_size > 0 ? (size_t)st.st_size + 1 : 65536;
     if (cap > CSVSERIES_MAX_FILE + 1)
@@ -552,7 +564,7 @@ int csvseries_load(const char *path, csvseries *out, char *err, size_t errlen)
     while (buf) {
         if (len == cap) {
             if (cap > CSVSERIES_MAX_FILE) {
-                rc = fail(err, errlen, "cannot read '%s': larger than %llu bytes", path,
+                rc = fail(ERR_FULL, err, errlen, "cannot read '%s': larger than %llu bytes", path,
                           (unsigned long long)CSVSERIES_MAX_FILE);
                 break;
             }
@@ -570,7 +582,7 @@ int csvseries_load(const char *path, csvseries *out, char *err, size_t errlen)
         if (k < 0 && errno == EINTR)
             continue;
         if (k < 0) {
-            rc = fail(err, errlen, "cannot read '%s': %s", path, strerror(errno));
+            rc = fail(ERR_IO, err, errlen, "cannot read '%s': %s", path, strerror(errno));
             break;
         }
         if (k == 0)
@@ -579,7 +591,7 @@ int csvseries_load(const char *path, csvseries *out, char *err, size_t errlen)
     }
     close(fd);
     if (!buf)
-        return fail(err, errlen, "cannot read '%s': out of memory", path);
+        return fail(ERR_NOMEM, err, errlen, "cannot read '%s': out of memory", path);
     if (rc == 0)
         rc = csvseries_parse_named(buf, len, path, out, err, errlen);
     free(buf);

@@ -41,26 +41,29 @@ typedef struct csvseries {
 } csvseries;
 
 /* Parses text[0..len) (need not be NUL-terminated). Returns 0 (even with skipped rows; the
- * caller owns the arrays and releases them with csvseries_free), or -1 with a message in err
- * (may be NULL): "unknown header: ...", "missing column 'rss_bytes': ...",
- * "no usable row (N rows skipped)", "no usable row (the input is empty)", "out of memory ...".
- * On failure *out holds no memory (its skipped count is still set). */
+ * caller owns the arrays and releases them with csvseries_free), or a negative ERR_* code
+ * (lib/errcode.h) with a message in err (may be NULL): ERR_PARSE "unknown header: ...",
+ * "missing column 'rss_bytes': ..."; ERR_NODATA "no usable row (N rows skipped)", "no usable
+ * row (the input is empty)"; ERR_NOMEM "out of memory ...". On failure *out holds no memory
+ * (its skipped count is still set). */
 int csvseries_parse(const char *text, size_t len, csvseries *out, char *err, size_t errlen);
 /* Like csvseries_parse, with name quoted in the messages: "no usable row in 'NAME' (3 rows
  * skipped)". name may be NULL. */
 int csvseries_parse_named(const char *text, size_t len, const char *name, csvseries *out, char *err,
                           size_t errlen);
 /* Reads the file at path whole (at most CSVSERIES_MAX_FILE bytes; pipes work too) and parses it
- * with its path as the name. Returns 0 or -1 with a message ("cannot open 'PATH': ...",
- * "cannot read 'PATH': ...", or one of csvseries_parse's). */
+ * with its path as the name. Returns 0, or with a message: ERR_NOENT "cannot open 'PATH': No
+ * such file or directory"; ERR_IO "cannot open 'PATH': ...", "cannot read 'PATH': ..." (also a
+ * folder); ERR_FULL "cannot read 'PATH': larger than N bytes"; ERR_NOMEM; or one of
+ * csvseries_parse's. */
 int csvseries_load(const char *path, csvseries *out, char *err, size_t errlen);
 /* The same parse, streamed: the file at path is read in 1 MiB pieces (a buffer of about
  * 1.1 MiB, whatever the file's size; pipes work too) and each kept row is handed to row() as
  * it is parsed, so memory does not grow with the rows. row() returns 0 to go on, non-zero to
  * stop (csvseries_stream then returns that value). The same rules as csvseries_parse (header,
  * skipped rows, CSVSERIES_MAX_ROWS rows at most); the file size is not capped. Returns 0 with
- * *info filled (may be NULL), -1 with a message (the same ones as csvseries_load), or row()'s
- * value. */
+ * *info filled (may be NULL); a negative ERR_* with a message, the same codes and messages as
+ * csvseries_load's (ERR_FULL aside); or row()'s non-zero value as it is, with no message. */
 typedef struct csvseries_row {
     double t, rss, cpu, pss; /* cpu, pss: NAN where absent */
 } csvseries_row;

@@ -8,13 +8,14 @@
  */
 #include "gate.h"
 
-#include <errno.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "errcode.h"
 
 static const char *const func_names[] = {
     [GATE_RATE_PER_HOUR] = "rate_per_hour",
@@ -117,7 +118,7 @@ __attribute__((format(printf, 3, 4))) static int fail(parser *p, size_t pos, con
             va_end(ap);
         }
     }
-    return -1;
+    return ERR_PARSE;
 }
 
 /* Describes the byte at pos for a message: "end of text", "'x'" or "byte 0x01". */
@@ -215,7 +216,7 @@ static int parse_label(parser *p, gate_expr *e)
             return fail(p, start, "duplicate label '%s'", key);
 
     if (expect(p, '=', "'='") || expect(p, '"', "'\"'"))
-        return -1;
+        return ERR_PARSE;
     size_t vstart = p->pos, k = 0;
     for (;;) {
         c = peek(p);
@@ -250,7 +251,7 @@ static int parse_label(parser *p, gate_expr *e)
 static int parse_selector(parser *p, gate_expr *e)
 {
     if (parse_name(p, e->name))
-        return -1;
+        return ERR_PARSE;
     skip_space(p);
     if (peek(p) != '{')
         return 0;
@@ -268,7 +269,7 @@ static int parse_selector(parser *p, gate_expr *e)
                         found(p, p->pos, f, sizeof f));
         }
         if (parse_label(p, e))
-            return -1;
+            return ERR_PARSE;
         skip_space(p);
         c = peek(p);
         if (c == ',') {
@@ -383,7 +384,7 @@ int gate_parse(const char *text, size_t len, gate_expr *out, char *err, size_t e
     if (parse_func(&p, &e.func) || expect(&p, '(', "'('") || parse_selector(&p, &e) ||
         expect(&p, ')', "')'") || parse_op(&p, &e.op) || parse_number(&p, &e.threshold) ||
         parse_unit(&p, &e.threshold))
-        return -1;
+        return ERR_PARSE;
     skip_space(&p);
     if (p.pos < p.len) {
         char f[32];
@@ -580,7 +581,7 @@ int gate_acc_add(gate_acc *a, double t, double x)
                 nc = a->exact_cap;
             double *p = realloc(a->vals, nc * sizeof *p);
             if (!p)
-                return -ENOMEM;
+                return ERR_NOMEM;
             a->vals = p;
             a->capvals = nc;
         }
@@ -590,7 +591,7 @@ int gate_acc_add(gate_acc *a, double t, double x)
             if (!a->sk) { /* past the exact cap: every value so far into the sketch */
                 a->sk = calloc(2 * SK_N, sizeof *a->sk);
                 if (!a->sk)
-                    return -ENOMEM;
+                    return ERR_NOMEM;
                 for (size_t i = 0; i < a->nvals; i++)
                     sk_add(a, a->vals[i]);
                 free(a->vals);
@@ -629,7 +630,7 @@ int gate_acc_approx(const gate_acc *a)
 static int acc_percentile(gate_acc *a, size_t pct, double *value)
 {
     if (!a->percentiles)
-        return -EINVAL;
+        return ERR_INVAL;
     if (!a->sk) {
         qsort(a->vals, a->nvals, sizeof *a->vals, cmp_double);
         *value = a->vals[nearest_rank(a->nvals, pct) - 1];
@@ -653,7 +654,7 @@ static int acc_percentile(gate_acc *a, size_t pct, double *value)
 int gate_acc_value(gate_acc *a, gate_func f, double *value)
 {
     if (a->finite == 0)
-        return -ENODATA;
+        return ERR_NODATA;
     double sum = a->sum + a->comp;
     switch (f) {
     case GATE_COUNT:
@@ -661,7 +662,7 @@ int gate_acc_value(gate_acc *a, gate_func f, double *value)
         return 0;
     case GATE_RATE_PER_HOUR:
         if (a->finite < 2 || a->timed < 2 || !(a->t_last - a->t_first > 0))
-            return -ENODATA;
+            return ERR_NODATA;
         *value = a->increase / ((a->t_last - a->t_first) / 3600.0);
         return 0;
     case GATE_MAX:
@@ -694,7 +695,7 @@ int gate_acc_value(gate_acc *a, gate_func f, double *value)
     case GATE_P99:
         return acc_percentile(a, 99, value);
     }
-    return -EINVAL;
+    return ERR_INVAL;
 }
 
 int gate_func_is_percentile(gate_func f)
@@ -705,11 +706,11 @@ int gate_func_is_percentile(gate_func f)
 int gate_reduce(gate_func f, const double *t, const double *v, size_t n, double *value)
 {
     if (!v || n == 0)
-        return -ENODATA;
+        return ERR_NODATA;
     gate_acc a;
     int pct = gate_func_is_percentile(f);
     if (pct && n > SIZE_MAX / sizeof(double))
-        return -ENOMEM;
+        return ERR_NOMEM;
     /* exact: the copy a percentile sorts holds every value */
     gate_acc_init(&a, pct, n);
     int rc = 0;

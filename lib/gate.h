@@ -68,8 +68,8 @@ typedef struct gate_expr {
 } gate_expr;
 
 /* Parses text[0..len) (need not be NUL-terminated; a NUL byte is an error). Returns 0 and fills
- * *out (unused bytes zeroed, so two parses of one text compare equal with memcmp), or -1 with a
- * message in err such as "column 14: expected '<', '<=', '>', '>=', '==' or '!='" (columns
+ * *out (unused bytes zeroed, so two parses of one text compare equal with memcmp), or ERR_PARSE
+ * (lib/errcode.h) with a message in err such as "column 14: expected '<', '<=', '>', '>=', '==' or '!='" (columns
  * count bytes from 1); *out is untouched on failure. err may be NULL. */
 int gate_parse(const char *text, size_t len, gate_expr *out, char *err, size_t errlen);
 
@@ -92,9 +92,9 @@ char *gate_labels_text(const gate_expr *e, char *buf, size_t n);
 /* 1 when a and b are the same gate (name, labels in order, function, operator, threshold). */
 int gate_equal(const gate_expr *a, const gate_expr *b);
 
-/* Reduces a series to the value the gate compares: returns 0 and sets *value, or -ENODATA when
- * the series has no finite value (or, for a rate, fewer than 2 points or no time span), or
- * -ENOMEM when the copy a percentile sorts (n doubles) cannot be allocated. t ascending,
+/* Reduces a series to the value the gate compares: returns 0 and sets *value, or ERR_NODATA
+ * (lib/errcode.h) when the series has no finite value (or, for a rate, fewer than 2 points or no
+ * time span), or ERR_NOMEM when the copy a percentile sorts (n doubles) cannot be allocated. t ascending,
  * seconds; t may be NULL except for rate_per_hour. Reads n elements of t and v. */
 int gate_reduce(gate_func f, const double *t, const double *v, size_t n, double *value);
 
@@ -106,9 +106,9 @@ int gate_reduce(gate_func f, const double *t, const double *v, size_t n, double 
  * nearest-rank value: within GATE_ACC_REL_ERR (0.5 %) of it relative to its magnitude, clamped
  * to [min, max]; magnitudes under 1e-9 read as 0, above 1e18 within the top bucket.
  * gate_acc_approx says whether that happened. Non-finite values are ignored, as in
- * gate_reduce; t is NAN when the series has no time. gate_acc_add returns 0 or -ENOMEM (the
- * accumulator then stays valid without that value); gate_acc_value returns 0, -ENODATA (no
- * finite value, or a rate without 2 points and a span) or -EINVAL (a percentile asked of an
+ * gate_reduce; t is NAN when the series has no time. gate_acc_add returns 0 or ERR_NOMEM (the
+ * accumulator then stays valid without that value); gate_acc_value returns 0, ERR_NODATA (no
+ * finite value, or a rate without 2 points and a span) or ERR_INVAL (a percentile asked of an
  * accumulator made without them); it may reorder the kept values, nothing else. Not
  * thread-safe per accumulator. */
 #define GATE_ACC_EXACT   (1u << 18)

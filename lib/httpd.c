@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "errcode.h"
 #include "wsrv.h"
 
 #define HTTPD_MAX_PATH  1024
@@ -46,7 +47,7 @@ static void on_request(void *ud, wsrv_req *r)
 static int refuse_ws(void *ud, wsrv_conn *c, const char *path, const char *query)
 {
     (void)ud, (void)c, (void)path, (void)query;
-    return -1;
+    return ERR_REFUSED; /* non-zero: the handshake fails */
 }
 
 httpd *httpd_start(uv_loop_t *loop, const char *addr, httpd_handler_fn handler, void *ud, char *err,

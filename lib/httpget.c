@@ -10,6 +10,8 @@
 
 #include <curl/curl.h>
 
+#include "errcode.h"
+
 #define HTTPGET_DEFAULT_TIMEOUT_MS 10000u
 
 static pthread_once_t global_once = PTHREAD_ONCE_INIT;
@@ -33,19 +35,19 @@ static size_t on_data(char *ptr, size_t size, size_t nmemb, void *ud)
     sink *s = ud;
     size_t n = size * nmemb;
     if (n > s->max_bytes - s->got) {
-        s->rc = -EFBIG;
+        s->rc = ERR_FULL;
         return 0;
     }
     int rc = sbuf_add(s->body, ptr, n);
     if (rc) {
-        s->rc = rc == -ENOSPC ? -EFBIG : rc;
+        s->rc = rc; /* ERR_FULL (body's own cap) or ERR_NOMEM */
         return 0;
     }
     s->got += n;
     return n;
 }
 
-/* Maps a failed transfer to a negative errno and a message. */
+/* Maps a failed transfer to a negative ERR_* code and a message. */
 char *httpget_redact_url(const char *url, char *out, size_t n);
 static int fail(CURL *c, CURLcode cc, const sink *s, const char *full_url, unsigned timeout_ms,
                 const char *curlerr, char *err, size_t errlen)
@@ -58,32 +60,32 @@ static int fail(CURL *c, CURLcode cc, const sink *s, const char *full_url, unsig
     switch (cc) {
     case CURLE_WRITE_ERROR:
     case CURLE_FILESIZE_EXCEEDED:
-        if (s->rc == -ENOMEM) {
+        if (s->rc == ERR_NOMEM) {
             snprintf(err, errlen, "cannot fetch '%s': out of memory", url);
-            return -ENOMEM;
+            return ERR_NOMEM;
         }
         snprintf(err, errlen, "cannot fetch '%s': response body larger than %zu bytes", url,
                  s->max_bytes);
-        return -EFBIG;
+        return ERR_FULL;
     case CURLE_OPERATION_TIMEDOUT:
         snprintf(err, errlen, "cannot fetch '%s': no response within %u ms", url, timeout_ms);
-        return -ETIMEDOUT;
+        return ERR_TIMEOUT;
     case CURLE_COULDNT_CONNECT:
         curl_easy_getinfo(c, CURLINFO_OS_ERRNO, &oserr);
         if (oserr <= 0)
             oserr = ECONNREFUSED;
         snprintf(err, errlen, "cannot fetch '%s': %s", url, strerror((int)oserr));
-        return -(int)oserr;
+        return ERR_REFUSED;
     case CURLE_COULDNT_RESOLVE_HOST:
         snprintf(err, errlen, "cannot fetch '%s': %s", url, why);
-        return -EHOSTUNREACH;
+        return ERR_ADDR;
     case CURLE_UNSUPPORTED_PROTOCOL:
     case CURLE_URL_MALFORMAT:
         snprintf(err, errlen, "cannot fetch '%s': %s", url, why);
-        return -EINVAL;
+        return ERR_INVAL;
     case CURLE_OUT_OF_MEMORY:
         snprintf(err, errlen, "cannot fetch '%s': out of memory", url);
-        return -ENOMEM;
+        return ERR_NOMEM;
     case CURLE_SSL_CONNECT_ERROR:
     case CURLE_PEER_FAILED_VERIFICATION:
     case CURLE_WEIRD_SERVER_REPLY:
@@ -91,10 +93,10 @@ static int fail(CURL *c, CURLcode cc, const sink *s, const char *full_url, unsig
     case CURLE_GOT_NOTHING:
     case CURLE_PARTIAL_FILE:
         snprintf(err, errlen, "cannot fetch '%s': %s", url, why);
-        return -EPROTO;
+        return ERR_PARSE;
     default:
         snprintf(err, errlen, "cannot fetch '%s': %s", url, why);
-        return -EIO;
+        return ERR_IO;
     }
 }
 
@@ -115,7 +117,7 @@ int httpget_fetch(const char *url, unsigned timeout_ms, size_t max_bytes, sbuf *
     if (!url || (strncasecmp(url, "http://", 7) && strncasecmp(url, "https://", 8))) {
         snprintf(err, errlen, "cannot fetch '%s': only http:// and https:// URLs are allowed",
                  shown);
-        return -EINVAL;
+        return ERR_INVAL;
     }
     if (timeout_ms == 0)
         timeout_ms = HTTPGET_DEFAULT_TIMEOUT_MS;
@@ -124,12 +126,12 @@ int httpget_fetch(const char *url, unsigned timeout_ms, size_t max_bytes, sbuf *
     if (global_rc != CURLE_OK) {
         snprintf(err, errlen, "cannot fetch '%s': libcurl initialisation failed: %s", shown,
                  curl_easy_strerror(global_rc));
-        return -EIO;
+        return ERR_IO;
     }
     CURL *c = curl_easy_init();
     if (!c) {
-        snprintf(err, errlen, "cannot fetch '%s': out of memory", url);
-        return -ENOMEM;
+        snprintf(err, errlen, "cannot fetch '%s': out of memory", shown); /* never the secret */
+        return ERR_NOMEM;
     }
 
     /* any failure to set an option shows up as the transfer's error below */

@@ -18,14 +18,16 @@
  *
  * Returns 0 once a complete response arrived, whatever its status: *http_status (may be NULL)
  * holds it and the caller decides what a 404 or a 500 means. On failure returns a negative
- * errno, writes a message to err (lower case, no full stop, e.g. "cannot fetch
- * 'http://127.0.0.1:9/metrics': Connection refused") and leaves body as it was:
- *   -EINVAL        bad URL or a scheme other than http/https
- *   -EFBIG         the body is longer than max_bytes, or than body's own cap allows
- *   -ETIMEDOUT     no complete response within timeout_ms
- *   -ECONNREFUSED  (or another connect errno) the service is not listening
- *   -EHOSTUNREACH  the host name does not resolve
- *   -ENOMEM, -EPROTO (TLS or HTTP protocol error), -EIO (anything else)
+ * ERR_* code (lib/errcode.h), writes a message to err (lower case, no full stop, e.g. "cannot
+ * fetch 'http://127.0.0.1:9/metrics': Connection refused"; the URL in it redacted as by
+ * httpget_redact_url) and leaves body as it was:
+ *   ERR_INVAL    bad URL or a scheme other than http/https
+ *   ERR_FULL     the body is longer than max_bytes, or than body's own cap allows
+ *   ERR_TIMEOUT  no complete response within timeout_ms
+ *   ERR_REFUSED  the connection failed: the service is not listening (the message gives the
+ *                system's reason)
+ *   ERR_ADDR     the host name does not resolve
+ *   ERR_NOMEM, ERR_PARSE (TLS or HTTP protocol error), ERR_IO (anything else)
  * *http_status is 0 when no status line was received. */
 int httpget_fetch(const char *url, unsigned timeout_ms, size_t max_bytes, sbuf *body,
                   long *http_status, char *err, size_t errlen);

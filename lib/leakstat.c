@@ -2,11 +2,12 @@
  * See leakstat.h for the contract and docs/leak-verdict.md for the method and its limits. */
 #include "leakstat.h"
 
-#include <errno.h>
 #include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "errcode.h"
 
 #define MB_PER_H      (1e6 / 3600.0) /* bytes/s in 1 MB/h */
 #define ROLLING_STEPS 4 /* rolling-minimum windows start every window / ROLLING_STEPS */
@@ -103,7 +104,7 @@ int leakstat_theil_sen(const double *x, const double *y, const int *group, size_
                        leakstat_fit *out)
 {
     if (!x || !y || !out || n < 2)
-        return -EINVAL;
+        return ERR_INVAL;
     if (!(conf > 0 && conf < 1))
         conf = 0.95;
     /* count the pairs first: the allocation is exact and bounded */
@@ -126,18 +127,18 @@ int leakstat_theil_sen(const double *x, const double *y, const int *group, size_
                 pairs++; /* an overflowing slope (|y| near DBL_MAX) is not a pair */
         }
         if (pairs > LEAKSTAT_MAX_PAIRS)
-            return -E2BIG;
+            return ERR_FULL;
         if (first)
             var += (double)g * (double)(g - 1) * (2.0 * (double)g + 5) / 18.0;
     }
     if (pairs < 2)
-        return -EINVAL;
+        return ERR_INVAL;
     double *s = malloc(pairs * sizeof *s);
     double *r = malloc(points * sizeof *r);
     if (!s || !r) {
         free(s);
         free(r);
-        return -ENOMEM;
+        return ERR_NOMEM;
     }
     size_t k = 0;
     for (size_t i = 0; i < n; i++) {
@@ -179,7 +180,7 @@ int leakstat_theil_sen(const double *x, const double *y, const int *group, size_
 int leakstat_ols(const double *x, const double *y, size_t n, double *slope, double *intercept)
 {
     if (!x || !y || n < 2)
-        return -EINVAL;
+        return ERR_INVAL;
     double mx = 0, my = 0;
     size_t m = 0;
     for (size_t i = 0; i < n; i++)
@@ -189,7 +190,7 @@ int leakstat_ols(const double *x, const double *y, size_t n, double *slope, doub
             m++;
         }
     if (m < 2)
-        return -EINVAL;
+        return ERR_INVAL;
     mx /= (double)m;
     my /= (double)m;
     double sxx = 0, sxy = 0;
@@ -199,7 +200,7 @@ int leakstat_ols(const double *x, const double *y, size_t n, double *slope, doub
             sxy += (x[i] - mx) * (y[i] - my);
         }
     if (!(sxx > 0))
-        return -EINVAL;
+        return ERR_INVAL;
     if (slope)
         *slope = sxy / sxx;
     if (intercept)
@@ -210,14 +211,14 @@ int leakstat_ols(const double *x, const double *y, size_t n, double *slope, doub
 int leakstat_naive(const double *x, const double *y, size_t n, double *slope)
 {
     if (!x || !y || n < 2)
-        return -EINVAL;
+        return ERR_INVAL;
     size_t a = 0, b = n;
     while (a < n && !(isfinite(x[a]) && isfinite(y[a])))
         a++;
     while (b > a && !(isfinite(x[b - 1]) && isfinite(y[b - 1])))
         b--;
     if (b == 0 || a >= b - 1 || x[b - 1] == x[a])
-        return -EINVAL;
+        return ERR_INVAL;
     if (slope)
         *slope = (y[b - 1] - y[a]) / (x[b - 1] - x[a]);
     return 0;
@@ -266,7 +267,7 @@ size_t leakstat_envelope(const double *t, const double *y, size_t n, double buck
 long leakstat_envelope_rolling(double *t, double *y, size_t n, double window_s)
 {
     if (!t || !y)
-        return -1;
+        return ERR_INVAL;
     if (n < 3 || !(window_s > 0))
         return (long)n;
     double span = t[n - 1] - t[0];
@@ -278,7 +279,7 @@ long leakstat_envelope_rolling(double *t, double *y, size_t n, double window_s)
     if (!dq || !keep) {
         free(dq);
         free(keep);
-        return -1;
+        return ERR_NOMEM;
     }
     /* windows [s, s + w] on a grid of w / ROLLING_STEPS, the last one ending at t[n-1]; the
      * deque holds the indices of the window by increasing value (earliest first on ties) */
@@ -514,7 +515,7 @@ double leakstat_detect_warmup(const double *t, const double *y, size_t n)
  * they pair with nothing) and the points between runs one group each: pairs across a one-off
  * level shift (a cache filling) do not count as growth. With more, the steps are the growth
  * (a leak in bursts) and nothing is split. Writes grp[0..n) with ids from *gid on; returns
- * the steps split at (0 when none), -1 without memory. */
+ * the steps split at (0 when none), ERR_NOMEM without memory. */
 #define STEPS_MAX 2
 static int split_steps(const double *t, const double *y, size_t n, double lag, double thr_bps,
                        int *grp, int *gid)
@@ -527,7 +528,7 @@ static int split_steps(const double *t, const double *y, size_t n, double lag, d
     }
     double *d = malloc(2 * n * sizeof *d);
     if (!d)
-        return -1;
+        return ERR_NOMEM;
     double *rise = d + n;
     double b, mid, sigma;
     neighbour_trend(t, y, n, d, &b, &mid, &sigma);
@@ -596,7 +597,7 @@ int leakstat_analyze(const double *t, const double *y, const int *seg, size_t n,
                      const leakstat_opts *o, leakstat_result *out)
 {
     if (!t || !y || !out || n == 0)
-        return -EINVAL;
+        return ERR_INVAL;
     leakstat_opts def;
     if (!o) {
         leakstat_opts_default(&def);
@@ -609,11 +610,11 @@ int leakstat_analyze(const double *t, const double *y, const int *seg, size_t n,
         nseg += seg[i] != seg[i - 1];
     seg_span *sp = malloc(nseg * sizeof *sp);
     if (!sp)
-        return -ENOMEM;
+        return ERR_NOMEM;
     size_t ns = scan_segments(t, y, seg, n, sp, &out->samples_skipped);
     if (out->samples_skipped == n) {
         free(sp);
-        return -EINVAL;
+        return ERR_INVAL;
     }
     out->segments_total = ns;
     out->bucket_s = o->bucket_s > 0 ? o->bucket_s : auto_bucket(sp, ns);
@@ -630,7 +631,7 @@ int leakstat_analyze(const double *t, const double *y, const int *seg, size_t n,
         free(sp);
         free(et);
         free(eg);
-        return -ENOMEM;
+        return ERR_NOMEM;
     }
     double *ey = et + cap;
     size_t used = 0;      /* pooled points so far */
@@ -658,7 +659,7 @@ int leakstat_analyze(const double *t, const double *y, const int *seg, size_t n,
         /* bucket minima: kept aside to count them after the warm-up is known */
         double *bt = malloc(m ? m * sizeof *bt : 1);
         if (!bt) {
-            rc = -ENOMEM;
+            rc = ERR_NOMEM;
             break;
         }
         if (m)
@@ -666,7 +667,7 @@ int leakstat_analyze(const double *t, const double *y, const int *seg, size_t n,
         long k = leakstat_envelope_rolling(et + used, ey + used, m, window);
         if (k < 0) {
             free(bt);
-            rc = -ENOMEM;
+            rc = ERR_NOMEM;
             break;
         }
         int settled = 1;
@@ -689,7 +690,7 @@ int leakstat_analyze(const double *t, const double *y, const int *seg, size_t n,
             split_steps(et + used, ey + used, kept, lag, o->threshold_bps, eg + used, &gid);
         if (nsteps < 0) {
             free(bt);
-            rc = -ENOMEM;
+            rc = ERR_NOMEM;
             break;
         }
         size_t nb = 0;
@@ -700,10 +701,10 @@ int leakstat_analyze(const double *t, const double *y, const int *seg, size_t n,
             rep->warmup_s = warm;
             rep->used = kept;
             rep->steps = (size_t)nsteps;
-            int fr = kept < 2 ? -EINVAL
+            int fr = kept < 2 ? ERR_INVAL
                               : leakstat_theil_sen(et + used, ey + used, eg + used, kept, conf,
                                                    &rep->fit);
-            if (fr == -ENOMEM) {
+            if (fr == ERR_NOMEM) {
                 rc = fr;
                 break;
             }
@@ -723,7 +724,7 @@ int leakstat_analyze(const double *t, const double *y, const int *seg, size_t n,
     out->nsegments = ns < LEAKSTAT_MAX_SEGMENTS ? ns : LEAKSTAT_MAX_SEGMENTS;
     if (rc == 0) {
         int r = leakstat_theil_sen(et, ey, eg, used, conf, &out->fit);
-        if (r == -ENOMEM)
+        if (r == ERR_NOMEM)
             rc = r;
         else if (r != 0)
             out->insufficient = 1;
@@ -756,7 +757,7 @@ int leakstat_stream_init(leakstat_stream *s, size_t cap)
     s->bk = malloc(s->cap * sizeof *s->bk);
     if (!s->t || !s->y || !s->seg || !s->bk) {
         leakstat_stream_free(s);
-        return -ENOMEM;
+        return ERR_NOMEM;
     }
     return 0;
 }
@@ -862,7 +863,7 @@ static void stream_settle(leakstat_stream *s, double t, double y)
 int leakstat_stream_add(leakstat_stream *s, double t, double y, int seg)
 {
     if (!s->t)
-        return -ENOMEM;
+        return ERR_NOMEM;
     if (!isfinite(t) || !isfinite(y)) {
         s->skipped++;
         return 0;

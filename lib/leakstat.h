@@ -19,6 +19,7 @@
  *
  * Bad input: samples whose time or value is not finite (NaN, inf) are skipped and counted, as are
  * samples whose time goes backwards within a segment; they never make a call fail.
+ * Errors are the negative ERR_* codes of lib/errcode.h, as stated per function.
  */
 #ifndef LEAKSTAT_H
 #define LEAKSTAT_H
@@ -27,7 +28,7 @@
 
 #define LEAKSTAT_MAX_POINTS   1024       /* envelope points used for the slope, all segments */
 #define LEAKSTAT_MAX_SEGMENTS 256        /* segments reported one by one (more are pooled only) */
-#define LEAKSTAT_MAX_PAIRS    (1u << 22) /* leakstat_theil_sen refuses more pairs (-E2BIG): 32 MB */
+#define LEAKSTAT_MAX_PAIRS    (1u << 22) /* leakstat_theil_sen refuses more pairs (ERR_FULL): 32 MB */
 #define LEAKSTAT_MIN_POINTS   10         /* fewer bucket minima after warm-up: insufficient data */
 #define LEAKSTAT_MIN_SPAN_S   1800.0     /* less data after warm-up (summed over segments): same */
 #define LEAKSTAT_WINDOW_S     1800.0     /* default rolling-minimum window (30 min GC periods) */
@@ -46,13 +47,13 @@ typedef struct leakstat_fit {
  * two-sided confidence (e.g. 0.95; outside (0, 1): 0.95). The interval is Sen's: with N slopes
  * sorted and C = z(1 - alpha/2) * sqrt(sum over groups of g(g-1)(2g+5)/18), lo is the slope of
  * rank floor((N - C) / 2) and hi of rank ceil((N + C) / 2) (0-based, clamped). Returns 0 and
- * fills *out; -EINVAL when fewer than 2 usable pairs exist; -E2BIG past LEAKSTAT_MAX_PAIRS
- * pairs; -ENOMEM. *out is left untouched on failure. O(n^2) time, O(pairs) memory, freed. */
+ * fills *out; ERR_INVAL when fewer than 2 usable pairs exist; ERR_FULL past LEAKSTAT_MAX_PAIRS
+ * pairs; ERR_NOMEM. *out is left untouched on failure. O(n^2) time, O(pairs) memory, freed. */
 int leakstat_theil_sen(const double *x, const double *y, const int *group, size_t n, double conf,
                        leakstat_fit *out);
 
 /* Ordinary least squares and the naive (last - first) / (t_last - t_first), for comparison.
- * Return 0, or -EINVAL when n < 2 or every x is equal (outputs untouched). */
+ * Return 0, or ERR_INVAL when n < 2 or every x is equal (outputs untouched). */
 int leakstat_ols(const double *x, const double *y, size_t n, double *slope, double *intercept);
 int leakstat_naive(const double *x, const double *y, size_t n, double *slope);
 
@@ -66,8 +67,8 @@ size_t leakstat_envelope(const double *t, const double *y, size_t n, double buck
  * t[0], the last one ending at t[n-1]; the lowest point of each window is kept (the earliest on
  * ties), the others (a rising GC edge, a spike) are dropped. A series shorter than window_s is
  * one window. window_s <= 0 keeps every point. t ascending (e.g. bucket minima). Compacts t and
- * y in place (order kept); returns how many are kept. O(n) time, O(n) scratch: -1 (nothing
- * changed) when that cannot be allocated. */
+ * y in place (order kept); returns how many are kept. O(n) time, O(n) scratch; nothing changed on failure: ERR_NOMEM
+ * when that cannot be allocated, ERR_INVAL when t or y is NULL. */
 long leakstat_envelope_rolling(double *t, double *y, size_t n, double window_s);
 
 /* Warm-up detection on envelope points (t ascending, as left by leakstat_envelope_rolling;
@@ -132,8 +133,8 @@ void leakstat_opts_default(leakstat_opts *o);
  * at least 60 s, or for D < 2 h at least 10 mean sample intervals (1 s to 60 s).
  * insufficient = 1 (then leak = 0, below = 0) when the pooled segments hold fewer than
  * LEAKSTAT_MIN_POINTS bucket minima or less than LEAKSTAT_MIN_SPAN_S after warm-up.
- * Returns 0 and fills *out; -EINVAL when n == 0, t, y or out is NULL, or no sample is usable;
- * -ENOMEM (out then partly filled: do not use it). The input is not modified. The caller owns
+ * Returns 0 and fills *out; ERR_INVAL when n == 0, t, y or out is NULL, or no sample is usable;
+ * ERR_NOMEM (out then partly filled: do not use it). The input is not modified. The caller owns
  * *out (about 27 KB: allocate it rather than put it on a small stack). */
 int leakstat_analyze(const double *t, const double *y, const int *seg, size_t n,
                      const leakstat_opts *o, leakstat_result *out);
@@ -153,7 +154,8 @@ int leakstat_analyze(const double *t, const double *y, const int *seg, size_t n,
  * A run with more segments than cap / 2 fills the buffer with segment ends: samples that find
  * no room then are dropped and counted (dropped). Memory: 28 bytes a kept sample (7 MB at the
  * default cap). t ascending within a segment, finite t and y (others are skipped, counted).
- * leakstat_stream_add returns 0 or -ENOMEM (the sample is then lost, the stream stays valid). */
+ * leakstat_stream_init returns 0 or ERR_NOMEM (nothing then held); leakstat_stream_add returns
+ * 0 or ERR_NOMEM (the sample is then lost, the stream stays valid). */
 #define LEAKSTAT_STREAM_CAP (1u << 18)
 typedef struct leakstat_stream {
     double *t, *y;     /* kept points, n of them: the input of leakstat_analyze */

@@ -41,6 +41,8 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "errcode.h"
+
 #define LOGCAP_BUSY_BYTES_PER_S (4.0 * 1024 * 1024) /* a flood: see compressor_defer */
 #define CHUNK_BYTES             (256u * 1024u)
 #define FREE_CHUNKS             4    /* chunks kept for reuse */
@@ -549,14 +551,14 @@ static void files_sort(logcap *lc)
         qsort_r(lc->files, lc->nfiles, sizeof *lc->files, rfile_cmp, &off);
 }
 
-/* files_mu held. Returns 0 or -ENOMEM. */
+/* files_mu held. Returns 0 or ERR_NOMEM. */
 static int files_add(logcap *lc, const char *base, uint64_t size, int gz)
 {
     if (lc->nfiles == lc->files_cap) {
         size_t ncap = lc->files_cap ? lc->files_cap * 2 : 8;
         rfile *nf = realloc(lc->files, ncap * sizeof *nf);
         if (!nf)
-            return -ENOMEM;
+            return ERR_NOMEM;
         lc->files = nf;
         lc->files_cap = ncap;
     }
@@ -650,7 +652,8 @@ static int name_taken(logcap *lc, const char *base)
 }
 
 /* Cuts the current file: close, rename to a unique rotated name, reopen. Returns 0, or
- * -1 when the rename failed (the current file goes on growing; an ERROR event is queued).
+ * ERR_IO when the rename failed, ERR_NOMEM when the rotated file cannot be tracked (the current
+ * file goes on growing; an ERROR event is queued).
  * The plain file is fsynced here only when it is kept as it is: with compression on, the
  * compressor fsyncs the .gz it writes, and an fsync on the writer thread would stall the
  * capture for tens of milliseconds per rotation. */
@@ -689,7 +692,7 @@ static int rotate(logcap *lc)
     if (orc != 0)
         ev_error(lc, lc->cur_path, "open", -orc);
     if (rc != 0)
-        return -1;
+        return err == ENOMEM ? ERR_NOMEM : ERR_IO;
     enforce_max_files(lc);
     compress_wake(lc);
     return 0;
@@ -1030,8 +1033,9 @@ static int scan_dir(logcap *lc, char *err, size_t errlen)
 {
     DIR *d = opendir(lc->dir);
     if (!d) {
-        sfmt(err, errlen, "cannot open folder '%s': %s", lc->dir, strerror(errno));
-        return -1;
+        int e = errno;
+        sfmt(err, errlen, "cannot open folder '%s': %s", lc->dir, strerror(e));
+        return e == ENOENT ? ERR_NOENT : ERR_IO;
     }
     struct dirent *de;
     char path[PATH_LEN];
@@ -1066,7 +1070,7 @@ static int scan_dir(logcap *lc, char *err, size_t errlen)
         if (files_add(lc, base, (uint64_t)sb.st_size, kind == 1) != 0) {
             closedir(d);
             sfmt(err, errlen, "out of memory");
-            return -1;
+            return ERR_NOMEM;
         }
     }
     closedir(d);

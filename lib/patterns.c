@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "errcode.h"
+
 struct patterns {
     size_t n;
     char *names[PATTERNS_MAX];
@@ -94,7 +96,7 @@ int patterns_find(const patterns *p, const char *name)
     for (size_t i = 0; p && i < p->n; i++)
         if (strcmp(p->names[i], name) == 0)
             return (int)i;
-    return -1;
+    return ERR_NOENT;
 }
 
 static int patterns_on_match(unsigned id, unsigned long long from, unsigned long long to,

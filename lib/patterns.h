@@ -28,7 +28,7 @@ void patterns_free(patterns *p);
 size_t patterns_count(const patterns *p);
 const char *patterns_name(const patterns *p, size_t i);
 const char *patterns_expr(const patterns *p, size_t i);
-/* Index of the pattern with this name, or -1. */
+/* Index of the pattern with this name (>= 0), or ERR_NOENT (lib/errcode.h) when none has it. */
 int patterns_find(const patterns *p, const char *name);
 
 /* Returns a bit mask of the patterns that match somewhere in line[0..len) (bit i for pattern

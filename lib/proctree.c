@@ -21,6 +21,8 @@
 #include <sys/stat.h>
 #include <sys/vfs.h>
 
+#include "errcode.h"
+
 #ifndef PROC_SUPER_MAGIC
 #define PROC_SUPER_MAGIC 0x9fa0
 #endif
@@ -46,12 +48,12 @@ static int parse_num(const char **p, const char *end, int *neg, uint64_t *out)
         s++;
     }
     if (s >= end || *s < '0' || *s > '9')
-        return -EINVAL;
+        return ERR_PARSE;
     uint64_t v = 0;
     while (s < end && *s >= '0' && *s <= '9') {
         unsigned d = (unsigned)(*s - '0');
         if (v > (UINT64_MAX - d) / 10)
-            return -EINVAL;
+            return ERR_PARSE;
         v = v * 10 + d;
         s++;
     }
@@ -64,7 +66,7 @@ static int parse_u64(const char **p, const char *end, uint64_t *out)
 {
     int neg;
     if (parse_num(p, end, &neg, out) || neg)
-        return -EINVAL;
+        return ERR_PARSE;
     return 0;
 }
 
@@ -85,47 +87,47 @@ enum {
 int proctree_parse_stat(const char *buf, size_t len, proctree_stat *out)
 {
     if (!buf || !out || len == 0)
-        return -EINVAL;
+        return ERR_PARSE;
     const char *end = buf + len;
     /* "PID (COMM) S ...": COMM may hold spaces and ')', so it ends at the last ')'. */
     const char *open = memchr(buf, '(', len);
     if (!open)
-        return -EINVAL;
+        return ERR_PARSE;
     const char *close = memrchr(open, ')', (size_t)(end - open));
     if (!close)
-        return -EINVAL;
+        return ERR_PARSE;
     const char *p = buf;
     uint64_t pid;
     if (parse_u64(&p, open, &pid) || pid == 0 || pid > INT_MAX || p + 1 != open || *p != ' ')
-        return -EINVAL;
+        return ERR_PARSE;
 
     p = close + 1;
     if (end - p < 2 || p[0] != ' ')
-        return -EINVAL;
+        return ERR_PARSE;
     char state = p[1];
     if (!((state >= 'A' && state <= 'Z') || (state >= 'a' && state <= 'z')))
-        return -EINVAL;
+        return ERR_PARSE;
     p += 2;
 
     uint64_t f[F_LAST + 1] = {0};
     int neg[F_LAST + 1] = {0};
     for (int i = F_STATE + 1; i <= F_LAST; i++) {
         if (p >= end || *p != ' ')
-            return -EINVAL;
+            return ERR_PARSE;
         p++;
         if (parse_num(&p, end, &neg[i], &f[i]))
-            return -EINVAL;
+            return ERR_PARSE;
     }
     if (p < end && *p != ' ' && *p != '\n')
-        return -EINVAL;
+        return ERR_PARSE;
     static const int nonneg[] = {F_PPID,  F_PGRP,        F_SESSION,   F_UTIME,
                                  F_STIME, F_NUM_THREADS, F_STARTTIME, F_RSS};
     for (size_t i = 0; i < sizeof nonneg / sizeof nonneg[0]; i++)
         if (neg[nonneg[i]])
-            return -EINVAL;
+            return ERR_PARSE;
     if (f[F_PPID] > INT_MAX || f[F_PGRP] > INT_MAX || f[F_SESSION] > INT_MAX ||
         f[F_NUM_THREADS] > LONG_MAX)
-        return -EINVAL;
+        return ERR_PARSE;
 
     out->pid = (pid_t)pid;
     out->ppid = (pid_t)f[F_PPID];
@@ -143,7 +145,7 @@ int proctree_parse_stat(const char *buf, size_t len, proctree_stat *out)
 int proctree_parse_smaps_rollup(const char *buf, size_t len, uint64_t *pss_bytes)
 {
     if ((!buf && len) || !pss_bytes)
-        return -EINVAL;
+        return ERR_PARSE;
     const char *p = buf, *end = buf + len;
     uint64_t sum = 0;
     int found = 0;
@@ -156,23 +158,23 @@ int proctree_parse_smaps_rollup(const char *buf, size_t len, uint64_t *pss_bytes
             while (q < eol && (*q == ' ' || *q == '\t'))
                 q++;
             if (parse_u64(&q, eol, &kb))
-                return -EINVAL;
+                return ERR_PARSE;
             while (q < eol && (*q == ' ' || *q == '\t'))
                 q++;
             if (eol - q < 2 || q[0] != 'k' || q[1] != 'B')
-                return -EINVAL;
+                return ERR_PARSE;
             for (q += 2; q < eol; q++)
                 if (*q != ' ' && *q != '\t')
-                    return -EINVAL;
+                    return ERR_PARSE;
             if (kb > UINT64_MAX / 1024 || sum > UINT64_MAX - kb * 1024)
-                return -EINVAL;
+                return ERR_PARSE;
             sum += kb * 1024;
             found = 1;
         }
         p = nl ? nl + 1 : end;
     }
     if (!found)
-        return -EINVAL;
+        return ERR_PARSE;
     *pss_bytes = sum;
     return 0;
 }
@@ -180,7 +182,7 @@ int proctree_parse_smaps_rollup(const char *buf, size_t len, uint64_t *pss_bytes
 int proctree_parse_children(const char *buf, size_t len, pid_t *out, size_t max)
 {
     if (!buf && len)
-        return -EINVAL;
+        return ERR_PARSE;
     const char *p = buf, *end = buf + len;
     size_t n = 0;
     while (p < end) {
@@ -190,13 +192,13 @@ int proctree_parse_children(const char *buf, size_t len, pid_t *out, size_t max)
         }
         uint64_t v;
         if (parse_u64(&p, end, &v) || v == 0 || v > INT_MAX)
-            return -EINVAL;
+            return ERR_PARSE;
         if (p < end && *p != ' ' && *p != '\n')
-            return -EINVAL;
+            return ERR_PARSE;
         if (out && n < max)
             out[n] = (pid_t)v;
         if (++n == INT_MAX)
-            return -EINVAL;
+            return ERR_PARSE;
     }
     return (int)n;
 }
@@ -247,7 +249,26 @@ static ssize_t pread_all(int fd, char *buf, size_t cap)
     return (ssize_t)n;
 }
 
-int proctree_read_stat(int procfd, pid_t pid, proctree_stat *st)
+/* The public functions return ERR_* codes (lib/errcode.h); inside, a failure is a negative
+ * errno, mapped once on the way out: the two ranges overlap (-ESRCH is ERR_IO) and must not
+ * meet. */
+static int pt_code(long neg_errno)
+{
+    switch (-neg_errno) {
+    case ENOENT:
+    case ESRCH:
+        return ERR_NOENT;
+    case ENOMEM:
+        return ERR_NOMEM;
+    case EINVAL:
+        return ERR_PARSE;
+    default:
+        return ERR_IO;
+    }
+}
+
+/* PID/stat into *st: 0, or a negative errno (-EINVAL: malformed or not that pid). */
+static int read_stat(int procfd, pid_t pid, proctree_stat *st)
 {
     char path[32], buf[PT_STAT_BUF];
     snprintf(path, sizeof path, "%d/stat", (int)pid);
@@ -257,6 +278,12 @@ int proctree_read_stat(int procfd, pid_t pid, proctree_stat *st)
     if (proctree_parse_stat(buf, (size_t)n, st) || st->pid != pid)
         return -EINVAL;
     return 0;
+}
+
+int proctree_read_stat(int procfd, pid_t pid, proctree_stat *st)
+{
+    int rc = read_stat(procfd, pid, st);
+    return rc ? pt_code(rc) : 0;
 }
 
 /* Calls fn(ctx, name) for each entry of the open folder fd but "." and ".."; fn returns
@@ -456,7 +483,7 @@ static void held_sweep(walker *w)
 static int read_stat_w(walker *w, pid_t pid, proctree_stat *st)
 {
     if (!w->held)
-        return proctree_read_stat(w->procfd, pid, st);
+        return read_stat(w->procfd, pid, st);
     char buf[PT_STAT_BUF];
     held *h = held_slot(w, pid, 1);
     if (h && h->stat_fd >= 0) {
@@ -613,7 +640,7 @@ static int scan_one(void *ctx, const char *name)
     walker *w = ctx;
     pid_t pid;
     proctree_stat st;
-    if (parse_pid_name(name, &pid) || proctree_read_stat(w->procfd, pid, &st))
+    if (parse_pid_name(name, &pid) || read_stat(w->procfd, pid, &st))
         return 0;
     if (w->nscan == PT_SCAN_MAX) {
         w->truncated = 1;
@@ -872,7 +899,7 @@ int proctree_sample_tree(proctree *pt, pid_t root, int include_root, int with_ps
                          proctree_sample *out)
 {
     if (!pt || !out || root <= 0)
-        return -EINVAL;
+        return ERR_INVAL;
     memset(out, 0, sizeof *out);
     cpu_tab *t = &pt->tabs[!pt->cur]; /* becomes current; the other one holds the last sample */
     pt->cur = !pt->cur;
@@ -885,7 +912,7 @@ int proctree_sample_tree(proctree *pt, pid_t root, int include_root, int with_ps
     held_sweep(pt->w);
     if (found < 0) {
         t->gen = 0; /* so the next sample does not diff against an empty one */
-        return (int)found;
+        return pt_code(found);
     }
     out->pss_valid = with_pss ? 1 : 0;
     out->cpu_seconds_delta = (double)c.delta_ticks / pt->clk_tck;
@@ -898,10 +925,10 @@ int proctree_sample_tree(proctree *pt, pid_t root, int include_root, int with_ps
 int proctree_descendants(const char *proc_root, pid_t root, pid_t *out, size_t max)
 {
     if (!proc_root || root <= 0 || (!out && max))
-        return -EINVAL;
+        return ERR_INVAL;
     walker *w = walker_new(proc_root);
     if (!w)
-        return errno ? -errno : -ENOMEM;
+        return errno && errno != ENOMEM ? ERR_SYS : ERR_NOMEM;
     long found = walk(w, root, 0, NULL, NULL);
     if (found >= 0) {
         size_t n = w->qlen - 1 < max ? w->qlen - 1 : max; /* queue[0] is root */
@@ -909,5 +936,7 @@ int proctree_descendants(const char *proc_root, pid_t root, pid_t *out, size_t m
             memcpy(out, w->queue + 1, n * sizeof *out);
     }
     walker_free(w);
+    if (found < 0)
+        return pt_code(found);
     return found > INT_MAX ? INT_MAX : (int)found;
 }

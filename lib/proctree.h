@@ -59,15 +59,15 @@ typedef struct proctree_sample {
 } proctree_sample;
 
 /* Parsers, exposed for tests and fuzzing. Each takes the text of one /proc file (not
- * necessarily NUL-terminated, never read past len) and returns 0, or -EINVAL when the text is
- * malformed; out is only written on success. proctree_parse_stat finds the end of comm at the
+ * necessarily NUL-terminated, never read past len) and returns 0, or ERR_PARSE (lib/errcode.h)
+ * when the text is malformed; out is only written on success. proctree_parse_stat finds the end of comm at the
  * last ')', so a comm holding spaces or ')' is parsed right. */
 int proctree_parse_stat(const char *buf, size_t len, proctree_stat *out);
 /* Sum of the "Pss:" line of smaps_rollup, in bytes ("Pss_Anon:" and the like are ignored;
- * -EINVAL when there is no "Pss: N kB" line). */
+ * ERR_PARSE when there is no "Pss: N kB" line). */
 int proctree_parse_smaps_rollup(const char *buf, size_t len, uint64_t *pss_bytes);
 /* Parses a children file: a space-separated list of pids. Stores up to max pids in out and
- * returns how many it found in total (may exceed max), or -EINVAL. */
+ * returns how many it found in total (may exceed max), or ERR_PARSE. */
 int proctree_parse_children(const char *buf, size_t len, pid_t *out, size_t max);
 
 /* The object keeps the previous sample's per-process CPU ticks, to compute deltas. */
@@ -84,19 +84,21 @@ void proctree_free(proctree *pt);
 /* Samples every descendant of root (root itself included when include_root is set) into *out
  * (always overwritten). with_pss: also read smaps_rollup of each process (slow: it takes the
  * target's mmap lock). Processes that vanish while being read are skipped; fds of processes we
- * may not look at count 0. Returns 0, -ESRCH when root does not exist (the next sample then
- * counts every process as new), or -EINVAL. */
+ * may not look at count 0. Returns 0, ERR_NOENT when root does not exist or its stat is not
+ * that of a process (the next sample then counts every process as new), ERR_INVAL (no pt or
+ * out, root <= 0), ERR_IO (root's stat cannot be read for another reason). */
 int proctree_sample_tree(proctree *pt, pid_t root, int include_root, int with_pss,
                          proctree_sample *out);
 
 /* Lists the descendants of root (not root itself) into out (caller's array), up to max; returns
  * the number found (may exceed max; past PROCTREE_MAX_PROCS it is a lower bound) or a negative
- * errno (-ESRCH: no such root; -ENOMEM; the errno of opening proc_root). Order: parents before
+ * ERR_* code: ERR_NOENT (no such root), ERR_INVAL, ERR_NOMEM, ERR_SYS (proc_root cannot be
+ * opened), ERR_IO (as proctree_sample_tree). Order: parents before
  * their children. Allocates about 200 KiB for the call. */
 int proctree_descendants(const char *proc_root, pid_t root, pid_t *out, size_t max);
 
-/* Reads PID/stat below an open proc_root folder (procfd) into *out. Returns 0, or a negative
- * errno (-ENOENT: no such process; -EINVAL: malformed or not that pid). For treekill, which
+/* Reads PID/stat below an open proc_root folder (procfd) into *out. Returns 0, or ERR_NOENT (no
+ * such process), ERR_PARSE (malformed, or not that pid), ERR_IO (cannot be read otherwise). For treekill, which
  * checks a process's start time before each signal. */
 int proctree_read_stat(int procfd, pid_t pid, proctree_stat *out);
 

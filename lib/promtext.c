@@ -15,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "errcode.h"
+
 #define PROMTEXT_MAX_FIELD 1024 /* longest name or label set, in bytes */
 
 /* ---- writing ---- */
@@ -159,7 +161,7 @@ typedef struct field {
 static int field_add(field *f, const char *s, size_t n)
 {
     if (n > PROMTEXT_MAX_FIELD - f->len)
-        return -1;
+        return ERR_FULL;
     memcpy(f->buf + f->len, s, n);
     f->len += n;
     f->buf[f->len] = '\0';
@@ -171,7 +173,7 @@ static int read_name(cursor *c, field *f, int allow_colon)
 {
     const char *s = c->p;
     if (c->p >= c->end || !is_name_start(*c->p) || (!allow_colon && *c->p == ':'))
-        return -1;
+        return ERR_PARSE;
     while (c->p < c->end && is_name_char(*c->p) && (allow_colon || *c->p != ':'))
         c->p++;
     return field_add(f, s, (size_t)(c->p - s));
@@ -186,54 +188,55 @@ static int read_labels(cursor *c, field *f)
     for (;;) {
         skip_blanks(c);
         if (c->p >= c->end)
-            return -1;
+            return ERR_PARSE;
         if (*c->p == '}') {
             c->p++;
             return 0;
         }
         if (!first && field_add(f, ",", 1))
-            return -1;
+            return ERR_PARSE;
         if (read_name(c, f, 0))
-            return -1;
+            return ERR_PARSE;
         skip_blanks(c);
         if (c->p >= c->end || *c->p != '=')
-            return -1;
+            return ERR_PARSE;
         c->p++;
         skip_blanks(c);
         if (c->p >= c->end || *c->p != '"')
-            return -1;
+            return ERR_PARSE;
         c->p++;
         const char *s = c->p;
         for (;;) {
             if (c->p >= c->end || *c->p == '\0')
-                return -1;
+                return ERR_PARSE;
             if (*c->p == '"')
                 break;
             if (*c->p == '\\') {
                 if (c->end - c->p < 2)
-                    return -1;
+                    return ERR_PARSE;
                 char e = c->p[1];
                 if (e != '\\' && e != '"' && e != 'n')
-                    return -1;
+                    return ERR_PARSE;
                 c->p += 2;
                 continue;
             }
             c->p++;
         }
         if (field_add(f, "=\"", 2) || field_add(f, s, (size_t)(c->p - s)) || field_add(f, "\"", 1))
-            return -1;
+            return ERR_PARSE;
         c->p++; /* closing quote */
         skip_blanks(c);
         if (c->p < c->end && *c->p == ',') {
             c->p++;
         } else if (c->p < c->end && *c->p != '}') {
-            return -1;
+            return ERR_PARSE;
         }
         first = 0;
     }
 }
 
-/* Copies the next blank-delimited token into tok (NUL-terminated); -1 if empty or too long. */
+/* Copies the next blank-delimited token into tok (NUL-terminated); ERR_PARSE if empty or too
+ * long. */
 static int read_token(cursor *c, char *tok, size_t n)
 {
     const char *s = c->p;
@@ -241,7 +244,7 @@ static int read_token(cursor *c, char *tok, size_t n)
         c->p++;
     size_t len = (size_t)(c->p - s);
     if (len == 0 || len >= n || memchr(s, '\0', len))
-        return -1;
+        return ERR_PARSE;
     memcpy(tok, s, len);
     tok[len] = '\0';
     return 0;
@@ -267,7 +270,7 @@ static int parse_value(const char *tok, double *out)
     errno = 0;
     double v = strtod(tok, &endp);
     if (endp == tok || *endp != '\0')
-        return -1;
+        return ERR_PARSE;
     *out = v; /* ERANGE keeps strtod's +-HUGE_VAL or the denormal: still a number */
     return 0;
 }
@@ -279,24 +282,24 @@ static int parse_timestamp(const char *tok, int64_t *out)
     if (*p == '-' || *p == '+')
         neg = *p++ == '-';
     if (!*p)
-        return -1;
+        return ERR_PARSE;
     uint64_t v = 0;
     for (; *p; p++) {
         if (*p < '0' || *p > '9')
-            return -1;
+            return ERR_PARSE;
         unsigned d = (unsigned)(*p - '0');
         if (v > (UINT64_C(9223372036854775808) - d) / 10)
-            return -1;
+            return ERR_PARSE;
         v = v * 10 + d;
     }
     if (!neg && v > INT64_MAX)
-        return -1;
+        return ERR_PARSE;
     *out = neg ? (int64_t)(0 - v) : (int64_t)v;
     return 0;
 }
 
-/* Parses one sample line. Returns 0 and fills s (pointing into name/labels), -1 if it is not
- * a valid sample. */
+/* Parses one sample line. Returns 0 and fills s (pointing into name/labels), ERR_PARSE or
+ * ERR_FULL (a field past PROMTEXT_MAX_FIELD) if it is not a valid sample: skipped. */
 static int parse_sample(cursor *c, field *name, field *labels, promtext_parsed *s)
 {
     char tok[64];
@@ -304,26 +307,26 @@ static int parse_sample(cursor *c, field *name, field *labels, promtext_parsed *
     name->len = labels->len = 0;
     name->buf[0] = labels->buf[0] = '\0';
     if (read_name(c, name, 1))
-        return -1;
+        return ERR_PARSE;
     skip_blanks(c);
     if (c->p < c->end && *c->p == '{') {
         c->p++;
         if (read_labels(c, labels))
-            return -1;
+            return ERR_PARSE;
         skip_blanks(c);
     }
     if (read_token(c, tok, sizeof tok) || parse_value(tok, &s->value))
-        return -1;
+        return ERR_PARSE;
     skip_blanks(c);
     s->has_timestamp = 0;
     s->timestamp_ms = 0;
     if (c->p < c->end) {
         if (read_token(c, tok, sizeof tok) || parse_timestamp(tok, &s->timestamp_ms))
-            return -1;
+            return ERR_PARSE;
         s->has_timestamp = 1;
         skip_blanks(c);
         if (c->p < c->end)
-            return -1;
+            return ERR_PARSE;
     }
     s->name = name->buf;
     s->labels = labels->buf;

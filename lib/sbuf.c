@@ -1,10 +1,11 @@
 /* sbuf: bounded growable buffer. See sbuf.h for the contract. */
 #include "sbuf.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "errcode.h"
 
 void sbuf_init(sbuf *b, size_t max)
 {
@@ -33,7 +34,7 @@ void sbuf_reset(sbuf *b)
 static int sbuf_reserve(sbuf *b, size_t extra)
 {
     if (extra > b->max - b->len)
-        return -ENOSPC;
+        return ERR_FULL;
     size_t need = b->len + extra + 1;
     if (need <= b->cap)
         return 0;
@@ -44,7 +45,7 @@ static int sbuf_reserve(sbuf *b, size_t extra)
         ncap = b->max + 1;
     char *p = realloc(b->data, ncap);
     if (!p)
-        return -ENOMEM;
+        return ERR_NOMEM;
     b->data = p;
     b->cap = ncap;
     return 0;
@@ -74,7 +75,7 @@ int sbuf_vprintf(sbuf *b, const char *fmt, va_list ap)
     int n = vsnprintf(NULL, 0, fmt, ap2);
     va_end(ap2);
     if (n < 0)
-        return -EINVAL;
+        return ERR_INVAL;
     int rc = sbuf_reserve(b, (size_t)n);
     if (rc)
         return rc;

@@ -2,8 +2,8 @@
  * sbuf: a growable byte buffer with a hard maximum (after curl's dynbuf).
  *
  * The contents are always NUL-terminated. Every append either succeeds whole or fails with
- * -ENOSPC (the cap would be exceeded) or -ENOMEM and leaves the buffer as it was, so a caller
- * can report "truncated" instead of silently losing the tail.
+ * ERR_FULL (the cap would be exceeded) or ERR_NOMEM (lib/errcode.h) and leaves the buffer as it
+ * was, so a caller can report "truncated" instead of silently losing the tail.
  */
 #ifndef SBUF_H
 #define SBUF_H
@@ -25,7 +25,8 @@ void sbuf_free(sbuf *b);
 /* Empties the buffer and keeps its storage. */
 void sbuf_reset(sbuf *b);
 
-/* Appends; 0 on success, -ENOSPC past the maximum, -ENOMEM. On failure nothing is appended. */
+/* Appends; 0 on success, ERR_FULL past the maximum, ERR_NOMEM; sbuf_printf and sbuf_vprintf
+ * also ERR_INVAL when the format fails (vsnprintf < 0). On failure nothing is appended. */
 int sbuf_add(sbuf *b, const void *data, size_t len);
 int sbuf_adds(sbuf *b, const char *s);
 int sbuf_printf(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

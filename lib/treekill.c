@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include <sys/wait.h>
 
+#include "errcode.h"
 #include "proctree.h"
 
 #define TK_MAX     PROCTREE_MAX_PROCS
@@ -190,7 +191,7 @@ static void add_descendants(treekill *tk, pid_t pid, int signal_them)
 int treekill_begin(treekill *tk, pid_t root, int include_root, uint64_t now_ms)
 {
     if (root <= 0)
-        return -EINVAL;
+        return ERR_INVAL;
     tk->n = 0;
     tk->nkilled = 0;
     tk->root = root;
@@ -200,7 +201,7 @@ int treekill_begin(treekill *tk, pid_t root, int include_root, uint64_t now_ms)
     /* list the whole tree before signalling anything: once a parent dies its children move to
      * a subreaper and can no longer be found from root */
     if (!add_member(tk, root, include_root != 0 && root != tk->self))
-        return -ESRCH;
+        return ERR_NOENT;
     add_descendants(tk, root, 0);
     tk->group = root != tk->self && getpgid(root) == root && root != getpgrp();
     hit_group(tk);
@@ -290,7 +291,7 @@ int treekill_step(treekill *tk, uint64_t now_ms, uint64_t grace_ms, uint64_t kil
             treekill_kill(tk, now_ms);
     } else {
         if (now_ms - tk->phase_ms >= kill_ms)
-            return -ETIMEDOUT;
+            return ERR_TIMEOUT;
         treekill_kill(tk, now_ms); /* again: for those that were stopped or just appeared */
     }
     return TREEKILL_POLL_MS;
@@ -307,7 +308,7 @@ int treekill_run(pid_t root, int include_root, unsigned timeout_ms)
 {
     treekill *tk = treekill_new("/proc", 1);
     if (!tk)
-        return errno ? -errno : -ENOMEM;
+        return errno && errno != ENOMEM ? ERR_SYS : ERR_NOMEM;
     int rc = treekill_begin(tk, root, include_root, mono_ms());
     if (rc < 0) {
         treekill_free(tk);
@@ -329,10 +330,10 @@ int treekill_run(pid_t root, int include_root, unsigned timeout_ms)
 int treekill_signal_tree(pid_t root, int include_root, int sig)
 {
     if (root <= 0)
-        return -EINVAL;
+        return ERR_INVAL;
     pid_t *found = malloc(TK_MAX * sizeof *found);
     if (!found)
-        return -ENOMEM;
+        return ERR_NOMEM;
     int n = proctree_descendants("/proc", root, found, TK_MAX);
     if (n < 0) {
         free(found);

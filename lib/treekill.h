@@ -44,7 +44,8 @@ void treekill_free(treekill *tk);
 
 /* Starts stopping root's tree at now_ms: lists it and sends SIGTERM (root itself only when
  * include_root; never the caller, so root may be getpid()). Returns how many processes were
- * signalled (>= 0), -ESRCH when root does not exist, or another negative errno. Forgets any
+ * signalled (>= 0), or a negative ERR_* code (lib/errcode.h): ERR_NOENT when root does not
+ * exist, ERR_INVAL when root is not a pid (<= 0). Forgets any
  * stop begun before. */
 int treekill_begin(treekill *tk, pid_t root, int include_root, uint64_t now_ms);
 /* SIGKILL to every member still alive (and the group); from now on newcomers get SIGKILL
@@ -58,20 +59,21 @@ int treekill_nkilled(const treekill *tk);
 
 /* One step of a self-timed stop: polls; SIGKILL once grace_ms have passed since begin; after
  * that, SIGKILL again on each step. Returns 0 when the tree is gone, the milliseconds after
- * which to step again (> 0), or -ETIMEDOUT when members survived kill_ms of SIGKILL. */
+ * which to step again (> 0), or ERR_TIMEOUT when members survived kill_ms of SIGKILL. */
 int treekill_step(treekill *tk, uint64_t now_ms, uint64_t grace_ms, uint64_t kill_ms);
 
 /* Blocking: kills root and all its descendants: SIGTERM, SIGKILL after timeout_ms, give up
  * after another timeout_ms. Reaps the caller's own children. Returns the number of processes
- * that needed SIGKILL (>= 0), -ESRCH when root does not exist, -ETIMEDOUT when some are still
- * alive (stuck in D state), or another negative errno. Blocks up to 2 * timeout_ms plus one
+ * that needed SIGKILL (>= 0), or ERR_NOENT when root does not exist, ERR_TIMEOUT when some
+ * are still alive (stuck in D state), ERR_INVAL, ERR_NOMEM, ERR_SYS (/proc cannot be opened). Blocks up to 2 * timeout_ms plus one
  * poll. */
 int treekill_run(pid_t root, int include_root, unsigned timeout_ms);
 
 /* One signal to root's group (when root leads one that is not the caller's), to root (when
  * include_root) and to every descendant, without tracking. Never the caller. Returns how many
  * processes were signalled one by one (the group signal is not counted; sig 0 only checks) or
- * a negative errno (-ESRCH: no such root). Never blocks. */
+ * a negative ERR_* code: ERR_NOENT (no such root), ERR_INVAL, ERR_NOMEM, or what
+ * proctree_descendants returns. Never blocks. */
 int treekill_signal_tree(pid_t root, int include_root, int sig);
 
 #endif

@@ -9,21 +9,24 @@
 #include <string.h>
 #include <strings.h>
 
-/* Reads a non-negative decimal number with an optional fraction; advances *p. */
+#include "errcode.h"
+
+/* Reads a non-negative decimal number with an optional fraction; advances *p. Returns 0 or
+ * ERR_PARSE. */
 static int units_number(const char **p, double *out)
 {
     const char *s = *p;
     if (!isdigit((unsigned char)*s) && !(*s == '.' && isdigit((unsigned char)s[1])))
-        return -EINVAL;
+        return ERR_PARSE;
     char *end;
     errno = 0;
     double v = strtod(s, &end);
     if (errno || end == s || !isfinite(v) || v < 0)
-        return -EINVAL;
+        return ERR_PARSE;
     /* strtod also takes exponents and hex; we accept only digits and one dot */
     for (const char *c = s; c < end; c++)
         if (!isdigit((unsigned char)*c) && *c != '.')
-            return -EINVAL;
+            return ERR_PARSE;
     *out = v;
     *p = end;
     return 0;
@@ -35,47 +38,51 @@ int units_parse_duration(const char *s, uint64_t *out_ms)
         const char *unit;
         double ms;
     } units[] = {{"ms", 1}, {"s", 1e3}, {"m", 60e3}, {"h", 3600e3}, {"d", 86400e3}};
-    if (!s || !*s)
-        return -EINVAL;
+    if (!s)
+        return ERR_INVAL;
+    if (!*s)
+        return ERR_PARSE;
     const char *p = s;
     double total = 0;
     int parts = 0;
     while (*p) {
         double v;
         if (units_number(&p, &v))
-            return -EINVAL;
+            return ERR_PARSE;
         size_t ulen = 0;
         while (isalpha((unsigned char)p[ulen]))
             ulen++;
         double mult = -1;
         if (ulen == 0) {
             if (parts > 0 || p[0] != '\0')
-                return -EINVAL; /* "1h30" is ambiguous */
+                return ERR_PARSE; /* "1h30" is ambiguous */
             mult = 1e3;
         }
         for (size_t i = 0; ulen && i < sizeof units / sizeof units[0]; i++)
             if (strlen(units[i].unit) == ulen && strncmp(p, units[i].unit, ulen) == 0)
                 mult = units[i].ms;
         if (mult < 0)
-            return -EINVAL;
+            return ERR_PARSE;
         total += v * mult;
         p += ulen;
         parts++;
     }
     if (total > 9.2e18)
-        return -ERANGE;
+        return ERR_RANGE;
     *out_ms = (uint64_t)llround(total);
     return 0;
 }
 
 int units_parse_bytes(const char *s, uint64_t *out)
 {
-    if (!s || !*s)
-        return -EINVAL;
+    if (!s)
+        return ERR_INVAL;
+    if (!*s)
+        return ERR_PARSE;
     const char *p = s;
     double v;
     if (units_number(&p, &v))
-        return -EINVAL;
+        return ERR_PARSE;
     while (*p == ' ')
         p++;
     double mult = 1;
@@ -90,11 +97,11 @@ int units_parse_bytes(const char *s, uint64_t *out)
         if (*p == 'b' || *p == 'B')
             p++;
         if (*p)
-            return -EINVAL;
+            return ERR_PARSE;
     }
     double total = v * mult;
     if (total > 1.8e19)
-        return -ERANGE;
+        return ERR_RANGE;
     *out = (uint64_t)round(total); /* not llround: it stops at 2^63 */
     return 0;
 }

@@ -12,9 +12,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Returns 0 and stores milliseconds, or -EINVAL (bad text) / -ERANGE (too large). */
+/* Returns 0 and stores milliseconds, or a negative ERR_* code (lib/errcode.h): ERR_PARSE (not
+ * a duration), ERR_RANGE (too large), ERR_INVAL (s is NULL); *out_ms is untouched then. */
 int units_parse_duration(const char *s, uint64_t *out_ms);
-/* Returns 0 and stores bytes, or -EINVAL / -ERANGE. */
+/* Returns 0 and stores bytes, or ERR_PARSE (not a size), ERR_RANGE (too large), ERR_INVAL (s is
+ * NULL); *out is untouched then. */
 int units_parse_bytes(const char *s, uint64_t *out);
 
 /* Formats as the shortest exact form ("250ms", "20s", "1h30m", "24h"); returns buf. */

@@ -22,7 +22,6 @@
 #include "wsrv.h"
 
 #include <arpa/inet.h>
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +29,7 @@
 
 #include <libwebsockets.h>
 
+#include "errcode.h"
 #include "sbuf.h"
 
 #define WSRV_CHUNK   16384
@@ -39,6 +39,9 @@
 #define WSRV_HDRS    12 /* header values cached per request */
 /* WebSocket messages up to this size are written at once when nothing waits */
 #define WSRV_DIRECT_MAX 16384
+/* What an lws callback returns to have lws close the connection: lws's convention (any
+ * non-zero value), not an error code of lib/errcode.h. */
+#define WSRV_LWS_CLOSE (-1)
 
 typedef struct wmsg {
     struct wmsg *next;
@@ -181,7 +184,7 @@ int wsrv_reply(wsrv_req *r, int status, const char *ctype, const char *extra_hea
         if (c)
             c->req = NULL;
         req_free(r);
-        return -1;
+        return ERR_BADSTATE;
     }
     r->replied = 1;
     r->status = status < 100 || status > 999 ? 500 : status;
@@ -215,7 +218,7 @@ static int http_write(wsrv_conn *c)
         unsigned char *start = buf + LWS_PRE, *p = start, *end = buf + LWS_PRE + WSRV_MAX_HDR - 1;
         if (lws_add_http_common_headers(c->wsi, (unsigned)r->status, r->ctype,
                                         (lws_filepos_t)r->resp.len, &p, end))
-            return -1;
+            return WSRV_LWS_CLOSE;
         /* extra header lines "Name: value\r\n" */
         const char *h = r->head.data ? r->head.data : "";
         while (*h) {
@@ -232,26 +235,26 @@ static int http_write(wsrv_conn *c)
                     v++;
                 if (lws_add_http_header_by_name(c->wsi, (const unsigned char *)name,
                                                 (const unsigned char *)v, (int)(eol - v), &p, end))
-                    return -1;
+                    return WSRV_LWS_CLOSE;
             }
             h = eol + 2;
         }
         if (c->close_after &&
             lws_add_http_header_by_token(c->wsi, WSI_TOKEN_CONNECTION,
                                          (const unsigned char *)"close", 5, &p, end))
-            return -1;
+            return WSRV_LWS_CLOSE;
         size_t rest = r->resp.len - r->sent;
         if (rest <= WSRV_CHUNK) {
             if (lws_finalize_http_header(c->wsi, &p, end))
-                return -1;
+                return WSRV_LWS_CLOSE;
             if (rest) /* an empty body has no storage at all */
                 memcpy(p, r->resp.data + r->sent, rest);
             p += rest;
             r->sent += rest;
             if (lws_write(c->wsi, start, (size_t)(p - start), LWS_WRITE_HTTP_HEADERS) < 0)
-                return -1;
+                return WSRV_LWS_CLOSE;
         } else if (lws_finalize_write_http_header(c->wsi, start, &p, end))
-            return -1;
+            return WSRV_LWS_CLOSE;
         r->headers_out = 1;
         if (r->sent < r->resp.len) {
             lws_callback_on_writable(c->wsi);
@@ -265,7 +268,7 @@ static int http_write(wsrv_conn *c)
         int last = r->sent + n == r->resp.len;
         memcpy(buf + LWS_PRE, r->resp.data + r->sent, n);
         if (lws_write(c->wsi, buf + LWS_PRE, n, last ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) < 0)
-            return -1;
+            return WSRV_LWS_CLOSE;
         r->sent += n;
         if (!last) {
             lws_callback_on_writable(c->wsi);
@@ -275,8 +278,8 @@ static int http_write(wsrv_conn *c)
     c->req = NULL;
     req_free(r);
     if (c->close_after)
-        return -1;
-    return lws_http_transaction_completed(c->wsi) ? -1 : 0;
+        return WSRV_LWS_CLOSE;
+    return lws_http_transaction_completed(c->wsi) ? WSRV_LWS_CLOSE : 0;
 }
 
 static const struct {
@@ -315,7 +318,7 @@ static int http_begin(wsrv_conn *c, const char *uri, size_t urilen)
     }
     wsrv_req *r = calloc(1, sizeof *r);
     if (!r)
-        return -1;
+        return WSRV_LWS_CLOSE;
     r->conn = c;
     c->req = r;
     c->close_after = 0;
@@ -356,7 +359,7 @@ static int http_begin(wsrv_conn *c, const char *uri, size_t urilen)
             if (v > s->o.max_body) {
                 c->close_after = 1;
                 const char *msg = "{\"retCode\":10001,\"retMsg\":\"request body too large\"}";
-                return wsrv_reply(r, 413, NULL, NULL, msg, strlen(msg)) ? -1 : 0;
+                return wsrv_reply(r, 413, NULL, NULL, msg, strlen(msg)) ? WSRV_LWS_CLOSE : 0;
             }
             if (v > 0)
                 return 0; /* wait for LWS_CALLBACK_HTTP_BODY_COMPLETION */
@@ -390,9 +393,9 @@ size_t wsrv_queued(const wsrv_conn *c)
 int wsrv_send(wsrv_conn *c, const char *msg, size_t len)
 {
     if (!c->wsi || c->closing || c->resetting)
-        return -EPIPE;
+        return ERR_BADSTATE;
     if (c->queued + len > c->srv->o.max_queue)
-        return -ENOSPC;
+        return ERR_FULL;
     if (!c->head && c->established && len <= WSRV_DIRECT_MAX && !lws_partial_buffered(c->wsi)) {
         /* nothing waits: written at once, without a WRITEABLE round (two epoll_ctl and a
          * loop turn per message and connection, the cost of a fan-out). If the socket takes
@@ -402,13 +405,13 @@ int wsrv_send(wsrv_conn *c, const char *msg, size_t len)
         memcpy(buf + LWS_PRE, msg, len);
         if (lws_write(c->wsi, buf + LWS_PRE, len, LWS_WRITE_TEXT) < (int)len) {
             wsrv_reset(c);
-            return -EPIPE;
+            return ERR_BADSTATE;
         }
         return 0;
     }
     wmsg *m = malloc(sizeof *m + LWS_PRE + len);
     if (!m)
-        return -ENOMEM;
+        return ERR_NOMEM;
     m->next = NULL;
     m->len = len;
     memcpy(m->data + LWS_PRE, msg, len);
@@ -461,7 +464,7 @@ static int ws_writeable(wsrv_conn *c)
         if (fd >= 0)
             setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
         lws_set_timeout(c->wsi, PENDING_TIMEOUT_KILLED_BY_PARENT, LWS_TO_KILL_ASYNC);
-        return -1;
+        return WSRV_LWS_CLOSE;
     }
     if (c->closing) {
         /* the close frame written by hand: lws 4.1 on libuv drops the connection before
@@ -473,13 +476,13 @@ static int ws_writeable(wsrv_conn *c)
         memcpy(buf + LWS_PRE + 2, c->close_reason, rl);
         (void)lws_write(c->wsi, buf + LWS_PRE, 2 + rl,
                         (enum lws_write_protocol)4 /* LWS_WRITE_CLOSE, not exported */);
-        return -1;
+        return WSRV_LWS_CLOSE;
     }
     wmsg *m = c->head;
     if (!m)
         return 0;
     if (lws_write(c->wsi, m->data + LWS_PRE, m->len, LWS_WRITE_TEXT) < (int)m->len)
-        return -1;
+        return WSRV_LWS_CLOSE;
     c->head = m->next;
     if (!c->head)
         c->tail = NULL;
@@ -511,7 +514,7 @@ static int wsrv_callback(struct lws *wsi, enum lws_callback_reasons reason, void
     switch (reason) {
     case LWS_CALLBACK_HTTP:
         if (!c)
-            return -1;
+            return WSRV_LWS_CLOSE;
         c->srv = s;
         c->wsi = wsi;
         return http_begin(c, in, in ? strnlen(in, WSRV_MAX_URI) : 0);
@@ -521,17 +524,17 @@ static int wsrv_callback(struct lws *wsi, enum lws_callback_reasons reason, void
         return 0;
     case LWS_CALLBACK_HTTP_BODY_COMPLETION:
         if (!c || !c->req)
-            return -1;
+            return WSRV_LWS_CLOSE;
         if (c->req->replied) /* answered early (413): the body was only drained */
             return 0;
         if (c->req->too_big) {
             c->close_after = 1;
             const char *msg = "{\"retCode\":10001,\"retMsg\":\"request body too large\"}";
-            return wsrv_reply(c->req, 413, NULL, NULL, msg, strlen(msg)) ? -1 : 0;
+            return wsrv_reply(c->req, 413, NULL, NULL, msg, strlen(msg)) ? WSRV_LWS_CLOSE : 0;
         }
         return dispatch(c, c->req);
     case LWS_CALLBACK_HTTP_WRITEABLE:
-        return c ? http_write(c) : -1;
+        return c ? http_write(c) : WSRV_LWS_CLOSE;
     case LWS_CALLBACK_CLOSED_HTTP:
     case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
         if (c && c->req) {
@@ -548,7 +551,7 @@ static int wsrv_callback(struct lws *wsi, enum lws_callback_reasons reason, void
     case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION: {
         /* the upgrade request, before the 101: a refusal here fails the handshake */
         if (!c)
-            return -1;
+            return WSRV_LWS_CLOSE;
         memset(c, 0, sizeof *c);
         c->srv = s;
         c->wsi = wsi;
@@ -576,14 +579,14 @@ static int wsrv_callback(struct lws *wsi, enum lws_callback_reasons reason, void
         if (s->stopping || !s->cb.on_ws_open || s->cb.on_ws_open(s->ud, c, path, query)) {
             sbuf_free(&c->rx);
             c->wsi = NULL;
-            return -1;
+            return WSRV_LWS_CLOSE;
         }
         c->opened = 1;
         return 0;
     }
     case LWS_CALLBACK_ESTABLISHED:
         if (!c || !c->opened)
-            return -1;
+            return WSRV_LWS_CLOSE;
         c->established = 1;
         return 0;
     case LWS_CALLBACK_RECEIVE:
@@ -622,12 +625,12 @@ int wsrv_parse_addr(const char *addr, char *ip, size_t iplen, int *port, int *v6
 {
     const char *colon = addr ? strrchr(addr, ':') : NULL;
     if (!colon)
-        return -EINVAL;
+        return ERR_ADDR;
     const char *host = addr;
     size_t hostlen = (size_t)(colon - addr);
     if (*addr == '[') {
         if (hostlen < 2 || addr[hostlen - 1] != ']')
-            return -EINVAL;
+            return ERR_ADDR;
         host++;
         hostlen -= 2;
     }
@@ -636,7 +639,7 @@ int wsrv_parse_addr(const char *addr, char *ip, size_t iplen, int *port, int *v6
         hostlen = strlen(host);
     }
     if (hostlen >= iplen)
-        return -EINVAL;
+        return ERR_ADDR;
     memcpy(ip, host, hostlen);
     ip[hostlen] = '\0';
     unsigned char sa[sizeof(struct in6_addr)];
@@ -645,11 +648,11 @@ int wsrv_parse_addr(const char *addr, char *ip, size_t iplen, int *port, int *v6
     else if (inet_pton(AF_INET6, ip, sa) == 1)
         *v6 = 1;
     else
-        return -EINVAL;
+        return ERR_ADDR;
     char *e;
     long v = strtol(colon + 1, &e, 10);
     if (!colon[1] || *e || v < 0 || v > 65535)
-        return -EINVAL;
+        return ERR_ADDR;
     *port = (int)v;
     return 0;
 }

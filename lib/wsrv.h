@@ -13,13 +13,14 @@
  * (nonzero: the handshake fails). Text and binary messages, reassembled from fragments up to
  * max_msg bytes (past it the connection is closed with 1009), go to on_ws_message. A message
  * sent while nothing waits for that connection is written at once; the others are queued per
- * connection, at most max_queue bytes (past it wsrv_send fails with -ENOSPC and the
+ * connection, at most max_queue bytes (past it wsrv_send fails with ERR_FULL and the
  * application decides, typically wsrv_close). WebSocket-level pings are answered by lws.
  *
  * Lifetimes: a wsrv_conn is valid from on_ws_open until on_ws_close returns; the application
  * drops its pointers there. Connections are closed by the peer, by wsrv_close (close frame
  * with a code) or by wsrv_reset (TCP reset: SO_LINGER 0), all ending in on_ws_close.
  *
+ * Errors: functions return 0 or a negative ERR_* code (lib/errcode.h), as stated per function.
  * Threads: one; every function here and every callback run on the loop's thread. Callbacks may
  * call wsrv_send/wsrv_close/wsrv_reset/wsrv_reply, but not wsrv_stop.
  */
@@ -54,7 +55,8 @@ typedef struct wsrv_opts {
 wsrv *wsrv_start(uv_loop_t *loop, const char *addr, const wsrv_opts *o, const wsrv_callbacks *cb,
                  void *ud, char *err, size_t errlen);
 /* Splits "ip:port", "[ip6]:port" or ":port" (loopback) into ip (NUL-terminated, iplen bytes at
- * most), port (0..65535) and *v6; host names are refused. 0 or -EINVAL. For checking a
+ * most), port (0..65535) and *v6; host names are refused. Returns 0, or ERR_ADDR (not such an
+ * address, a host name, a port out of range, an ip longer than iplen - 1). For checking a
  * configured address before wsrv_start, which uses the same rules. */
 int wsrv_parse_addr(const char *addr, char *ip, size_t iplen, int *port, int *v6);
 /* The port bound; -1 for NULL. */
@@ -79,7 +81,8 @@ const char *wsrv_req_body(const wsrv_req *r, size_t *len); /* NUL-terminated; ""
 const char *wsrv_req_peer(const wsrv_req *r);              /* client IP */
 
 /* Answers and frees r. extra_headers: NULL or lines "Name: value\r\n". ctype NULL means
- * "application/json". 0, or -1 when the client is gone (r is freed all the same). */
+ * "application/json". Returns 0, or ERR_BADSTATE when the client is gone or r was answered
+ * already (r is freed all the same). */
 int wsrv_reply(wsrv_req *r, int status, const char *ctype, const char *extra_headers,
                const char *body, size_t len);
 
@@ -88,7 +91,8 @@ int wsrv_reply(wsrv_req *r, int status, const char *ctype, const char *extra_hea
 void wsrv_conn_set_user(wsrv_conn *c, void *user);
 void *wsrv_conn_user(const wsrv_conn *c);
 const char *wsrv_conn_peer(const wsrv_conn *c);
-/* Queues a text message. 0; -ENOSPC past max_queue; -ENOMEM; -EPIPE when closing. */
+/* Queues a text message. Returns 0; ERR_FULL past max_queue; ERR_NOMEM; ERR_BADSTATE when the
+ * connection is closing, reset or gone (also when a direct write fails: it is then reset). */
 int wsrv_send(wsrv_conn *c, const char *msg, size_t len);
 size_t wsrv_queued(const wsrv_conn *c); /* bytes waiting */
 /* Closes soon with a close frame (code, reason up to 120 bytes); queued messages not yet

@@ -135,7 +135,7 @@ static int fval_duration(const fval *v, int64_t *out, char *err, size_t errlen)
     uint64_t ms;
     if (v->s) {
         int rc = units_parse_duration(v->s, &ms);
-        if (rc == -ERANGE || (rc == 0 && ms > (uint64_t)FAULT_MAX_DURATION_MS)) {
+        if (rc == ERR_RANGE || (rc == 0 && ms > (uint64_t)FAULT_MAX_DURATION_MS)) {
             snprintf(err, errlen, "'%.64s' is longer than 365 days", v->s);
             return ERR_INVAL;
         }

@@ -1080,7 +1080,7 @@ int restc_metrics(const restc *r, sbuf *b, int latency_header)
                                   fam ? (double)e->limit : (double)(left > 0 ? left : 0));
         }
     }
-    return rc ? -ENOSPC : 0;
+    return rc ? ERR_FULL : 0; /* the sbuf's cap (or its memory) */
 }
 
 void restc_close(restc *r)

@@ -167,8 +167,8 @@ void restc_get_stats(const restc *r, restc_stats *st);
 
 /* Appends Prometheus text: the latency_ms{stage="rest"} histogram samples (with its HELP/TYPE
  * lines when latency_header, so that another module can add stages to the same family),
- * http_pool_requests_waiting, its high-water mark and per-class counters. 0, or the sbuf's
- * negative errno when b is full. */
+ * http_pool_requests_waiting, its high-water mark and per-class counters. 0, or ERR_FULL
+ * (lib/errcode.h) when b is full or cannot grow. */
 int restc_metrics(const restc *r, sbuf *b, int latency_header);
 
 /* The pure classification (exposed for tests): transport_err is 0 or an ERR_* code of the

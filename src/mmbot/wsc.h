@@ -158,7 +158,7 @@ const char *wsc_stream(const wsc *w); /* the label */
  * HELP/TYPE lines and one sample per client labelled {stream="…"}: ws_reconnect_attempts_total,
  * ws_messages_received_total, ws_received_bytes_total, ws_oversized_messages_total,
  * ws_send_queue_bytes, ws_send_queue_bytes_max (high-water mark), ws_connected (1 when live),
- * ws_last_message_timestamp_seconds. 0, or the sbuf's error (-ENOSPC, -ENOMEM). */
+ * ws_last_message_timestamp_seconds. 0, or the sbuf's error (ERR_FULL, ERR_NOMEM). */
 int wsc_metrics(const wsc *const *ws, size_t n, sbuf *b);
 
 /* ---- helpers, public for tests ---- */

@@ -213,8 +213,10 @@ static int load_csv(const char *file, run_data *r, char *err, size_t errlen)
         snprintf(err, errlen, "out of memory reading '%s'", file);
         return rc;
     }
+    /* an input that cannot be read is bad input (exit 2) like one that does not parse, not an
+     * output that cannot be written (ERR_IO, exit 3) */
     if (rc)
-        return ERR_PARSE;
+        return rc == ERR_NOENT || rc == ERR_NODATA ? rc : ERR_PARSE;
     r->start = r->first_t;
     r->end = r->last_t;
     r->source = info.format == CSV_PSRECORD_CSV   ? "psrecord-csv"
@@ -285,8 +287,8 @@ static int analyze_leak(run_data *r, const opts *o, double threshold_mbh, leak *
     if (!ls->n)
         out->res.insufficient = 1;
     if (rcode) {
-        snprintf(err, errlen, "leak analysis failed: %s", strerror(-rcode));
-        return rcode == -ENOMEM ? ERR_NOMEM : ERR_INVAL;
+        snprintf(err, errlen, "leak analysis failed: %s", errcode_str(rcode));
+        return rcode == ERR_NOMEM ? ERR_NOMEM : ERR_INVAL;
     }
     out->ok = 1;
     /* the decision rule (docs/leak-verdict.md): by default a leak needs the whole interval

@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "errcode.h"
 #include "treekill.h"
 #include "run.h"
 #include "runrec.h"
@@ -136,8 +137,8 @@ int ctl_stop(const char *dir, uint64_t timeout_ms)
     fprintf(stderr, "soak: pid %d still running after %llu ms; killing its tree\n", (int)pid,
             (unsigned long long)timeout_ms);
     int n = treekill_run(pid, 1, CTL_FORCE_MS);
-    if (n < 0 && n != -ESRCH)
-        fprintf(stderr, "soak: cannot kill the tree of %d: %s\n", (int)pid, strerror(-n));
+    if (n < 0 && n != ERR_NOENT)
+        fprintf(stderr, "soak: cannot kill the tree of %d: %s\n", (int)pid, errcode_str(n));
     return SOAK_EXIT_ERROR;
 }
 
@@ -149,7 +150,7 @@ int ctl_kill_tree(pid_t pid, uint64_t timeout_ms)
     }
     int n = treekill_run(pid, 1, (unsigned)timeout_ms);
     if (n < 0) {
-        fprintf(stderr, "soak: cannot kill the tree of %d: %s\n", (int)pid, strerror(-n));
+        fprintf(stderr, "soak: cannot kill the tree of %d: %s\n", (int)pid, errcode_str(n));
         return SOAK_EXIT_ERROR;
     }
     printf("soak: tree of %d is gone (%d needed SIGKILL)\n", (int)pid, n);

@@ -7,6 +7,7 @@
 #include <cmocka.h>
 
 #include "backoff.h"
+#include "errcode.h"
 
 #define SHORT_UP 100 /* a run that crashed quickly */
 
@@ -69,11 +70,11 @@ static void test_start_limit(void **state)
     backoff_init(&b, 1000, 60000, 60000, 5, 10000);
     for (uint64_t t = 0; t < 5; t++)
         assert_int_equal(backoff_start(&b, 1000 + t), 0);
-    assert_int_equal(backoff_start(&b, 1005), -1);
-    assert_int_equal(backoff_start(&b, 10999), -1); /* first start still inside the window */
+    assert_int_equal(backoff_start(&b, 1005), ERR_FULL);
+    assert_int_equal(backoff_start(&b, 10999), ERR_FULL); /* first start still inside the window */
     /* refused starts are not recorded: the window is counted from the first start */
     assert_int_equal(backoff_start(&b, 11000), 0);
-    assert_int_equal(backoff_start(&b, 11000), -1); /* second start (1001) still inside */
+    assert_int_equal(backoff_start(&b, 11000), ERR_FULL); /* second start (1001) still inside */
     assert_int_equal(backoff_start(&b, 11001), 0);
 }
 
@@ -89,7 +90,7 @@ static void test_start_limit_steady_rate(void **state)
     backoff_init(&b, 1000, 60000, 60000, 5, 10000);
     for (uint64_t t = 0; t < 5; t++)
         assert_int_equal(backoff_start(&b, t * 1999), 0);
-    assert_int_equal(backoff_start(&b, 5 * 1999), -1);
+    assert_int_equal(backoff_start(&b, 5 * 1999), ERR_FULL);
 }
 
 static void test_burst_clamped(void **state)
@@ -99,16 +100,16 @@ static void test_burst_clamped(void **state)
     backoff_init(&b, 1000, 60000, 60000, 0, 10000);
     assert_int_equal(b.burst, 1);
     assert_int_equal(backoff_start(&b, 0), 0);
-    assert_int_equal(backoff_start(&b, 1), -1);
+    assert_int_equal(backoff_start(&b, 1), ERR_FULL);
     assert_int_equal(backoff_start(&b, 10000), 0);
 
     backoff_init(&b, 1000, 60000, 60000, 1000, 10000);
     assert_int_equal(b.burst, BACKOFF_MAX_BURST);
     for (uint64_t t = 0; t < BACKOFF_MAX_BURST; t++)
         assert_int_equal(backoff_start(&b, t), 0);
-    assert_int_equal(backoff_start(&b, BACKOFF_MAX_BURST), -1);
+    assert_int_equal(backoff_start(&b, BACKOFF_MAX_BURST), ERR_FULL);
     assert_int_equal(backoff_start(&b, 10000), 0);
-    assert_int_equal(backoff_start(&b, 10000), -1);
+    assert_int_equal(backoff_start(&b, 10000), ERR_FULL);
 }
 
 int main(void)

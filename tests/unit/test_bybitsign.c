@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include "bybitsign.h"
+#include "errcode.h"
 
 static void test_rest_get(void **state)
 {
@@ -47,7 +48,7 @@ static void test_equal_and_limits(void **state)
     assert_false(bybitsign_equal("abc", "ab"));
     memset(big, '1', sizeof big - 1);
     big[sizeof big - 1] = '\0';
-    assert_int_equal(bybitsign_rest("s", big, "K", "5000", "", 0, out), -1);
+    assert_int_equal(bybitsign_rest("s", big, "K", "5000", "", 0, out), ERR_RANGE);
 }
 
 int main(void)

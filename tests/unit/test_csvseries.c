@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "csvseries.h"
+#include "errcode.h"
 
 #define MIB 1048576.0
 
@@ -38,11 +39,11 @@ static csvseries must_parse(const char *text)
     return s;
 }
 
-static void fails_with(const char *text, const char *msg)
+static void fails_with(const char *text, int code, const char *msg)
 {
     csvseries s;
     char err[256] = "";
-    assert_int_equal(parse_n(text, strlen(text), &s, err, sizeof err), -1);
+    assert_int_equal(parse_n(text, strlen(text), &s, err, sizeof err), code);
     if (!strstr(err, msg))
         fail_msg("got \"%s\", expected \"%s\"", err, msg);
     assert_null(s.t);
@@ -216,30 +217,32 @@ static void test_garbage_rows(void **state)
 static void test_errors(void **state)
 {
     (void)state;
-    fails_with("", "no usable row (the input is empty)");
-    fails_with("\n\r\n  \n", "no usable row (the input is empty)");
-    fails_with("elapsed_s,rss_bytes\n", "no usable row (0 rows skipped)");
-    fails_with("elapsed_s,rss_bytes\nx,y\n1\n", "no usable row (2 rows skipped)");
-    fails_with("elapsed_time,nproc,cpu,mem_real,mem_virtual\r\n", "no usable row (0 rows");
-    fails_with("# Elapsed time   CPU (%)     Real (MB)   Virtual (MB)\n", "no usable row (0 rows");
-    fails_with("time,memory\n0,1\n", "unknown header: expected psrecord's CSV");
-    fails_with("# some comment\n0,1\n", "unknown header");
-    fails_with("0,1000\n1,2000\n", "unknown header");
-    fails_with("elapsed_s,pss_bytes\n0,1\n", "missing column 'rss_bytes'");
-    fails_with("rss_bytes\n1\n", "missing column 'elapsed_s'");
-    fails_with("\x01\x02\x03", "unknown header");
+    fails_with("", ERR_NODATA, "no usable row (the input is empty)");
+    fails_with("\n\r\n  \n", ERR_NODATA, "no usable row (the input is empty)");
+    fails_with("elapsed_s,rss_bytes\n", ERR_NODATA, "no usable row (0 rows skipped)");
+    fails_with("elapsed_s,rss_bytes\nx,y\n1\n", ERR_NODATA, "no usable row (2 rows skipped)");
+    fails_with("elapsed_time,nproc,cpu,mem_real,mem_virtual\r\n", ERR_NODATA,
+               "no usable row (0 rows");
+    fails_with("# Elapsed time   CPU (%)     Real (MB)   Virtual (MB)\n", ERR_NODATA,
+               "no usable row (0 rows");
+    fails_with("time,memory\n0,1\n", ERR_PARSE, "unknown header: expected psrecord's CSV");
+    fails_with("# some comment\n0,1\n", ERR_PARSE, "unknown header");
+    fails_with("0,1000\n1,2000\n", ERR_PARSE, "unknown header");
+    fails_with("elapsed_s,pss_bytes\n0,1\n", ERR_PARSE, "missing column 'rss_bytes'");
+    fails_with("rss_bytes\n1\n", ERR_PARSE, "missing column 'elapsed_s'");
+    fails_with("\x01\x02\x03", ERR_PARSE, "unknown header");
 
     /* NULL err is fine; the skipped count survives a failure */
     csvseries s;
-    assert_int_equal(csvseries_parse("elapsed_s,rss_bytes\nx,y\n", 24, &s, NULL, 0), -1);
+    assert_int_equal(csvseries_parse("elapsed_s,rss_bytes\nx,y\n", 24, &s, NULL, 0), ERR_NODATA);
     assert_int_equal(s.skipped, 1);
-    assert_int_equal(csvseries_parse(NULL, 0, &s, NULL, 0), -1);
+    assert_int_equal(csvseries_parse(NULL, 0, &s, NULL, 0), ERR_NODATA);
 
     /* the name shows in the message */
     char err[256];
     assert_int_equal(
         csvseries_parse_named("elapsed_s,rss_bytes\nx,y\n", 24, "rec.csv", &s, err, sizeof err),
-        -1);
+        ERR_NODATA);
     assert_string_equal(err, "no usable row in 'rec.csv' (1 rows skipped)");
 }
 
@@ -273,21 +276,21 @@ static void test_load(void **state)
     unlink(path);
 
     path = write_temp("", 0);
-    assert_int_equal(csvseries_load(path, &s, err, sizeof err), -1);
+    assert_int_equal(csvseries_load(path, &s, err, sizeof err), ERR_NODATA);
     char want[256];
     snprintf(want, sizeof want, "no usable row in '%s' (the input is empty)", path);
     assert_string_equal(err, want);
     unlink(path);
 
     path = write_temp("elapsed_s,rss_bytes\n", 20);
-    assert_int_equal(csvseries_load(path, &s, err, sizeof err), -1);
+    assert_int_equal(csvseries_load(path, &s, err, sizeof err), ERR_NODATA);
     snprintf(want, sizeof want, "no usable row in '%s' (0 rows skipped)", path);
     assert_string_equal(err, want);
     unlink(path);
 
-    assert_int_equal(csvseries_load("/nonexistent/x.csv", &s, err, sizeof err), -1);
+    assert_int_equal(csvseries_load("/nonexistent/x.csv", &s, err, sizeof err), ERR_NOENT);
     assert_string_equal(err, "cannot open '/nonexistent/x.csv': No such file or directory");
-    assert_int_equal(csvseries_load("/tmp", &s, err, sizeof err), -1);
+    assert_int_equal(csvseries_load("/tmp", &s, err, sizeof err), ERR_IO);
     assert_string_equal(err, "cannot read '/tmp': Is a directory");
 }
 
@@ -394,20 +397,44 @@ static void test_stream_matches_parse(void **state)
         fputc('x', fp);
     fputs("\n1,2\n", fp);
     assert_int_equal(fclose(fp), 0);
-    assert_int_equal(csvseries_stream(path, check_row, &g, &info, err, sizeof err), -1);
+    assert_int_equal(csvseries_stream(path, check_row, &g, &info, err, sizeof err), ERR_PARSE);
     assert_non_null(strstr(err, "first line longer than"));
     unlink(path);
-    assert_int_equal(csvseries_stream(path, check_row, &g, &info, err, sizeof err), -1);
+    assert_int_equal(csvseries_stream(path, check_row, &g, &info, err, sizeof err), ERR_NOENT);
     assert_non_null(strstr(err, "cannot open"));
+}
+
+/* row() stops the stream with its own value, a negative code too (analyze returns ERR_NOMEM
+ * so), passed back as it is: the second row is never handed over. */
+static int stop_at_second(void *ud, const csvseries_row *r)
+{
+    (void)r;
+    int *n = ud;
+    return ++*n == 2 ? ERR_NOMEM : 0;
+}
+
+static void test_stream_row_stops(void **state)
+{
+    (void)state;
+    const char *text = "elapsed_s,rss_bytes\n0,1\n1,2\n2,3\n";
+    char *path = write_temp(text, strlen(text));
+    int n = 0;
+    csvseries_info info;
+    char err[256];
+    assert_int_equal(csvseries_stream(path, stop_at_second, &n, &info, err, sizeof err), ERR_NOMEM);
+    assert_int_equal(n, 2);
+    assert_int_equal(info.n, 1);
+    unlink(path);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_psrecord_csv), cmocka_unit_test(test_psrecord_log),
-        cmocka_unit_test(test_plain_csv),    cmocka_unit_test(test_garbage_rows),
-        cmocka_unit_test(test_errors),       cmocka_unit_test(test_load),
-        cmocka_unit_test(test_million_rows), cmocka_unit_test(test_stream_matches_parse),
+        cmocka_unit_test(test_psrecord_csv),     cmocka_unit_test(test_psrecord_log),
+        cmocka_unit_test(test_plain_csv),        cmocka_unit_test(test_garbage_rows),
+        cmocka_unit_test(test_errors),           cmocka_unit_test(test_load),
+        cmocka_unit_test(test_million_rows),     cmocka_unit_test(test_stream_matches_parse),
+        cmocka_unit_test(test_stream_row_stops),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

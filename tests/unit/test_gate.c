@@ -12,6 +12,7 @@
 
 #include <cmocka.h>
 
+#include "errcode.h"
 #include "gate.h"
 
 /* Parses a copy of text in an exactly sized heap buffer, so ASan catches any read past len. */
@@ -170,7 +171,7 @@ static void fails_at(const char *text, size_t len, int col, const char *what)
     memset(&e, 0x5a, sizeof e);
     gate_expr before = e;
     char err[256] = "";
-    assert_int_equal(parse_n(text, len, &e, err, sizeof err), -1);
+    assert_int_equal(parse_n(text, len, &e, err, sizeof err), ERR_PARSE);
     char prefix[32];
     snprintf(prefix, sizeof prefix, "column %d: ", col);
     if (strncmp(err, prefix, strlen(prefix)) != 0 || !strstr(err, what))
@@ -253,11 +254,11 @@ static void test_errors(void **state)
 
     /* a NULL or tiny err buffer is fine */
     gate_expr e;
-    assert_int_equal(gate_parse("max(", 4, &e, NULL, 0), -1);
+    assert_int_equal(gate_parse("max(", 4, &e, NULL, 0), ERR_PARSE);
     char small[8];
-    assert_int_equal(gate_parse("max(", 4, &e, small, sizeof small), -1);
+    assert_int_equal(gate_parse("max(", 4, &e, small, sizeof small), ERR_PARSE);
     assert_string_equal(small, "column ");
-    assert_int_equal(gate_parse(NULL, 0, &e, small, sizeof small), -1);
+    assert_int_equal(gate_parse(NULL, 0, &e, small, sizeof small), ERR_PARSE);
 }
 
 static void test_labels_text(void **state)
@@ -344,10 +345,10 @@ static void test_reduce_counter(void **state)
     /* one point: count 0, no rate; a zero span: no rate */
     double out;
     assert_true(reduce(GATE_COUNT, t, v2, 1) == 0);
-    assert_int_equal(gate_reduce(GATE_RATE_PER_HOUR, t, v2, 1, &out), -ENODATA);
+    assert_int_equal(gate_reduce(GATE_RATE_PER_HOUR, t, v2, 1, &out), ERR_NODATA);
     double tsame[] = {5, 5};
-    assert_int_equal(gate_reduce(GATE_RATE_PER_HOUR, tsame, v2, 2, &out), -ENODATA);
-    assert_int_equal(gate_reduce(GATE_RATE_PER_HOUR, NULL, v2, 2, &out), -ENODATA);
+    assert_int_equal(gate_reduce(GATE_RATE_PER_HOUR, tsame, v2, 2, &out), ERR_NODATA);
+    assert_int_equal(gate_reduce(GATE_RATE_PER_HOUR, NULL, v2, 2, &out), ERR_NODATA);
     assert_true(reduce(GATE_COUNT, NULL, v2, 3) == 30); /* count needs no times */
 }
 
@@ -384,10 +385,10 @@ static void test_reduce_missing(void **state)
     (void)state;
     double out = 42;
     for (gate_func f = GATE_RATE_PER_HOUR; f <= GATE_P99; f++) {
-        assert_int_equal(gate_reduce(f, NULL, NULL, 0, &out), -ENODATA);
+        assert_int_equal(gate_reduce(f, NULL, NULL, 0, &out), ERR_NODATA);
         double nan1[] = {NAN, INFINITY};
         double t[] = {0, 1};
-        assert_int_equal(gate_reduce(f, t, nan1, 2, &out), -ENODATA);
+        assert_int_equal(gate_reduce(f, t, nan1, 2, &out), ERR_NODATA);
     }
     assert_true(out == 42);
     /* NaN samples are skipped, as if missing */
@@ -482,10 +483,10 @@ static void test_acc_matches_reduce(void **state)
     gate_acc a;
     gate_acc_init(&a, 0, 0);
     double got;
-    assert_int_equal(gate_acc_value(&a, GATE_MAX, &got), -ENODATA);
+    assert_int_equal(gate_acc_value(&a, GATE_MAX, &got), ERR_NODATA);
     assert_int_equal(gate_acc_add(&a, 1, 5), 0);
-    assert_int_equal(gate_acc_value(&a, GATE_P99, &got), -EINVAL); /* made without them */
-    assert_int_equal(gate_acc_value(&a, GATE_RATE_PER_HOUR, &got), -ENODATA);
+    assert_int_equal(gate_acc_value(&a, GATE_P99, &got), ERR_INVAL); /* made without them */
+    assert_int_equal(gate_acc_value(&a, GATE_RATE_PER_HOUR, &got), ERR_NODATA);
     gate_acc_free(&a);
     free(t);
     free(v);

@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "httpd.h"
+#include "errcode.h"
 #include "httpget.h"
 
 #define METRICS_BODY "# TYPE up gauge\nup 1\n"
@@ -148,7 +149,7 @@ static void test_fetch_oversize(void **state)
     sbuf_adds(&b, "keep");
     url_of(url, sizeof url, "/big");
     /* over max_bytes (known from Content-Length) */
-    assert_int_equal(httpget_fetch(url, 5000, 1000, &b, &status, err, sizeof err), -EFBIG);
+    assert_int_equal(httpget_fetch(url, 5000, 1000, &b, &status, err, sizeof err), ERR_FULL);
     snprintf(want, sizeof want, "cannot fetch '%s': response body larger than 1000 bytes", url);
     assert_string_equal(err, want);
     assert_string_equal(b.data, "keep");
@@ -156,7 +157,7 @@ static void test_fetch_oversize(void **state)
     sbuf small;
     sbuf_init(&small, 5000);
     sbuf_adds(&small, "keep");
-    assert_int_equal(httpget_fetch(url, 5000, 1 << 20, &small, &status, err, sizeof err), -EFBIG);
+    assert_int_equal(httpget_fetch(url, 5000, 1 << 20, &small, &status, err, sizeof err), ERR_FULL);
     assert_int_equal(small.len, 4);
     assert_string_equal(small.data, "keep");
     sbuf_free(&small);
@@ -179,7 +180,7 @@ static void test_fetch_refused(void **state)
     sbuf b;
     sbuf_init(&b, 4096);
     long status = -1;
-    assert_int_equal(httpget_fetch(url, 5000, 4096, &b, &status, err, sizeof err), -ECONNREFUSED);
+    assert_int_equal(httpget_fetch(url, 5000, 4096, &b, &status, err, sizeof err), ERR_REFUSED);
     snprintf(want, sizeof want, "cannot fetch '%s': Connection refused", url);
     assert_string_equal(err, want);
     assert_int_equal(status, 0);
@@ -204,7 +205,7 @@ static void test_fetch_timeout(void **state)
     snprintf(url, sizeof url, "http://127.0.0.1:%d/metrics", ntohs(sa.sin_port));
     sbuf b;
     sbuf_init(&b, 4096);
-    assert_int_equal(httpget_fetch(url, 200, 4096, &b, NULL, err, sizeof err), -ETIMEDOUT);
+    assert_int_equal(httpget_fetch(url, 200, 4096, &b, NULL, err, sizeof err), ERR_TIMEOUT);
     assert_non_null(strstr(err, "no response within 200 ms"));
     sbuf_free(&b);
     close(fd);
@@ -220,10 +221,11 @@ static void test_fetch_bad_urls(void **state)
     sbuf_init(&b, 4096);
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         err[0] = '\0';
-        assert_int_equal(httpget_fetch(bad[i], 1000, 4096, &b, NULL, err, sizeof err), -EINVAL);
+        assert_int_equal(httpget_fetch(bad[i], 1000, 4096, &b, NULL, err, sizeof err), ERR_INVAL);
         assert_non_null(strstr(err, "cannot fetch '"));
     }
-    assert_int_equal(httpget_fetch("http://[::1", 1000, 4096, &b, NULL, err, sizeof err), -EINVAL);
+    assert_int_equal(httpget_fetch("http://[::1", 1000, 4096, &b, NULL, err, sizeof err),
+                     ERR_INVAL);
     assert_int_equal(b.len, 0);
     sbuf_free(&b);
 }

@@ -9,6 +9,7 @@
 
 #include <cmocka.h>
 
+#include "errcode.h"
 #include "patterns.h"
 
 /* The heartbeat and the three default patterns of soak (opts.c). */
@@ -93,7 +94,7 @@ static void test_names_and_find(void **state)
     assert_string_equal(patterns_expr(p, 2), "ERROR|Traceback|Exception");
     assert_null(patterns_name(p, 4));
     assert_int_equal(patterns_find(p, "ratelimit"), 3);
-    assert_int_equal(patterns_find(p, "nope"), -1);
+    assert_int_equal(patterns_find(p, "nope"), ERR_NOENT);
     patterns_free(p);
 }
 
@@ -150,7 +151,7 @@ static void test_zero_patterns(void **state)
     patterns *p = patterns_new(NULL, NULL, 0, err, sizeof err);
     assert_non_null(p);
     assert_int_equal(patterns_count(p), 0);
-    assert_int_equal(patterns_find(p, "error"), -1);
+    assert_int_equal(patterns_find(p, "error"), ERR_NOENT);
     assert_int_equal(match(p, "ERROR everything"), 0);
     patterns_free(p);
     patterns_free(NULL);

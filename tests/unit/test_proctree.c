@@ -20,6 +20,7 @@
 
 #include <cmocka.h>
 
+#include "errcode.h"
 #include "proctree.h"
 #include "treekill.h"
 
@@ -83,7 +84,7 @@ static void test_stat_minimal_and_truncated(void **state)
     assert_int_equal(PARSE_STAT(min, &st), 0);
     assert_int_equal(st.rss_pages, 5);
     /* the whole buffer is not read past len */
-    assert_int_equal(proctree_parse_stat(min, strlen(min) - 2, &st), -EINVAL);
+    assert_int_equal(proctree_parse_stat(min, strlen(min) - 2, &st), ERR_PARSE);
 }
 
 static void test_stat_malformed(void **state)
@@ -105,7 +106,7 @@ static void test_stat_malformed(void **state)
         "7 (a) S  1 7 7 0 -1 0 0 0 0 0 1 2 0 0 20 0 1 0 99 0 5", /* double space */
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
-        assert_int_equal(PARSE_STAT(bad[i], &st), -EINVAL);
+        assert_int_equal(PARSE_STAT(bad[i], &st), ERR_PARSE);
 }
 
 static void test_smaps_rollup(void **state)
@@ -122,7 +123,7 @@ static void test_smaps_rollup(void **state)
         "Pss: 12\n", "Pss: 12 kB x\n", "Pss_Anon: 5 kB\n", "Pss: 99999999999999999999 kB\n",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
-        assert_int_equal(proctree_parse_smaps_rollup(bad[i], strlen(bad[i]), &pss), -EINVAL);
+        assert_int_equal(proctree_parse_smaps_rollup(bad[i], strlen(bad[i]), &pss), ERR_PARSE);
 }
 
 static void test_children(void **state)
@@ -145,7 +146,7 @@ static void test_children(void **state)
 
     static const char *bad[] = {"12 x", "-5", "0 ", "99999999999 ", "12,13", "1\t2"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
-        assert_int_equal(proctree_parse_children(bad[i], strlen(bad[i]), out, 8), -EINVAL);
+        assert_int_equal(proctree_parse_children(bad[i], strlen(bad[i]), out, 8), ERR_PARSE);
 }
 
 /* ---- fixture trees ------------------------------------------------------------------------- */
@@ -183,7 +184,7 @@ static void check_fixture_sample(const char *root)
     assert_int_equal(s.nprocs, 2);
     assert_int_equal(s.threads, 3);
     /* no such root */
-    assert_int_equal(proctree_sample_tree(pt, 999, 1, 0, &s), -ESRCH);
+    assert_int_equal(proctree_sample_tree(pt, 999, 1, 0, &s), ERR_NOENT);
     proctree_free(pt);
 }
 
@@ -215,7 +216,7 @@ static void check_fixture_descendants(const char *root)
     pid_t two[2];
     assert_int_equal(proctree_descendants(root, 100, two, 2), 5);
     assert_int_equal(proctree_descendants(root, 105, out, 16), 0);
-    assert_int_equal(proctree_descendants(root, 999, out, 16), -ESRCH);
+    assert_int_equal(proctree_descendants(root, 999, out, 16), ERR_NOENT);
 }
 
 static void test_fixture_descendants(void **state)
@@ -384,7 +385,7 @@ static void test_live_signal_tree(void **state)
     assert_true(WIFSIGNALED(st));
     /* the grandchild was reparented to us (subreaper) */
     assert_int_equal(waitpid(out[0], &st, 0), out[0]);
-    assert_int_equal(treekill_signal_tree(999999999, 1, 0), -ESRCH);
+    assert_int_equal(treekill_signal_tree(999999999, 1, 0), ERR_NOENT);
 }
 
 static int count_fds(pid_t pid)
@@ -454,7 +455,7 @@ static void test_live_cpu_delta_and_fds(void **state)
     /* files kept open for the sampled process are closed once it is gone */
     assert_true(count_fds(getpid()) > fds_before + 1);
     assert_int_equal(treekill_run(c, 1, 1000), 0);
-    assert_int_equal(proctree_sample_tree(pt, c, 1, 0, &s), -ESRCH);
+    assert_int_equal(proctree_sample_tree(pt, c, 1, 0, &s), ERR_NOENT);
     assert_int_equal(count_fds(getpid()), fds_before + 1); /* the /proc folder */
     proctree_free(pt);
     assert_int_equal(count_fds(getpid()), fds_before);
@@ -486,7 +487,7 @@ static void test_live_tree_changes(void **state)
     assert_int_equal(proctree_sample_tree(pt, c, 0, 0, &s), 0);
     assert_int_equal(s.nprocs, 3);
     assert_int_equal(treekill_run(c, 1, 300), 1);
-    assert_int_equal(proctree_sample_tree(pt, c, 1, 0, &s), -ESRCH);
+    assert_int_equal(proctree_sample_tree(pt, c, 1, 0, &s), ERR_NOENT);
     proctree_free(pt);
 }
 

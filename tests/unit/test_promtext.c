@@ -11,6 +11,7 @@
 
 #include <cmocka.h>
 
+#include "errcode.h"
 #include "promtext.h"
 
 #define MAX_SEEN 16
@@ -137,10 +138,10 @@ static void test_sample_full_buffer_appends_nothing(void **state)
     sbuf_init(&b, 20);
     assert_int_equal(sbuf_adds(&b, "x\n"), 0);
     const char *labels[] = {"k", "a long enough label value", NULL};
-    assert_int_equal(promtext_sample(&b, "name", labels, 1), -ENOSPC);
+    assert_int_equal(promtext_sample(&b, "name", labels, 1), ERR_FULL);
     assert_int_equal(b.len, 2);
     assert_string_equal(b.data, "x\n");
-    assert_int_equal(promtext_header(&b, "name", "gauge", "too long help text here"), -ENOSPC);
+    assert_int_equal(promtext_header(&b, "name", "gauge", "too long help text here"), ERR_FULL);
     assert_string_equal(b.data, "x\n");
     sbuf_free(&b);
 }

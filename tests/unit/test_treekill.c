@@ -23,6 +23,7 @@
 
 #include <cmocka.h>
 
+#include "errcode.h"
 #include "proctree.h"
 #include "treekill.h"
 
@@ -139,7 +140,7 @@ static void test_run_kills_everything(void **state)
         assert_gone(d[i]);
     pid_t out[8];
     assert_int_equal(proctree_descendants("/proc", getpid(), out, 8), 0);
-    assert_int_equal(treekill_run(c, 1, 300), -ESRCH);
+    assert_int_equal(treekill_run(c, 1, 300), ERR_NOENT);
 }
 
 /* Step by step, as soak's loop drives it: SIGTERM; polls say what is left; SIGKILL when the
@@ -328,11 +329,11 @@ static void test_pid_reuse_control(void **state)
 static void test_signal_tree_and_errors(void **state)
 {
     (void)state;
-    assert_int_equal(treekill_signal_tree(999999999, 1, 0), -ESRCH);
-    assert_int_equal(treekill_run(999999999, 1, 100), -ESRCH);
+    assert_int_equal(treekill_signal_tree(999999999, 1, 0), ERR_NOENT);
+    assert_int_equal(treekill_run(999999999, 1, 100), ERR_NOENT);
     treekill *tk = treekill_new("/proc", 0);
     assert_non_null(tk);
-    assert_int_equal(treekill_begin(tk, 999999999, 1, 0), -ESRCH);
+    assert_int_equal(treekill_begin(tk, 999999999, 1, 0), ERR_NOENT);
     assert_int_equal(treekill_poll(tk), 0);
     treekill_free(tk);
     assert_null(treekill_new("/nonexistent/proc", 0));

@@ -9,6 +9,7 @@
 
 #include <cmocka.h>
 
+#include "errcode.h"
 #include "units.h"
 
 static uint64_t dur_ok(const char *s)
@@ -72,30 +73,30 @@ static void test_duration_compound_and_fractions(void **state)
 static void test_duration_rejects(void **state)
 {
     (void)state;
-    dur_bad("", -EINVAL);
-    dur_bad("10x", -EINVAL);
-    dur_bad("-1s", -EINVAL);
-    dur_bad("1h30", -EINVAL); /* ambiguous: 30 what? */
-    dur_bad("s", -EINVAL);
-    dur_bad("ms", -EINVAL);
-    dur_bad(" 5s", -EINVAL);
-    dur_bad("5s ", -EINVAL);
-    dur_bad("5 s", -EINVAL);
-    dur_bad("1e3s", -EINVAL);
-    dur_bad("0x10s", -EINVAL);
-    dur_bad("inf", -EINVAL);
-    dur_bad("nan", -EINVAL);
-    dur_bad("1..5s", -EINVAL);
-    dur_bad("5sec", -EINVAL);
-    assert_int_equal(units_parse_duration(NULL, &(uint64_t){0}), -EINVAL);
+    dur_bad("", ERR_PARSE);
+    dur_bad("10x", ERR_PARSE);
+    dur_bad("-1s", ERR_PARSE);
+    dur_bad("1h30", ERR_PARSE); /* ambiguous: 30 what? */
+    dur_bad("s", ERR_PARSE);
+    dur_bad("ms", ERR_PARSE);
+    dur_bad(" 5s", ERR_PARSE);
+    dur_bad("5s ", ERR_PARSE);
+    dur_bad("5 s", ERR_PARSE);
+    dur_bad("1e3s", ERR_PARSE);
+    dur_bad("0x10s", ERR_PARSE);
+    dur_bad("inf", ERR_PARSE);
+    dur_bad("nan", ERR_PARSE);
+    dur_bad("1..5s", ERR_PARSE);
+    dur_bad("5sec", ERR_PARSE);
+    assert_int_equal(units_parse_duration(NULL, &(uint64_t){0}), ERR_INVAL);
 }
 
 static void test_duration_overflow(void **state)
 {
     (void)state;
-    dur_bad("99999999999999999999d", -ERANGE);
-    dur_bad("200000000000000000h", -ERANGE);
-    dur_bad("100000000000d100000000000d", -ERANGE);
+    dur_bad("99999999999999999999d", ERR_RANGE);
+    dur_bad("200000000000000000h", ERR_RANGE);
+    dur_bad("100000000000d100000000000d", ERR_RANGE);
 }
 
 static void test_duration_format(void **state)
@@ -174,34 +175,34 @@ static void test_bytes_case(void **state)
 static void test_bytes_rejects(void **state)
 {
     (void)state;
-    bytes_bad("", -EINVAL);
-    bytes_bad("abc", -EINVAL);
-    bytes_bad("MiB", -EINVAL);
-    bytes_bad("-5", -EINVAL);
-    bytes_bad("-5MB", -EINVAL);
-    bytes_bad(" 5MB", -EINVAL);
-    bytes_bad("5MB ", -EINVAL);
-    bytes_bad("5XB", -EINVAL);
-    bytes_bad("5iB", -EINVAL);
-    bytes_bad("5MiBB", -EINVAL);
-    bytes_bad("5 MiB trailing", -EINVAL);
-    bytes_bad("1e3", -EINVAL);
-    bytes_bad("0x10", -EINVAL);
-    bytes_bad("5s", -EINVAL);
-    assert_int_equal(units_parse_bytes(NULL, &(uint64_t){0}), -EINVAL);
+    bytes_bad("", ERR_PARSE);
+    bytes_bad("abc", ERR_PARSE);
+    bytes_bad("MiB", ERR_PARSE);
+    bytes_bad("-5", ERR_PARSE);
+    bytes_bad("-5MB", ERR_PARSE);
+    bytes_bad(" 5MB", ERR_PARSE);
+    bytes_bad("5MB ", ERR_PARSE);
+    bytes_bad("5XB", ERR_PARSE);
+    bytes_bad("5iB", ERR_PARSE);
+    bytes_bad("5MiBB", ERR_PARSE);
+    bytes_bad("5 MiB trailing", ERR_PARSE);
+    bytes_bad("1e3", ERR_PARSE);
+    bytes_bad("0x10", ERR_PARSE);
+    bytes_bad("5s", ERR_PARSE);
+    assert_int_equal(units_parse_bytes(NULL, &(uint64_t){0}), ERR_INVAL);
 }
 
 static void test_bytes_large(void **state)
 {
     (void)state;
-    bytes_bad("20000PB", -ERANGE);
-    bytes_bad("99999999999999999999999", -ERANGE);
+    bytes_bad("20000PB", ERR_RANGE);
+    bytes_bad("99999999999999999999999", ERR_RANGE);
     /* past 2^63 but below the cap: either exact or refused, never a wrong number */
     uint64_t v = 0;
     int rc = units_parse_bytes("10000PB", &v);
-    assert_true(rc == -ERANGE || (rc == 0 && v == 10000000000000000000ull));
+    assert_true(rc == ERR_RANGE || (rc == 0 && v == 10000000000000000000ull));
     rc = units_parse_bytes("9500PB", &v);
-    assert_true(rc == -ERANGE || (rc == 0 && v == 9500000000000000000ull));
+    assert_true(rc == ERR_RANGE || (rc == 0 && v == 9500000000000000000ull));
     /* exactly 2^63, where llround would stop */
     assert_int_equal(bytes_ok("8192PiB"), 1ull << 63);
 }
