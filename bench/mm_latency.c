@@ -6,6 +6,7 @@
  *
  *   mm-latency-probe --mode mmbot|floor [--listen ADDR] [--samples N] [--warmup N]
  *                    [--gap-ms G] [--timeout-ms T] [--max-seconds S] [--out FILE]
+ *                    [--slow-us U]
  *
  * One delta in flight at a time: the timestamp is taken right before the delta is handed to
  * wsrv_send; the sample ends when the first POST /v5/order/create or /amend that answers it
@@ -23,7 +24,8 @@
  * Output: "listening on http://IP:PORT" on stdout at start; once N samples are in, one line
  * "mode M samples N timeouts K p50_us … p90_us … p99_us … max_us …" and, with --out, every
  * sample in µs, one a line. Then no more deltas, but it answers until SIGTERM/SIGINT, so that
- * the client can shut down cleanly. Exit 0 when N samples were taken, 1 when stopped or
+ * the client can shut down cleanly. --slow-us: every sample over U µs is logged on stderr
+ * (with the update id, to find it in the client's log). Exit 0 when N samples were taken, 1 when stopped or
  * max-seconds (default 300) passed first (the partial results are reported), 2 on bad usage.
  * The default gap (30 ms) keeps mmbot's requests (a cancel and a create per delta, two tokens)
  * under risk.max_orders_per_second 100. Everything is bounded: the order table (PROBE_MAX_ORDERS, oldest replaced),
@@ -83,7 +85,7 @@ typedef struct probe {
     uint64_t sent_ns;
     /* results */
     unsigned warmup, nsamples, taken, seen, timeouts;
-    unsigned gap_ms, timeout_ms;
+    unsigned gap_ms, timeout_ms, slow_us;
     double *us;
     const char *out;
 } probe;
@@ -219,14 +221,21 @@ static probe_order *order_find(probe *p, const char *link)
     return NULL;
 }
 
-/* The newest open order of a side (mode mmbot: the one a delta crosses). */
-static probe_order *order_newest(probe *p, probe_side side)
+/* The best open order of a side (highest bid, lowest ask): the one mmbot pairs with its first
+ * wanted level, so the one whose crossing forces a replacement now. */
+static probe_order *order_best(probe *p, probe_side side)
 {
     probe_order *best = NULL;
+    double best_px = 0;
     for (size_t i = 0; i < PROBE_MAX_ORDERS; i++) {
         probe_order *o = &p->ord[i];
-        if (o->open && o->side == side && (!best || o->created_ms >= best->created_ms))
+        if (!o->open || o->side != side)
+            continue;
+        double px = strtod(o->px, NULL);
+        if (!best || (side == SIDE_BUY ? px > best_px : px < best_px)) {
             best = o;
+            best_px = px;
+        }
     }
     return best;
 }
@@ -327,7 +336,7 @@ static void on_delta_timer(uv_timer_t *t)
         p->want = SIDE_NONE;
         send_delta(p, p->bid > PROBE_CENTER ? p->bid - PROBE_TICK : p->bid + PROBE_TICK);
     } else {
-        probe_order *bid = order_newest(p, SIDE_BUY), *ask = order_newest(p, SIDE_SELL);
+        probe_order *bid = order_best(p, SIDE_BUY), *ask = order_best(p, SIDE_SELL);
         if (!bid || !ask) { /* mmbot not quoting both sides yet */
             arm_next(p, 50);
             return;
@@ -370,8 +379,14 @@ static void order_arrived(probe *p, probe_side side, uint64_t arrival_ns)
         return;
     p->waiting = 0;
     uv_timer_stop(&p->timeout_timer);
+    double us = (double)(arrival_ns - p->sent_ns) / 1e3;
     if (p->seen++ >= p->warmup && p->taken < p->nsamples)
-        p->us[p->taken++] = (double)(arrival_ns - p->sent_ns) / 1e3;
+        p->us[p->taken++] = us;
+    if (p->slow_us && us > p->slow_us)
+        fprintf(stderr,
+                "mm-latency-probe: slow sample %u (update %" PRIu64 ", %s, at %" PRId64
+                " ms): %.1f us\n",
+                p->seen, p->u, p->want == SIDE_NONE ? "any" : side_name(p->want), wall_ms(), us);
     if (p->taken >= p->nsamples) {
         finish(p);
         return;
@@ -653,11 +668,12 @@ static int parse_uint(const char *s, unsigned lo, unsigned hi, unsigned *out)
 
 static int usage(const char *why)
 {
-    fprintf(stderr,
-            "mm-latency-probe: %s\n"
-            "usage: mm-latency-probe --mode mmbot|floor [--listen ADDR] [--samples N] "
-            "[--warmup N] [--gap-ms G] [--timeout-ms T] [--max-seconds S] [--out FILE]\n",
-            why);
+    fprintf(
+        stderr,
+        "mm-latency-probe: %s\n"
+        "usage: mm-latency-probe --mode mmbot|floor [--listen ADDR] [--samples N] "
+        "[--warmup N] [--gap-ms G] [--timeout-ms T] [--max-seconds S] [--out FILE] [--slow-us U]\n",
+        why);
     return 2;
 }
 
@@ -691,6 +707,8 @@ int main(int argc, char **argv)
             bad = parse_uint(v, 0, 60000, &p.gap_ms);
         else if (!strcmp(a, "--timeout-ms"))
             bad = parse_uint(v, 1, 60000, &p.timeout_ms);
+        else if (!strcmp(a, "--slow-us"))
+            bad = parse_uint(v, 1, 60000000, &p.slow_us);
         else if (!strcmp(a, "--max-seconds"))
             bad = parse_uint(v, 1, 86400, &max_s);
         else
