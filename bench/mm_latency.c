@@ -25,11 +25,12 @@
  * "mode M samples N timeouts K p50_us … p90_us … p99_us … max_us …" and, with --out, every
  * sample in µs, one a line. Then no more deltas, but it answers until SIGTERM/SIGINT, so that
  * the client can shut down cleanly. --slow-us: every sample over U µs is logged on stderr
- * (with the update id, to find it in the client's log). Exit 0 when N samples were taken, 1 when stopped or
- * max-seconds (default 300) passed first (the partial results are reported), 2 on bad usage.
- * The default gap (30 ms) keeps mmbot's requests (a cancel and a create per delta, two tokens)
- * under risk.max_orders_per_second 100. Everything is bounded: the order table (PROBE_MAX_ORDERS, oldest replaced),
- * the samples (--samples, at most PROBE_MAX_SAMPLES), message buffers.
+ * (with the update id, to find it in the client's log). Exit 0 when N samples were taken, 1
+ * when stopped or max-seconds (default 300) passed first (the partial results are reported),
+ * 2 on bad usage. The default gap (30 ms) keeps mmbot's requests (a cancel and a create per
+ * delta, two tokens) under risk.max_orders_per_second 100. Everything is bounded: the order
+ * table (PROBE_MAX_ORDERS; a new order takes the oldest slot without an open order), the
+ * samples (--samples, at most PROBE_MAX_SAMPLES), message buffers.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -429,8 +430,14 @@ static void rest_create(probe *p, wsrv_req *r, const char *body, uint64_t arriva
     snprintf(res, sizeof res, "{\"orderId\":\"p-%s\",\"orderLinkId\":\"%s\"}", link, link);
     reply(p, r, 200, 0, res);
     if (p->mode == MODE_MMBOT && link[0]) {
-        probe_order *o = &p->ord[p->next_slot];
-        p->next_slot = (p->next_slot + 1) % PROBE_MAX_ORDERS;
+        /* the next slot round the ring that holds no open order (the oldest closed one);
+         * when all are open, the next one is reused */
+        size_t k = 0;
+        while (k < PROBE_MAX_ORDERS && p->ord[(p->next_slot + k) % PROBE_MAX_ORDERS].open)
+            k++;
+        size_t at = (p->next_slot + (k < PROBE_MAX_ORDERS ? k : 0)) % PROBE_MAX_ORDERS;
+        probe_order *o = &p->ord[at];
+        p->next_slot = (at + 1) % PROBE_MAX_ORDERS;
         memset(o, 0, sizeof *o);
         snprintf(o->link, sizeof o->link, "%s", link);
         snprintf(o->px, sizeof o->px, "%s", px);
