@@ -695,7 +695,7 @@ int main(int argc, char **argv)
     p.timeout_ms = 500;
     p.bid = PROBE_CENTER - PROBE_TICK;
     p.ask = PROBE_CENTER + PROBE_TICK;
-    for (int i = 1; i < argc; i++) {
+    for (int i = 1; i < argc; i += 2) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         int bad = 0;
         if (!v)
@@ -722,14 +722,16 @@ int main(int argc, char **argv)
             return usage("unknown option");
         if (bad)
             return usage("a value out of range");
-        i++;
     }
     if (!mode || (strcmp(mode, "mmbot") && strcmp(mode, "floor")))
         return usage("--mode must be mmbot or floor");
     p.mode = !strcmp(mode, "mmbot") ? MODE_MMBOT : MODE_FLOOR;
     p.us = calloc(p.nsamples, sizeof *p.us);
-    if (!p.us)
-        return usage("out of memory");
+    if (!p.us) {
+        fprintf(stderr, "mm-latency-probe: cannot allocate %u samples: out of memory\n",
+                p.nsamples);
+        return 1;
+    }
     signal(SIGPIPE, SIG_IGN);
     p.loop = uv_default_loop();
     char err[256];
