@@ -417,6 +417,28 @@ static void reply(probe *p, wsrv_req *r, int status, long ret_code, const char *
     wsrv_reply(r, status, NULL, hdr, body, (size_t)n);
 }
 
+/* The ids of an order, as create, amend and cancel answer them (orderId is "p-" + link). */
+static void reply_ids(probe *p, wsrv_req *r, const char *link)
+{
+    char res[256];
+    snprintf(res, sizeof res, "{\"orderId\":\"p-%s\",\"orderLinkId\":\"%s\"}", link, link);
+    reply(p, r, 200, 0, res);
+}
+
+/* The open order an amend or cancel body names (its link id into link, PROBE_FIELD bytes);
+ * NULL, after answering 110001, when there is none. */
+static probe_order *open_order_of(probe *p, wsrv_req *r, const char *body, char *link)
+{
+    link[0] = '\0';
+    json_str(body, "orderLinkId", link, PROBE_FIELD);
+    probe_order *o = order_find(p, link);
+    if (!o || !o->open) {
+        reply(p, r, 200, 110001, "{}");
+        return NULL;
+    }
+    return o;
+}
+
 static void rest_create(probe *p, wsrv_req *r, const char *body, uint64_t arrival_ns)
 {
     char link[PROBE_FIELD] = "", side[PROBE_FIELD] = "", px[PROBE_FIELD] = "",
@@ -426,9 +448,7 @@ static void rest_create(probe *p, wsrv_req *r, const char *body, uint64_t arriva
     json_str(body, "price", px, sizeof px);
     json_str(body, "qty", qty, sizeof qty);
     probe_side sd = !strcmp(side, "Sell") ? SIDE_SELL : SIDE_BUY;
-    char res[256];
-    snprintf(res, sizeof res, "{\"orderId\":\"p-%s\",\"orderLinkId\":\"%s\"}", link, link);
-    reply(p, r, 200, 0, res);
+    reply_ids(p, r, link);
     if (p->mode == MODE_MMBOT && link[0]) {
         /* the next slot round the ring that holds no open order (the oldest closed one);
          * when all are open, the next one is reused */
@@ -452,35 +472,25 @@ static void rest_create(probe *p, wsrv_req *r, const char *body, uint64_t arriva
 
 static void rest_amend(probe *p, wsrv_req *r, const char *body, uint64_t arrival_ns)
 {
-    char link[PROBE_FIELD] = "";
-    json_str(body, "orderLinkId", link, sizeof link);
-    probe_order *o = order_find(p, link);
-    if (!o || !o->open) {
-        reply(p, r, 200, 110001, "{}");
+    char link[PROBE_FIELD];
+    probe_order *o = open_order_of(p, r, body, link);
+    if (!o)
         return;
-    }
     json_str(body, "price", o->px, sizeof o->px);
     json_str(body, "qty", o->qty, sizeof o->qty);
-    char res[256];
-    snprintf(res, sizeof res, "{\"orderId\":\"p-%s\",\"orderLinkId\":\"%s\"}", link, link);
-    reply(p, r, 200, 0, res);
+    reply_ids(p, r, link);
     push_orders(p, &o, 1, "New");
     order_arrived(p, o->side, arrival_ns);
 }
 
 static void rest_cancel(probe *p, wsrv_req *r, const char *body)
 {
-    char link[PROBE_FIELD] = "";
-    json_str(body, "orderLinkId", link, sizeof link);
-    probe_order *o = order_find(p, link);
-    if (!o || !o->open) {
-        reply(p, r, 200, 110001, "{}");
+    char link[PROBE_FIELD];
+    probe_order *o = open_order_of(p, r, body, link);
+    if (!o)
         return;
-    }
     o->open = 0;
-    char res[256];
-    snprintf(res, sizeof res, "{\"orderId\":\"p-%s\",\"orderLinkId\":\"%s\"}", link, link);
-    reply(p, r, 200, 0, res);
+    reply_ids(p, r, link);
     push_orders(p, &o, 1, "Cancelled");
 }
 
