@@ -1275,15 +1275,12 @@ out:
     }
     restc_close(b->rc);
     httpd_stop(b->http);
-    /* the clients close their handles asynchronously: run until they are gone, at most 3 s;
-     * one lws context at a time (lws 4.1 on a foreign loop leaks the second context's TLS
-     * store when two are torn down in the same loop turns) */
+    /* the clients close their handles asynchronously: run until they are gone, at most 3 s */
     uv_timer_t guard;
     uv_timer_init(&b->loop, &guard);
     uv_timer_start(&guard, on_guard, 3000, 0);
     uv_unref((uv_handle_t *)&guard);
     wsc_free(b->pub);
-    uv_run(&b->loop, UV_RUN_DEFAULT);
     wsc_free(b->priv);
     uv_run(&b->loop, UV_RUN_DEFAULT);
     uv_close((uv_handle_t *)&guard, NULL);
