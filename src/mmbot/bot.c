@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <malloc.h>
+#include <sqlite3.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -838,6 +840,14 @@ static void bot_metrics(bot *b, sbuf *out)
     mmstate_get_stats(b->db, &ss);
     one(out, "mmbot_state_db_write_seconds_max", "gauge", "slowest state db write",
         ss.max_write_us / 1e6);
+    /* where the heap goes: SQLite's own allocations, and malloc's view of the whole heap */
+    one(out, "mmbot_sqlite_memory_bytes", "gauge", "memory SQLite holds (page caches, statements)",
+        (double)sqlite3_memory_used());
+    one(out, "mmbot_sqlite_memory_bytes_max", "gauge", "high-water mark of SQLite's memory",
+        (double)sqlite3_memory_highwater(0));
+    struct mallinfo2 mi = mallinfo2();
+    one(out, "mmbot_heap_in_use_bytes", "gauge", "bytes malloc has handed out and not got back",
+        (double)mi.uordblks);
     one(out, "mmbot_state_db_orders", "gauge", "order rows in the state db", ss.orders);
     one(out, "mmbot_state_db_orders_max", "gauge", "high-water mark of the order rows",
         ss.orders_max);
