@@ -237,8 +237,7 @@ static unsigned count_ours(bot *b, const msg_order_list *l)
 {
     unsigned n = 0;
     for (size_t i = 0; i < l->n; i++)
-        if (orders_is_ours(engine_orders(b->eng), l->v[i].link_id) &&
-            (l->v[i].status == MSG_ST_NEW || l->v[i].status == MSG_ST_PARTIALLY_FILLED))
+        if (orders_is_ours(engine_orders(b->eng), l->v[i].link_id) && msg_order_open(&l->v[i]))
             n++;
     return n;
 }
@@ -254,7 +253,7 @@ static void on_open_orders(bot *b, req *r, const restc_result *res)
             unsigned left = 0;
             for (size_t i = 0; i < b->rlist.n; i++) {
                 const msg_order *m = &b->rlist.v[i];
-                if (m->status != MSG_ST_NEW && m->status != MSG_ST_PARTIALLY_FILLED)
+                if (!msg_order_open(m))
                     continue;
                 left++;
                 size_t used = strlen(b->sd_left_ids);
@@ -327,7 +326,7 @@ static void on_rest(void *ud, const restc_result *res)
         msg_server_time t;
         if (res->cls == RESTC_OK && msg_rest_time(res->body, res->body_len, &env, &t) == 0 &&
             env.ret_code == 0) {
-            int64_t server_ms = t.nano > 0 ? t.nano / 1000000 : t.sec * 1000;
+            int64_t server_ms = msg_server_time_ms(&t);
             int64_t local = now - (int64_t)(res->elapsed_ms / 2);
             b->clock_offset_ms = server_ms - local;
             restc_set_clock_offset(b->rc, b->clock_offset_ms);
@@ -480,8 +479,8 @@ static void dispatch(bot *b, const engine_cmd *cmds, size_t n)
             snprintf(so.symbol, sizeof so.symbol, "%s", c->symbol);
             snprintf(so.side, sizeof so.side, "%s", c->side == ORDERS_SELL ? "Sell" : "Buy");
             snprintf(so.status, sizeof so.status, "pending-new");
-            so.price = strtod(px, NULL);
-            so.qty = strtod(qty, NULL);
+            so.price = book_fx_double(c->px);
+            so.qty = book_fx_double(c->qty);
             /* written before the request leaves: a crash after this line leaves a row that
              * start-up reconciliation resolves */
             if (mmstate_order_new(b->db, &so, now, err, sizeof err) != 0) {

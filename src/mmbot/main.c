@@ -197,7 +197,7 @@ static int cli_clock(cli *c, int64_t *offset, char *why, size_t n)
         return EXIT_FAILED;
     }
     int64_t local = (int64_t)a.tv_sec * 1000 + a.tv_nsec / 1000000 + (int64_t)(sc.elapsed_ms / 2);
-    int64_t server = t.nano > 0 ? t.nano / 1000000 : t.sec * 1000;
+    int64_t server = msg_server_time_ms(&t);
     *offset = server - local;
     restc_set_clock_offset(c->rc, *offset);
     return 0;
@@ -224,11 +224,6 @@ static int cli_open_orders(cli *c, const char *symbol, msg_order_list *l, char *
         return -1;
     }
     return 0;
-}
-
-static int is_open(const msg_order *m)
-{
-    return m->status == MSG_ST_NEW || m->status == MSG_ST_PARTIALLY_FILLED;
 }
 
 static int has_prefix(const char *link, const char *prefix)
@@ -293,7 +288,7 @@ static int cmd_check(cli *c)
         }
         unsigned ours = 0;
         for (size_t k = 0; k < ol.n; k++)
-            ours += is_open(&ol.v[k]) && has_prefix(ol.v[k].link_id, c->o.order_link_prefix);
+            ours += msg_order_open(&ol.v[k]) && has_prefix(ol.v[k].link_id, c->o.order_link_prefix);
         printf("%s  open orders of ours on %s: %u%s\n", ours ? "FAIL" : "ok  ", syms[i], ours,
                ours ? " (left by a run that ended: 'mmbot cancel-all' or a start cancels them)"
                     : "");
@@ -341,7 +336,7 @@ static int cmd_cancel_all(cli *c)
                 continue;
             }
             for (size_t k = 0; k < ol.n; k++)
-                left += is_open(&ol.v[k]);
+                left += msg_order_open(&ol.v[k]);
         }
         if (left == 0)
             break;
@@ -376,7 +371,7 @@ static int cmd_orders(cli *c, int count_only)
         }
         for (size_t k = 0; k < ol.n; k++) {
             const msg_order *m = &ol.v[k];
-            if (!is_open(m))
+            if (!msg_order_open(m))
                 continue;
             n++;
             if (count_only)

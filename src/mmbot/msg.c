@@ -1341,6 +1341,16 @@ int msg_rate_header(const char *line, size_t len, msg_ratelimit *rl)
     return 0;
 }
 
+int msg_order_open(const msg_order *m)
+{
+    return m->status == MSG_ST_NEW || m->status == MSG_ST_PARTIALLY_FILLED;
+}
+
+int64_t msg_server_time_ms(const msg_server_time *t)
+{
+    return t->nano > 0 ? t->nano / 1000000 : t->sec * 1000;
+}
+
 const char *msg_kind_name(msg_kind k)
 {
     static const char *const names[] = {"unknown",   "orderbook", "publicTrade", "order",

@@ -333,6 +333,11 @@ typedef struct msg_ratelimit {
  * ours is not a non-negative integer; ERR_RANGE when it overflows int64. */
 int msg_rate_header(const char *line, size_t len, msg_ratelimit *rl);
 
+/* Whether an order is open on the exchange: New or PartiallyFilled. */
+int msg_order_open(const msg_order *m);
+/* The server's clock in Unix ms: timeNano when given, else timeSecond. */
+int64_t msg_server_time_ms(const msg_server_time *t);
+
 /* Names for logs and tests; never NULL. */
 const char *msg_kind_name(msg_kind k);
 
