@@ -1,23 +1,29 @@
 /*
- * wsrv: HTTP and WebSocket on one port with libwebsockets 4.1 on the caller's libuv loop.
- * See wsrv.h.
+ * wsrv: HTTP and WebSocket on one port; HTTP/1.1 on libuv, WebSockets by libwebsockets 4.1 on
+ * the caller's libuv loop. See wsrv.h.
  *
- * One lws context with LWS_SERVER_OPTION_LIBUV and the caller's loop as foreign loop, one
- * vhost, one protocol that takes both the HTTP callbacks and the WebSocket ones (a WebSocket
- * upgrade without Sec-WebSocket-Protocol binds to the first protocol). The per-session data
- * of that protocol is a wsrv_conn, used as HTTP state or as WebSocket state.
+ * HTTP is served here, not by lws: lws 4.1 spins forever in lws_http_action() when a request
+ * with a body is parsed from its rx buffer list, that is any POST pipelined behind another
+ * request on one read (its drain loop re-feeds the buffer list, the request's own head, as the
+ * body; once the reply completes the transaction the connection is LRS_DEFERRING_ACTION, where
+ * lws_read_h1() consumes nothing, and the loop never ends, nor does the process's loop). So a
+ * connection is read into a bounded buffer; httpreq.c says when one whole request is in; the
+ * connection then stops reading until the reply is written, and the next request waits in the
+ * buffer. A WebSocket upgrade is handed to lws with what was read (lws_adopt_socket_vhost_
+ * readbuf on a dup of the socket): lws does the handshake and the frames.
  *
- * HTTP: a request becomes a heap wsrv_req once its body (if any) is in; the application owns
- * it until wsrv_reply. The reply is written from LWS_CALLBACK_HTTP_WRITEABLE in two steps
- * (headers, then the body in chunks), and lws_http_transaction_completed() lets keep-alive go
- * on. When the connection closes before the reply, the request is detached (conn = NULL).
+ * Bounds: a request must arrive whole within head_timeout_ms of its first byte (else the
+ * connection is closed), an idle keep-alive connection is closed after WSRV_IDLE_MS, and past
+ * max_conns HTTP connections the one idle or reading the longest is closed to make room, so a
+ * new client is served while others hold connections half open.
  *
  * WebSocket: outgoing messages are a FIFO of heap blocks with LWS_PRE bytes of headroom, one
  * lws_write per WRITEABLE callback. Closing and resetting are flags acted on in the next
  * WRITEABLE callback, since lws only lets a connection close itself from its own callback.
  *
- * Destruction: as in httpd.c (lws 4.1 on a foreign loop frees its context only after libuv has
- * closed lws's handles), a reaper timer finishes it.
+ * Destruction: lws 4.1 on a foreign loop frees its context only after libuv has closed lws's
+ * handles; a reaper timer finishes it, and frees the server once the listener and every HTTP
+ * connection's handles are closed too.
  */
 #include "wsrv.h"
 
@@ -25,18 +31,22 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <libwebsockets.h>
 
 #include "errcode.h"
+#include "httpreq.h"
 #include "sbuf.h"
 
-#define WSRV_CHUNK   16384
 #define WSRV_MAX_URI 2048
 #define WSRV_MAX_HDR 8192
 #define WSRV_REAP_MS 2
-#define WSRV_HDRS    12 /* header values cached per request */
+#define WSRV_HDRS    16    /* header values handed out per request */
+#define WSRV_IDLE_MS 60000 /* an idle keep-alive connection is closed after this */
+#define WSRV_READ    65536 /* bytes read per callback at most */
 /* WebSocket messages up to this size are written at once when nothing waits */
 #define WSRV_DIRECT_MAX 16384
 /* What an lws callback returns to have lws close the connection: lws's convention (any
@@ -49,28 +59,59 @@ typedef struct wmsg {
     unsigned char data[]; /* LWS_PRE headroom, then the message */
 } wmsg;
 
+typedef struct hconn hconn;
+
 struct wsrv {
     uv_loop_t *loop;
     struct lws_context *ctx;
+    struct lws_vhost *vh;
     wsrv_callbacks cb;
     wsrv_opts o;
+    unsigned head_timeout_ms;
+    size_t max_conns;
     void *ud;
     int port;
     int stopping;
+    uv_tcp_t listener;
+    int listening;       /* listener initialised: to be closed */
+    int listener_closed; /* its close callback ran */
     uv_timer_t reaper;
     unsigned closing;
+    hconn *conns; /* HTTP connections, newest first */
+    size_t nconns;
+    size_t nhandles; /* HTTP connection handles not yet closed */
+    wsrv_stats st;
     char iface[INET6_ADDRSTRLEN];
 };
 
+/* An HTTP connection. */
+enum { HC_READ, HC_BUSY, HC_CLOSING };
+struct hconn {
+    wsrv *srv;
+    hconn *prev, *next;
+    union {
+        uv_handle_t h;
+        uv_stream_t s;
+        uv_tcp_t tcp;
+        uv_pipe_t pipe;
+    } io;
+    uv_timer_t timer;
+    int state;
+    int reading;
+    int pending_close; /* handles whose close callback has not run */
+    char *in;
+    size_t inlen, incap;
+    uint64_t since; /* loop time of the first byte of the request being read, or of idleness */
+    wsrv_req *req;  /* handed to the application, until its reply is written */
+    int close_after;
+    char peer[48];
+};
+
+/* A WebSocket connection: lws's per-session data. */
 struct wsrv_conn {
     wsrv *srv;
     struct lws *wsi;
     int is_ws;
-    /* HTTP */
-    wsrv_req *req;   /* being read, or waiting for its reply */
-    int close_after; /* close instead of keep-alive after the reply */
-    int in_request;  /* on_request runs inside this connection's lws callback */
-    /* WebSocket */
     void *user;
     int opened;      /* on_ws_open accepted it: on_ws_close is owed */
     int established; /* the 101 is out: messages may be written */
@@ -83,27 +124,20 @@ struct wsrv_conn {
 };
 
 struct wsrv_req {
-    wsrv_conn *conn; /* NULL once the client is gone */
-    char method[8];
+    hconn *conn; /* NULL once the client is gone */
+    char method[16];
     char path[WSRV_MAX_URI];
     char query[WSRV_MAX_URI];
     char peer[48];
-    sbuf body;
-    int too_big;
-    int dispatched; /* handed to on_request: the application owns it until wsrv_reply */
+    char *head; /* a copy of the request head; the header table points into it */
+    httpreq_head h;
     struct {
-        char name[48];
-        char *value;
-    } hdr[WSRV_HDRS];
-    int nhdr;
-    /* the reply */
+        const httpreq_hdr *x;
+        char *value; /* NUL-terminated copy, up to 1023 bytes */
+    } hv[WSRV_HDRS];
+    int nhv;
+    sbuf body;
     int replied;
-    int status;
-    sbuf head; /* extra header lines */
-    char ctype[64];
-    sbuf resp;
-    size_t sent;
-    int headers_out;
 };
 
 /* ---- requests ---------------------------------------------------------------------------- */
@@ -113,10 +147,9 @@ static void req_free(wsrv_req *r)
     if (!r)
         return;
     sbuf_free(&r->body);
-    sbuf_free(&r->head);
-    sbuf_free(&r->resp);
-    for (int i = 0; i < r->nhdr; i++)
-        free(r->hdr[i].value);
+    for (int i = 0; i < r->nhv; i++)
+        free(r->hv[i].value);
+    free(r->head);
     free(r);
 }
 
@@ -149,223 +182,514 @@ const char *wsrv_req_body(const wsrv_req *r, size_t *len)
 
 const char *wsrv_req_header(wsrv_req *r, const char *name)
 {
-    for (int i = 0; i < r->nhdr; i++)
-        if (!strcmp(r->hdr[i].name, name))
-            return r->hdr[i].value;
-    if (!r->conn || !r->conn->wsi || r->nhdr >= WSRV_HDRS ||
-        strlen(name) + 2 > sizeof r->hdr[0].name)
+    const httpreq_hdr *x = httpreq_find(&r->h, name);
+    if (!x)
         return NULL;
-    char key[sizeof r->hdr[0].name + 1], val[1024];
-    snprintf(key, sizeof key, "%s:", name);
-    int n = -1;
-    /* the standard headers lws knows by token; the others are "custom" */
-    if (!strcmp(name, "content-type"))
-        n = lws_hdr_copy(r->conn->wsi, val, sizeof val, WSI_TOKEN_HTTP_CONTENT_TYPE);
-    else if (!strcmp(name, "user-agent"))
-        n = lws_hdr_copy(r->conn->wsi, val, sizeof val, WSI_TOKEN_HTTP_USER_AGENT);
-    else if (lws_hdr_custom_length(r->conn->wsi, key, (int)strlen(key)) >= 0)
-        n = lws_hdr_custom_copy(r->conn->wsi, val, sizeof val, key, (int)strlen(key));
-    if (n < 0)
+    for (int i = 0; i < r->nhv; i++)
+        if (r->hv[i].x == x)
+            return r->hv[i].value;
+    if (r->nhv >= WSRV_HDRS)
         return NULL;
-    val[sizeof val - 1] = '\0';
-    char *v = strdup(val);
+    size_t n = x->vlen < 1023 ? x->vlen : 1023;
+    char *v = malloc(n + 1);
     if (!v)
         return NULL;
-    snprintf(r->hdr[r->nhdr].name, sizeof r->hdr[0].name, "%s", name);
-    r->hdr[r->nhdr].value = v;
-    return r->hdr[r->nhdr++].value;
+    memcpy(v, x->val, n);
+    v[n] = '\0';
+    r->hv[r->nhv].x = x;
+    r->hv[r->nhv].value = v;
+    return r->hv[r->nhv++].value;
+}
+
+static int hexdig(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* %XX decoded in place, as lws did for each argument (but %00 is kept as it is: no NUL enters
+ * a string); returns the new length */
+static size_t pct_decode(char *s, size_t n)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        int a, b;
+        if (s[i] == '%' && i + 2 < n && (a = hexdig(s[i + 1])) >= 0 &&
+            (b = hexdig(s[i + 2])) >= 0 && (a || b)) {
+            s[o++] = (char)(a * 16 + b);
+            i += 2;
+        } else
+            s[o++] = s[i];
+    }
+    return o;
+}
+
+/* ---- HTTP connections -------------------------------------------------------------------- */
+
+static void hc_closed(uv_handle_t *h)
+{
+    hconn *c = h->data;
+    if (--c->pending_close)
+        return;
+    c->srv->nhandles--;
+    free(c->in);
+    free(c);
+}
+
+/* Closes the connection now; a request the application holds is detached (its reply only
+ * frees it). */
+static void hc_close(hconn *c)
+{
+    if (c->state == HC_CLOSING)
+        return;
+    wsrv *s = c->srv;
+    c->state = HC_CLOSING;
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        s->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    c->prev = c->next = NULL;
+    s->nconns--;
+    if (c->req) {
+        c->req->conn = NULL;
+        c->req = NULL;
+    }
+    c->pending_close = 2;
+    uv_close(&c->io.h, hc_closed);
+    uv_close((uv_handle_t *)&c->timer, hc_closed);
+}
+
+static void hc_process(hconn *c);
+
+static void hc_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
+{
+    hconn *c = h->data;
+    (void)hint;
+    if (c->incap - c->inlen < WSRV_READ / 4 && c->incap < c->srv->o.max_body + 2 * WSRV_MAX_HDR) {
+        size_t ncap = c->incap ? c->incap * 2 : 16384;
+        if (ncap > c->srv->o.max_body + 2 * WSRV_MAX_HDR)
+            ncap = c->srv->o.max_body + 2 * WSRV_MAX_HDR;
+        char *n = realloc(c->in, ncap);
+        if (n) {
+            c->in = n;
+            c->incap = ncap;
+        }
+    }
+    size_t room = c->incap - c->inlen;
+    *buf = uv_buf_init(c->in ? c->in + c->inlen : NULL,
+                       (unsigned)(room > WSRV_READ ? WSRV_READ : room));
+}
+
+static void hc_timer(uv_timer_t *t)
+{
+    hconn *c = t->data;
+    if (c->state != HC_READ)
+        return;
+    if (c->inlen)
+        c->srv->st.head_timeouts++;
+    else
+        c->srv->st.idle_closed++;
+    hc_close(c);
+}
+
+static void hc_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
+{
+    hconn *c = st->data;
+    (void)buf;
+    if (c->state == HC_CLOSING)
+        return;
+    if (n < 0) {
+        hc_close(c); /* EOF, reset, or no room (a request over the cap is refused before) */
+        return;
+    }
+    if (!n)
+        return;
+    if (!c->inlen) { /* the first byte of a request: its time starts */
+        c->since = uv_now(c->srv->loop);
+        uv_timer_start(&c->timer, hc_timer, c->srv->head_timeout_ms, 0);
+    }
+    c->inlen += (size_t)n;
+    hc_process(c);
+}
+
+static void hc_read_on(hconn *c, int on)
+{
+    if (on && !c->reading && c->state == HC_READ)
+        c->reading = uv_read_start(&c->io.s, hc_alloc, hc_read) == 0;
+    else if (!on && c->reading) {
+        uv_read_stop(&c->io.s);
+        c->reading = 0;
+    }
+}
+
+typedef struct hwrite {
+    uv_write_t w;
+    hconn *c;
+    char data[];
+} hwrite;
+
+static void hc_written(uv_write_t *w, int status)
+{
+    hwrite *hw = (hwrite *)w;
+    hconn *c = hw->c;
+    free(hw);
+    if (c->state == HC_CLOSING)
+        return;
+    if (status < 0 || c->close_after) {
+        hc_close(c);
+        return;
+    }
+    /* keep-alive: the next request, maybe waiting in the buffer already */
+    c->state = HC_READ;
+    if (c->inlen) {
+        c->srv->st.pipelined++;
+        c->since = uv_now(c->srv->loop);
+        uv_timer_start(&c->timer, hc_timer, c->srv->head_timeout_ms, 0);
+    } else {
+        c->since = uv_now(c->srv->loop);
+        uv_timer_start(&c->timer, hc_timer, WSRV_IDLE_MS, 0);
+    }
+    hc_read_on(c, 1);
+    hc_process(c);
+}
+
+/* Writes a whole response and frees r. */
+static int hc_respond(hconn *c, int status, const char *ctype, const char *extra, const char *body,
+                      size_t len, int head_only)
+{
+    char top[512];
+    int tn = snprintf(
+        top, sizeof top, "HTTP/1.1 %d %s\r\ncontent-type: %s\r\ncontent-length: %zu\r\n%s", status,
+        httpreq_reason(status), ctype, len, c->close_after ? "connection: close\r\n" : "");
+    if (tn < 0 || (size_t)tn >= sizeof top)
+        return ERR_RANGE;
+    /* extra header lines "Name: value\r\n", only well-formed ones */
+    size_t xl = 0;
+    if (extra) {
+        const char *h = extra;
+        while (*h) {
+            const char *eol = strstr(h, "\r\n"), *colon = strchr(h, ':');
+            if (!eol || !colon || colon > eol || colon == h)
+                break;
+            h = eol + 2;
+        }
+        xl = (size_t)(h - extra);
+    }
+    size_t blen = head_only ? 0 : len;
+    hwrite *hw = malloc(sizeof *hw + (size_t)tn + xl + 2 + blen);
+    if (!hw)
+        return ERR_NOMEM;
+    hw->c = c;
+    char *p = hw->data;
+    memcpy(p, top, (size_t)tn);
+    p += tn;
+    if (xl)
+        memcpy(p, extra, xl);
+    p += xl;
+    memcpy(p, "\r\n", 2);
+    p += 2;
+    if (blen)
+        memcpy(p, body, blen);
+    p += blen;
+    uv_buf_t b = uv_buf_init(hw->data, (unsigned)(p - hw->data));
+    c->state = HC_BUSY;
+    hc_read_on(c, 0);
+    uv_timer_stop(&c->timer);
+    if (uv_write(&hw->w, &c->io.s, &b, 1, hc_written)) {
+        free(hw);
+        hc_close(c);
+        return ERR_IO;
+    }
+    return 0;
+}
+
+/* A request wsrv refuses itself: answered, then the connection is closed. */
+static void hc_refuse(hconn *c, int status, const char *why)
+{
+    char body[256];
+    int n = snprintf(body, sizeof body, "{\"retCode\":10001,\"retMsg\":\"%s\"}", why);
+    c->srv->st.refused++;
+    c->close_after = 1;
+    c->inlen = 0;
+    if (hc_respond(c, status, "application/json", NULL, body, (size_t)n, 0))
+        hc_close(c);
+}
+
+/* Gives the connection to lws: the upgrade request and whatever followed it. */
+static void hc_handoff(hconn *c)
+{
+    wsrv *s = c->srv;
+    uv_os_fd_t fd;
+    if (uv_fileno(&c->io.h, &fd) == 0 && !s->stopping) {
+        int d = dup(fd);
+        if (d >= 0) /* on failure lws closes d */
+            (void)lws_adopt_socket_vhost_readbuf(s->vh, d, c->in, c->inlen);
+    }
+    c->inlen = 0;
+    hc_close(c);
+}
+
+static void hc_process(hconn *c)
+{
+    wsrv *s = c->srv;
+    if (c->state != HC_READ || !c->inlen)
+        return;
+    httpreq_head h;
+    int status = 400;
+    int rc = httpreq_parse_head(c->in, c->inlen, WSRV_MAX_HDR, &h, &status);
+    if (rc == ERR_NODATA) {
+        hc_read_on(c, 1);
+        return;
+    }
+    if (rc) {
+        hc_refuse(c, status, h.why ? h.why : "bad request");
+        return;
+    }
+    size_t used = h.head_len, blen = 0;
+    const char *body = NULL;
+    char *decoded = NULL;
+    if (h.chunked) {
+        size_t bused = 0;
+        decoded = malloc(s->o.max_body ? s->o.max_body : 1);
+        if (!decoded) {
+            hc_refuse(c, 500, "out of memory");
+            return;
+        }
+        rc = httpreq_chunked(c->in + h.head_len, c->inlen - h.head_len, s->o.max_body, decoded,
+                             s->o.max_body, &bused, &blen, &status);
+        if (rc == ERR_NODATA) {
+            free(decoded);
+            hc_read_on(c, 1);
+            return;
+        }
+        if (rc) {
+            free(decoded);
+            hc_refuse(c, status,
+                      status == 413 ? "request body too large" : "malformed chunked body");
+            return;
+        }
+        body = decoded;
+        used += bused;
+    } else if (h.clen > 0) {
+        if ((unsigned long long)h.clen > s->o.max_body) {
+            hc_refuse(c, 413, "request body too large");
+            return;
+        }
+        if (c->inlen - h.head_len < (size_t)h.clen) {
+            hc_read_on(c, 1);
+            return;
+        }
+        body = c->in + h.head_len;
+        blen = (size_t)h.clen;
+        used += blen;
+    }
+    if (h.upgrade_ws) {
+        free(decoded);
+        hc_handoff(c);
+        return;
+    }
+
+    wsrv_req *r = calloc(1, sizeof *r);
+    char *head = r ? malloc(h.head_len) : NULL;
+    if (!head) {
+        free(r);
+        free(decoded);
+        hc_refuse(c, 500, "out of memory");
+        return;
+    }
+    memcpy(head, c->in, h.head_len);
+    /* the header table, moved to the copy */
+    r->h = h;
+    for (int i = 0; i < h.nh; i++) {
+        r->h.h[i].name = head + (h.h[i].name - c->in);
+        r->h.h[i].val = head + (h.h[i].val - c->in);
+    }
+    r->h.target = head + (h.target - c->in);
+    r->head = head;
+    snprintf(r->method, sizeof r->method, "%s", h.method);
+    /* path and query; the arguments %-decoded one by one and joined by '&' */
+    const char *t = r->h.target, *qm = memchr(t, '?', h.target_len);
+    size_t pl = qm ? (size_t)(qm - t) : h.target_len;
+    if (pl >= sizeof r->path)
+        pl = sizeof r->path - 1;
+    memcpy(r->path, t, pl);
+    r->path[pl] = '\0';
+    if (qm) {
+        size_t ql = h.target_len - (size_t)(qm + 1 - t), qn = 0, i = 0;
+        const char *q = qm + 1;
+        while (i < ql) {
+            size_t st = i;
+            while (i < ql && q[i] != '&')
+                i++;
+            size_t fl = i - st;
+            if (fl && qn + fl + 2 < sizeof r->query) {
+                if (qn)
+                    r->query[qn++] = '&';
+                memcpy(r->query + qn, q + st, fl);
+                qn += pct_decode(r->query + qn, fl);
+            }
+            i++;
+        }
+        r->query[qn] = '\0';
+    }
+    snprintf(r->peer, sizeof r->peer, "%s", c->peer);
+    sbuf_init(&r->body, s->o.max_body ? s->o.max_body : 1);
+    if (blen && sbuf_add(&r->body, body, blen)) {
+        req_free(r);
+        free(decoded);
+        hc_refuse(c, 500, "out of memory");
+        return;
+    }
+    free(decoded);
+    r->conn = c;
+    c->req = r;
+    c->close_after = !h.keep_alive || s->stopping;
+    /* one request at a time: the rest waits in the buffer until the reply is written */
+    memmove(c->in, c->in + used, c->inlen - used);
+    c->inlen -= used;
+    c->state = HC_BUSY;
+    hc_read_on(c, 0);
+    uv_timer_stop(&c->timer);
+    s->st.requests++;
+    s->cb.on_request(s->ud, r);
 }
 
 int wsrv_reply(wsrv_req *r, int status, const char *ctype, const char *extra_headers,
                const char *body, size_t len)
 {
-    wsrv_conn *c = r->conn;
-    if (!c || !c->wsi || r->replied) {
-        if (c)
+    hconn *c = r->conn;
+    if (!c || r->replied || c->state != HC_BUSY || c->req != r) {
+        if (c && c->req == r)
             c->req = NULL;
         req_free(r);
         return ERR_BADSTATE;
     }
     r->replied = 1;
-    r->status = status < 100 || status > 999 ? 500 : status;
-    snprintf(r->ctype, sizeof r->ctype, "%s", ctype ? ctype : "application/json");
-    sbuf_init(&r->head, 8192);
-    sbuf_init(&r->resp, (size_t)-1 / 2);
-    if ((extra_headers && sbuf_adds(&r->head, extra_headers)) ||
-        (len && sbuf_add(&r->resp, body, len))) {
-        r->status = 500;
-        sbuf_reset(&r->head);
-        sbuf_reset(&r->resp);
-    }
-    if (!strcmp(r->method, "HEAD"))
-        r->sent = r->resp.len;
-    if (!c->in_request) /* else written when on_request returns (dispatch) */
-        lws_callback_on_writable(c->wsi);
-    return 0;
-}
-
-/* Writes the reply's headers (step 1) or its next body chunk; ends the transaction after the
- * last one. Returns what the lws callback should return. */
-static int http_write(wsrv_conn *c)
-{
-    wsrv_req *r = c->req;
-    if (!r || !r->replied)
-        return 0;
-    if (!r->headers_out) {
-        /* headers and, when it fits, the whole body in one write: one send() and one
-         * WRITEABLE round (epoll_ctl in, epoll_ctl out) per reply instead of two */
-        unsigned char buf[LWS_PRE + WSRV_MAX_HDR + WSRV_CHUNK];
-        unsigned char *start = buf + LWS_PRE, *p = start, *end = buf + LWS_PRE + WSRV_MAX_HDR - 1;
-        if (lws_add_http_common_headers(c->wsi, (unsigned)r->status, r->ctype,
-                                        (lws_filepos_t)r->resp.len, &p, end))
-            return WSRV_LWS_CLOSE;
-        /* extra header lines "Name: value\r\n" */
-        const char *h = r->head.data ? r->head.data : "";
-        while (*h) {
-            const char *eol = strstr(h, "\r\n"), *colon = strchr(h, ':');
-            if (!eol || !colon || colon > eol)
-                break;
-            char name[128];
-            size_t nl = (size_t)(colon - h) + 1;
-            if (nl < sizeof name) {
-                memcpy(name, h, nl);
-                name[nl] = '\0';
-                const char *v = colon + 1;
-                while (*v == ' ')
-                    v++;
-                if (lws_add_http_header_by_name(c->wsi, (const unsigned char *)name,
-                                                (const unsigned char *)v, (int)(eol - v), &p, end))
-                    return WSRV_LWS_CLOSE;
-            }
-            h = eol + 2;
-        }
-        if (c->close_after &&
-            lws_add_http_header_by_token(c->wsi, WSI_TOKEN_CONNECTION,
-                                         (const unsigned char *)"close", 5, &p, end))
-            return WSRV_LWS_CLOSE;
-        size_t rest = r->resp.len - r->sent;
-        if (rest <= WSRV_CHUNK) {
-            if (lws_finalize_http_header(c->wsi, &p, end))
-                return WSRV_LWS_CLOSE;
-            if (rest) /* an empty body has no storage at all */
-                memcpy(p, r->resp.data + r->sent, rest);
-            p += rest;
-            r->sent += rest;
-            if (lws_write(c->wsi, start, (size_t)(p - start), LWS_WRITE_HTTP_HEADERS) < 0)
-                return WSRV_LWS_CLOSE;
-        } else if (lws_finalize_write_http_header(c->wsi, start, &p, end))
-            return WSRV_LWS_CLOSE;
-        r->headers_out = 1;
-        if (r->sent < r->resp.len) {
-            lws_callback_on_writable(c->wsi);
-            return 0;
-        }
-    } else if (r->sent < r->resp.len) {
-        unsigned char buf[LWS_PRE + WSRV_CHUNK];
-        size_t n = r->resp.len - r->sent;
-        if (n > WSRV_CHUNK)
-            n = WSRV_CHUNK;
-        int last = r->sent + n == r->resp.len;
-        memcpy(buf + LWS_PRE, r->resp.data + r->sent, n);
-        if (lws_write(c->wsi, buf + LWS_PRE, n, last ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) < 0)
-            return WSRV_LWS_CLOSE;
-        r->sent += n;
-        if (!last) {
-            lws_callback_on_writable(c->wsi);
-            return 0;
-        }
-    }
     c->req = NULL;
+    int head_only = !strcmp(r->method, "HEAD");
+    if (status < 100 || status > 999)
+        status = 500;
+    int rc = hc_respond(c, status, ctype ? ctype : "application/json", extra_headers,
+                        body ? body : "", body ? len : 0, head_only);
+    if (rc == ERR_RANGE || rc == ERR_NOMEM)
+        rc = hc_respond(c, 500, "application/json", NULL, "", 0, 0);
     req_free(r);
-    if (c->close_after)
-        return WSRV_LWS_CLOSE;
-    return lws_http_transaction_completed(c->wsi) ? WSRV_LWS_CLOSE : 0;
-}
-
-static const struct {
-    enum lws_token_indexes tok;
-    const char *name;
-} methods[] = {
-    {WSI_TOKEN_GET_URI, "GET"},     {WSI_TOKEN_POST_URI, "POST"},
-    {WSI_TOKEN_PUT_URI, "PUT"},     {WSI_TOKEN_DELETE_URI, "DELETE"},
-    {WSI_TOKEN_HEAD_URI, "HEAD"},   {WSI_TOKEN_OPTIONS_URI, "OPTIONS"},
-    {WSI_TOKEN_PATCH_URI, "PATCH"},
-};
-
-/* Hands r to the application. A reply given before on_request returns is written at once,
- * from the lws callback that read the request (as lws_return_http_status does), rather than
- * in a WRITEABLE round of its own: one loop turn and two epoll_ctl less per request. Returns
- * what the lws callback should return. */
-static int dispatch(wsrv_conn *c, wsrv_req *r)
-{
-    wsrv *s = c->srv;
-    c->in_request = 1;
-    r->dispatched = 1;
-    s->cb.on_request(s->ud, r);
-    c->in_request = 0;
-    if (c->req == r && r->replied)
-        return http_write(c);
+    if (rc)
+        hc_close(c);
     return 0;
 }
 
-/* A new request: method, path, query, peer; the body follows for POST/PUT/PATCH. */
-static int http_begin(wsrv_conn *c, const char *uri, size_t urilen)
+/* Past max_conns: the connection idle or reading for the longest goes. Returns 0 if there is
+ * room now. */
+static int make_room(wsrv *s)
 {
-    wsrv *s = c->srv;
-    if (c->req) { /* a request while the previous one waits: not expected from lws */
-        c->req->conn = NULL;
-        c->req = NULL;
+    if (s->nconns < s->max_conns)
+        return 0;
+    hconn *old = NULL;
+    for (hconn *c = s->conns; c; c = c->next)
+        if (c->state == HC_READ && (!old || c->since <= old->since))
+            old = c;
+    if (!old)
+        return ERR_FULL;
+    s->st.evicted++;
+    hc_close(old);
+    return 0;
+}
+
+static hconn *hc_new(wsrv *s)
+{
+    hconn *c = calloc(1, sizeof *c);
+    if (!c)
+        return NULL;
+    c->srv = s;
+    c->state = HC_READ;
+    c->io.h.data = c;
+    c->timer.data = c;
+    return c;
+}
+
+static void hc_start(wsrv *s, hconn *c)
+{
+    uv_timer_init(s->loop, &c->timer);
+    c->next = s->conns;
+    if (s->conns)
+        s->conns->prev = c;
+    s->conns = c;
+    s->nconns++;
+    s->nhandles++;
+    if (s->nconns > s->st.conns_hwm)
+        s->st.conns_hwm = s->nconns;
+    c->since = uv_now(s->loop);
+    /* a connection that sends nothing is bounded like a slow head */
+    uv_timer_start(&c->timer, hc_timer, s->head_timeout_ms, 0);
+    hc_read_on(c, 1);
+}
+
+static void on_accept(uv_stream_t *l, int status)
+{
+    wsrv *s = l->data;
+    if (status < 0)
+        return;
+    hconn *c = hc_new(s);
+    if (!c)
+        return;
+    uv_tcp_init(s->loop, &c->io.tcp);
+    if (uv_accept(l, &c->io.s) || s->stopping || make_room(s)) {
+        s->st.refused++;
+        c->pending_close = 1;
+        s->nhandles++;
+        uv_close(&c->io.h, hc_closed);
+        return;
     }
-    wsrv_req *r = calloc(1, sizeof *r);
-    if (!r)
-        return WSRV_LWS_CLOSE;
-    r->conn = c;
-    c->req = r;
-    c->close_after = 0;
-    sbuf_init(&r->body, s->o.max_body);
-    for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++)
-        if (lws_hdr_total_length(c->wsi, methods[i].tok) > 0) {
-            snprintf(r->method, sizeof r->method, "%s", methods[i].name);
-            break;
-        }
-    if (!r->method[0])
-        snprintf(r->method, sizeof r->method, "?");
-    if (urilen >= sizeof r->path)
-        urilen = sizeof r->path - 1;
-    memcpy(r->path, uri ? uri : "/", uri ? urilen : 1);
-    r->path[uri ? urilen : 1] = '\0';
-    /* the arguments, joined by '&' in their order */
-    size_t qn = 0;
-    for (int i = 0;; i++) {
-        char frag[WSRV_MAX_URI];
-        int n = lws_hdr_copy_fragment(c->wsi, frag, sizeof frag, WSI_TOKEN_HTTP_URI_ARGS, i);
-        if (n < 0)
-            break;
-        if (qn + (size_t)n + 2 >= sizeof r->query)
-            break;
-        if (qn)
-            r->query[qn++] = '&';
-        memcpy(r->query + qn, frag, (size_t)n);
-        qn += (size_t)n;
+    struct sockaddr_storage ss;
+    int sl = sizeof ss;
+    if (!uv_tcp_getpeername(&c->io.tcp, (struct sockaddr *)&ss, &sl)) {
+        if (ss.ss_family == AF_INET)
+            uv_ip4_name((struct sockaddr_in *)&ss, c->peer, sizeof c->peer);
+        else if (ss.ss_family == AF_INET6)
+            uv_ip6_name((struct sockaddr_in6 *)&ss, c->peer, sizeof c->peer);
     }
-    r->query[qn] = '\0';
-    lws_get_peer_simple(c->wsi, r->peer, sizeof r->peer);
-    int has_body =
-        !strcmp(r->method, "POST") || !strcmp(r->method, "PUT") || !strcmp(r->method, "PATCH");
-    if (has_body) {
-        char cl[32];
-        if (lws_hdr_copy(c->wsi, cl, sizeof cl, WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0) {
-            unsigned long long v = strtoull(cl, NULL, 10);
-            if (v > s->o.max_body) {
-                c->close_after = 1;
-                const char *msg = "{\"retCode\":10001,\"retMsg\":\"request body too large\"}";
-                return wsrv_reply(r, 413, NULL, NULL, msg, strlen(msg)) ? WSRV_LWS_CLOSE : 0;
-            }
-            if (v > 0)
-                return 0; /* wait for LWS_CALLBACK_HTTP_BODY_COMPLETION */
-        }
+    uv_tcp_nodelay(&c->io.tcp, 1);
+    hc_start(s, c);
+}
+
+int wsrv_adopt(wsrv *s, int fd)
+{
+    if (!s || s->stopping || fd < 0)
+        return ERR_BADSTATE;
+    if (make_room(s))
+        return ERR_FULL;
+    hconn *c = hc_new(s);
+    if (!c)
+        return ERR_NOMEM;
+    if (uv_pipe_init(s->loop, &c->io.pipe, 0) || uv_pipe_open(&c->io.pipe, fd)) {
+        c->pending_close = 1;
+        s->nhandles++;
+        uv_close(&c->io.h, hc_closed);
+        return ERR_SYS;
     }
-    return dispatch(c, r);
+    snprintf(c->peer, sizeof c->peer, "local");
+    hc_start(s, c);
+    return 0;
+}
+
+void wsrv_set_limits(wsrv *s, unsigned head_timeout_ms, size_t max_conns)
+{
+    s->head_timeout_ms = head_timeout_ms ? head_timeout_ms : WSRV_HEAD_TIMEOUT_MS;
+    s->max_conns = max_conns ? max_conns : WSRV_MAX_CONNS;
+}
+
+void wsrv_get_stats(const wsrv *s, wsrv_stats *out)
+{
+    *out = s->st;
+    out->conns = s->nconns;
 }
 
 /* ---- WebSocket ------------------------------------------------------------------------- */
@@ -513,37 +837,10 @@ static int wsrv_callback(struct lws *wsi, enum lws_callback_reasons reason, void
 
     switch (reason) {
     case LWS_CALLBACK_HTTP:
-        if (!c)
-            return WSRV_LWS_CLOSE;
-        c->srv = s;
-        c->wsi = wsi;
-        return http_begin(c, in, in ? strnlen(in, WSRV_MAX_URI) : 0);
-    case LWS_CALLBACK_HTTP_BODY:
-        if (c && c->req && !c->req->replied && !c->req->too_big && sbuf_add(&c->req->body, in, len))
-            c->req->too_big = 1;
-        return 0;
-    case LWS_CALLBACK_HTTP_BODY_COMPLETION:
-        if (!c || !c->req)
-            return WSRV_LWS_CLOSE;
-        if (c->req->replied) /* answered early (413): the body was only drained */
-            return 0;
-        if (c->req->too_big) {
-            c->close_after = 1;
-            const char *msg = "{\"retCode\":10001,\"retMsg\":\"request body too large\"}";
-            return wsrv_reply(c->req, 413, NULL, NULL, msg, strlen(msg)) ? WSRV_LWS_CLOSE : 0;
-        }
-        return dispatch(c, c->req);
-    case LWS_CALLBACK_HTTP_WRITEABLE:
-        return c ? http_write(c) : WSRV_LWS_CLOSE;
+        /* plain HTTP is served by wsrv itself; lws only sees WebSocket upgrades */
+        return WSRV_LWS_CLOSE;
     case LWS_CALLBACK_CLOSED_HTTP:
     case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
-        if (c && c->req) {
-            if (c->req->replied || !c->req->dispatched) /* ours: written, or body unfinished */
-                req_free(c->req);
-            else
-                c->req->conn = NULL; /* the application still holds it */
-            c->req = NULL;
-        }
         if (c && !c->is_ws)
             c->wsi = NULL;
         break;
@@ -619,7 +916,7 @@ static const struct lws_protocols wsrv_protocols[] = {
     {NULL, NULL, 0, 0, 0, NULL, 0},
 };
 
-/* ---- start and stop (as httpd.c) --------------------------------------------------------- */
+/* ---- start and stop --------------------------------------------------------------------- */
 
 int wsrv_parse_addr(const char *addr, char *ip, size_t iplen, int *port, int *v6)
 {
@@ -662,6 +959,12 @@ static void reaper_closed(uv_handle_t *t)
     free(t->data);
 }
 
+static void listener_closed(uv_handle_t *h)
+{
+    wsrv *s = h->data;
+    s->listener_closed = 1;
+}
+
 static void count_closing(uv_handle_t *handle, void *arg)
 {
     wsrv *s = arg;
@@ -681,6 +984,8 @@ static void reaper_tick(uv_timer_t *t)
         if (s->ctx)
             return;
     }
+    if (!s->listener_closed || s->nhandles)
+        return;
     uv_timer_stop(t);
     uv_close((uv_handle_t *)t, reaper_closed);
 }
@@ -688,9 +993,15 @@ static void reaper_tick(uv_timer_t *t)
 static void destroy(wsrv *s)
 {
     s->stopping = 1;
+    while (s->conns)
+        hc_close(s->conns);
+    if (s->listening)
+        uv_close((uv_handle_t *)&s->listener, listener_closed);
+    else
+        s->listener_closed = 1;
     if (s->ctx)
         lws_context_destroy(s->ctx);
-    if (!s->ctx) {
+    if (!s->ctx && s->listener_closed && !s->nhandles) {
         free(s);
         return;
     }
@@ -724,38 +1035,55 @@ wsrv *wsrv_start(uv_loop_t *loop, const char *addr, const wsrv_opts *o, const ws
     s->o.max_body = o && o->max_body ? o->max_body : 64 * 1024;
     s->o.max_msg = o && o->max_msg ? o->max_msg : 64 * 1024;
     s->o.max_queue = o && o->max_queue ? o->max_queue : 8u * 1024 * 1024;
+    wsrv_set_limits(s, 0, 0);
 
     lws_set_log_level(getenv("WSRV_DEBUG") ? 0x3f : 0, NULL);
     struct lws_context_creation_info info;
     memset(&info, 0, sizeof info);
-    info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_EXPLICIT_VHOSTS;
+    /* VALIDATE_UTF8: a text frame that is not UTF-8 is closed with 1007 (RFC 6455 8.1) */
+    info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_EXPLICIT_VHOSTS |
+                   LWS_SERVER_OPTION_VALIDATE_UTF8;
     info.foreign_loops = (void *[]){loop};
     info.pcontext = &s->ctx;
     info.user = s;
     info.port = CONTEXT_PORT_NO_LISTEN;
     info.max_http_header_data = WSRV_MAX_HDR;
-    info.max_http_header_pool = 1024; /* concurrent connections parsing headers */
+    info.max_http_header_pool = 1024; /* concurrent WebSocket handshakes */
     info.fd_limit_per_thread = 8192;
+    info.timeout_secs = 10;
     s->ctx = lws_create_context(&info);
     if (!s->ctx) {
         snprintf(err, errlen, "cannot listen on '%s': cannot create libwebsockets context", addr);
         free(s);
         return NULL;
     }
-    info.port = port;
-    info.iface = s->iface;
+    info.port = CONTEXT_PORT_NO_LISTEN_SERVER; /* connections come from wsrv's listener */
     info.protocols = wsrv_protocols;
     info.vhost_name = "wsrv";
     info.keepalive_timeout = 60;
-    if (!v6)
-        info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
-    struct lws_vhost *vh = lws_create_vhost(s->ctx, &info);
-    if (!vh) {
+    s->vh = lws_create_vhost(s->ctx, &info);
+    struct sockaddr_storage sa;
+    int bad = !s->vh;
+    if (!bad)
+        bad = v6 ? uv_ip6_addr(s->iface, port, (struct sockaddr_in6 *)&sa)
+                 : uv_ip4_addr(s->iface, port, (struct sockaddr_in *)&sa);
+    if (!bad) {
+        uv_tcp_init(loop, &s->listener);
+        s->listener.data = s;
+        s->listening = 1;
+        bad = uv_tcp_bind(&s->listener, (struct sockaddr *)&sa, v6 ? UV_TCP_IPV6ONLY : 0) ||
+              uv_listen((uv_stream_t *)&s->listener, 1024, on_accept);
+    }
+    if (bad) {
         snprintf(err, errlen, "cannot listen on '%s': address in use or not available", addr);
         destroy(s);
         return NULL;
     }
-    s->port = lws_get_vhost_listen_port(vh);
+    struct sockaddr_storage got;
+    int gl = sizeof got;
+    uv_tcp_getsockname(&s->listener, (struct sockaddr *)&got, &gl);
+    s->port = ntohs(got.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&got)->sin6_port
+                                              : ((struct sockaddr_in *)&got)->sin_port);
     return s;
 }
 

@@ -3,11 +3,16 @@
  * libuv loop. Knows nothing about what it serves: requests and WebSocket messages go to
  * callbacks.
  *
- * HTTP: every request (GET, POST, PUT, DELETE, HEAD; body read whole, up to max_body bytes,
- * else 413 and the connection is closed) is handed to on_request as a wsrv_req. The
- * application answers with wsrv_reply(), at once or later (say from a timer, to add latency);
- * until it does, the connection waits (keep-alive: the next request on it is read afterwards).
- * If the client goes away first, the wsrv_req stays valid and wsrv_reply() just frees it.
+ * HTTP/1.1 (served by wsrv itself on libuv, see wsrv.c for why not by lws): every request
+ * (any method; body by Content-Length or chunked, read whole, up to max_body bytes, else 413
+ * and the connection is closed) is handed to on_request as a wsrv_req. The application answers
+ * with wsrv_reply(), at once or later (say from a timer, to add latency); until it does, the
+ * connection reads nothing more (pipelined requests wait in its buffer and are answered in
+ * order). If the client goes away first, the wsrv_req stays valid and wsrv_reply() just frees
+ * it. Refused with a JSON error and a close (httpreq.h): malformed heads (400), two different
+ * Content-Length headers or Content-Length with Transfer-Encoding (400), a transfer coding other
+ * than chunked (501), heads over 8 KiB (431). Slow or idle clients are bounded by
+ * head_timeout_ms and max_conns.
  *
  * WebSocket: an upgrade on any path is offered to on_ws_open, which accepts (0) or refuses
  * (nonzero: the handshake fails). Text and binary messages, reassembled from fragments up to
@@ -44,11 +49,25 @@ typedef struct wsrv_callbacks {
     void (*on_ws_close)(void *ud, wsrv_conn *c);
 } wsrv_callbacks;
 
+#define WSRV_HEAD_TIMEOUT_MS 10000 /* default head_timeout_ms */
+#define WSRV_MAX_CONNS       1024  /* default max_conns */
+
 typedef struct wsrv_opts {
     size_t max_body;  /* request body cap; default 64 KiB */
     size_t max_msg;   /* WebSocket message cap; default 64 KiB */
     size_t max_queue; /* queued outgoing bytes per WebSocket; default 8 MiB */
 } wsrv_opts;
+
+/* What the HTTP side did, since wsrv_start. */
+typedef struct wsrv_stats {
+    unsigned long long requests;      /* handed to on_request */
+    unsigned long long pipelined;     /* of those, read while another was being answered */
+    unsigned long long refused;       /* answered by wsrv itself (400, 413, 431, 501) */
+    unsigned long long head_timeouts; /* closed: a request not whole within head_timeout_ms */
+    unsigned long long idle_closed;   /* closed: idle (no request) for too long */
+    unsigned long long evicted;       /* closed to make room for a new connection */
+    size_t conns, conns_hwm;          /* HTTP connections open now, and at most */
+} wsrv_stats;
 
 /* Listens on addr ("127.0.0.1:0": a free port). NULL with a message in err on failure. loop
  * and ud must outlive the server (until wsrv_stop's close has completed). */
@@ -59,6 +78,18 @@ wsrv *wsrv_start(uv_loop_t *loop, const char *addr, const wsrv_opts *o, const ws
  * address, a host name, a port out of range, an ip longer than iplen - 1). For checking a
  * configured address before wsrv_start, which uses the same rules. */
 int wsrv_parse_addr(const char *addr, char *ip, size_t iplen, int *port, int *v6);
+/* Serves fd (a connected stream socket, say one end of a socketpair) as if it had been
+ * accepted: for tests and fuzzing. wsrv owns fd from then on (closes it). Returns 0;
+ * ERR_BADSTATE (stopping), ERR_FULL (max_conns busy), ERR_NOMEM, ERR_SYS (fd not usable; the
+ * caller keeps it). */
+int wsrv_adopt(wsrv *s, int fd);
+/* The bounds on slow and idle HTTP clients, 0 for a default. head_timeout_ms: a request must
+ * arrive whole (head and body) within it of its first byte, and a new connection must start
+ * one within it; else the connection is closed (default WSRV_HEAD_TIMEOUT_MS). max_conns:
+ * HTTP connections at most; past it the one idle or reading for the longest is closed to serve
+ * the new one (default WSRV_MAX_CONNS). Applies to what happens next. */
+void wsrv_set_limits(wsrv *s, unsigned head_timeout_ms, size_t max_conns);
+void wsrv_get_stats(const wsrv *s, wsrv_stats *out);
 /* The port bound; -1 for NULL. */
 int wsrv_port(const wsrv *s);
 /* Closes every connection (on_ws_close runs for each), forgets pending requests (a later
