@@ -18,14 +18,28 @@
 #include "sim.h"
 #include "simopts.h"
 #include "simserve.h"
+#include "watchdog.h"
 #include "wsrv.h"
+
+/* The loop must turn at least once in this long, else the process says so and exits (a loop
+ * that cannot turn cannot handle SIGTERM either); it is kicked every SIM_KICK_MS. */
+#define SIM_WATCHDOG_MS 10000
+#define SIM_KICK_MS     1000
 
 typedef struct app {
     uv_loop_t *loop;
     simserve *v;
     uv_signal_t sigterm, sigint;
+    uv_timer_t kick;
+    watchdog *wd;
     int stopping;
 } app;
+
+static void on_kick(uv_timer_t *t)
+{
+    app *a = t->data;
+    watchdog_kick(a->wd);
+}
 
 static int64_t now_ms(void)
 {
@@ -44,6 +58,7 @@ static void on_signal(uv_signal_t *h, int signum)
     simserve_stop(a->v); /* held replies answered, then every connection closed */
     uv_close((uv_handle_t *)&a->sigterm, NULL);
     uv_close((uv_handle_t *)&a->sigint, NULL);
+    uv_close((uv_handle_t *)&a->kick, NULL);
 }
 
 static void usage(FILE *out, const simopts *o)
@@ -140,11 +155,18 @@ int main(int argc, char **argv)
         fprintf(stderr, "bybit-sim: %s\n", err);
         return quit(3, o, f, s);
     }
+    simserve_set_http_limits(a.v, (unsigned)o->http_head_ms, o->http_max_conns);
     uv_signal_init(a.loop, &a.sigterm);
     uv_signal_init(a.loop, &a.sigint);
     a.sigterm.data = a.sigint.data = &a;
     uv_signal_start(&a.sigterm, on_signal, SIGTERM);
     uv_signal_start(&a.sigint, on_signal, SIGINT);
+    a.wd = watchdog_start(SIM_WATCHDOG_MS, 2, "bybit-sim");
+    if (!a.wd)
+        fprintf(stderr, "bybit-sim: cannot start the loop watchdog: %s\n", strerror(errno));
+    uv_timer_init(a.loop, &a.kick);
+    a.kick.data = &a;
+    uv_timer_start(&a.kick, on_kick, SIM_KICK_MS, SIM_KICK_MS);
 
     char host[64];
     snprintf(host, sizeof host, "%s", o->listen);
@@ -155,6 +177,7 @@ int main(int argc, char **argv)
     fflush(stdout);
 
     uv_run(a.loop, UV_RUN_DEFAULT);
+    watchdog_stop(a.wd);
     /* the loop ran dry: every connection closed (sim_ws_close ran for each) */
     sim_free(s);
     faults_free(f);

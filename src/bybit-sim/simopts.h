@@ -45,6 +45,8 @@ typedef struct simopts {
     unsigned ws_max_topics;    /* per connection, 100 */
     size_t ws_max_queue;       /* bytes queued for one slow WS client before it is closed, 8 MiB */
     size_t max_body;           /* REST body cap, 64 KiB */
+    uint64_t http_head_ms;     /* a request must arrive whole within this, 10 s */
+    unsigned http_max_conns;   /* HTTP connections at most (the oldest idle one goes), 1024 */
     uint64_t book_interval_ms; /* 20 */
 } simopts;
 

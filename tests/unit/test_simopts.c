@@ -439,7 +439,7 @@ static void test_example_lists_every_key(void **state)
         keys++;
     }
     fclose(out);
-    assert_int_equal(keys, 22);
+    assert_int_equal(keys, 24);
     assert_int_equal(fault_keys, 9);
 }
 
