@@ -519,6 +519,41 @@ static void ban(rest_ctx *c, const char *ip, int64_t until)
     c->bans[slot].until_ms = until;
 }
 
+long long rest_digits(const char *s, int maxd)
+{
+    if (!s || !*s)
+        return -1;
+    long long v = 0;
+    int n = 0;
+    for (; *s; s++, n++) {
+        if (*s < '0' || *s > '9' || n >= maxd)
+            return -1;
+        v = v * 10 + (*s - '0');
+    }
+    return v;
+}
+
+int rest_json_nul(const char *s, size_t n)
+{
+    int in_str = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!s[i])
+            return 1;
+        if (!in_str) {
+            in_str = s[i] == '"';
+            continue;
+        }
+        if (s[i] == '"')
+            in_str = 0;
+        else if (s[i] == '\\' && i + 1 < n) {
+            if (s[i + 1] == 'u' && i + 5 < n && !memcmp(s + i + 2, "0000", 4))
+                return 1;
+            i++; /* the escaped character: \" does not end the string */
+        }
+    }
+    return 0;
+}
+
 /* Checks key, time and signature. 0, or the retCode (the envelope is written). */
 static int check_signature(call *k)
 {
@@ -528,13 +563,14 @@ static int check_signature(call *k)
     const char *secret = exch_account_secret(k->c->x, in->api_key);
     if (!secret)
         return err(k, SIMERR_KEY);
-    char *e = NULL;
-    long long ts = in->timestamp ? strtoll(in->timestamp, &e, 10) : 0;
+    /* both decimal digits only: no sign, no blanks, no overflow (strtoll would saturate, and
+     * a huge window would make any timestamp pass) */
     const char *rw = in->recv_window && *in->recv_window ? in->recv_window : "5000";
-    char *e2 = NULL;
-    long long win = strtoll(rw, &e2, 10);
-    if (!in->timestamp || !*in->timestamp || *e || *e2 || win <= 0)
+    long long ts = rest_digits(in->timestamp, 15), win = rest_digits(rw, 15);
+    if (ts < 0 || win < 0)
         return err(k, SIMERR_TIMESTAMP);
+    if (win < 1 || win > REST_RECV_WINDOW_MAX)
+        return err(k, SIMERR_RECV_WINDOW);
     if (!(k->t - win <= ts && ts < k->t + 1000)) {
         char msg[200];
         snprintf(msg, sizeof msg,
@@ -624,6 +660,10 @@ void rest_handle(rest_ctx *c, const rest_in *in, int64_t now_ms, rest_out *out)
     }
     cJSON *body = NULL;
     if (!strcmp(rt->method, "POST")) {
+        if (rest_json_nul(in->body ? in->body : "", in->body_len)) {
+            err(&k, SIMERR_NUL);
+            return;
+        }
         body = cJSON_ParseWithLength(in->body ? in->body : "", in->body_len);
         if (!cJSON_IsObject(body)) {
             cJSON_Delete(body);

@@ -67,6 +67,14 @@ void rest_out_free(rest_out *out);
 
 /* Handles one request at now_ms (the true clock; clock skew is applied inside). Always fills
  * out (status and body), also for garbage input. */
+/* 1 when the JSON text (n bytes) holds a NUL: a raw zero byte, or a \u0000 escape inside a
+ * string (which cJSON would keep as a C string cut short); 0 otherwise. Pure. */
+int rest_json_nul(const char *s, size_t n);
+/* The value of s when it is 1..maxd (at most 18) decimal digits and nothing else (no sign, no
+ * blank); -1 otherwise, NULL included. For timestamps and windows: no overflow, no clamping. */
+long long rest_digits(const char *s, int maxd);
+/* The largest X-BAPI-RECV-WINDOW accepted, in ms (a larger one is 10001). */
+#define REST_RECV_WINDOW_MAX 60000
 void rest_handle(rest_ctx *c, const rest_in *in, int64_t now_ms, rest_out *out);
 
 /* The server clock as clients see it: now_ms plus an active clock_skew fault. */

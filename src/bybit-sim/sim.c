@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -449,8 +450,12 @@ static void ws_auth(sim *s, sim_conn *c, const cJSON *m, const cJSON *req_id, in
         refuse(s, c, SIMWS_PARAMS, req_id, "auth", now);
         return;
     }
-    int64_t expires =
-        cJSON_IsNumber(e) ? (int64_t)e->valuedouble : (int64_t)strtoll(e->valuestring, NULL, 10);
+    /* a number far out of range (1e300) must not reach a cast to int64_t: that is undefined */
+    int64_t expires = cJSON_IsNumber(e) ? (isfinite(e->valuedouble) && e->valuedouble >= 0 &&
+                                                   e->valuedouble < 1e15
+                                               ? (int64_t)e->valuedouble
+                                               : -1)
+                                        : (int64_t)rest_digits(e->valuestring, 15);
     const char *secret = exch_account_secret(s->x, k->valuestring);
     char want[BYBITSIGN_HEX];
     if (!secret) {
@@ -589,10 +594,14 @@ static void ws_trade(sim *s, sim_conn *c, const cJSON *m, const char *op, int64_
     const cJSON *ts = cJSON_GetObjectItemCaseSensitive(hdr, "X-BAPI-TIMESTAMP");
     const cJSON *rw = cJSON_GetObjectItemCaseSensitive(hdr, "X-BAPI-RECV-WINDOW");
     if (!code && cJSON_IsString(ts)) {
-        long long t = strtoll(ts->valuestring, NULL, 10),
-                  w = cJSON_IsString(rw) ? strtoll(rw->valuestring, NULL, 10) : 5000;
+        long long t = rest_digits(ts->valuestring, 15),
+                  w = cJSON_IsString(rw) ? rest_digits(rw->valuestring, 15) : 5000;
         int64_t srv = rest_server_time(&s->rest, now);
-        if (!(srv - w <= t && t < srv + 1000))
+        if (t < 0 || w < 0)
+            code = simerr_set(msg, sizeof msg, SIMERR_WS_TIMESTAMP);
+        else if (w < 1 || w > REST_RECV_WINDOW_MAX)
+            code = simerr_set(msg, sizeof msg, SIMERR_RECV_WINDOW);
+        else if (!(srv - w <= t && t < srv + 1000))
             code = simerr_set(msg, sizeof msg, SIMERR_WS_TIMESTAMP);
     }
     const char *path = !strcmp(op, "order.create")   ? "/v5/order/create"
@@ -669,7 +678,9 @@ void sim_ws_message(sim *s, sim_conn *c, const char *msg, size_t len, int64_t no
     c->last_rx_ms = now_ms;
     if (c->closing || s->stalled) /* a stalled server answers nothing, pings included */
         return;
-    cJSON *m = cJSON_ParseWithLength(msg, len);
+    /* a NUL in a string would be cut short by cJSON: refused as a parameter error */
+    int nul = rest_json_nul(msg, len);
+    cJSON *m = nul ? NULL : cJSON_ParseWithLength(msg, len);
     const cJSON *op = cJSON_GetObjectItemCaseSensitive(m, "op");
     const cJSON *req_id = cJSON_GetObjectItemCaseSensitive(m, "req_id");
     if (!cJSON_IsObject(m) || !cJSON_IsString(op)) {
@@ -677,8 +688,9 @@ void sim_ws_message(sim *s, sim_conn *c, const char *msg, size_t len, int64_t no
         if (c->kind == K_TRADE) {
             cJSON *r = cJSON_CreateObject();
             cJSON_AddStringToObject(r, "reqId", "");
-            cJSON_AddNumberToObject(r, "retCode", simerr_code(SIMERR_WS_NOT_JSON));
-            cJSON_AddStringToObject(r, "retMsg", simerr_msg(SIMERR_WS_NOT_JSON));
+            simerr e = nul ? SIMERR_NUL : SIMERR_WS_NOT_JSON;
+            cJSON_AddNumberToObject(r, "retCode", simerr_code(e));
+            cJSON_AddStringToObject(r, "retMsg", simerr_msg(e));
             cJSON_AddStringToObject(r, "op", "");
             cJSON_AddStringToObject(r, "connId", c->conn_id);
             conn_send_json(s, c, r, now_ms);

@@ -90,6 +90,8 @@ enum {
     X(SIMERR_LINK_DUP, SIMRC_PARAM, "OrderLinkedID is duplicate")                                  \
     X(SIMERR_UNCHANGED, SIMRC_PARAM,                                                               \
       "The order remains unchanged as the parameters entered match the existing ones.")            \
+    X(SIMERR_NUL, SIMRC_PARAM, "params error: a string holds a NUL character (\\u0000)")           \
+    X(SIMERR_RECV_WINDOW, SIMRC_PARAM, "params error: recv_window must be 1..60000 ms")            \
     /* 10002..10006: the request itself */                                                         \
     X(SIMERR_TIMESTAMP, SIMRC_TIMESTAMP,                                                           \
       "invalid request, please check your timestamp and recv_window param")                        \

@@ -4,7 +4,7 @@
 // a new client waiting, and WebSocket protocol errors close with the RFC 6455 codes.
 // Env: BASE, WSBASE, KEY, SECRET (lib.mjs); PHASE=pipeline|exhaust.
 import net from 'node:net';
-import { check, eq, knownBug, ok, run, sleep, step, env } from './lib.mjs';
+import { bestBidAsk, check, eq, knownBug, limitOrder, linkId, ok, px, rest, run, sleep, step, env } from './lib.mjs';
 
 const url = new URL(env.BASE);
 const PORT = +url.port;
@@ -213,8 +213,40 @@ async function exhaust() {
   ok('120 half-open requests: new clients served at once, the slow ones closed');
 }
 
+// items 14 and 15: out-of-range recv_window and timestamps are refused, not clamped; a NUL in a
+// string is refused, not cut short
+async function numbers() {
+  step('numbers and strings');
+  const { bid } = await bestBidAsk();
+  const order = () => limitOrder('Buy', px(bid * 0.9));
+  const code = async (o) => {
+    const r = await rest('POST', '/v5/order/create', { signed: true, body: order(), ...o });
+    return r.json?.retCode;
+  };
+  eq(await code({ recvWindow: '9223372036854775808', ts: 0 }), 10002, 'recv_window 2^63 with timestamp 0');
+  eq(await code({ recvWindow: '9223372036854775807', ts: 0 }), 10002, 'recv_window 2^63-1 with timestamp 0');
+  eq(await code({ recvWindow: '600000000', ts: 0 }), 10001, 'recv_window 600000000 with timestamp 0');
+  eq(await code({ recvWindow: '60001' }), 10001, 'recv_window 60001');
+  eq(await code({ recvWindow: '0' }), 10001, 'recv_window 0');
+  eq(await code({ recvWindow: '-5000' }), 10002, 'recv_window -5000');
+  eq(await code({ ts: '99999999999999999999' }), 10002, 'a timestamp of 20 digits');
+  eq(await code({ ts: '-1' }), 10002, 'a negative timestamp');
+  eq(await code({ ts: '1e12' }), 10002, 'a timestamp in exponent form');
+  const body = JSON.stringify(order()).replace(/"orderLinkId":"[^"]*"/, '"orderLinkId":"ab\\u0000cd"');
+  check(body.includes('ab\\u0000cd'), 'the test body holds the escape', body);
+  const r = await rest('POST', '/v5/order/create', { signed: true, body });
+  eq(r.json?.retCode, 10001, 'an orderLinkId holding \\u0000', r.text);
+  check(/NUL/.test(r.json?.retMsg), 'the 10001 says why', r.text);
+  const literal = JSON.stringify({ ...order(), orderLinkId: linkId('bs') + '\\u0000' }); // a backslash, then u0000: legal
+  const r2 = await rest('POST', '/v5/order/create', { signed: true, body: literal });
+  // (refused for its backslash, which orderLinkId does not allow, but not as a NUL)
+  check(r2.json && !/NUL/.test(r2.json.retMsg), 'an escaped backslash before u0000 taken for a NUL', r2.text);
+  ok('recv_window 2^63, 0, 60001 and bad timestamps refused (10001/10002); NUL in strings refused (10001)');
+}
+
 run(async () => {
   if (process.env.PHASE === 'exhaust') return exhaust();
+  await numbers();
   await pipelines();
   await framing();
   await wsProtocol();
