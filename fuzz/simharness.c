@@ -26,7 +26,7 @@ static void reset_conn(void *h)
     (void)h;
 }
 
-sim *simharness_new(uint64_t seed, faults *f, int (*send)(void *h, const char *m, size_t n))
+sim *simharness_new_io(uint64_t seed, faults *f, const sim_io *io, int64_t t0)
 {
     char err[256];
     sim_config cfg;
@@ -39,9 +39,14 @@ sim *simharness_new(uint64_t seed, faults *f, int (*send)(void *h, const char *m
     cfg.ws_max_conns = 10;
     cfg.ws_max_topics = 20;
     cfg.ws_max_queue = 1 << 20;
-    sim_io io = {send ? send : drop, queued, close_conn, reset_conn};
-    sim *s = sim_new(&cfg, f, &io, FUZZ_T0, err, sizeof err);
+    sim *s = sim_new(&cfg, f, io, t0, err, sizeof err);
     if (!s || sim_add_account(s, FUZZ_KEY, FUZZ_SECRET, 1e6))
         abort();
     return s;
+}
+
+sim *simharness_new(uint64_t seed, faults *f, int (*send)(void *h, const char *m, size_t n))
+{
+    sim_io io = {send ? send : drop, queued, close_conn, reset_conn};
+    return simharness_new_io(seed, f, &io, FUZZ_T0);
 }

@@ -18,5 +18,8 @@
 /* send: called for every message sent to a connection (NULL: dropped); returns 0. f may be
  * NULL (no faults). The simulator lives until the process ends. */
 sim *simharness_new(uint64_t seed, faults *f, int (*send)(void *h, const char *m, size_t n));
+/* The same simulator with the caller's transport (simserve_io for the real server) and clock
+ * start t0 (ms). */
+sim *simharness_new_io(uint64_t seed, faults *f, const sim_io *io, int64_t t0);
 
 #endif

@@ -28,6 +28,7 @@
 #include "wsrv.h"
 
 #include <arpa/inet.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -492,6 +493,15 @@ static void hc_process(hconn *c)
     }
     if (h.upgrade_ws) {
         free(decoded);
+        /* what lws would refuse with an HTML 403 of HTTP/1.0: refused here, in JSON */
+        const httpreq_hdr *key = httpreq_find(&h, "sec-websocket-key"),
+                          *ver = httpreq_find(&h, "sec-websocket-version");
+        if (!key || key->vlen != 24 || !ver || ver->vlen != 2 || memcmp(ver->val, "13", 2)) {
+            hc_refuse(c, 400,
+                      "bad websocket handshake (want Sec-WebSocket-Key and "
+                      "Sec-WebSocket-Version: 13)");
+            return;
+        }
         hc_handoff(c);
         return;
     }
@@ -1029,6 +1039,10 @@ wsrv *wsrv_start(uv_loop_t *loop, const char *addr, const wsrv_opts *o, const ws
         free(s);
         return NULL;
     }
+    /* libuv writes with write(2): a client gone away must not kill the process with SIGPIPE */
+    struct sigaction sa_pipe;
+    if (!sigaction(SIGPIPE, NULL, &sa_pipe) && sa_pipe.sa_handler == SIG_DFL)
+        signal(SIGPIPE, SIG_IGN);
     s->loop = loop;
     s->cb = *cb;
     s->ud = ud;

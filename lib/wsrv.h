@@ -69,7 +69,8 @@ typedef struct wsrv_stats {
     size_t conns, conns_hwm;          /* HTTP connections open now, and at most */
 } wsrv_stats;
 
-/* Listens on addr ("127.0.0.1:0": a free port). NULL with a message in err on failure. loop
+/* Listens on addr ("127.0.0.1:0": a free port). Sets SIGPIPE to ignored if it has its default
+ * action (replies are written with write(2); a client gone away must not end the process). NULL with a message in err on failure. loop
  * and ud must outlive the server (until wsrv_stop's close has completed). */
 wsrv *wsrv_start(uv_loop_t *loop, const char *addr, const wsrv_opts *o, const wsrv_callbacks *cb,
                  void *ud, char *err, size_t errlen);

@@ -188,6 +188,11 @@ simserve *simserve_start(uv_loop_t *loop, sim *s, const char *addr, const wsrv_o
     return v;
 }
 
+int simserve_adopt(simserve *v, int fd)
+{
+    return wsrv_adopt(v->srv, fd);
+}
+
 void simserve_set_http_limits(simserve *v, unsigned head_timeout_ms, size_t max_conns)
 {
     wsrv_set_limits(v->srv, head_timeout_ms, max_conns);

@@ -40,6 +40,8 @@ simserve *simserve_start(uv_loop_t *loop, sim *s, const char *addr, const wsrv_o
                          uint64_t tick_ms, char *err, size_t errlen);
 /* The port bound. */
 int simserve_port(const simserve *v);
+/* Serves a connected stream socket as if accepted (wsrv_adopt): for fuzzing. */
+int simserve_adopt(simserve *v, int fd);
 /* The HTTP bounds on slow and idle clients (wsrv_set_limits). */
 void simserve_set_http_limits(simserve *v, unsigned head_timeout_ms, size_t max_conns);
 void simserve_stats_get(const simserve *v, simserve_stats *st);
