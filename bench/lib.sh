@@ -27,6 +27,15 @@ bench_start() {
     fi
 }
 
+# bench_missing WHAT...: exits 1 naming every missing WHAT; nothing when there is none
+bench_missing() {
+    (($#)) || return 0
+    local joined
+    joined=$(printf '%s, ' "$@")
+    printf '%s: missing before the start: %s; scripts/install-deps installs them\n' "$BENCH_NAME" "${joined%, }" >&2
+    exit 1
+}
+
 bench_need() {
     local miss=() t tool pkg
     for t in "$@"; do
@@ -35,12 +44,7 @@ bench_need() {
         if [[ $tool == /* ]]; then [[ -x $tool ]] && continue; else command -v "$tool" >/dev/null && continue; fi
         miss+=("$tool (apt-get install $pkg)")
     done
-    if ((${#miss[@]})); then
-        local joined
-        joined=$(printf '%s, ' "${miss[@]}")
-        printf '%s: missing before the start: %s; scripts/install-deps installs them\n' "$BENCH_NAME" "${joined%, }" >&2
-        exit 1
-    fi
+    bench_missing ${miss[@]+"${miss[@]}"}
 }
 
 bench_need_py() {
@@ -51,10 +55,5 @@ bench_need_py() {
         pkg=${t#*:}
         "$py" -c "import $mod" 2>/dev/null || miss+=("python module $mod for $py (apt-get install $pkg)")
     done
-    if ((${#miss[@]})); then
-        local joined
-        joined=$(printf '%s, ' "${miss[@]}")
-        printf '%s: missing before the start: %s; scripts/install-deps installs them\n' "$BENCH_NAME" "${joined%, }" >&2
-        exit 1
-    fi
+    bench_missing ${miss[@]+"${miss[@]}"}
 }

@@ -186,7 +186,7 @@ int httpreq_parse_head(const char *buf, size_t len, size_t max_head, httpreq_hea
     return 0;
 }
 
-static int hexval(char c)
+int httpreq_hexdig(char c)
 {
     if (c >= '0' && c <= '9')
         return c - '0';
@@ -210,10 +210,10 @@ int httpreq_chunked(const char *buf, size_t len, size_t max_body, char *out, siz
             return fail(status, 400, ERR_PARSE);
         size_t sz = 0, i = p;
         int digits = 0;
-        for (; buf + i < e && hexval(buf[i]) >= 0; i++, digits++) {
+        for (; buf + i < e && httpreq_hexdig(buf[i]) >= 0; i++, digits++) {
             if (digits >= 8)
                 return fail(status, 413, ERR_FULL);
-            sz = sz * 16 + (size_t)hexval(buf[i]);
+            sz = sz * 16 + (size_t)httpreq_hexdig(buf[i]);
         }
         if (!digits || (buf + i < e && buf[i] != ';' && buf[i] != ' ' && buf[i] != '\t'))
             return fail(status, 400, ERR_PARSE);

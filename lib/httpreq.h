@@ -61,6 +61,9 @@ const httpreq_hdr *httpreq_find(const httpreq_head *h, const char *name);
 int httpreq_chunked(const char *buf, size_t len, size_t max_body, char *out, size_t outcap,
                     size_t *used, size_t *body_len, int *status);
 
+/* The value of a hex digit (either case), -1 for another character. */
+int httpreq_hexdig(char c);
+
 /* The reason phrase of a status ("OK", "Not Found"); "Unknown" for others; static storage. */
 const char *httpreq_reason(int status);
 

@@ -4,8 +4,9 @@
  * The loop calls watchdog_kick() whenever it has done work (a timer tick is enough). A thread of
  * its own checks, every timeout/4, how long ago the last kick was; past the timeout it writes one
  * line to the file descriptor it was given and calls _exit(1), so that a supervisor (soak,
- * systemd) sees a failure and restarts the program (mmbot, bybit-sim). _exit runs no atexit handler and flushes no stdio
- * buffer: a hung loop may hold locks that a normal exit would wait on.
+ * systemd) sees a failure and restarts the program (mmbot, bybit-sim). _exit runs no atexit
+ * handler and flushes no stdio buffer: a hung loop may hold locks that a normal exit would wait
+ * on.
  *
  * Threading: watchdog_kick() is async-signal-safe and lock-free (one atomic store) and may be
  * called from any thread; watchdog_start()/watchdog_stop() from one thread only. One watchdog per

@@ -202,17 +202,6 @@ const char *wsrv_req_header(wsrv_req *r, const char *name)
     return r->hv[r->nhv++].value;
 }
 
-static int hexdig(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* %XX decoded in place, as lws did for each argument (but %00 is kept as it is: no NUL enters
  * a string); returns the new length */
 static size_t pct_decode(char *s, size_t n)
@@ -220,8 +209,8 @@ static size_t pct_decode(char *s, size_t n)
     size_t o = 0;
     for (size_t i = 0; i < n; i++) {
         int a, b;
-        if (s[i] == '%' && i + 2 < n && (a = hexdig(s[i + 1])) >= 0 &&
-            (b = hexdig(s[i + 2])) >= 0 && (a || b)) {
+        if (s[i] == '%' && i + 2 < n && (a = httpreq_hexdig(s[i + 1])) >= 0 &&
+            (b = httpreq_hexdig(s[i + 2])) >= 0 && (a || b)) {
             s[o++] = (char)(a * 16 + b);
             i += 2;
         } else

@@ -43,7 +43,8 @@ typedef struct wsrv_conn wsrv_conn;
 
 typedef struct wsrv_callbacks {
     void (*on_request)(void *ud, wsrv_req *req);
-    /* path without the query; query as lws gives it (see wsrv_req_query), "" when none */
+    /* path without the query; query as lws gives it (each argument %-decoded, joined by '&'),
+     * "" when none */
     int (*on_ws_open)(void *ud, wsrv_conn *c, const char *path, const char *query);
     void (*on_ws_message)(void *ud, wsrv_conn *c, const char *msg, size_t len);
     void (*on_ws_close)(void *ud, wsrv_conn *c);
@@ -70,8 +71,9 @@ typedef struct wsrv_stats {
 } wsrv_stats;
 
 /* Listens on addr ("127.0.0.1:0": a free port). Sets SIGPIPE to ignored if it has its default
- * action (replies are written with write(2); a client gone away must not end the process). NULL with a message in err on failure. loop
- * and ud must outlive the server (until wsrv_stop's close has completed). */
+ * action (replies are written with write(2); a client gone away must not end the process).
+ * NULL with a message in err on failure. loop and ud must outlive the server (until
+ * wsrv_stop's close has completed). */
 wsrv *wsrv_start(uv_loop_t *loop, const char *addr, const wsrv_opts *o, const wsrv_callbacks *cb,
                  void *ud, char *err, size_t errlen);
 /* Splits "ip:port", "[ip6]:port" or ":port" (loopback) into ip (NUL-terminated, iplen bytes at
@@ -102,9 +104,10 @@ void wsrv_stop(wsrv *s);
 
 const char *wsrv_req_method(const wsrv_req *r); /* "GET", "POST", … */
 const char *wsrv_req_path(const wsrv_req *r);   /* without the query string */
-/* The query string, "" when none. lws hands the arguments over one by one; they are joined
- * with '&' in order, each as received but with %XX escapes decoded by lws (so a signature
- * over a query with escapes cannot be checked byte for byte). */
+/* The query string, "" when none. The arguments (split at '&') are joined again with '&' in
+ * order, empty ones dropped, each with its %XX escapes decoded (as lws did), except %00 and
+ * malformed ones, kept as they are (so a signature over a query with escapes cannot be checked
+ * byte for byte). */
 const char *wsrv_req_query(const wsrv_req *r);
 /* A request header by lower-case name without the colon ("x-bapi-api-key"); NULL if absent.
  * Values are truncated to 1023 bytes. The string lives as long as r. */
