@@ -42,12 +42,13 @@
 #include "httpreq.h"
 #include "sbuf.h"
 
-#define WSRV_MAX_URI 2048
-#define WSRV_MAX_HDR 8192
-#define WSRV_REAP_MS 2
-#define WSRV_HDRS    16    /* header values handed out per request */
-#define WSRV_IDLE_MS 60000 /* an idle keep-alive connection is closed after this */
-#define WSRV_READ    65536 /* bytes read per callback at most */
+#define WSRV_MAX_URI   2048
+#define WSRV_MAX_HDR   8192
+#define WSRV_REAP_MS   2
+#define WSRV_HDRS      16    /* header values handed out per request */
+#define WSRV_IDLE_MS   60000 /* an idle keep-alive connection is closed after this */
+#define WSRV_READ      65536 /* bytes read per callback at most */
+#define WSRV_LINGER_MS 2000  /* HC_DRAIN at most; also a reply's write when the server stops */
 /* WebSocket messages up to this size are written at once when nothing waits */
 #define WSRV_DIRECT_MAX 16384
 /* What an lws callback returns to have lws close the connection: lws's convention (any
@@ -86,7 +87,10 @@ struct wsrv {
 };
 
 /* An HTTP connection. */
-enum { HC_READ, HC_BUSY, HC_CLOSING };
+/* HC_DRAIN: the reply is out and the write side shut down; what the client still sends is read
+ * and dropped until it closes or WSRV_LINGER_MS pass (closing with unread input would reset
+ * the connection, and the client could lose the reply) */
+enum { HC_READ, HC_BUSY, HC_DRAIN, HC_CLOSING };
 struct hconn {
     wsrv *srv;
     hconn *prev, *next;
@@ -97,8 +101,10 @@ struct hconn {
         uv_pipe_t pipe;
     } io;
     uv_timer_t timer;
+    uv_shutdown_t shut;
     int state;
     int reading;
+    int writing;       /* a reply's uv_write is in flight */
     int pending_close; /* handles whose close callback has not run */
     char *in;
     size_t inlen, incap;
@@ -280,6 +286,10 @@ static void hc_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
 static void hc_timer(uv_timer_t *t)
 {
     hconn *c = t->data;
+    if (c->state == HC_DRAIN || (c->state == HC_BUSY && c->srv->stopping)) {
+        hc_close(c);
+        return;
+    }
     if (c->state != HC_READ)
         return;
     if (c->inlen)
@@ -299,6 +309,10 @@ static void hc_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
         hc_close(c); /* EOF, reset, or no room (a request over the cap is refused before) */
         return;
     }
+    if (c->state == HC_DRAIN) {
+        c->inlen = 0;
+        return;
+    }
     if (!n)
         return;
     if (!c->inlen) { /* the first byte of a request: its time starts */
@@ -311,12 +325,19 @@ static void hc_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
 
 static void hc_read_on(hconn *c, int on)
 {
-    if (on && !c->reading && c->state == HC_READ)
+    if (on && !c->reading && (c->state == HC_READ || c->state == HC_DRAIN))
         c->reading = uv_read_start(&c->io.s, hc_alloc, hc_read) == 0;
     else if (!on && c->reading) {
         uv_read_stop(&c->io.s);
         c->reading = 0;
     }
+}
+
+static void hc_shut(uv_shutdown_t *r, int status)
+{
+    hconn *c = r->data;
+    if (status < 0 && c->state != HC_CLOSING)
+        hc_close(c);
 }
 
 typedef struct hwrite {
@@ -330,10 +351,23 @@ static void hc_written(uv_write_t *w, int status)
     hwrite *hw = (hwrite *)w;
     hconn *c = hw->c;
     free(hw);
+    c->writing = 0;
     if (c->state == HC_CLOSING)
         return;
-    if (status < 0 || c->close_after) {
+    if (status < 0 || c->srv->stopping) {
         hc_close(c);
+        return;
+    }
+    if (c->close_after) { /* FIN after the reply, then drain: no reset to lose it */
+        c->state = HC_DRAIN;
+        c->inlen = 0;
+        c->shut.data = c;
+        if (uv_shutdown(&c->shut, &c->io.s, hc_shut)) {
+            hc_close(c);
+            return;
+        }
+        uv_timer_start(&c->timer, hc_timer, WSRV_LINGER_MS, 0);
+        hc_read_on(c, 1);
         return;
     }
     /* keep-alive: the next request, maybe waiting in the buffer already */
@@ -397,6 +431,9 @@ static int hc_respond(hconn *c, int status, const char *ctype, const char *extra
         hc_close(c);
         return ERR_IO;
     }
+    c->writing = 1;
+    if (c->srv->stopping) /* a last reply: it gets WSRV_LINGER_MS to go out */
+        uv_timer_start(&c->timer, hc_timer, WSRV_LINGER_MS, 0);
     return 0;
 }
 
@@ -611,6 +648,7 @@ static hconn *hc_new(wsrv *s)
     c->state = HC_READ;
     c->io.h.data = c;
     c->timer.data = c;
+    c->shut.data = c;
     return c;
 }
 
@@ -992,8 +1030,15 @@ static void reaper_tick(uv_timer_t *t)
 static void destroy(wsrv *s)
 {
     s->stopping = 1;
-    while (s->conns)
-        hc_close(s->conns);
+    /* a reply being written gets WSRV_LINGER_MS to go out (the latency fault's held replies,
+     * answered by simserve_stop just before); every other connection closes now */
+    for (hconn *c = s->conns, *n; c; c = n) {
+        n = c->next;
+        if (c->writing)
+            uv_timer_start(&c->timer, hc_timer, WSRV_LINGER_MS, 0);
+        else
+            hc_close(c);
+    }
     if (s->listening)
         uv_close((uv_handle_t *)&s->listener, listener_closed);
     else
