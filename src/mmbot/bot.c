@@ -852,6 +852,14 @@ static void bot_metrics(bot *b, sbuf *out)
         ss.orders_max);
     one(out, "mmbot_state_db_fills", "gauge", "fill rows in the state db", ss.fills);
     one(out, "mmbot_state_db_fills_max", "gauge", "high-water mark of the fill rows", ss.fills_max);
+    one(out, "mmbot_state_db_orders_cap", "gauge", "cap of the order rows (terminal ones pruned)",
+        ss.orders_cap);
+    one(out, "mmbot_state_db_fills_cap", "gauge", "cap of the fill rows (oldest pruned)",
+        ss.fills_cap);
+    one(out, "mmbot_sqlite_cache_cap_bytes", "gauge", "cap of SQLite's page cache per connection",
+        (double)ss.cache_cap_bytes);
+    one(out, "mmbot_sqlite_heap_limit_bytes", "gauge", "SQLite's soft heap limit",
+        (double)ss.heap_limit);
     restc_stats rs;
     restc_get_stats(b->rc, &rs);
     one(out, "mmbot_rest_pending", "gauge", "REST requests accepted and not yet answered",
