@@ -18,6 +18,7 @@
 #include "errcode.h"
 #include "httpd.h"
 #include "mmlog.h"
+#include "openord.h"
 #include "state.h"
 #include "msg.h"
 #include "promtext.h"
@@ -61,6 +62,7 @@ typedef struct req {
     bot *b;
     req_kind kind;
     size_t sym;
+    unsigned gen; /* RQ_OPEN: the listing it is a page of (pg_gen) */
     engine_cmd cmd;
 } req;
 
@@ -99,6 +101,10 @@ struct bot {
     msg_order_list olist;
     msg_exec_list xlist;
     msg_order_list rlist;
+    /* open-orders listings, one per symbol (allocated at the first), paged; a reply of an
+     * older listing than pg_gen is dropped */
+    openord *pg[ENGINE_MAX_SYMBOLS];
+    unsigned pg_gen[ENGINE_MAX_SYMBOLS];
     /* metrics */
     uint64_t malformed[2];
     uint64_t t2o_buckets[T2O_BUCKETS], t2o_count;
@@ -216,28 +222,43 @@ static void startup_step_done(bot *b)
     on_recon(&b->recon);
 }
 
-/* Lists the open orders of a symbol; counted as pending in the reconciliation and shutdown
- * phases. 0, or the submit's code (then nothing is pending). */
+_Static_assert(OPENORD_MAX <= ENGINE_RECON_MAX, "a whole listing fits one reconciliation");
+
+/* Asks for the next page of the open-orders listing of a symbol. 0, or the submit's code. */
+static int list_page(bot *b, size_t sym)
+{
+    char q[MSG_CURSOR_MAX * 3 + 128];
+    if (openord_query(b->pg[sym], q, sizeof q) != 0)
+        return ERR_FULL;
+    req *r = req_new(b, RQ_OPEN, sym);
+    if (r)
+        r->gen = b->pg_gen[sym];
+    return submit(b, r, 0, "/v5/order/realtime", q, RESTC_SIGNED | RESTC_RETRY);
+}
+
+/* Lists the open orders of a symbol, every page (openord.h); counted as pending in the
+ * reconciliation and shutdown phases until its last page is in. 0, or the submit's code (then
+ * nothing is pending). */
 static int list_open(bot *b, size_t sym)
 {
-    char q[160];
-    snprintf(q, sizeof q, "category=linear&symbol=%s&openOnly=0&limit=50",
-             engine_symbol(b->eng, sym));
+    if (!b->pg[sym] && !(b->pg[sym] = malloc(sizeof *b->pg[sym])))
+        return ERR_NOMEM;
+    openord_begin(b->pg[sym], engine_symbol(b->eng, sym));
+    b->pg_gen[sym]++;
     unsigned *pending = b->ph == PH_RECONCILE  ? &b->recon_pending
                         : b->ph == PH_SHUTDOWN ? &b->sd_pending
                                                : NULL;
-    int rc =
-        submit(b, req_new(b, RQ_OPEN, sym), 0, "/v5/order/realtime", q, RESTC_SIGNED | RESTC_RETRY);
+    int rc = list_page(b, sym);
     if (rc == 0 && pending)
         (*pending)++;
     return rc;
 }
 
-static unsigned count_ours(bot *b, const msg_order_list *l)
+static unsigned count_ours(bot *b, const openord *p)
 {
     unsigned n = 0;
-    for (size_t i = 0; i < l->n; i++)
-        if (orders_is_ours(engine_orders(b->eng), l->v[i].link_id) && msg_order_open(&l->v[i]))
+    for (size_t i = 0; i < p->n; i++)
+        if (orders_is_ours(engine_orders(b->eng), p->v[i].link_id) && msg_order_open(&p->v[i]))
             n++;
     return n;
 }
@@ -245,14 +266,24 @@ static unsigned count_ours(bot *b, const msg_order_list *l)
 static void on_open_orders(bot *b, req *r, const restc_result *res)
 {
     int64_t now = wall_ms();
-    msg_envelope env;
-    int ok = res->cls == RESTC_OK &&
-             msg_rest_orders(res->body, res->body_len, &env, &b->rlist) == 0 && env.ret_code == 0;
+    if (r->gen != b->pg_gen[r->sym] || !b->pg[r->sym])
+        return; /* a page of a listing that a newer one replaced */
+    openord *p = b->pg[r->sym];
+    char why[200] = "";
+    int take = ERR_IO;
+    if (res->cls == RESTC_OK)
+        take = openord_take(p, res->body, res->body_len, NULL, why, sizeof why);
+    if (take == 1) {
+        if (list_page(b, r->sym) == 0)
+            return; /* the next page is out; the listing stays pending */
+        take = ERR_IO;
+    }
+    int ok = take == 0;
     if (b->ph == PH_SHUTDOWN) {
-        if (ok) {
-            unsigned left = 0;
-            for (size_t i = 0; i < b->rlist.n; i++) {
-                const msg_order *m = &b->rlist.v[i];
+        if (ok || take == ERR_FULL) {
+            unsigned left = take == ERR_FULL ? 1000 : 0; /* not all seen: not verified */
+            for (size_t i = 0; i < p->n; i++) {
+                const msg_order *m = &p->v[i];
                 if (!msg_order_open(m))
                     continue;
                 left++;
@@ -270,8 +301,11 @@ static void on_open_orders(bot *b, req *r, const restc_result *res)
         return;
     }
     if (!ok) {
-        mmlog(MMOPTS_LOG_WARN, "reconcile: open orders of %s: %s (retCode %ld)",
-              engine_symbol(b->eng, r->sym), restc_class_name(res->cls), res->ret_code);
+        if (why[0])
+            mmlog(MMOPTS_LOG_WARN, "reconcile: %s", why);
+        else
+            mmlog(MMOPTS_LOG_WARN, "reconcile: open orders of %s: %s (retCode %ld)",
+                  engine_symbol(b->eng, r->sym), restc_class_name(res->cls), res->ret_code);
         if (b->ph != PH_RECONCILE)
             return;
         b->recon_failed = 1; /* not known: this round cannot end reconciliation */
@@ -282,8 +316,8 @@ static void on_open_orders(bot *b, req *r, const restc_result *res)
     engine_cmd cmds[MAX_CMDS];
     size_t n = 0;
     int startup = b->ph == PH_RECONCILE;
-    engine_reconcile(b->eng, &b->rlist, engine_symbol(b->eng, r->sym), startup, now, cmds, MAX_CMDS,
-                     &n);
+    engine_reconcile_orders(b->eng, p->v, p->n, engine_symbol(b->eng, r->sym), startup, now, cmds,
+                            MAX_CMDS, &n);
     if (n)
         mmlog(MMOPTS_LOG_INFO, "reconcile: %s: %zu orders to cancel%s",
               engine_symbol(b->eng, r->sym), n,
@@ -291,7 +325,7 @@ static void on_open_orders(bot *b, req *r, const restc_result *res)
     dispatch(b, cmds, n);
     if (!startup)
         return;
-    b->recon_ours_left += count_ours(b, &b->rlist);
+    b->recon_ours_left += count_ours(b, p);
     if (--b->recon_pending > 0)
         return;
 recon_done:
@@ -1305,6 +1339,8 @@ out:
     uv_loop_close(&b->loop);
     engine_free(b->eng);
     mmstate_close(b->db);
+    for (size_t i = 0; i < ENGINE_MAX_SYMBOLS; i++)
+        free(b->pg[i]);
     free(b);
     return code;
 }

@@ -765,20 +765,28 @@ void engine_query_result(engine *e, const char *link_id, const msg_order *found,
 int engine_reconcile(engine *e, const msg_order_list *open, const char *symbol, int startup,
                      int64_t now_ms, engine_cmd *out, size_t cap, size_t *n)
 {
-    orders_open ol[MSG_MAX_ITEMS];
+    return engine_reconcile_orders(e, open->v, open->n, symbol, startup, now_ms, out, cap, n);
+}
+
+int engine_reconcile_orders(engine *e, const msg_order *open, size_t nopen, const char *symbol,
+                            int startup, int64_t now_ms, engine_cmd *out, size_t cap, size_t *n)
+{
+    *n = 0;
+    if (nopen > ENGINE_RECON_MAX)
+        return ERR_FULL;
+    orders_open ol[ENGINE_RECON_MAX];
     size_t no = 0;
-    for (size_t i = 0; i < open->n; i++) {
+    for (size_t i = 0; i < nopen; i++) {
         orders_status st;
-        if (status_of(open->v[i].status, &st) != 0 ||
-            (st != ORDERS_ST_NEW && st != ORDERS_ST_PARTIAL))
+        if (status_of(open[i].status, &st) != 0 || (st != ORDERS_ST_NEW && st != ORDERS_ST_PARTIAL))
             continue;
-        ol[no].link_id = open->v[i].link_id;
-        ol[no].order_id = open->v[i].order_id;
-        ol[no].symbol = open->v[i].symbol;
+        ol[no].link_id = open[i].link_id;
+        ol[no].order_id = open[i].order_id;
+        ol[no].symbol = open[i].symbol;
         ol[no].status = st;
         no++;
     }
-    orders_recon rc[MSG_MAX_ITEMS + ORDERS_MAX_TRACKED];
+    orders_recon rc[ENGINE_RECON_MAX + ORDERS_MAX_TRACKED];
     size_t nrc = 0;
     int code = orders_reconcile(e->ord, ol, no, symbol, startup, 5000, now_ms, rc,
                                 sizeof rc / sizeof rc[0], &nrc);
@@ -786,9 +794,9 @@ int engine_reconcile(engine *e, const msg_order_list *open, const char *symbol, 
     for (size_t i = 0; i < nrc; i++) {
         const orders_recon *r = &rc[i];
         const msg_order *mo = NULL;
-        for (size_t j = 0; j < open->n && !mo; j++)
-            if (!strcmp(open->v[j].link_id, r->link_id))
-                mo = &open->v[j];
+        for (size_t j = 0; j < nopen && !mo; j++)
+            if (!strcmp(open[j].link_id, r->link_id))
+                mo = &open[j];
         switch (r->kind) {
         case ORDERS_RC_CANCEL_ENDED:
         case ORDERS_RC_CANCEL_UNWANTED: {
