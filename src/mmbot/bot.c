@@ -17,6 +17,7 @@
 #include "engine.h"
 #include "errcode.h"
 #include "httpd.h"
+#include "mmfault.h"
 #include "mmlog.h"
 #include "openord.h"
 #include "state.h"
@@ -72,6 +73,8 @@ struct bot {
     uv_loop_t loop;
     uv_signal_t sig_term, sig_int;
     uv_timer_t tick, hb, recon, sd_timer, sd_deadline;
+    uv_timer_t fault_leak_t, fault_hang_t; /* fault injection (mmfault.h) */
+    mmfault *leak;
     engine *eng;
     mmstate *db;
     restc *rc;
@@ -894,6 +897,9 @@ static void bot_metrics(bot *b, sbuf *out)
         (double)ss.cache_cap_bytes);
     one(out, "mmbot_sqlite_heap_limit_bytes", "gauge", "SQLite's soft heap limit",
         (double)ss.heap_limit);
+    one(out, "mmbot_fault_leaked_bytes", "gauge",
+        "memory leaked on purpose by fault.leak_bytes_per_s (fault injection; 0 when off)",
+        (double)mmfault_leaked(b->leak));
     restc_stats rs;
     restc_get_stats(b->rc, &rs);
     one(out, "mmbot_rest_pending", "gauge", "REST requests accepted and not yet answered",
@@ -1119,6 +1125,17 @@ static void begin_shutdown(bot *b, const char *why)
     b->ph = PH_SHUTDOWN;
     engine_set_stopping(b->eng);
     mmlog(MMOPTS_LOG_INFO, "[SHUTDOWN] %s", why);
+    if (b->o->fault.skip_cancel_on_shutdown && !b->dry_run) {
+        engine_stats es;
+        engine_stats_get(b->eng, &es);
+        mmlog(MMOPTS_LOG_WARN,
+              "[SHUTDOWN] fault.skip_cancel_on_shutdown: not cancelling, %zu orders left open "
+              "(fault injection)",
+              es.open_orders);
+        mmlog(MMOPTS_LOG_INFO, "shutdown complete");
+        sd_finish(b, 0);
+        return;
+    }
     if (b->dry_run) {
         mmlog(MMOPTS_LOG_INFO, "shutdown complete");
         sd_finish(b, 0);
@@ -1141,6 +1158,57 @@ static void on_signal(uv_signal_t *s, int signum)
     char why[64];
     snprintf(why, sizeof why, "%s received", strsignal(signum));
     begin_shutdown(b, why);
+}
+
+/* ---- fault injection (fault.*: tests of a supervisor, mmfault.h) ---- */
+
+#define FAULT_LEAK_MS 100
+
+static void on_fault_leak(uv_timer_t *t)
+{
+    bot *b = t->data;
+    if (mmfault_leak(b->leak, FAULT_LEAK_MS) == ERR_FULL) {
+        mmlog(MMOPTS_LOG_WARN, "fault: leak_bytes_per_s: %llu bytes leaked, the cap: stopping",
+              (unsigned long long)mmfault_leaked(b->leak));
+        uv_timer_stop(t);
+    }
+}
+
+static void on_fault_hang(uv_timer_t *t)
+{
+    bot *b = t->data;
+    mmlog(MMOPTS_LOG_WARN,
+          "fault: hang_after_s: the loop stops now, for up to %d s; the watchdog is off "
+          "(fault injection)",
+          MMFAULT_HANG_MAX_S);
+    watchdog_stop(b->wd); /* off: the supervisor's heartbeat watchdog is to catch this */
+    b->wd = NULL;
+    mmfault_hang(MMFAULT_HANG_MAX_S);
+}
+
+static void fault_start(bot *b)
+{
+    const mmopts *o = b->o;
+    uv_timer_init(&b->loop, &b->fault_leak_t);
+    uv_timer_init(&b->loop, &b->fault_hang_t);
+    b->fault_leak_t.data = b->fault_hang_t.data = b;
+    if (o->fault.skip_cancel_on_shutdown)
+        mmlog(MMOPTS_LOG_WARN, "fault: skip_cancel_on_shutdown: SIGTERM will leave the orders "
+                               "open (fault injection, for tests)");
+    if (o->fault.leak_bytes_per_s && (b->leak = mmfault_new(o->fault.leak_bytes_per_s))) {
+        mmlog(MMOPTS_LOG_WARN,
+              "fault: leak_bytes_per_s: leaking %u bytes a second (fault "
+              "injection, for tests)",
+              o->fault.leak_bytes_per_s);
+        uv_timer_start(&b->fault_leak_t, on_fault_leak, FAULT_LEAK_MS, FAULT_LEAK_MS);
+    }
+    if (o->fault.hang_after_s) {
+        mmlog(MMOPTS_LOG_WARN,
+              "fault: hang_after_s: the loop stops in %u s (fault injection, "
+              "for tests)",
+              o->fault.hang_after_s);
+        uv_timer_start(&b->fault_hang_t, on_fault_hang, (uint64_t)o->fault.hang_after_s * 1000, 0);
+    }
 }
 
 /* ---- start and end ---- */
@@ -1278,6 +1346,7 @@ int bot_run(const mmopts *o, const mmkeys *keys, int dry_run)
     uv_timer_start(&b->tick, on_tick, TICK_MS, TICK_MS);
     uv_timer_start(&b->hb, on_hb, o->hb_interval_ms, o->hb_interval_ms);
     uv_timer_start(&b->recon, on_recon, o->reconcile_interval_ms, o->reconcile_interval_ms);
+    fault_start(b);
 
     mmlog(MMOPTS_LOG_INFO, "mmbot: %s%zu symbols, REST %s, state %s (run %" PRIu64 ")",
           dry_run ? "dry run (no order is sent), " : "", engine_nsymbols(b->eng),
@@ -1317,10 +1386,11 @@ int bot_run(const mmopts *o, const mmkeys *keys, int dry_run)
 out:
     watchdog_stop(b->wd);
     if (b->handles) {
-        uv_handle_t *own[] = {(uv_handle_t *)&b->sig_term,   (uv_handle_t *)&b->sig_int,
-                              (uv_handle_t *)&b->tick,       (uv_handle_t *)&b->hb,
-                              (uv_handle_t *)&b->recon,      (uv_handle_t *)&b->sd_timer,
-                              (uv_handle_t *)&b->sd_deadline};
+        uv_handle_t *own[] = {(uv_handle_t *)&b->sig_term,    (uv_handle_t *)&b->sig_int,
+                              (uv_handle_t *)&b->tick,        (uv_handle_t *)&b->hb,
+                              (uv_handle_t *)&b->recon,       (uv_handle_t *)&b->sd_timer,
+                              (uv_handle_t *)&b->sd_deadline, (uv_handle_t *)&b->fault_leak_t,
+                              (uv_handle_t *)&b->fault_hang_t};
         for (size_t i = 0; i < sizeof own / sizeof own[0]; i++)
             uv_close(own[i], NULL);
     }
@@ -1339,6 +1409,7 @@ out:
     uv_loop_close(&b->loop);
     engine_free(b->eng);
     mmstate_close(b->db);
+    mmfault_free(b->leak);
     for (size_t i = 0; i < ENGINE_MAX_SYMBOLS; i++)
         free(b->pg[i]);
     free(b);
