@@ -491,9 +491,34 @@ static void fx(int64_t v, char *buf, size_t n)
         snprintf(buf, n, "0");
 }
 
+/* The state db row of a CREATE. */
+static void create_row(const engine_cmd *c, mmstate_order *so)
+{
+    memset(so, 0, sizeof *so);
+    snprintf(so->link_id, sizeof so->link_id, "%s", c->link_id);
+    snprintf(so->symbol, sizeof so->symbol, "%s", c->symbol);
+    snprintf(so->side, sizeof so->side, "%s", c->side == ORDERS_SELL ? "Sell" : "Buy");
+    snprintf(so->status, sizeof so->status, "pending-new");
+    so->price = book_fx_double(c->px);
+    so->qty = book_fx_double(c->qty);
+}
+
 static void dispatch(bot *b, const engine_cmd *cmds, size_t n)
 {
     int64_t now = wall_ms();
+    /* the rows of every CREATE of this batch in one commit, before any of them leaves (one
+     * write on the path of the first order, not one per order); when that fails, each is
+     * stored on its own below */
+    static mmstate_order rows[MAX_CMDS];
+    size_t nrows = 0, ncreates = 0;
+    for (size_t i = 0; i < n; i++)
+        if (cmds[i].kind == ENGINE_CREATE && ncreates++ < MAX_CMDS)
+            create_row(&cmds[i], &rows[nrows++]);
+    int batch_stored = 0;
+    if (nrows > 1 && nrows == ncreates) {
+        char err[256];
+        batch_stored = mmstate_order_new_many(b->db, rows, nrows, now, err, sizeof err) == 0;
+    }
     for (size_t i = 0; i < n; i++) {
         const engine_cmd *c = &cmds[i];
         req *r = req_new(b, RQ_CMD, 0);
@@ -511,16 +536,10 @@ static void dispatch(bot *b, const engine_cmd *cmds, size_t n)
             fx(c->px, px, sizeof px);
             fx(c->qty, qty, sizeof qty);
             mmstate_order so;
-            memset(&so, 0, sizeof so);
-            snprintf(so.link_id, sizeof so.link_id, "%s", c->link_id);
-            snprintf(so.symbol, sizeof so.symbol, "%s", c->symbol);
-            snprintf(so.side, sizeof so.side, "%s", c->side == ORDERS_SELL ? "Sell" : "Buy");
-            snprintf(so.status, sizeof so.status, "pending-new");
-            so.price = book_fx_double(c->px);
-            so.qty = book_fx_double(c->qty);
+            create_row(c, &so);
             /* written before the request leaves: a crash after this line leaves a row that
              * start-up reconciliation resolves */
-            if (mmstate_order_new(b->db, &so, now, err, sizeof err) != 0) {
+            if (!batch_stored && mmstate_order_new(b->db, &so, now, err, sizeof err) != 0) {
                 b->db_errors++;
                 mmlog(MMOPTS_LOG_ERROR, "state: %s: order not sent", err);
                 engine_send_failed(b->eng, c, now);

@@ -40,6 +40,9 @@ enum {
     Q_PRUNE_FILLS_OLD,
     Q_PRUNE_ORDERS_OVER,
     Q_PRUNE_FILLS_OVER,
+    Q_BEGIN,
+    Q_COMMIT,
+    Q_ROLLBACK,
     Q__COUNT
 };
 
@@ -68,6 +71,9 @@ static const char *const sql[Q__COUNT] = {
                             " WHERE terminal = 1 ORDER BY updated_ms LIMIT ?)",
     [Q_PRUNE_FILLS_OVER] = "DELETE FROM fills WHERE exec_id IN (SELECT exec_id FROM fills"
                            " ORDER BY exec_ms LIMIT ?)",
+    [Q_BEGIN] = "BEGIN IMMEDIATE",
+    [Q_COMMIT] = "COMMIT",
+    [Q_ROLLBACK] = "ROLLBACK",
 };
 
 /* The checkpointer: a thread with its own connection that moves the WAL into the database
@@ -472,6 +478,35 @@ int mmstate_order_new(mmstate *s, const mmstate_order *o, int64_t now_ms, char *
     }
     timed(s, t0);
     rows(s, 1, 0);
+    return 0;
+}
+
+int mmstate_order_new_many(mmstate *s, const mmstate_order *o, size_t n_orders, int64_t now_ms,
+                           char *err, size_t n)
+{
+    if (n_orders == 0)
+        return 0;
+    if (n_orders == 1)
+        return mmstate_order_new(s, o, now_ms, err, n);
+    uint64_t t0 = mono_us();
+    int rc = step_done(s->st[Q_BEGIN]);
+    if (rc != SQLITE_OK)
+        return fail(s, rc, "cannot store orders in state database", err, n);
+    int code = 0;
+    for (size_t i = 0; i < n_orders && code == 0; i++)
+        code = mmstate_order_new(s, &o[i], now_ms, err, n);
+    if (code == 0) {
+        rc = step_done(s->st[Q_COMMIT]);
+        if (rc != SQLITE_OK)
+            code = fail(s, rc, "cannot store orders in state database", err, n);
+    }
+    if (code != 0) {
+        if (!sqlite3_get_autocommit(s->db))
+            step_done(s->st[Q_ROLLBACK]);
+        count_rows(s, "orders", &s->stats.orders); /* what the rollback undid */
+        return code;
+    }
+    timed(s, t0);
     return 0;
 }
 

@@ -125,6 +125,13 @@ int mmstate_next_link_id(mmstate *s, const char *prefix, char *out, size_t n);
  * over-long link id). */
 int mmstate_order_new(mmstate *s, const mmstate_order *o, int64_t now_ms, char *err, size_t n);
 
+/* The same for n orders in one transaction (one commit, so the cost of one write on the path
+ * of the first order's request): all are stored, or none (then the code and message of the
+ * first that failed, as mmstate_order_new gives them; the caller may store them one by one).
+ * n 0 is 0. */
+int mmstate_order_new_many(mmstate *s, const mmstate_order *o, size_t n_orders, int64_t now_ms,
+                           char *err, size_t n);
+
 /* Updates status, terminal and (when order_id is neither NULL nor "") the orderId of the order
  * link_id. ERR_NOENT when it is not stored. */
 int mmstate_order_update(mmstate *s, const char *link_id, const char *status, int terminal,
