@@ -17,7 +17,9 @@
 #include "engine.h"
 #include "errcode.h"
 #include "httpd.h"
+#include "mmfault.h"
 #include "mmlog.h"
+#include "openord.h"
 #include "state.h"
 #include "msg.h"
 #include "promtext.h"
@@ -61,6 +63,7 @@ typedef struct req {
     bot *b;
     req_kind kind;
     size_t sym;
+    unsigned gen; /* RQ_OPEN: the listing it is a page of (pg_gen) */
     engine_cmd cmd;
 } req;
 
@@ -70,6 +73,8 @@ struct bot {
     uv_loop_t loop;
     uv_signal_t sig_term, sig_int;
     uv_timer_t tick, hb, recon, sd_timer, sd_deadline;
+    uv_timer_t fault_leak_t, fault_hang_t; /* fault injection (mmfault.h) */
+    mmfault *leak;
     engine *eng;
     mmstate *db;
     restc *rc;
@@ -99,6 +104,10 @@ struct bot {
     msg_order_list olist;
     msg_exec_list xlist;
     msg_order_list rlist;
+    /* open-orders listings, one per symbol (allocated at the first), paged; a reply of an
+     * older listing than pg_gen is dropped */
+    openord *pg[ENGINE_MAX_SYMBOLS];
+    unsigned pg_gen[ENGINE_MAX_SYMBOLS];
     /* metrics */
     uint64_t malformed[2];
     uint64_t t2o_buckets[T2O_BUCKETS], t2o_count;
@@ -216,28 +225,43 @@ static void startup_step_done(bot *b)
     on_recon(&b->recon);
 }
 
-/* Lists the open orders of a symbol; counted as pending in the reconciliation and shutdown
- * phases. 0, or the submit's code (then nothing is pending). */
+_Static_assert(OPENORD_MAX <= ENGINE_RECON_MAX, "a whole listing fits one reconciliation");
+
+/* Asks for the next page of the open-orders listing of a symbol. 0, or the submit's code. */
+static int list_page(bot *b, size_t sym)
+{
+    char q[MSG_CURSOR_MAX * 3 + 128];
+    if (openord_query(b->pg[sym], q, sizeof q) != 0)
+        return ERR_FULL;
+    req *r = req_new(b, RQ_OPEN, sym);
+    if (r)
+        r->gen = b->pg_gen[sym];
+    return submit(b, r, 0, "/v5/order/realtime", q, RESTC_SIGNED | RESTC_RETRY);
+}
+
+/* Lists the open orders of a symbol, every page (openord.h); counted as pending in the
+ * reconciliation and shutdown phases until its last page is in. 0, or the submit's code (then
+ * nothing is pending). */
 static int list_open(bot *b, size_t sym)
 {
-    char q[160];
-    snprintf(q, sizeof q, "category=linear&symbol=%s&openOnly=0&limit=50",
-             engine_symbol(b->eng, sym));
+    if (!b->pg[sym] && !(b->pg[sym] = malloc(sizeof *b->pg[sym])))
+        return ERR_NOMEM;
+    openord_begin(b->pg[sym], engine_symbol(b->eng, sym));
+    b->pg_gen[sym]++;
     unsigned *pending = b->ph == PH_RECONCILE  ? &b->recon_pending
                         : b->ph == PH_SHUTDOWN ? &b->sd_pending
                                                : NULL;
-    int rc =
-        submit(b, req_new(b, RQ_OPEN, sym), 0, "/v5/order/realtime", q, RESTC_SIGNED | RESTC_RETRY);
+    int rc = list_page(b, sym);
     if (rc == 0 && pending)
         (*pending)++;
     return rc;
 }
 
-static unsigned count_ours(bot *b, const msg_order_list *l)
+static unsigned count_ours(bot *b, const openord *p)
 {
     unsigned n = 0;
-    for (size_t i = 0; i < l->n; i++)
-        if (orders_is_ours(engine_orders(b->eng), l->v[i].link_id) && msg_order_open(&l->v[i]))
+    for (size_t i = 0; i < p->n; i++)
+        if (orders_is_ours(engine_orders(b->eng), p->v[i].link_id) && msg_order_open(&p->v[i]))
             n++;
     return n;
 }
@@ -245,14 +269,24 @@ static unsigned count_ours(bot *b, const msg_order_list *l)
 static void on_open_orders(bot *b, req *r, const restc_result *res)
 {
     int64_t now = wall_ms();
-    msg_envelope env;
-    int ok = res->cls == RESTC_OK &&
-             msg_rest_orders(res->body, res->body_len, &env, &b->rlist) == 0 && env.ret_code == 0;
+    if (r->gen != b->pg_gen[r->sym] || !b->pg[r->sym])
+        return; /* a page of a listing that a newer one replaced */
+    openord *p = b->pg[r->sym];
+    char why[200] = "";
+    int take = ERR_IO;
+    if (res->cls == RESTC_OK)
+        take = openord_take(p, res->body, res->body_len, NULL, why, sizeof why);
+    if (take == 1) {
+        if (list_page(b, r->sym) == 0)
+            return; /* the next page is out; the listing stays pending */
+        take = ERR_IO;
+    }
+    int ok = take == 0;
     if (b->ph == PH_SHUTDOWN) {
-        if (ok) {
-            unsigned left = 0;
-            for (size_t i = 0; i < b->rlist.n; i++) {
-                const msg_order *m = &b->rlist.v[i];
+        if (ok || take == ERR_FULL) {
+            unsigned left = take == ERR_FULL ? 1000 : 0; /* not all seen: not verified */
+            for (size_t i = 0; i < p->n; i++) {
+                const msg_order *m = &p->v[i];
                 if (!msg_order_open(m))
                     continue;
                 left++;
@@ -270,8 +304,11 @@ static void on_open_orders(bot *b, req *r, const restc_result *res)
         return;
     }
     if (!ok) {
-        mmlog(MMOPTS_LOG_WARN, "reconcile: open orders of %s: %s (retCode %ld)",
-              engine_symbol(b->eng, r->sym), restc_class_name(res->cls), res->ret_code);
+        if (why[0])
+            mmlog(MMOPTS_LOG_WARN, "reconcile: %s", why);
+        else
+            mmlog(MMOPTS_LOG_WARN, "reconcile: open orders of %s: %s (retCode %ld)",
+                  engine_symbol(b->eng, r->sym), restc_class_name(res->cls), res->ret_code);
         if (b->ph != PH_RECONCILE)
             return;
         b->recon_failed = 1; /* not known: this round cannot end reconciliation */
@@ -282,8 +319,8 @@ static void on_open_orders(bot *b, req *r, const restc_result *res)
     engine_cmd cmds[MAX_CMDS];
     size_t n = 0;
     int startup = b->ph == PH_RECONCILE;
-    engine_reconcile(b->eng, &b->rlist, engine_symbol(b->eng, r->sym), startup, now, cmds, MAX_CMDS,
-                     &n);
+    engine_reconcile_orders(b->eng, p->v, p->n, engine_symbol(b->eng, r->sym), startup, now, cmds,
+                            MAX_CMDS, &n);
     if (n)
         mmlog(MMOPTS_LOG_INFO, "reconcile: %s: %zu orders to cancel%s",
               engine_symbol(b->eng, r->sym), n,
@@ -291,7 +328,7 @@ static void on_open_orders(bot *b, req *r, const restc_result *res)
     dispatch(b, cmds, n);
     if (!startup)
         return;
-    b->recon_ours_left += count_ours(b, &b->rlist);
+    b->recon_ours_left += count_ours(b, p);
     if (--b->recon_pending > 0)
         return;
 recon_done:
@@ -454,9 +491,34 @@ static void fx(int64_t v, char *buf, size_t n)
         snprintf(buf, n, "0");
 }
 
+/* The state db row of a CREATE. */
+static void create_row(const engine_cmd *c, mmstate_order *so)
+{
+    memset(so, 0, sizeof *so);
+    snprintf(so->link_id, sizeof so->link_id, "%s", c->link_id);
+    snprintf(so->symbol, sizeof so->symbol, "%s", c->symbol);
+    snprintf(so->side, sizeof so->side, "%s", c->side == ORDERS_SELL ? "Sell" : "Buy");
+    snprintf(so->status, sizeof so->status, "pending-new");
+    so->price = book_fx_double(c->px);
+    so->qty = book_fx_double(c->qty);
+}
+
 static void dispatch(bot *b, const engine_cmd *cmds, size_t n)
 {
     int64_t now = wall_ms();
+    /* the rows of every CREATE of this batch in one commit, before any of them leaves (one
+     * write on the path of the first order, not one per order); when that fails, each is
+     * stored on its own below */
+    static mmstate_order rows[MAX_CMDS];
+    size_t nrows = 0, ncreates = 0;
+    for (size_t i = 0; i < n; i++)
+        if (cmds[i].kind == ENGINE_CREATE && ncreates++ < MAX_CMDS)
+            create_row(&cmds[i], &rows[nrows++]);
+    int batch_stored = 0;
+    if (nrows > 1 && nrows == ncreates) {
+        char err[256];
+        batch_stored = mmstate_order_new_many(b->db, rows, nrows, now, err, sizeof err) == 0;
+    }
     for (size_t i = 0; i < n; i++) {
         const engine_cmd *c = &cmds[i];
         req *r = req_new(b, RQ_CMD, 0);
@@ -474,16 +536,10 @@ static void dispatch(bot *b, const engine_cmd *cmds, size_t n)
             fx(c->px, px, sizeof px);
             fx(c->qty, qty, sizeof qty);
             mmstate_order so;
-            memset(&so, 0, sizeof so);
-            snprintf(so.link_id, sizeof so.link_id, "%s", c->link_id);
-            snprintf(so.symbol, sizeof so.symbol, "%s", c->symbol);
-            snprintf(so.side, sizeof so.side, "%s", c->side == ORDERS_SELL ? "Sell" : "Buy");
-            snprintf(so.status, sizeof so.status, "pending-new");
-            so.price = book_fx_double(c->px);
-            so.qty = book_fx_double(c->qty);
+            create_row(c, &so);
             /* written before the request leaves: a crash after this line leaves a row that
              * start-up reconciliation resolves */
-            if (mmstate_order_new(b->db, &so, now, err, sizeof err) != 0) {
+            if (!batch_stored && mmstate_order_new(b->db, &so, now, err, sizeof err) != 0) {
                 b->db_errors++;
                 mmlog(MMOPTS_LOG_ERROR, "state: %s: order not sent", err);
                 engine_send_failed(b->eng, c, now);
@@ -852,6 +908,17 @@ static void bot_metrics(bot *b, sbuf *out)
         ss.orders_max);
     one(out, "mmbot_state_db_fills", "gauge", "fill rows in the state db", ss.fills);
     one(out, "mmbot_state_db_fills_max", "gauge", "high-water mark of the fill rows", ss.fills_max);
+    one(out, "mmbot_state_db_orders_cap", "gauge", "cap of the order rows (terminal ones pruned)",
+        ss.orders_cap);
+    one(out, "mmbot_state_db_fills_cap", "gauge", "cap of the fill rows (oldest pruned)",
+        ss.fills_cap);
+    one(out, "mmbot_sqlite_cache_cap_bytes", "gauge", "cap of SQLite's page cache per connection",
+        (double)ss.cache_cap_bytes);
+    one(out, "mmbot_sqlite_heap_limit_bytes", "gauge", "SQLite's soft heap limit",
+        (double)ss.heap_limit);
+    one(out, "mmbot_fault_leaked_bytes", "gauge",
+        "memory leaked on purpose by fault.leak_bytes_per_s (fault injection; 0 when off)",
+        (double)mmfault_leaked(b->leak));
     restc_stats rs;
     restc_get_stats(b->rc, &rs);
     one(out, "mmbot_rest_pending", "gauge", "REST requests accepted and not yet answered",
@@ -1077,6 +1144,17 @@ static void begin_shutdown(bot *b, const char *why)
     b->ph = PH_SHUTDOWN;
     engine_set_stopping(b->eng);
     mmlog(MMOPTS_LOG_INFO, "[SHUTDOWN] %s", why);
+    if (b->o->fault.skip_cancel_on_shutdown && !b->dry_run) {
+        engine_stats es;
+        engine_stats_get(b->eng, &es);
+        mmlog(MMOPTS_LOG_WARN,
+              "[SHUTDOWN] fault.skip_cancel_on_shutdown: not cancelling, %zu orders left open "
+              "(fault injection)",
+              es.open_orders);
+        mmlog(MMOPTS_LOG_INFO, "shutdown complete");
+        sd_finish(b, 0);
+        return;
+    }
     if (b->dry_run) {
         mmlog(MMOPTS_LOG_INFO, "shutdown complete");
         sd_finish(b, 0);
@@ -1099,6 +1177,57 @@ static void on_signal(uv_signal_t *s, int signum)
     char why[64];
     snprintf(why, sizeof why, "%s received", strsignal(signum));
     begin_shutdown(b, why);
+}
+
+/* ---- fault injection (fault.*: tests of a supervisor, mmfault.h) ---- */
+
+#define FAULT_LEAK_MS 100
+
+static void on_fault_leak(uv_timer_t *t)
+{
+    bot *b = t->data;
+    if (mmfault_leak(b->leak, FAULT_LEAK_MS) == ERR_FULL) {
+        mmlog(MMOPTS_LOG_WARN, "fault: leak_bytes_per_s: %llu bytes leaked, the cap: stopping",
+              (unsigned long long)mmfault_leaked(b->leak));
+        uv_timer_stop(t);
+    }
+}
+
+static void on_fault_hang(uv_timer_t *t)
+{
+    bot *b = t->data;
+    mmlog(MMOPTS_LOG_WARN,
+          "fault: hang_after_s: the loop stops now, for up to %d s; the watchdog is off "
+          "(fault injection)",
+          MMFAULT_HANG_MAX_S);
+    watchdog_stop(b->wd); /* off: the supervisor's heartbeat watchdog is to catch this */
+    b->wd = NULL;
+    mmfault_hang(MMFAULT_HANG_MAX_S);
+}
+
+static void fault_start(bot *b)
+{
+    const mmopts *o = b->o;
+    uv_timer_init(&b->loop, &b->fault_leak_t);
+    uv_timer_init(&b->loop, &b->fault_hang_t);
+    b->fault_leak_t.data = b->fault_hang_t.data = b;
+    if (o->fault.skip_cancel_on_shutdown)
+        mmlog(MMOPTS_LOG_WARN, "fault: skip_cancel_on_shutdown: SIGTERM will leave the orders "
+                               "open (fault injection, for tests)");
+    if (o->fault.leak_bytes_per_s && (b->leak = mmfault_new(o->fault.leak_bytes_per_s))) {
+        mmlog(MMOPTS_LOG_WARN,
+              "fault: leak_bytes_per_s: leaking %u bytes a second (fault "
+              "injection, for tests)",
+              o->fault.leak_bytes_per_s);
+        uv_timer_start(&b->fault_leak_t, on_fault_leak, FAULT_LEAK_MS, FAULT_LEAK_MS);
+    }
+    if (o->fault.hang_after_s) {
+        mmlog(MMOPTS_LOG_WARN,
+              "fault: hang_after_s: the loop stops in %u s (fault injection, "
+              "for tests)",
+              o->fault.hang_after_s);
+        uv_timer_start(&b->fault_hang_t, on_fault_hang, (uint64_t)o->fault.hang_after_s * 1000, 0);
+    }
 }
 
 /* ---- start and end ---- */
@@ -1236,6 +1365,7 @@ int bot_run(const mmopts *o, const mmkeys *keys, int dry_run)
     uv_timer_start(&b->tick, on_tick, TICK_MS, TICK_MS);
     uv_timer_start(&b->hb, on_hb, o->hb_interval_ms, o->hb_interval_ms);
     uv_timer_start(&b->recon, on_recon, o->reconcile_interval_ms, o->reconcile_interval_ms);
+    fault_start(b);
 
     mmlog(MMOPTS_LOG_INFO, "mmbot: %s%zu symbols, REST %s, state %s (run %" PRIu64 ")",
           dry_run ? "dry run (no order is sent), " : "", engine_nsymbols(b->eng),
@@ -1275,10 +1405,11 @@ int bot_run(const mmopts *o, const mmkeys *keys, int dry_run)
 out:
     watchdog_stop(b->wd);
     if (b->handles) {
-        uv_handle_t *own[] = {(uv_handle_t *)&b->sig_term,   (uv_handle_t *)&b->sig_int,
-                              (uv_handle_t *)&b->tick,       (uv_handle_t *)&b->hb,
-                              (uv_handle_t *)&b->recon,      (uv_handle_t *)&b->sd_timer,
-                              (uv_handle_t *)&b->sd_deadline};
+        uv_handle_t *own[] = {(uv_handle_t *)&b->sig_term,    (uv_handle_t *)&b->sig_int,
+                              (uv_handle_t *)&b->tick,        (uv_handle_t *)&b->hb,
+                              (uv_handle_t *)&b->recon,       (uv_handle_t *)&b->sd_timer,
+                              (uv_handle_t *)&b->sd_deadline, (uv_handle_t *)&b->fault_leak_t,
+                              (uv_handle_t *)&b->fault_hang_t};
         for (size_t i = 0; i < sizeof own / sizeof own[0]; i++)
             uv_close(own[i], NULL);
     }
@@ -1297,6 +1428,9 @@ out:
     uv_loop_close(&b->loop);
     engine_free(b->eng);
     mmstate_close(b->db);
+    mmfault_free(b->leak);
+    for (size_t i = 0; i < ENGINE_MAX_SYMBOLS; i++)
+        free(b->pg[i]);
     free(b);
     return code;
 }

@@ -482,7 +482,8 @@ static engine_cmd *emit_cmd(emit *m, engine_cmd_kind k, const orders_order *r)
     return c;
 }
 
-static int take_token(engine *e, int64_t now_ms)
+/* Refills the pacing bucket up to now. */
+static void refill(engine *e, int64_t now_ms)
 {
     if (now_ms > e->tokens_ms) {
         e->tokens += (double)(now_ms - e->tokens_ms) * e->max_per_s / 1000.0;
@@ -490,6 +491,11 @@ static int take_token(engine *e, int64_t now_ms)
             e->tokens = e->max_per_s;
         e->tokens_ms = now_ms;
     }
+}
+
+static int take_token(engine *e, int64_t now_ms)
+{
+    refill(e, now_ms);
     if (e->tokens < 1) {
         e->st.paced++;
         return 0;
@@ -572,6 +578,43 @@ static void market_of(const esym *s, strategy_market *mk)
     mk->last_trade = s->last_trade;
 }
 
+/* Carries out one action of strategy_requote: a cancel, an amend or a create (capped by
+ * max_open_orders, *active counting the orders not terminal, and paced). */
+static void act(engine *e, esym *s, emit *m, const strategy_action *a,
+                char (*links)[ORDERS_LINK_ID_MAX + 1], size_t *active, int64_t now_ms)
+{
+    if (a->kind == STRATEGY_CANCEL) {
+        const orders_order *r = orders_get(e->ord, links[a->live]);
+        if (r && cancellable(r))
+            cancel_order(e, m, r, now_ms);
+    } else if (a->kind == STRATEGY_AMEND) {
+        const orders_order *r = orders_get(e->ord, links[a->live]);
+        if (!r || !take_token(e, now_ms))
+            return;
+        orders_update u = {.price = a->quote.price, .qty = a->quote.qty, .cum_qty = -1};
+        if (orders_event_apply(e->ord, links[a->live], ORDERS_EV_AMEND_SENT, &u, now_ms))
+            return;
+        engine_cmd *c = emit_cmd(m, ENGINE_AMEND, r);
+        c->px = a->quote.price_ticks * s->tick_fx;
+        c->qty = a->quote.qty_lots * s->lot_fx;
+        e->st.amends++;
+    } else {
+        if (*active >= e->max_open || !take_token(e, now_ms))
+            return;
+        orders_side side = a->quote.side == STRATEGY_SELL ? ORDERS_SELL : ORDERS_BUY;
+        char link[ORDERS_LINK_ID_MAX + 1];
+        if (orders_add(e->ord, s->name, side, a->quote.price, a->quote.qty, now_ms, link,
+                       sizeof link) != 0)
+            return;
+        engine_cmd *c = emit_cmd(m, ENGINE_CREATE, orders_get(e->ord, link));
+        c->px = a->quote.price_ticks * s->tick_fx;
+        c->qty = a->quote.qty_lots * s->lot_fx;
+        c->post_only = e->sc.post_only;
+        (*active)++;
+        e->st.creates++;
+    }
+}
+
 static void requote(engine *e, esym *s, emit *m, int64_t now_ms)
 {
     strategy_market mk;
@@ -619,39 +662,23 @@ static void requote(engine *e, esym *s, emit *m, int64_t now_ms)
                          s->want.ref > 0 ? s->want.ref : mk.mid, now_ms, acts, STRATEGY_MAX_ACTIONS,
                          &nacts, &deferred) != 0)
         return;
-    for (size_t i = 0; i < nacts && m->n < m->cap; i++) {
-        const strategy_action *a = &acts[i];
-        if (a->kind == STRATEGY_CANCEL) {
-            const orders_order *r = orders_get(e->ord, links[a->live]);
-            if (r && cancellable(r))
-                cancel_order(e, m, r, now_ms);
-        } else if (a->kind == STRATEGY_AMEND) {
-            const orders_order *r = orders_get(e->ord, links[a->live]);
-            if (!r || !take_token(e, now_ms))
+    /* The creates go first when the open-order cap and the pacing bucket allow every action of
+     * this call: a create then leaves without waiting behind the cancel it replaces (one
+     * round trip less on the order's path; the old and the new order are both live for that
+     * moment). Otherwise the cancels go first, as they free the room. */
+    size_t ncreate = 0;
+    for (size_t i = 0; i < nacts; i++)
+        ncreate += acts[i].kind != STRATEGY_CANCEL && acts[i].kind != STRATEGY_AMEND;
+    refill(e, now_ms);
+    int creates_first = ncreate > 0 && ncreate < nacts && active + ncreate <= e->max_open &&
+                        e->tokens >= (double)nacts;
+    for (int pass = creates_first ? 0 : 1; pass < 2; pass++)
+        for (size_t i = 0; i < nacts && m->n < m->cap; i++) {
+            int is_create = acts[i].kind != STRATEGY_CANCEL && acts[i].kind != STRATEGY_AMEND;
+            if (creates_first && is_create != (pass == 0))
                 continue;
-            orders_update u = {.price = a->quote.price, .qty = a->quote.qty, .cum_qty = -1};
-            if (orders_event_apply(e->ord, links[a->live], ORDERS_EV_AMEND_SENT, &u, now_ms))
-                continue;
-            engine_cmd *c = emit_cmd(m, ENGINE_AMEND, r);
-            c->px = a->quote.price_ticks * s->tick_fx;
-            c->qty = a->quote.qty_lots * s->lot_fx;
-            e->st.amends++;
-        } else {
-            if (active >= e->max_open || !take_token(e, now_ms))
-                continue;
-            orders_side side = a->quote.side == STRATEGY_SELL ? ORDERS_SELL : ORDERS_BUY;
-            char link[ORDERS_LINK_ID_MAX + 1];
-            if (orders_add(e->ord, s->name, side, a->quote.price, a->quote.qty, now_ms, link,
-                           sizeof link) != 0)
-                continue;
-            engine_cmd *c = emit_cmd(m, ENGINE_CREATE, orders_get(e->ord, link));
-            c->px = a->quote.price_ticks * s->tick_fx;
-            c->qty = a->quote.qty_lots * s->lot_fx;
-            c->post_only = e->sc.post_only;
-            active++;
-            e->st.creates++;
+            act(e, s, m, &acts[i], links, &active, now_ms);
         }
-    }
 }
 
 void engine_tick(engine *e, int64_t now_ms, engine_cmd *out, size_t cap, size_t *n)
@@ -765,20 +792,28 @@ void engine_query_result(engine *e, const char *link_id, const msg_order *found,
 int engine_reconcile(engine *e, const msg_order_list *open, const char *symbol, int startup,
                      int64_t now_ms, engine_cmd *out, size_t cap, size_t *n)
 {
-    orders_open ol[MSG_MAX_ITEMS];
+    return engine_reconcile_orders(e, open->v, open->n, symbol, startup, now_ms, out, cap, n);
+}
+
+int engine_reconcile_orders(engine *e, const msg_order *open, size_t nopen, const char *symbol,
+                            int startup, int64_t now_ms, engine_cmd *out, size_t cap, size_t *n)
+{
+    *n = 0;
+    if (nopen > ENGINE_RECON_MAX)
+        return ERR_FULL;
+    orders_open ol[ENGINE_RECON_MAX];
     size_t no = 0;
-    for (size_t i = 0; i < open->n; i++) {
+    for (size_t i = 0; i < nopen; i++) {
         orders_status st;
-        if (status_of(open->v[i].status, &st) != 0 ||
-            (st != ORDERS_ST_NEW && st != ORDERS_ST_PARTIAL))
+        if (status_of(open[i].status, &st) != 0 || (st != ORDERS_ST_NEW && st != ORDERS_ST_PARTIAL))
             continue;
-        ol[no].link_id = open->v[i].link_id;
-        ol[no].order_id = open->v[i].order_id;
-        ol[no].symbol = open->v[i].symbol;
+        ol[no].link_id = open[i].link_id;
+        ol[no].order_id = open[i].order_id;
+        ol[no].symbol = open[i].symbol;
         ol[no].status = st;
         no++;
     }
-    orders_recon rc[MSG_MAX_ITEMS + ORDERS_MAX_TRACKED];
+    orders_recon rc[ENGINE_RECON_MAX + ORDERS_MAX_TRACKED];
     size_t nrc = 0;
     int code = orders_reconcile(e->ord, ol, no, symbol, startup, 5000, now_ms, rc,
                                 sizeof rc / sizeof rc[0], &nrc);
@@ -786,9 +821,9 @@ int engine_reconcile(engine *e, const msg_order_list *open, const char *symbol, 
     for (size_t i = 0; i < nrc; i++) {
         const orders_recon *r = &rc[i];
         const msg_order *mo = NULL;
-        for (size_t j = 0; j < open->n && !mo; j++)
-            if (!strcmp(open->v[j].link_id, r->link_id))
-                mo = &open->v[j];
+        for (size_t j = 0; j < nopen && !mo; j++)
+            if (!strcmp(open[j].link_id, r->link_id))
+                mo = &open[j];
         switch (r->kind) {
         case ORDERS_RC_CANCEL_ENDED:
         case ORDERS_RC_CANCEL_UNWANTED: {

@@ -133,6 +133,11 @@ void engine_set_stopping(engine *e);
  * symbol, engine_reconciled() lets quoting begin. */
 int engine_reconcile(engine *e, const msg_order_list *open, const char *symbol, int startup,
                      int64_t now_ms, engine_cmd *out, size_t cap, size_t *n);
+/* The same over an array of open orders (a listing of several pages, see openord.h): at most
+ * ENGINE_RECON_MAX of them (ERR_FULL and nothing done beyond). */
+#define ENGINE_RECON_MAX 512
+int engine_reconcile_orders(engine *e, const msg_order *open, size_t nopen, const char *symbol,
+                            int startup, int64_t now_ms, engine_cmd *out, size_t cap, size_t *n);
 void engine_reconciled(engine *e);
 
 /* ---- the loop ---- */

@@ -22,6 +22,7 @@
 #include "mmlog.h"
 #include "mmopts.h"
 #include "msg.h"
+#include "openord.h"
 #include "restc.h"
 
 #define EXIT_OK     0
@@ -203,27 +204,30 @@ static int cli_clock(cli *c, int64_t *offset, char *why, size_t n)
     return 0;
 }
 
-/* Open orders of one symbol into *l (all pages up to MSG_MAX_ITEMS). */
-static int cli_open_orders(cli *c, const char *symbol, msg_order_list *l, char *why, size_t n)
+/* Open orders of one symbol into *p, every page (openord.h). 0, or -1 with why (a listing
+ * cut at OPENORD_MAX is a failure too: p->v holds its first orders). */
+static int cli_open_orders(cli *c, const char *symbol, openord *p, char *why, size_t n)
 {
-    char q[160];
-    snprintf(q, sizeof q, "category=linear&symbol=%s&openOnly=0&limit=50", symbol);
-    sync_call sc;
-    if (call(&c->loop, c->rc, 0, "/v5/order/realtime", q, RESTC_SIGNED | RESTC_RETRY, &sc) != 0 ||
-        sc.cls != RESTC_OK) {
-        call_why(&sc, why, n);
+    openord_begin(p, symbol);
+    int rc;
+    do {
+        char q[MSG_CURSOR_MAX * 3 + 128];
+        if (openord_query(p, q, sizeof q) != 0) {
+            snprintf(why, n, "open orders of %s: the page cursor is too long", symbol);
+            return -1;
+        }
+        sync_call sc;
+        if (call(&c->loop, c->rc, 0, "/v5/order/realtime", q, RESTC_SIGNED | RESTC_RETRY, &sc) !=
+                0 ||
+            sc.cls != RESTC_OK) {
+            call_why(&sc, why, n);
+            call_free(&sc);
+            return -1;
+        }
+        rc = openord_take(p, sc.body, sc.len, NULL, why, n);
         call_free(&sc);
-        return -1;
-    }
-    msg_envelope env;
-    int rc = msg_rest_orders(sc.body, sc.len, &env, l);
-    call_free(&sc);
-    if (rc || env.ret_code) {
-        snprintf(why, n, "open orders of %s: %s", symbol,
-                 rc ? "cannot parse the reply" : env.ret_msg);
-        return -1;
-    }
-    return 0;
+    } while (rc == 1);
+    return rc == 0 ? 0 : -1;
 }
 
 static int has_prefix(const char *link, const char *prefix)
@@ -264,7 +268,7 @@ static int cmd_check(cli *c)
     const char *syms[MMOPTS_MAX_SYMBOLS];
     size_t ns = cli_symbols(c, syms, MMOPTS_MAX_SYMBOLS);
     static msg_instrument_list il;
-    static msg_order_list ol;
+    static openord ol;
     for (size_t i = 0; i < ns; i++) {
         char q[96];
         snprintf(q, sizeof q, "category=linear&symbol=%s", syms[i]);
@@ -286,10 +290,9 @@ static int cmd_check(cli *c)
             failed = 1;
             continue;
         }
-        unsigned ours = 0;
-        for (size_t k = 0; k < ol.n; k++)
-            ours += msg_order_open(&ol.v[k]) && has_prefix(ol.v[k].link_id, c->o.order_link_prefix);
-        printf("%s  open orders of ours on %s: %u%s\n", ours ? "FAIL" : "ok  ", syms[i], ours,
+        size_t ours = 0;
+        openord_count(&ol, c->o.order_link_prefix, &ours);
+        printf("%s  open orders of ours on %s: %zu%s\n", ours ? "FAIL" : "ok  ", syms[i], ours,
                ours ? " (left by a run that ended: 'mmbot cancel-all' or a start cancels them)"
                     : "");
         failed |= ours > 0;
@@ -310,7 +313,7 @@ static int cmd_cancel_all(cli *c)
     const char *syms[MMOPTS_MAX_SYMBOLS];
     size_t ns = cli_symbols(c, syms, MMOPTS_MAX_SYMBOLS);
     static msg_id_list cl;
-    static msg_order_list ol;
+    static openord ol;
     unsigned cancelled = 0, left = 0;
     for (unsigned attempt = 0; attempt <= c->o.shutdown.cancel_retries; attempt++) {
         for (size_t i = 0; i < ns; i++) {
@@ -335,8 +338,7 @@ static int cmd_cancel_all(cli *c)
                 left++;
                 continue;
             }
-            for (size_t k = 0; k < ol.n; k++)
-                left += msg_order_open(&ol.v[k]);
+            left += (unsigned)openord_count(&ol, NULL, NULL);
         }
         if (left == 0)
             break;
@@ -360,7 +362,7 @@ static int cmd_orders(cli *c, int count_only)
     cli_clock(c, &off, why, sizeof why);
     const char *syms[MMOPTS_MAX_SYMBOLS];
     size_t ns = cli_symbols(c, syms, MMOPTS_MAX_SYMBOLS);
-    static msg_order_list ol;
+    static openord ol;
     unsigned n = 0;
     int failed = 0;
     for (size_t i = 0; i < ns; i++) {

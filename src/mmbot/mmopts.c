@@ -259,6 +259,15 @@ static const settings_key opt_table[] = {
          "debug, info, warn or error (LOG_LEVEL in the environment overrides it)"),
     DUR("log.heartbeat_interval", hb_interval_ms, "30s", 100, DAY_, "from 100ms to 1d",
         "an '[HB] alive' line this often"),
+
+    /* fault injection, for tests of a supervisor: never set these to trade */
+    BOOL("fault.skip_cancel_on_shutdown", fault.skip_cancel_on_shutdown, "false",
+         "fault injection: SIGTERM exits 0 without cancelling, leaving the orders behind"),
+    UINT("fault.leak_bytes_per_s", fault.leak_bytes_per_s, "0", 0, 64 << 20,
+         "fault injection: leak this many bytes a second, touched (RSS grows; 256 MiB at most)"),
+    UINT("fault.hang_after_s", fault.hang_after_s, "0", 0, 86400,
+         "fault injection: the loop stops this many seconds after the start, watchdog off (0: "
+         "never)"),
 };
 
 static const settings_table mmopts_table = {

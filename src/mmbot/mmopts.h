@@ -109,6 +109,13 @@ typedef struct mmopts {
     uint64_t watchdog_timeout_ms;
     mmopts_log_level log_level;
     uint64_t hb_interval_ms; /* the "[HB] alive" line */
+
+    /* fault injection, for tests of a supervisor (mmfault.h); all off by default */
+    struct {
+        int skip_cancel_on_shutdown; /* SIGTERM: exit 0 without cancelling (orders left) */
+        unsigned leak_bytes_per_s;   /* memory allocated, touched and kept (0: off) */
+        unsigned hang_after_s;       /* the loop stops this long after the start (0: off) */
+    } fault;
 } mmopts;
 
 /* The names of the enums, NULL-terminated, in enum order. */

@@ -1,11 +1,6 @@
 /* state: the SQLite state database of mmbot. See state.h for the contract. */
 #include "state.h"
 
-/* Page cache per connection (negative: KiB). SQLite's default, 2 MiB each, fills as the
- * tables grow, so RSS rose for the first hours of a busy run (seen in bench/mmbot-soak
- * --churn); 512 KiB holds the hot pages of a few thousand orders and stops there. */
-#define MMSTATE_CACHE_KIB "-512"
-
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
@@ -45,6 +40,9 @@ enum {
     Q_PRUNE_FILLS_OLD,
     Q_PRUNE_ORDERS_OVER,
     Q_PRUNE_FILLS_OVER,
+    Q_BEGIN,
+    Q_COMMIT,
+    Q_ROLLBACK,
     Q__COUNT
 };
 
@@ -73,6 +71,9 @@ static const char *const sql[Q__COUNT] = {
                             " WHERE terminal = 1 ORDER BY updated_ms LIMIT ?)",
     [Q_PRUNE_FILLS_OVER] = "DELETE FROM fills WHERE exec_id IN (SELECT exec_id FROM fills"
                            " ORDER BY exec_ms LIMIT ?)",
+    [Q_BEGIN] = "BEGIN IMMEDIATE",
+    [Q_COMMIT] = "COMMIT",
+    [Q_ROLLBACK] = "ROLLBACK",
 };
 
 /* The checkpointer: a thread with its own connection that moves the WAL into the database
@@ -103,10 +104,12 @@ void mmstate_config_default(mmstate_config *c)
 {
     memset(c, 0, sizeof *c);
     c->retention_ms = 7LL * 24 * 3600 * 1000;
-    c->max_orders = 100000;
-    c->max_fills = 1000000;
+    c->max_orders = 20000;
+    c->max_fills = 50000;
     c->busy_timeout_ms = 1000;
     c->checkpoint_ms = 1000;
+    c->cache_kib = 256;
+    c->heap_limit = 4LL << 20;
 }
 
 /* The ERR_* code of an SQLite result code. */
@@ -238,10 +241,11 @@ static int ckpt_start(mmstate *s)
         return rc;
     sqlite3_busy_timeout(c->db, (int)s->cfg.busy_timeout_ms);
     /* a connection sees the WAL only once it has read the database */
-    rc = sqlite3_exec(c->db,
-                      "PRAGMA synchronous=NORMAL; PRAGMA cache_size=" MMSTATE_CACHE_KIB
-                      "; SELECT count(*) FROM meta;",
-                      NULL, NULL, NULL);
+    char pragmas[160];
+    snprintf(pragmas, sizeof pragmas,
+             "PRAGMA synchronous=NORMAL; PRAGMA cache_size=-%u; SELECT count(*) FROM meta;",
+             s->cfg.cache_kib);
+    rc = sqlite3_exec(c->db, pragmas, NULL, NULL, NULL);
     if (rc != SQLITE_OK)
         return rc;
     pthread_mutex_init(&c->mu, NULL);
@@ -298,6 +302,15 @@ int mmstate_open(mmstate **out, const mmstate_config *cfg, char *err, size_t err
         s->cfg.busy_timeout_ms = d.busy_timeout_ms;
     if (!s->cfg.checkpoint_ms)
         s->cfg.checkpoint_ms = d.checkpoint_ms;
+    if (!s->cfg.cache_kib)
+        s->cfg.cache_kib = d.cache_kib;
+    if (s->cfg.heap_limit <= 0)
+        s->cfg.heap_limit = d.heap_limit;
+    sqlite3_soft_heap_limit64(s->cfg.heap_limit);
+    s->stats.orders_cap = s->cfg.max_orders;
+    s->stats.fills_cap = s->cfg.max_fills;
+    s->stats.cache_cap_bytes = (uint64_t)s->cfg.cache_kib * 1024u;
+    s->stats.heap_limit = (uint64_t)s->cfg.heap_limit;
     snprintf(s->path, sizeof s->path, "%s", cfg->path);
     s->cfg.path = s->path;
     int rc = sqlite3_open_v2(s->path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
@@ -306,11 +319,12 @@ int mmstate_open(mmstate **out, const mmstate_config *cfg, char *err, size_t err
         sqlite3_extended_result_codes(s->db, 1);
         sqlite3_busy_timeout(s->db, (int)s->cfg.busy_timeout_ms);
         what = "cannot set up state database";
-        rc = sqlite3_exec(s->db,
-                          "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
-                          " PRAGMA wal_autocheckpoint=0; PRAGMA journal_size_limit=67108864;"
-                          " PRAGMA cache_size=" MMSTATE_CACHE_KIB ";",
-                          NULL, NULL, NULL);
+        char pragmas[200];
+        snprintf(pragmas, sizeof pragmas,
+                 "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA wal_autocheckpoint=0;"
+                 " PRAGMA journal_size_limit=67108864; PRAGMA cache_size=-%u;",
+                 s->cfg.cache_kib);
+        rc = sqlite3_exec(s->db, pragmas, NULL, NULL, NULL);
     }
     if (rc == SQLITE_OK) {
         /* a file that opened in another journal mode (read-only media) stays in it: refuse */
@@ -464,6 +478,35 @@ int mmstate_order_new(mmstate *s, const mmstate_order *o, int64_t now_ms, char *
     }
     timed(s, t0);
     rows(s, 1, 0);
+    return 0;
+}
+
+int mmstate_order_new_many(mmstate *s, const mmstate_order *o, size_t n_orders, int64_t now_ms,
+                           char *err, size_t n)
+{
+    if (n_orders == 0)
+        return 0;
+    if (n_orders == 1)
+        return mmstate_order_new(s, o, now_ms, err, n);
+    uint64_t t0 = mono_us();
+    int rc = step_done(s->st[Q_BEGIN]);
+    if (rc != SQLITE_OK)
+        return fail(s, rc, "cannot store orders in state database", err, n);
+    int code = 0;
+    for (size_t i = 0; i < n_orders && code == 0; i++)
+        code = mmstate_order_new(s, &o[i], now_ms, err, n);
+    if (code == 0) {
+        rc = step_done(s->st[Q_COMMIT]);
+        if (rc != SQLITE_OK)
+            code = fail(s, rc, "cannot store orders in state database", err, n);
+    }
+    if (code != 0) {
+        if (!sqlite3_get_autocommit(s->db))
+            step_done(s->st[Q_ROLLBACK]);
+        count_rows(s, "orders", &s->stats.orders); /* what the rollback undid */
+        return code;
+    }
+    timed(s, t0);
     return 0;
 }
 

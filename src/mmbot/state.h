@@ -17,6 +17,11 @@
  * under load); checkpoints took up to 36 ms, off the loop. mmstate_stats reports the last
  * and the highest write time in µs so that the program can watch it.
  *
+ * Memory: the page cache of each connection is capped at cfg.cache_kib and SQLite's whole heap
+ * at cfg.heap_limit (soft: past it SQLite reuses cache pages rather than allocate), so that
+ * SQLite's memory stops growing once the cache is full however the tables grow (seen in
+ * bench/mmbot-soak --churn: with SQLite's default 2 MiB cache RSS rose for the first hours).
+ *
  * Caps: at most cfg.max_orders order rows and cfg.max_fills fill rows. mmstate_prune deletes
  * terminal orders older than cfg.retention_ms and fills older than it, then the oldest
  * terminal orders and fills over the caps, at most MMSTATE_PRUNE_CHUNK rows per call (so one
@@ -46,10 +51,14 @@
 typedef struct mmstate_config {
     const char *path;         /* the database file (created when missing) */
     int64_t retention_ms;     /* terminal orders and fills older than this are pruned; 7 days */
-    unsigned max_orders;      /* cap of order rows; default 100000 */
-    unsigned max_fills;       /* cap of fill rows; default 1000000 */
+    unsigned max_orders;      /* cap of order rows; default 20000 */
+    unsigned max_fills;       /* cap of fill rows; default 50000 */
     unsigned busy_timeout_ms; /* wait for another process's lock; default 1000 */
     unsigned checkpoint_ms;   /* how often the checkpointer thread runs; default 1000 */
+    unsigned cache_kib;       /* page cache per connection (two connections); default 256 */
+    int64_t heap_limit;       /* SQLite's soft heap limit for the whole process, bytes; default
+                                 4 MiB (past it SQLite recycles cache pages instead of growing);
+                                 set by mmstate_open, process-wide: one handle per process */
 } mmstate_config;
 
 /* Fills c with the defaults above (path NULL). */
@@ -87,6 +96,9 @@ typedef struct mmstate_stats {
     uint64_t pruned;
     uint64_t checkpoints, checkpoint_errors; /* of the checkpointer thread */
     unsigned last_checkpoint_us, max_checkpoint_us;
+    unsigned orders_cap, fills_cap; /* cfg.max_orders, cfg.max_fills */
+    uint64_t cache_cap_bytes,
+        heap_limit; /* cfg.cache_kib in bytes (per connection), cfg.heap_limit */
 } mmstate_stats;
 
 typedef struct mmstate mmstate;
@@ -112,6 +124,13 @@ int mmstate_next_link_id(mmstate *s, const char *prefix, char *out, size_t n);
  * cfg.max_orders rows are stored and pruning terminal ones freed none; ERR_INVAL (empty or
  * over-long link id). */
 int mmstate_order_new(mmstate *s, const mmstate_order *o, int64_t now_ms, char *err, size_t n);
+
+/* The same for n orders in one transaction (one commit, so the cost of one write on the path
+ * of the first order's request): all are stored, or none (then the code and message of the
+ * first that failed, as mmstate_order_new gives them; the caller may store them one by one).
+ * n 0 is 0. */
+int mmstate_order_new_many(mmstate *s, const mmstate_order *o, size_t n_orders, int64_t now_ms,
+                           char *err, size_t n);
 
 /* Updates status, terminal and (when order_id is neither NULL nor "") the orderId of the order
  * link_id. ERR_NOENT when it is not stored. */

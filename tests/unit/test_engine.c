@@ -286,6 +286,47 @@ static void test_startup_reconciliation(void **state)
     assert_int_equal(count(f, ENGINE_CREATE), 2);
 }
 
+/* A requote moves both quotes: cancel two, create two. With room under max_open_orders (and in
+ * the pacing bucket) the creates go first, so that a new quote does not wait behind the cancel
+ * it replaces; without room the cancels go first. */
+static size_t requote_order(fx *f, unsigned max_open, engine_cmd_kind *kinds)
+{
+    engine_free(f->e);
+    f->o.risk.max_open_orders = max_open;
+    char err[256];
+    f->e = engine_new(&f->o, 2, 0, err, sizeof err);
+    assert_non_null(f->e);
+    ready(f);
+    tick(f);
+    assert_int_equal(count(f, ENGINE_CREATE), 2);
+    place_all(f);
+    f->now += 1500; /* past order_refresh_time */
+    book_msg(f, "snapshot", 60300.0, 60301.0);
+    tick(f);
+    for (size_t i = 0; i < f->n; i++)
+        kinds[i] = f->cmds[i].kind;
+    return f->n;
+}
+
+static void test_create_before_cancel_when_room(void **state)
+{
+    fx *f = *state;
+    engine_cmd_kind k[64];
+    assert_int_equal(requote_order(f, 20, k), 4);
+    assert_int_equal(count(f, ENGINE_CREATE), 2);
+    assert_int_equal(count(f, ENGINE_CANCEL), 2);
+    assert_int_equal(k[0], ENGINE_CREATE);
+    assert_int_equal(k[1], ENGINE_CREATE);
+    assert_int_equal(k[2], ENGINE_CANCEL);
+    assert_int_equal(k[3], ENGINE_CANCEL);
+    /* 2 live + 2 new is over a cap of 3: the cancels first, and only one create fits */
+    size_t n = requote_order(f, 3, k);
+    assert_true(n >= 3);
+    assert_int_equal(k[0], ENGINE_CANCEL);
+    assert_int_equal(k[1], ENGINE_CANCEL);
+    assert_int_equal(count(f, ENGINE_CREATE), 1);
+}
+
 static void test_stale_pulls_and_kill(void **state)
 {
     fx *f = *state;
@@ -390,6 +431,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_position_breach_kills, setup, teardown),
         cmocka_unit_test_setup_teardown(test_error_rate_kill, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pacing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_create_before_cancel_when_room, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dry_run_sends_nothing, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -203,6 +203,43 @@ static void test_orders_and_loads(void **state)
     mmstate_close(s);
 }
 
+/* The creates of one tick in one commit: all stored, or none (a duplicate among them). */
+static void test_orders_in_one_commit(void **state)
+{
+    (void)state;
+    mmstate *s = open_db(NULL);
+    char err[256];
+    mmstate_order v[3] = {order("b-1", "Buy", 100), order("b-2", "Sell", 101),
+                          order("b-3", "Buy", 99)};
+    assert_int_equal(mmstate_order_new_many(s, v, 3, T0, err, sizeof err), 0);
+    mmstate_stats st;
+    mmstate_get_stats(s, &st);
+    assert_int_equal(st.orders, 3);
+    mmstate_order o;
+    assert_int_equal(mmstate_order_get(s, "b-2", &o), 0);
+    assert_string_equal(o.status, "pending-new");
+    assert_string_equal(o.side, "Sell");
+    /* b-5 is new, b-1 a duplicate: neither is stored */
+    mmstate_order w[2] = {order("b-5", "Buy", 98), order("b-1", "Buy", 97)};
+    assert_int_equal(mmstate_order_new_many(s, w, 2, T0 + 1, err, sizeof err), ERR_DUP);
+    char want[300];
+    snprintf(want, sizeof want, "order 'b-1' is already in state database '%s'", path);
+    assert_string_equal(err, want);
+    assert_int_equal(mmstate_order_get(s, "b-5", &o), ERR_NOENT);
+    mmstate_get_stats(s, &st);
+    assert_int_equal(st.orders, 3);
+    /* the handle still works after the rollback, and the rows survive a reopen */
+    assert_int_equal(mmstate_order_new(s, &w[0], T0 + 2, err, sizeof err), 0);
+    assert_int_equal(mmstate_order_new_many(s, NULL, 0, T0, err, sizeof err), 0);
+    mmstate_close(s);
+    s = open_db(NULL);
+    assert_int_equal(mmstate_order_get(s, "b-3", &o), 0);
+    assert_int_equal(mmstate_order_get(s, "b-5", &o), 0);
+    mmstate_get_stats(s, &st);
+    assert_int_equal(st.orders, 4);
+    mmstate_close(s);
+}
+
 static mmstate_fill fill(const char *exec, int64_t t)
 {
     mmstate_fill f;
@@ -396,6 +433,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_write_before_send_survives_kill, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sequence_continuity, setup, teardown),
         cmocka_unit_test_setup_teardown(test_orders_and_loads, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_orders_in_one_commit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_exec_dedupe_across_reopen, setup, teardown),
         cmocka_unit_test_setup_teardown(test_prune, setup, teardown),
         cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
