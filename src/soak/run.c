@@ -110,19 +110,22 @@ typedef struct sv {
     char status_buf[64];
     size_t status_len;
     char self_exe[PATH_MAX];
-    int start_errno;          /* why the last start failed */
-    char start_what[600];     /* what failed: "cannot run 'CMD'", "cannot fork" */
-    double hang_age_s;        /* the heartbeat's age when the watchdog fired */
-    int survivors;            /* processes left when soak gave up stopping them */
-    int db_capped;            /* policy: the folder reached its quota */
-    int64_t stored_samples;   /* read back from samples.db at the end (-1: unknown) */
-    uint64_t data_lost;       /* samples, events and run values not written, at the end */
-    int disk_low;             /* policy: free disk is low */
-    uint64_t disk_bytes;      /* the size of the artifacts' filesystem (0: unknown) */
-    uint64_t min_free;        /* the minimum free disk used (policy_min_free_check) */
-    uint64_t reserve;         /* free disk the logs leave to the record (policy_record_reserve) */
-    int store_failing;        /* a write_failed event was recorded, no write_ok yet */
-    uint64_t store_lost_seen; /* lost rows already told in a data_lost event */
+    int start_errno;      /* why the last start failed */
+    char start_what[600]; /* what failed: "cannot run 'CMD'", "cannot fork" */
+    double hang_age_s;    /* the heartbeat's age when the watchdog fired */
+    int survivors;        /* processes left when soak gave up stopping them */
+    int db_capped;        /* policy: the folder reached its quota */
+    int disk_tight; /* free disk under the reserve: optional rows wait, the record goes first */
+    int64_t stored_samples; /* read back from samples.db at the end (-1: unknown) */
+    uint64_t data_lost;     /* samples, events and run values not written, at the end */
+    int disk_low;           /* policy: free disk is low */
+    uint64_t disk_bytes;    /* the size of the artifacts' filesystem (0: unknown) */
+    uint64_t min_free;      /* the minimum free disk used (policy_min_free_check) */
+    uint64_t reserve;       /* free disk the logs leave to the record (policy_record_reserve) */
+    int store_failing;      /* a write_failed event was recorded, no write_ok yet */
+    int reserve_told;       /* the reserve's release was recorded; not made again yet */
+    uint64_t reserve_releases_seen;      /* store_stats.reserve_releases already recorded */
+    uint64_t store_lost_seen;            /* lost rows already told in a data_lost event */
     uint64_t last_mono_ms, last_boot_ms; /* the clocks at the previous sample (0: none yet) */
     uint64_t pauses;                     /* soak itself not scheduled (soak_paused events) */
     uint64_t last_pat_store_ms;
@@ -202,7 +205,7 @@ static void sv_on_line(void *ud, int stream, const char *line, size_t len, int c
             s->rs.last_heartbeat_ms = now;
             continue; /* heartbeats are sampled as an age, not recorded one by one */
         }
-        if (s->pat_recorded[i] < s->o->pattern_events_per_min && !s->db_capped) {
+        if (s->pat_recorded[i] < s->o->pattern_events_per_min && !s->db_capped && !s->disk_tight) {
             s->pat_recorded[i]++;
             char detail[600];
             snprintf(detail, sizeof detail, "%s: %.*s", patterns_name(s->pat, i),
@@ -806,8 +809,9 @@ static void sv_policies(sv *s, uint64_t now)
                      units_format_bytes(s->rs.artifacts_bytes, a, sizeof a),
                      units_format_bytes(s->o->artifacts_quota, b, sizeof b));
         s->db_capped = q.capped;
-        s->rs.db_capped = q.capped;
     }
+    s->disk_tight = s->rs.disk_free_bytes < s->reserve;
+    s->rs.db_capped = s->db_capped || s->disk_tight; /* scraped metrics wait too */
     /* the record before the logs: they leave the reserve free */
     uint64_t room = policy_log_room(s->rs.log.log_bytes, s->rs.disk_free_bytes, s->reserve);
     logcap_set_quota(s->lc, room < q.log_quota ? room : q.log_quota);
@@ -882,15 +886,30 @@ static void sv_check_store(sv *s)
                 s->db_path, st.last_error, STORE_PENDING_MAX);
         sv_event_rec(s, STORE_EV_WRITE_FAILED, 0, (double)st.write_errors,
                      "%s: %s: samples and events kept in memory until there is room%s", s->db_path,
-                     st.last_error, st.reserve_released ? " (the reserve was released)" : "");
+                     st.last_error, st.reserve_releases ? " (the reserve was released)" : "");
         store_stats_get(s->db, &st);
     }
+    if (st.reserve_releases > s->reserve_releases_seen) {
+        s->reserve_releases_seen = st.reserve_releases;
+        /* a write failed and the reserve made room for it: nothing lost yet, but on record */
+        s->reserve_told = 1;
+        char r[32];
+        units_format_bytes(s->reserve / 2, r, sizeof r);
+        fprintf(stderr,
+                "soak: the disk of '%s' is full: its reserve (%s) was released for the "
+                "record; the logs wait for room\n",
+                s->artifacts_dir, r);
+        sv_event_rec(s, STORE_EV_WRITE_FAILED, 0, (double)st.write_errors,
+                     "%s: %s: the reserve (%s) was released for the record", s->db_path,
+                     st.last_error, r);
+        store_stats_get(s->db, &st);
+    }
+    /* room again: the reserve, too, when the disk has twice that free */
+    if (s->reserve_told && !st.failing && !store_reserve_bytes(s->db) &&
+        s->rs.disk_free_bytes > 2 * s->reserve && store_reserve(s->db, s->reserve / 2) == 0)
+        s->reserve_told = 0;
     if (!st.failing && s->store_failing) {
         s->store_failing = 0;
-        /* room again: the reserve, too, when the disk has twice that free */
-        if (st.reserve_released && !store_reserve_bytes(s->db) &&
-            s->rs.disk_free_bytes > 2 * s->reserve)
-            store_reserve(s->db, s->reserve / 2);
         sv_event_rec(s, STORE_EV_WRITE_OK, 0, (double)st.late_rows,
                      "writes of samples.db work again: %llu rows written late, %llu writes "
                      "failed so far",
@@ -924,8 +943,9 @@ static void sv_sample(uv_timer_t *t)
     store_sample_add(s->db, &m);
     sv_check_store(s);
     /* a flood of rotation events grows the WAL by a page each: it is copied back early */
-    if (store_wal_bytes(s->db) > STORE_WAL_LIMIT)
-        sv_ckpt_tick(&s->ckpt_timer);
+    uint64_t wal = store_wal_bytes(s->db);
+    if (wal > STORE_WAL_LIMIT || (wal > STORE_WAL_LIMIT / 8 && s->rs.disk_free_bytes < s->reserve))
+        sv_ckpt_tick(&s->ckpt_timer); /* and early when the disk is nearly full */
     if (s->rs.samples == 0 || now - s->last_pat_store_ms >= 60000)
         sv_store_pattern_counts(s);
     s->rs.samples++;
@@ -1019,6 +1039,7 @@ static void sv_disk_plan(sv *s)
     policy_min_free mf = policy_min_free_check(s->o->min_free_disk, s->disk_bytes);
     s->min_free = mf.effective;
     s->reserve = policy_record_reserve(s->disk_bytes);
+    s->disk_tight = (uint64_t)vfs.f_bavail * vfs.f_frsize < s->reserve;
     if (mf.warn) {
         char a[32], b[32], c[32];
         fprintf(stderr,
@@ -1210,6 +1231,7 @@ int run_soak(opts *o)
     s->cg = cgroup_new(getpid());
 
     /* the run's record */
+    store_run_begin(s->db);
     char *cfg = malloc(OPTS_DUMP_MAX);
     if (cfg) {
         opts_dump(o, cfg, OPTS_DUMP_MAX);
@@ -1229,6 +1251,9 @@ int run_soak(opts *o)
     units_format_duration(o->interval_ms, tmp, sizeof tmp);
     store_set_run(s->db, "interval", tmp);
     store_set_run(s->db, "cgroup", cgroup_describe(s->cg));
+    store_run_end(s->db);
+    if (s->disk_tight)
+        store_checkpoint_file(s->db_path); /* the WAL starts over before the disk is gone */
 
     s->loop = uv_default_loop();
     s->rs.start_ms = now_ms(s);
@@ -1332,6 +1357,7 @@ teardown:
     if (s->db) {
         sv_store_pattern_counts(s);
         char n[32];
+        store_run_begin(s->db);
         snprintf(n, sizeof n, "%u", s->rs.crashes);
         store_set_run(s->db, "crashes", n);
         snprintf(n, sizeof n, "%u", s->rs.hangs);
@@ -1344,7 +1370,7 @@ teardown:
         store_set_run(s->db, "data_lost", n);
         snprintf(tmp, sizeof tmp, "%.3f", wall_now());
         store_set_run(s->db, "end_time", tmp);
-        store_flush(s->db);
+        store_run_end(s->db);
         store_stats_get(s->db, &sst);
         s->rs.store_errors = sst.write_errors;
         /* what is still kept now is lost with the process (analyze sees no end_time) */

@@ -38,6 +38,7 @@ struct store {
     int in_metrics;         /* between store_begin and store_commit */
     int metrics_failed;     /* a metric of this transaction failed */
     uint64_t metrics_n;     /* metric rows of this transaction */
+    int run_batch;          /* between store_run_begin and store_run_end */
 };
 
 /* ---- the sample columns, generated from STORE_SAMPLE_COLUMNS ---- */
@@ -281,7 +282,7 @@ static int store_failed(store *s)
     snprintf(s->st.last_error, sizeof s->st.last_error, "%s", sqlite3_errmsg(s->db));
     s->st.failing = 1;
     if (s->reserve_bytes && store_release_reserve(s) > 0) {
-        s->st.reserve_released = 1;
+        s->st.reserve_releases++;
         return 1;
     }
     return 0;
@@ -383,8 +384,26 @@ static int store_put(store *s, const store_kept *k)
     return store_keep(s, k);
 }
 
+void store_run_begin(store *s)
+{
+    s->run_batch = 1;
+}
+
+int store_run_end(store *s)
+{
+    s->run_batch = 0;
+    if (store_flush(s) == 0)
+        return 0;
+    s->st.write_errors++;
+    return -1;
+}
+
 int store_set_run(store *s, const char *key, const char *value)
 {
+    if (s->run_batch) {
+        store_keep_run(s, key, value);
+        return 0;
+    }
     if (store_flush(s) == 0) {
         if (store_write_run(s, key, value) == 0)
             return 0;

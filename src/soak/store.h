@@ -254,15 +254,19 @@ typedef struct store_stats {
     size_t pending;        /* samples and events kept now */
     size_t pending_run;    /* run values kept now */
     size_t pending_high_water;
-    int failing;          /* the last write failed */
-    int reserve_released; /* the reserve file was deleted to make room */
-    char last_error[128]; /* SQLite's text of the last failure ("" when none) */
+    int failing;               /* the last write failed */
+    uint64_t reserve_releases; /* times the reserve file was deleted to make room */
+    char last_error[128];      /* SQLite's text of the last failure ("" when none) */
 } store_stats;
 
 void store_stats_get(const store *s, store_stats *out);
 /* Samples, events and run values lost so far (what a data-loss gate counts). */
 uint64_t store_lost(const store *s);
 
+/* Run values between these two are written in one transaction, at store_run_end (fewer WAL
+ * pages on a disk that is nearly full). store_run_end returns 0, or -1 when they are kept. */
+void store_run_begin(store *s);
+int store_run_end(store *s);
 /* Writes what is kept now (before the next write does). Returns 0 when nothing is kept any
  * more, -1 when some still is. */
 int store_flush(store *s);

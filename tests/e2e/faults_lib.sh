@@ -1,0 +1,42 @@
+# Helpers of the fault-injection tests (tests/e2e/test_faults_*.sh), on top of lib.sh: a small
+# filesystem of its own for the run's folder, and the verdict's gates.
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+# fs_mount SIZE: a tmpfs of SIZE (e.g. 6m) at $FS, unmounted when the test ends. The run's
+# folder is then $FS/art (ART). Without the right to mount, the test is skipped with the reason.
+FS="$T/fs"
+fs_mount() {
+  mkdir -p "$FS"
+  if ! mount -t tmpfs -o "size=$1" tmpfs "$FS" 2>"$T/mount.err"; then
+    echo "SKIP: cannot mount a tmpfs of $1 (needs root or CAP_SYS_ADMIN): $(cat "$T/mount.err")"
+    exit 0
+  fi
+  trap fs_cleanup EXIT
+}
+fs_cleanup() {
+  pkill -KILL -f "$T" 2>/dev/null || true
+  for _ in $(seq 20); do umount "$FS" 2>/dev/null && break; sleep 0.1; done
+  mountpoint -q "$FS" && umount -l "$FS"
+  rm -rf "$T"
+}
+
+# fs_fill LEAVE_KB: a filler file that leaves about LEAVE_KB KiB free on $FS
+fs_fill() {
+  local free_kb
+  free_kb=$(df -k --output=avail "$FS" | tail -1 | tr -d ' ')
+  if [ "$free_kb" -gt "$1" ]; then
+    dd if=/dev/zero of="$FS/filler" bs=1k count=$((free_kb - $1)) conv=notrunc oflag=append 2>/dev/null || true
+  fi
+}
+fs_free_kb() { df -k --output=avail "$FS" | tail -1 | tr -d ' '; }
+
+# qa SQL: a query on the fault run's samples.db
+qa() { sqlite3 "$FS/art/samples.db" "$1"; }
+
+# gate NAME FIELD: a field (status, value) of a gate in $FS/art/verdict.json
+gate() {
+  jq -r --arg n "$1" --arg f "$2" '.gates[] | select(.name == $n) | .[$f]' "$FS/art/verdict.json"
+}
+
+# stored_in_summary: the sample count the summary printed ("samples N" or "N stored of M")
+stored_in_summary() { sed -n 's/^  samples *\([0-9]*\).*/\1/p' "$T/stdout"; }
