@@ -33,9 +33,39 @@ fs_free_kb() { df -k --output=avail "$FS" | tail -1 | tr -d ' '; }
 # qa SQL: a query on the fault run's samples.db
 qa() { sqlite3 "$FS/art/samples.db" "$1"; }
 
-# gate NAME FIELD: a field (status, value) of a gate in $FS/art/verdict.json
+# gate NAME FIELD [DIR]: a field (status, value) of a gate in DIR/verdict.json (DIR: $FS/art)
 gate() {
-  jq -r --arg n "$1" --arg f "$2" '.gates[] | select(.name == $n) | .[$f]' "$FS/art/verdict.json"
+  jq -r --arg n "$1" --arg f "$2" '.gates[] | select(.name == $n) | .[$f]' "${3:-$FS/art}/verdict.json"
+}
+
+# analyze_run DIR [ARGS...]: `soak analyze ARGS DIR` into $T/analyze.out; sets ARC
+analyze_run() {
+  local dir=$1
+  shift
+  set +e
+  "$SOAK" analyze "$@" "$dir" >"$T/analyze.out" 2>&1
+  ARC=$?
+  set -e
+}
+
+# wait_soak PID: waits (60 s at most) for a soak started in the background; sets RC
+wait_soak() {
+  set +e
+  timeout -k 5 60 tail --pid="$1" -f /dev/null
+  wait "$1"
+  RC=$?
+  set -e
+}
+
+# record_whole QUERY: the end of the record is there (the outcome of a run that reached its
+# duration, nothing counted lost, the start, stop and end events); QUERY is q or qa
+record_whole() {
+  [ "$("$1" "select value from run where key='outcome'")" = "duration reached" ] ||
+    fail "outcome: $("$1" "select value from run where key='outcome'")"
+  [ "$("$1" "select value from run where key='data_lost'")" = "0" ] ||
+    fail "data lost: $("$1" "select value from run where key='data_lost'")"
+  [ "$("$1" "select count(*) from events where kind in ('start', 'stop', 'end')")" -eq 3 ] ||
+    fail "lifecycle events lost: $("$1" "select kind from events")"
 }
 
 # stored_in_summary: the sample count the summary printed ("samples N" or "N stored of M")

@@ -18,11 +18,7 @@ fs_fill 0
 sleep 3
 rm -f "$FS/filler"
 t_room=$(date +%s.%N)
-set +e
-timeout -k 5 60 tail --pid="$spid" -f /dev/null
-wait "$spid"
-RC=$?
-set -e
+wait_soak "$spid"
 expect_rc 0
 grep -q "reserve .* was released for the record" "$T/stderr" || fail "the full disk was silent: $(cat "$T/stderr")"
 # the record: samples all through the full disk, with no gap
@@ -35,19 +31,14 @@ gap=$(qa "select max(b.t - a.t) from samples a join samples b on b.rowid = a.row
 awk -v g="$gap" 'BEGIN { exit !(g < 1.0) }' || fail "a gap of $gap s in the samples"
 qa "select detail from events where kind='write_failed'" | grep -q "reserve" ||
   fail "no write_failed event: $(qa "select kind, detail from events where kind like 'write%'")"
-[ "$(qa "select value from run where key='outcome'")" = "duration reached" ] || fail "outcome lost"
-[ "$(qa "select value from run where key='data_lost'")" = "0" ] || fail "data lost: $(qa "select value from run where key='data_lost'")"
-[ "$(qa "select count(*) from events where kind in ('start', 'stop', 'end')")" -eq 3 ] ||
-  fail "lifecycle events lost: $(qa "select kind from events")"
+record_whole qa
 # the logs: dropped while full, counted, and written again afterwards
 [ "$(qa "select count(*) from events where kind='log_dropped'")" -ge 1 ] || fail "no log_dropped event"
 [ "$(qa "select max(dropped_bytes) from samples")" -gt 0 ] || fail "dropped log bytes not counted"
 last_log=$(tail -1 "$FS/art/soak.log" | cut -c1-19)
 hb_after=$(grep -c "\[HB\] alive" "$FS/art/soak.log" || true)
 [ "$hb_after" -ge 50 ] || fail "the logs did not come back: $hb_after heartbeats in soak.log (last $last_log)"
-set +e
-"$SOAK" analyze --set 'gates.logs_kept=count(dropped_bytes) == 0' "$FS/art" >"$T/analyze.out" 2>&1
-set -e
+analyze_run "$FS/art" --set 'gates.logs_kept=count(dropped_bytes) == 0'
 [ "$(gate data_loss status)" = "pass" ] || fail "data_loss gate: $(gate data_loss status)"
 [ "$(gate logs_kept status)" = "fail" ] || fail "the verdict does not say log lines were lost"
 pass "disk full mid-run: $n samples ($during while full, largest gap $gap s), outcome kept, logs dropped and counted"

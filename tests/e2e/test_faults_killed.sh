@@ -3,7 +3,7 @@
 # it. Each time samples.db keeps every sample up to the kill and the events so far, the outcome
 # stays "running", and `soak analyze DIR` still gives a verdict from those samples, whose
 # data_loss gate fails: the run's end was never recorded.
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/faults_lib.sh"
 demo=$(mkdemo)
 kill_at() { # SECONDS ARGS...: starts soak, kills it after SECONDS (or when told by $T/go)
   local after=$1
@@ -15,7 +15,7 @@ kill_at() { # SECONDS ARGS...: starts soak, kills it after SECONDS (or when told
   sleep "$after"
 }
 killed() { # STAGE: kills soak now, checks what was kept
-  local stage=$1 t_kill n last arc
+  local stage=$1 t_kill n last
   t_kill=$(date +%s.%N)
   kill -KILL "$spid"
   wait "$spid" 2>/dev/null || true
@@ -27,12 +27,9 @@ killed() { # STAGE: kills soak now, checks what was kept
   awk -v l="$last" -v k="$t_kill" 'BEGIN { exit !(k - l < 0.5) }' || fail "$stage: last sample $last, kill at $t_kill"
   [ "$(q "select value from run where key='outcome'")" = "running" ] || fail "$stage: outcome $(q "select value from run where key='outcome'")"
   [ "$(q "select count(*) from events where kind='start'")" -eq 1 ] || fail "$stage: the start event was lost"
-  set +e
-  "$SOAK" analyze "$T/art" >"$T/analyze.out" 2>&1
-  arc=$?
-  set -e
-  [ "$arc" -eq 1 ] || fail "$stage: analyze exit $arc: $(cat "$T/analyze.out")"
-  [ "$(jq -r '.gates[] | select(.name == "data_loss") | .status' "$T/art/verdict.json")" = "fail" ] ||
+  analyze_run "$T/art"
+  [ "$ARC" -eq 1 ] || fail "$stage: analyze exit $ARC: $(cat "$T/analyze.out")"
+  [ "$(gate data_loss status "$T/art")" = "fail" ] ||
     fail "$stage: the verdict does not say data was lost: $(cat "$T/analyze.out")"
   grep -q "fail *data_loss" "$T/analyze.out" || fail "$stage: analyze does not show the loss"
   echo "$stage: $n samples, verdict data_loss fail"
@@ -43,7 +40,7 @@ kill_at 2 --restart always --set restart_delay=5s -- sh -c "sleep 0.5; exit 3"
 [ "$(q "select count(*) from events where kind='restart_scheduled'")" -ge 1 ] || fail "not in the restart delay"
 killed "before the start"
 [ "$(q "select count(*) from events where kind='exit'")" -eq 1 ] || fail "before the start: the crash was lost"
-[ "$(jq -r '.gates[] | select(.name == "crashes") | .status' "$T/art/verdict.json")" = "fail" ] ||
+[ "$(gate crashes status "$T/art")" = "fail" ] ||
   fail "before the start: the verdict lost the crash"
 
 # running

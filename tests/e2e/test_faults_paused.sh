@@ -2,7 +2,7 @@
 # with a healthy service whose heartbeats wait in the pipe. The heartbeats written meanwhile are
 # read before the watchdog judges, the pause is recorded as a soak_paused event, no hang is
 # declared, the service is not killed, and the run passes.
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/faults_lib.sh"
 demo=$(mkdemo)
 "$SOAK" run --artifacts "$T/art" --status off --set analyze=false --duration 18s --interval 200ms \
   --heartbeat-timeout 5s --restart never -- "$demo" --hb-interval 200 >"$T/stdout" 2>"$T/stderr" &
@@ -13,11 +13,7 @@ pid_before=$(q "select value from events where kind='start'")
 kill -STOP "$spid"
 sleep 10
 kill -CONT "$spid"
-set +e
-timeout -k 5 60 tail --pid="$spid" -f /dev/null
-wait "$spid"
-RC=$?
-set -e
+wait_soak "$spid"
 expect_rc 0
 [ "$(q "select count(*) from events where kind='hang'")" -eq 0 ] ||
   fail "a hang was declared: $(q "select detail from events where kind='hang'")"
@@ -35,8 +31,7 @@ q "select detail from events where kind='soak_paused'" | grep -q "not counted as
 after=$(q "select count(*) from samples where t > (select t from events where kind='soak_paused')")
 [ "$before" -ge 10 ] || fail "only $before samples before the pause"
 [ "$after" -ge 10 ] || fail "only $after samples after the pause"
-[ "$(q "select value from run where key='outcome'")" = "duration reached" ] ||
-  fail "outcome: $(q "select value from run where key='outcome'")"
+record_whole q
 # the heartbeats written during the pause were read (the service was alive all along)
 [ "$(grep -c '\[HB\] alive' "$T/art/soak.log")" -ge 70 ] || fail "heartbeats lost: $(grep -c '\[HB\] alive' "$T/art/soak.log")"
 pass "paused 10 s: soak_paused ($gap s) recorded, no hang, $before + $after samples, pid $pid_before kept"

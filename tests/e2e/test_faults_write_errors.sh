@@ -15,13 +15,6 @@ start_soak() { # DURATION
     >"$T/stdout" 2>"$T/stderr" &
   spid=$!
 }
-wait_soak() {
-  set +e
-  timeout -k 5 60 tail --pid="$spid" -f /dev/null
-  wait "$spid"
-  RC=$?
-  set -e
-}
 
 # for 3 s, then lifted
 start_soak 8s
@@ -29,7 +22,7 @@ sleep 2
 prlimit --pid "$spid" --fsize=16384:unlimited
 sleep 3
 prlimit --pid "$spid" --fsize=unlimited:unlimited
-wait_soak
+wait_soak "$spid"
 expect_rc 0
 grep -q "soak: cannot write '.*samples.db'" "$T/stderr" || fail "the failed writes were silent: $(cat "$T/stderr")"
 [ "$(q "select count(*) from events where kind='write_failed'")" -ge 1 ] || fail "no write_failed event"
@@ -40,8 +33,7 @@ n=$(q "select count(*) from samples")
 [ "$n" -ge 50 ] || fail "only $n samples kept"
 gap=$(q "select max(b.t - a.t) from samples a join samples b on b.rowid = a.rowid + 1")
 awk -v g="$gap" 'BEGIN { exit !(g < 1.0) }' || fail "a gap of $gap s in the samples"
-[ "$(q "select value from run where key='data_lost'")" = "0" ] || fail "data lost"
-[ "$(q "select value from run where key='outcome'")" = "duration reached" ] || fail "outcome lost"
+record_whole q
 q "select detail from events where kind='log_error'" | grep -q "File too large" ||
   fail "the log's write error is not an event: $(q "select detail from events where kind='log_error'")"
 
@@ -49,7 +41,7 @@ q "select detail from events where kind='log_error'" | grep -q "File too large" 
 start_soak 4s
 sleep 2
 prlimit --pid "$spid" --fsize=16384:unlimited
-wait_soak
+wait_soak "$spid"
 [ "$RC" -eq 1 ] || fail "exit code $RC: a run that lost data must fail: $(cat "$T/stderr")"
 lost=$(sed -n 's/^  record .* \([0-9]*\) rows lost$/\1/p' "$T/stdout")
 [ -n "$lost" ] && [ "$lost" -gt 0 ] || fail "the summary does not count the lost rows: $(cat "$T/stdout")"
@@ -57,11 +49,7 @@ n=$(q "select count(*) from samples")
 [ "$(stored_in_summary)" = "$n" ] || fail "the summary claims $(stored_in_summary) samples, $n stored"
 [ "$n" -ge 10 ] || fail "the samples before the fault were lost: $n"
 [ "$(q "select value from run where key='outcome'")" = "running" ] || fail "outcome: $(q "select value from run where key='outcome'")"
-set +e
-"$SOAK" analyze "$T/art" >"$T/analyze.out" 2>&1
-arc=$?
-set -e
-[ "$arc" -eq 1 ] || fail "analyze exit $arc: $(cat "$T/analyze.out")"
-[ "$(jq -r '.gates[] | select(.name == "data_loss") | .status' "$T/art/verdict.json")" = "fail" ] ||
-  fail "the verdict's data_loss gate does not fail"
+analyze_run "$T/art"
+[ "$ARC" -eq 1 ] || fail "analyze exit $ARC: $(cat "$T/analyze.out")"
+[ "$(gate data_loss status "$T/art")" = "fail" ] || fail "the verdict's data_loss gate does not fail"
 pass "write errors: rows written late ($late) when lifted; $lost rows counted lost and a failing verdict when not"
