@@ -2,7 +2,7 @@
  * analyze: the verdict of a run. See analyze.h; formats in docs/soak-analyze.md.
  *
  * The series a gate names come from, in this order: the pseudo-series the analysis computes
- * (duration_s, memory_growth_mb_per_hour, crashes, hangs), a column of the samples table
+ * (duration_s, memory_growth_mb_per_hour, crashes, hangs, data_lost), a column of the samples table
  * (rss_bytes, zombies ...), the metrics table (scraped metrics, and pattern.NAME counters that
  * soak run stores there); columns come from STORE_SAMPLE_COLUMNS (store.h), nothing is listed
  * here again.
@@ -28,6 +28,7 @@
 
 #include "config.h"
 #include "csvseries.h"
+#include "ctl.h"
 #include "errcode.h"
 #include "gate.h"
 #include "leakstat.h"
@@ -71,6 +72,8 @@ typedef struct run_data {
     double start, end;   /* run start and end (Unix s, or elapsed s for CSV) */
     int have_run_counts; /* crashes/hangs from the run record */
     double crashes, hangs;
+    int have_lost; /* data_lost: rows the record lost (soak-guarantees.md) */
+    double lost;
     char command[1024];
 } run_data;
 
@@ -201,6 +204,15 @@ static int load_db(const char *dir, run_data *r, char *err, size_t errlen)
         r->hangs = (double)hangs;
     }
     runrec_value(r->rr, "command", r->command, sizeof r->command);
+    /* what the record lost: counted by soak at the end; without an end (soak killed, or no
+     * room left for it) the outcome itself is lost, unless the run is still going */
+    double end_t;
+    r->have_lost = 1;
+    r->lost = 0;
+    if (runrec_value_num(r->rr, "end_time", &end_t) == 1)
+        runrec_value_num(r->rr, "data_lost", &r->lost);
+    else if (ctl_running_pid(dir) <= 0)
+        r->lost = 1;
     r->source = "samples.db";
     return 0;
 }
@@ -372,7 +384,7 @@ static int is_leak_gate(const gate_expr *e)
 static int gate_column(const gate_expr *e)
 {
     static const char *const pseudo[] = {"duration_s", "crashes", "hangs",
-                                         "memory_growth_mb_per_hour"};
+                                         "memory_growth_mb_per_hour", "data_lost"};
     for (size_t i = 0; i < sizeof pseudo / sizeof pseudo[0]; i++)
         if (!strcmp(e->name, pseudo[i]))
             return -1;
@@ -414,6 +426,11 @@ static void eval_gate(run_data *r, const leak *lk, gate_result *g)
     } else if (strcmp(e->name, "crashes") == 0 || strcmp(e->name, "hangs") == 0) {
         if (r->have_run_counts) {
             gate_acc_add(a, r->end, e->name[0] == 'c' ? r->crashes : r->hangs);
+            have = 1;
+        }
+    } else if (strcmp(e->name, "data_lost") == 0) {
+        if (r->have_lost) {
+            gate_acc_add(a, r->end, r->lost);
             have = 1;
         }
     } else if (strcmp(e->name, "memory_growth_mb_per_hour") == 0) {

@@ -50,6 +50,8 @@ static const char *const default_gates[] = {
     "last(crashes) == 0",
     "security",
     "last(security_critical_high) == 0",
+    "data_loss",
+    "last(data_lost) == 0",
     NULL,
 };
 

@@ -1,4 +1,4 @@
-/* policy: watchdog, quota and low-disk decisions. See policy.h. */
+/* policy: watchdog, quota, low-disk, room and pause decisions. See policy.h. */
 #include "policy.h"
 
 int policy_watchdog(int enabled, int running, uint64_t now_ms, uint64_t last_heartbeat_ms,
@@ -39,4 +39,50 @@ policy_disk policy_disk_check(uint64_t free_bytes, uint64_t min_free_bytes, int 
         d.low = was_low != 0; /* between the two marks: as before */
     }
     return d;
+}
+
+policy_min_free policy_min_free_check(uint64_t min_free_bytes, uint64_t disk_bytes)
+{
+    policy_min_free m = {0, min_free_bytes};
+    if (disk_bytes > 0 && min_free_bytes > disk_bytes) {
+        m.warn = 1;
+        m.effective = disk_bytes / 16;
+    }
+    return m;
+}
+
+uint64_t policy_record_reserve(uint64_t disk_bytes)
+{
+    uint64_t r = disk_bytes / 8;
+    if (r < POLICY_RESERVE_MIN)
+        r = POLICY_RESERVE_MIN;
+    if (r > POLICY_RESERVE_MAX)
+        r = POLICY_RESERVE_MAX;
+    return r;
+}
+
+uint64_t policy_log_room(uint64_t log_bytes, uint64_t free_bytes, uint64_t reserve)
+{
+    uint64_t room = log_bytes + (free_bytes > reserve ? free_bytes - reserve : 0);
+    return room ? room : 1;
+}
+
+uint64_t policy_log_file_size(uint64_t max_log_size, uint64_t disk_bytes)
+{
+    if (disk_bytes == 0)
+        return max_log_size;
+    uint64_t cap = disk_bytes / 16;
+    if (cap < (64u << 10))
+        cap = 64u << 10;
+    return max_log_size < cap ? max_log_size : cap;
+}
+
+int policy_paused(uint64_t mono_gap_ms, uint64_t boot_gap_ms, uint64_t interval_ms,
+                  uint64_t *gap_ms)
+{
+    *gap_ms = boot_gap_ms > mono_gap_ms ? boot_gap_ms : mono_gap_ms;
+    int stalled = mono_gap_ms > 5 * interval_ms && mono_gap_ms > 1000;
+    uint64_t slept = boot_gap_ms > mono_gap_ms ? boot_gap_ms - mono_gap_ms : 0;
+    int suspended = slept > interval_ms && slept > 1000;
+    return stalled || suspended;
 }

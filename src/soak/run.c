@@ -44,6 +44,7 @@
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -114,7 +115,19 @@ typedef struct sv {
     double hang_age_s;    /* the heartbeat's age when the watchdog fired */
     int survivors;        /* processes left when soak gave up stopping them */
     int db_capped;        /* policy: the folder reached its quota */
-    int disk_low;         /* policy: free disk is low */
+    int disk_tight; /* free disk under the reserve: optional rows wait, the record goes first */
+    int64_t stored_samples; /* read back from samples.db at the end (-1: unknown) */
+    uint64_t data_lost;     /* samples, events and run values not written, at the end */
+    int disk_low;           /* policy: free disk is low */
+    uint64_t disk_bytes;    /* the size of the artifacts' filesystem (0: unknown) */
+    uint64_t min_free;      /* the minimum free disk used (policy_min_free_check) */
+    uint64_t reserve;       /* free disk the logs leave to the record (policy_record_reserve) */
+    int store_failing;      /* a write_failed event was recorded, no write_ok yet */
+    int reserve_told;       /* the reserve's release was recorded; not made again yet */
+    uint64_t reserve_releases_seen;      /* store_stats.reserve_releases already recorded */
+    uint64_t store_lost_seen;            /* lost rows already told in a data_lost event */
+    uint64_t last_mono_ms, last_boot_ms; /* the clocks at the previous sample (0: none yet) */
+    uint64_t pauses;                     /* soak itself not scheduled (soak_paused events) */
     uint64_t last_pat_store_ms;
     char artifacts_dir[PATH_MAX];
     char pid_path[PATH_MAX];
@@ -125,6 +138,7 @@ typedef struct sv {
 } sv;
 
 static void sv_sample(uv_timer_t *t);
+static void sv_ckpt_tick(uv_timer_t *t);
 static void sv_stop_poll(uv_timer_t *t);
 static void sv_on_deadline(uv_timer_t *t);
 static void sv_store_pattern_counts(sv *s);
@@ -191,7 +205,7 @@ static void sv_on_line(void *ud, int stream, const char *line, size_t len, int c
             s->rs.last_heartbeat_ms = now;
             continue; /* heartbeats are sampled as an age, not recorded one by one */
         }
-        if (s->pat_recorded[i] < s->o->pattern_events_per_min && !s->db_capped) {
+        if (s->pat_recorded[i] < s->o->pattern_events_per_min && !s->db_capped && !s->disk_tight) {
             s->pat_recorded[i]++;
             char detail[600];
             snprintf(detail, sizeof detail, "%s: %.*s", patterns_name(s->pat, i),
@@ -263,6 +277,24 @@ static void sv_drain_pipe(sv *s, int stream)
         }
     }
     sv_close_pipe(s, stream);
+}
+
+/* Reads what is waiting in the service's pipes now (never blocks; at most 4 MiB a pipe), so
+ * that lines written while soak was not scheduled are seen before the heartbeat is judged. */
+static void sv_read_waiting(sv *s)
+{
+    for (int stream = 0; stream < LOGCAP_NSTREAMS; stream++) {
+        uv_os_fd_t fd;
+        if (!s->pipe_open[stream] || uv_fileno((uv_handle_t *)&s->pipes[stream], &fd) != 0)
+            continue;
+        char buf[65536];
+        for (int i = 0; i < 64; i++) {
+            ssize_t n = read(fd, buf, sizeof buf);
+            if (n <= 0)
+                break; /* EAGAIN, or EOF: the loop's read callback closes it */
+            logcap_feed(s->lc, stream, buf, (size_t)n, sv_on_line, s);
+        }
+    }
 }
 
 /* ---- starting the service ------------------------------------------------------------- */
@@ -777,17 +809,20 @@ static void sv_policies(sv *s, uint64_t now)
                      units_format_bytes(s->rs.artifacts_bytes, a, sizeof a),
                      units_format_bytes(s->o->artifacts_quota, b, sizeof b));
         s->db_capped = q.capped;
-        s->rs.db_capped = q.capped;
     }
-    logcap_set_quota(s->lc, q.log_quota);
+    s->disk_tight = s->rs.disk_free_bytes < s->reserve;
+    s->rs.db_capped = s->db_capped || s->disk_tight; /* scraped metrics wait too */
+    /* the record before the logs: they leave the reserve free */
+    uint64_t room = policy_log_room(s->rs.log.log_bytes, s->rs.disk_free_bytes, s->reserve);
+    logcap_set_quota(s->lc, room < q.log_quota ? room : q.log_quota);
 
-    policy_disk d = policy_disk_check(s->rs.disk_free_bytes, s->o->min_free_disk, s->disk_low);
+    policy_disk d = policy_disk_check(s->rs.disk_free_bytes, s->min_free, s->disk_low);
     if (d.entered) {
         char f[32], m[32];
         sv_event_rec(s, STORE_EV_DISK_LOW, 0, (double)s->rs.disk_free_bytes,
                      "%s free below %s: deleting rotated logs, oldest first",
                      units_format_bytes(s->rs.disk_free_bytes, f, sizeof f),
-                     units_format_bytes(s->o->min_free_disk, m, sizeof m));
+                     units_format_bytes(s->min_free, m, sizeof m));
     }
     s->disk_low = d.low;
     if (d.cleanup_bytes)
@@ -806,10 +841,105 @@ static void sv_policies(sv *s, uint64_t now)
 
 /* ---- sampling ----------------------------------------------------------------------------- */
 
+static uint64_t clock_ms(clockid_t id)
+{
+    struct timespec ts;
+    if (clock_gettime(id, &ts) != 0)
+        return 0;
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* Soak itself not scheduled since the last sample (SIGSTOP, a paused VM, a suspend): an event,
+ * and the heartbeat's clock starts again, since the service was not the one that was silent. */
+static void sv_check_pause(sv *s, uint64_t now)
+{
+    uint64_t mono = clock_ms(CLOCK_MONOTONIC), boot = clock_ms(CLOCK_BOOTTIME);
+    uint64_t gap = 0;
+    int paused = s->last_mono_ms && policy_paused(mono - s->last_mono_ms, boot - s->last_boot_ms,
+                                                  s->o->interval_ms, &gap);
+    s->last_mono_ms = mono;
+    s->last_boot_ms = boot;
+    if (!paused)
+        return;
+    char g[32], i[32];
+    s->pauses++;
+    sv_event_rec(s, STORE_EV_SOAK_PAUSED, 0, (double)gap / 1000.0,
+                 "soak was not scheduled for %s (sampling every %s): not counted as a hang; "
+                 "the heartbeat's clock starts again",
+                 units_format_duration(gap, g, sizeof g),
+                 units_format_duration(s->o->interval_ms, i, sizeof i));
+    if (s->rs.last_heartbeat_ms < now)
+        s->rs.last_heartbeat_ms = now;
+}
+
+/* The reserve file's size (store_reserve): half the reserve, at most STORE_RESERVE_MAX. */
+static uint64_t sv_reserve_file_bytes(const sv *s)
+{
+    return s->reserve / 2 < STORE_RESERVE_MAX ? s->reserve / 2 : STORE_RESERVE_MAX;
+}
+
+/* Failed writes of samples.db are events (written when there is room again), never silent. */
+static void sv_check_store(sv *s)
+{
+    store_stats st;
+    store_stats_get(s->db, &st);
+    s->rs.store_errors = st.write_errors;
+    if (st.failing && !s->store_failing) {
+        s->store_failing = 1;
+        fprintf(stderr,
+                "soak: cannot write '%s': %s: keeping samples and events in memory "
+                "until there is room (at most %d)\n",
+                s->db_path, st.last_error, STORE_PENDING_MAX);
+        sv_event_rec(s, STORE_EV_WRITE_FAILED, 0, (double)st.write_errors,
+                     "%s: %s: samples and events kept in memory until there is room%s", s->db_path,
+                     st.last_error, st.reserve_releases ? " (the reserve was released)" : "");
+        store_stats_get(s->db, &st);
+    }
+    if (st.reserve_releases > s->reserve_releases_seen) {
+        s->reserve_releases_seen = st.reserve_releases;
+        /* a write failed and the reserve made room for it: nothing lost yet, but on record */
+        s->reserve_told = 1;
+        char r[32];
+        units_format_bytes(sv_reserve_file_bytes(s), r, sizeof r);
+        fprintf(stderr,
+                "soak: the disk of '%s' is full: its reserve (%s) was released for the "
+                "record; the logs wait for room\n",
+                s->artifacts_dir, r);
+        sv_event_rec(s, STORE_EV_WRITE_FAILED, 0, (double)st.write_errors,
+                     "%s: %s: the reserve (%s) was released for the record", s->db_path,
+                     st.last_error, r);
+        store_stats_get(s->db, &st);
+    }
+    /* room again: the reserve, too, when the disk has twice that free */
+    if (s->reserve_told && !st.failing && !store_reserve_bytes(s->db) &&
+        s->rs.disk_free_bytes > 2 * s->reserve &&
+        store_reserve(s->db, sv_reserve_file_bytes(s)) == 0)
+        s->reserve_told = 0;
+    if (!st.failing && s->store_failing) {
+        s->store_failing = 0;
+        sv_event_rec(s, STORE_EV_WRITE_OK, 0, (double)st.late_rows,
+                     "writes of samples.db work again: %llu rows written late, %llu writes "
+                     "failed so far",
+                     (unsigned long long)st.late_rows, (unsigned long long)st.write_errors);
+    }
+    uint64_t lost = store_lost(s->db);
+    if (lost > s->store_lost_seen) {
+        sv_event_rec(s, STORE_EV_DATA_LOST, 0, (double)(lost - s->store_lost_seen),
+                     "%llu rows lost (%llu samples, %llu events, %llu run values in all): "
+                     "more than %d kept in memory while writes failed",
+                     (unsigned long long)(lost - s->store_lost_seen),
+                     (unsigned long long)st.lost_samples, (unsigned long long)st.lost_events,
+                     (unsigned long long)st.lost_run, STORE_PENDING_MAX);
+        s->store_lost_seen = lost;
+    }
+}
+
 static void sv_sample(uv_timer_t *t)
 {
     sv *s = t->data;
     uint64_t now = now_ms(s);
+    sv_read_waiting(s); /* the lines waiting first: a heartbeat among them counts */
+    sv_check_pause(s, now);
     logcap_stats ls;
     logcap_stats_get(s->lc, &ls);
     /* the tree below the shim (which is not counted); below soak once the shim is gone */
@@ -817,8 +947,12 @@ static void sv_sample(uv_timer_t *t)
     sampler_take(s->sm, root, s->rs.state == RS_RUNNING, now, &ls, &s->rs);
     sv_policies(s, now);
     store_sample m = sampler_row(&s->rs, wall_now(), now);
-    if (store_sample_add(s->db, &m) != 0)
-        s->rs.store_errors++;
+    store_sample_add(s->db, &m);
+    sv_check_store(s);
+    /* a flood of rotation events grows the WAL by a page each: it is copied back early */
+    uint64_t wal = store_wal_bytes(s->db);
+    if (wal > STORE_WAL_LIMIT || (wal > STORE_WAL_LIMIT / 8 && s->rs.disk_free_bytes < s->reserve))
+        sv_ckpt_tick(&s->ckpt_timer); /* and early when the disk is nearly full */
     if (s->rs.samples == 0 || now - s->last_pat_store_ms >= 60000)
         sv_store_pattern_counts(s);
     s->rs.samples++;
@@ -902,6 +1036,44 @@ fail:
     return -1;
 }
 
+/* The disk under the folder: its size decides the minimum free disk used, the reserve the logs
+ * leave to the record, and the size soak.log rotates at (policy.h). */
+static void sv_disk_plan(sv *s)
+{
+    struct statvfs vfs;
+    if (statvfs(s->artifacts_dir, &vfs) != 0)
+        memset(&vfs, 0, sizeof vfs); /* unknown: the policies' defaults, nothing tight */
+    s->disk_bytes = (uint64_t)vfs.f_blocks * vfs.f_frsize;
+    policy_min_free mf = policy_min_free_check(s->o->min_free_disk, s->disk_bytes);
+    s->min_free = mf.effective;
+    s->reserve = policy_record_reserve(s->disk_bytes);
+    s->disk_tight = s->disk_bytes && (uint64_t)vfs.f_bavail * vfs.f_frsize < s->reserve;
+    if (mf.warn) {
+        char a[32], b[32], c[32];
+        fprintf(stderr,
+                "soak: warning: min_free_disk %s is larger than the disk of '%s' (%s): using %s\n",
+                units_format_bytes(s->o->min_free_disk, a, sizeof a), s->artifacts_dir,
+                units_format_bytes(s->disk_bytes, b, sizeof b),
+                units_format_bytes(s->min_free, c, sizeof c));
+    }
+    /* room for the last records even when something else fills the disk */
+    store_reserve(s->db, sv_reserve_file_bytes(s));
+}
+
+/* Caps the logs to the room the disk has now (the quota's share is set at each sample). */
+static void sv_log_room_now(sv *s)
+{
+    struct statvfs vfs;
+    if (statvfs(s->artifacts_dir, &vfs) != 0)
+        return;
+    logcap_stats ls;
+    logcap_stats_get(s->lc, &ls);
+    uint64_t room =
+        policy_log_room(ls.log_bytes, (uint64_t)vfs.f_bavail * vfs.f_frsize, s->reserve);
+    uint64_t quota = s->o->artifacts_quota;
+    logcap_set_quota(s->lc, quota && quota < room ? quota : room);
+}
+
 /* Refuses to run two soaks into one folder. */
 static int sv_check_not_running(sv *s, char *err, size_t errlen)
 {
@@ -934,8 +1106,17 @@ static void sv_print_outcome(sv *s, int code)
            units_format_duration(r->end_ms - r->start_ms, a, sizeof a),
            sv_outcome(s, why, sizeof why));
     printf("  command      %s\n", r->command);
-    printf("  samples      %llu (every %s)\n", (unsigned long long)r->samples,
-           units_format_duration(s->o->interval_ms, b, sizeof b));
+    /* what samples.db holds, never more: a sample that could not be written is not claimed */
+    if (s->stored_samples >= 0 && (uint64_t)s->stored_samples != r->samples)
+        printf("  samples      %lld stored of %llu taken (every %s)\n",
+               (long long)s->stored_samples, (unsigned long long)r->samples,
+               units_format_duration(s->o->interval_ms, b, sizeof b));
+    else
+        printf("  samples      %llu (every %s)\n", (unsigned long long)r->samples,
+               units_format_duration(s->o->interval_ms, b, sizeof b));
+    if (s->data_lost || r->store_errors)
+        printf("  record       %llu writes failed, %llu rows lost\n",
+               (unsigned long long)r->store_errors, (unsigned long long)s->data_lost);
     printf("  memory       rss start %s, end %s, max %s\n",
            units_format_bytes(r->rss_first, a, sizeof a),
            units_format_bytes(r->rss_last, b, sizeof b),
@@ -952,7 +1133,10 @@ static void sv_print_outcome(sv *s, int code)
            units_format_bytes(r->log.dropped_bytes, d, sizeof d));
     printf("  artifacts    %s (%s)\n", s->artifacts_dir,
            units_format_bytes(r->artifacts_bytes, b, sizeof b));
-    printf("  supervision  %s\n", code == SOAK_EXIT_PASS   ? "ok: no crash, no hang"
+    int sup_failed = sup_exit_code(&s->sup) == SOAK_EXIT_FAIL;
+    printf("  supervision  %s\n", code == SOAK_EXIT_PASS ? "ok: no crash, no hang"
+                                  : code == SOAK_EXIT_FAIL && !sup_failed
+                                      ? "failed: the run lost data (samples.db)"
                                   : code == SOAK_EXIT_FAIL ? "failed: crashes, hangs or start limit"
                                                            : "error");
 }
@@ -1023,11 +1207,12 @@ int run_soak(opts *o)
     s->db = store_open(s->db_path, 0, err, sizeof err);
     if (!s->db)
         goto fail;
+    sv_disk_plan(s);
     logcap_opts lo;
     logcap_opts_default(&lo);
     lo.dir = s->artifacts_dir;
     lo.name = "soak.log";
-    lo.max_file_bytes = o->max_log_size;
+    lo.max_file_bytes = policy_log_file_size(o->max_log_size, s->disk_bytes);
     lo.max_files = o->max_log_files;
     lo.quota_bytes = o->artifacts_quota;
     lo.buffer_bytes = (size_t)o->log_buffer;
@@ -1035,6 +1220,7 @@ int run_soak(opts *o)
     s->lc = logcap_new(&lo, err, sizeof err);
     if (!s->lc)
         goto fail;
+    sv_log_room_now(s); /* before the first line: a flood fills a small disk within a second */
     s->sm = sampler_new(uv_default_loop(), s->artifacts_dir, s->db_path, o->pss_interval_ms);
     s->tk = treekill_new("/proc", 0); /* the SIGCHLD handler reaps */
     if (!s->sm || !s->tk) {
@@ -1053,6 +1239,7 @@ int run_soak(opts *o)
     s->cg = cgroup_new(getpid());
 
     /* the run's record */
+    store_run_begin(s->db);
     char *cfg = malloc(OPTS_DUMP_MAX);
     if (cfg) {
         opts_dump(o, cfg, OPTS_DUMP_MAX);
@@ -1072,6 +1259,9 @@ int run_soak(opts *o)
     units_format_duration(o->interval_ms, tmp, sizeof tmp);
     store_set_run(s->db, "interval", tmp);
     store_set_run(s->db, "cgroup", cgroup_describe(s->cg));
+    store_run_end(s->db);
+    if (s->disk_tight)
+        store_checkpoint_file(s->db_path); /* the WAL starts over before the disk is gone */
 
     s->loop = uv_default_loop();
     s->rs.start_ms = now_ms(s);
@@ -1155,6 +1345,17 @@ teardown:
     uv_loop_close(s->loop);
     char why[64];
     sv_outcome(s, why, sizeof why);
+    store_stats sst;
+    s->stored_samples = -1;
+    if (s->db) {
+        /* the record first: what is kept is written now (the reserve gives it room) */
+        sv_check_store(s);
+        store_flush(s->db);
+        store_stats_get(s->db, &sst);
+        s->data_lost = store_lost(s->db) + sst.pending;
+        if (s->data_lost && code == SOAK_EXIT_PASS)
+            code = SOAK_EXIT_FAIL; /* a run that lost data does not pass */
+    }
     if (s->lc) {
         snprintf(tmp, sizeof tmp, "%d", code);
         sv_event_rec(s, STORE_EV_END, 0, code, "%s", why);
@@ -1164,6 +1365,7 @@ teardown:
     if (s->db) {
         sv_store_pattern_counts(s);
         char n[32];
+        store_run_begin(s->db);
         snprintf(n, sizeof n, "%u", s->rs.crashes);
         store_set_run(s->db, "crashes", n);
         snprintf(n, sizeof n, "%u", s->rs.hangs);
@@ -1172,8 +1374,18 @@ teardown:
         store_set_run(s->db, "restarts", n);
         store_set_run(s->db, "outcome", why);
         store_set_run(s->db, "exit_code", tmp);
+        snprintf(n, sizeof n, "%llu", (unsigned long long)s->data_lost);
+        store_set_run(s->db, "data_lost", n);
         snprintf(tmp, sizeof tmp, "%.3f", wall_now());
         store_set_run(s->db, "end_time", tmp);
+        store_run_end(s->db);
+        store_stats_get(s->db, &sst);
+        s->rs.store_errors = sst.write_errors;
+        /* what is still kept now is lost with the process (analyze sees no end_time) */
+        s->data_lost = store_lost(s->db) + sst.pending + sst.pending_run;
+        if (s->data_lost && code == SOAK_EXIT_PASS)
+            code = SOAK_EXIT_FAIL;
+        s->stored_samples = store_count(s->db, "samples");
     }
     if (s->pid_path[0])
         unlink(s->pid_path);

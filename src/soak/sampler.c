@@ -147,11 +147,13 @@ static uint64_t sm_file_bytes(const char *path)
 /* The folder's size now: the logs, samples.db and its side files, and the rest. */
 static uint64_t sm_artifacts_bytes(const sampler *sm, const logcap_stats *ls)
 {
-    char p[PATH_MAX + 8];
+    char p[PATH_MAX + 16];
     uint64_t db = sm_file_bytes(sm->db_path);
     snprintf(p, sizeof p, "%s-wal", sm->db_path);
     db += sm_file_bytes(p);
     snprintf(p, sizeof p, "%s-shm", sm->db_path);
+    db += sm_file_bytes(p);
+    snprintf(p, sizeof p, "%s-reserve", sm->db_path); /* store_reserve: soak's too */
     db += sm_file_bytes(p);
     return sm->other_bytes + ls->log_bytes + db;
 }

@@ -4,7 +4,8 @@
  * size and the free disk; and the samples.db row made of it.
  *
  * The folder's size never needs a walk on the loop: it is kept from what soak itself writes
- * (the logs: logcap counts their bytes; samples.db and its -wal and -shm: one stat each) plus
+ * (the logs: logcap counts their bytes; samples.db and its -wal, -shm and -reserve: one stat
+ * each) plus
  * the rest of the folder, which a full walk on the libuv thread pool measures every walk_ms
  * (bounded: 8 levels, 100000 entries).
  *

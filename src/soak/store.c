@@ -6,10 +6,39 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* A row that could not be written, kept until it can be. */
+typedef struct store_kept {
+    int is_event;
+    store_sample smp;
+    double t, value;
+    store_evkind kind;
+    int failure;
+    int has_detail;
+    char detail[256];
+} store_kept;
+
+typedef struct store_kept_run {
+    char key[64];
+    char *value; /* owned */
+} store_kept_run;
 
 struct store {
     sqlite3 *db;
     sqlite3_stmt *ins_sample, *ins_event, *ins_metric, *set_run;
+    char path[4096];
+    store_kept *kept; /* ring of STORE_PENDING_MAX, allocated at the first failure */
+    size_t kept_head, kept_n;
+    store_kept_run kept_run[STORE_PENDING_RUN];
+    size_t kept_run_n;
+    store_stats st;
+    uint64_t reserve_bytes; /* the reserve file's size; 0: none */
+    int in_metrics;         /* between store_begin and store_commit */
+    int metrics_failed;     /* a metric of this transaction failed */
+    uint64_t metrics_n;     /* metric rows of this transaction */
+    int run_batch;          /* between store_run_begin and store_run_end */
 };
 
 /* ---- the sample columns, generated from STORE_SAMPLE_COLUMNS ---- */
@@ -147,6 +176,7 @@ store *store_open(const char *path, int readonly, char *err, size_t errlen)
                                NULL) != SQLITE_OK) {
         goto fail;
     }
+    snprintf(s->path, sizeof s->path, "%s", path);
     sqlite3_busy_timeout(s->db, 2000);
     if (readonly) {
         /* a foreign file shows here, not later */
@@ -154,11 +184,13 @@ store *store_open(const char *path, int readonly, char *err, size_t errlen)
             goto fail;
         return s;
     }
+    char wal_limit[64];
+    snprintf(wal_limit, sizeof wal_limit, "PRAGMA journal_size_limit=%u", STORE_WAL_LIMIT);
     if (sqlite3_exec(s->db,
                      "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
-                     "PRAGMA journal_size_limit=4194304; PRAGMA cache_size=-512;"
-                     "PRAGMA wal_autocheckpoint=0;",
+                     "PRAGMA cache_size=-512; PRAGMA wal_autocheckpoint=0;",
                      NULL, NULL, NULL) != SQLITE_OK ||
+        sqlite3_exec(s->db, wal_limit, NULL, NULL, NULL) != SQLITE_OK ||
         sqlite3_exec(s->db, store_schema, NULL, NULL, NULL) != SQLITE_OK)
         goto fail;
     char sql[1024];
@@ -189,6 +221,10 @@ void store_close(store *s)
 {
     if (!s)
         return;
+    store_release_reserve(s);
+    for (size_t i = 0; i < s->kept_run_n; i++)
+        free(s->kept_run[i].value);
+    free(s->kept);
     sqlite3_finalize(s->ins_sample);
     sqlite3_finalize(s->ins_event);
     sqlite3_finalize(s->ins_metric);
@@ -205,14 +241,16 @@ static int store_step(sqlite3_stmt *st)
     return rc == SQLITE_DONE ? 0 : -1;
 }
 
-int store_set_run(store *s, const char *key, const char *value)
+/* ---- writes, and what is kept when they fail ------------------------------------------- */
+
+static int store_write_run(store *s, const char *key, const char *value)
 {
     sqlite3_bind_text(s->set_run, 1, key, -1, SQLITE_TRANSIENT);
     sqlite3_bind_text(s->set_run, 2, value, -1, SQLITE_TRANSIENT);
     return store_step(s->set_run);
 }
 
-int store_sample_add(store *s, const store_sample *m)
+static int store_write_sample(store *s, const store_sample *m)
 {
     sqlite3_stmt *st = s->ins_sample;
 #define COL_BIND(name, type, rule, scope, unit, label)                                             \
@@ -225,6 +263,243 @@ int store_sample_add(store *s, const store_sample *m)
     STORE_SAMPLE_COLUMNS(COL_BIND)
 #undef COL_BIND
     return store_step(st);
+}
+
+static int store_write_event(store *s, double t, store_evkind kind, int failure, const char *detail,
+                             double value);
+
+static int store_write_kept(store *s, const store_kept *k)
+{
+    return k->is_event ? store_write_event(s, k->t, k->kind, k->failure,
+                                           k->has_detail ? k->detail : NULL, k->value)
+                       : store_write_sample(s, &k->smp);
+}
+
+/* Notes a failure: its text, and the reserve released so that the retry has room. Returns 1
+ * when the reserve was just released (worth one retry). */
+static int store_failed(store *s)
+{
+    snprintf(s->st.last_error, sizeof s->st.last_error, "%s", sqlite3_errmsg(s->db));
+    s->st.failing = 1;
+    if (s->reserve_bytes && store_release_reserve(s) > 0) {
+        s->st.reserve_releases++;
+        return 1;
+    }
+    return 0;
+}
+
+/* Keeps a row; the oldest kept goes (lost) when the ring is full. Returns -1 (the write failed). */
+static int store_keep(store *s, const store_kept *k)
+{
+    if (!s->kept && !(s->kept = calloc(STORE_PENDING_MAX, sizeof *s->kept))) {
+        if (k->is_event)
+            s->st.lost_events++;
+        else
+            s->st.lost_samples++;
+        return -1;
+    }
+    if (s->kept_n == STORE_PENDING_MAX) {
+        if (s->kept[s->kept_head].is_event)
+            s->st.lost_events++;
+        else
+            s->st.lost_samples++;
+        s->kept_head = (s->kept_head + 1) % STORE_PENDING_MAX;
+        s->kept_n--;
+    }
+    s->kept[(s->kept_head + s->kept_n) % STORE_PENDING_MAX] = *k;
+    s->kept_n++;
+    if (s->kept_n > s->st.pending_high_water)
+        s->st.pending_high_water = s->kept_n;
+    return -1;
+}
+
+static int store_keep_run(store *s, const char *key, const char *value)
+{
+    size_t i;
+    for (i = 0; i < s->kept_run_n; i++)
+        if (!strcmp(s->kept_run[i].key, key))
+            break;
+    if (i == s->kept_run_n) {
+        if (s->kept_run_n == STORE_PENDING_RUN) {
+            s->st.lost_run++;
+            return -1;
+        }
+        snprintf(s->kept_run[i].key, sizeof s->kept_run[i].key, "%s", key);
+        s->kept_run[i].value = NULL;
+        s->kept_run_n++;
+    }
+    char *v = strdup(value ? value : "");
+    if (!v) {
+        s->st.lost_run++;
+        return -1;
+    }
+    free(s->kept_run[i].value);
+    s->kept_run[i].value = v;
+    return -1;
+}
+
+int store_flush(store *s)
+{
+    if (!s->kept_n && !s->kept_run_n)
+        return 0;
+    if (s->in_metrics || !sqlite3_get_autocommit(s->db))
+        return -1; /* not inside another transaction */
+    for (int attempt = 0; attempt < 2; attempt++) {
+        int ok = sqlite3_exec(s->db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK;
+        for (size_t i = 0; ok && i < s->kept_n; i++)
+            ok = store_write_kept(s, &s->kept[(s->kept_head + i) % STORE_PENDING_MAX]) == 0;
+        for (size_t i = 0; ok && i < s->kept_run_n; i++)
+            ok = store_write_run(s, s->kept_run[i].key, s->kept_run[i].value) == 0;
+        if (ok && sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK) {
+            s->st.late_rows += s->kept_n + s->kept_run_n;
+            s->kept_head = s->kept_n = 0;
+            for (size_t i = 0; i < s->kept_run_n; i++)
+                free(s->kept_run[i].value);
+            s->kept_run_n = 0;
+            s->st.failing = 0;
+            return 0;
+        }
+        int retry = store_failed(s);
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+        if (!retry)
+            break;
+    }
+    return -1;
+}
+
+/* Writes a row after what is kept; keeps it when that fails. */
+static int store_put(store *s, const store_kept *k)
+{
+    if (store_flush(s) != 0) {
+        s->st.write_errors++;
+        return store_keep(s, k);
+    }
+    if (store_write_kept(s, k) == 0)
+        return 0;
+    if (store_failed(s) && store_write_kept(s, k) == 0) {
+        s->st.failing = 0;
+        return 0;
+    }
+    s->st.write_errors++;
+    return store_keep(s, k);
+}
+
+void store_run_begin(store *s)
+{
+    s->run_batch = 1;
+}
+
+int store_run_end(store *s)
+{
+    s->run_batch = 0;
+    if (store_flush(s) == 0)
+        return 0;
+    s->st.write_errors++;
+    return -1;
+}
+
+int store_set_run(store *s, const char *key, const char *value)
+{
+    if (s->run_batch) {
+        store_keep_run(s, key, value);
+        return 0;
+    }
+    if (store_flush(s) == 0) {
+        if (store_write_run(s, key, value) == 0)
+            return 0;
+        if (store_failed(s) && store_write_run(s, key, value) == 0) {
+            s->st.failing = 0;
+            return 0;
+        }
+    }
+    s->st.write_errors++;
+    return store_keep_run(s, key, value);
+}
+
+int store_sample_add(store *s, const store_sample *m)
+{
+    store_kept k;
+    memset(&k, 0, sizeof k);
+    k.smp = *m;
+    return store_put(s, &k);
+}
+
+void store_stats_get(const store *s, store_stats *out)
+{
+    *out = s->st;
+    out->pending = s->kept_n;
+    out->pending_run = s->kept_run_n;
+}
+
+uint64_t store_lost(const store *s)
+{
+    return s->st.lost_samples + s->st.lost_events + s->st.lost_run;
+}
+
+static void store_reserve_path(const store *s, char *buf, size_t n)
+{
+    snprintf(buf, n, "%s-reserve", s->path);
+}
+
+int store_reserve(store *s, uint64_t bytes)
+{
+    char p[4200];
+    static const char zeros[65536];
+    if (bytes > STORE_RESERVE_MAX)
+        bytes = STORE_RESERVE_MAX;
+    store_reserve_path(s, p, sizeof p);
+    FILE *f = fopen(p, "wb");
+    if (!f)
+        return -1;
+    uint64_t done = 0;
+    while (done < bytes) {
+        size_t n = bytes - done < sizeof zeros ? (size_t)(bytes - done) : sizeof zeros;
+        if (fwrite(zeros, 1, n, f) != n)
+            break;
+        done += n;
+    }
+    /* written, not a hole: the blocks are taken now (no fsync: it would stall the start) */
+    int ok = fflush(f) == 0 && done == bytes;
+    fclose(f);
+    if (!ok) {
+        unlink(p);
+        return -1;
+    }
+    s->reserve_bytes = bytes;
+    return 0;
+}
+
+uint64_t store_release_reserve(store *s)
+{
+    if (!s->reserve_bytes)
+        return 0;
+    char p[4200];
+    store_reserve_path(s, p, sizeof p);
+    uint64_t n = s->reserve_bytes;
+    s->reserve_bytes = 0;
+    return unlink(p) == 0 ? n : 0;
+}
+
+uint64_t store_reserve_bytes(const store *s)
+{
+    return s->reserve_bytes;
+}
+
+uint64_t store_wal_bytes(const store *s)
+{
+    char p[4200];
+    struct stat st;
+    snprintf(p, sizeof p, "%s-wal", s->path);
+    return stat(p, &st) == 0 ? (uint64_t)st.st_size : 0;
+}
+
+int store_set_max_bytes(store *s, uint64_t bytes)
+{
+    char sql[96];
+    /* 2^31 - 2 pages: SQLite's own largest */
+    uint64_t pages = bytes ? (bytes + 4095) / 4096 : 4294967294ull;
+    snprintf(sql, sizeof sql, "PRAGMA max_page_count=%llu", (unsigned long long)pages);
+    return sqlite3_exec(s->db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
 }
 
 static const struct {
@@ -276,6 +551,34 @@ int store_event(store *s, double t, store_evkind kind, int failure, const char *
 {
     if ((unsigned)kind >= STORE_NEVENTS)
         return -1;
+    store_kept k;
+    memset(&k, 0, sizeof k);
+    k.is_event = 1;
+    k.t = t;
+    k.kind = kind;
+    k.failure = failure;
+    k.value = value;
+    if (detail) {
+        k.has_detail = 1;
+        snprintf(k.detail, sizeof k.detail, "%s", detail);
+        if (strlen(detail) < sizeof k.detail)
+            return store_put(s, &k) == 0 ? 0 : -1;
+        /* a long detail is written whole when it can be, and kept cut */
+        if (store_flush(s) == 0 && store_write_event(s, t, kind, failure, detail, value) == 0)
+            return 0;
+        if (store_failed(s) && store_write_event(s, t, kind, failure, detail, value) == 0) {
+            s->st.failing = 0;
+            return 0;
+        }
+        s->st.write_errors++;
+        return store_keep(s, &k);
+    }
+    return store_put(s, &k);
+}
+
+static int store_write_event(store *s, double t, store_evkind kind, int failure, const char *detail,
+                             double value)
+{
     store_evclass cls = ev_table[kind].cls;
     if (cls == STORE_EVC_FAILURE)
         failure = 1;
@@ -293,22 +596,50 @@ int store_event(store *s, double t, store_evkind kind, int failure, const char *
 
 int store_begin(store *s)
 {
-    return sqlite3_exec(s->db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
+    store_flush(s);
+    s->metrics_failed = 0;
+    s->metrics_n = 0;
+    if (sqlite3_exec(s->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) {
+        s->metrics_failed = 1;
+        return -1;
+    }
+    s->in_metrics = 1;
+    return 0;
 }
 
 int store_commit(store *s)
 {
-    return sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
+    int ok = s->in_metrics && !s->metrics_failed &&
+             sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK;
+    if (!ok) {
+        if (s->in_metrics)
+            sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+        s->st.lost_metrics += s->metrics_n;
+        snprintf(s->st.last_error, sizeof s->st.last_error, "%s", sqlite3_errmsg(s->db));
+    }
+    s->in_metrics = 0;
+    s->metrics_n = 0;
+    return ok ? 0 : -1;
 }
 
 int store_metric(store *s, double t, const char *name, const char *labels, double value)
 {
     sqlite3_stmt *st = s->ins_metric;
+    if (s->metrics_failed) {
+        /* the failure may have rolled the transaction back: the rest would go in on its own */
+        s->metrics_n++;
+        return -1;
+    }
     sqlite3_bind_double(st, 1, t);
     sqlite3_bind_text(st, 2, name, -1, SQLITE_TRANSIENT);
     sqlite3_bind_text(st, 3, labels, -1, SQLITE_TRANSIENT);
     sqlite3_bind_double(st, 4, value);
-    return store_step(st);
+    s->metrics_n++;
+    if (store_step(st) != 0) {
+        s->metrics_failed = 1;
+        return -1;
+    }
+    return 0;
 }
 
 int store_last_sample(store *s, store_sample *o)

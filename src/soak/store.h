@@ -12,6 +12,15 @@
  * writer loses nothing that was written (WAL with synchronous=NORMAL survives a process
  * crash). The writing connection does not checkpoint: see store_checkpoint_file. Functions return 0
  * or -1; the last error text is in store_errmsg().
+ *
+ * When a write fails (a full disk, an I/O error), nothing is silent: a sample, an event or a
+ * run value that cannot be written is kept in memory, in order, and written (in one
+ * transaction) before the next write; the failures, the rows written late and the rows lost
+ * are counted (store_stats_get). At most STORE_PENDING_MAX rows are kept: past it the oldest
+ * kept row is dropped and counted as lost; run values are kept by key (at most
+ * STORE_PENDING_RUN keys). With a reserve (store_reserve), the first failure deletes the
+ * reserve file and tries again at once, so that the record has room before anything else.
+ * Scraped metrics are optional: a failed scrape transaction is counted (lost_metrics), not kept.
  */
 #ifndef SOAK_STORE_H
 #define SOAK_STORE_H
@@ -140,7 +149,11 @@ int store_sample_add(store *s, const store_sample *smp);
     X(PATTERN_SUPPRESSED, "pattern_suppressed", STORE_EVC_INFO, STORE_LANE_NONE)                   \
     X(SCRAPE_FAILED, "scrape_failed", STORE_EVC_INFO, STORE_LANE_NONE)                             \
     X(SCRAPE_OK, "scrape_ok", STORE_EVC_INFO, STORE_LANE_NONE)                                     \
-    X(END, "end", STORE_EVC_STOP, STORE_LANE_STOP)
+    X(END, "end", STORE_EVC_STOP, STORE_LANE_STOP)                                                 \
+    X(WRITE_FAILED, "write_failed", STORE_EVC_INFO, STORE_LANE_DISK)                               \
+    X(WRITE_OK, "write_ok", STORE_EVC_INFO, STORE_LANE_NONE)                                       \
+    X(DATA_LOST, "data_lost", STORE_EVC_INFO, STORE_LANE_DISK)                                     \
+    X(SOAK_PAUSED, "soak_paused", STORE_EVC_INFO, STORE_LANE_NONE)
 
 typedef enum store_evclass {
     STORE_EVC_INFO,
@@ -220,5 +233,56 @@ int store_checkpoint_file(const char *path);
 
 /* Count of samples. */
 int64_t store_count(store *s, const char *table);
+
+/* ---- when writes fail ---- */
+
+#define STORE_PENDING_MAX 2048 /* samples and events kept in memory while writes fail */
+#define STORE_PENDING_RUN 32   /* run values kept (by key) while writes fail */
+#define STORE_RESERVE_MAX (1u << 20)
+/* The WAL's size that calls for a checkpoint (run.c checks it at every sample), and what the
+ * WAL file is cut back to when it starts over (journal_size_limit). */
+#define STORE_WAL_LIMIT (256u << 10)
+
+typedef struct store_stats {
+    uint64_t write_errors; /* writes of samples, events and run values that failed (a kept
+                                row that fails again is not counted again) */
+    uint64_t late_rows;    /* kept rows written later */
+    uint64_t lost_samples; /* samples dropped: past STORE_PENDING_MAX, or kept at the end */
+    uint64_t lost_events;  /* events, the same */
+    uint64_t lost_run;     /* run values, the same */
+    uint64_t lost_metrics; /* scraped metric rows whose transaction failed */
+    size_t pending;        /* samples and events kept now */
+    size_t pending_run;    /* run values kept now */
+    size_t pending_high_water;
+    int failing;               /* the last write failed */
+    uint64_t reserve_releases; /* times the reserve file was deleted to make room */
+    char last_error[128];      /* SQLite's text of the last failure ("" when none) */
+} store_stats;
+
+void store_stats_get(const store *s, store_stats *out);
+/* Samples, events and run values lost so far (what a data-loss gate counts). */
+uint64_t store_lost(const store *s);
+
+/* Run values between these two are written in one transaction, at store_run_end (fewer WAL
+ * pages on a disk that is nearly full). store_run_end returns 0, or -1 when they are kept. */
+void store_run_begin(store *s);
+int store_run_end(store *s);
+/* Writes what is kept now (before the next write does). Returns 0 when nothing is kept any
+ * more, -1 when some still is. */
+int store_flush(store *s);
+/* Keeps `bytes` (at most STORE_RESERVE_MAX) of disk for the record: writes PATH-reserve (the
+ * database's path + "-reserve"), deleted at the first failed write (or by store_release_reserve,
+ * e.g. before the end record), and by store_close. Returns 0, or -1 when the disk has no room for
+ * it (the store works without one). */
+int store_reserve(store *s, uint64_t bytes);
+/* Deletes the reserve file now (nothing when there is none). Returns the bytes freed. */
+uint64_t store_release_reserve(store *s);
+/* The reserve file's size on disk now (0 when there is none), for the artifacts' size. */
+uint64_t store_reserve_bytes(const store *s);
+/* The size of the database's -wal file now (0 when there is none). */
+uint64_t store_wal_bytes(const store *s);
+/* Caps the database at `bytes` (its pages; PRAGMA max_page_count): writes past it fail as on a
+ * full disk. 0: no cap. Returns 0 or -1. */
+int store_set_max_bytes(store *s, uint64_t bytes);
 
 #endif

@@ -1,5 +1,6 @@
 /* Tests of policy: the watchdog's timeout, the quota's 95 % mark and the logs' share, the
- * low-disk marks (below the minimum; back above it plus 10 %). */
+ * low-disk marks (below the minimum; back above it plus 10 %), a minimum larger than the disk,
+ * the record's reserve and the logs' room, the log's size on a small disk, soak's pauses. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -74,12 +75,91 @@ static void test_disk(void **state)
     assert_false(d.entered);
 }
 
+static void test_min_free(void **state)
+{
+    (void)state;
+    const uint64_t mib = 1u << 20;
+    /* the default 1 GiB on a 6 MiB disk: a warning, and a sixteenth of the disk is used */
+    policy_min_free m = policy_min_free_check(1024 * mib, 6 * mib);
+    assert_true(m.warn);
+    assert_int_equal(m.effective, 6 * mib / 16);
+    /* exactly the disk's size is not larger than the disk */
+    m = policy_min_free_check(6 * mib, 6 * mib);
+    assert_false(m.warn);
+    assert_int_equal(m.effective, 6 * mib);
+    /* a minimum the disk can meet is used as given */
+    m = policy_min_free_check(1024 * mib, 100000 * mib);
+    assert_false(m.warn);
+    assert_int_equal(m.effective, 1024 * mib);
+    /* the disk's size unknown: as given, no warning */
+    m = policy_min_free_check(1024 * mib, 0);
+    assert_false(m.warn);
+    assert_int_equal(m.effective, 1024 * mib);
+}
+
+static void test_record_room(void **state)
+{
+    (void)state;
+    const uint64_t mib = 1u << 20;
+    /* an eighth of the disk, within 1 MiB .. 64 MiB */
+    assert_int_equal(policy_record_reserve(0), POLICY_RESERVE_MIN);
+    assert_int_equal(policy_record_reserve(6 * mib), POLICY_RESERVE_MIN);
+    assert_int_equal(policy_record_reserve(80 * mib), 10 * mib);
+    assert_int_equal(policy_record_reserve(100000 * mib), POLICY_RESERVE_MAX);
+    /* the logs get the free disk above the reserve, on top of what they hold */
+    assert_int_equal(policy_log_room(3 * mib, 5 * mib, mib), 7 * mib);
+    /* at or under the reserve: no growth at all */
+    assert_int_equal(policy_log_room(3 * mib, mib, mib), 3 * mib);
+    assert_int_equal(policy_log_room(3 * mib, 10, mib), 3 * mib);
+    /* never 0 (logcap's "no cap") */
+    assert_int_equal(policy_log_room(0, 0, mib), 1);
+}
+
+static void test_log_file_size(void **state)
+{
+    (void)state;
+    const uint64_t mib = 1u << 20;
+    /* the default 64 MiB on a 6 MiB disk rotates at 384 KiB: two files stay under the reserve */
+    assert_int_equal(policy_log_file_size(64 * mib, 6 * mib), 6 * mib / 16);
+    assert_true(2 * policy_log_file_size(64 * mib, 6 * mib) < policy_record_reserve(6 * mib));
+    /* a big disk: as configured */
+    assert_int_equal(policy_log_file_size(64 * mib, 100000 * mib), 64 * mib);
+    /* never under 64 KiB, unless configured so */
+    assert_int_equal(policy_log_file_size(64 * mib, 100u << 10), 64u << 10);
+    assert_int_equal(policy_log_file_size(64 * mib, 16 * mib), mib);
+    assert_int_equal(policy_log_file_size(4096, 100u << 10), 4096);
+    assert_int_equal(policy_log_file_size(64 * mib, 0), 64 * mib);
+}
+
+static void test_paused(void **state)
+{
+    (void)state;
+    uint64_t gap;
+    /* a sample on time, and a loaded loop a few intervals late: not a pause */
+    assert_false(policy_paused(1000, 1000, 1000, &gap));
+    assert_int_equal(gap, 1000);
+    assert_false(policy_paused(5000, 5000, 1000, &gap));
+    /* more than 5 intervals: soak was not scheduled (SIGSTOP, a paused VM) */
+    assert_true(policy_paused(5001, 5001, 1000, &gap));
+    assert_int_equal(gap, 5001);
+    /* short intervals: 5 intervals, but not over 1 s, is load, not a pause */
+    assert_false(policy_paused(900, 900, 100, &gap));
+    assert_true(policy_paused(1001, 1001, 100, &gap));
+    /* a suspend: CLOCK_BOOTTIME moved on, CLOCK_MONOTONIC did not */
+    assert_true(policy_paused(1000, 12000, 1000, &gap));
+    assert_int_equal(gap, 12000);
+    assert_false(policy_paused(1000, 1900, 1000, &gap));
+    /* the first sample: no gap */
+    assert_false(policy_paused(0, 0, 1000, &gap));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_watchdog),
-        cmocka_unit_test(test_quota),
-        cmocka_unit_test(test_disk),
+        cmocka_unit_test(test_watchdog),    cmocka_unit_test(test_quota),
+        cmocka_unit_test(test_disk),        cmocka_unit_test(test_min_free),
+        cmocka_unit_test(test_record_room), cmocka_unit_test(test_log_file_size),
+        cmocka_unit_test(test_paused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -35,7 +35,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     tmpdir *t = *state;
-    static const char *const suffix[] = {"", "-wal", "-shm", ".bad", ".cut"};
+    static const char *const suffix[] = {"", "-wal", "-shm", ".bad", ".cut", "-reserve"};
     char p[160];
     for (size_t i = 0; i < sizeof suffix / sizeof suffix[0]; i++) {
         snprintf(p, sizeof p, "%s%s", t->db, suffix[i]);
@@ -357,6 +357,158 @@ static void test_readonly_truncated_fails(void **state)
     }
 }
 
+/* Fills the database up to a cap: samples until one fails. Returns how many were written. */
+static int fill_until_full(store *s, double t0)
+{
+    assert_int_equal(store_set_max_bytes(s, 4096 * 8), 0);
+    for (int i = 0; i < 100000; i++) {
+        store_sample a = sample(t0 + i, 1u << 20, -1, -1);
+        if (store_sample_add(s, &a) != 0)
+            return i;
+    }
+    fail_msg("the cap never refused a write");
+    return -1;
+}
+
+/* A full disk: the rows that cannot be written are kept, counted, and written in order when
+ * there is room again; nothing is lost and the count read back is the count taken. */
+static void test_full_keeps_rows_and_writes_them_late(void **state)
+{
+    tmpdir *t = *state;
+    char err[256];
+    store *s = store_open(t->db, 0, err, sizeof err);
+    assert_non_null(s);
+    int written = fill_until_full(s, 0);
+    store_stats st;
+    store_stats_get(s, &st);
+    assert_int_equal(st.write_errors, 1);
+    assert_int_equal(st.pending, 1);
+    assert_true(st.failing);
+    assert_true(strlen(st.last_error) > 0);
+    /* more rows while full: kept, each failure counted once */
+    store_sample b = sample(50000, 1, -1, -1);
+    assert_int_equal(store_sample_add(s, &b), -1);
+    assert_int_equal(store_event(s, 50001, STORE_EV_DISK_LOW, 0, "low", 1), -1);
+    assert_int_equal(store_set_run(s, "outcome", "duration reached"), -1);
+    store_stats_get(s, &st);
+    assert_int_equal(st.write_errors, 4);
+    assert_int_equal(st.pending, 3);
+    assert_int_equal(st.pending_run, 1);
+    assert_int_equal(store_lost(s), 0);
+    assert_int_equal(store_count(s, "samples"), written);
+    /* room again: the next write first writes what is kept, in order */
+    assert_int_equal(store_set_max_bytes(s, 0), 0);
+    store_sample c = sample(60000, 2, -1, -1);
+    assert_int_equal(store_sample_add(s, &c), 0);
+    store_stats_get(s, &st);
+    assert_int_equal(st.pending, 0);
+    assert_int_equal(st.pending_run, 0);
+    assert_int_equal(st.late_rows, 4);
+    assert_false(st.failing);
+    assert_int_equal(store_count(s, "samples"), written + 3);
+    assert_int_equal(store_count(s, "events"), 1);
+    char v[64];
+    assert_int_equal(store_get_run(s, "outcome", v, sizeof v), 1);
+    assert_string_equal(v, "duration reached");
+    store_close(s);
+    /* in the order taken */
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(t->db, &db), SQLITE_OK);
+    sqlite3_stmt *q;
+    assert_int_equal(
+        sqlite3_prepare_v2(db, "SELECT t FROM samples ORDER BY rowid DESC LIMIT 3", -1, &q, NULL),
+        SQLITE_OK);
+    double want[] = {60000, 50000, written};
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+        assert_true(sqlite3_column_double(q, 0) == want[i]);
+    }
+    sqlite3_finalize(q);
+    sqlite3_close(db);
+}
+
+/* Past STORE_PENDING_MAX kept rows, the oldest go, and are counted as lost. */
+static void test_full_past_the_cap_counts_lost(void **state)
+{
+    tmpdir *t = *state;
+    char err[256];
+    store *s = store_open(t->db, 0, err, sizeof err);
+    assert_non_null(s);
+    fill_until_full(s, 0);
+    for (int i = 0; i < STORE_PENDING_MAX + 9; i++) {
+        store_sample b = sample(100000 + i, 1, -1, -1);
+        assert_int_equal(store_sample_add(s, &b), -1);
+    }
+    assert_int_equal(store_event(s, 1, STORE_EV_END, 0, "end", 0), -1);
+    store_stats st;
+    store_stats_get(s, &st);
+    assert_int_equal(st.pending, STORE_PENDING_MAX);
+    assert_int_equal(st.pending_high_water, STORE_PENDING_MAX);
+    assert_int_equal(st.lost_samples, 11); /* 1 + (cap + 9) + 1 rows for cap places */
+    assert_int_equal(st.lost_events, 0);
+    assert_int_equal(store_lost(s), 11);
+    assert_int_equal(store_flush(s), -1); /* still full */
+    assert_int_equal(store_set_max_bytes(s, 0), 0);
+    assert_int_equal(store_flush(s), 0);
+    store_stats_get(s, &st);
+    assert_int_equal(st.pending, 0);
+    assert_int_equal(st.late_rows, STORE_PENDING_MAX);
+    assert_int_equal(store_lost(s), 11);
+    store_close(s);
+}
+
+/* The reserve: a file of the size asked for, deleted at the first failure to make room. */
+static void test_reserve_released_on_failure(void **state)
+{
+    tmpdir *t = *state;
+    char err[256], res[160];
+    snprintf(res, sizeof res, "%s-reserve", t->db);
+    store *s = store_open(t->db, 0, err, sizeof err);
+    assert_non_null(s);
+    assert_int_equal(store_reserve(s, 100000), 0);
+    assert_int_equal(file_size(res), 100000);
+    assert_int_equal(store_reserve_bytes(s), 100000);
+    fill_until_full(s, 0);
+    store_stats st;
+    store_stats_get(s, &st);
+    assert_int_equal(st.reserve_releases, 1);
+    assert_int_equal(access(res, F_OK), -1);
+    assert_int_equal(store_reserve_bytes(s), 0);
+    assert_int_equal(store_release_reserve(s), 0);
+    /* released by close as well */
+    assert_int_equal(store_set_max_bytes(s, 0), 0);
+    assert_int_equal(store_reserve(s, 5000), 0);
+    assert_int_equal(file_size(res), 5000);
+    store_close(s);
+    assert_int_equal(access(res, F_OK), -1);
+}
+
+/* Metrics are optional: a scrape that cannot be written is counted, not kept. */
+static void test_full_metrics_counted(void **state)
+{
+    tmpdir *t = *state;
+    char err[256];
+    store *s = store_open(t->db, 0, err, sizeof err);
+    assert_non_null(s);
+    fill_until_full(s, 0);
+    assert_int_equal(store_set_max_bytes(s, 0), 0);
+    assert_int_equal(store_flush(s), 0);
+    assert_int_equal(store_set_max_bytes(s, 4096), 0); /* under the file: every write fails */
+    store_begin(s);
+    char name[32];
+    for (int i = 0; i < 300; i++) {
+        snprintf(name, sizeof name, "m%d", i);
+        store_metric(s, 1, name, "", i);
+    }
+    assert_int_equal(store_commit(s), -1);
+    store_stats st;
+    store_stats_get(s, &st);
+    assert_int_equal(st.lost_metrics, 300);
+    assert_int_equal(st.pending, 0);
+    assert_int_equal(store_count(s, "metrics"), 0);
+    store_close(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -368,6 +520,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_readonly_foreign_file_fails, setup, teardown),
         cmocka_unit_test_setup_teardown(test_readonly_truncated_fails, setup, teardown),
         cmocka_unit_test_setup_teardown(test_checkpoint_from_another_connection, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_full_keeps_rows_and_writes_them_late, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_full_past_the_cap_counts_lost, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reserve_released_on_failure, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_full_metrics_counted, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
