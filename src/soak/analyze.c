@@ -535,7 +535,8 @@ static char *analysis_json(run_data *r, const leak *lk)
     cJSON_AddItemToObject(c, "p95_percent", num_or_null(cpu.n > 0, cpu.p95));
     cJSON *pk = cJSON_AddObjectToObject(j, "peaks");
     static const store_col peak_cols[] = {STORE_COL_fds, STORE_COL_threads, STORE_COL_procs,
-                                          STORE_COL_zombies, STORE_COL_artifacts_bytes};
+                                          STORE_COL_zombies, STORE_COL_artifacts_bytes,
+                                          STORE_COL_zombies_persistent};
     for (size_t i = 0; i < sizeof peak_cols / sizeof peak_cols[0]; i++) {
         col_stats(r, peak_cols[i], &st);
         cJSON_AddItemToObject(pk, store_col_name(peak_cols[i]), num_or_null(st.n > 0, st.max));

@@ -87,8 +87,8 @@ int ctl_status(const char *dir, int nevents)
         if (m.pss_bytes >= 0)
             printf(", pss %s", units_format_bytes((uint64_t)m.pss_bytes, b, sizeof b));
         printf("\ncpu       %.1f%% now, %.1f s total\n", m.cpu_percent, m.cpu_seconds);
-        printf("processes %u (zombies %u), threads %u, fds %u\n", m.procs, m.zombies, m.threads,
-               m.fds);
+        printf("processes %u (zombies %u, persistent %u), threads %u, fds %u\n", m.procs,
+               m.zombies, m.zombies_persistent, m.threads, m.fds);
         printf("restarts  %u\n", m.restarts);
         if (m.heartbeat_age_s >= 0)
             printf("heartbeat %.0f s ago\n", m.heartbeat_age_s);

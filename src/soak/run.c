@@ -815,6 +815,10 @@ static void sv_sample(uv_timer_t *t)
     /* the tree below the shim (which is not counted); below soak once the shim is gone */
     pid_t root = s->child > 0 && s->shim_alive ? s->child : getpid();
     sampler_take(s->sm, root, s->rs.state == RS_RUNNING, now, &ls, &s->rs);
+    char zdetail[300];
+    pid_t zparent;
+    if (sampler_zombie_event(s->sm, zdetail, sizeof zdetail, &zparent))
+        sv_event_rec(s, STORE_EV_ZOMBIE_PERSISTENT, 0, zparent, "%s", zdetail);
     sv_policies(s, now);
     store_sample m = sampler_row(&s->rs, wall_now(), now);
     if (store_sample_add(s->db, &m) != 0)
@@ -945,6 +949,8 @@ static void sv_print_outcome(sv *s, int code)
            r->hangs, r->oom_kills);
     printf("  zombies      max %u, orphans reaped %llu\n", r->zombies_max,
            (unsigned long long)r->reaped_orphans);
+    printf("  persistent   max %u zombies older than %s\n", r->zombies_persistent_max,
+           units_format_duration(s->o->zombie_grace_ms, a, sizeof a));
     printf("  logs         %llu lines, %s written, %llu rotations, %s dropped\n",
            (unsigned long long)(r->log.lines[0] + r->log.lines[1]),
            units_format_bytes(r->log.bytes_written, a, sizeof a),
@@ -1036,6 +1042,8 @@ int run_soak(opts *o)
     if (!s->lc)
         goto fail;
     s->sm = sampler_new(uv_default_loop(), s->artifacts_dir, s->db_path, o->pss_interval_ms);
+    if (s->sm)
+        sampler_set_zombie_grace(s->sm, o->zombie_grace_ms);
     s->tk = treekill_new("/proc", 0); /* the SIGCHLD handler reaps */
     if (!s->sm || !s->tk) {
         snprintf(err, sizeof err, "out of memory");

@@ -12,6 +12,8 @@
 #include <unistd.h>
 
 #include "proctree.h"
+#include "units.h"
+#include "zombies.h"
 
 #define SM_WALK_DEPTH   8
 #define SM_WALK_ENTRIES 100000
@@ -27,8 +29,11 @@ struct sampler {
     int timer_init;
     uv_work_t walk_work;
     int walk_busy;
-    uint64_t walk_result; /* written by the worker, read in its done callback */
-    uint64_t other_bytes; /* the folder but soak's own files, from the last walk */
+    uint64_t walk_result;   /* written by the worker, read in its done callback */
+    uint64_t other_bytes;   /* the folder but soak's own files, from the last walk */
+    zombies zt;             /* which zombies persist */
+    char zombie_event[300]; /* a parent that does not reap, until taken ("" none) */
+    pid_t zombie_parent;
 };
 
 sampler *sampler_new(uv_loop_t *loop, const char *artifacts_dir, const char *db_path,
@@ -46,6 +51,7 @@ sampler *sampler_new(uv_loop_t *loop, const char *artifacts_dir, const char *db_
     snprintf(sm->dir, sizeof sm->dir, "%s", artifacts_dir);
     snprintf(sm->db_path, sizeof sm->db_path, "%s", db_path);
     sm->pss_interval_ms = pss_interval_ms;
+    zombies_init(&sm->zt, SAMPLER_ZOMBIE_GRACE_MS);
     return sm;
 }
 
@@ -156,6 +162,63 @@ static uint64_t sm_artifacts_bytes(const sampler *sm, const logcap_stats *ls)
     return sm->other_bytes + ls->log_bytes + db;
 }
 
+/* ---- zombies ----------------------------------------------------------------------------- */
+
+void sampler_set_zombie_grace(sampler *sm, uint64_t grace_ms)
+{
+    zombies_init(&sm->zt, grace_ms);
+}
+
+/* The command line of pid, NULs as spaces, into buf ("?" when it cannot be read). */
+static void sm_cmdline(pid_t pid, char *buf, size_t n)
+{
+    char path[48];
+    snprintf(path, sizeof path, "/proc/%d/cmdline", (int)pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    ssize_t got = fd >= 0 ? read(fd, buf, n - 1) : -1;
+    if (fd >= 0)
+        close(fd);
+    if (got <= 0) {
+        snprintf(buf, n, "?");
+        return;
+    }
+    while (got > 0 && buf[got - 1] == '\0')
+        got--;
+    for (ssize_t i = 0; i < got; i++)
+        if (buf[i] == '\0')
+            buf[i] = ' ';
+    buf[got] = '\0';
+}
+
+static void sm_zombies(sampler *sm, uint64_t now_ms, runstate *rs)
+{
+    const proctree_zombie *zl;
+    size_t nz = proctree_zombies(sm->pt, &zl);
+    zombies_result zr = zombies_update(&sm->zt, zl, nz, now_ms);
+    rs->zombies_persistent = zr.persistent;
+    if (zr.persistent > rs->zombies_persistent_max)
+        rs->zombies_persistent_max = zr.persistent;
+    if (zr.new_parent > 0 && !sm->zombie_event[0]) {
+        char cmd[200];
+        char grace[32];
+        sm_cmdline(zr.new_parent, cmd, sizeof cmd);
+        snprintf(sm->zombie_event, sizeof sm->zombie_event,
+                 "pid %d (%s) has not reaped %u zombies for %s", (int)zr.new_parent, cmd, zr.held,
+                 units_format_duration(sm->zt.grace_ms, grace, sizeof grace));
+        sm->zombie_parent = zr.new_parent;
+    }
+}
+
+int sampler_zombie_event(sampler *sm, char *detail, size_t n, pid_t *parent)
+{
+    if (!sm->zombie_event[0])
+        return 0;
+    snprintf(detail, n, "%s", sm->zombie_event);
+    *parent = sm->zombie_parent;
+    sm->zombie_event[0] = '\0';
+    return 1;
+}
+
 /* ---- one sample --------------------------------------------------------------------------- */
 
 void sampler_take(sampler *sm, pid_t root, int running, uint64_t now_ms, const logcap_stats *ls,
@@ -184,6 +247,7 @@ void sampler_take(sampler *sm, pid_t root, int running, uint64_t now_ms, const l
         rs->rss_max = ps.rss_bytes;
     if (ps.zombies > rs->zombies_max)
         rs->zombies_max = ps.zombies;
+    sm_zombies(sm, now_ms, rs);
 
     rs->log = *ls;
     rs->artifacts_bytes = sm_artifacts_bytes(sm, ls);
@@ -212,5 +276,6 @@ store_sample sampler_row(const runstate *rs, double t, uint64_t now_ms)
         .log_lines = rs->log.lines[0] + rs->log.lines[1],
         .dropped_bytes = rs->log.dropped_bytes,
         .heartbeat_age_s = rs->heartbeat_age_s,
+        .zombies_persistent = rs->zombies_persistent,
     };
 }

@@ -35,9 +35,19 @@ void sampler_close(sampler *sm);
 /* Accepts NULL. */
 void sampler_free(sampler *sm);
 
+/* Zombies: a zombie counts as persistent once samples have seen it for grace_ms (zombies.h);
+ * the default, until this is called, is SAMPLER_ZOMBIE_GRACE_MS. Forgets what was seen. */
+#define SAMPLER_ZOMBIE_GRACE_MS 5000
+void sampler_set_zombie_grace(sampler *sm, uint64_t grace_ms);
+/* The first time a parent holds a persistent zombie, sampler_take keeps a line naming it
+ * ("pid 12 (sh -c ...) has not reaped 3 zombies for 5s"): this copies it into detail (cut to
+ * n - 1), its pid into *parent, forgets it and returns 1; 0 when there is none. One is kept
+ * at a time (take it after each sample). */
+int sampler_zombie_event(sampler *sm, char *detail, size_t n, pid_t *parent);
+
 /* One sample at now_ms (loop clock) of the tree below root (root itself not counted), with
  * the log's statistics ls: updates rs (tree, cpu_seconds, cpu_percent, pss_last, rss_first
- * and rss_last while running, rss_max, zombies_max, log, artifacts_bytes, disk_free_bytes). */
+ * and rss_last while running, rss_max, zombies_max, zombies_persistent(_max), log, artifacts_bytes, disk_free_bytes). */
 void sampler_take(sampler *sm, pid_t root, int running, uint64_t now_ms, const logcap_stats *ls,
                   runstate *rs);
 

@@ -304,11 +304,11 @@ static void test_columns_defined_once(void **state)
     /* docs/soak-run.md: users query these names */
     assert_string_equal(cols, "t,elapsed_s,rss_bytes,pss_bytes,cpu_percent,cpu_seconds,threads,"
                               "fds,procs,zombies,artifacts_bytes,disk_free_bytes,restarts,"
-                              "log_lines,dropped_bytes,heartbeat_age_s");
+                              "log_lines,dropped_bytes,heartbeat_age_s,zombies_persistent");
     assert_string_equal(cols, store_col_list());
     sqlite3_finalize(st);
     sqlite3_close(db);
-    assert_int_equal(STORE_NCOLS, 16);
+    assert_int_equal(STORE_NCOLS, 17);
     assert_int_equal(store_col_index("zombies"), STORE_COL_zombies);
     assert_int_equal(store_col_index("nope"), -1);
     assert_string_equal(store_col_name(STORE_COL_rss_bytes), "rss_bytes");
