@@ -65,6 +65,7 @@
 #include "shim.h"
 #include "statusline.h"
 #include "store.h"
+#include "termsafe.h"
 #include "supervise.h"
 #include "treekill.h"
 #include "units.h"
@@ -937,7 +938,9 @@ static void sv_print_outcome(sv *s, int code)
     printf("soak: %s after %s: %s\n", r->completed ? "completed" : "ended",
            units_format_duration(r->end_ms - r->start_ms, a, sizeof a),
            sv_outcome(s, why, sizeof why));
-    printf("  command      %s\n", r->command);
+    char safe_cmd[4 * sizeof r->command + 1];
+    termsafe_str(r->command, safe_cmd, sizeof safe_cmd);
+    printf("  command      %s\n", safe_cmd);
     printf("  samples      %llu (every %s)\n", (unsigned long long)r->samples,
            units_format_duration(s->o->interval_ms, b, sizeof b));
     printf("  memory       rss start %s, end %s, max %s\n",
