@@ -117,7 +117,7 @@ static void opts_show_url(const char *value, char *buf, size_t n)
 static const settings_key opt_table[] = {
     DUR("duration", duration_ms, "24h", 1, "--duration D", "how long the service is soaked"),
     DUR("interval", interval_ms, "1s", OPTS_MIN_INTERVAL_MS, "--interval D",
-        "how often the process tree is sampled (10ms at least)"),
+        "how often the process tree is sampled"),
     DUR("pss_interval", pss_interval_ms, "60s", 0, NULL,
         "how often PSS is read from smaps_rollup (0 = never; reading it stalls the target)"),
     DUR("zombie_grace", zombie_grace_ms, "5s", 0, NULL,

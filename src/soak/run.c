@@ -820,6 +820,11 @@ static void sv_sample(uv_timer_t *t)
     pid_t zparent;
     if (sampler_zombie_event(s->sm, zdetail, sizeof zdetail, &zparent))
         sv_event_rec(s, STORE_EV_ZOMBIE_PERSISTENT, 0, zparent, "%s", zdetail);
+    if (sampler_cost_warning(s->sm, zdetail, sizeof zdetail)) {
+        fprintf(stderr, "soak: %s\n", zdetail);
+        if (s->lc)
+            logcap_note(s->lc, "soak", zdetail);
+    }
     sv_policies(s, now);
     store_sample m = sampler_row(&s->rs, wall_now(), now);
     if (store_sample_add(s->db, &m) != 0)
@@ -952,7 +957,7 @@ static void sv_print_outcome(sv *s, int code)
            r->hangs, r->oom_kills);
     printf("  zombies      max %u, orphans reaped %llu\n", r->zombies_max,
            (unsigned long long)r->reaped_orphans);
-    printf("  persistent   max %u zombies older than %s\n", r->zombies_persistent_max,
+    printf("  persistent   max %u zombies (seen for %s or more)\n", r->zombies_persistent_max,
            units_format_duration(s->o->zombie_grace_ms, a, sizeof a));
     printf("  logs         %llu lines, %s written, %llu rotations, %s dropped\n",
            (unsigned long long)(r->log.lines[0] + r->log.lines[1]),

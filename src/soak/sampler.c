@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "proctree.h"
@@ -34,6 +35,12 @@ struct sampler {
     zombies zt;             /* which zombies persist */
     char zombie_event[300]; /* a parent that does not reap, until taken ("" none) */
     pid_t zombie_parent;
+    /* the cost of sampling: CPU of sampler_take over the loop time of a window */
+    uint64_t cost_window_ms; /* start of the window (0: none yet) */
+    double cost_cpu_s;
+    unsigned cost_samples;
+    int cost_warned;
+    char cost_warning[200]; /* until taken ("" none) */
 };
 
 sampler *sampler_new(uv_loop_t *loop, const char *artifacts_dir, const char *db_path,
@@ -219,6 +226,63 @@ int sampler_zombie_event(sampler *sm, char *detail, size_t n, pid_t *parent)
     return 1;
 }
 
+/* ---- the cost of sampling ------------------------------------------------------------------ */
+
+static double sm_thread_cpu_s(void)
+{
+    struct timespec ts;
+    if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0)
+        return 0;
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+int sampler_cost_over(double cpu_s, double wall_s)
+{
+    return wall_s > 0 && cpu_s > SAMPLER_COST_MAX_SHARE * wall_s;
+}
+
+/* Adds one sample's CPU; once a window of SAMPLER_COST_WINDOW_MS holds at least 5 samples,
+ * judges it and starts the next. Warns once a run. */
+static void sm_cost(sampler *sm, uint64_t now_ms, double cpu_s, unsigned nprocs)
+{
+    if (sm->cost_warned)
+        return;
+    if (sm->cost_window_ms == 0) {
+        sm->cost_window_ms = now_ms; /* the first sample opens the window, uncounted */
+        return;
+    }
+    sm->cost_cpu_s += cpu_s;
+    sm->cost_samples++;
+    uint64_t span = now_ms - sm->cost_window_ms;
+    if (span < SAMPLER_COST_WINDOW_MS || sm->cost_samples < 5)
+        return;
+    double wall = (double)span / 1000.0;
+    if (sampler_cost_over(sm->cost_cpu_s, wall)) {
+        char each[32], every[32];
+        units_format_duration((uint64_t)(sm->cost_cpu_s * 1e6 / sm->cost_samples) / 1000, each,
+                              sizeof each);
+        units_format_duration(span / sm->cost_samples, every, sizeof every);
+        snprintf(sm->cost_warning, sizeof sm->cost_warning,
+                 "sampling takes %.0f%% of a core (%s of CPU a sample of %u processes, every %s; "
+                 "more than %.0f%%): a longer interval costs less",
+                 100.0 * sm->cost_cpu_s / wall, each, nprocs, every,
+                 100.0 * SAMPLER_COST_MAX_SHARE);
+        sm->cost_warned = 1;
+    }
+    sm->cost_window_ms = now_ms;
+    sm->cost_cpu_s = 0;
+    sm->cost_samples = 0;
+}
+
+int sampler_cost_warning(sampler *sm, char *msg, size_t n)
+{
+    if (!sm->cost_warning[0])
+        return 0;
+    snprintf(msg, n, "%s", sm->cost_warning);
+    sm->cost_warning[0] = '\0';
+    return 1;
+}
+
 /* ---- one sample --------------------------------------------------------------------------- */
 
 void sampler_take(sampler *sm, pid_t root, int running, uint64_t now_ms, const logcap_stats *ls,
@@ -226,6 +290,7 @@ void sampler_take(sampler *sm, pid_t root, int running, uint64_t now_ms, const l
 {
     int with_pss = sm->pss_interval_ms > 0 &&
                    (sm->last_pss_ms == 0 || now_ms - sm->last_pss_ms >= sm->pss_interval_ms);
+    double cpu0 = sm_thread_cpu_s();
     proctree_sample ps;
     memset(&ps, 0, sizeof ps);
     if (proctree_sample_tree(sm->pt, root, 0, with_pss, &ps) == 0 && with_pss)
@@ -254,6 +319,7 @@ void sampler_take(sampler *sm, pid_t root, int running, uint64_t now_ms, const l
     struct statvfs vfs;
     if (statvfs(sm->dir, &vfs) == 0)
         rs->disk_free_bytes = (uint64_t)vfs.f_bavail * vfs.f_frsize;
+    sm_cost(sm, now_ms, sm_thread_cpu_s() - cpu0, ps.nprocs);
 }
 
 store_sample sampler_row(const runstate *rs, double t, uint64_t now_ms)

@@ -28,7 +28,7 @@ pers=$(sqlite3 "$T/reaps/samples.db" "select max(zombies_persistent) from sample
 read -r st val _ <<<"$(gate_of "$T/reaps")"
 [ "$st" = pass ] || { cat "$T/reaps.out" >&2; fail "zombies gate of a reaping shell: $st ($val), expected pass"; }
 grep -q "zombies      max $seen," "$T/reaps.out" || fail "summary lacks the zombie peak: $(cat "$T/reaps.out")"
-grep -q "persistent   max 0 zombies" "$T/reaps.out" || fail "summary lacks the persistent count"
+grep -q "persistent   max 0 zombies (seen for 1s or more)" "$T/reaps.out" || fail "summary lacks the persistent count"
 
 # a parent that never reaps
 gate_run "$T/keeps" 'true & true & exec sleep 100'
@@ -38,7 +38,7 @@ read -r st val _ <<<"$(gate_of "$T/keeps")"
 [ "$RC" -ne 0 ] || fail "a run with persistent zombies passed"
 ev=$(sqlite3 "$T/keeps/samples.db" "select detail from events where kind = 'zombie_persistent'")
 [[ "$ev" == *"(sleep 100) has not reaped 2 zombies for 1s"* ]] || fail "event names no parent: '$ev'"
-grep -q "persistent   max 2 zombies" "$T/keeps.out" || fail "summary lacks the persistent count: $(cat "$T/keeps.out")"
+grep -q "persistent   max 2 zombies (seen for 1s or more)" "$T/keeps.out" || fail "summary lacks the persistent count: $(cat "$T/keeps.out")"
 "$SOAK" status "$T/keeps" >"$T/status.out"
 grep -Eq "^processes [0-9]+ \(zombies [0-9]+, persistent [0-9]+\)" "$T/status.out" || fail "status: $(cat "$T/status.out")"
 pass "zombies gate: transient $seen pass, 2 kept fail and named"
