@@ -319,11 +319,55 @@ static void test_columns_defined_once(void **state)
     assert_string_equal(store_col_name(STORE_NCOLS), "");
 }
 
+static int on_old_sample(void *ud, const store_sample *m)
+{
+    store_sample *out = ud;
+    *out = *m;
+    return 0;
+}
+
+/* A samples table written before zombies_persistent was appended: still read, the new column
+ * as 0 (analyze reads every column; a file of an older soak must not become unreadable). */
+static void test_old_samples_without_new_column(void **state)
+{
+    fx *f = *state;
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
+    assert_int_equal(
+        sqlite3_exec(db,
+                     "CREATE TABLE run(key TEXT PRIMARY KEY, value TEXT);"
+                     "CREATE TABLE samples(t REAL NOT NULL, elapsed_s REAL, rss_bytes INTEGER,"
+                     " pss_bytes INTEGER, cpu_percent REAL, cpu_seconds REAL, threads INTEGER,"
+                     " fds INTEGER, procs INTEGER, zombies INTEGER, artifacts_bytes INTEGER,"
+                     " disk_free_bytes INTEGER, restarts INTEGER, log_lines INTEGER,"
+                     " dropped_bytes INTEGER, heartbeat_age_s REAL);"
+                     "CREATE TABLE events(t REAL NOT NULL, kind TEXT NOT NULL, detail TEXT,"
+                     " value REAL, failure INTEGER);"
+                     "CREATE TABLE metrics(t REAL NOT NULL, name TEXT NOT NULL, labels TEXT,"
+                     " value REAL);"
+                     "INSERT INTO samples VALUES(5,1,4096,NULL,1,1,2,3,4,3,9,9,0,7,0,NULL);",
+                     NULL, NULL, NULL),
+        SQLITE_OK);
+    sqlite3_close(db);
+    runrec *r;
+    char err[256];
+    assert_int_equal(runrec_open(f->dir, &r, err, sizeof err), 0);
+    store_sample m;
+    memset(&m, 0xff, sizeof m);
+    assert_int_equal(runrec_samples(r, 0, on_old_sample, &m), 0);
+    assert_true(m.t == 5);
+    assert_int_equal(m.rss_bytes, 4096);
+    assert_int_equal(m.zombies, 3);
+    assert_int_equal(m.zombies_persistent, 0);
+    runrec_close(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_failures_from_the_stored_judgment, setup, teardown),
         cmocka_unit_test_setup_teardown(test_old_file_without_the_column, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_old_samples_without_new_column, setup, teardown),
         cmocka_unit_test_setup_teardown(test_samples_and_metrics_stream, setup, teardown),
         cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_columns_defined_once, setup, teardown),
