@@ -152,30 +152,42 @@ static void test_failures_from_the_stored_judgment(void **state)
     runrec_close(r);
 }
 
+/* The run and samples tables as the first soak wrote them (before events.failure and
+ * zombies_persistent). */
+#define OLD_RUN_SAMPLES                                                                            \
+    "CREATE TABLE run(key TEXT PRIMARY KEY, value TEXT);"                                          \
+    "CREATE TABLE samples(t REAL NOT NULL, elapsed_s REAL, rss_bytes INTEGER,"                     \
+    " pss_bytes INTEGER, cpu_percent REAL, cpu_seconds REAL, threads INTEGER,"                     \
+    " fds INTEGER, procs INTEGER, zombies INTEGER, artifacts_bytes INTEGER,"                       \
+    " disk_free_bytes INTEGER, restarts INTEGER, log_lines INTEGER,"                               \
+    " dropped_bytes INTEGER, heartbeat_age_s REAL);"
+
+/* A samples.db as the first soak wrote it (no events.failure, no zombies_persistent), with
+ * the rows of inserts (SQL). */
+static void make_old_file(const fx *f, const char *inserts)
+{
+    sqlite3 *db;
+    char sql[2048];
+    snprintf(sql, sizeof sql,
+             OLD_RUN_SAMPLES
+             "CREATE TABLE events(t REAL NOT NULL, kind TEXT NOT NULL, detail TEXT,"
+             " value REAL);"
+             "CREATE TABLE metrics(t REAL NOT NULL, name TEXT NOT NULL, labels TEXT,"
+             " value REAL);%s",
+             inserts);
+    assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+}
+
 /* A file written before events.failure existed: the old rule, for that file only. */
 static void test_old_file_without_the_column(void **state)
 {
     fx *f = *state;
-    sqlite3 *db;
-    assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
-    assert_int_equal(
-        sqlite3_exec(db,
-                     "CREATE TABLE run(key TEXT PRIMARY KEY, value TEXT);"
-                     "CREATE TABLE samples(t REAL NOT NULL, elapsed_s REAL, rss_bytes INTEGER,"
-                     " pss_bytes INTEGER, cpu_percent REAL, cpu_seconds REAL, threads INTEGER,"
-                     " fds INTEGER, procs INTEGER, zombies INTEGER, artifacts_bytes INTEGER,"
-                     " disk_free_bytes INTEGER, restarts INTEGER, log_lines INTEGER,"
-                     " dropped_bytes INTEGER, heartbeat_age_s REAL);"
-                     "CREATE TABLE events(t REAL NOT NULL, kind TEXT NOT NULL, detail TEXT,"
-                     " value REAL);"
-                     "CREATE TABLE metrics(t REAL NOT NULL, name TEXT NOT NULL, labels TEXT,"
-                     " value REAL);"
-                     "INSERT INTO events VALUES(1,'exit','code 0',0),(2,'exit','code 3',3),"
+    make_old_file(f, "INSERT INTO events VALUES(1,'exit','code 0',0),(2,'exit','code 3',3),"
                      "(3,'exit','signal 15',-15),(4,'hang','',1),(5,'oom_kill','',1),"
-                     "(6,'rotation','',0),(7,'future_kind','',1);",
-                     NULL, NULL, NULL),
-        SQLITE_OK);
-    sqlite3_close(db);
+                     "(6,'rotation','',0),(7,'future_kind','',1);");
+    sqlite3 *db;
     runrec *r;
     char err[256];
     assert_int_equal(runrec_open(f->dir, &r, err, sizeof err), 0);
@@ -331,24 +343,7 @@ static int on_old_sample(void *ud, const store_sample *m)
 static void test_old_samples_without_new_column(void **state)
 {
     fx *f = *state;
-    sqlite3 *db;
-    assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
-    assert_int_equal(
-        sqlite3_exec(db,
-                     "CREATE TABLE run(key TEXT PRIMARY KEY, value TEXT);"
-                     "CREATE TABLE samples(t REAL NOT NULL, elapsed_s REAL, rss_bytes INTEGER,"
-                     " pss_bytes INTEGER, cpu_percent REAL, cpu_seconds REAL, threads INTEGER,"
-                     " fds INTEGER, procs INTEGER, zombies INTEGER, artifacts_bytes INTEGER,"
-                     " disk_free_bytes INTEGER, restarts INTEGER, log_lines INTEGER,"
-                     " dropped_bytes INTEGER, heartbeat_age_s REAL);"
-                     "CREATE TABLE events(t REAL NOT NULL, kind TEXT NOT NULL, detail TEXT,"
-                     " value REAL, failure INTEGER);"
-                     "CREATE TABLE metrics(t REAL NOT NULL, name TEXT NOT NULL, labels TEXT,"
-                     " value REAL);"
-                     "INSERT INTO samples VALUES(5,1,4096,NULL,1,1,2,3,4,3,9,9,0,7,0,NULL);",
-                     NULL, NULL, NULL),
-        SQLITE_OK);
-    sqlite3_close(db);
+    make_old_file(f, "INSERT INTO samples VALUES(5,1,4096,NULL,1,1,2,3,4,3,9,9,0,7,0,NULL);");
     runrec *r;
     char err[256];
     assert_int_equal(runrec_open(f->dir, &r, err, sizeof err), 0);
