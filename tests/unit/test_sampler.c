@@ -78,6 +78,17 @@ static void test_folder_size_counts_each_byte_once(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+/* Kills and reaps the test's child, then closes and frees the sampler and its loop. */
+static void end_test(pid_t child, sampler *sm, uv_loop_t *loop)
+{
+    kill(child, SIGKILL);
+    waitpid(child, NULL, 0);
+    sampler_close(sm);
+    uv_run(loop, UV_RUN_DEFAULT);
+    assert_int_equal(uv_loop_close(loop), 0);
+    sampler_free(sm);
+}
+
 static void test_tree_and_row(void **state)
 {
     (void)state;
@@ -120,12 +131,7 @@ static void test_tree_and_row(void **state)
     sampler_take(sm, getpid(), 0, 2500, &ls, &rs);
     assert_int_equal(rs.rss_first, first);
     assert_int_equal(rs.rss_last, 0);
-    kill(c, SIGKILL);
-    waitpid(c, NULL, 0);
-    sampler_close(sm);
-    uv_run(&loop, UV_RUN_DEFAULT);
-    assert_int_equal(uv_loop_close(&loop), 0);
-    sampler_free(sm);
+    end_test(c, sm, &loop);
 }
 
 /* A child that keeps a zombie: it counts as persistent once seen for the grace period (not
@@ -197,12 +203,7 @@ static void test_persistent_zombie_named(void **state)
     assert_int_equal(sampler_zombie_event(sm, detail, sizeof detail, &parent), 0); /* taken */
     sampler_take(sm, getpid(), 1, 12000, &ls, &rs);
     assert_int_equal(sampler_zombie_event(sm, detail, sizeof detail, &parent), 0); /* once */
-    kill(c, SIGKILL);
-    waitpid(c, NULL, 0);
-    sampler_close(sm);
-    uv_run(&loop, UV_RUN_DEFAULT);
-    assert_int_equal(uv_loop_close(&loop), 0);
-    sampler_free(sm);
+    end_test(c, sm, &loop);
 }
 
 /* The cost rule: more than 10 % of a core warns. */
