@@ -225,11 +225,14 @@ static int load_csv(const char *file, run_data *r, char *err, size_t errlen)
                                                   : "csv";
     r->rows_skipped = info.skipped;
     r->rows_skipped_time = info.skipped_time;
-    if (info.skipped)
+    if (info.skipped && info.skipped_time)
         fprintf(stderr,
                 "soak: %zu rows of '%s' could not be parsed and were skipped (%zu of them with a "
                 "time out of range)\n",
                 info.skipped, file, info.skipped_time);
+    else if (info.skipped)
+        fprintf(stderr, "soak: %zu rows of '%s' could not be parsed and were skipped\n",
+                info.skipped, file);
     snprintf(r->command, sizeof r->command, "imported from %s", file);
     return 0;
 }

