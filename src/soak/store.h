@@ -48,7 +48,7 @@ typedef struct store store;
     X(restarts, STORE_T_UINT, STORE_R_VALUE, STORE_S_ALWAYS, "", "restarts")                       \
     X(log_lines, STORE_T_U64, STORE_R_VALUE, STORE_S_SERVICE, "", "log lines")                     \
     X(dropped_bytes, STORE_T_U64, STORE_R_VALUE, STORE_S_SERVICE, "bytes", "log bytes dropped")    \
-    X(heartbeat_age_s, STORE_T_REAL, STORE_R_NEG_NULL, STORE_S_SERVICE, "s", "heartbeat age")     \
+    X(heartbeat_age_s, STORE_T_REAL, STORE_R_NEG_NULL, STORE_S_SERVICE, "s", "heartbeat age")      \
     X(zombies_persistent, STORE_T_UINT, STORE_R_VALUE, STORE_S_SERVICE, "", "persistent zombies")
 
 #define STORE_CTYPE_STORE_T_REAL double
