@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "errcode.h"
@@ -324,6 +325,8 @@ typedef struct pstate {
     layout lo;
     int have_header;
     double last_t;
+    double first_t; /* of the first kept row */
+    double now_s;   /* the wall clock when the parse began, for csvseries_time_ok */
     csvseries_info info;
     int (*row)(void *ud, const csvseries_row *r);
     void *ud;
@@ -363,14 +366,30 @@ static int feed_line(pstate *ps, const char *b, const char *e, int cut)
         ps->info.skipped++;
         return 0;
     }
+    if (!csvseries_time_ok(r.t, ps->info.n ? ps->first_t : r.t, ps->now_s)) {
+        ps->info.skipped++;
+        ps->info.skipped_time++;
+        return 0;
+    }
     int rc = ps->row(ps->ud, &r);
     if (rc)
         return rc;
+    if (ps->info.n == 0)
+        ps->first_t = r.t;
     ps->info.n++;
     ps->info.has_cpu |= !isnan(r.cpu);
     ps->info.has_pss |= !isnan(r.pss);
     ps->last_t = r.t;
     return 0;
+}
+
+int csvseries_time_ok(double t, double first_t, double now_s)
+{
+    if (!isfinite(t) || !isfinite(first_t) || fabs(t - first_t) > CSVSERIES_MAX_SPAN_S)
+        return 0;
+    if (fabs(t) <= CSVSERIES_MAX_SPAN_S)
+        return 1;                                                         /* elapsed seconds */
+    return t >= CSVSERIES_EPOCH_MIN_S && t <= now_s + CSVSERIES_FUTURE_S; /* Unix time */
 }
 
 static void pstate_init(pstate *ps, const char *name, int (*row)(void *, const csvseries_row *),
@@ -384,6 +403,7 @@ static void pstate_init(pstate *ps, const char *name, int (*row)(void *, const c
     ps->err = err;
     ps->errlen = errlen;
     ps->info.format = CSV_PLAIN;
+    ps->now_s = (double)time(NULL);
     if (err && errlen)
         err[0] = '\0';
 }
@@ -448,9 +468,11 @@ int csvseries_parse_named(const char *text, size_t len, const char *name, csvser
     if (rc) {
         csvseries_free(out);
         out->skipped = ps.info.skipped;
+        out->skipped_time = ps.info.skipped_time;
         return rc;
     }
     out->skipped = ps.info.skipped;
+    out->skipped_time = ps.info.skipped_time;
     out->format = ps.info.format;
     out->has_cpu = ps.info.has_cpu;
     out->has_pss = ps.info.has_pss;

@@ -15,7 +15,10 @@
  * line ends are fine; blank lines are ignored. A row is skipped and counted when its number of
  * fields differs from the header's, a needed value is not a finite decimal number (NaN, inf,
  * hex and text are refused), memory or CPU is negative, or its time is before the previous kept
- * row's (equal times are kept). Untrusted input: bounded (lines of at most 64 KiB before
+ * row's (equal times are kept), or its time is out of range (csvseries_time_ok: more than
+CSVSERIES_MAX_SPAN_S, 10 years, after the first kept row, or a time that is neither elapsed
+seconds of at most 10 years nor a Unix time from 1990 to a year from now; also counted in
+skipped_time). Untrusted input: bounded (lines of at most 64 KiB before
  * trimming, longer ones are skipped rows; at most CSVSERIES_MAX_ROWS rows kept, the rest counted as skipped; files
  * of at most CSVSERIES_MAX_FILE bytes), never reads past the end.
  */
@@ -24,8 +27,11 @@
 
 #include <stddef.h>
 
-#define CSVSERIES_MAX_ROWS 20000000
-#define CSVSERIES_MAX_FILE ((size_t)2 << 30) /* csvseries_load refuses larger files */
+#define CSVSERIES_MAX_ROWS    20000000
+#define CSVSERIES_MAX_FILE    ((size_t)2 << 30)       /* csvseries_load refuses larger files */
+#define CSVSERIES_MAX_SPAN_S  (10.0 * 365.25 * 86400) /* the longest run, and elapsed time */
+#define CSVSERIES_EPOCH_MIN_S 631152000.0             /* 1990-01-01T00:00:00Z */
+#define CSVSERIES_FUTURE_S    (365.25 * 86400)        /* a Unix time at most this far ahead */
 
 typedef enum csvseries_format { CSV_PSRECORD_CSV, CSV_PSRECORD_LOG, CSV_PLAIN } csvseries_format;
 
@@ -37,6 +43,7 @@ typedef struct csvseries {
     double *pss;          /* bytes; NAN where absent (always allocated, n entries) */
     int has_cpu, has_pss; /* 1 when at least one kept row has the value */
     size_t skipped;       /* rows that could not be parsed */
+    size_t skipped_time;  /* of those, rows whose time was out of range */
     csvseries_format format;
 } csvseries;
 
@@ -68,12 +75,18 @@ typedef struct csvseries_row {
     double t, rss, cpu, pss; /* cpu, pss: NAN where absent */
 } csvseries_row;
 typedef struct csvseries_info {
-    size_t n, skipped;
+    size_t n, skipped, skipped_time; /* skipped_time: of skipped, times out of range */
     int has_cpu, has_pss;
     csvseries_format format;
 } csvseries_info;
 int csvseries_stream(const char *path, int (*row)(void *ud, const csvseries_row *r), void *ud,
                      csvseries_info *info, char *err, size_t errlen);
+/* The time rule of a row: t (seconds) with first_t, the first kept row's time (t itself for
+ * the first row), and now_s, the wall clock (Unix seconds; the parse reads it once when it
+ * begins). 1 when t is finite, at most CSVSERIES_MAX_SPAN_S from first_t, and either elapsed
+ * time (|t| <= CSVSERIES_MAX_SPAN_S) or a Unix time from CSVSERIES_EPOCH_MIN_S to now_s +
+ * CSVSERIES_FUTURE_S; 0 otherwise. Pure. */
+int csvseries_time_ok(double t, double first_t, double now_s);
 /* Releases the arrays and zeroes *s; NULL and an already freed series are fine. */
 void csvseries_free(csvseries *s);
 

@@ -169,8 +169,39 @@ int httpget_fetch(const char *url, unsigned timeout_ms, size_t max_bytes, sbuf *
     return rc;
 }
 
+/* Words that make a query parameter's name look like a secret (any case, anywhere in the
+ * name: api_key, access_token, X-Amz-Signature, oauth ...). docs/soak-run.md states the rule. */
+static const char *const redact_words[] = {"token", "key", "secret", "passw", "signature", "auth"};
+
+static int redact_name(const char *name, size_t len)
+{
+    for (size_t w = 0; w < sizeof redact_words / sizeof redact_words[0]; w++) {
+        size_t k = strlen(redact_words[w]);
+        for (size_t i = 0; i + k <= len; i++)
+            if (strncasecmp(name + i, redact_words[w], k) == 0)
+                return 1;
+    }
+    return 0;
+}
+
+/* Appends k bytes of p to out (cut to n - 1). */
+static void redact_put(char *out, size_t n, size_t *used, const char *p, size_t k)
+{
+    if (*used + 1 >= n)
+        return;
+    if (k > n - 1 - *used)
+        k = n - 1 - *used;
+    memcpy(out + *used, p, k);
+    *used += k;
+    out[*used] = '\0';
+}
+
 char *httpget_redact_url(const char *url, char *out, size_t n)
 {
+    if (n == 0)
+        return out;
+    out[0] = '\0';
+    size_t used = 0;
     const char *scheme = strstr(url, "://");
     const char *host = scheme ? scheme + 3 : url;
     size_t hostpart = strcspn(host, "/?#");
@@ -179,9 +210,27 @@ char *httpget_redact_url(const char *url, char *out, size_t n)
     for (const char *p = at; p && p < host + hostpart;
          p = memchr(p + 1, '@', (size_t)(host + hostpart - p - 1)))
         at = p;
-    if (!at)
-        snprintf(out, n, "%s", url);
-    else
-        snprintf(out, n, "%.*s***%s", (int)(host - url), url, at);
+    const char *rest = url;
+    if (at) {
+        redact_put(out, n, &used, url, (size_t)(host - url));
+        redact_put(out, n, &used, "***", 3);
+        rest = at;
+    }
+    /* the path as it is; then each name=value of the query and of the fragment */
+    size_t path = strcspn(rest, "?#");
+    redact_put(out, n, &used, rest, path);
+    for (const char *p = rest + path; *p;) {
+        redact_put(out, n, &used, p, 1); /* '?', '#', '&' or ';' */
+        p++;
+        size_t item = strcspn(p, "&;#");
+        const char *eq = memchr(p, '=', item);
+        if (eq && redact_name(p, (size_t)(eq - p))) {
+            redact_put(out, n, &used, p, (size_t)(eq - p) + 1);
+            redact_put(out, n, &used, "***", 3);
+        } else {
+            redact_put(out, n, &used, p, item);
+        }
+        p += item;
+    }
     return out;
 }

@@ -32,8 +32,11 @@
 int httpget_fetch(const char *url, unsigned timeout_ms, size_t max_bytes, sbuf *body,
                   long *http_status, char *err, size_t errlen);
 
-/* Copies url into out with any user:password@ part replaced by "***@", for messages and
- * records (secrets never reach logs or reports). Returns out. */
+/* Copies url into out (cut to n - 1) with any user:password@ part replaced by "***@" and the
+ * value of every query or fragment parameter whose name looks like a secret replaced by "***":
+ * a name holding token, key, secret, passw(ord), signature or auth in any case, also inside a
+ * longer name (api_key, access_token, X-Amz-Signature): "?api_key=***&limit=5". For messages
+ * and records (secrets never reach logs or reports; docs/soak-run.md). Returns out. */
 char *httpget_redact_url(const char *url, char *out, size_t n);
 
 #endif

@@ -791,6 +791,8 @@ struct proctree {
     int cur;
     uint64_t page_size;
     double clk_tck;
+    proctree_zombie zombies[PROCTREE_MAX_ZOMBIES]; /* of the last sample */
+    size_t nzombies;
 };
 
 static cpu_ent *cpu_slot(cpu_tab *t, pid_t pid, uint64_t start, int insert)
@@ -880,6 +882,9 @@ static void sample_one(void *ctx, const proctree_stat *st)
 
     if (st->state == 'Z') {
         s->zombies++;
+        if (pt->nzombies < PROCTREE_MAX_ZOMBIES)
+            pt->zombies[pt->nzombies++] =
+                (proctree_zombie){.pid = st->pid, .ppid = st->ppid, .starttime = st->starttime};
         return;
     }
     long nfd = count_fds_w(pt->w, st->pid);
@@ -908,6 +913,7 @@ int proctree_sample_tree(proctree *pt, pid_t root, int include_root, int with_ps
         t->gen = 1;
     }
     sample_ctx c = {pt, with_pss, out, 0};
+    pt->nzombies = 0;
     long found = walk(pt->w, root, include_root, sample_one, &c);
     held_sweep(pt->w);
     if (found < 0) {
@@ -918,6 +924,18 @@ int proctree_sample_tree(proctree *pt, pid_t root, int include_root, int with_ps
     out->cpu_seconds_delta = (double)c.delta_ticks / pt->clk_tck;
     out->truncated = pt->w->truncated;
     return 0;
+}
+
+size_t proctree_zombies(const proctree *pt, const proctree_zombie **out)
+{
+    if (!pt) {
+        if (out)
+            *out = NULL;
+        return 0;
+    }
+    if (out)
+        *out = pt->zombies;
+    return pt->nzombies;
 }
 
 /* ---- listing and signalling ------------------------------------------------------------------ */

@@ -25,7 +25,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define PROCTREE_MAX_PROCS 4096
+#define PROCTREE_MAX_PROCS   4096
+#define PROCTREE_MAX_ZOMBIES 256 /* zombies listed per sample (all are counted) */
 
 /* What /proc/PID/stat says of one process (the fields we use). */
 typedef struct proctree_stat {
@@ -89,6 +90,19 @@ void proctree_free(proctree *pt);
  * out, root <= 0), ERR_IO (root's stat cannot be read for another reason). */
 int proctree_sample_tree(proctree *pt, pid_t root, int include_root, int with_pss,
                          proctree_sample *out);
+
+/* One zombie of a sample: with pid, starttime identifies it across samples (a reused pid has
+ * another start time); ppid is the parent that has not reaped it. */
+typedef struct proctree_zombie {
+    pid_t pid;
+    pid_t ppid;
+    uint64_t starttime; /* ticks after boot */
+} proctree_zombie;
+
+/* The zombies of the last proctree_sample_tree (the first PROCTREE_MAX_ZOMBIES of them, in
+ * the order the walk met them): *out points into pt (valid until the next sample; may be
+ * NULL). Returns how many (0 for a NULL pt). */
+size_t proctree_zombies(const proctree *pt, const proctree_zombie **out);
 
 /* Lists the descendants of root (not root itself) into out (caller's array), up to max; returns
  * the number found (may exceed max; past PROCTREE_MAX_PROCS it is a lower bound) or a negative

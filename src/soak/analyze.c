@@ -75,6 +75,7 @@ typedef struct run_data {
     int have_lost; /* data_lost: rows the record lost (soak-guarantees.md) */
     double lost;
     char command[1024];
+    size_t rows_skipped, rows_skipped_time; /* of a CSV import (csvseries.h) */
 } run_data;
 
 enum { MEM_RSS, MEM_PSS };
@@ -234,7 +235,14 @@ static int load_csv(const char *file, run_data *r, char *err, size_t errlen)
     r->source = info.format == CSV_PSRECORD_CSV   ? "psrecord-csv"
                 : info.format == CSV_PSRECORD_LOG ? "psrecord-log"
                                                   : "csv";
-    if (info.skipped)
+    r->rows_skipped = info.skipped;
+    r->rows_skipped_time = info.skipped_time;
+    if (info.skipped && info.skipped_time)
+        fprintf(stderr,
+                "soak: %zu rows of '%s' could not be parsed and were skipped (%zu of them with a "
+                "time out of range)\n",
+                info.skipped, file, info.skipped_time);
+    else if (info.skipped)
         fprintf(stderr, "soak: %zu rows of '%s' could not be parsed and were skipped\n",
                 info.skipped, file);
     snprintf(r->command, sizeof r->command, "imported from %s", file);
@@ -551,8 +559,9 @@ static char *analysis_json(run_data *r, const leak *lk)
     cJSON_AddItemToObject(c, "avg_percent", num_or_null(cpu.n > 0, cpu.avg));
     cJSON_AddItemToObject(c, "p95_percent", num_or_null(cpu.n > 0, cpu.p95));
     cJSON *pk = cJSON_AddObjectToObject(j, "peaks");
-    static const store_col peak_cols[] = {STORE_COL_fds, STORE_COL_threads, STORE_COL_procs,
-                                          STORE_COL_zombies, STORE_COL_artifacts_bytes};
+    static const store_col peak_cols[] = {
+        STORE_COL_fds,     STORE_COL_threads,         STORE_COL_procs,
+        STORE_COL_zombies, STORE_COL_artifacts_bytes, STORE_COL_zombies_persistent};
     for (size_t i = 0; i < sizeof peak_cols / sizeof peak_cols[0]; i++) {
         col_stats(r, peak_cols[i], &st);
         cJSON_AddItemToObject(pk, store_col_name(peak_cols[i]), num_or_null(st.n > 0, st.max));
@@ -584,10 +593,12 @@ static void fmt_value(const gate_result *g, char *buf, size_t n)
         snprintf(buf, n, "%.4g%s%s", g->value, *g->unit ? " " : "", g->unit);
 }
 
-static char *verdict_json(const gate_result *gs, size_t n, int pass)
+static char *verdict_json(const gate_result *gs, size_t n, int pass, const run_data *r)
 {
     cJSON *j = cJSON_CreateObject();
     cJSON_AddBoolToObject(j, "pass", pass);
+    cJSON_AddNumberToObject(j, "rows_skipped", (double)r->rows_skipped);
+    cJSON_AddNumberToObject(j, "rows_skipped_time", (double)r->rows_skipped_time);
     cJSON *arr = cJSON_AddArrayToObject(j, "gates");
     for (size_t i = 0; i < n; i++) {
         const gate_result *g = &gs[i];
@@ -855,7 +866,7 @@ static int write_outputs(run_data *r, const leak *lk, const char *out_dir, int p
     char err[512];
     int rc = 0;
     char *aj = analysis_json(r, lk);
-    char *vj = verdict_json(r->gs, r->ngs, pass);
+    char *vj = verdict_json(r->gs, r->ngs, pass, r);
     char *md = summary_md(r, lk, r->gs, r->ngs, pass);
     char *ju = junit_xml(r->gs, r->ngs);
     if (!aj || !vj || !md || !ju) {

@@ -14,6 +14,7 @@
 #include "run.h"
 #include "runrec.h"
 #include "store.h"
+#include "termsafe.h"
 #include "units.h"
 
 #define CTL_FORCE_MS 5000 /* soak stop, forced: SIGTERM to SIGKILL of what is left */
@@ -50,7 +51,11 @@ static void ctl_print_event(void *ud, double t, const char *kind, const char *de
     struct tm tm;
     gmtime_r(&tt, &tm);
     strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    printf("  %s  %-18s %s\n", ts, kind, detail ? detail : "");
+    /* details quote the service's log lines: never raw on a terminal */
+    char k[64], d[4 * 1024 + 1];
+    termsafe_str(kind, k, sizeof k);
+    termsafe_str(detail, d, sizeof d);
+    printf("  %s  %-18s %s\n", ts, k, d);
 }
 
 int ctl_status(const char *dir, int nevents)
@@ -72,11 +77,15 @@ int ctl_status(const char *dir, int nevents)
     store_get_run(db, "duration", duration, sizeof duration);
     pid_t pid = ctl_running_pid(dir);
     printf("run       %s\n", dir);
-    printf("command   %s\n", cmd);
+    char safe[4 * sizeof cmd + 1];
+    termsafe_str(cmd, safe, sizeof safe);
+    printf("command   %s\n", safe);
     if (pid)
         printf("state     running (soak pid %d)\n", (int)pid);
-    else
-        printf("state     not running; outcome: %s\n", outcome[0] ? outcome : "unknown");
+    else {
+        termsafe_str(outcome[0] ? outcome : "unknown", safe, sizeof safe);
+        printf("state     not running; outcome: %s\n", safe);
+    }
     store_sample m;
     if (store_last_sample(db, &m) == 1) {
         char a[32], b[32], c[32], d[32];
@@ -87,8 +96,8 @@ int ctl_status(const char *dir, int nevents)
         if (m.pss_bytes >= 0)
             printf(", pss %s", units_format_bytes((uint64_t)m.pss_bytes, b, sizeof b));
         printf("\ncpu       %.1f%% now, %.1f s total\n", m.cpu_percent, m.cpu_seconds);
-        printf("processes %u (zombies %u), threads %u, fds %u\n", m.procs, m.zombies, m.threads,
-               m.fds);
+        printf("processes %u (zombies %u, persistent %u), threads %u, fds %u\n", m.procs, m.zombies,
+               m.zombies_persistent, m.threads, m.fds);
         printf("restarts  %u\n", m.restarts);
         if (m.heartbeat_age_s >= 0)
             printf("heartbeat %.0f s ago\n", m.heartbeat_age_s);

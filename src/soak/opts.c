@@ -45,7 +45,7 @@ static const char *const default_gates[] = {
     "orphan_orders",
     "last(orphan_orders) == 0",
     "zombies",
-    "max(zombies) == 0",
+    "max(zombies_persistent) == 0",
     "crashes",
     "last(crashes) == 0",
     "security",
@@ -118,9 +118,13 @@ static void opts_show_url(const char *value, char *buf, size_t n)
  * with; 0 only where it means something (pss_interval 0 = never read PSS). */
 static const settings_key opt_table[] = {
     DUR("duration", duration_ms, "24h", 1, "--duration D", "how long the service is soaked"),
-    DUR("interval", interval_ms, "1s", 1, "--interval D", "how often the process tree is sampled"),
+    DUR("interval", interval_ms, "1s", OPTS_MIN_INTERVAL_MS, "--interval D",
+        "how often the process tree is sampled"),
     DUR("pss_interval", pss_interval_ms, "60s", 0, NULL,
         "how often PSS is read from smaps_rollup (0 = never; reading it stalls the target)"),
+    DUR("zombie_grace", zombie_grace_ms, "5s", 0, NULL,
+        "a zombie counts (the zombies gate) once samples have seen it this long; 0 counts "
+        "every zombie at once"),
     STR("artifacts", artifacts, "artifacts/soak", "--artifacts DIR",
         "folder of the run's artifacts"),
     {.name = "command",

@@ -35,11 +35,14 @@ typedef enum opts_status {
 #define OPTS_MAX_GATES 32
 #define OPTS_DUMP_MAX  (128 * 1024) /* opts_dump of every key always fits */
 #define OPTS_STR       512
+/* The shortest sampling interval: below it, sampling a large tree takes a core by itself. */
+#define OPTS_MIN_INTERVAL_MS 10
 
 typedef struct opts {
     uint64_t duration_ms;
     uint64_t interval_ms;
     uint64_t pss_interval_ms;
+    uint64_t zombie_grace_ms; /* a zombie seen this long persists (src/soak/zombies.h) */
     char artifacts[OPTS_STR];
     char heartbeat[OPTS_STR]; /* empty: no watchdog */
     uint64_t heartbeat_timeout_ms;

@@ -9,9 +9,11 @@
 #include "errcode.h"
 
 const store_col repdata_series_col[REPDATA_NSER] = {
-    STORE_COL_rss_bytes, STORE_COL_pss_bytes,       STORE_COL_cpu_percent,
-    STORE_COL_fds,       STORE_COL_threads,         STORE_COL_procs,
-    STORE_COL_zombies,   STORE_COL_artifacts_bytes, STORE_COL_disk_free_bytes};
+    STORE_COL_rss_bytes,       STORE_COL_pss_bytes,
+    STORE_COL_cpu_percent,     STORE_COL_fds,
+    STORE_COL_threads,         STORE_COL_procs,
+    STORE_COL_zombies,         STORE_COL_artifacts_bytes,
+    STORE_COL_disk_free_bytes, STORE_COL_zombies_persistent};
 
 int repdata_col_of(const repdata *r, double t)
 {

@@ -31,6 +31,7 @@ enum {
     REPDATA_ZOMBIES,
     REPDATA_ART,
     REPDATA_FREE,
+    REPDATA_ZOMBIES_PERSISTENT,
     REPDATA_NSER
 };
 extern const store_col repdata_series_col[REPDATA_NSER];

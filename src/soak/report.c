@@ -845,10 +845,10 @@ static void section_charts(rep *r)
         chart(r, "fds", "File descriptors and threads", "count", Y_COUNT, ser, nm, co, 2);
     }
     {
-        static const int ser[] = {REPDATA_PROCS, REPDATA_ZOMBIES};
-        static const char *const nm[] = {"processes", "zombies"};
-        static const char *const co[] = {"#1f77b4", "#d62728"};
-        chart(r, "procs", "Processes and zombies", "count", Y_COUNT, ser, nm, co, 2);
+        static const int ser[] = {REPDATA_PROCS, REPDATA_ZOMBIES, REPDATA_ZOMBIES_PERSISTENT};
+        static const char *const nm[] = {"processes", "zombies", "persistent zombies"};
+        static const char *const co[] = {"#1f77b4", "#d62728", "#7f0000"};
+        chart(r, "procs", "Processes and zombies", "count", Y_COUNT, ser, nm, co, 3);
     }
     {
         static const int ser[] = {REPDATA_ART};

@@ -66,6 +66,7 @@
 #include "shim.h"
 #include "statusline.h"
 #include "store.h"
+#include "termsafe.h"
 #include "supervise.h"
 #include "treekill.h"
 #include "units.h"
@@ -945,6 +946,15 @@ static void sv_sample(uv_timer_t *t)
     /* the tree below the shim (which is not counted); below soak once the shim is gone */
     pid_t root = s->child > 0 && s->shim_alive ? s->child : getpid();
     sampler_take(s->sm, root, s->rs.state == RS_RUNNING, now, &ls, &s->rs);
+    char zdetail[300];
+    pid_t zparent;
+    if (sampler_zombie_event(s->sm, zdetail, sizeof zdetail, &zparent))
+        sv_event_rec(s, STORE_EV_ZOMBIE_PERSISTENT, 0, zparent, "%s", zdetail);
+    if (sampler_cost_warning(s->sm, zdetail, sizeof zdetail)) {
+        fprintf(stderr, "soak: %s\n", zdetail);
+        if (s->lc)
+            logcap_note(s->lc, "soak", zdetail);
+    }
     sv_policies(s, now);
     store_sample m = sampler_row(&s->rs, wall_now(), now);
     store_sample_add(s->db, &m);
@@ -1105,7 +1115,9 @@ static void sv_print_outcome(sv *s, int code)
     printf("soak: %s after %s: %s\n", r->completed ? "completed" : "ended",
            units_format_duration(r->end_ms - r->start_ms, a, sizeof a),
            sv_outcome(s, why, sizeof why));
-    printf("  command      %s\n", r->command);
+    char safe_cmd[4 * sizeof r->command + 1];
+    termsafe_str(r->command, safe_cmd, sizeof safe_cmd);
+    printf("  command      %s\n", safe_cmd);
     /* what samples.db holds, never more: a sample that could not be written is not claimed */
     if (s->stored_samples >= 0 && (uint64_t)s->stored_samples != r->samples)
         printf("  samples      %lld stored of %llu taken (every %s)\n",
@@ -1126,6 +1138,8 @@ static void sv_print_outcome(sv *s, int code)
            r->hangs, r->oom_kills);
     printf("  zombies      max %u, orphans reaped %llu\n", r->zombies_max,
            (unsigned long long)r->reaped_orphans);
+    printf("  persistent   max %u zombies (seen for %s or more)\n", r->zombies_persistent_max,
+           units_format_duration(s->o->zombie_grace_ms, a, sizeof a));
     printf("  logs         %llu lines, %s written, %llu rotations, %s dropped\n",
            (unsigned long long)(r->log.lines[0] + r->log.lines[1]),
            units_format_bytes(r->log.bytes_written, a, sizeof a),
@@ -1222,6 +1236,8 @@ int run_soak(opts *o)
         goto fail;
     sv_log_room_now(s); /* before the first line: a flood fills a small disk within a second */
     s->sm = sampler_new(uv_default_loop(), s->artifacts_dir, s->db_path, o->pss_interval_ms);
+    if (s->sm)
+        sampler_set_zombie_grace(s->sm, o->zombie_grace_ms);
     s->tk = treekill_new("/proc", 0); /* the SIGCHLD handler reaps */
     if (!s->sm || !s->tk) {
         snprintf(err, sizeof err, "out of memory");

@@ -180,12 +180,32 @@ int runrec_samples(runrec *r, size_t cap, int (*fn)(void *ud, const store_sample
     return runrec_sample_cols(r, STORE_COLS_ALL, cap, fn, ud);
 }
 
+/* The columns of cols that the file's samples table has: a file written before a column was
+ * appended to STORE_SAMPLE_COLUMNS lacks it, and reads it as NULL. */
+static uint32_t present_cols(runrec *r, uint32_t cols)
+{
+    sqlite3_stmt *st;
+    uint32_t have = 0;
+    if (sqlite3_prepare_v2(r->db, "SELECT name FROM pragma_table_info('samples')", -1, &st, NULL) !=
+        SQLITE_OK)
+        return cols;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        const char *name = (const char *)sqlite3_column_text(st, 0);
+        int c = name ? store_col_index(name) : -1;
+        if (c >= 0)
+            have |= 1u << c;
+    }
+    sqlite3_finalize(st);
+    return have ? cols & have : cols;
+}
+
 int runrec_sample_cols(runrec *r, uint32_t cols, size_t cap,
                        int (*fn)(void *ud, const store_sample *s), void *ud)
 {
     char sql[512], list[400];
     sqlite3_stmt *st;
     cols |= 1u << STORE_COL_t;
+    cols = present_cols(r, cols);
     store_col_select(cols, list, sizeof list);
     snprintf(sql, sizeof sql, "SELECT %s FROM samples ORDER BY rowid LIMIT ?", list);
     if (sqlite3_prepare_v2(r->db, sql, -1, &st, NULL) != SQLITE_OK)

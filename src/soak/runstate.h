@@ -32,6 +32,7 @@ typedef struct runstate {
     uint64_t rss_first, rss_last, rss_max; /* of samples with a live tree */
     uint64_t pss_last;                     /* the latest PSS read (read less often than RSS) */
     unsigned zombies_max;
+    unsigned zombies_persistent, zombies_persistent_max; /* zombies past the grace (zombies.h) */
     uint64_t artifacts_bytes, disk_free_bytes;
     logcap_stats log;
     patterns *pat; /* borrowed */

@@ -9,9 +9,12 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "proctree.h"
+#include "units.h"
+#include "zombies.h"
 
 #define SM_WALK_DEPTH   8
 #define SM_WALK_ENTRIES 100000
@@ -27,8 +30,17 @@ struct sampler {
     int timer_init;
     uv_work_t walk_work;
     int walk_busy;
-    uint64_t walk_result; /* written by the worker, read in its done callback */
-    uint64_t other_bytes; /* the folder but soak's own files, from the last walk */
+    uint64_t walk_result;   /* written by the worker, read in its done callback */
+    uint64_t other_bytes;   /* the folder but soak's own files, from the last walk */
+    zombies zt;             /* which zombies persist */
+    char zombie_event[300]; /* a parent that does not reap, until taken ("" none) */
+    pid_t zombie_parent;
+    /* the cost of sampling: CPU of sampler_take over the loop time of a window */
+    uint64_t cost_window_ms; /* start of the window (0: none yet) */
+    double cost_cpu_s;
+    unsigned cost_samples;
+    int cost_warned;
+    char cost_warning[200]; /* until taken ("" none) */
 };
 
 sampler *sampler_new(uv_loop_t *loop, const char *artifacts_dir, const char *db_path,
@@ -46,6 +58,7 @@ sampler *sampler_new(uv_loop_t *loop, const char *artifacts_dir, const char *db_
     snprintf(sm->dir, sizeof sm->dir, "%s", artifacts_dir);
     snprintf(sm->db_path, sizeof sm->db_path, "%s", db_path);
     sm->pss_interval_ms = pss_interval_ms;
+    zombies_init(&sm->zt, SAMPLER_ZOMBIE_GRACE_MS);
     return sm;
 }
 
@@ -158,6 +171,120 @@ static uint64_t sm_artifacts_bytes(const sampler *sm, const logcap_stats *ls)
     return sm->other_bytes + ls->log_bytes + db;
 }
 
+/* ---- zombies ----------------------------------------------------------------------------- */
+
+void sampler_set_zombie_grace(sampler *sm, uint64_t grace_ms)
+{
+    zombies_init(&sm->zt, grace_ms);
+}
+
+/* The command line of pid, NULs as spaces, into buf ("?" when it cannot be read). */
+static void sm_cmdline(pid_t pid, char *buf, size_t n)
+{
+    char path[48];
+    snprintf(path, sizeof path, "/proc/%d/cmdline", (int)pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    ssize_t got = fd >= 0 ? read(fd, buf, n - 1) : -1;
+    if (fd >= 0)
+        close(fd);
+    if (got <= 0) {
+        snprintf(buf, n, "?");
+        return;
+    }
+    while (got > 0 && buf[got - 1] == '\0')
+        got--;
+    for (ssize_t i = 0; i < got; i++)
+        if (buf[i] == '\0')
+            buf[i] = ' ';
+    buf[got] = '\0';
+}
+
+static void sm_zombies(sampler *sm, uint64_t now_ms, runstate *rs)
+{
+    const proctree_zombie *zl;
+    size_t nz = proctree_zombies(sm->pt, &zl);
+    zombies_result zr = zombies_update(&sm->zt, zl, nz, now_ms);
+    rs->zombies_persistent = zr.persistent;
+    if (zr.persistent > rs->zombies_persistent_max)
+        rs->zombies_persistent_max = zr.persistent;
+    if (zr.new_parent > 0 && !sm->zombie_event[0]) {
+        char cmd[200];
+        char grace[32];
+        sm_cmdline(zr.new_parent, cmd, sizeof cmd);
+        snprintf(sm->zombie_event, sizeof sm->zombie_event,
+                 "pid %d (%s) has not reaped %u zombies for %s", (int)zr.new_parent, cmd, zr.held,
+                 units_format_duration(sm->zt.grace_ms, grace, sizeof grace));
+        sm->zombie_parent = zr.new_parent;
+    }
+}
+
+int sampler_zombie_event(sampler *sm, char *detail, size_t n, pid_t *parent)
+{
+    if (!sm->zombie_event[0])
+        return 0;
+    snprintf(detail, n, "%s", sm->zombie_event);
+    *parent = sm->zombie_parent;
+    sm->zombie_event[0] = '\0';
+    return 1;
+}
+
+/* ---- the cost of sampling ------------------------------------------------------------------ */
+
+static double sm_thread_cpu_s(void)
+{
+    struct timespec ts;
+    if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0)
+        return 0;
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+int sampler_cost_over(double cpu_s, double wall_s)
+{
+    return wall_s > 0 && cpu_s > SAMPLER_COST_MAX_SHARE * wall_s;
+}
+
+/* Adds one sample's CPU; once a window of SAMPLER_COST_WINDOW_MS holds at least 5 samples,
+ * judges it and starts the next. Warns once a run. */
+static void sm_cost(sampler *sm, uint64_t now_ms, double cpu_s, unsigned nprocs)
+{
+    if (sm->cost_warned)
+        return;
+    if (sm->cost_window_ms == 0) {
+        sm->cost_window_ms = now_ms; /* the first sample opens the window, uncounted */
+        return;
+    }
+    sm->cost_cpu_s += cpu_s;
+    sm->cost_samples++;
+    uint64_t span = now_ms - sm->cost_window_ms;
+    if (span < SAMPLER_COST_WINDOW_MS || sm->cost_samples < 5)
+        return;
+    double wall = (double)span / 1000.0;
+    if (sampler_cost_over(sm->cost_cpu_s, wall)) {
+        char each[32], every[32];
+        units_format_duration((uint64_t)(sm->cost_cpu_s * 1e6 / sm->cost_samples) / 1000, each,
+                              sizeof each);
+        units_format_duration(span / sm->cost_samples, every, sizeof every);
+        snprintf(sm->cost_warning, sizeof sm->cost_warning,
+                 "sampling takes %.0f%% of a core (%s of CPU a sample of %u processes, every %s; "
+                 "more than %.0f%%): a longer interval costs less",
+                 100.0 * sm->cost_cpu_s / wall, each, nprocs, every,
+                 100.0 * SAMPLER_COST_MAX_SHARE);
+        sm->cost_warned = 1;
+    }
+    sm->cost_window_ms = now_ms;
+    sm->cost_cpu_s = 0;
+    sm->cost_samples = 0;
+}
+
+int sampler_cost_warning(sampler *sm, char *msg, size_t n)
+{
+    if (!sm->cost_warning[0])
+        return 0;
+    snprintf(msg, n, "%s", sm->cost_warning);
+    sm->cost_warning[0] = '\0';
+    return 1;
+}
+
 /* ---- one sample --------------------------------------------------------------------------- */
 
 void sampler_take(sampler *sm, pid_t root, int running, uint64_t now_ms, const logcap_stats *ls,
@@ -165,6 +292,7 @@ void sampler_take(sampler *sm, pid_t root, int running, uint64_t now_ms, const l
 {
     int with_pss = sm->pss_interval_ms > 0 &&
                    (sm->last_pss_ms == 0 || now_ms - sm->last_pss_ms >= sm->pss_interval_ms);
+    double cpu0 = sm_thread_cpu_s();
     proctree_sample ps;
     memset(&ps, 0, sizeof ps);
     if (proctree_sample_tree(sm->pt, root, 0, with_pss, &ps) == 0 && with_pss)
@@ -186,12 +314,14 @@ void sampler_take(sampler *sm, pid_t root, int running, uint64_t now_ms, const l
         rs->rss_max = ps.rss_bytes;
     if (ps.zombies > rs->zombies_max)
         rs->zombies_max = ps.zombies;
+    sm_zombies(sm, now_ms, rs);
 
     rs->log = *ls;
     rs->artifacts_bytes = sm_artifacts_bytes(sm, ls);
     struct statvfs vfs;
     if (statvfs(sm->dir, &vfs) == 0)
         rs->disk_free_bytes = (uint64_t)vfs.f_bavail * vfs.f_frsize;
+    sm_cost(sm, now_ms, sm_thread_cpu_s() - cpu0, ps.nprocs);
 }
 
 store_sample sampler_row(const runstate *rs, double t, uint64_t now_ms)
@@ -214,5 +344,6 @@ store_sample sampler_row(const runstate *rs, double t, uint64_t now_ms)
         .log_lines = rs->log.lines[0] + rs->log.lines[1],
         .dropped_bytes = rs->log.dropped_bytes,
         .heartbeat_age_s = rs->heartbeat_age_s,
+        .zombies_persistent = rs->zombies_persistent,
     };
 }

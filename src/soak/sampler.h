@@ -36,9 +36,29 @@ void sampler_close(sampler *sm);
 /* Accepts NULL. */
 void sampler_free(sampler *sm);
 
+/* Zombies: a zombie counts as persistent once samples have seen it for grace_ms (zombies.h);
+ * the default, until this is called, is SAMPLER_ZOMBIE_GRACE_MS. Forgets what was seen. */
+#define SAMPLER_ZOMBIE_GRACE_MS 5000
+void sampler_set_zombie_grace(sampler *sm, uint64_t grace_ms);
+/* The first time a parent holds a persistent zombie, sampler_take keeps a line naming it
+ * ("pid 12 (sh -c ...) has not reaped 3 zombies for 5s"): this copies it into detail (cut to
+ * n - 1), its pid into *parent, forgets it and returns 1; 0 when there is none. One is kept
+ * at a time (take it after each sample). */
+int sampler_zombie_event(sampler *sm, char *detail, size_t n, pid_t *parent);
+
+/* The cost of sampling: sampler_take measures its own CPU time (the loop thread's); when, over
+ * a window of SAMPLER_COST_WINDOW_MS of loop time (5 samples at least), it exceeds
+ * SAMPLER_COST_MAX_SHARE of the window, it keeps a warning (once a run) that
+ * sampler_cost_warning copies into msg (cut to n - 1), forgets and returns 1; 0 when there is
+ * none. sampler_cost_over is the rule: CPU seconds against wall seconds. */
+#define SAMPLER_COST_MAX_SHARE 0.10
+#define SAMPLER_COST_WINDOW_MS 2000
+int sampler_cost_over(double cpu_s, double wall_s);
+int sampler_cost_warning(sampler *sm, char *msg, size_t n);
+
 /* One sample at now_ms (loop clock) of the tree below root (root itself not counted), with
  * the log's statistics ls: updates rs (tree, cpu_seconds, cpu_percent, pss_last, rss_first
- * and rss_last while running, rss_max, zombies_max, log, artifacts_bytes, disk_free_bytes). */
+ * and rss_last while running, rss_max, zombies_max, zombies_persistent(_max), log, artifacts_bytes, disk_free_bytes). */
 void sampler_take(sampler *sm, pid_t root, int running, uint64_t now_ms, const logcap_stats *ls,
                   runstate *rs);
 

@@ -57,7 +57,8 @@ typedef struct store store;
     X(restarts, STORE_T_UINT, STORE_R_VALUE, STORE_S_ALWAYS, "", "restarts")                       \
     X(log_lines, STORE_T_U64, STORE_R_VALUE, STORE_S_SERVICE, "", "log lines")                     \
     X(dropped_bytes, STORE_T_U64, STORE_R_VALUE, STORE_S_SERVICE, "bytes", "log bytes dropped")    \
-    X(heartbeat_age_s, STORE_T_REAL, STORE_R_NEG_NULL, STORE_S_SERVICE, "s", "heartbeat age")
+    X(heartbeat_age_s, STORE_T_REAL, STORE_R_NEG_NULL, STORE_S_SERVICE, "s", "heartbeat age")      \
+    X(zombies_persistent, STORE_T_UINT, STORE_R_VALUE, STORE_S_SERVICE, "", "persistent zombies")
 
 #define STORE_CTYPE_STORE_T_REAL double
 #define STORE_CTYPE_STORE_T_U64  uint64_t
@@ -153,7 +154,8 @@ int store_sample_add(store *s, const store_sample *smp);
     X(WRITE_FAILED, "write_failed", STORE_EVC_INFO, STORE_LANE_DISK)                               \
     X(WRITE_OK, "write_ok", STORE_EVC_INFO, STORE_LANE_NONE)                                       \
     X(DATA_LOST, "data_lost", STORE_EVC_INFO, STORE_LANE_DISK)                                     \
-    X(SOAK_PAUSED, "soak_paused", STORE_EVC_INFO, STORE_LANE_NONE)
+    X(SOAK_PAUSED, "soak_paused", STORE_EVC_INFO, STORE_LANE_NONE)                                 \
+    X(ZOMBIE_PERSISTENT, "zombie_persistent", STORE_EVC_INFO, STORE_LANE_NONE)
 
 typedef enum store_evclass {
     STORE_EVC_INFO,

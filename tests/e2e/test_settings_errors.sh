@@ -22,7 +22,7 @@ printf 'patterns:\n  oom: x\nduration: 1m\npatterns:\n  err: y\n' >"$T/dupmap.ya
 expect2 "soak: mapping twice" "dupmap.yaml:4: key 'patterns': given twice (first on line 1)" \
   "$SOAK" run -c "$T/dupmap.yaml" -- true
 printf 'duration: 1m\ninterval: 0\n' >"$T/zero.yaml"
-expect2 "soak: interval 0" "zero.yaml:2: key 'interval': '0' is not 1ms or more" \
+expect2 "soak: interval 0" "zero.yaml:2: key 'interval': '0' is not 10ms or more" \
   "$SOAK" run -c "$T/zero.yaml" -- true
 printf 'heartbeat_timeout: 0\n' >"$T/hb0.yaml"
 expect2 "soak: heartbeat_timeout 0 with --print-config" \
@@ -30,7 +30,7 @@ expect2 "soak: heartbeat_timeout 0 with --print-config" \
   "$SOAK" run -c "$T/hb0.yaml" --print-config
 expect2 "soak: --duration 0" "--duration: key 'duration': '0' is not 1ms or more" \
   "$SOAK" run --duration 0 -- true
-expect2 "soak: --set interval=0" "--set: key 'interval': '0' is not 1ms or more" \
+expect2 "soak: --set interval=0" "--set: key 'interval': '0' is not 10ms or more" \
   "$SOAK" run --set interval=0 -- true
 printf 'duration: 1m\npatterns:\n  error: "ERROR(("\n' >"$T/pat.yaml"
 expect2 "soak: bad pattern" "pat.yaml:3: key 'patterns.error': pattern 'error'" \
@@ -49,7 +49,7 @@ grep -q "^pss_interval: '0s'" "$T/p1.yaml" || fail "pss_interval: $(grep pss_int
 "$SOAK" run -c "$T/p1.yaml" --print-config >"$T/p2.yaml" || fail "--print-config output does not load"
 cmp -s "$T/p1.yaml" "$T/p2.yaml" || { diff "$T/p1.yaml" "$T/p2.yaml" >&2; fail "print-config round trip"; }
 "$SOAK" run --help-keys >"$T/keys" || fail "--help-keys exited $?"
-grep -qE "^  interval +1s +.*\(1ms or more\)$" "$T/keys" || fail "--help-keys: $(grep interval "$T/keys")"
+grep -qE "^  interval +1s +.*\(10ms or more\)$" "$T/keys" || fail "--help-keys: $(grep interval "$T/keys")"
 
 # --- bybit-sim ---
 printf 'seed: 3\nseed: 4\n' >"$T/b1.yaml"

@@ -427,6 +427,51 @@ static void test_stream_row_stops(void **state)
     unlink(path);
 }
 
+/* issue 10 item 10: absurd times are refused and counted, so a duration of 7e307 s (a time
+ * near 1e308) never reaches a gate */
+static void test_time_range(void **state)
+{
+    (void)state;
+    csvseries s = must_parse("elapsed_s,rss_bytes\n"
+                             "0,1000\n"
+                             "10,1000\n"
+                             "1e308,1000\n"     /* finite, absurd */
+                             "400000000,1000\n" /* 12.7 years elapsed */
+                             "20,1000\n");
+    assert_int_equal(s.n, 3);
+    assert_true(s.t[2] == 20);
+    assert_int_equal(s.skipped, 2);
+    assert_int_equal(s.skipped_time, 2);
+    csvseries_free(&s);
+
+    /* Unix times: from 1990 to a year from now, spanning at most 10 years */
+    char buf[512];
+    double now = (double)time(NULL);
+    snprintf(buf, sizeof buf, "elapsed_s,rss_bytes\n%.0f,1\n%.0f,1\n%.0f,1\n%.0f,1\n", now - 60,
+             now, now + 2 * 365.25 * 86400, now + 11 * 365.25 * 86400);
+    s = must_parse(buf);
+    assert_int_equal(s.n, 2);
+    assert_int_equal(s.skipped_time, 2);
+    csvseries_free(&s);
+    s = must_parse("elapsed_s,rss_bytes\n"
+                   "500000000,1\n" /* 1985: neither elapsed nor a plausible Unix time */
+                   "631152000,1\n" /* 1990-01-01 */
+                   "631152060,1\n");
+    assert_int_equal(s.n, 2);
+    assert_int_equal(s.skipped_time, 1);
+    csvseries_free(&s);
+    fails_with("elapsed_s,rss_bytes\n1e308,1\n1e300,1\n", ERR_NODATA, "(2 rows skipped)");
+
+    assert_true(csvseries_time_ok(0, 0, now));
+    assert_true(csvseries_time_ok(CSVSERIES_MAX_SPAN_S, 0, now));
+    assert_false(csvseries_time_ok(CSVSERIES_MAX_SPAN_S + 1, 0, now));
+    assert_false(csvseries_time_ok(1e308, 1e308, now));
+    assert_false(csvseries_time_ok(NAN, 0, now));
+    assert_true(csvseries_time_ok(now + CSVSERIES_FUTURE_S, now, now));
+    assert_false(csvseries_time_ok(now + CSVSERIES_FUTURE_S + 1, now + 1e6, now));
+    assert_false(csvseries_time_ok(CSVSERIES_EPOCH_MIN_S - 1, CSVSERIES_EPOCH_MIN_S - 1, now));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -434,7 +479,7 @@ int main(void)
         cmocka_unit_test(test_plain_csv),        cmocka_unit_test(test_garbage_rows),
         cmocka_unit_test(test_errors),           cmocka_unit_test(test_load),
         cmocka_unit_test(test_million_rows),     cmocka_unit_test(test_stream_matches_parse),
-        cmocka_unit_test(test_stream_row_stops),
+        cmocka_unit_test(test_stream_row_stops), cmocka_unit_test(test_time_range),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -274,13 +274,45 @@ static void test_redact_url(void **state)
     assert_string_equal(httpget_redact_url("", out, sizeof out), "");
 }
 
+/* issue 10 item 8: secrets in query strings are redacted wherever the URL is shown */
+static void test_redact_query_secrets(void **state)
+{
+    (void)state;
+    char out[256];
+    assert_string_equal(httpget_redact_url("http://h/m?token=abc&limit=5", out, sizeof out),
+                        "http://h/m?token=***&limit=5");
+    assert_string_equal(
+        httpget_redact_url("http://h/m?api_key=k1&Access_Token=t1&X-Amz-Signature=s1", out,
+                           sizeof out),
+        "http://h/m?api_key=***&Access_Token=***&X-Amz-Signature=***");
+    assert_string_equal(
+        httpget_redact_url("http://h/m?a=1;PASSWORD=p;client_secret=c#auth=x", out, sizeof out),
+        "http://h/m?a=1;PASSWORD=***;client_secret=***#auth=***");
+    assert_string_equal(httpget_redact_url("http://u:p@h/m?secret=s&page=2", out, sizeof out),
+                        "http://***@h/m?secret=***&page=2");
+    /* names that are not secrets, and parameters without a value, stay */
+    assert_string_equal(httpget_redact_url("http://h/m?name=token&flag&x=", out, sizeof out),
+                        "http://h/m?name=token&flag&x=");
+    assert_string_equal(httpget_redact_url("http://h/token/key", out, sizeof out),
+                        "http://h/token/key");
+    /* cut to the buffer, never past it */
+    char small[16];
+    assert_string_equal(httpget_redact_url("http://h/m?token=abcdefgh", small, sizeof small),
+                        "http://h/m?toke");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_fetch_ok),       cmocka_unit_test(test_fetch_error_status),
-        cmocka_unit_test(test_fetch_oversize), cmocka_unit_test(test_fetch_refused),
-        cmocka_unit_test(test_fetch_timeout),  cmocka_unit_test(test_fetch_bad_urls),
-        cmocka_unit_test(test_fetch_threads),  cmocka_unit_test(test_redact_url),
+        cmocka_unit_test(test_fetch_ok),
+        cmocka_unit_test(test_fetch_error_status),
+        cmocka_unit_test(test_fetch_oversize),
+        cmocka_unit_test(test_fetch_refused),
+        cmocka_unit_test(test_fetch_timeout),
+        cmocka_unit_test(test_fetch_bad_urls),
+        cmocka_unit_test(test_fetch_threads),
+        cmocka_unit_test(test_redact_url),
+        cmocka_unit_test(test_redact_query_secrets),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -163,6 +163,13 @@ static void check_fixture_sample(const char *root)
     assert_int_equal(proctree_sample_tree(pt, 100, 1, 0, &s), 0);
     assert_int_equal(s.nprocs, 6);
     assert_int_equal(s.zombies, 1);
+    /* the zombie is listed with its parent, who has not reaped it (zombies.h tracks them) */
+    const proctree_zombie *zl = NULL;
+    assert_int_equal(proctree_zombies(pt, &zl), 1);
+    assert_int_equal(zl[0].pid, 102);
+    assert_int_equal(zl[0].ppid, 100);
+    assert_int_equal(zl[0].starttime, 5002);
+    assert_int_equal(proctree_zombies(NULL, &zl), 0);
     assert_int_equal(s.threads, 9);
     assert_int_equal(s.fds, 12);
     assert_int_equal(s.rss_bytes, 2100ull * (uint64_t)page);

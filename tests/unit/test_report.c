@@ -265,6 +265,8 @@ static void test_full_run(void **state)
     /* memory, CPU, fds/threads, processes/zombies, artifacts, free disk, timeline */
     assert_int_equal(count_of(s, "<svg"), 7);
     assert_int_equal(count_of(s, "</svg>"), 7);
+    /* the zombies chart draws every zombie and the persistent ones (the gate's count) */
+    assert_non_null(strstr(s, ">persistent zombies<"));
     assert_non_null(strstr(s, "fitted trend"));
     assert_non_null(strstr(s, "warm-up 30 s left out"));
     assert_non_null(strstr(s, " MiB</text>"));

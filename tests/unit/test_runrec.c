@@ -152,30 +152,42 @@ static void test_failures_from_the_stored_judgment(void **state)
     runrec_close(r);
 }
 
+/* The run and samples tables as the first soak wrote them (before events.failure and
+ * zombies_persistent). */
+#define OLD_RUN_SAMPLES                                                                            \
+    "CREATE TABLE run(key TEXT PRIMARY KEY, value TEXT);"                                          \
+    "CREATE TABLE samples(t REAL NOT NULL, elapsed_s REAL, rss_bytes INTEGER,"                     \
+    " pss_bytes INTEGER, cpu_percent REAL, cpu_seconds REAL, threads INTEGER,"                     \
+    " fds INTEGER, procs INTEGER, zombies INTEGER, artifacts_bytes INTEGER,"                       \
+    " disk_free_bytes INTEGER, restarts INTEGER, log_lines INTEGER,"                               \
+    " dropped_bytes INTEGER, heartbeat_age_s REAL);"
+
+/* A samples.db as the first soak wrote it (no events.failure, no zombies_persistent), with
+ * the rows of inserts (SQL). */
+static void make_old_file(const fx *f, const char *inserts)
+{
+    sqlite3 *db;
+    char sql[2048];
+    snprintf(sql, sizeof sql,
+             OLD_RUN_SAMPLES
+             "CREATE TABLE events(t REAL NOT NULL, kind TEXT NOT NULL, detail TEXT,"
+             " value REAL);"
+             "CREATE TABLE metrics(t REAL NOT NULL, name TEXT NOT NULL, labels TEXT,"
+             " value REAL);%s",
+             inserts);
+    assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+}
+
 /* A file written before events.failure existed: the old rule, for that file only. */
 static void test_old_file_without_the_column(void **state)
 {
     fx *f = *state;
-    sqlite3 *db;
-    assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
-    assert_int_equal(
-        sqlite3_exec(db,
-                     "CREATE TABLE run(key TEXT PRIMARY KEY, value TEXT);"
-                     "CREATE TABLE samples(t REAL NOT NULL, elapsed_s REAL, rss_bytes INTEGER,"
-                     " pss_bytes INTEGER, cpu_percent REAL, cpu_seconds REAL, threads INTEGER,"
-                     " fds INTEGER, procs INTEGER, zombies INTEGER, artifacts_bytes INTEGER,"
-                     " disk_free_bytes INTEGER, restarts INTEGER, log_lines INTEGER,"
-                     " dropped_bytes INTEGER, heartbeat_age_s REAL);"
-                     "CREATE TABLE events(t REAL NOT NULL, kind TEXT NOT NULL, detail TEXT,"
-                     " value REAL);"
-                     "CREATE TABLE metrics(t REAL NOT NULL, name TEXT NOT NULL, labels TEXT,"
-                     " value REAL);"
-                     "INSERT INTO events VALUES(1,'exit','code 0',0),(2,'exit','code 3',3),"
+    make_old_file(f, "INSERT INTO events VALUES(1,'exit','code 0',0),(2,'exit','code 3',3),"
                      "(3,'exit','signal 15',-15),(4,'hang','',1),(5,'oom_kill','',1),"
-                     "(6,'rotation','',0),(7,'future_kind','',1);",
-                     NULL, NULL, NULL),
-        SQLITE_OK);
-    sqlite3_close(db);
+                     "(6,'rotation','',0),(7,'future_kind','',1);");
+    sqlite3 *db;
     runrec *r;
     char err[256];
     assert_int_equal(runrec_open(f->dir, &r, err, sizeof err), 0);
@@ -304,11 +316,11 @@ static void test_columns_defined_once(void **state)
     /* docs/soak-run.md: users query these names */
     assert_string_equal(cols, "t,elapsed_s,rss_bytes,pss_bytes,cpu_percent,cpu_seconds,threads,"
                               "fds,procs,zombies,artifacts_bytes,disk_free_bytes,restarts,"
-                              "log_lines,dropped_bytes,heartbeat_age_s");
+                              "log_lines,dropped_bytes,heartbeat_age_s,zombies_persistent");
     assert_string_equal(cols, store_col_list());
     sqlite3_finalize(st);
     sqlite3_close(db);
-    assert_int_equal(STORE_NCOLS, 16);
+    assert_int_equal(STORE_NCOLS, 17);
     assert_int_equal(store_col_index("zombies"), STORE_COL_zombies);
     assert_int_equal(store_col_index("nope"), -1);
     assert_string_equal(store_col_name(STORE_COL_rss_bytes), "rss_bytes");
@@ -319,11 +331,38 @@ static void test_columns_defined_once(void **state)
     assert_string_equal(store_col_name(STORE_NCOLS), "");
 }
 
+static int on_old_sample(void *ud, const store_sample *m)
+{
+    store_sample *out = ud;
+    *out = *m;
+    return 0;
+}
+
+/* A samples table written before zombies_persistent was appended: still read, the new column
+ * as 0 (analyze reads every column; a file of an older soak must not become unreadable). */
+static void test_old_samples_without_new_column(void **state)
+{
+    fx *f = *state;
+    make_old_file(f, "INSERT INTO samples VALUES(5,1,4096,NULL,1,1,2,3,4,3,9,9,0,7,0,NULL);");
+    runrec *r;
+    char err[256];
+    assert_int_equal(runrec_open(f->dir, &r, err, sizeof err), 0);
+    store_sample m;
+    memset(&m, 0xff, sizeof m);
+    assert_int_equal(runrec_samples(r, 0, on_old_sample, &m), 0);
+    assert_true(m.t == 5);
+    assert_int_equal(m.rss_bytes, 4096);
+    assert_int_equal(m.zombies, 3);
+    assert_int_equal(m.zombies_persistent, 0);
+    runrec_close(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_failures_from_the_stored_judgment, setup, teardown),
         cmocka_unit_test_setup_teardown(test_old_file_without_the_column, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_old_samples_without_new_column, setup, teardown),
         cmocka_unit_test_setup_teardown(test_samples_and_metrics_stream, setup, teardown),
         cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_columns_defined_once, setup, teardown),

@@ -78,6 +78,17 @@ static void test_folder_size_counts_each_byte_once(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+/* Kills and reaps the test's child, then closes and frees the sampler and its loop. */
+static void end_test(pid_t child, sampler *sm, uv_loop_t *loop)
+{
+    kill(child, SIGKILL);
+    waitpid(child, NULL, 0);
+    sampler_close(sm);
+    uv_run(loop, UV_RUN_DEFAULT);
+    assert_int_equal(uv_loop_close(loop), 0);
+    sampler_free(sm);
+}
+
 static void test_tree_and_row(void **state)
 {
     (void)state;
@@ -120,12 +131,89 @@ static void test_tree_and_row(void **state)
     sampler_take(sm, getpid(), 0, 2500, &ls, &rs);
     assert_int_equal(rs.rss_first, first);
     assert_int_equal(rs.rss_last, 0);
-    kill(c, SIGKILL);
-    waitpid(c, NULL, 0);
-    sampler_close(sm);
-    uv_run(&loop, UV_RUN_DEFAULT);
-    assert_int_equal(uv_loop_close(&loop), 0);
-    sampler_free(sm);
+    end_test(c, sm, &loop);
+}
+
+/* A child that keeps a zombie: it counts as persistent once seen for the grace period (not
+ * before), the row carries the count, and the parent is named once, with its command. */
+static void test_persistent_zombie_named(void **state)
+{
+    (void)state;
+    int ready[2];
+    assert_int_equal(pipe(ready), 0);
+    pid_t c = fork();
+    assert_true(c >= 0);
+    if (c == 0) {
+        pid_t g = fork();
+        if (g == 0)
+            _exit(0);
+        /* g is a zombie of ours from now on: never waited for */
+        for (int i = 0; i < 500; i++) {
+            char st[64], path[64], buf[512];
+            snprintf(path, sizeof path, "/proc/%d/stat", (int)g);
+            FILE *f = fopen(path, "r");
+            size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
+            if (f)
+                fclose(f);
+            buf[n] = '\0';
+            char *rp = strrchr(buf, ')');
+            if (rp && sscanf(rp + 1, " %63s", st) == 1 && st[0] == 'Z')
+                break;
+            usleep(2000);
+        }
+        if (write(ready[1], "z", 1) != 1)
+            _exit(1);
+        for (;;)
+            pause();
+    }
+    char z;
+    assert_int_equal(read(ready[0], &z, 1), 1);
+    close(ready[0]);
+    close(ready[1]);
+    uv_loop_t loop;
+    assert_int_equal(uv_loop_init(&loop), 0);
+    sampler *sm = sampler_new(&loop, "/tmp", "/tmp/no-such-samples.db", 0);
+    assert_non_null(sm);
+    sampler_set_zombie_grace(sm, 1000);
+    runstate rs;
+    runstate_init(&rs);
+    logcap_stats ls;
+    memset(&ls, 0, sizeof ls);
+    char detail[300];
+    pid_t parent = 0;
+    sampler_take(sm, getpid(), 1, 10000, &ls, &rs);
+    assert_int_equal(rs.tree.zombies, 1);
+    assert_int_equal(rs.zombies_persistent, 0); /* just seen */
+    assert_int_equal(sampler_zombie_event(sm, detail, sizeof detail, &parent), 0);
+    sampler_take(sm, getpid(), 1, 10999, &ls, &rs);
+    assert_int_equal(rs.zombies_persistent, 0);
+    sampler_take(sm, getpid(), 1, 11000, &ls, &rs);
+    assert_int_equal(rs.zombies_persistent, 1);
+    assert_int_equal(rs.zombies_persistent_max, 1);
+    store_sample m = sampler_row(&rs, 1.0, 11000);
+    assert_int_equal(m.zombies, 1);
+    assert_int_equal(m.zombies_persistent, 1);
+    assert_int_equal(sampler_zombie_event(sm, detail, sizeof detail, &parent), 1);
+    assert_int_equal(parent, c);
+    char want[64];
+    snprintf(want, sizeof want, "pid %d (", (int)c);
+    assert_non_null(strstr(detail, want));
+    assert_non_null(strstr(detail, "test_sampler"));
+    assert_non_null(strstr(detail, ") has not reaped 1 zombies for 1s"));
+    assert_int_equal(sampler_zombie_event(sm, detail, sizeof detail, &parent), 0); /* taken */
+    sampler_take(sm, getpid(), 1, 12000, &ls, &rs);
+    assert_int_equal(sampler_zombie_event(sm, detail, sizeof detail, &parent), 0); /* once */
+    end_test(c, sm, &loop);
+}
+
+/* The cost rule: more than 10 % of a core warns. */
+static void test_cost_rule(void **state)
+{
+    (void)state;
+    assert_false(sampler_cost_over(0.1, 1.0));
+    assert_true(sampler_cost_over(0.11, 1.0));
+    assert_true(sampler_cost_over(0.7, 1.0)); /* the issue: 300 processes every 1 ms */
+    assert_false(sampler_cost_over(1.0, 0));
 }
 
 int main(void)
@@ -134,6 +222,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_folder_size_counts_each_byte_once),
         cmocka_unit_test(test_tree_and_row),
+        cmocka_unit_test(test_persistent_zombie_named),
+        cmocka_unit_test(test_cost_rule),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
