@@ -36,6 +36,8 @@ typedef enum opts_status {
 #define OPTS_DUMP_MAX  (128 * 1024) /* opts_dump of every key always fits */
 #define OPTS_STR       512
 
+#define OPTS_MAX_CHECKS 16 /* preflight.checks, post_checks: entries of each */
+
 typedef struct opts {
     uint64_t duration_ms;
     uint64_t interval_ms;
@@ -82,6 +84,17 @@ typedef struct opts {
     size_t argc;
     char *argv[OPTS_MAX_ARGS + 1]; /* owned strings, NULL-terminated */
     char config_path[OPTS_STR];    /* "" when no file */
+    /* pre-flight, post-run checks and the archive (preflight.h, postcheck.h, archive.h) */
+    int skip_preflight;
+    uint64_t preflight_timeout_ms;
+    size_t npreflight; /* preflight.checks: name -> shell command */
+    char preflight_names[OPTS_MAX_CHECKS][64];
+    char preflight_cmds[OPTS_MAX_CHECKS][OPTS_STR];
+    uint64_t post_check_timeout_ms;
+    size_t npost_checks; /* post_checks: series name -> shell command printing a number */
+    char post_check_names[OPTS_MAX_CHECKS][64];
+    char post_check_cmds[OPTS_MAX_CHECKS][OPTS_STR];
+    unsigned archive; /* archive_policy (archive.h) */
 } opts;
 
 /* Fills o with the defaults. */
