@@ -533,6 +533,8 @@ static int check_folder_to_be(const char *dir, char *base, size_t n, preflight_r
         char *slash = strrchr(base, '/');
         if (!slash) {
             snprintf(base, n, ".");
+            if (stat(base, &st) != 0)
+                st.st_mode = 0;
             break;
         }
         *slash = '\0';
@@ -541,7 +543,10 @@ static int check_folder_to_be(const char *dir, char *base, size_t n, preflight_r
         if (stat(base, &st) == 0)
             break;
     }
-    if (access(base, W_OK) != 0)
+    if (!S_ISDIR(st.st_mode))
+        preflight_add(r, "folder", PREFLIGHT_FAIL, "cannot create '%s': '%s' is not a folder",
+                      dir, base);
+    else if (access(base, W_OK) != 0)
         preflight_add(r, "folder", PREFLIGHT_FAIL, "cannot create '%s': '%s': %s", dir, base,
                       strerror(errno));
     else
