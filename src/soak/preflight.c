@@ -21,6 +21,7 @@
 #include "httpget.h"
 #include "runlock.h"
 #include "sbuf.h"
+#include "store.h"
 #include "units.h"
 #include "wsrv.h"
 
@@ -271,6 +272,22 @@ int preflight_write_json(const preflight_result *r, const char *dir, char *err, 
         return ERR_IO;
     }
     return 0;
+}
+
+int preflight_record(const preflight_result *r, struct store *db, double t)
+{
+    int rc = 0;
+    char d[420];
+    for (size_t i = 0; i < r->n; i++) {
+        const preflight_check *c = &r->c[i];
+        if (c->status == PREFLIGHT_PASS)
+            continue;
+        snprintf(d, sizeof d, "%s %s: %s", preflight_status_name(c->status), c->name, c->reason);
+        rc |= store_event(db, t, STORE_EV_PREFLIGHT, 0, d, c->status);
+        if (c->status == PREFLIGHT_FAIL && !strcmp(c->name, "command"))
+            rc |= store_event(db, t, STORE_EV_START_FAILED, 0, c->reason, 0);
+    }
+    return rc ? -1 : 0;
 }
 
 void preflight_print(const preflight_result *r, int only_problems, FILE *out)
@@ -544,8 +561,8 @@ static int check_folder_to_be(const char *dir, char *base, size_t n, preflight_r
             break;
     }
     if (!S_ISDIR(st.st_mode))
-        preflight_add(r, "folder", PREFLIGHT_FAIL, "cannot create '%s': '%s' is not a folder",
-                      dir, base);
+        preflight_add(r, "folder", PREFLIGHT_FAIL, "cannot create '%s': '%s' is not a folder", dir,
+                      base);
     else if (access(base, W_OK) != 0)
         preflight_add(r, "folder", PREFLIGHT_FAIL, "cannot create '%s': '%s': %s", dir, base,
                       strerror(errno));

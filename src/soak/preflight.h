@@ -91,6 +91,12 @@ int preflight_run(const opts *o, const char *dir, int holds_lock, preflight_resu
 /* Writes r as dir/preflight.json. Returns 0 or ERR_IO with err. */
 int preflight_write_json(const preflight_result *r, const char *dir, char *err, size_t errlen);
 
+/* Records in db the checks that did not pass, as events preflight ("warn NAME: reason") at
+ * time t; a failed command check also as start_failed (the service could not be started).
+ * Returns 0 or -1 (store.h). */
+struct store;
+int preflight_record(const preflight_result *r, struct store *db, double t);
+
 /* Prints the table for a person: "  STATUS  NAME  REASON" per check (only_problems: the
  * warnings and failures only), then the output of failing user checks. */
 void preflight_print(const preflight_result *r, int only_problems, FILE *out);

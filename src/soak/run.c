@@ -914,19 +914,35 @@ static int sv_check_not_running(sv *s, char *err, size_t errlen)
     return 0;
 }
 
-/* The pre-flight of this run (preflight.h): the problems printed, preflight.json written.
+/* The pre-flight of this run (preflight.h): the problems printed, preflight.json written; a
+ * refused run is recorded in samples.db (its outcome and the failed checks), no service started.
  * Returns 0 when the run may start. */
+static preflight_result sv_pf;
 static int sv_preflight(sv *s)
 {
-    static preflight_result pr;
-    char err[512];
-    int rc = preflight_run(s->o, s->artifacts_dir, 1, &pr);
-    if (preflight_write_json(&pr, s->artifacts_dir, err, sizeof err))
+    char err[512], path[PATH_MAX + 16], tmp[64];
+    int rc = preflight_run(s->o, s->artifacts_dir, 1, &sv_pf);
+    if (preflight_write_json(&sv_pf, s->artifacts_dir, err, sizeof err))
         fprintf(stderr, "soak: %s\n", err);
-    if (rc != 0 || pr.nwarn) {
+    if (rc != 0 || sv_pf.nwarn) {
         fprintf(stderr, "soak: pre-flight %s:\n",
                 rc ? "failed, the service was not started" : "warnings");
-        preflight_print(&pr, 1, stderr);
+        preflight_print(&sv_pf, 1, stderr);
+    }
+    if (rc == 0)
+        return 0;
+    snprintf(path, sizeof path, "%s/samples.db", s->artifacts_dir);
+    store *db = store_open(path, 0, err, sizeof err);
+    if (db) {
+        store_set_run(db, "command", s->rs.command);
+        snprintf(tmp, sizeof tmp, "%.3f", wall_now());
+        store_set_run(db, "start_time", tmp);
+        store_set_run(db, "end_time", tmp);
+        store_set_run(db, "outcome", "refused by the pre-flight");
+        snprintf(tmp, sizeof tmp, "%d", SOAK_EXIT_ERROR);
+        store_set_run(db, "exit_code", tmp);
+        preflight_record(&sv_pf, db, wall_now());
+        store_close(db);
     }
     return rc;
 }
@@ -1061,6 +1077,7 @@ int run_soak(opts *o)
     s->db = store_open(s->db_path, 0, err, sizeof err);
     if (!s->db)
         goto fail;
+    preflight_record(&sv_pf, s->db, wall_now()); /* its warnings, in the run's record */
     logcap_opts lo;
     logcap_opts_default(&lo);
     lo.dir = s->artifacts_dir;

@@ -23,7 +23,12 @@ grep -Eq "^  fail +user.exchange +exit 2$" "$T/stderr" || fail "failing check no
 grep -Eq "^  warn +user.shaky" "$T/stderr" || fail "warning not printed: $(cat "$T/stderr")"
 grep -q "cannot reach the exchange with \*\*\*" "$T/stderr" || fail "output not shown: $(cat "$T/stderr")"
 if grep -rq hush-hush-1234 "$T/art" "$T/stdout" "$T/stderr"; then fail "a secret leaked"; fi
-[ ! -e "$T/art/samples.db" ] || fail "a refused run wrote samples.db"
+# the refusal is the run's record: its outcome and the failed check, no start, no sample
+[ "$(q "select value from run where key='outcome'")" = "refused by the pre-flight" ] || fail "outcome"
+[ "$(q "select count(*) from samples")" -eq 0 ] || fail "a refused run has samples"
+[ "$(q "select count(*) from events where kind in ('start','restart')")" -eq 0 ] || fail "a start was recorded"
+[ "$(q "select count(*) from events where kind='preflight' and detail='fail user.exchange: exit 2'")" -eq 1 ] ||
+  fail "events: $(q "select detail from events")"
 python3 - "$T/art/preflight.json" <<'PY' || fail "preflight.json: $(cat "$T/art/preflight.json")"
 import json, sys
 d = json.load(open(sys.argv[1]))
