@@ -6,12 +6,15 @@
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "errcode.h"
+
+#define CMDRUN_DRAIN_MS 200 /* output read after the command ended (a background child's) */
 
 extern char **environ;
 
@@ -81,8 +84,11 @@ int cmdrun_run(const char *command, uint64_t timeout_ms, char *out, size_t outca
     }
     uint64_t deadline = t0 + (timeout_ms ? timeout_ms : 1);
     int open_o = 1, open_e = 1, reaped = 0, st = 0;
+    uint64_t drain_until = deadline;
     while (open_o || open_e || !reaped) {
         uint64_t now = cmdrun_now_ms();
+        if (reaped && now >= drain_until)
+            break; /* it ended; a background child still holds the pipes: not waited for */
         if (now >= deadline) {
             kill(-pid, SIGKILL);
             if (!reaped && waitpid(pid, &st, 0) == pid)
@@ -92,8 +98,10 @@ int cmdrun_run(const char *command, uint64_t timeout_ms, char *out, size_t outca
         }
         if (!reaped) {
             pid_t w = waitpid(pid, &st, WNOHANG);
-            if (w == pid)
+            if (w == pid) {
                 reaped = 1;
+                drain_until = now + CMDRUN_DRAIN_MS < deadline ? now + CMDRUN_DRAIN_MS : deadline;
+            }
         }
         struct pollfd p[2];
         int np = 0, io = -1, ie = -1;
@@ -105,7 +113,7 @@ int cmdrun_run(const char *command, uint64_t timeout_ms, char *out, size_t outca
             ie = np;
             p[np++] = (struct pollfd){.fd = pe[0], .events = POLLIN};
         }
-        uint64_t left = deadline - now;
+        uint64_t left = (reaped ? drain_until : deadline) - now;
         int wait = reaped ? (int)(left < 1000 ? left : 1000) : (left < 20 ? (int)left : 20);
         if (np == 0) {
             struct timespec ts = {0, 5 * 1000 * 1000};
@@ -119,9 +127,12 @@ int cmdrun_run(const char *command, uint64_t timeout_ms, char *out, size_t outca
         if (ie >= 0 && (p[ie].revents & (POLLIN | POLLHUP | POLLERR)))
             open_e = cmdrun_read(pe[0], errb, errcap, &r->err_len, &r->err_truncated);
     }
-    if (!reaped && waitpid(pid, &st, 0) == pid)
-        reaped = 1;
-    kill(-pid, SIGKILL); /* what it left in its group (a background child) */
+    if (!reaped) { /* poll failed: never wait for a command that may not end */
+        kill(-pid, SIGKILL);
+        waitpid(pid, &st, 0);
+    }
+    if (open_o || open_e) /* what it left in its group holds the pipes (a background child) */
+        kill(-pid, SIGKILL);
     r->duration_ms = cmdrun_now_ms() - t0;
     if (WIFEXITED(st) && !r->timed_out)
         r->exit_code = WEXITSTATUS(st);
@@ -141,4 +152,17 @@ fail:
             close(pe[i]);
     }
     return ERR_SYS;
+}
+
+char *cmdrun_describe(const cmdrun_result *r, char *buf, size_t n)
+{
+    if (r->spawn_errno)
+        snprintf(buf, n, "cannot start: %s", strerror(r->spawn_errno));
+    else if (r->timed_out)
+        snprintf(buf, n, "timed out");
+    else if (r->signal || r->exit_code > 128)
+        snprintf(buf, n, "killed by signal %d", r->signal ? r->signal : r->exit_code - 128);
+    else
+        snprintf(buf, n, "exit %d", r->exit_code);
+    return buf;
 }

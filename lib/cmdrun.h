@@ -4,7 +4,9 @@
  * For the commands a user configures around a run (soak's pre-flight and post-run checks):
  * `/bin/sh -c COMMAND` in a process group of its own, stdin from /dev/null, stdout and stderr
  * each into a bounded buffer of the caller (what does not fit is read and dropped, so the
- * command never blocks on a full pipe). Past the timeout the whole group gets SIGKILL.
+ * command never blocks on a full pipe). Past the timeout the whole group gets SIGKILL. Once
+ * the shell has exited, its output is read for 200 ms more at most (a background child may
+ * hold the pipes), then what is left of its group gets SIGKILL: that is not a timeout.
  * Blocking; the calling thread waits. Uses posix_spawn, so it is safe in a threaded process.
  * Reaps only its own child (waitpid on its pid), so a caller that is a subreaper keeps the
  * rest of its children to itself.
@@ -30,5 +32,9 @@ typedef struct cmdrun_result {
  * ERR_SYS with r->spawn_errno set when it could not be started. timeout_ms 0 means 1 ms. */
 int cmdrun_run(const char *command, uint64_t timeout_ms, char *out, size_t outcap, char *errb,
                size_t errcap, cmdrun_result *r);
+
+/* How it ended, for a person: "exit 2", "killed by signal 9", "timed out", "cannot start:
+ * REASON". Writes at most n bytes with the NUL; returns buf. */
+char *cmdrun_describe(const cmdrun_result *r, char *buf, size_t n);
 
 #endif

@@ -15,22 +15,10 @@
 #include "store.h"
 #include "units.h"
 
-int postcheck_judge(int exit_code, int timed_out, int spawn_errno, const char *out, double *v,
-                    char *why, size_t n)
+int postcheck_judge(const cmdrun_result *r, const char *out, double *v, char *why, size_t n)
 {
-    if (spawn_errno) {
-        snprintf(why, n, "cannot start: %s", strerror(spawn_errno));
-        return ERR_NODATA;
-    }
-    if (timed_out) {
-        snprintf(why, n, "timed out");
-        return ERR_NODATA;
-    }
-    if (exit_code != 0) {
-        if (exit_code > 128)
-            snprintf(why, n, "killed by signal %d", exit_code - 128);
-        else
-            snprintf(why, n, "exit %d", exit_code);
+    if (r->spawn_errno || r->timed_out || r->exit_code != 0) {
+        cmdrun_describe(r, why, n);
         return ERR_NODATA;
     }
     const char *p = out;
@@ -92,8 +80,7 @@ int postcheck_run_all(const opts *o, struct store *db, FILE *out)
         cmdrun_run(o->post_check_cmds[i], o->post_check_timeout_ms, sout, sizeof sout, serr,
                    sizeof serr, &cr);
         double v = 0, t = wall_s();
-        int rc =
-            postcheck_judge(cr.exit_code, cr.timed_out, cr.spawn_errno, sout, &v, why, sizeof why);
+        int rc = postcheck_judge(&cr, sout, &v, why, sizeof why);
         if (cr.timed_out)
             snprintf(why, sizeof why, "timed out after %s",
                      units_format_duration(o->post_check_timeout_ms, d, sizeof d));

@@ -26,11 +26,11 @@
 struct store;
 struct runrec;
 
-/* Pure: the value of a check that exited with exit_code (timed_out: killed at the timeout;
- * spawn_errno: never started) and printed out. Returns 0 with *v, or ERR_NODATA with the
- * reason in why ("exit 1", "timed out", "output 'abc' is not a number"). */
-int postcheck_judge(int exit_code, int timed_out, int spawn_errno, const char *out, double *v,
-                    char *why, size_t n);
+/* Pure: the value of a check that ended as r says (cmdrun.h) and printed out. Returns 0 with
+ * *v, or ERR_NODATA with the reason in why ("exit 1", "timed out", "output 'abc' is not a
+ * number"). */
+struct cmdrun_result;
+int postcheck_judge(const struct cmdrun_result *r, const char *out, double *v, char *why, size_t n);
 
 /* Runs every post-check of o and records it in db (points, events, run values). Prints one
  * line per check to out (may be NULL). Returns the count of checks that gave no value. */

@@ -113,30 +113,16 @@ preflight_status preflight_clock_verdict(int ret, int status_bits, char *why, si
     return PREFLIGHT_PASS;
 }
 
-preflight_status preflight_user_verdict(int exit_code, int timed_out, int spawn_errno, char *why,
-                                        size_t n)
+preflight_status preflight_user_verdict(const cmdrun_result *r, char *why, size_t n)
 {
-    if (spawn_errno) {
-        snprintf(why, n, "cannot start: %s", strerror(spawn_errno));
+    cmdrun_describe(r, why, n);
+    if (r->spawn_errno || r->timed_out || (r->exit_code != 0 && r->exit_code != 1))
         return PREFLIGHT_FAIL;
-    }
-    if (timed_out) {
-        snprintf(why, n, "timed out");
-        return PREFLIGHT_FAIL;
-    }
-    if (exit_code == 0) {
-        snprintf(why, n, "exit 0");
-        return PREFLIGHT_PASS;
-    }
-    if (exit_code == 1) {
+    if (r->exit_code == 1) {
         snprintf(why, n, "exit 1 (a warning)");
         return PREFLIGHT_WARN;
     }
-    if (exit_code > 128)
-        snprintf(why, n, "killed by signal %d", exit_code - 128);
-    else
-        snprintf(why, n, "exit %d", exit_code);
-    return PREFLIGHT_FAIL;
+    return PREFLIGHT_PASS;
 }
 
 /* ---- redaction ------------------------------------------------------------------------ */
@@ -332,24 +318,21 @@ static void check_disk(const opts *o, const char *dir, preflight_result *r)
     preflight_add(r, "disk", s, "%s", why);
 }
 
-static void check_limits(preflight_result *r)
+static void check_limit(preflight_result *r, const char *name, const char *what, int resource,
+                        uint64_t need)
 {
     struct rlimit l;
     char why[320];
-    uint64_t cur = getrlimit(RLIMIT_NOFILE, &l) == 0
+    uint64_t cur = getrlimit(resource, &l) == 0
                        ? (l.rlim_cur == RLIM_INFINITY ? UINT64_MAX : (uint64_t)l.rlim_cur)
                        : 0;
-    preflight_add(
-        r, "limits.nofile",
-        preflight_limit_verdict("RLIMIT_NOFILE", cur, PREFLIGHT_NOFILE_MIN, why, sizeof why), "%s",
-        why);
-    cur = getrlimit(RLIMIT_NPROC, &l) == 0
-              ? (l.rlim_cur == RLIM_INFINITY ? UINT64_MAX : (uint64_t)l.rlim_cur)
-              : 0;
-    preflight_add(
-        r, "limits.nproc",
-        preflight_limit_verdict("RLIMIT_NPROC", cur, PREFLIGHT_NPROC_MIN, why, sizeof why), "%s",
-        why);
+    preflight_add(r, name, preflight_limit_verdict(what, cur, need, why, sizeof why), "%s", why);
+}
+
+static void check_limits(preflight_result *r)
+{
+    check_limit(r, "limits.nofile", "RLIMIT_NOFILE", RLIMIT_NOFILE, PREFLIGHT_NOFILE_MIN);
+    check_limit(r, "limits.nproc", "RLIMIT_NPROC", RLIMIT_NPROC, PREFLIGHT_NPROC_MIN);
 }
 
 static void check_clock(preflight_result *r)
@@ -518,8 +501,7 @@ static void check_user(const opts *o, size_t i, preflight_result *r)
     snprintf(name, sizeof name, "user.%s", o->preflight_names[i]);
     cmdrun_run(o->preflight_cmds[i], o->preflight_timeout_ms, out, sizeof out, errb, sizeof errb,
                &cr);
-    preflight_status s =
-        preflight_user_verdict(cr.exit_code, cr.timed_out, cr.spawn_errno, why, sizeof why);
+    preflight_status s = preflight_user_verdict(&cr, why, sizeof why);
     if (cr.timed_out) {
         char d[32];
         snprintf(why, sizeof why, "timed out after %s",

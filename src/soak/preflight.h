@@ -69,9 +69,10 @@ preflight_status preflight_limit_verdict(const char *what, uint64_t cur, uint64_
                                          size_t n);
 /* adjtimex's return state and status bits (ret < 0: not available). */
 preflight_status preflight_clock_verdict(int ret, int status_bits, char *why, size_t n);
-/* A user check's exit: 0 pass, 1 warn, else fail (timed_out, spawn_errno: it did not end). */
-preflight_status preflight_user_verdict(int exit_code, int timed_out, int spawn_errno, char *why,
-                                        size_t n);
+/* A user check's end (cmdrun.h): exit 0 pass, 1 warn, anything else fail (a timeout, a
+ * signal, a command that did not start). */
+struct cmdrun_result;
+preflight_status preflight_user_verdict(const struct cmdrun_result *r, char *why, size_t n);
 
 /* Redacts secrets in text, in place: the values of environment variables whose names look
  * like secrets (KEY, SECRET, TOKEN, PASSWORD, PASSWD, AUTH, SIGNATURE, CREDENTIAL in the name;

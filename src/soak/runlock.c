@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "errcode.h"
+#include "proctree.h"
 
 static void runlock_path(char *buf, size_t n, const char *dir, const char *name)
 {
@@ -78,28 +79,21 @@ int runlock_held(const char *dir)
     return fl.l_type != F_UNLCK;
 }
 
+/* /proc/PID/stat through the one parser (proctree.h). Returns 0 or an ERR_* code. */
+static int runlock_stat(pid_t pid, proctree_stat *st)
+{
+    int procfd = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (procfd < 0)
+        return ERR_IO;
+    int rc = proctree_read_stat(procfd, pid, st);
+    close(procfd);
+    return rc;
+}
+
 uint64_t runlock_proc_start(pid_t pid)
 {
-    char path[64], buf[1024];
-    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return 0;
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    /* the name may hold spaces and parentheses: fields restart after the last ')' */
-    char *p = strrchr(buf, ')');
-    if (!p)
-        return 0;
-    p++;
-    for (int field = 3; field < 22 && p; field++) /* to the space before field 22 */
-        p = strchr(p + 1, ' ');
-    if (!p)
-        return 0;
-    char *end;
-    unsigned long long v = strtoull(p + 1, &end, 10);
-    return end == p + 1 ? 0 : (uint64_t)v;
+    proctree_stat st;
+    return pid > 0 && runlock_stat(pid, &st) == 0 ? st.starttime : 0;
 }
 
 int runlock_write_pid(const char *dir, char *err, size_t errlen)
@@ -185,25 +179,6 @@ int runlock_note_child(const char *dir, pid_t pid)
     return fclose(f) == 0 ? 0 : ERR_IO;
 }
 
-/* The process group of pid (field 5 of its stat), or -1. */
-static pid_t runlock_pgid(pid_t pid)
-{
-    char path[64], buf[1024];
-    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return -1;
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    char *p = strrchr(buf, ')');
-    int ppid, pgrp;
-    char st;
-    if (!p || sscanf(p + 1, " %c %d %d", &st, &ppid, &pgrp) != 3)
-        return -1;
-    return (pid_t)pgrp;
-}
-
 static int runlock_has(const pid_t *pids, size_t n, pid_t p)
 {
     for (size_t i = 0; i < n; i++)
@@ -248,12 +223,13 @@ size_t runlock_leftovers(const char *dir, pid_t *pids, size_t cap)
         long q = strtol(e->d_name, &end, 10);
         if (*end || q <= 1 || q == getpid())
             continue;
-        pid_t g = runlock_pgid((pid_t)q);
+        proctree_stat st;
+        if (runlock_stat((pid_t)q, &st) != 0)
+            continue;
         for (size_t i = 0; i < nrec; i++) {
-            if (g != rec[i] || runlock_has(pids, n, (pid_t)q))
+            if (st.pgrp != rec[i] || runlock_has(pids, n, (pid_t)q))
                 continue;
-            uint64_t live = runlock_proc_start((pid_t)q);
-            if (live && live >= ticks[i]) {
+            if (st.starttime >= ticks[i]) {
                 pids[n++] = (pid_t)q;
                 break;
             }

@@ -13,6 +13,7 @@
 #include <cmocka.h>
 #include <sqlite3.h>
 
+#include "cmdrun.h"
 #include "errcode.h"
 #include "opts.h"
 #include "postcheck.h"
@@ -24,26 +25,33 @@ static void test_judge(void **state)
     (void)state;
     char why[256];
     double v = -1;
-    assert_int_equal(postcheck_judge(0, 0, 0, "3\n", &v, why, sizeof why), 0);
+    cmdrun_result ok = {.exit_code = 0};
+    assert_int_equal(postcheck_judge(&ok, "3\n", &v, why, sizeof why), 0);
     assert_true(v == 3);
-    assert_int_equal(postcheck_judge(0, 0, 0, "  0.25  \n\n", &v, why, sizeof why), 0);
+    assert_int_equal(postcheck_judge(&ok, "  0.25  \n\n", &v, why, sizeof why), 0);
     assert_true(v == 0.25);
-    assert_int_equal(postcheck_judge(0, 0, 0, "abc\n", &v, why, sizeof why), ERR_NODATA);
+    assert_int_equal(postcheck_judge(&ok, "abc\n", &v, why, sizeof why), ERR_NODATA);
     assert_string_equal(why, "output 'abc' is not a number");
-    assert_int_equal(postcheck_judge(0, 0, 0, "3 orders\n", &v, why, sizeof why), ERR_NODATA);
-    assert_int_equal(postcheck_judge(0, 0, 0, "3\n4\n", &v, why, sizeof why), ERR_NODATA);
+    assert_int_equal(postcheck_judge(&ok, "3 orders\n", &v, why, sizeof why), ERR_NODATA);
+    assert_int_equal(postcheck_judge(&ok, "3\n4\n", &v, why, sizeof why), ERR_NODATA);
     assert_string_equal(why, "output '3...' is not a number");
-    assert_int_equal(postcheck_judge(0, 0, 0, "", &v, why, sizeof why), ERR_NODATA);
+    assert_int_equal(postcheck_judge(&ok, "", &v, why, sizeof why), ERR_NODATA);
     assert_string_equal(why, "printed nothing, not a number");
-    assert_int_equal(postcheck_judge(0, 0, 0, "nan", &v, why, sizeof why), ERR_NODATA);
-    assert_int_equal(postcheck_judge(0, 0, 0, "inf", &v, why, sizeof why), ERR_NODATA);
-    assert_int_equal(postcheck_judge(0, 0, 0, "1e999", &v, why, sizeof why), ERR_NODATA);
+    assert_int_equal(postcheck_judge(&ok, "nan", &v, why, sizeof why), ERR_NODATA);
+    assert_int_equal(postcheck_judge(&ok, "inf", &v, why, sizeof why), ERR_NODATA);
+    assert_int_equal(postcheck_judge(&ok, "1e999", &v, why, sizeof why), ERR_NODATA);
     /* a number printed by a check that failed is no value */
-    assert_int_equal(postcheck_judge(1, 0, 0, "0\n", &v, why, sizeof why), ERR_NODATA);
+    cmdrun_result r = {.exit_code = 1};
+    assert_int_equal(postcheck_judge(&r, "0\n", &v, why, sizeof why), ERR_NODATA);
     assert_string_equal(why, "exit 1");
-    assert_int_equal(postcheck_judge(137, 1, 0, "0\n", &v, why, sizeof why), ERR_NODATA);
+    r = (cmdrun_result){.exit_code = 137, .signal = 9, .timed_out = 1};
+    assert_int_equal(postcheck_judge(&r, "0\n", &v, why, sizeof why), ERR_NODATA);
     assert_string_equal(why, "timed out");
-    assert_int_equal(postcheck_judge(-1, 0, 2, "", &v, why, sizeof why), ERR_NODATA);
+    r = (cmdrun_result){.exit_code = 139, .signal = 11};
+    assert_int_equal(postcheck_judge(&r, "0\n", &v, why, sizeof why), ERR_NODATA);
+    assert_string_equal(why, "killed by signal 11");
+    r = (cmdrun_result){.exit_code = -1, .spawn_errno = 2};
+    assert_int_equal(postcheck_judge(&r, "", &v, why, sizeof why), ERR_NODATA);
     assert_string_equal(why, "cannot start: No such file or directory");
 }
 

@@ -17,6 +17,7 @@
 #include <cjson/cJSON.h>
 #include <cmocka.h>
 
+#include "cmdrun.h"
 #include "errcode.h"
 #include "opts.h"
 #include "preflight.h"
@@ -76,15 +77,23 @@ static void test_user_verdict(void **state)
 {
     (void)state;
     char why[320];
-    assert_int_equal(preflight_user_verdict(0, 0, 0, why, sizeof why), PREFLIGHT_PASS);
-    assert_int_equal(preflight_user_verdict(1, 0, 0, why, sizeof why), PREFLIGHT_WARN);
-    assert_int_equal(preflight_user_verdict(2, 0, 0, why, sizeof why), PREFLIGHT_FAIL);
+    cmdrun_result r = {.exit_code = 0};
+    assert_int_equal(preflight_user_verdict(&r, why, sizeof why), PREFLIGHT_PASS);
+    r.exit_code = 1;
+    assert_int_equal(preflight_user_verdict(&r, why, sizeof why), PREFLIGHT_WARN);
+    assert_string_equal(why, "exit 1 (a warning)");
+    r.exit_code = 2;
+    assert_int_equal(preflight_user_verdict(&r, why, sizeof why), PREFLIGHT_FAIL);
     assert_string_equal(why, "exit 2");
-    assert_int_equal(preflight_user_verdict(137, 1, 0, why, sizeof why), PREFLIGHT_FAIL);
+    r = (cmdrun_result){.exit_code = 137, .signal = 9, .timed_out = 1};
+    assert_int_equal(preflight_user_verdict(&r, why, sizeof why), PREFLIGHT_FAIL);
     assert_string_equal(why, "timed out");
-    assert_int_equal(preflight_user_verdict(143, 0, 0, why, sizeof why), PREFLIGHT_FAIL);
+    r = (cmdrun_result){.exit_code = 143, .signal = 15};
+    assert_int_equal(preflight_user_verdict(&r, why, sizeof why), PREFLIGHT_FAIL);
     assert_string_equal(why, "killed by signal 15");
-    assert_int_equal(preflight_user_verdict(-1, 0, 2, why, sizeof why), PREFLIGHT_FAIL);
+    r = (cmdrun_result){.exit_code = -1, .spawn_errno = 2};
+    assert_int_equal(preflight_user_verdict(&r, why, sizeof why), PREFLIGHT_FAIL);
+    assert_string_equal(why, "cannot start: No such file or directory");
 }
 
 static void test_redact(void **state)
