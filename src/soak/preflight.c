@@ -143,14 +143,18 @@ static int looks_secret(const char *name, size_t len)
     return 0;
 }
 
-/* Replaces text[at .. at+len) with "***" (the text shrinks or grows by a little). */
-static void replace_span(char *text, size_t cap, size_t at, size_t len)
+/* Replaces text[at .. at+len) with "***", or with len '*' when the buffer has no room for the
+ * text to grow. Returns the length of the replacement. */
+static size_t replace_span(char *text, size_t cap, size_t at, size_t len)
 {
     size_t total = strlen(text);
-    if (len < 3 && total + 3 - len >= cap)
-        return;
+    if (len < 3 && total + 3 - len >= cap) {
+        memset(text + at, '*', len);
+        return len;
+    }
     memmove(text + at + 3, text + at + len, total - at - len + 1);
     memcpy(text + at, "***", 3);
+    return 3;
 }
 
 static int is_name_char(char c)
@@ -193,11 +197,14 @@ size_t preflight_redact(char *text, size_t cap)
         while (text[end] && text[end] != ' ' && text[end] != '\n' && text[end] != '"' &&
                text[end] != '\'' && text[end] != '&' && text[end] != ',')
             end++;
-        if (end == v || (end - v == 3 && !strncmp(text + v, "***", 3)))
+        size_t stars = 0;
+        while (v + stars < end && text[v + stars] == '*')
+            stars++;
+        if (end == v || stars == end - v) /* nothing, or already redacted */
             continue;
-        replace_span(text, cap, v, end - v);
+        size_t w = replace_span(text, cap, v, end - v);
         count++;
-        i = v + 2;
+        i = v + w - 1; /* the loop goes on after the replacement */
     }
     return count;
 }
