@@ -9,7 +9,9 @@ mkdir -p "$T/runs"
 "$SOAK" run --artifacts "$T/runs/int" --status off --duration 60s --interval 100ms \
   --set leak_min_span=0 -- "$demo" --hb-interval 100 >"$T/stdout" 2>"$T/stderr" &
 spid=$!
-sleep 2
+# samples(DIR): how many samples the run in DIR has stored so far
+samples() { sqlite3 "$1/samples.db" "select count(*) from samples" 2>/dev/null || echo 0; }
+for _ in $(seq 300); do [ "$(samples "$T/runs/int")" -ge 15 ] && break; sleep 0.1; done
 # a live run: soak archive gives a consistent copy meanwhile
 "$SOAK" archive "$T/runs/int" -o "$T/live.tar.gz" >"$T/o" 2>&1 || fail "soak archive of a live run: $(cat "$T/o")"
 grep -q "soak: wrote $T/live.tar.gz" "$T/o" || fail "message: $(cat "$T/o")"
@@ -44,14 +46,14 @@ pass "SIGINT: the archive holds samples.db, verdict.json and the logs"
 sleep 1 # the archive's name has the second in it
 "$SOAK" run --artifacts "$T/runs/done" --status off --set analyze=false --set archive=always \
   --duration 500ms --interval 100ms -- "$demo" --hb-interval 100 >"$T/stdout" 2>&1 || fail "run: $(cat "$T/stdout")"
-[ "$(ls "$T/runs" | grep -c '^soak-artifacts-')" -eq 2 ] || fail "archive=always wrote none"
+[ "$(ls "$T/runs" | grep -c "^soak-artifacts-")" -eq 2 ] || fail "archive=always wrote none: $(ls "$T/runs"; cat "$T/stdout")"
 pass "on-interrupt and always"
 
 # SIGKILL, then recover
 "$SOAK" run --artifacts "$T/runs/killed" --status off --set analyze=false --duration 60s --interval 100ms \
   --set leak_min_span=0 -- "$demo" --hb-interval 100 >"$T/stdout" 2>"$T/stderr" &
 spid=$!
-sleep 3
+for _ in $(seq 300); do [ "$(samples "$T/runs/killed")" -ge 25 ] && break; sleep 0.1; done
 kill -KILL "$spid"
 wait "$spid" 2>/dev/null || true
 before=$(sqlite3 "$T/runs/killed/samples.db" "select count(*) from samples")
