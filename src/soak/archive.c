@@ -13,6 +13,7 @@
 #include <zlib.h>
 
 #include "errcode.h"
+#include "runlock.h"
 #include "store.h"
 
 #define ARCHIVE_DEPTH 4 /* subfolder levels followed */
@@ -206,7 +207,7 @@ static int archive_skip(const char *name)
 {
     size_t n = strlen(name);
     return !strcmp(name, "samples.db-wal") || !strcmp(name, "samples.db-shm") ||
-           !strcmp(name, "soak.lock") || (n > 4 && !strcmp(name + n - 4, ".tmp")) ||
+           !strcmp(name, RUNLOCK_FILE) || (n > 4 && !strcmp(name + n - 4, ".tmp")) ||
            !strncmp(name, ".archive-", 9);
 }
 

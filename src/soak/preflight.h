@@ -13,7 +13,7 @@
  *   metrics    --metrics-url answers                                              warn
  *   command    the command exists and can be run                                 fail
  * Only what makes the run impossible fails. User checks are `preflight.checks.NAME: COMMAND`
- * (cmdrun.h, preflight_timeout each): exit 0 passes, 1 warns, anything else (a timeout, a
+ * (cmdrun.h, preflight.timeout each; OPTS_MAX_CHECKS of them): exit 0 passes, 1 warns, anything else (a timeout, a
  * signal, a command that cannot start) fails; their output is kept, secrets redacted.
  *
  * The pure parts (the verdict of each check from its numbers, redaction, JSON) take their
@@ -30,7 +30,6 @@
 #include "opts.h"
 
 #define PREFLIGHT_MAX        40   /* checks in one pre-flight (built-in and the user's) */
-#define PREFLIGHT_USER_MAX   16   /* preflight.checks entries */
 #define PREFLIGHT_OUT_MAX    2048 /* output kept per user check (the tail is cut) */
 #define PREFLIGHT_NOFILE_MIN 1024 /* open files a run needs: soak, its pipes, the service */
 #define PREFLIGHT_NPROC_MIN  256  /* processes a run may need (the service's tree, the shim) */

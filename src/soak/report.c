@@ -10,6 +10,7 @@
 #include "report.h"
 #include "errcode.h"
 #include "logscan.h"
+#include "preflight.h"
 #include "repdata.h"
 #include "runrec.h"
 #include "store.h"
@@ -386,7 +387,7 @@ static void section_verdict(rep *r)
 static void section_preflight(rep *r)
 {
     char why[128];
-    cJSON *pf = read_json(r->dir, "preflight.json", why, sizeof why);
+    cJSON *pf = read_json(r->dir, PREFLIGHT_JSON, why, sizeof why);
     if (!pf)
         return;
     putf(r, "<h2 id=\"preflight\">Pre-flight</h2>\n<p>%d pass, %d warn, %d fail</p>\n",
