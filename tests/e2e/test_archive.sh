@@ -49,6 +49,18 @@ sleep 1 # the archive's name has the second in it
 [ "$(ls "$T/runs" | grep -c "^soak-artifacts-")" -eq 2 ] || fail "archive=always wrote none: $(ls "$T/runs"; cat "$T/stdout")"
 pass "on-interrupt and always"
 
+# a start limit is an interruption too: the crash loop leaves its archive
+mkdir -p "$T/sl"
+set +e
+timeout -k 5 60 "$SOAK" run --artifacts "$T/sl/run" --status off --set analyze=false --duration 60s \
+  --interval 100ms --heartbeat '' --set restart_delay=100ms --set start_limit_burst=2 \
+  -- "$demo" --crash-after 0 >"$T/stdout" 2>&1
+rc=$?
+set -e
+[ "$rc" -eq 1 ] && grep -q "start limit" "$T/stdout" || fail "start limit run: rc $rc $(cat "$T/stdout")"
+[ "$(ls "$T/sl" | grep -c '^soak-artifacts-.*\.tar\.gz$')" -eq 1 ] || fail "no archive after the start limit: $(ls "$T/sl")"
+pass "a start limit writes the archive"
+
 # SIGKILL, then recover
 "$SOAK" run --artifacts "$T/runs/killed" --status off --set analyze=false --duration 60s --interval 100ms \
   --set leak_min_span=0 -- "$demo" --hb-interval 100 >"$T/stdout" 2>"$T/stderr" &
