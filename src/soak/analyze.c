@@ -32,6 +32,7 @@
 #include "errcode.h"
 #include "gate.h"
 #include "leakstat.h"
+#include "postcheck.h"
 #include "runrec.h"
 #include "store.h"
 #include "units.h"
@@ -52,6 +53,7 @@ typedef struct gate_result {
     int passed; /* counts as passed (pass, or optional no-data) */
     int approx; /* a percentile from the sketch (see gate.h) */
     const char *unit;
+    char reason[256]; /* why a post-check gave no data (postcheck.h); "" */
 } gate_result;
 
 /* Everything the analysis read, folded as the samples stream past: nothing here grows with
@@ -611,6 +613,8 @@ static char *verdict_json(const gate_result *gs, size_t n, int pass, const run_d
         cJSON_AddStringToObject(o, "unit", g->unit);
         cJSON_AddStringToObject(o, "status", g->status);
         cJSON_AddBoolToObject(o, "optional", g->optional);
+        if (g->reason[0] && strcmp(g->status, "no-data") == 0)
+            cJSON_AddStringToObject(o, "reason", g->reason);
         cJSON_AddItemToArray(arr, o);
     }
     char ts[32];
@@ -931,6 +935,10 @@ int analyze_run(const analyze_args *a)
             snprintf(g->expr, sizeof g->expr, "%s", e2);
         }
     }
+    /* a series a post-check was asked for is no longer optional; its failure is the reason */
+    for (size_t i = 0; i < r.ngs && r.rr; i++)
+        if (postcheck_provides(r.rr, r.gs[i].g.name, r.gs[i].reason, sizeof r.gs[i].reason))
+            r.gs[i].optional = 0;
     leak lk;
     if ((rc = analyze_leak(&r, o, threshold, &lk, err, sizeof err)) != 0) {
         fprintf(stderr, "soak: %s\n", err);
@@ -953,6 +961,8 @@ int analyze_run(const analyze_args *a)
                    : r.gs[i].passed                ? "optional"
                                                    : r.gs[i].status,
                    r.gs[i].name, r.gs[i].expr, v);
+            if (r.gs[i].reason[0] && !strcmp(r.gs[i].status, "no-data"))
+                printf("  %-8s %-15s %s\n", "", "", r.gs[i].reason);
         }
         if (lk.ok && !lk.res.insufficient)
             printf("  memory (%s): %+.2f MB/h, 95%% interval %+.2f to %+.2f: %s\n", lk.series,

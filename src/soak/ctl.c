@@ -12,6 +12,7 @@
 #include "errcode.h"
 #include "treekill.h"
 #include "run.h"
+#include "runlock.h"
 #include "runrec.h"
 #include "store.h"
 #include "termsafe.h"
@@ -21,25 +22,9 @@
 
 pid_t ctl_running_pid(const char *dir)
 {
-    char path[PATH_MAX];
-    snprintf(path, sizeof path, "%s/soak.pid", dir);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return 0;
-    int pid = 0;
-    int ok = fscanf(f, "%d", &pid) == 1;
-    fclose(f);
-    if (!ok || pid <= 0 || kill(pid, 0) != 0)
-        return 0;
-    char comm[64] = "";
-    snprintf(path, sizeof path, "/proc/%d/comm", pid);
-    f = fopen(path, "r");
-    if (f) {
-        if (!fgets(comm, sizeof comm, f))
-            comm[0] = '\0';
-        fclose(f);
-    }
-    return strncmp(comm, "soak", 4) == 0 ? pid : 0;
+    /* the holder of the folder's lock, as its pid file records it and /proc confirms it: a pid
+     * file copied from another folder, or a pid reused since, names no run (runlock.h) */
+    return runlock_owner_pid(dir);
 }
 
 static void ctl_print_event(void *ud, double t, const char *kind, const char *detail, double v)
@@ -126,7 +111,14 @@ int ctl_stop(const char *dir, uint64_t timeout_ms)
 {
     pid_t pid = ctl_running_pid(dir);
     if (!pid) {
-        fprintf(stderr, "soak: no soak is running in '%s'\n", dir);
+        runlock_owner ow;
+        if (runlock_read_pid(dir, &ow) == 0 && kill(ow.pid, 0) == 0)
+            fprintf(stderr,
+                    "soak: no soak is running in '%s': its pid file names pid %d, which is not "
+                    "the run of this folder; nothing was stopped\n",
+                    dir, (int)ow.pid);
+        else
+            fprintf(stderr, "soak: no soak is running in '%s'\n", dir);
         return SOAK_EXIT_ERROR;
     }
     if (kill(pid, SIGTERM) != 0) {

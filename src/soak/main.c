@@ -4,13 +4,16 @@
  * run.c (soak run) and ctl.c (status, stop, kill-tree).
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "analyze.h"
+#include "archive.h"
 #include "ctl.h"
 #include "opts.h"
+#include "preflight.h"
 #include "errcode.h"
 #include "report.h"
 #include "run.h"
@@ -28,6 +31,8 @@ static const char usage_main[] =
     "  status DIR                          the current picture of a run and its last events\n"
     "  stop DIR [--timeout D]              stop the soak running in DIR (graceful, then forced)\n"
     "  kill-tree PID [--timeout D]         kill a process and every descendant\n"
+    "  preflight [-c FILE] [-- COMMAND...] the checks soak run makes before it starts\n"
+    "  archive DIR [-o FILE]               DIR as soak-artifacts-YYYYmmdd-HHMMSS.tar.gz\n"
     "  help                                this text\n"
     "\n"
     "exit codes: 0 pass, 1 the run failed (crash, hang, start limit), 2 usage or\n"
@@ -49,6 +54,8 @@ static void print_usage_run(opts *o)
     settings s = opts_settings(o);
     fputs(usage_run, stdout);
     settings_print_flags(&s, stdout);
+    fputs("      --skip-preflight       start without the pre-flight checks (key skip_preflight)\n",
+          stdout);
 }
 
 static int parse_timeout(int argc, char **argv, int first, uint64_t *ms)
@@ -71,12 +78,33 @@ static int parse_timeout(int argc, char **argv, int first, uint64_t *ms)
     return 0;
 }
 
+/* Takes --skip-preflight (a flag without a value) out of argv before "--"; 1 when found. */
+static int take_skip_preflight(int *argc, char **argv)
+{
+    int found = 0, k = 0;
+    for (int i = 0; i < *argc; i++) {
+        if (!strcmp(argv[i], "--")) {
+            while (i < *argc)
+                argv[k++] = argv[i++];
+            break;
+        }
+        if (!strcmp(argv[i], "--skip-preflight"))
+            found = 1;
+        else
+            argv[k++] = argv[i];
+    }
+    *argc = k;
+    argv[k] = NULL;
+    return found;
+}
+
 static int cmd_run(int argc, char **argv)
 {
     static opts o;
     char err[512];
     settings_cli cli;
     opts_init(&o);
+    int skip_pf = take_skip_preflight(&argc, argv);
     if (opts_args(&o, argc, argv, &cli, err, sizeof err)) {
         fprintf(stderr, "soak: %s\n", err);
         opts_free(&o);
@@ -112,6 +140,8 @@ static int cmd_run(int argc, char **argv)
         opts_free(&o);
         return SOAK_EXIT_USAGE;
     }
+    if (skip_pf)
+        o.skip_preflight = 1;
     int rc = run_soak(&o);
     opts_free(&o);
     return rc;
@@ -198,6 +228,77 @@ out:
     return rc;
 }
 
+static const char usage_preflight[] =
+    "usage: soak preflight [-c soak.yaml] [--set key=value]... [options] [-- COMMAND [ARG...]]\n"
+    "\n"
+    "The checks soak run makes before it starts the service: free disk, limits, clock, the\n"
+    "artifacts folder and its lock, processes left by an earlier run, --listen and\n"
+    "--metrics-url, the command, and the user's preflight.checks. Each passes, warns or fails.\n"
+    "exit: 0 nothing failed, 2 usage or configuration error, 3 a check failed\n";
+
+static int cmd_preflight(int argc, char **argv)
+{
+    static opts o;
+    static preflight_result pr;
+    char err[512], dir[PATH_MAX];
+    settings_cli cli;
+    opts_init(&o);
+    int rc = SOAK_EXIT_USAGE;
+    if (opts_args(&o, argc, argv, &cli, err, sizeof err)) {
+        fprintf(stderr, "soak: %s\n", err);
+        goto out;
+    }
+    if (cli.help || cli.help_keys || cli.print_config) {
+        fputs(usage_preflight, stdout);
+        rc = 0;
+        goto out;
+    }
+    if (cli.rest < argc &&
+        opts_set_command(&o, argv + cli.rest, (size_t)(argc - cli.rest), err, sizeof err)) {
+        fprintf(stderr, "soak: %s\n", err);
+        goto out;
+    }
+    if (!realpath(o.artifacts, dir))
+        snprintf(dir, sizeof dir, "%s", o.artifacts); /* not created yet: checked as such */
+    int bad = preflight_run(&o, dir, 0, &pr);
+    printf("soak: pre-flight of '%s'\n", dir);
+    preflight_print(&pr, 0, stdout);
+    rc = bad ? SOAK_EXIT_ERROR : 0;
+out:
+    opts_free(&o);
+    return rc;
+}
+
+static int cmd_archive(int argc, char **argv)
+{
+    const char *dir = NULL, *out = NULL;
+    char err[PATH_MAX + 256], path[PATH_MAX];
+    for (int i = 1; i < argc; i++) {
+        if ((!strcmp(argv[i], "-o") || !strcmp(argv[i], "--out")) && i + 1 < argc)
+            out = argv[++i];
+        else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+            printf("usage: soak archive DIR [-o FILE]\n");
+            return 0;
+        } else if (argv[i][0] != '-' && !dir)
+            dir = argv[i];
+        else {
+            fprintf(stderr, "usage: soak archive DIR [-o FILE]\n");
+            return SOAK_EXIT_USAGE;
+        }
+    }
+    if (!dir) {
+        fprintf(stderr, "usage: soak archive DIR [-o FILE]\n");
+        return SOAK_EXIT_USAGE;
+    }
+    int rc = archive_write(dir, out, path, sizeof path, err, sizeof err);
+    if (rc) {
+        fprintf(stderr, "soak: %s\n", err);
+        return rc == ERR_NOENT ? SOAK_EXIT_USAGE : SOAK_EXIT_ERROR;
+    }
+    printf("soak: wrote %s\n", path);
+    return 0;
+}
+
 static int cmd_report(int argc, char **argv)
 {
     char err[512];
@@ -232,6 +333,10 @@ int main(int argc, char **argv)
         return cmd_analyze(argc - 1, argv + 1);
     if (!strcmp(cmd, "report"))
         return cmd_report(argc - 1, argv + 1);
+    if (!strcmp(cmd, "preflight"))
+        return cmd_preflight(argc - 1, argv + 1);
+    if (!strcmp(cmd, "archive"))
+        return cmd_archive(argc - 1, argv + 1);
     if (!strcmp(cmd, "__shim"))
         return shim_main(argc - 1, argv + 1);
     if (!strcmp(cmd, "status") || !strcmp(cmd, "stop")) {

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "archive.h"
 #include "errcode.h"
 #include "gate.h"
 #include "httpget.h"
@@ -17,6 +18,8 @@ _Static_assert(sizeof(opts_restart) == sizeof(unsigned) &&
                    sizeof(opts_status) == sizeof(unsigned) &&
                    sizeof(opts_leak_rule) == sizeof(unsigned),
                "opts enums are stored as unsigned");
+
+_Static_assert(sizeof(archive_policy) == sizeof(unsigned), "archive is stored as unsigned");
 
 static const char *const restart_names[] = {"never", "on-failure", "always", NULL};
 static const char *const leak_rule_names[] = {"interval_above", "not_shown_below", NULL};
@@ -231,6 +234,39 @@ static const settings_key opt_table[] = {
      .check = opts_check_gate},
     ENUM("status", status, "auto", status_names, "--status MODE",
          "auto | line (redrawn status line) | plain (a line a minute) | off"),
+    /* pre-flight, post-run checks, archive (docs/soak-run.md) */
+    {.name = "skip_preflight",
+     .type = SETTINGS_BOOL,
+     .def = "false",
+     .off = F(skip_preflight),
+     .help = "soak run starts without its pre-flight checks (also --skip-preflight)"},
+    DUR("preflight.timeout", preflight_timeout_ms, "30s", 1, NULL,
+        "time allowed to each preflight.checks command"),
+    {.name = "preflight.checks",
+     .type = SETTINGS_MAP,
+     .help = "shell command run before the service starts: exit 0 pass, 1 warn, else fail "
+             "(the run is refused)",
+     .off = F(preflight_names),
+     .off2 = F(preflight_cmds),
+     .off_n = F(npreflight),
+     .cap = OPTS_MAX_CHECKS,
+     .width = OPTS_STR,
+     .what = "check"},
+    DUR("post_check_timeout", post_check_timeout_ms, "60s", 1, NULL,
+        "time allowed to each post_checks command"),
+    {.name = "post_checks",
+     .type = SETTINGS_MAP,
+     .help = "shell command run after the service stopped; the number it prints becomes the "
+             "series NAME that gates read",
+     .off = F(post_check_names),
+     .off2 = F(post_check_cmds),
+     .off_n = F(npost_checks),
+     .cap = OPTS_MAX_CHECKS,
+     .width = OPTS_STR,
+     .what = "post-check"},
+    ENUM("archive", archive, "on-interrupt", archive_policy_names, NULL,
+         "when soak run writes soak-artifacts-*.tar.gz beside the folder: never | on-interrupt "
+         "| always"),
 };
 
 static const settings_table opts_table = {"soak", opt_table, sizeof opt_table / sizeof opt_table[0],

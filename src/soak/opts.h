@@ -38,6 +38,8 @@ typedef enum opts_status {
 /* The shortest sampling interval: below it, sampling a large tree takes a core by itself. */
 #define OPTS_MIN_INTERVAL_MS 10
 
+#define OPTS_MAX_CHECKS 16 /* preflight.checks, post_checks: entries of each */
+
 typedef struct opts {
     uint64_t duration_ms;
     uint64_t interval_ms;
@@ -85,6 +87,17 @@ typedef struct opts {
     size_t argc;
     char *argv[OPTS_MAX_ARGS + 1]; /* owned strings, NULL-terminated */
     char config_path[OPTS_STR];    /* "" when no file */
+    /* pre-flight, post-run checks and the archive (preflight.h, postcheck.h, archive.h) */
+    int skip_preflight;
+    uint64_t preflight_timeout_ms;
+    size_t npreflight; /* preflight.checks: name -> shell command */
+    char preflight_names[OPTS_MAX_CHECKS][64];
+    char preflight_cmds[OPTS_MAX_CHECKS][OPTS_STR];
+    uint64_t post_check_timeout_ms;
+    size_t npost_checks; /* post_checks: series name -> shell command printing a number */
+    char post_check_names[OPTS_MAX_CHECKS][64];
+    char post_check_cmds[OPTS_MAX_CHECKS][OPTS_STR];
+    unsigned archive; /* archive_policy (archive.h) */
 } opts;
 
 /* Fills o with the defaults. */

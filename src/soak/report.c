@@ -10,6 +10,7 @@
 #include "report.h"
 #include "errcode.h"
 #include "logscan.h"
+#include "preflight.h"
 #include "repdata.h"
 #include "runrec.h"
 #include "store.h"
@@ -366,6 +367,11 @@ static void section_verdict(rep *r)
         put_esc(r, unit);
         putf(r, "</td><td class=\"%s\">", status_class(status));
         put_esc(r, status);
+        if (jstr(g, "reason", NULL)) { /* why a post-check gave no data (postcheck.h) */
+            put(r, " <span class=\"small\">");
+            put_esc(r, jstr(g, "reason", ""));
+            put(r, "</span>");
+        }
         put(r, "</td></tr>\n");
     }
     put(r, "</table>\n");
@@ -375,6 +381,40 @@ static void section_verdict(rep *r)
         put_esc(r, gen);
         put(r, "</p>\n");
     }
+}
+
+/* The pre-flight's results (DIR/preflight.json, preflight.h); nothing when there was none. */
+static void section_preflight(rep *r)
+{
+    char why[128];
+    cJSON *pf = read_json(r->dir, PREFLIGHT_JSON, why, sizeof why);
+    if (!pf)
+        return;
+    putf(r, "<h2 id=\"preflight\">Pre-flight</h2>\n<p>%d pass, %d warn, %d fail</p>\n",
+         (int)jnum(pf, "pass", 0), (int)jnum(pf, "warn", 0), (int)jnum(pf, "fail", 0));
+    put(r, "<table><tr><th>check</th><th>status</th><th>reason</th></tr>\n");
+    const cJSON *c;
+    int n = 0;
+    cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(pf, "checks"))
+    {
+        if (n++ >= 64)
+            break;
+        const char *st = jstr(c, "status", "fail");
+        put(r, "<tr><td>");
+        put_esc(r, jstr(c, "name", "?"));
+        putf(r, "</td><td class=\"%s\">", !strcmp(st, "warn") ? "nodata" : status_class(st));
+        put_esc(r, st);
+        put(r, "</td><td>");
+        put_esc(r, jstr(c, "reason", ""));
+        if (jstr(c, "output", NULL)) {
+            put(r, "<pre class=\"small\">");
+            put_esc(r, jstr(c, "output", ""));
+            put(r, "</pre>");
+        }
+        put(r, "</td></tr>\n");
+    }
+    put(r, "</table>\n");
+    cJSON_Delete(pf);
 }
 
 static void kv_row(rep *r, const char *k, const char *v, const char *cls)
@@ -1070,6 +1110,7 @@ int report_write(const char *dir, char *err, size_t errlen)
     }
     section_head(r);
     section_verdict(r);
+    section_preflight(r);
     section_leak(r);
     section_charts(r);
     section_events(r);

@@ -59,8 +59,12 @@
 #include "logcap.h"
 #include "patterns.h"
 #include "policy.h"
+#include "postcheck.h"
+#include "preflight.h"
 #include "sampler.h"
 #include "report.h"
+#include "runlock.h"
+#include "archive.h"
 #include "runstate.h"
 #include "scrape.h"
 #include "shim.h"
@@ -136,6 +140,7 @@ typedef struct sv {
     uint64_t pat_window_ms;
     unsigned pat_recorded[PATTERNS_MAX];
     uint64_t pat_suppressed[PATTERNS_MAX];
+    runlock lock; /* the folder's, held for the whole run (runlock.h) */
 } sv;
 
 static void sv_sample(uv_timer_t *t);
@@ -618,6 +623,8 @@ static void sv_apply(sv *s, unsigned acts)
         s->rs.last_heartbeat_ms = s->rs.child_start_ms;
         sv_event_rec(s, s->sup.starts > 1 ? STORE_EV_RESTART : STORE_EV_START, 0,
                      (double)s->service_pid, "pid %d: %s", (int)s->service_pid, s->rs.command);
+        runlock_note_child(s->artifacts_dir, s->child); /* for a later pre-flight's leftovers */
+        runlock_note_child(s->artifacts_dir, s->service_pid);
     }
     if (acts & SUP_A_REC_EXIT)
         sv_rec_exit(s);
@@ -1016,14 +1023,7 @@ static void sv_close_handles(sv *s)
 static int sv_write_pidfile(sv *s, char *err, size_t errlen)
 {
     snprintf(s->pid_path, sizeof s->pid_path, "%s/soak.pid", s->artifacts_dir);
-    FILE *f = fopen(s->pid_path, "w");
-    if (!f) {
-        snprintf(err, errlen, "cannot write '%s': %s", s->pid_path, strerror(errno));
-        return -1;
-    }
-    fprintf(f, "%d\n", (int)getpid());
-    fclose(f);
-    return 0;
+    return runlock_write_pid(s->artifacts_dir, err, errlen) ? -1 : 0; /* pid, start, folder */
 }
 
 static int sv_mkdirs(const char *path, char *err, size_t errlen)
@@ -1094,6 +1094,54 @@ static int sv_check_not_running(sv *s, char *err, size_t errlen)
         return -1;
     }
     return 0;
+}
+
+/* The pre-flight of this run (preflight.h): the problems printed, preflight.json written; a
+ * refused run is recorded in samples.db (its outcome and the failed checks), no service started.
+ * Returns 0 when the run may start. */
+static preflight_result sv_pf;
+static int sv_preflight(sv *s)
+{
+    char err[512], path[PATH_MAX + 16], tmp[64];
+    int rc = preflight_run(s->o, s->artifacts_dir, 1, &sv_pf);
+    if (preflight_write_json(&sv_pf, s->artifacts_dir, err, sizeof err))
+        fprintf(stderr, "soak: %s\n", err);
+    if (rc != 0 || sv_pf.nwarn) {
+        fprintf(stderr, "soak: pre-flight %s:\n",
+                rc ? "failed, the service was not started" : "warnings");
+        preflight_print(&sv_pf, 1, stderr);
+    }
+    if (rc == 0)
+        return 0;
+    snprintf(path, sizeof path, "%s/samples.db", s->artifacts_dir);
+    store *db = store_open(path, 0, err, sizeof err);
+    if (db) {
+        store_set_run(db, "command", s->rs.command);
+        snprintf(tmp, sizeof tmp, "%.3f", wall_now());
+        store_set_run(db, "start_time", tmp);
+        store_set_run(db, "end_time", tmp);
+        store_set_run(db, "outcome", "refused by the pre-flight");
+        snprintf(tmp, sizeof tmp, "%d", SOAK_EXIT_ERROR);
+        store_set_run(db, "exit_code", tmp);
+        preflight_record(&sv_pf, db, wall_now());
+        store_close(db);
+    }
+    return rc;
+}
+
+/* The archive after the verdict (archive.h): by the policy, when the run was interrupted. */
+static void sv_archive(sv *s)
+{
+    sup_outcome oc = sup_outcome_of(&s->sup);
+    int interrupted =
+        (oc == SUP_OUT_STOPPED && s->sup.cause != SUP_CAUSE_DURATION) || oc == SUP_OUT_START_LIMIT;
+    char path[PATH_MAX], err[PATH_MAX + 256];
+    if (!s->sup.starts || !archive_wanted((archive_policy)s->o->archive, interrupted))
+        return;
+    if (archive_write(s->artifacts_dir, NULL, path, sizeof path, err, sizeof err) == 0)
+        printf("  archive      %s\n", path);
+    else
+        fprintf(stderr, "soak: %s\n", err);
 }
 
 /* The run's outcome as printed and stored: the supervisor's, with the count of survivors. */
@@ -1180,6 +1228,7 @@ int run_soak(opts *o)
     }
     s->o = o;
     s->hb_index = -1;
+    s->lock.fd = -1;
     runstate_init(&s->rs);
     sv_build_command(s);
 
@@ -1189,8 +1238,13 @@ int run_soak(opts *o)
         snprintf(err, sizeof err, "cannot resolve '%s': %s", o->artifacts, strerror(errno));
         goto fail;
     }
+    /* one run per folder, atomically, before anything of the run is written (runlock.h) */
+    if (runlock_take(&s->lock, s->artifacts_dir, err, sizeof err))
+        goto fail;
     if (sv_check_not_running(s, err, sizeof err))
         goto fail;
+    if (!o->skip_preflight && sv_preflight(s) != 0)
+        goto out; /* code 3: the failing checks are printed */
     ssize_t xl = readlink("/proc/self/exe", s->self_exe, sizeof s->self_exe - 1);
     if (xl <= 0) {
         snprintf(err, sizeof err, "cannot find soak's own binary: %s", strerror(errno));
@@ -1222,6 +1276,7 @@ int run_soak(opts *o)
     if (!s->db)
         goto fail;
     sv_disk_plan(s);
+    preflight_record(&sv_pf, s->db, wall_now()); /* its warnings, in the run's record */
     logcap_opts lo;
     logcap_opts_default(&lo);
     lo.dir = s->artifacts_dir;
@@ -1380,6 +1435,8 @@ teardown:
     }
     if (s->db) {
         sv_store_pattern_counts(s);
+        if (s->sup.starts > 0 && code != SOAK_EXIT_USAGE) /* the service has stopped */
+            postcheck_run_all(o, s->db, stdout);
         char n[32];
         store_run_begin(s->db);
         snprintf(n, sizeof n, "%u", s->rs.crashes);
@@ -1435,6 +1492,8 @@ out:
     } else if (s->rs.samples) {
         printf("  exit         %d (not analyzed: analyze is off)\n", code);
     }
+    sv_archive(s);
+    runlock_release(&s->lock);
     free(s);
     return code;
 }

@@ -155,7 +155,9 @@ int store_sample_add(store *s, const store_sample *smp);
     X(WRITE_OK, "write_ok", STORE_EVC_INFO, STORE_LANE_NONE)                                       \
     X(DATA_LOST, "data_lost", STORE_EVC_INFO, STORE_LANE_DISK)                                     \
     X(SOAK_PAUSED, "soak_paused", STORE_EVC_INFO, STORE_LANE_NONE)                                 \
-    X(ZOMBIE_PERSISTENT, "zombie_persistent", STORE_EVC_INFO, STORE_LANE_NONE)
+    X(ZOMBIE_PERSISTENT, "zombie_persistent", STORE_EVC_INFO, STORE_LANE_NONE)                     \
+    X(POST_CHECK, "post_check", STORE_EVC_INFO, STORE_LANE_NONE)                                   \
+    X(PREFLIGHT, "preflight", STORE_EVC_INFO, STORE_LANE_NONE)
 
 typedef enum store_evclass {
     STORE_EVC_INFO,
