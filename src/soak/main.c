@@ -10,6 +10,7 @@
 
 #include "analyze.h"
 #include "ctl.h"
+#include "diagnose.h"
 #include "opts.h"
 #include "errcode.h"
 #include "report.h"
@@ -232,6 +233,8 @@ int main(int argc, char **argv)
         return cmd_analyze(argc - 1, argv + 1);
     if (!strcmp(cmd, "report"))
         return cmd_report(argc - 1, argv + 1);
+    if (!strcmp(cmd, "diagnose"))
+        return diagnose_main(argc - 1, argv + 1);
     if (!strcmp(cmd, "__shim"))
         return shim_main(argc - 1, argv + 1);
     if (!strcmp(cmd, "status") || !strcmp(cmd, "stop")) {

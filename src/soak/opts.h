@@ -24,6 +24,11 @@ typedef enum opts_restart {
     OPTS_RESTART_ALWAYS
 } opts_restart;
 typedef enum opts_leak_rule { OPTS_LEAK_INTERVAL_ABOVE, OPTS_LEAK_NOT_SHOWN_BELOW } opts_leak_rule;
+typedef enum opts_memdetail {
+    OPTS_MEMDETAIL_OFF,
+    OPTS_MEMDETAIL_ON_LEAK,
+    OPTS_MEMDETAIL_ALWAYS
+} opts_memdetail;
 typedef enum opts_status {
     OPTS_STATUS_AUTO,
     OPTS_STATUS_LINE,
@@ -82,6 +87,9 @@ typedef struct opts {
     size_t argc;
     char *argv[OPTS_MAX_ARGS + 1]; /* owned strings, NULL-terminated */
     char config_path[OPTS_STR];    /* "" when no file */
+    /* where the memory went, fds by type, zombie parents (slowpass.h; soak diagnose) */
+    uint64_t memory_detail_interval_ms; /* the slow pass: smaps and fds of the tree */
+    opts_memdetail memory_detail;       /* copies of the largest process's smaps */
 } opts;
 
 /* Fills o with the defaults. */
