@@ -66,14 +66,19 @@ static int is_alpha(char c)
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
 }
 
-/* "gc" as a word (not inside "logcat") */
+static int is_alnum(char c)
+{
+    return is_alpha(c) || (c >= '0' && c <= '9');
+}
+
+/* "gc" as a word (not inside "logcat"), "429" as a number (not inside "14290") */
 static int has_word(const char *s, size_t n, const char *w)
 {
     size_t k = strlen(w);
     long i = -1;
     while ((i = find(s, n, (size_t)(i + 1), w)) >= 0) {
         size_t e = (size_t)i + k;
-        if ((i == 0 || !is_alpha(s[i - 1])) && (e >= n || !is_alpha(s[e])))
+        if ((i == 0 || !is_alnum(s[i - 1])) && (e >= n || !is_alnum(s[e])))
             return 1;
     }
     return 0;
