@@ -191,7 +191,11 @@ static void scan_line(logdata *L, const char *line, size_t n)
         }
         L->hb_last = t;
     }
-    if (m & DIAGLOG_BIT(DIAGLOG_SHUTDOWN)) {
+    /* a shutdown begins at a shutdown line that is not itself a step of one already under way
+     * ("[SHUTDOWN] Cancelled 4 orders"); its steps follow it */
+    unsigned steps = DIAGLOG_BIT(DIAGLOG_CANCEL_ALL) | DIAGLOG_BIT(DIAGLOG_CANCELLED);
+    if ((m & DIAGLOG_BIT(DIAGLOG_SHUTDOWN)) &&
+        (!L->in_shutdown || (!(m & steps) && (t < 0 || t - L->sd_t > 120)))) {
         if (L->in_shutdown && !L->sd_cancel_all)
             L->shutdowns_without_cancel++;
         L->shutdowns++;
@@ -200,7 +204,8 @@ static void scan_line(logdata *L, const char *line, size_t n)
         L->sd_errors = 0;
         L->sd_t = t;
         keep_line(L->sd_line, line, n);
-    } else if (L->in_shutdown) {
+    }
+    if (L->in_shutdown) {
         if (m & DIAGLOG_BIT(DIAGLOG_CANCEL_ALL))
             L->sd_cancel_all = 1;
         long cnt;
@@ -550,6 +555,7 @@ static double gate_threshold(const opts *o, const char *gate, double def)
 
 static void section_memory(diag *d, const opts *o, samplesum *S, const mdrows *R, const logdata *L)
 {
+    diagnose_sev mem_sev = DIAG_INFO;
     double thr = gate_threshold(o, "memory_growth", 10);
     leakstat_opts lo;
     leakstat_opts_default(&lo);
@@ -581,6 +587,7 @@ static void section_memory(diag *d, const opts *o, samplesum *S, const mdrows *R
         char ts[32];
         fmt_time(start, ts, sizeof ts);
         diagnose_sev sev = leak ? DIAG_FAIL : res->below ? DIAG_OK : DIAG_WARN;
+        mem_sev = sev;
         f = finding(d, 1, sev, "gates.memory_growth",
                     leak         ? "find what grows (the kinds below), then bound it"
                     : res->below ? NULL
@@ -632,9 +639,13 @@ static void section_memory(diag *d, const opts *o, samplesum *S, const mdrows *R
                 k += (size_t)snprintf(text + k, sizeof text - k, "%s%s flat", sep, label);
         }
         int grew = bk >= 0;
-        f = finding(d, 1, grew ? DIAG_WARN : DIAG_OK, grew ? "memory_detail" : NULL,
-                    grew ? kind_advice(bk) : NULL, "%s%s%s", text, grew ? ": " : "",
-                    grew ? kind_advice(bk) : "");
+        /* which kind grew matters when memory grows: otherwise it is the start of a short run */
+        f = finding(d, 1,
+                    !grew                  ? DIAG_OK
+                    : mem_sev >= DIAG_WARN ? DIAG_WARN
+                                           : DIAG_INFO,
+                    grew ? "memory_detail" : NULL, grew ? kind_advice(bk) : NULL, "%s%s%s", text,
+                    grew ? ": " : "", grew ? kind_advice(bk) : "");
         val_str(f, "grew_most", grew ? smaps_kind_label((smaps_kind)bk) : "none");
         for (int i = 0; i < SMAPS_NKINDS; i++) {
             char nm[64];
