@@ -284,13 +284,7 @@ static int analyze_leak(run_data *r, const opts *o, double threshold_mbh, leak *
     const leakstat_stream *ls = &r->mem[which];
     out->input_bucket_s = ls->width_s;
     leakstat_opts lo;
-    leakstat_opts_default(&lo);
-    lo.threshold_bps = threshold_mbh * MB / 3600.0;
-    lo.window_s = (double)o->leak_window_ms / 1000.0;
-    lo.min_span_s = (double)o->leak_min_span_ms / 1000.0;
-    uint64_t wms;
-    if (strcmp(o->warmup, "auto") != 0 && units_parse_duration(o->warmup, &wms) == 0)
-        lo.warmup_s = (double)wms / 1000.0;
+    cntrend_leak_opts(o, threshold_mbh * MB / 3600.0, &lo);
     int rcode = ls->n ? leakstat_analyze(ls->t, ls->y, ls->seg, ls->n, &lo, &out->res) : 0;
     if (!ls->n)
         out->res.insufficient = 1;

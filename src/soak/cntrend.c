@@ -27,6 +27,17 @@ int cntrend_series_index(const char *name)
     return -1;
 }
 
+void cntrend_leak_opts(const opts *o, double threshold_per_s, leakstat_opts *lo)
+{
+    leakstat_opts_default(lo);
+    lo->threshold_bps = threshold_per_s;
+    lo->window_s = (double)o->leak_window_ms / 1000.0;
+    lo->min_span_s = (double)o->leak_min_span_ms / 1000.0;
+    uint64_t wms;
+    if (strcmp(o->warmup, "auto") != 0 && units_parse_duration(o->warmup, &wms) == 0)
+        lo->warmup_s = (double)wms / 1000.0;
+}
+
 int cntrend_input_init(cntrend_input *in)
 {
     memset(in, 0, sizeof *in);
@@ -82,13 +93,7 @@ int cntrend_eval(const cntrend_input *in, cntrend_which w, const opts *o, double
         if (ls->y[i] > out->max)
             out->max = ls->y[i];
     leakstat_opts lo;
-    leakstat_opts_default(&lo);
-    lo.threshold_bps = threshold_ph / 3600.0;
-    lo.window_s = (double)o->leak_window_ms / 1000.0;
-    lo.min_span_s = (double)o->leak_min_span_ms / 1000.0;
-    uint64_t wms;
-    if (strcmp(o->warmup, "auto") != 0 && units_parse_duration(o->warmup, &wms) == 0)
-        lo.warmup_s = (double)wms / 1000.0;
+    cntrend_leak_opts(o, threshold_ph / 3600.0, &lo);
     leakstat_result *r = malloc(sizeof *r);
     if (!r)
         return ERR_NOMEM;

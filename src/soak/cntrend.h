@@ -45,6 +45,10 @@ const char *cntrend_series_name(cntrend_which w);
 /* The series of a gate name, or -1. */
 int cntrend_series_index(const char *name);
 
+/* leakstat's options from o's leak keys (leak_window, leak_min_span, warmup) and a threshold
+ * in units per second: the one reading of those keys, for memory, fds and threads. */
+void cntrend_leak_opts(const opts *o, double threshold_per_s, leakstat_opts *lo);
+
 /* 0 or ERR_NOMEM (nothing held then). */
 int cntrend_input_init(cntrend_input *in);
 void cntrend_input_free(cntrend_input *in);

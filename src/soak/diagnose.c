@@ -558,13 +558,7 @@ static void section_memory(diag *d, const opts *o, samplesum *S, const mdrows *R
     diagnose_sev mem_sev = DIAG_INFO;
     double thr = gate_threshold(o, "memory_growth", 10);
     leakstat_opts lo;
-    leakstat_opts_default(&lo);
-    lo.threshold_bps = thr * MB / 3600.0;
-    lo.window_s = (double)o->leak_window_ms / 1000.0;
-    lo.min_span_s = (double)o->leak_min_span_ms / 1000.0;
-    uint64_t wms;
-    if (strcmp(o->warmup, "auto") != 0 && units_parse_duration(o->warmup, &wms) == 0)
-        lo.warmup_s = (double)wms / 1000.0;
+    cntrend_leak_opts(o, thr * MB / 3600.0, &lo);
     leakstat_result *res = calloc(1, sizeof *res);
     int have = 0;
     if (res && S->rss.n &&

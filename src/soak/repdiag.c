@@ -39,11 +39,10 @@ static const char *str(const cJSON *o, const char *k)
 
 static int sev_rank(const char *s)
 {
-    static const char *const names[] = {"ok", "info", "warn", "fail"};
-    for (int i = 0; i < 4; i++)
-        if (s && !strcmp(s, names[i]))
+    for (int i = DIAG_OK; i <= DIAG_FAIL; i++)
+        if (s && !strcmp(s, diagnose_sev_name((diagnose_sev)i)))
             return i;
-    return 0;
+    return DIAG_OK;
 }
 
 int repdiag_exists(const char *dir)
@@ -76,7 +75,7 @@ int repdiag_write(FILE *f, const char *dir)
         return ferror(f) ? -1 : 0;
     }
     const cJSON *secs = cJSON_GetObjectItemCaseSensitive(j, "sections");
-    for (int want = 3; want >= 0; want--) {
+    for (int want = DIAG_FAIL; want >= DIAG_OK; want--) {
         const cJSON *s;
         cJSON_ArrayForEach(s, secs)
         {
@@ -87,7 +86,10 @@ int repdiag_write(FILE *f, const char *dir)
             int nn = cJSON_IsNumber(num) ? num->valueint : 0;
             fprintf(f, "<h3 id=\"diag-%d\">%d. ", nn, nn);
             esc(f, str(s, "title"));
-            fprintf(f, ": <span class=\"%s\">", want == 3 ? "fail" : want == 2 ? "nodata" : "pass");
+            fprintf(f, ": <span class=\"%s\">",
+                    want == DIAG_FAIL   ? "fail"
+                    : want == DIAG_WARN ? "nodata"
+                                        : "pass");
             esc(f, sev);
             fputs("</span></h3>\n<ul>\n", f);
             const cJSON *fd;

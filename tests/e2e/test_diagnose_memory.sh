@@ -8,9 +8,15 @@ source "$(dirname "$0")/diagnose_lib.sh"
 
 # 1 MiB/s in 50 KiB pieces (malloc's heap), 30 s
 diag_run "$T/leak" --duration 30s --set "gates.memory_growth=last(memory_growth_mb_per_hour) < 1500" \
-  -- "$DEMO" --hb-interval 50 --leak-kb-per-s 1024
+  --set memory_detail=on-leak -- "$DEMO" --hb-interval 50 --leak-kb-per-s 1024
 [ "$RC" -eq 1 ] || { cat "$T/leak.out" "$T/leak.err" >&2; fail "leak: exit $RC, expected 1"; }
 [ -f "$T/leak/diagnosis.json" ] || fail "soak run wrote no diagnosis.json for a failed verdict"
+# memory_detail: on-leak keeps the largest process's smaps at start and stop, to diff
+for p in start stop; do
+  grep -q '^Rss:' "$T/leak/smaps-$p.txt" 2>/dev/null || fail "on-leak: no smaps-$p.txt: $(ls "$T/leak")"
+done
+[ "$(sqlite3 "$T/leak/samples.db" "select count(*) from memdetail where phase in ('start','stop')")" -eq 2 ] ||
+  fail "memdetail: no start and stop rows: $(sqlite3 "$T/leak/samples.db" 'select phase from memdetail')"
 grep -q "diagnosis    $T/leak/diagnosis.json" "$T/leak.out" || fail "no diagnosis line: $(cat "$T/leak.out")"
 dj "$T/leak" '
 s = sec(1)
@@ -45,6 +51,8 @@ while True:
     time.sleep(1)
 PY
 diag_run "$T/fd" --duration 40s -- python3 "$T/fdleak.py"
+# memory_detail off (the default): no copies
+ls "$T/fd"/smaps-*.txt >/dev/null 2>&1 && fail "memory_detail off kept smaps copies"
 [ "$RC" -eq 1 ] || { cat "$T/fd.out" "$T/fd.err" >&2; fail "fd leak: exit $RC, expected 1"; }
 python3 - "$T/fd/verdict.json" <<'PY' || fail "fds gate: $(cat "$T/fd.out")"
 import json, sys
