@@ -497,8 +497,8 @@ static int on_md(void *ud, const store_memdetail *m)
         R->zombie_ppid = m->zombie_ppid;
         snprintf(R->zombie_parent, sizeof R->zombie_parent, "%s", m->zombie_parent);
     }
-    if (m->procs == 0 && m->fd[0] + m->fd[1] + m->fd[2] + m->fd[3] + m->fd[4] == 0)
-        return 0; /* nothing read (the tree was gone) */
+    if (m->procs == 0)
+        return 0; /* no smaps read: a pass for zombies, or the tree was gone */
     if (R->n >= MAX_MD)
         return 0;
     if (R->n == 0)
@@ -962,10 +962,14 @@ static void section_disk(diag *d, const char *dir, const opts *o, const samplesu
     }
     long rot = E->count[STORE_EV_ROTATION], gz = E->count[STORE_EV_COMPRESSED],
          cl = E->count[STORE_EV_CLEANUP];
+    /* compression can end after the last event was stored (at the end of the run): the .gz
+     * files in the folder count too */
+    if (L->gz_files > gz)
+        gz = L->gz_files;
     double span_h = E->last_t[STORE_EV_ROTATION] - E->first_t[STORE_EV_ROTATION];
     char every[64] = "";
     if (rot > 1)
-        snprintf(every, sizeof every, " (every %.0f s on average)", span_h / (double)(rot - 1));
+        snprintf(every, sizeof every, " (every %.1f s on average)", span_h / (double)(rot - 1));
     f = finding(d, 4, DIAG_OK, NULL, NULL,
                 "rotation ran %ld times%s, compression %ld, cleanup %ld; %d log files read (%d "
                 "gzipped)",

@@ -127,7 +127,8 @@ typedef struct sv {
     /* the slow pass (slowpass.h): smaps by kind, fds by type, zombie parents */
     int slow_started;
     uint64_t slow_last_ms;
-    unsigned slow_zombies; /* zombies at the last pass: more since triggers one */
+    unsigned slow_zombies;   /* the peak of zombies seen: a higher count triggers a pass */
+    uint64_t slow_zombie_ms; /* the last pass for zombies (at most one per 10 s) */
 } sv;
 
 static void sv_sample(uv_timer_t *t);
@@ -541,12 +542,18 @@ static void sv_slow_pass(sv *s, uint64_t now, const char *phase)
         cp = copy;
     }
     store_memdetail m;
-    if (slowpass_take("/proc", s->child, wall_now(), phase, cp, &m) == 0 &&
+    /* a pass for zombies (the count rose) reads no smaps: it must not stall the target */
+    int zombies_only = !strcmp(phase, "zombies");
+    if (slowpass_take("/proc", s->child, wall_now(), phase, !zombies_only, cp, &m) == 0 &&
         store_memdetail_add(s->db, &m) != 0)
         s->rs.store_errors++;
-    s->slow_last_ms = now;
+    if (zombies_only)
+        s->slow_zombie_ms = now;
+    else
+        s->slow_last_ms = now;
     s->slow_started = 1;
-    s->slow_zombies = m.zombies;
+    if (s->rs.tree.zombies > s->slow_zombies)
+        s->slow_zombies = s->rs.tree.zombies; /* the peak seen: only a higher one triggers */
 }
 
 /* SIGTERM to the shim's group and every descendant of soak; the stop poll follows it. */
@@ -871,7 +878,8 @@ static void sv_sample(uv_timer_t *t)
             sv_slow_pass(s, now, "start");
         else if (now - s->slow_last_ms >= s->o->memory_detail_interval_ms)
             sv_slow_pass(s, now, "interval");
-        else if (s->rs.tree.zombies > s->slow_zombies)
+        else if (s->rs.tree.zombies > s->slow_zombies &&
+                 (!s->slow_zombie_ms || now - s->slow_zombie_ms >= 10000))
             sv_slow_pass(s, now, "zombies");
     }
     sv_policies(s, now);

@@ -64,7 +64,7 @@ static int by_rss_desc(const void *a, const void *b)
     return x->rss < y->rss ? 1 : x->rss > y->rss ? -1 : 0;
 }
 
-int slowpass_take(const char *proc_root, pid_t root, double t, const char *phase,
+int slowpass_take(const char *proc_root, pid_t root, double t, const char *phase, int with_smaps,
                   const char *copy_path, store_memdetail *out)
 {
     static pid_t pids[SLOWPASS_MAX_PROCS];
@@ -114,7 +114,7 @@ int slowpass_take(const char *proc_root, pid_t root, double t, const char *phase
         read_cmd(proc_root, zparent[best], out->zombie_parent, sizeof out->zombie_parent);
     }
     qsort(live, nlive, sizeof live[0], by_rss_desc);
-    for (size_t i = 0; i < nlive && i < SLOWPASS_TOP; i++) {
+    for (size_t i = 0; with_smaps && i < nlive && i < SLOWPASS_TOP; i++) {
         smaps_sums sm;
         if (smaps_read(proc_root, live[i].pid, &sm, i == 0 ? copy_path : NULL))
             continue;

@@ -20,10 +20,11 @@
 #define SLOWPASS_TOP       3
 
 /* Looks at the tree below root (root itself not counted) and fills *out (t and phase from the
- * caller). copy_path not NULL: the largest process's smaps text is also written there
- * (memory_detail: on-leak). proc_root: normally "/proc". Returns 0, or ERR_NOENT when the tree
- * is empty (out then holds zeros). */
-int slowpass_take(const char *proc_root, pid_t root, double t, const char *phase,
+ * caller). with_smaps 0: the fds and zombies only (cheap: no target is stalled; procs stays 0).
+ * copy_path not NULL: the largest process's smaps text is also written there (memory_detail).
+ * proc_root: normally "/proc". Returns 0, or ERR_NOENT when the tree is empty (out then holds
+ * zeros). */
+int slowpass_take(const char *proc_root, pid_t root, double t, const char *phase, int with_smaps,
                   const char *copy_path, store_memdetail *out);
 
 #endif
