@@ -1,7 +1,6 @@
 /* Tests of cntrend: fd and thread counts judged with the memory method and the memory keys: a
- * count that grows by one a second fails a threshold of 10/h, a flat one is shown under it, a
- * restart splits the series (a fresh process opens its fds again: no leak), too little data is
- * no verdict, and the gate series names map to their counts. */
+ * count that grows by one a second fails a threshold of 10/h, a flat one is shown under it, too
+ * little data is no verdict, and the gate series names map to their counts. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
