@@ -27,6 +27,7 @@ static const char usage_main[] =
     "                                      the verdict of a run: leak, gates, summary, junit\n"
     "  report DIR                          write DIR/report.html (charts, events, verdict)\n"
     "  status DIR                          the current picture of a run and its last events\n"
+    "  diagnose DIR [--json] [--section N] the runbook's eight sections done on the run's data\n"
     "  stop DIR [--timeout D]              stop the soak running in DIR (graceful, then forced)\n"
     "  kill-tree PID [--timeout D]         kill a process and every descendant\n"
     "  help                                this text\n"
