@@ -33,6 +33,7 @@
 #include "gate.h"
 #include "leakstat.h"
 #include "postcheck.h"
+#include "cntrend.h"
 #include "runrec.h"
 #include "store.h"
 #include "units.h"
@@ -78,6 +79,8 @@ typedef struct run_data {
     double lost;
     char command[1024];
     size_t rows_skipped, rows_skipped_time; /* of a CSV import (csvseries.h) */
+    cntrend_input cnt; /* fds and threads while the service ran (the fds and threads gates) */
+    const opts *o;
 } run_data;
 
 enum { MEM_RSS, MEM_PSS };
@@ -87,7 +90,8 @@ static int run_data_init(run_data *r)
     memset(r, 0, sizeof *r);
     for (int c = 0; c < STORE_NCOLS; c++)
         gate_acc_init(&r->col[c], c == STORE_COL_cpu_percent, 0); /* cpu: its p95 */
-    if (leakstat_stream_init(&r->mem[MEM_RSS], 0) || leakstat_stream_init(&r->mem[MEM_PSS], 0))
+    if (leakstat_stream_init(&r->mem[MEM_RSS], 0) || leakstat_stream_init(&r->mem[MEM_PSS], 0) ||
+        cntrend_input_init(&r->cnt))
         return ERR_NOMEM;
     r->last_t = -INFINITY;
     return 0;
@@ -99,6 +103,7 @@ static void run_data_free(run_data *r)
         gate_acc_free(&r->col[c]);
     leakstat_stream_free(&r->mem[MEM_RSS]);
     leakstat_stream_free(&r->mem[MEM_PSS]);
+    cntrend_input_free(&r->cnt);
     for (size_t i = 0; i < r->ngs; i++)
         gate_acc_free(&r->gs[i].acc);
     runrec_close(r->rr);
@@ -147,6 +152,9 @@ static void fold(run_data *r, const double *v)
     }
     fold_mem(r, MEM_RSS, t, v[STORE_COL_rss_bytes], v[STORE_COL_restarts]);
     fold_mem(r, MEM_PSS, t, pss, v[STORE_COL_restarts]);
+    cntrend_input_add(&r->cnt, t, v[STORE_COL_fds], v[STORE_COL_threads], v[STORE_COL_restarts]);
+    if (r->cnt.failed)
+        r->failed = r->cnt.failed;
 }
 
 static int fold_sample(void *ud, const store_sample *s)
@@ -298,13 +306,7 @@ static int analyze_leak(run_data *r, const opts *o, double threshold_mbh, leak *
     const leakstat_stream *ls = &r->mem[which];
     out->input_bucket_s = ls->width_s;
     leakstat_opts lo;
-    leakstat_opts_default(&lo);
-    lo.threshold_bps = threshold_mbh * MB / 3600.0;
-    lo.window_s = (double)o->leak_window_ms / 1000.0;
-    lo.min_span_s = (double)o->leak_min_span_ms / 1000.0;
-    uint64_t wms;
-    if (strcmp(o->warmup, "auto") != 0 && units_parse_duration(o->warmup, &wms) == 0)
-        lo.warmup_s = (double)wms / 1000.0;
+    cntrend_leak_opts(o, threshold_mbh * MB / 3600.0, &lo);
     int rcode = ls->n ? leakstat_analyze(ls->t, ls->y, ls->seg, ls->n, &lo, &out->res) : 0;
     if (!ls->n)
         out->res.insufficient = 1;
@@ -369,6 +371,8 @@ static const char *unit_of(const char *name)
         return "s";
     if (ends_with(name, "_mb_per_hour"))
         return "MB/h";
+    if (ends_with(name, "_per_hour"))
+        return "/h";
     return "";
 }
 
@@ -407,8 +411,34 @@ static int add_metric_point(void *ud, double t, double v)
     return gate_acc_add(ud, t, v) ? ERR_NOMEM : 0;
 }
 
+/* A gate over fd_growth_per_hour or thread_growth_per_hour (cntrend.h): with < or <= it passes
+ * when the growth is shown to be under the threshold, as memory_growth does; with another
+ * operator it compares the slope. */
+static void eval_count_gate(run_data *r, gate_result *g)
+{
+    const gate_expr *e = &g->g;
+    cntrend ct;
+    int w = cntrend_series_index(e->name);
+    g->unit = unit_of(e->name);
+    g->status = "no-data";
+    if (r->rr && r->o && cntrend_eval(&r->cnt, (cntrend_which)w, r->o, e->threshold, &ct) == 0 &&
+        !ct.insufficient) {
+        g->have_value = 1;
+        g->value = ct.slope_ph;
+        if (e->op == GATE_LT || e->op == GATE_LE)
+            g->status = ct.below && !ct.leak ? "pass" : "fail";
+        else
+            g->status = gate_compare(e->op, ct.slope_ph, e->threshold) ? "pass" : "fail";
+    }
+    g->passed = !strcmp(g->status, "pass") || (g->optional && !strcmp(g->status, "no-data"));
+}
+
 static void eval_gate(run_data *r, const leak *lk, gate_result *g)
 {
+    if (cntrend_series_index(g->g.name) >= 0 && g->g.nlabels == 0) {
+        eval_count_gate(r, g);
+        return;
+    }
     const gate_expr *e = &g->g;
     gate_acc *a = &g->acc;
     int have = 0;
@@ -909,6 +939,7 @@ int analyze_run(const analyze_args *a)
             snprintf(out_dir, sizeof out_dir, ".");
     }
     int rc = run_data_init(&r);
+    r.o = o;
     double threshold = 10;
     if (rc) {
         fprintf(stderr, "soak: out of memory\n");

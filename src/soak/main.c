@@ -12,6 +12,7 @@
 #include "analyze.h"
 #include "archive.h"
 #include "ctl.h"
+#include "diagnose.h"
 #include "opts.h"
 #include "preflight.h"
 #include "errcode.h"
@@ -29,6 +30,7 @@ static const char usage_main[] =
     "                                      the verdict of a run: leak, gates, summary, junit\n"
     "  report DIR                          write DIR/report.html (charts, events, verdict)\n"
     "  status DIR                          the current picture of a run and its last events\n"
+    "  diagnose DIR [--json] [--section N] the runbook's eight sections done on the run's data\n"
     "  stop DIR [--timeout D]              stop the soak running in DIR (graceful, then forced)\n"
     "  kill-tree PID [--timeout D]         kill a process and every descendant\n"
     "  preflight [-c FILE] [-- COMMAND...] the checks soak run makes before it starts\n"
@@ -337,6 +339,8 @@ int main(int argc, char **argv)
         return cmd_preflight(argc - 1, argv + 1);
     if (!strcmp(cmd, "archive"))
         return cmd_archive(argc - 1, argv + 1);
+    if (!strcmp(cmd, "diagnose"))
+        return diagnose_main(argc - 1, argv + 1);
     if (!strcmp(cmd, "__shim"))
         return shim_main(argc - 1, argv + 1);
     if (!strcmp(cmd, "status") || !strcmp(cmd, "stop")) {

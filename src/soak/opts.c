@@ -16,7 +16,8 @@
 /* Enum fields are stored as unsigned: every enum of opts.h has non-negative values. */
 _Static_assert(sizeof(opts_restart) == sizeof(unsigned) &&
                    sizeof(opts_status) == sizeof(unsigned) &&
-                   sizeof(opts_leak_rule) == sizeof(unsigned),
+                   sizeof(opts_leak_rule) == sizeof(unsigned) &&
+                   sizeof(opts_memdetail) == sizeof(unsigned),
                "opts enums are stored as unsigned");
 
 _Static_assert(sizeof(archive_policy) == sizeof(unsigned), "archive is stored as unsigned");
@@ -24,6 +25,7 @@ _Static_assert(sizeof(archive_policy) == sizeof(unsigned), "archive is stored as
 static const char *const restart_names[] = {"never", "on-failure", "always", NULL};
 static const char *const leak_rule_names[] = {"interval_above", "not_shown_below", NULL};
 static const char *const status_names[] = {"auto", "line", "plain", "off", NULL};
+static const char *const memdetail_names[] = {"off", "on-leak", "always", NULL};
 
 static const char *const default_patterns[] = {
     "reconnect", "reconnect",                 /**/
@@ -55,6 +57,11 @@ static const char *const default_gates[] = {
     "last(security_critical_high) == 0",
     "data_loss",
     "last(data_lost) == 0",
+    /* fd and thread leaks: the memory method on counts, per hour (docs/soak-diagnose.md) */
+    "fds",
+    "last(fd_growth_per_hour) < 10",
+    "threads",
+    "last(thread_growth_per_hour) < 5",
     NULL,
 };
 
@@ -267,6 +274,12 @@ static const settings_key opt_table[] = {
     ENUM("archive", archive, "on-interrupt", archive_policy_names, NULL,
          "when soak run writes soak-artifacts-*.tar.gz beside the folder: never | on-interrupt "
          "| always"),
+    DUR("memory_detail_interval", memory_detail_interval_ms, "10m", 1, NULL,
+        "how often smaps (memory by kind) and the fds by type are read, besides at start and "
+        "stop (reading smaps stalls the target)"),
+    ENUM("memory_detail", memory_detail, "off", memdetail_names, NULL,
+         "off | on-leak (keep smaps-start.txt and smaps-stop.txt of the largest process when the "
+         "memory gate fails) | always"),
 };
 
 static const settings_table opts_table = {"soak", opt_table, sizeof opt_table / sizeof opt_table[0],

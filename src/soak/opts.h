@@ -24,6 +24,11 @@ typedef enum opts_restart {
     OPTS_RESTART_ALWAYS
 } opts_restart;
 typedef enum opts_leak_rule { OPTS_LEAK_INTERVAL_ABOVE, OPTS_LEAK_NOT_SHOWN_BELOW } opts_leak_rule;
+typedef enum opts_memdetail {
+    OPTS_MEMDETAIL_OFF,
+    OPTS_MEMDETAIL_ON_LEAK,
+    OPTS_MEMDETAIL_ALWAYS
+} opts_memdetail;
 typedef enum opts_status {
     OPTS_STATUS_AUTO,
     OPTS_STATUS_LINE,
@@ -98,6 +103,9 @@ typedef struct opts {
     char post_check_names[OPTS_MAX_CHECKS][64];
     char post_check_cmds[OPTS_MAX_CHECKS][OPTS_STR];
     unsigned archive; /* archive_policy (archive.h) */
+    /* where the memory went, fds by type, zombie parents (slowpass.h; soak diagnose) */
+    uint64_t memory_detail_interval_ms; /* the slow pass: smaps and fds of the tree */
+    opts_memdetail memory_detail;       /* copies of the largest process's smaps */
 } opts;
 
 /* Fills o with the defaults. */

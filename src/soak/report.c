@@ -11,7 +11,9 @@
 #include "errcode.h"
 #include "logscan.h"
 #include "preflight.h"
+#include "diagnose.h"
 #include "repdata.h"
+#include "repdiag.h"
 #include "runrec.h"
 #include "store.h"
 #include "units.h"
@@ -372,6 +374,12 @@ static void section_verdict(rep *r)
             put_esc(r, jstr(g, "reason", ""));
             put(r, "</span>");
         }
+        /* a failing gate links to its runbook section of the diagnosis (repdiag.h) */
+        int dsec = strcmp(status, "fail") == 0 && repdiag_exists(r->dir)
+                       ? diagnose_gate_section(jstr(g, "name", ""), jstr(g, "expression", ""))
+                       : 0;
+        if (dsec > 0)
+            putf(r, " <a href=\"#diag-%d\">diagnosis</a>", dsec);
         put(r, "</td></tr>\n");
     }
     put(r, "</table>\n");
@@ -1115,6 +1123,8 @@ int report_write(const char *dir, char *err, size_t errlen)
     section_charts(r);
     section_events(r);
     section_crashes(r);
+    if (repdiag_write(r->f, r->dir) < 0)
+        r->werr = 1;
     put(r, "<p class=\"small\">written by soak report</p>\n</body>\n</html>\n");
     int ferr = ferror(r->f) || r->werr;
     int e = errno;

@@ -52,6 +52,8 @@
 #include <uv.h>
 
 #include "analyze.h"
+#include "diagnose.h"
+#include "slowpass.h"
 #include "cgroup.h"
 #include "ctl.h"
 #include "endpoints.h"
@@ -141,6 +143,11 @@ typedef struct sv {
     unsigned pat_recorded[PATTERNS_MAX];
     uint64_t pat_suppressed[PATTERNS_MAX];
     runlock lock; /* the folder's, held for the whole run (runlock.h) */
+    /* the slow pass (slowpass.h): smaps by kind, fds by type, zombie parents */
+    int slow_started;
+    uint64_t slow_last_ms;
+    unsigned slow_zombies;   /* the peak of zombies seen: a higher count triggers a pass */
+    uint64_t slow_zombie_ms; /* the last pass for zombies (at most one per 10 s) */
 } sv;
 
 static void sv_sample(uv_timer_t *t);
@@ -558,9 +565,40 @@ static void sv_rec_exit(sv *s)
     }
 }
 
+/* The slow pass over the service's tree into samples.db's memdetail (slowpass.h); phase
+ * "start", "interval", "zombies" or "stop". At start and stop the largest process's smaps is
+ * copied when memory_detail asks for it. */
+static void sv_slow_pass(sv *s, uint64_t now, const char *phase)
+{
+    if (!(s->child > 0 && s->shim_alive) || !s->db)
+        return;
+    char copy[PATH_MAX + 32];
+    const char *cp = NULL;
+    if (s->o->memory_detail != OPTS_MEMDETAIL_OFF &&
+        (!strcmp(phase, "start") || !strcmp(phase, "stop"))) {
+        snprintf(copy, sizeof copy, "%s/smaps-%s.txt", s->artifacts_dir, phase);
+        cp = copy;
+    }
+    store_memdetail m;
+    /* a pass for zombies (the count rose) reads no smaps: it must not stall the target */
+    int zombies_only = !strcmp(phase, "zombies");
+    if (slowpass_take("/proc", s->child, wall_now(), phase, !zombies_only, cp, &m) == 0 &&
+        store_memdetail_add(s->db, &m) != 0)
+        s->rs.store_errors++;
+    if (zombies_only)
+        s->slow_zombie_ms = now;
+    else
+        s->slow_last_ms = now;
+    s->slow_started = 1;
+    if (s->rs.tree.zombies > s->slow_zombies)
+        s->slow_zombies = s->rs.tree.zombies; /* the peak seen: only a higher one triggers */
+}
+
 /* SIGTERM to the shim's group and every descendant of soak; the stop poll follows it. */
 static void sv_term(sv *s)
 {
+    if (s->rs.state == RS_RUNNING)
+        sv_slow_pass(s, now_ms(s), "stop");
     const char *why = sup_last_cycle(&s->sup)->why == SUP_WHY_HANG ? "hang"
                       : s->sup.stops > 0                           ? sup_cause_text(s->sup.cause)
                                          : "service exited; stopping what is left of its tree";
@@ -942,6 +980,26 @@ static void sv_check_store(sv *s)
     }
 }
 
+/* At the end of an analysed run: the diagnosis when the verdict fails, and the smaps copies of
+ * memory_detail: on-leak kept only when the memory gate failed. */
+static void sv_diagnose_at_end(sv *s, const opts *o, int verdict)
+{
+    if (verdict == 1) {
+        diagnose_args da = {.run_dir = s->artifacts_dir, .quiet = 1};
+        diagnose_run(&da);
+    }
+    if (o->memory_detail == OPTS_MEMDETAIL_ON_LEAK) {
+        int mem_failed = diagnose_gate_failed(s->artifacts_dir, "memory_growth") == 1;
+        char path[PATH_MAX + 32];
+        if (!mem_failed)
+            for (int i = 0; i < 2; i++) {
+                snprintf(path, sizeof path, "%s/smaps-%s.txt", s->artifacts_dir,
+                         i ? "stop" : "start");
+                unlink(path);
+            }
+    }
+}
+
 static void sv_sample(uv_timer_t *t)
 {
     sv *s = t->data;
@@ -961,6 +1019,15 @@ static void sv_sample(uv_timer_t *t)
         fprintf(stderr, "soak: %s\n", zdetail);
         if (s->lc)
             logcap_note(s->lc, "soak", zdetail);
+    }
+    if (s->rs.state == RS_RUNNING) {
+        if (!s->slow_started)
+            sv_slow_pass(s, now, "start");
+        else if (now - s->slow_last_ms >= s->o->memory_detail_interval_ms)
+            sv_slow_pass(s, now, "interval");
+        else if (s->rs.tree.zombies > s->slow_zombies &&
+                 (!s->slow_zombie_ms || now - s->slow_zombie_ms >= 10000))
+            sv_slow_pass(s, now, "zombies");
     }
     sv_policies(s, now);
     store_sample m = sampler_row(&s->rs, wall_now(), now);
@@ -1485,6 +1552,8 @@ out:
             code = v == 1 || code == SOAK_EXIT_FAIL ? SOAK_EXIT_FAIL : SOAK_EXIT_PASS;
         else
             code = SOAK_EXIT_ERROR;
+        /* a failed verdict: the runbook's sections on the data (diagnosis.json, report.html) */
+        sv_diagnose_at_end(s, o, v);
         if (report_write(s->artifacts_dir, err, sizeof err) == 0)
             printf("  report       %s/report.html\n", s->artifacts_dir);
         else

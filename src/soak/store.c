@@ -742,3 +742,91 @@ struct sqlite3 *store_open_reader(const char *path, char *err, size_t errlen)
     sqlite3_busy_timeout(db, 2000);
     return db;
 }
+
+/* ---- memdetail (see store.h) ---- */
+
+static void memdetail_cols(char *buf, size_t n, int decl)
+{
+    size_t k =
+        (size_t)snprintf(buf, n, "t%s,phase%s,procs%s,top_pid%s", decl ? " REAL NOT NULL" : "",
+                         decl ? " TEXT" : "", decl ? " INTEGER" : "", decl ? " INTEGER" : "");
+    for (int i = 0; i < SMAPS_NKINDS && k < n; i++)
+        k += (size_t)snprintf(buf + k, n - k, ",%s_bytes%s", smaps_kind_key((smaps_kind)i),
+                              decl ? " INTEGER" : "");
+    for (int i = 0; i < FDSCAN_NTYPES && k < n; i++)
+        k += (size_t)snprintf(buf + k, n - k, ",fd_%s%s", fdscan_type_key((fdscan_type)i),
+                              decl ? " INTEGER" : "");
+    if (k < n)
+        snprintf(buf + k, n - k, ",zombies%s,zombie_ppid%s,zombie_parent%s", decl ? " INTEGER" : "",
+                 decl ? " INTEGER" : "", decl ? " TEXT" : "");
+}
+
+int store_memdetail_add(store *s, const store_memdetail *m)
+{
+    char cols[1024], sql[1400];
+    memdetail_cols(cols, sizeof cols, 1);
+    snprintf(sql, sizeof sql, "CREATE TABLE IF NOT EXISTS memdetail(%s)", cols);
+    if (sqlite3_exec(s->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+        return -1;
+    int ncol = 4 + SMAPS_NKINDS + FDSCAN_NTYPES + 3;
+    memdetail_cols(cols, sizeof cols, 0);
+    size_t k = (size_t)snprintf(sql, sizeof sql, "INSERT INTO memdetail(%s) VALUES(?", cols);
+    for (int i = 1; i < ncol && k < sizeof sql; i++)
+        k += (size_t)snprintf(sql + k, sizeof sql - k, ",?");
+    if (k < sizeof sql)
+        snprintf(sql + k, sizeof sql - k, ")");
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+        return -1;
+    int c = 1;
+    sqlite3_bind_double(st, c++, m->t);
+    sqlite3_bind_text(st, c++, m->phase, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, c++, m->procs);
+    sqlite3_bind_int64(st, c++, m->top_pid);
+    for (int i = 0; i < SMAPS_NKINDS; i++)
+        sqlite3_bind_int64(st, c++, (sqlite3_int64)m->mem[i]);
+    for (int i = 0; i < FDSCAN_NTYPES; i++)
+        sqlite3_bind_int64(st, c++, m->fd[i]);
+    sqlite3_bind_int64(st, c++, m->zombies);
+    sqlite3_bind_int64(st, c++, m->zombie_ppid);
+    sqlite3_bind_text(st, c++, m->zombie_parent, -1, SQLITE_TRANSIENT);
+    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int store_memdetail_each(struct sqlite3 *db, size_t cap,
+                         int (*fn)(void *ud, const store_memdetail *m), void *ud)
+{
+    char cols[1024], sql[1200];
+    memdetail_cols(cols, sizeof cols, 0);
+    snprintf(sql, sizeof sql, "SELECT %s FROM memdetail ORDER BY t, rowid", cols);
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+        return strstr(sqlite3_errmsg(db), "no such table") ? 0 : -1;
+    int rc = 0, step;
+    size_t n = 0;
+    while ((cap == 0 || n < cap) && (step = sqlite3_step(st)) == SQLITE_ROW) {
+        store_memdetail m;
+        memset(&m, 0, sizeof m);
+        int c = 0;
+        m.t = sqlite3_column_double(st, c++);
+        const unsigned char *ph = sqlite3_column_text(st, c++);
+        snprintf(m.phase, sizeof m.phase, "%s", ph ? (const char *)ph : "");
+        m.procs = (unsigned)sqlite3_column_int64(st, c++);
+        m.top_pid = (long)sqlite3_column_int64(st, c++);
+        for (int i = 0; i < SMAPS_NKINDS; i++)
+            m.mem[i] = (uint64_t)sqlite3_column_int64(st, c++);
+        for (int i = 0; i < FDSCAN_NTYPES; i++)
+            m.fd[i] = (unsigned)sqlite3_column_int64(st, c++);
+        m.zombies = (unsigned)sqlite3_column_int64(st, c++);
+        m.zombie_ppid = (long)sqlite3_column_int64(st, c++);
+        const unsigned char *zp = sqlite3_column_text(st, c++);
+        snprintf(m.zombie_parent, sizeof m.zombie_parent, "%s", zp ? (const char *)zp : "");
+        n++;
+        if ((rc = fn(ud, &m)) != 0)
+            break;
+    }
+    sqlite3_finalize(st);
+    return rc;
+}

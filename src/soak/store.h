@@ -288,5 +288,31 @@ uint64_t store_wal_bytes(const store *s);
 /* Caps the database at `bytes` (its pages; PRAGMA max_page_count): writes past it fail as on a
  * full disk. 0: no cap. Returns 0 or -1. */
 int store_set_max_bytes(store *s, uint64_t bytes);
+/* ---- memdetail: where the memory went, and the fds by type (soak diagnose) ----------------
+ * One row per slow pass (memory_detail_interval, and at start and at stop): the Rss of the
+ * tree's largest processes summed by smaps kind (smaps.h: <kind>_bytes columns), the fds of
+ * the whole tree by type (fdscan.h: fd_<type> columns), and the zombies seen with the parent
+ * that holds most of them. Table memdetail(t, phase, procs, top_pid, <kinds>, <fd types>,
+ * zombies, zombie_ppid, zombie_parent). */
+#include "fdscan.h"
+#include "smaps.h"
+typedef struct store_memdetail {
+    double t;
+    char phase[16]; /* "start", "interval", "stop" */
+    unsigned procs; /* processes whose smaps were read */
+    long top_pid;   /* the largest process */
+    uint64_t mem[SMAPS_NKINDS];
+    unsigned fd[FDSCAN_NTYPES];
+    unsigned zombies;        /* zombies in the tree */
+    long zombie_ppid;        /* the parent holding most of them (0: none) */
+    char zombie_parent[256]; /* its command line (spaces between arguments) */
+} store_memdetail;
+/* Appends a row (creates the table on first use). 0 or -1. */
+int store_memdetail_add(store *s, const store_memdetail *m);
+/* Streams the rows of a reader connection (store_open_reader) in time order, at most cap;
+ * fn's non-zero return stops. Returns 0 (also when the table does not exist), fn's value, or
+ * -1. */
+int store_memdetail_each(struct sqlite3 *db, size_t cap,
+                         int (*fn)(void *ud, const store_memdetail *m), void *ud);
 
 #endif
