@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "analyze.h"
+#include "auditcmd.h"
 #include "ctl.h"
 #include "opts.h"
 #include "errcode.h"
@@ -28,6 +29,9 @@ static const char usage_main[] =
     "  status DIR                          the current picture of a run and its last events\n"
     "  stop DIR [--timeout D]              stop the soak running in DIR (graceful, then forced)\n"
     "  kill-tree PID [--timeout D]         kill a process and every descendant\n"
+    "  audit [-o FILE] [--policy FILE] INPUT...\n"
+    "                                      count the findings of pip-audit, cargo audit, npm\n"
+    "                                      audit and osv-scanner reports (the security gate)\n"
     "  help                                this text\n"
     "\n"
     "exit codes: 0 pass, 1 the run failed (crash, hang, start limit), 2 usage or\n"
@@ -248,6 +252,8 @@ int main(int argc, char **argv)
             return SOAK_EXIT_USAGE;
         return ctl_stop(argv[2], t);
     }
+    if (!strcmp(cmd, "audit"))
+        return auditcmd_main(argc - 1, argv + 1);
     if (!strcmp(cmd, "kill-tree")) {
         char *end;
         long pid = argc >= 3 ? strtol(argv[2], &end, 10) : 0;

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "audit.h"
 #include "errcode.h"
 #include "gate.h"
 #include "httpget.h"
@@ -76,6 +77,16 @@ static int opts_check_gate(const char *name, const char *value, char *err, size_
     }
     return 0;
 }
+
+static int opts_check_audit_ignore(const char *name, const char *value, char *err, size_t errlen)
+{
+    (void)name;
+    audit_ignore ig;
+    return audit_ignore_parse(value, &ig, err, errlen);
+}
+
+/* In the order of cvss_rating. */
+static const char *const unscored_names[] = {"critical", "high", "medium", "low", "none", NULL};
 
 static int opts_check_warmup(const char *name, const char *value, char *err, size_t errlen)
 {
@@ -225,6 +236,29 @@ static const settings_key opt_table[] = {
      .check = opts_check_gate},
     ENUM("status", status, "auto", status_names, "--status MODE",
          "auto | line (redrawn status line) | plain (a line a minute) | off"),
+    {.name = "audit.inputs",
+     .type = SETTINGS_LIST,
+     .help = "audit reports read at the end of the run for the security gate: a file of "
+             "pip-audit, cargo audit, npm audit or osv-scanner JSON, or cmd:COMMAND printing one",
+     .off = F(audit_inputs),
+     .off_n = F(audit_ninputs),
+     .cap = OPTS_MAX_AUDIT,
+     .what = ", e.g. [pip-audit.json, \"cmd:npm audit --json\"]"},
+    {.name = "audit.ignore",
+     .type = SETTINGS_LIST,
+     .help = "advisories not counted, each with its reason: 'ID: reason' or 'ID: reason; until "
+             "YYYY-MM-DD' (an expired entry counts again)",
+     .off = F(audit_ignores),
+     .off_n = F(audit_nignores),
+     .cap = OPTS_MAX_AUDIT,
+     .what = ", e.g. [\"GHSA-xxxx-xxxx-xxxx: not reachable from our code; until 2027-06-30\"]",
+     .check = opts_check_audit_ignore},
+    ENUM("audit.unscored", audit_unscored, "high", unscored_names, NULL,
+         "severity of a finding no report rates (pip-audit gives none): critical | high | "
+         "medium | low | none"),
+    DUR("audit.timeout", audit_timeout_ms, "5m", 1, NULL,
+        "a cmd: input of audit.inputs is "
+        "stopped after this"),
 };
 
 static const settings_table opts_table = {"soak", opt_table, sizeof opt_table / sizeof opt_table[0],
@@ -266,7 +300,11 @@ int opts_set_command(opts *o, char *const *argv, size_t argc, char *err, size_t 
         snprintf(err, errlen, "more than %d command arguments", OPTS_MAX_ARGS);
         return ERR_FULL;
     }
-    opts_free(o);
+    for (size_t i = 0; i < o->argc; i++) { /* the command only: other lists stay */
+        free(o->argv[i]);
+        o->argv[i] = NULL;
+    }
+    o->argc = 0;
     for (size_t i = 0; i < argc; i++) {
         o->argv[i] = strdup(argv[i]);
         if (!o->argv[i]) {

@@ -35,6 +35,7 @@ typedef enum opts_status {
 #define OPTS_MAX_GATES 32
 #define OPTS_DUMP_MAX  (128 * 1024) /* opts_dump of every key always fits */
 #define OPTS_STR       512
+#define OPTS_MAX_AUDIT 32 /* audit.inputs and audit.ignore: items each at most */
 
 typedef struct opts {
     uint64_t duration_ms;
@@ -82,6 +83,13 @@ typedef struct opts {
     size_t argc;
     char *argv[OPTS_MAX_ARGS + 1]; /* owned strings, NULL-terminated */
     char config_path[OPTS_STR];    /* "" when no file */
+    /* audit (soak audit, and at the end of soak run; docs/soak-audit.md) */
+    size_t audit_ninputs;
+    char *audit_inputs[OPTS_MAX_AUDIT]; /* owned: FILE or cmd:COMMAND */
+    size_t audit_nignores;
+    char *audit_ignores[OPTS_MAX_AUDIT]; /* owned: "ID: reason[; until YYYY-MM-DD]" */
+    unsigned audit_unscored;             /* a cvss_rating: findings no report rates */
+    uint64_t audit_timeout_ms;           /* a cmd: input is killed after this */
 } opts;
 
 /* Fills o with the defaults. */

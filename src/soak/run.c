@@ -51,6 +51,7 @@
 #include <uv.h>
 
 #include "analyze.h"
+#include "auditcmd.h"
 #include "cgroup.h"
 #include "ctl.h"
 #include "endpoints.h"
@@ -1155,6 +1156,8 @@ teardown:
     uv_loop_close(s->loop);
     char why[64];
     sv_outcome(s, why, sizeof why);
+    if (s->db)
+        auditcmd_run(o, s->artifacts_dir, s->db, wall_now()); /* the security gate's series */
     if (s->lc) {
         snprintf(tmp, sizeof tmp, "%d", code);
         sv_event_rec(s, STORE_EV_END, 0, code, "%s", why);
