@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "audit.h"
+#include "notify.h"
 #include "errcode.h"
 #include "gate.h"
 #include "httpget.h"
@@ -83,6 +84,13 @@ static int opts_check_audit_ignore(const char *name, const char *value, char *er
     (void)name;
     audit_ignore ig;
     return audit_ignore_parse(value, &ig, err, errlen);
+}
+
+static int opts_check_notify_events(const char *name, const char *value, char *err, size_t errlen)
+{
+    (void)name;
+    unsigned mask;
+    return notify_parse_kinds(value, &mask, err, errlen);
 }
 
 /* In the order of cvss_rating. */
@@ -256,6 +264,39 @@ static const settings_key opt_table[] = {
     ENUM("audit.unscored", audit_unscored, "high", unscored_names, NULL,
          "severity of a finding no report rates (pip-audit gives none): critical | high | "
          "medium | low | none"),
+    STR("notify.telegram.chat_id", notify_telegram_chat_id, "", NULL,
+        "Telegram chat to tell of crashes, hangs and the verdict (the bot's token comes from "
+        "TELEGRAM_BOT_TOKEN in the environment)"),
+    STR("notify.telegram.base_url", notify_telegram_base_url, "https://api.telegram.org", NULL,
+        "Telegram Bot API base URL (a local receiver in tests)"),
+    {.name = "notify.webhook.url",
+     .type = SETTINGS_STRING,
+     .def = "",
+     .help = "URL that gets a JSON object per notification (or SOAK_WEBHOOK_URL in the "
+             "environment)",
+     .off = F(notify_webhook_url),
+     .width = OPTS_STR,
+     .flags = SETTINGS_SECRET},
+    {.name = "notify.slack.url",
+     .type = SETTINGS_STRING,
+     .def = "",
+     .help = "Slack-compatible incoming webhook, {\"text\": ...} (or SOAK_SLACK_WEBHOOK_URL)",
+     .off = F(notify_slack_url),
+     .width = OPTS_STR,
+     .flags = SETTINGS_SECRET},
+    {.name = "notify.events",
+     .type = SETTINGS_STRING,
+     .def = "all",
+     .help = "what is told: all, or some of crash, hang, oom_kill, start_limit, disk_low, "
+             "fail_fast, end",
+     .off = F(notify_events),
+     .width = OPTS_STR,
+     .check = opts_check_notify_events},
+    DUR("notify.min_interval", notify_min_interval_ms, "1m", 0, NULL,
+        "at most one message per channel this often; what comes sooner goes out as one summary"),
+    DUR("notify.timeout", notify_timeout_ms, "5s", 100, NULL, "one try to send a message"),
+    UINT("notify.retries", notify_retries, "3", 0, 10, NULL,
+         "tries after the first, with a backoff of 1, 2, 4 ... s"),
     DUR("audit.timeout", audit_timeout_ms, "5m", 1, NULL,
         "a cmd: input of audit.inputs is "
         "stopped after this"),

@@ -90,6 +90,15 @@ typedef struct opts {
     char *audit_ignores[OPTS_MAX_AUDIT]; /* owned: "ID: reason[; until YYYY-MM-DD]" */
     unsigned audit_unscored;             /* a cvss_rating: findings no report rates */
     uint64_t audit_timeout_ms;           /* a cmd: input is killed after this */
+    /* notifications (escalation level 2; docs/soak-notify.md) */
+    char notify_telegram_chat_id[OPTS_STR];
+    char notify_telegram_base_url[OPTS_STR];
+    char notify_webhook_url[OPTS_STR]; /* secret */
+    char notify_slack_url[OPTS_STR];   /* secret */
+    char notify_events[OPTS_STR];      /* comma-separated kinds of notify.h */
+    uint64_t notify_min_interval_ms;
+    uint64_t notify_timeout_ms;
+    unsigned notify_retries;
 } opts;
 
 /* Fills o with the defaults. */

@@ -52,6 +52,7 @@
 
 #include "analyze.h"
 #include "auditcmd.h"
+#include "notify.h"
 #include "cgroup.h"
 #include "ctl.h"
 #include "endpoints.h"
@@ -88,6 +89,7 @@ typedef struct sv {
     scrape *sc;
     statusline *sl;
     cgroup *cg;
+    notifier *nt; /* NULL: no channel configured */
     int hb_index; /* pattern index of the heartbeat, -1 without one */
 
     uv_signal_t sig_chld, sig_int, sig_term, sig_hup;
@@ -160,6 +162,21 @@ static void sv_event_rec(sv *s, store_evkind kind, int failure, double value, co
         snprintf(line, sizeof line, "%s: %s", store_event_name(kind), detail);
         logcap_note(s->lc, "soak", line);
     }
+    notifier_event(s->nt, kind, failure, detail, wall_now());
+}
+
+/* A notification that was not delivered: counted, logged and recorded (never its URL). */
+static void sv_on_notify(void *ud, notify_chan ch, int ok, const char *why)
+{
+    sv *s = ud;
+    if (ok) {
+        s->rs.notify_sent++;
+        return;
+    }
+    s->rs.notify_failed++;
+    fprintf(stderr, "soak: notify: %s: message not delivered: %s\n", notify_chan_name(ch), why);
+    if (s->db)
+        store_event(s->db, wall_now(), STORE_EV_NOTIFY_FAILED, 0, notify_chan_name(ch), 1);
 }
 
 /* ---- log capture ---------------------------------------------------------------------- */
@@ -1111,6 +1128,11 @@ int run_soak(opts *o)
             goto fail_loop;
         }
     }
+    if (notifier_new(s->loop, o, &s->rs, s->artifacts_dir, sv_on_notify, s, &s->nt, err,
+                     sizeof err)) {
+        code = SOAK_EXIT_USAGE;
+        goto fail_loop;
+    }
     if (o->metrics_url[0]) {
         s->sc = scrape_start(s->loop, s->db, o->metrics_url, o->scrape_interval_ms,
                              o->scrape_timeout_ms, o->scrape_max_series, &s->rs);
@@ -1146,6 +1168,7 @@ teardown:
     s->sl = NULL;
     scrape_stop(s->sc);
     endpoints_stop(s->ep);
+    notifier_close_handles(s->nt);
     sv_close_handles(s);
     /* the service is stopped; what is left is writing the record and compressing the last
      * logs: a Ctrl-C now would lose the outcome, so it waits */
@@ -1209,6 +1232,14 @@ out:
             fprintf(stderr, "soak: %s\n", err);
     } else if (s->rs.samples) {
         printf("  exit         %d (not analyzed: analyze is off)\n", code);
+    }
+    if (s->nt) {
+        char verdict[1024];
+        notify_verdict_text(s->artifacts_dir, code, verdict, sizeof verdict);
+        notifier_finish(s->nt, verdict, &s->rs.notify_sent, &s->rs.notify_failed);
+        s->nt = NULL;
+        printf("  notified     %u sent, %u not delivered\n", s->rs.notify_sent,
+               s->rs.notify_failed);
     }
     free(s);
     return code;

@@ -38,6 +38,7 @@ typedef struct runstate {
     uint64_t pattern_hits[PATTERNS_MAX];
     uint64_t scrapes, scrape_errors, scraped_samples;
     int db_capped; /* the artifacts quota is nearly used: scraped samples are not stored */
+    unsigned notify_sent, notify_failed; /* notifications (notify.h) */
 } runstate;
 
 void runstate_init(runstate *r);

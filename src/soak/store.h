@@ -141,7 +141,8 @@ int store_sample_add(store *s, const store_sample *smp);
     X(SCRAPE_FAILED, "scrape_failed", STORE_EVC_INFO, STORE_LANE_NONE)                             \
     X(SCRAPE_OK, "scrape_ok", STORE_EVC_INFO, STORE_LANE_NONE)                                     \
     X(END, "end", STORE_EVC_STOP, STORE_LANE_STOP)                                               \
-    X(AUDIT, "audit", STORE_EVC_INFO, STORE_LANE_NONE)
+    X(AUDIT, "audit", STORE_EVC_INFO, STORE_LANE_NONE)                                           \
+    X(NOTIFY_FAILED, "notify_failed", STORE_EVC_INFO, STORE_LANE_NONE)
 
 typedef enum store_evclass {
     STORE_EVC_INFO,
