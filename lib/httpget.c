@@ -100,10 +100,11 @@ static int fail(CURL *c, CURLcode cc, const sink *s, const char *full_url, unsig
     }
 }
 
-/* One request: a GET, or a POST of post (post_len bytes, of type ctype) when post is set. */
-static int request(const char *url, const char *post, size_t post_len, const char *ctype,
-                   unsigned timeout_ms, size_t max_bytes, sbuf *body, long *http_status, char *err,
-                   size_t errlen)
+/* One request: a GET, or a POST of post (post_len bytes, of type ctype) when post is set;
+ * method, when set, replaces the verb (PUT, DELETE). */
+static int request(const char *method, const char *url, const char *post, size_t post_len,
+                   const char *ctype, unsigned timeout_ms, size_t max_bytes, sbuf *body,
+                   long *http_status, char *err, size_t errlen)
 {
     char curlerr[CURL_ERROR_SIZE] = "";
     sink s = {body, 0, max_bytes, 0};
@@ -162,6 +163,8 @@ static int request(const char *url, const char *post, size_t post_len, const cha
         curl_easy_setopt(c, CURLOPT_POSTFIELDS, post);
         curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)post_len);
     }
+    if (method)
+        curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
     /* fail early when Content-Length already says too much; the sink catches the rest */
     if (max_bytes < (size_t)INT64_MAX)
         curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)max_bytes);
@@ -185,15 +188,26 @@ static int request(const char *url, const char *post, size_t post_len, const cha
 int httpget_fetch(const char *url, unsigned timeout_ms, size_t max_bytes, sbuf *body,
                   long *http_status, char *err, size_t errlen)
 {
-    return request(url, NULL, 0, NULL, timeout_ms, max_bytes, body, http_status, err, errlen);
+    return request(NULL, url, NULL, 0, NULL, timeout_ms, max_bytes, body, http_status, err, errlen);
 }
 
 int httpget_post(const char *url, const char *data, size_t len, const char *content_type,
                  unsigned timeout_ms, size_t max_bytes, sbuf *body, long *http_status, char *err,
                  size_t errlen)
 {
-    return request(url, data ? data : "", len, content_type, timeout_ms, max_bytes, body,
+    return request(NULL, url, data ? data : "", len, content_type, timeout_ms, max_bytes, body,
                    http_status, err, errlen);
+}
+
+int httpget_delete(const char *url, unsigned timeout_ms, long *http_status, char *err,
+                   size_t errlen)
+{
+    sbuf body;
+    sbuf_init(&body, 4096);
+    int rc =
+        request("DELETE", url, NULL, 0, NULL, timeout_ms, 4096, &body, http_status, err, errlen);
+    sbuf_free(&body);
+    return rc;
 }
 
 char *httpget_redact_url(const char *url, char *out, size_t n)

@@ -41,6 +41,10 @@ int httpget_post(const char *url, const char *data, size_t len, const char *cont
                  unsigned timeout_ms, size_t max_bytes, sbuf *body, long *http_status, char *err,
                  size_t errlen);
 
+/* A DELETE (a Pushgateway group); the answer's body is dropped. Same codes and messages. */
+int httpget_delete(const char *url, unsigned timeout_ms, long *http_status, char *err,
+                   size_t errlen);
+
 /* Copies url into out with any user:password@ part replaced by "***@", for messages and
  * records (secrets never reach logs or reports). Returns out. */
 char *httpget_redact_url(const char *url, char *out, size_t n);

@@ -10,6 +10,7 @@
 
 #include "analyze.h"
 #include "auditcmd.h"
+#include "pushgw.h"
 #include "ctl.h"
 #include "opts.h"
 #include "errcode.h"
@@ -32,6 +33,8 @@ static const char usage_main[] =
     "  audit [-o FILE] [--policy FILE] INPUT...\n"
     "                                      count the findings of pip-audit, cargo audit, npm\n"
     "                                      audit and osv-scanner reports (the security gate)\n"
+    "  push DIR --pushgateway URL [--delete]\n"
+    "                                      a run's verdict to a Prometheus Pushgateway\n"
     "  help                                this text\n"
     "\n"
     "exit codes: 0 pass, 1 the run failed (crash, hang, start limit), 2 usage or\n"
@@ -254,6 +257,8 @@ int main(int argc, char **argv)
     }
     if (!strcmp(cmd, "audit"))
         return auditcmd_main(argc - 1, argv + 1);
+    if (!strcmp(cmd, "push"))
+        return pushgw_main(argc - 1, argv + 1);
     if (!strcmp(cmd, "kill-tree")) {
         char *end;
         long pid = argc >= 3 ? strtol(argv[2], &end, 10) : 0;

@@ -99,6 +99,10 @@ typedef struct opts {
     uint64_t notify_min_interval_ms;
     uint64_t notify_timeout_ms;
     unsigned notify_retries;
+    /* Pushgateway (pushgw.h) */
+    char pushgateway[OPTS_STR];
+    uint64_t push_interval_ms;
+    char run_name[OPTS_STR]; /* the run label; "" the artifacts folder's base name */
 } opts;
 
 /* Fills o with the defaults. */

@@ -53,6 +53,7 @@
 #include "analyze.h"
 #include "auditcmd.h"
 #include "notify.h"
+#include "pushgw.h"
 #include "cgroup.h"
 #include "ctl.h"
 #include "endpoints.h"
@@ -90,6 +91,7 @@ typedef struct sv {
     statusline *sl;
     cgroup *cg;
     notifier *nt; /* NULL: no channel configured */
+    pushgw *pg;   /* NULL: no pushgateway */
     int hb_index; /* pattern index of the heartbeat, -1 without one */
 
     uv_signal_t sig_chld, sig_int, sig_term, sig_hup;
@@ -1133,6 +1135,11 @@ int run_soak(opts *o)
         code = SOAK_EXIT_USAGE;
         goto fail_loop;
     }
+    s->rs.artifacts_quota = o->artifacts_quota;
+    if (pushgw_start(s->loop, o, &s->rs, &s->pg, err, sizeof err)) {
+        code = SOAK_EXIT_USAGE;
+        goto fail_loop;
+    }
     if (o->metrics_url[0]) {
         s->sc = scrape_start(s->loop, s->db, o->metrics_url, o->scrape_interval_ms,
                              o->scrape_timeout_ms, o->scrape_max_series, &s->rs);
@@ -1169,6 +1176,7 @@ teardown:
     scrape_stop(s->sc);
     endpoints_stop(s->ep);
     notifier_close_handles(s->nt);
+    pushgw_close_handles(s->pg);
     sv_close_handles(s);
     /* the service is stopped; what is left is writing the record and compressing the last
      * logs: a Ctrl-C now would lose the outcome, so it waits */
@@ -1232,6 +1240,13 @@ out:
             fprintf(stderr, "soak: %s\n", err);
     } else if (s->rs.samples) {
         printf("  exit         %d (not analyzed: analyze is off)\n", code);
+    }
+    if (s->pg) {
+        if (pushgw_finish(s->pg, s->artifacts_dir, err, sizeof err))
+            fprintf(stderr, "soak: pushgateway: %s\n", err);
+        else
+            printf("  pushed       the verdict to the pushgateway\n");
+        s->pg = NULL;
     }
     if (s->nt) {
         char verdict[1024];
