@@ -100,8 +100,11 @@ static int fail(CURL *c, CURLcode cc, const sink *s, const char *full_url, unsig
     }
 }
 
-int httpget_fetch(const char *url, unsigned timeout_ms, size_t max_bytes, sbuf *body,
-                  long *http_status, char *err, size_t errlen)
+/* One request: a GET, or a POST of post (post_len bytes, of type ctype) when post is set;
+ * method, when set, replaces the verb (PUT, DELETE). */
+static int request(const char *method, const char *url, const char *post, size_t post_len,
+                   const char *ctype, unsigned timeout_ms, size_t max_bytes, sbuf *body,
+                   long *http_status, char *err, size_t errlen)
 {
     char curlerr[CURL_ERROR_SIZE] = "";
     sink s = {body, 0, max_bytes, 0};
@@ -150,6 +153,18 @@ int httpget_fetch(const char *url, unsigned timeout_ms, size_t max_bytes, sbuf *
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &s);
     curl_easy_setopt(c, CURLOPT_FORBID_REUSE, 1L);
+    struct curl_slist *hdrs = NULL;
+    if (post) {
+        char h[128];
+        snprintf(h, sizeof h, "Content-Type: %s", ctype ? ctype : "application/octet-stream");
+        hdrs = curl_slist_append(hdrs, h);
+        hdrs = curl_slist_append(hdrs, "Expect:"); /* no 100-continue round trip */
+        curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, post);
+        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)post_len);
+    }
+    if (method)
+        curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
     /* fail early when Content-Length already says too much; the sink catches the rest */
     if (max_bytes < (size_t)INT64_MAX)
         curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)max_bytes);
@@ -166,6 +181,32 @@ int httpget_fetch(const char *url, unsigned timeout_ms, size_t max_bytes, sbuf *
         }
     }
     curl_easy_cleanup(c);
+    curl_slist_free_all(hdrs);
+    return rc;
+}
+
+int httpget_fetch(const char *url, unsigned timeout_ms, size_t max_bytes, sbuf *body,
+                  long *http_status, char *err, size_t errlen)
+{
+    return request(NULL, url, NULL, 0, NULL, timeout_ms, max_bytes, body, http_status, err, errlen);
+}
+
+int httpget_post(const char *url, const char *data, size_t len, const char *content_type,
+                 unsigned timeout_ms, size_t max_bytes, sbuf *body, long *http_status, char *err,
+                 size_t errlen)
+{
+    return request(NULL, url, data ? data : "", len, content_type, timeout_ms, max_bytes, body,
+                   http_status, err, errlen);
+}
+
+int httpget_delete(const char *url, unsigned timeout_ms, long *http_status, char *err,
+                   size_t errlen)
+{
+    sbuf body;
+    sbuf_init(&body, 4096);
+    int rc =
+        request("DELETE", url, NULL, 0, NULL, timeout_ms, 4096, &body, http_status, err, errlen);
+    sbuf_free(&body);
     return rc;
 }
 

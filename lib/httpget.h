@@ -1,5 +1,6 @@
 /*
- * httpget: one blocking HTTP GET, for scraping a service's /metrics from a worker thread.
+ * httpget: one blocking HTTP GET (or POST), for scraping a service's /metrics from a worker
+ * thread and for sending notifications.
  *
  * Built on the libcurl easy interface. Safe to call from several threads at once: libcurl's
  * global state is set up once (pthread_once) and every call uses its own easy handle. No
@@ -31,6 +32,18 @@
  * *http_status is 0 when no status line was received. */
 int httpget_fetch(const char *url, unsigned timeout_ms, size_t max_bytes, sbuf *body,
                   long *http_status, char *err, size_t errlen);
+
+/* The same for a POST of len bytes of data with the Content-Type content_type (a webhook, a
+ * bot API): same timeout, cap, status, codes and messages. The message names the URL
+ * (redacted of user:password only): a caller whose URL is itself a secret keeps the code and
+ * drops the message. */
+int httpget_post(const char *url, const char *data, size_t len, const char *content_type,
+                 unsigned timeout_ms, size_t max_bytes, sbuf *body, long *http_status, char *err,
+                 size_t errlen);
+
+/* A DELETE (a Pushgateway group); the answer's body is dropped. Same codes and messages. */
+int httpget_delete(const char *url, unsigned timeout_ms, long *http_status, char *err,
+                   size_t errlen);
 
 /* Copies url into out (cut to n - 1) with any user:password@ part replaced by "***@" and the
  * value of every query or fragment parameter whose name looks like a secret replaced by "***":

@@ -762,6 +762,9 @@ static size_t settings_count(const settings *s, const settings_key *k)
     return n;
 }
 
+/* What a secret value that is set is shown as. */
+#define SECRET_SHOWN "(set, not shown)"
+
 /* A list as YAML flow text: ['a', 'b']; a secret one as a count. */
 static void settings_list_text(const settings *s, const settings_key *k, sbuf_out *o)
 {
@@ -828,6 +831,8 @@ static void settings_each_key(const settings *s, int all, settings_each_fn fn, v
             v[o.used < SETTINGS_VALUE_MAX ? o.used : SETTINGS_VALUE_MAX - 1] = '\0';
         } else {
             settings_value(s, k, v, SETTINGS_VALUE_MAX);
+            if ((k->flags & SETTINGS_SECRET) && v[0]) /* a webhook URL, a password */
+                snprintf(v, sizeof v, "%s", SECRET_SHOWN);
         }
         fn(ud, k->name, v, k->help);
     }
@@ -855,6 +860,8 @@ static void settings_dump_one(void *ud, const char *key, const char *value, cons
         out_str(&c->o, ": ");
         settings_list_text(c->s, k, &c->o); /* the full list, not value's bounded copy */
     } else {
+        if (k && (k->flags & SETTINGS_SECRET) && strcmp(value, SECRET_SHOWN) == 0)
+            out_str(&c->o, "# "); /* as a comment: it does not load back */
         out_str(&c->o, key);
         out_str(&c->o, ": ");
         out_yaml(&c->o, value);

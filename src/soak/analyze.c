@@ -875,6 +875,9 @@ static int parse_gates(const analyze_args *a, run_data *r, double *threshold)
          * gates over what only a soak run records cannot have data, and do not fail for it */
         if (a->samples_file && !imported_series(g->g.name))
             g->optional = 1;
+        /* audit inputs configured: the security gate must have its data */
+        else if (o->audit_ninputs && strncmp(g->g.name, "security_", 9) == 0)
+            g->optional = 0;
         if (is_leak_gate(&g->g)) {
             /* MB/h, a plain number: a unit here (10MB) would be read as bytes */
             const char *op = strpbrk(o->gate_exprs[i], "<>=!");

@@ -71,6 +71,13 @@ int endpoints_metrics(const runstate *rs, uint64_t now_ms, sbuf *b)
                  (double)rs->scrapes);
     rc |= ep_one(b, "soak_scrape_errors_total", "counter", "failed scrapes",
                  (double)rs->scrape_errors);
+    rc |= ep_one(b, "soak_artifacts_quota_bytes", "gauge", "the artifacts folder's quota",
+                 (double)rs->artifacts_quota);
+    rc |= ep_one(b, "soak_notifications_sent_total", "counter",
+                 "notifications delivered (notify.*)", (double)rs->notify_sent);
+    rc |= ep_one(b, "soak_notifications_failed_total", "counter",
+                 "notifications not delivered after every try, or dropped",
+                 (double)rs->notify_failed);
     return rc ? -1 : 0;
 }
 

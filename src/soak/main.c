@@ -11,6 +11,8 @@
 
 #include "analyze.h"
 #include "archive.h"
+#include "auditcmd.h"
+#include "pushgw.h"
 #include "ctl.h"
 #include "diagnose.h"
 #include "opts.h"
@@ -35,6 +37,11 @@ static const char usage_main[] =
     "  kill-tree PID [--timeout D]         kill a process and every descendant\n"
     "  preflight [-c FILE] [-- COMMAND...] the checks soak run makes before it starts\n"
     "  archive DIR [-o FILE]               DIR as soak-artifacts-YYYYmmdd-HHMMSS.tar.gz\n"
+    "  audit [-o FILE] [--policy FILE] INPUT...\n"
+    "                                      count the findings of pip-audit, cargo audit, npm\n"
+    "                                      audit and osv-scanner reports (the security gate)\n"
+    "  push DIR --pushgateway URL [--delete]\n"
+    "                                      a run's verdict to a Prometheus Pushgateway\n"
     "  help                                this text\n"
     "\n"
     "exit codes: 0 pass, 1 the run failed (crash, hang, start limit), 2 usage or\n"
@@ -357,6 +364,10 @@ int main(int argc, char **argv)
             return SOAK_EXIT_USAGE;
         return ctl_stop(argv[2], t);
     }
+    if (!strcmp(cmd, "audit"))
+        return auditcmd_main(argc - 1, argv + 1);
+    if (!strcmp(cmd, "push"))
+        return pushgw_main(argc - 1, argv + 1);
     if (!strcmp(cmd, "kill-tree")) {
         char *end;
         long pid = argc >= 3 ? strtol(argv[2], &end, 10) : 0;

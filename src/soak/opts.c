@@ -8,6 +8,8 @@
 #include <string.h>
 
 #include "archive.h"
+#include "audit.h"
+#include "notify.h"
 #include "errcode.h"
 #include "gate.h"
 #include "httpget.h"
@@ -88,6 +90,23 @@ static int opts_check_gate(const char *name, const char *value, char *err, size_
     }
     return 0;
 }
+
+static int opts_check_audit_ignore(const char *name, const char *value, char *err, size_t errlen)
+{
+    (void)name;
+    audit_ignore ig;
+    return audit_ignore_parse(value, &ig, err, errlen);
+}
+
+static int opts_check_notify_events(const char *name, const char *value, char *err, size_t errlen)
+{
+    (void)name;
+    unsigned mask;
+    return notify_parse_kinds(value, &mask, err, errlen);
+}
+
+/* In the order of cvss_rating. */
+static const char *const unscored_names[] = {"critical", "high", "medium", "low", "none", NULL};
 
 static int opts_check_warmup(const char *name, const char *value, char *err, size_t errlen)
 {
@@ -280,6 +299,74 @@ static const settings_key opt_table[] = {
     ENUM("memory_detail", memory_detail, "off", memdetail_names, NULL,
          "off | on-leak (keep smaps-start.txt and smaps-stop.txt of the largest process when the "
          "memory gate fails) | always"),
+    {.name = "audit.inputs",
+     .type = SETTINGS_LIST,
+     .help = "audit reports read at the end of the run for the security gate: a file of "
+             "pip-audit, cargo audit, npm audit or osv-scanner JSON, or cmd:COMMAND printing one",
+     .off = F(audit_inputs),
+     .off_n = F(audit_ninputs),
+     .cap = OPTS_MAX_AUDIT,
+     .what = ", e.g. [pip-audit.json, \"cmd:npm audit --json\"]"},
+    {.name = "audit.ignore",
+     .type = SETTINGS_LIST,
+     .help = "advisories not counted, each with its reason: 'ID: reason' or 'ID: reason; until "
+             "YYYY-MM-DD' (an expired entry counts again)",
+     .off = F(audit_ignores),
+     .off_n = F(audit_nignores),
+     .cap = OPTS_MAX_AUDIT,
+     .what = ", e.g. [\"GHSA-xxxx-xxxx-xxxx: not reachable from our code; until 2027-06-30\"]",
+     .check = opts_check_audit_ignore},
+    ENUM("audit.unscored", audit_unscored, "high", unscored_names, NULL,
+         "severity of a finding no report rates (pip-audit gives none): critical | high | "
+         "medium | low | none"),
+    STR("notify.telegram.chat_id", notify_telegram_chat_id, "", NULL,
+        "Telegram chat to tell of crashes, hangs and the verdict (the bot's token comes from "
+        "TELEGRAM_BOT_TOKEN in the environment)"),
+    STR("notify.telegram.base_url", notify_telegram_base_url, "https://api.telegram.org", NULL,
+        "Telegram Bot API base URL (a local receiver in tests)"),
+    {.name = "notify.webhook.url",
+     .type = SETTINGS_STRING,
+     .def = "",
+     .help = "URL that gets a JSON object per notification (or SOAK_WEBHOOK_URL in the "
+             "environment)",
+     .off = F(notify_webhook_url),
+     .width = OPTS_STR,
+     .flags = SETTINGS_SECRET},
+    {.name = "notify.slack.url",
+     .type = SETTINGS_STRING,
+     .def = "",
+     .help = "Slack-compatible incoming webhook, {\"text\": ...} (or SOAK_SLACK_WEBHOOK_URL)",
+     .off = F(notify_slack_url),
+     .width = OPTS_STR,
+     .flags = SETTINGS_SECRET},
+    {.name = "notify.events",
+     .type = SETTINGS_STRING,
+     .def = "all",
+     .help = "what is told: all, or some of crash, hang, oom_kill, start_limit, disk_low, "
+             "fail_fast, end",
+     .off = F(notify_events),
+     .width = OPTS_STR,
+     .check = opts_check_notify_events},
+    DUR("notify.min_interval", notify_min_interval_ms, "1m", 0, NULL,
+        "at most one message per channel this often; what comes sooner goes out as one summary"),
+    DUR("notify.timeout", notify_timeout_ms, "5s", 100, NULL, "one try to send a message"),
+    UINT("notify.retries", notify_retries, "3", 0, 10, NULL,
+         "tries after the first, with a backoff of 1, 2, 4 ... s"),
+    {.name = "pushgateway",
+     .type = SETTINGS_STRING,
+     .def = "",
+     .help = "Prometheus Pushgateway that gets the live gauges and, at the end, the verdict",
+     .flag = "--pushgateway URL",
+     .off = F(pushgateway),
+     .width = OPTS_STR,
+     .show = opts_show_url},
+    DUR("push_interval", push_interval_ms, "30s", 1000, NULL,
+        "how often the live gauges are pushed to the pushgateway"),
+    STR("run_name", run_name, "", NULL,
+        "the run label of pushed metrics (default: the artifacts folder's base name)"),
+    DUR("audit.timeout", audit_timeout_ms, "5m", 1, NULL,
+        "a cmd: input of audit.inputs is "
+        "stopped after this"),
 };
 
 static const settings_table opts_table = {"soak", opt_table, sizeof opt_table / sizeof opt_table[0],
@@ -321,7 +408,11 @@ int opts_set_command(opts *o, char *const *argv, size_t argc, char *err, size_t 
         snprintf(err, errlen, "more than %d command arguments", OPTS_MAX_ARGS);
         return ERR_FULL;
     }
-    opts_free(o);
+    for (size_t i = 0; i < o->argc; i++) { /* the command only: other lists stay */
+        free(o->argv[i]);
+        o->argv[i] = NULL;
+    }
+    o->argc = 0;
     for (size_t i = 0; i < argc; i++) {
         o->argv[i] = strdup(argv[i]);
         if (!o->argv[i]) {

@@ -44,6 +44,7 @@ typedef enum opts_status {
 #define OPTS_MIN_INTERVAL_MS 10
 
 #define OPTS_MAX_CHECKS 16 /* preflight.checks, post_checks: entries of each */
+#define OPTS_MAX_AUDIT  32 /* audit.inputs and audit.ignore: items each at most */
 
 typedef struct opts {
     uint64_t duration_ms;
@@ -106,6 +107,26 @@ typedef struct opts {
     /* where the memory went, fds by type, zombie parents (slowpass.h; soak diagnose) */
     uint64_t memory_detail_interval_ms; /* the slow pass: smaps and fds of the tree */
     opts_memdetail memory_detail;       /* copies of the largest process's smaps */
+    /* audit (soak audit, and at the end of soak run; docs/soak-audit.md) */
+    size_t audit_ninputs;
+    char *audit_inputs[OPTS_MAX_AUDIT]; /* owned: FILE or cmd:COMMAND */
+    size_t audit_nignores;
+    char *audit_ignores[OPTS_MAX_AUDIT]; /* owned: "ID: reason[; until YYYY-MM-DD]" */
+    unsigned audit_unscored;             /* a cvss_rating: findings no report rates */
+    uint64_t audit_timeout_ms;           /* a cmd: input is killed after this */
+    /* notifications (escalation level 2; docs/soak-notify.md) */
+    char notify_telegram_chat_id[OPTS_STR];
+    char notify_telegram_base_url[OPTS_STR];
+    char notify_webhook_url[OPTS_STR]; /* secret */
+    char notify_slack_url[OPTS_STR];   /* secret */
+    char notify_events[OPTS_STR];      /* comma-separated kinds of notify.h */
+    uint64_t notify_min_interval_ms;
+    uint64_t notify_timeout_ms;
+    unsigned notify_retries;
+    /* Pushgateway (pushgw.h) */
+    char pushgateway[OPTS_STR];
+    uint64_t push_interval_ms;
+    char run_name[OPTS_STR]; /* the run label; "" the artifacts folder's base name */
 } opts;
 
 /* Fills o with the defaults. */

@@ -54,6 +54,9 @@
 #include "analyze.h"
 #include "diagnose.h"
 #include "slowpass.h"
+#include "auditcmd.h"
+#include "notify.h"
+#include "pushgw.h"
 #include "cgroup.h"
 #include "ctl.h"
 #include "endpoints.h"
@@ -95,6 +98,8 @@ typedef struct sv {
     scrape *sc;
     statusline *sl;
     cgroup *cg;
+    notifier *nt; /* NULL: no channel configured */
+    pushgw *pg;   /* NULL: no pushgateway */
     int hb_index; /* pattern index of the heartbeat, -1 without one */
 
     uv_signal_t sig_chld, sig_int, sig_term, sig_hup;
@@ -186,6 +191,21 @@ static void sv_event_rec(sv *s, store_evkind kind, int failure, double value, co
         snprintf(line, sizeof line, "%s: %s", store_event_name(kind), detail);
         logcap_note(s->lc, "soak", line);
     }
+    notifier_event(s->nt, kind, failure, detail, wall_now());
+}
+
+/* A notification that was not delivered: counted, logged and recorded (never its URL). */
+static void sv_on_notify(void *ud, notify_chan ch, int ok, const char *why)
+{
+    sv *s = ud;
+    if (ok) {
+        s->rs.notify_sent++;
+        return;
+    }
+    s->rs.notify_failed++;
+    fprintf(stderr, "soak: notify: %s: message not delivered: %s\n", notify_chan_name(ch), why);
+    if (s->db)
+        store_event(s->db, wall_now(), STORE_EV_NOTIFY_FAILED, 0, notify_chan_name(ch), 1);
 }
 
 /* ---- log capture ---------------------------------------------------------------------- */
@@ -1438,6 +1458,16 @@ int run_soak(opts *o)
             goto fail_loop;
         }
     }
+    if (notifier_new(s->loop, o, &s->rs, s->artifacts_dir, sv_on_notify, s, &s->nt, err,
+                     sizeof err)) {
+        code = SOAK_EXIT_USAGE;
+        goto fail_loop;
+    }
+    s->rs.artifacts_quota = o->artifacts_quota;
+    if (pushgw_start(s->loop, o, &s->rs, &s->pg, err, sizeof err)) {
+        code = SOAK_EXIT_USAGE;
+        goto fail_loop;
+    }
     if (o->metrics_url[0]) {
         s->sc = scrape_start(s->loop, s->db, o->metrics_url, o->scrape_interval_ms,
                              o->scrape_timeout_ms, o->scrape_max_series, &s->rs);
@@ -1473,6 +1503,8 @@ teardown:
     s->sl = NULL;
     scrape_stop(s->sc);
     endpoints_stop(s->ep);
+    notifier_close_handles(s->nt);
+    pushgw_close_handles(s->pg);
     sv_close_handles(s);
     /* the service is stopped; what is left is writing the record and compressing the last
      * logs: a Ctrl-C now would lose the outcome, so it waits */
@@ -1483,6 +1515,8 @@ teardown:
     uv_loop_close(s->loop);
     char why[64];
     sv_outcome(s, why, sizeof why);
+    if (s->db)
+        auditcmd_run(o, s->artifacts_dir, s->db, wall_now()); /* the security gate's series */
     store_stats sst;
     s->stored_samples = -1;
     if (s->db) {
@@ -1563,6 +1597,21 @@ out:
     }
     sv_archive(s);
     runlock_release(&s->lock);
+    if (s->pg) {
+        if (pushgw_finish(s->pg, s->artifacts_dir, err, sizeof err))
+            fprintf(stderr, "soak: pushgateway: %s\n", err);
+        else
+            printf("  pushed       the verdict to the pushgateway\n");
+        s->pg = NULL;
+    }
+    if (s->nt) {
+        char verdict[1024];
+        notify_verdict_text(s->artifacts_dir, code, verdict, sizeof verdict);
+        notifier_finish(s->nt, verdict, &s->rs.notify_sent, &s->rs.notify_failed);
+        s->nt = NULL;
+        printf("  notified     %u sent, %u not delivered\n", s->rs.notify_sent,
+               s->rs.notify_failed);
+    }
     free(s);
     return code;
 }

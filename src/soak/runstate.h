@@ -39,6 +39,8 @@ typedef struct runstate {
     uint64_t pattern_hits[PATTERNS_MAX];
     uint64_t scrapes, scrape_errors, scraped_samples;
     int db_capped; /* the artifacts quota is nearly used: scraped samples are not stored */
+    unsigned notify_sent, notify_failed; /* notifications (notify.h) */
+    uint64_t artifacts_quota;            /* artifacts_quota, for alerts near it */
 } runstate;
 
 void runstate_init(runstate *r);

@@ -157,7 +157,9 @@ int store_sample_add(store *s, const store_sample *smp);
     X(SOAK_PAUSED, "soak_paused", STORE_EVC_INFO, STORE_LANE_NONE)                                 \
     X(ZOMBIE_PERSISTENT, "zombie_persistent", STORE_EVC_INFO, STORE_LANE_NONE)                     \
     X(POST_CHECK, "post_check", STORE_EVC_INFO, STORE_LANE_NONE)                                   \
-    X(PREFLIGHT, "preflight", STORE_EVC_INFO, STORE_LANE_NONE)
+    X(PREFLIGHT, "preflight", STORE_EVC_INFO, STORE_LANE_NONE)                                     \
+    X(AUDIT, "audit", STORE_EVC_INFO, STORE_LANE_NONE)                                             \
+    X(NOTIFY_FAILED, "notify_failed", STORE_EVC_INFO, STORE_LANE_NONE)
 
 typedef enum store_evclass {
     STORE_EVC_INFO,

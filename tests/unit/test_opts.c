@@ -374,13 +374,21 @@ static void test_example_file_lists_every_key(void **state)
     opts_each(&o, collect_key, &k);
     assert_true(k.n > 20);
     for (int i = 0; i < k.n; i++) {
-        char needle[96];
+        /* a.b.c is written nested: "a:", then "  b:" below it, then "    c:" below that
+         * (patterns.X, gates.X, notify.telegram.chat_id) */
         const char *key = k.keys[i];
-        if (strchr(key, '.')) /* patterns.X, gates.X: written nested under patterns:, gates: */
-            snprintf(needle, sizeof needle, "\n  %s:", strchr(key, '.') + 1);
-        else
-            snprintf(needle, sizeof needle, "\n%s:", key);
-        if (!strstr(text, needle))
+        const char *at = text;
+        int depth = 0;
+        for (const char *p = key; *p && at; depth++) {
+            size_t w = strcspn(p, ".");
+            char needle[160];
+            snprintf(needle, sizeof needle, "\n%*s%.*s:", 2 * depth, "", (int)w, p);
+            at = strstr(at, needle);
+            p += w;
+            if (*p == '.')
+                p++;
+        }
+        if (!at)
             fail_msg("examples/soak.yaml does not list '%s'", key);
     }
     opts_free(&o);
