@@ -11,7 +11,7 @@
 
 #include "audit.h"
 #include "errcode.h"
-#include "runcmd.h"
+#include "cmdrun.h"
 
 static const char usage_audit[] =
     "usage: soak audit [-c soak.yaml] [--policy FILE] [--set key=value]... [-o FILE] [INPUT...]\n"
@@ -92,23 +92,29 @@ static int add_input(audit *a, const char *input, uint64_t timeout_ms, char *err
     size_t len = 0;
     int rc;
     if (strncmp(input, "cmd:", 4) == 0) {
-        runcmd_result r;
-        rc = runcmd_capture(input + 4, timeout_ms, AUDIT_MAX_INPUT + 1, &r, why, sizeof why);
-        if (rc) {
-            snprintf(err, errlen, "input '%s': %s", input, why);
-            return rc;
+        /* untouched pages of the buffer cost nothing: it is cut down to the report's size */
+        text = malloc(AUDIT_MAX_INPUT + 2);
+        char errb[256];
+        cmdrun_result r;
+        if (!text) {
+            snprintf(err, errlen, "input '%s': out of memory", input);
+            return ERR_NOMEM;
         }
-        if (r.timed_out || r.term_signal || r.len == 0) {
-            char how[64];
-            runcmd_describe(&r, timeout_ms, how, sizeof how);
+        rc = cmdrun_run(input + 4, timeout_ms, text, AUDIT_MAX_INPUT + 2, errb, sizeof errb, &r);
+        if (rc || r.timed_out || r.signal || r.out_len == 0 || r.out_truncated) {
+            char how[160];
+            cmdrun_describe(&r, how, sizeof how);
+            if (r.timed_out)
+                snprintf(how, sizeof how, "timed out after %.3gs", (double)timeout_ms / 1000.0);
             snprintf(err, errlen, "input '%s': %s%s", input, how,
-                     r.len == 0 && !r.timed_out ? ", and printed nothing" : "");
-            runcmd_result_free(&r);
-            return r.timed_out ? ERR_TIMEOUT : ERR_NODATA;
+                     r.out_truncated         ? ", and printed more than 64 MiB"
+                     : r.out_len == 0 && !rc ? ", and printed nothing"
+                                             : "");
+            free(text);
+            return rc ? rc : r.timed_out ? ERR_TIMEOUT : r.out_truncated ? ERR_RANGE : ERR_NODATA;
         }
         /* audit tools exit 1 when they find something: the report is what counts */
-        text = r.out;
-        len = r.len;
+        len = r.out_len;
     } else {
         rc = read_file(input, &text, &len, why, sizeof why);
         if (rc) {

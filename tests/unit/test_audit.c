@@ -1,6 +1,6 @@
 /* src/soak/audit: the four report formats from fixtures shaped like the tools' real output,
  * severity from rating / vector / policy, dedup across tools, the ignore list with an expired
- * entry, refusal of unknown and truncated JSON, and runcmd (the cmd: inputs). */
+ * entry, and refusal of unknown and truncated JSON. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,7 +13,6 @@
 
 #include "audit.h"
 #include "errcode.h"
-#include "runcmd.h"
 
 static char *slurp(const char *name, size_t *len)
 {
@@ -249,40 +248,12 @@ static void test_bad_input(void **state)
     audit_free(a);
 }
 
-static void test_runcmd(void **state)
-{
-    (void)state;
-    runcmd_result r;
-    char err[128];
-    assert_int_equal(runcmd_capture("printf 'a\\nb'; exit 3", 5000, 1024, &r, err, sizeof err), 0);
-    assert_int_equal(r.exit_code, 3);
-    assert_int_equal(r.len, 3);
-    assert_memory_equal(r.out, "a\nb", 3);
-    runcmd_result_free(&r);
-    /* a cap on the output, and the rest drained */
-    assert_int_equal(runcmd_capture("head -c 100000 /dev/zero", 5000, 10, &r, err, sizeof err), 0);
-    assert_int_equal(r.len, 10);
-    assert_true(r.truncated);
-    assert_int_equal(r.exit_code, 0);
-    runcmd_result_free(&r);
-    /* the deadline, with a child that holds the pipe: the group is killed */
-    assert_int_equal(
-        runcmd_capture("sleep 30 & echo started; wait", 300, 1024, &r, err, sizeof err), 0);
-    assert_true(r.timed_out);
-    assert_true(r.seconds < 5);
-    assert_string_equal(r.out, "started\n");
-    char how[64];
-    runcmd_describe(&r, 300, how, sizeof how);
-    assert_string_equal(how, "timed out after 0.3s");
-    runcmd_result_free(&r);
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_each_format_alone),  cmocka_unit_test(test_fields),
         cmocka_unit_test(test_dedup_across_tools), cmocka_unit_test(test_ignore_list),
-        cmocka_unit_test(test_bad_input),          cmocka_unit_test(test_runcmd),
+        cmocka_unit_test(test_bad_input),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
