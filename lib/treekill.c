@@ -264,7 +264,10 @@ int treekill_poll(treekill *tk)
         tk_member *v = &tk->m[i];
         if (v->pid && !v->zombie && (v == &tk->m[0] || !set_has(tk, v->ppid))) {
             size_t before = tk->n;
-            add_descendants(tk, v->pid, 1);
+            /* tracked at once, but SIGTERM only to what was there when the stop began: a
+             * shutdown handler's own child (a cleanup command) must be able to run, as under
+             * systemd; in the SIGKILL phase newcomers get it too */
+            add_descendants(tk, v->pid, tk->sig == SIGKILL);
             for (size_t j = before; j < tk->n; j++)
                 alive += tk->m[j].target && !tk->m[j].zombie;
         }

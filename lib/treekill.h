@@ -8,7 +8,9 @@
  * again right before every signal: a member that exited is dropped, and a new process that got
  * its pid is never signalled. The group is only signalled while a tracked member still belongs
  * to it. Processes that appear meanwhile (children of members, also those reparented to a
- * subreaper or to init) join the tree and get the signal of the current phase.
+ * subreaper or to init) join the tree at once; in the SIGTERM phase they are not signalled (a
+ * shutdown handler's cleanup command must be able to run, as systemd allows), in the SIGKILL
+ * phase they get SIGKILL.
  *
  * The caller drives the stop with its own clock and timer: treekill_begin, then treekill_poll
  * (how many are left; never blocks) and treekill_kill when it decides to; or treekill_step,

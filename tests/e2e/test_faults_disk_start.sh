@@ -25,7 +25,8 @@ run_full() { # LEAVE_KB: fill the disk to that, run 4 s, empty it again
 # no room at all: a clear refusal, nothing started
 run_full 0
 [ "$RC" -eq 3 ] || fail "full disk: exit code $RC, expected 3: $(cat "$T/stderr")"
-grep -q "soak: cannot open '.*samples.db': database or disk is full" "$T/stderr" ||
+# the pre-flight finds the folder unwritable first (or, without it, samples.db cannot open)
+grep -Eq "soak: cannot open '.*samples.db': database or disk is full|fail +folder +cannot write in '.*': No space left on device" "$T/stderr" ||
   fail "full disk: no clear message: $(cat "$T/stderr")"
 [ "$(alive "$demo")" -eq 0 ] || fail "full disk: the service was started"
 

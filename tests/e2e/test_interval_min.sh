@@ -14,8 +14,8 @@ err2 "soak: $T/fast.yaml:2: key 'interval': '1ms' is not 10ms or more" \
   "$SOAK" run -c "$T/fast.yaml" -- true
 err2 "soak: --interval: key 'interval': '9ms' is not 10ms or more" "$SOAK" run --interval 9ms -- true
 err2 "--set: key 'interval': '5ms' is not 10ms or more" "$SOAK" run --set interval=5ms -- true
-"$SOAK" run --interval 10ms --print-config -- true | grep -q "^interval: '10ms'" ||
-  fail "10ms refused"
+"$SOAK" run --interval 10ms --print-config -- true >"$T/cfg" || fail "10ms refused"
+grep -q "^interval: '10ms'" "$T/cfg" || fail "10ms not in force: $(grep '^interval' "$T/cfg")"
 
 # 300 processes every 10 ms: more than 10 % of a core (10 s: forking 300 takes a while on a
 # loaded machine, and each 2 s window is judged with the tree it saw)

@@ -60,6 +60,8 @@ heartbeat: ''
 post_checks.orphan_orders: 'echo 0'
 gates.duration: 'last(duration_s) >= 1s'
 gates.memory_growth: ''
+gates.fds: ''
+gates.threads: ''
 YAML
 rm -rf "$T/art"
 timeout -k 5 60 "$SOAK" run -c "$T/ok.yaml" --artifacts "$T/art" --status off -- sleep 30 >"$T/stdout" 2>"$T/stderr" ||
