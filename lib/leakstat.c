@@ -423,6 +423,72 @@ void leakstat_opts_default(leakstat_opts *o)
     o->min_span_s = LEAKSTAT_MIN_SPAN_S;
 }
 
+/* Restarts without marks. A GC sawtooth falls back to the floor it keeps to; a restart falls
+ * to the baseline, below the floor the warm-up built: so a fall is measured against the lowest
+ * sample of the window before it (a monotonic queue of indices, reset at each restart found),
+ * with a margin of 10 robust sigmas of the sample noise or 5 % of that floor, the larger. */
+#define FALL_SIGMAS 10.0
+#define FALL_FRAC   0.05
+long leakstat_find_restarts(const double *t, const double *y, size_t n, double window_s,
+                            unsigned char *mark)
+{
+    if (!t || !y || !mark)
+        return ERR_INVAL;
+    if (!(window_s > 0))
+        window_s = LEAKSTAT_WINDOW_S;
+    double *d = malloc((n ? n : 1) * sizeof *d);
+    size_t *q = malloc((n ? n : 1) * sizeof *q);
+    if (!d || !q) {
+        free(d);
+        free(q);
+        return ERR_NOMEM;
+    }
+    size_t nd = 0;
+    double prev = NAN;
+    for (size_t i = 0; i < n; i++) {
+        if (!isfinite(t[i]) || !isfinite(y[i]))
+            continue;
+        if (isfinite(prev))
+            d[nd++] = y[i] - prev;
+        prev = y[i];
+    }
+    double sigma = 0;
+    if (nd > 1) {
+        double mid = median(d, nd);
+        for (size_t i = 0; i < nd; i++)
+            d[i] = fabs(d[i] - mid);
+        sigma = 1.4826 * median(d, nd) / sqrt(2.0);
+    }
+    memset(mark, 0, n);
+    size_t qa = 0, qb = 0; /* queue q[qa..qb): indices, y ascending */
+    long found = 0;
+    double last_t = -INFINITY;
+    for (size_t i = 0; i < n; i++) {
+        if (!isfinite(t[i]) || !isfinite(y[i]) || t[i] < last_t)
+            continue;
+        last_t = t[i];
+        while (qa < qb && t[q[qa]] < t[i] - window_s)
+            qa++;
+        if (qa < qb) {
+            double floor_y = y[q[qa]];
+            double margin = FALL_SIGMAS * sigma;
+            if (margin < FALL_FRAC * fabs(floor_y))
+                margin = FALL_FRAC * fabs(floor_y);
+            if (y[i] < floor_y - margin) {
+                mark[i] = 1;
+                found++;
+                qa = qb = 0; /* a new life: its floor starts here */
+            }
+        }
+        while (qb > qa && y[q[qb - 1]] >= y[i])
+            qb--;
+        q[qb++] = i;
+    }
+    free(d);
+    free(q);
+    return found;
+}
+
 /* A segment of the input: raw index range and its usable samples. */
 typedef struct seg_span {
     size_t a, b;   /* samples [a, b) */
@@ -593,6 +659,48 @@ static size_t count_from(const double *t, const double *y, const seg_span *s, do
     return c;
 }
 
+/* Growth that slows down: the points of the last half of each pooled segment (t >= mid[i])
+ * fitted alone. A leak grows as fast late as early; a saturating warm-up that the warm-up
+ * detector took for settled (its tail within the noise of the floor ahead) grows ever less.
+ * Warming when the late slope is under half the pooled one and its interval wholly under the
+ * pooled interval: no leak, and below from the late fit. Returns 0 or ERR_NOMEM. */
+#define WARMING_RATIO 0.5
+static int check_warming(const double *t, const double *y, const int *g, const double *mid,
+                         size_t n, double conf, double thr, leakstat_result *out)
+{
+    double *lt = malloc((n ? n : 1) * 2 * sizeof *lt);
+    int *lg = malloc((n ? n : 1) * sizeof *lg);
+    if (!lt || !lg) {
+        free(lt);
+        free(lg);
+        return ERR_NOMEM;
+    }
+    double *ly = lt + n;
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++)
+        if (t[i] >= mid[i]) {
+            lt[m] = t[i];
+            ly[m] = y[i];
+            lg[m] = g[i];
+            m++;
+        }
+    leakstat_fit f;
+    int r = leakstat_theil_sen(lt, ly, lg, m, conf, &f);
+    free(lt);
+    free(lg);
+    if (r == ERR_NOMEM)
+        return r;
+    if (r != 0)
+        return 0;
+    out->late = f;
+    if (f.slope < WARMING_RATIO * out->fit.slope && f.hi < out->fit.lo) {
+        out->warming = 1;
+        out->leak = 0;
+        out->below = f.hi < thr;
+    }
+    return 0;
+}
+
 int leakstat_analyze(const double *t, const double *y, const int *seg, size_t n,
                      const leakstat_opts *o, leakstat_result *out)
 {
@@ -605,15 +713,37 @@ int leakstat_analyze(const double *t, const double *y, const int *seg, size_t n,
     }
     memset(out, 0, sizeof *out);
     out->samples = n;
+    int *seg2 = NULL; /* seg with the restarts found in the series added */
+    if (o->restarts) {
+        unsigned char *mark = malloc(n);
+        seg2 = malloc(n * sizeof *seg2);
+        long f = mark && seg2 ? leakstat_find_restarts(t, y, n, o->window_s, mark) : ERR_NOMEM;
+        if (f < 0) {
+            free(mark);
+            free(seg2);
+            return (int)f;
+        }
+        int cur = 0;
+        for (size_t i = 0; i < n; i++) {
+            cur += i > 0 && ((seg && seg[i] != seg[i - 1]) || mark[i]);
+            seg2[i] = cur;
+        }
+        out->restarts_found = (size_t)f;
+        free(mark);
+        seg = seg2;
+    }
     size_t nseg = 1; /* count first: the table is as large as the segments, not the samples */
     for (size_t i = 1; seg && i < n; i++)
         nseg += seg[i] != seg[i - 1];
     seg_span *sp = malloc(nseg * sizeof *sp);
-    if (!sp)
+    if (!sp) {
+        free(seg2);
         return ERR_NOMEM;
+    }
     size_t ns = scan_segments(t, y, seg, n, sp, &out->samples_skipped);
     if (out->samples_skipped == n) {
         free(sp);
+        free(seg2);
         return ERR_INVAL;
     }
     out->segments_total = ns;
@@ -625,14 +755,16 @@ int leakstat_analyze(const double *t, const double *y, const int *seg, size_t n,
 
     /* envelope points of every segment, then the pooled points (a subset, in place) */
     size_t cap = LEAKSTAT_MAX_POINTS;
-    double *et = calloc(2 * cap, sizeof *et); /* calloc: gcc cannot see every point is set */
+    double *et = calloc(3 * cap, sizeof *et); /* calloc: gcc cannot see every point is set */
     int *eg = calloc(cap, sizeof *eg);
     if (!et || !eg) {
         free(sp);
         free(et);
         free(eg);
+        free(seg2);
         return ERR_NOMEM;
     }
+    double *emid = et + 2 * cap; /* per pooled point: the middle of its segment's used span */
     double *ey = et + cap;
     size_t used = 0;      /* pooled points so far */
     int gid = 0;          /* next group id: one per segment, more where a step splits it */
@@ -716,6 +848,8 @@ int leakstat_analyze(const double *t, const double *y, const int *seg, size_t n,
             continue; /* reported, not pooled */
         if (rep)
             rep->pooled = 1;
+        for (size_t i = 0; i < kept; i++)
+            emid[used + i] = (from + s->t1) / 2;
         used += kept;
         buckets += nb;
         span_used += s->t1 - from;
@@ -735,8 +869,11 @@ int leakstat_analyze(const double *t, const double *y, const int *seg, size_t n,
             out->leak = out->fit.lo > o->threshold_bps;
             out->below = out->fit.hi < o->threshold_bps;
         }
+        if (rc == 0 && !out->insufficient && out->fit.slope > 0)
+            rc = check_warming(et, ey, eg, emid, used, conf, o->threshold_bps, out);
     }
     free(sp);
+    free(seg2);
     free(et);
     free(eg);
     return rc;

@@ -54,6 +54,7 @@
 #include "cgroup.h"
 #include "ctl.h"
 #include "endpoints.h"
+#include "failfast.h"
 #include "errcode.h"
 #include "logcap.h"
 #include "patterns.h"
@@ -122,6 +123,7 @@ typedef struct sv {
     uint64_t pat_window_ms;
     unsigned pat_recorded[PATTERNS_MAX];
     uint64_t pat_suppressed[PATTERNS_MAX];
+    failfast *ff; /* --fail-fast: the gates checked live; NULL when off */
 } sv;
 
 static void sv_sample(uv_timer_t *t);
@@ -806,6 +808,57 @@ static void sv_policies(sv *s, uint64_t now)
 
 /* ---- sampling ----------------------------------------------------------------------------- */
 
+/* ---- fail-fast (failfast.h): every sample goes in; a decided gate stops the run --------- */
+
+static int sv_fail_fast_init(sv *s, char *err, size_t errlen)
+{
+    if (!s->o->fail_fast)
+        return 0;
+    failfast_opts fo;
+    failfast_opts_default(&fo);
+    fo.window_s = (double)s->o->leak_window_ms / 1000.0;
+    fo.min_span_s = (double)s->o->leak_min_span_ms / 1000.0;
+    fo.zombie_grace_s = (double)s->o->fail_fast_zombie_grace_ms / 1000.0;
+    fo.cycle_bytes = (double)s->o->fail_fast_cycle;
+    uint64_t wms;
+    if (strcmp(s->o->warmup, "auto") != 0 && units_parse_duration(s->o->warmup, &wms) == 0)
+        fo.warmup_s = (double)wms / 1000.0;
+    const char *names[OPTS_MAX_GATES], *exprs[OPTS_MAX_GATES];
+    for (size_t i = 0; i < s->o->ngates; i++) {
+        names[i] = s->o->gate_names[i];
+        exprs[i] = s->o->gate_exprs[i];
+    }
+    s->ff = malloc(sizeof *s->ff);
+    if (!s->ff || failfast_init(s->ff, &fo, names, exprs, s->o->ngates)) {
+        free(s->ff);
+        s->ff = NULL;
+        snprintf(err, errlen, "out of memory");
+        return ERR_NOMEM;
+    }
+    return 0;
+}
+
+static void sv_fail_fast(sv *s, const store_sample *m, uint64_t now)
+{
+    if (!s->ff || s->ff->decided || s->rs.state == RS_STOPPING)
+        return;
+    double v[STORE_NCOLS];
+    for (int c = 0; c < STORE_NCOLS; c++)
+        v[c] = store_sample_get(m, (store_col)c);
+    int rc = failfast_add(s->ff, v, (double)s->sup.crashes, (double)s->rs.hangs);
+    if (rc != 1)
+        return;
+    char n[32];
+    store_set_run(s->db, "stopped_by_gate", s->ff->gate);
+    snprintf(n, sizeof n, "%.0f", s->ff->elapsed_s);
+    store_set_run(s->db, "stopped_by_elapsed_s", n);
+    fprintf(stderr, "soak: fail-fast: gate '%s' can no longer pass after %s s: stopping the run\n",
+            s->ff->gate, n);
+    /* HOOK(archive): a fail-fast stop archives the run too: archive_write() of
+     * src/soak/archive.h (another branch) is to be called here once merged */
+    sv_apply(s, sup_stop(&s->sup, SUP_CAUSE_FAIL_FAST, now));
+}
+
 static void sv_sample(uv_timer_t *t)
 {
     sv *s = t->data;
@@ -823,6 +876,7 @@ static void sv_sample(uv_timer_t *t)
         sv_store_pattern_counts(s);
     s->rs.samples++;
     statusline_update(s->sl, &s->rs, now);
+    sv_fail_fast(s, &m, now);
 }
 
 static void sv_ckpt_work(uv_work_t *w)
@@ -1119,6 +1173,8 @@ int run_soak(opts *o)
         }
     }
     s->sl = statusline_new(o->status, o->duration_ms);
+    if (sv_fail_fast_init(s, err, sizeof err))
+        goto fail_loop;
 
     uv_timer_start(&s->end_timer, sv_on_end, o->duration_ms, 0);
     uv_timer_start(&s->ckpt_timer, sv_ckpt_tick, 10000, 10000);
@@ -1189,6 +1245,11 @@ out:
     treekill_free(s->tk);
     patterns_free(s->pat);
     cgroup_free(s->cg);
+    if (s->ff) {
+        failfast_free(s->ff);
+        free(s->ff);
+        s->ff = NULL;
+    }
     if (o->analyze && s->rs.samples && code != SOAK_EXIT_ERROR && code != SOAK_EXIT_USAGE) {
         /* the verdict decides the exit code: the gates include crashes == 0 */
         analyze_args aa = {.run_dir = s->artifacts_dir, .o = o};
