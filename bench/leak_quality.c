@@ -344,8 +344,11 @@ static double ff_replay(const double *t, const double *y, const int *seg, size_t
 {
     static const char *const names[] = {"memory_growth"};
     static const char *const exprs[] = {"last(memory_growth_mb_per_hour) < 10"};
+    failfast_opts fo;
+    failfast_opts_default(&fo);
+    fo.find_restarts = !marks; /* as soak analyze --replay-fail-fast on an import */
     failfast *f = malloc(sizeof *f);
-    if (!f || failfast_init(f, NULL, names, exprs, 1)) {
+    if (!f || failfast_init(f, &fo, names, exprs, 1)) {
         fprintf(stderr, "leak-quality: out of memory\n");
         exit(1);
     }

@@ -158,10 +158,20 @@ int leakstat_theil_sen(const double *x, const double *y, const int *group, size_
     size_t ilo = nlo < 0 ? 0 : (size_t)nlo, ihi = nhi > pairs - 1 ? pairs - 1 : (size_t)nhi;
     if (ilo > pairs - 1)
         ilo = pairs - 1;
-    /* three selections over the whole array, O(N) each */
+    /* three selections, each in what the one before left above its rank (ilo <= mid <= ihi):
+     * after a selection of rank k every element before k is no larger and every one after no
+     * smaller, so the next rank is found among the elements after k */
     double lo = select_k(s, pairs, ilo);
-    double slope = median(s, pairs); /* needs the whole array for the even case */
-    double hi = select_k(s, pairs, ihi);
+    size_t mid = pairs / 2;
+    double slope = mid > ilo ? select_k(s + ilo + 1, pairs - ilo - 1, mid - ilo - 1) : s[ilo];
+    if (pairs % 2 == 0) { /* the even case: the mean with the largest of s[0..mid) */
+        double below = s[0];
+        for (size_t i = 1; i < mid; i++)
+            if (s[i] > below)
+                below = s[i];
+        slope = (slope + below) / 2;
+    }
+    double hi = ihi > mid ? select_k(s + mid + 1, pairs - mid - 1, ihi - mid - 1) : s[mid];
     size_t m = 0;
     for (size_t i = 0; i < n; i++)
         if (isfinite(x[i]) && isfinite(y[i]) && isfinite(y[i] - slope * x[i]))
@@ -766,10 +776,12 @@ int leakstat_analyze(const double *t, const double *y, const int *seg, size_t n,
     }
     double *emid = et + 2 * cap; /* per pooled point: the middle of its segment's used span */
     double *ey = et + cap;
-    size_t used = 0;      /* pooled points so far */
-    int gid = 0;          /* next group id: one per segment, more where a step splits it */
-    size_t buckets = 0;   /* bucket minima after warm-up, pooled segments */
-    double span_used = 0; /* seconds after warm-up, pooled segments */
+    size_t used = 0;               /* pooled points so far */
+    int gid = 0;                   /* next group id: one per segment, more where a step splits it */
+    size_t buckets = 0;            /* bucket minima after warm-up, pooled segments */
+    double span_used = 0;          /* seconds after warm-up, pooled segments */
+    size_t npooled = 0;            /* pooled segments */
+    leakstat_segment *only = NULL; /* the last pooled one (reported) */
     int rc = 0;
     for (size_t si = 0; si < ns; si++) {
         seg_span *s = &sp[si];
@@ -848,6 +860,8 @@ int leakstat_analyze(const double *t, const double *y, const int *seg, size_t n,
             continue; /* reported, not pooled */
         if (rep)
             rep->pooled = 1;
+        npooled++;
+        only = rep;
         for (size_t i = 0; i < kept; i++)
             emid[used + i] = (from + s->t1) / 2;
         used += kept;
@@ -857,7 +871,11 @@ int leakstat_analyze(const double *t, const double *y, const int *seg, size_t n,
     }
     out->nsegments = ns < LEAKSTAT_MAX_SEGMENTS ? ns : LEAKSTAT_MAX_SEGMENTS;
     if (rc == 0) {
-        int r = leakstat_theil_sen(et, ey, eg, used, conf, &out->fit);
+        /* one pooled segment: its own fit is the pooled one (same points, same groups) */
+        int r = npooled == 1 && only ? (only->fit.pairs >= 2 ? 0 : ERR_INVAL)
+                                     : leakstat_theil_sen(et, ey, eg, used, conf, &out->fit);
+        if (npooled == 1 && only && r == 0)
+            out->fit = only->fit;
         if (r == ERR_NOMEM)
             rc = r;
         else if (r != 0)

@@ -289,7 +289,9 @@ static int analyze_leak(run_data *r, const opts *o, double threshold_mbh, leak *
     lo.threshold_bps = threshold_mbh * MB / 3600.0;
     lo.window_s = (double)o->leak_window_ms / 1000.0;
     lo.min_span_s = (double)o->leak_min_span_ms / 1000.0;
-    lo.restarts = 1; /* a restart the record does not mark shows as a fall (docs/leak-verdict.md) */
+    /* a series imported from another tool has no restart marks: a restart shows only as a
+     * fall (docs/leak-verdict.md); soak's own record marks every restart */
+    lo.restarts = r->rr == NULL;
     uint64_t wms;
     if (strcmp(o->warmup, "auto") != 0 && units_parse_duration(o->warmup, &wms) == 0)
         lo.warmup_s = (double)wms / 1000.0;
@@ -1018,6 +1020,7 @@ int analyze_replay_fail_fast(const analyze_args *a)
         names[i] = o->gate_names[i];
         exprs[i] = o->gate_exprs[i];
     }
+    fo.find_restarts = a->samples_file != NULL; /* an import has no restart marks */
     replay rp = {.ff = malloc(sizeof(failfast))};
     if (!rp.ff || failfast_init(rp.ff, &fo, names, exprs, o->ngates)) {
         free(rp.ff);

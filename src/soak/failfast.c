@@ -23,6 +23,7 @@ void failfast_opts_default(failfast_opts *o)
     o->confirm = 10;
     o->look_s = 0;
     o->zombie_grace_s = 300;
+    o->find_restarts = 0;
 }
 
 /* past: a value the gate can never come back from (the series only grows). */
@@ -135,7 +136,7 @@ static int memory_look(failfast *f, int *err)
     lo.min_span_s = f->o.min_span_s;
     lo.warmup_s = f->o.warmup_s;
     lo.conf = f->o.conf;
-    lo.restarts = 1;
+    lo.restarts = f->o.find_restarts;
     leakstat_result *r = f->res;
     int rc = leakstat_analyze(f->mem.t, f->mem.y, f->mem.seg, f->mem.n, &lo, r);
     if (rc == ERR_NOMEM) {

@@ -8,11 +8,12 @@
  *
  * Which gates can stop a run (every other gate, the duration gate first, never does):
  *   memory_growth (last(memory_growth_mb_per_hour) < X): a leak proven by the sequential rule:
- *     at each look (every look_s) the end-of-run method (lib/leakstat, restarts found in the
- *     series too) on the samples so far, at confidence conf (0.999), must say "leak", not
- *     "warming up", and the growth it proves (lower end of the interval times the span used)
- *     must be more than cycle_bytes (what the longest plausible cycle can explain); confirm
- *     consecutive looks in a row must say so. A look that fails resets the count.
+ *     at each look (every look_s) the end-of-run method (lib/leakstat; with find_restarts,
+ *     restarts found in the series too) on the samples so far, at confidence conf (0.999),
+ *     must say "leak", not "warming up", and the growth it proves (lower end of the interval
+ *     times the span used) must be more than cycle_bytes (what the longest plausible cycle
+ *     can explain); confirm consecutive looks in a row must say so. A look that fails resets
+ *     the count.
  *   max(COL) < / <= / == X: once a sample is past X (max never comes back);
  *   min(COL) > / >= / == X: once a sample is under X; count(COL) < / <= X: once reached;
  *   crashes, hangs (last or max, < / <= / == X): once the counter is past X (they only grow);
@@ -30,7 +31,7 @@
 #include "store.h"
 
 #define FAILFAST_MAX_GATES  64
-#define FAILFAST_STREAM_CAP 4096
+#define FAILFAST_STREAM_CAP 2048
 #define FAILFAST_NAME       64
 
 typedef struct failfast_opts {
@@ -42,6 +43,8 @@ typedef struct failfast_opts {
     unsigned confirm;      /* consecutive positive looks (default 10) */
     double look_s;         /* between looks: <= 0: min(60, window_s / 30) */
     double zombie_grace_s; /* fail_fast_zombie_grace (default 300) */
+    int find_restarts;     /* 1: the series has no restart marks (an import): find them in it
+                              (leakstat_find_restarts); 0 (default): the restarts column */
 } failfast_opts;
 
 /* conf 0.999, confirm 10, cycle 128 MB, grace 300 s, window 1800 s, min span 1800 s,

@@ -28,15 +28,13 @@ write("restart", restart, 3, 1)
 write("longwarm", lambda t: 200 * MB + 400 * MB * (1 - math.exp(-t / 1100)), 3, 1)
 PY
 
-replay() { # NAME: sets RC, SECS and LAST (the last line of the replay)
-  local t0 t1
-  t0=$(date +%s.%N)
+replay() { # NAME: sets RC, SECS (CPU seconds: the machine may be shared) and LAST
   set +e
-  "$SOAK" analyze --samples "$T/$1.csv" --replay-fail-fast >"$T/$1.out" 2>"$T/$1.err"
+  /usr/bin/time -f "%U %S" -o "$T/$1.time" "$SOAK" analyze --samples "$T/$1.csv" \
+    --replay-fail-fast >"$T/$1.out" 2>"$T/$1.err"
   RC=$?
   set -e
-  t1=$(date +%s.%N)
-  SECS=$(python3 -c "print(int($t1 - $t0))")
+  SECS=$(awk '{ printf "%d", $1 + $2 }' "$T/$1.time")
   LAST=$(tail -n 1 "$T/$1.out")
 }
 
@@ -57,6 +55,7 @@ read -r el gate <<<"$last"
 [ "$SECS" -lt 10 ] || fail "leak: the replay took ${SECS}s"
 
 for name in restart longwarm; do
+  mkdir -p "$T/$name"
   set +e
   "$SOAK" analyze --samples "$T/$name.csv" --out "$T/$name" \
     --set "gates.duration=last(duration_s) >= 1h" >"$T/$name.aout" 2>&1
