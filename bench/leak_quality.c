@@ -159,6 +159,23 @@ static void trace_of(const job *jb, size_t idx, int *rate_i, size_t *id)
     *rate_i = 1 + (int)(idx / jb->per_rate);
 }
 
+/* The next trace to work on (shared between the workers). */
+static size_t take_next(pthread_mutex_t *lock, size_t *next)
+{
+    pthread_mutex_lock(lock);
+    size_t idx = (*next)++;
+    pthread_mutex_unlock(lock);
+    return idx;
+}
+
+static void bufs_free(double *t, double *y, int *seg, leakstat_result *res)
+{
+    free(t);
+    free(y);
+    free(seg);
+    free(res);
+}
+
 static void *worker(void *arg)
 {
     job *jb = arg;
@@ -180,9 +197,7 @@ static void *worker(void *arg)
 #endif
     size_t total = jb->nonleak + jb->per_rate * (NRATES - 1);
     for (;;) {
-        pthread_mutex_lock(&jb->lock);
-        size_t idx = jb->next++;
-        pthread_mutex_unlock(&jb->lock);
+        size_t idx = take_next(&jb->lock, &jb->next);
         if (idx >= total)
             break;
         int ri;
@@ -270,10 +285,7 @@ static void *worker(void *arg)
             jb->first_hour[idx - jb->nonleak - 2 * jb->per_rate] = first;
         pthread_mutex_unlock(&jb->lock);
     }
-    free(t);
-    free(y);
-    free(seg);
-    free(res);
+    bufs_free(t, y, seg, res);
     return NULL;
 }
 
@@ -405,9 +417,7 @@ static void *ff_worker(void *arg)
     o.restarts = 1;
     size_t per = jb->hard + jb->main_n, total = 3 * per;
     for (;;) {
-        pthread_mutex_lock(&jb->lock);
-        size_t idx = jb->next++;
-        pthread_mutex_unlock(&jb->lock);
+        size_t idx = take_next(&jb->lock, &jb->next);
         if (idx >= total)
             break;
         int ri = (int)(idx / per);
@@ -448,10 +458,7 @@ static void *ff_worker(void *arg)
                     hard ? "hard" : "main", hard ? j : j - jb->hard, st, sti);
         pthread_mutex_unlock(&jb->lock);
     }
-    free(t);
-    free(y);
-    free(seg);
-    free(res);
+    bufs_free(t, y, seg, res);
     return NULL;
 }
 

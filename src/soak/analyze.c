@@ -156,10 +156,9 @@ static int fold_sample(void *ud, const store_sample *s)
     return r->failed;
 }
 
-static int fold_row(void *ud, const csvseries_row *row)
+/* A row of an imported series as the samples columns (NAN where the import has nothing). */
+static void row_cols(const csvseries_row *row, double *v)
 {
-    run_data *r = ud;
-    double v[STORE_NCOLS];
     for (int c = 0; c < STORE_NCOLS; c++)
         v[c] = NAN;
     v[STORE_COL_t] = row->t;
@@ -168,6 +167,13 @@ static int fold_row(void *ud, const csvseries_row *row)
     v[STORE_COL_pss_bytes] = row->pss;
     v[STORE_COL_cpu_percent] = row->cpu;
     v[STORE_COL_procs] = 1; /* the process was there */
+}
+
+static int fold_row(void *ud, const csvseries_row *row)
+{
+    run_data *r = ud;
+    double v[STORE_NCOLS];
+    row_cols(row, v);
     fold(r, v);
     return r->failed;
 }
@@ -984,14 +990,7 @@ static int replay_one(replay *rp, const double *v)
 static int replay_row(void *ud, const csvseries_row *row)
 {
     double v[STORE_NCOLS];
-    for (int c = 0; c < STORE_NCOLS; c++)
-        v[c] = NAN;
-    v[STORE_COL_t] = row->t;
-    v[STORE_COL_elapsed_s] = row->t;
-    v[STORE_COL_rss_bytes] = row->rss;
-    v[STORE_COL_pss_bytes] = row->pss;
-    v[STORE_COL_cpu_percent] = row->cpu;
-    v[STORE_COL_procs] = 1;
+    row_cols(row, v);
     return replay_one(ud, v);
 }
 
@@ -1005,24 +1004,9 @@ static int replay_sample(void *ud, const store_sample *s)
 
 int analyze_replay_fail_fast(const analyze_args *a)
 {
-    const opts *o = a->o;
-    failfast_opts fo;
-    failfast_opts_default(&fo);
-    fo.window_s = (double)o->leak_window_ms / 1000.0;
-    fo.min_span_s = (double)o->leak_min_span_ms / 1000.0;
-    fo.zombie_grace_s = (double)o->fail_fast_zombie_grace_ms / 1000.0;
-    fo.cycle_bytes = (double)o->fail_fast_cycle;
-    uint64_t wms;
-    if (strcmp(o->warmup, "auto") != 0 && units_parse_duration(o->warmup, &wms) == 0)
-        fo.warmup_s = (double)wms / 1000.0;
-    const char *names[OPTS_MAX_GATES], *exprs[OPTS_MAX_GATES];
-    for (size_t i = 0; i < o->ngates; i++) {
-        names[i] = o->gate_names[i];
-        exprs[i] = o->gate_exprs[i];
-    }
-    fo.find_restarts = a->samples_file != NULL; /* an import has no restart marks */
     replay rp = {.ff = malloc(sizeof(failfast))};
-    if (!rp.ff || failfast_init(rp.ff, &fo, names, exprs, o->ngates)) {
+    /* an import has no restart marks: they are looked for in the series */
+    if (!rp.ff || failfast_init_opts(rp.ff, a->o, a->samples_file != NULL)) {
         free(rp.ff);
         fprintf(stderr, "soak: out of memory\n");
         return ERR_NOMEM;

@@ -8,6 +8,8 @@
 #include <string.h>
 
 #include "errcode.h"
+#include "opts.h"
+#include "units.h"
 
 #define MB 1e6
 
@@ -105,6 +107,26 @@ int failfast_init(failfast *f, const failfast_opts *o, const char *const *names,
         }
     }
     return 0;
+}
+
+int failfast_init_opts(failfast *f, const opts *o, int find_restarts)
+{
+    failfast_opts fo;
+    failfast_opts_default(&fo);
+    fo.window_s = (double)o->leak_window_ms / 1000.0;
+    fo.min_span_s = (double)o->leak_min_span_ms / 1000.0;
+    fo.zombie_grace_s = (double)o->fail_fast_zombie_grace_ms / 1000.0;
+    fo.cycle_bytes = (double)o->fail_fast_cycle;
+    fo.find_restarts = find_restarts;
+    uint64_t wms;
+    if (strcmp(o->warmup, "auto") != 0 && units_parse_duration(o->warmup, &wms) == 0)
+        fo.warmup_s = (double)wms / 1000.0;
+    const char *names[OPTS_MAX_GATES], *exprs[OPTS_MAX_GATES];
+    for (size_t i = 0; i < o->ngates && i < OPTS_MAX_GATES; i++) {
+        names[i] = o->gate_names[i];
+        exprs[i] = o->gate_exprs[i];
+    }
+    return failfast_init(f, &fo, names, exprs, o->ngates);
 }
 
 void failfast_free(failfast *f)

@@ -82,6 +82,11 @@ typedef struct failfast {
  * then held). */
 int failfast_init(failfast *f, const failfast_opts *o, const char *const *names,
                   const char *const *exprs, size_t n);
+/* failfast_init with what soak.yaml says: leak_window, leak_min_span, warmup,
+ * fail_fast_zombie_grace, fail_fast_cycle and the gates (o must outlive the call only).
+ * find_restarts as failfast_opts. Returns 0 or ERR_NOMEM. */
+struct opts;
+int failfast_init_opts(failfast *f, const struct opts *o, int find_restarts);
 void failfast_free(failfast *f);
 
 /* One sample: v[c] the value of column c (NAN where missing; v[STORE_COL_t] its time, s;

@@ -814,22 +814,8 @@ static int sv_fail_fast_init(sv *s, char *err, size_t errlen)
 {
     if (!s->o->fail_fast)
         return 0;
-    failfast_opts fo;
-    failfast_opts_default(&fo);
-    fo.window_s = (double)s->o->leak_window_ms / 1000.0;
-    fo.min_span_s = (double)s->o->leak_min_span_ms / 1000.0;
-    fo.zombie_grace_s = (double)s->o->fail_fast_zombie_grace_ms / 1000.0;
-    fo.cycle_bytes = (double)s->o->fail_fast_cycle;
-    uint64_t wms;
-    if (strcmp(s->o->warmup, "auto") != 0 && units_parse_duration(s->o->warmup, &wms) == 0)
-        fo.warmup_s = (double)wms / 1000.0;
-    const char *names[OPTS_MAX_GATES], *exprs[OPTS_MAX_GATES];
-    for (size_t i = 0; i < s->o->ngates; i++) {
-        names[i] = s->o->gate_names[i];
-        exprs[i] = s->o->gate_exprs[i];
-    }
     s->ff = malloc(sizeof *s->ff);
-    if (!s->ff || failfast_init(s->ff, &fo, names, exprs, s->o->ngates)) {
+    if (!s->ff || failfast_init_opts(s->ff, s->o, 0)) { /* restarts: the record marks them */
         free(s->ff);
         s->ff = NULL;
         snprintf(err, errlen, "out of memory");
