@@ -436,7 +436,9 @@ void leakstat_opts_default(leakstat_opts *o)
 /* Restarts without marks. A GC sawtooth falls back to the floor it keeps to; a restart falls
  * to the baseline, below the floor the warm-up built: so a fall is measured against the lowest
  * sample of the window before it (a monotonic queue of indices, reset at each restart found),
- * with a margin of 10 robust sigmas of the sample noise or 5 % of that floor, the larger. */
+ * with a margin of 10 robust sigmas of the sample noise or 5 % of that floor, the larger; and
+ * after it nothing in the next window falls more than half that margin below it (a new life
+ * warms up from its baseline; the falling half of a slow cycle keeps going down). */
 #define FALL_SIGMAS 10.0
 #define FALL_FRAC   0.05
 long leakstat_find_restarts(const double *t, const double *y, size_t n, double window_s,
@@ -469,8 +471,24 @@ long leakstat_find_restarts(const double *t, const double *y, size_t n, double w
             d[i] = fabs(d[i] - mid);
         sigma = 1.4826 * median(d, nd) / sqrt(2.0);
     }
+    /* d[i]: the lowest sample in (t[i], t[i] + window_s]: after a restart memory only rises
+     * (its warm-up), so nothing ahead is far below the fall; a floor that keeps sinking (the
+     * falling half of a slow cycle under a sawtooth) goes on below it */
+    size_t qa = 0, qb = 0; /* queue q[qa..qb): indices, y ascending (front: the lowest) */
+    for (size_t k = n; k-- > 0;) {
+        d[k] = INFINITY;
+        if (!isfinite(t[k]) || !isfinite(y[k]))
+            continue;
+        while (qa < qb && t[q[qa]] > t[k] + window_s)
+            qa++;
+        if (qa < qb)
+            d[k] = y[q[qa]];
+        while (qb > qa && y[q[qb - 1]] >= y[k])
+            qb--;
+        q[qb++] = k; /* each index once: qb <= n */
+    }
     memset(mark, 0, n);
-    size_t qa = 0, qb = 0; /* queue q[qa..qb): indices, y ascending */
+    qa = qb = 0;
     long found = 0;
     double last_t = -INFINITY;
     for (size_t i = 0; i < n; i++) {
@@ -484,7 +502,7 @@ long leakstat_find_restarts(const double *t, const double *y, size_t n, double w
             double margin = FALL_SIGMAS * sigma;
             if (margin < FALL_FRAC * fabs(floor_y))
                 margin = FALL_FRAC * fabs(floor_y);
-            if (y[i] < floor_y - margin) {
+            if (y[i] < floor_y - margin && !(d[i] < y[i] - margin / 2)) {
                 mark[i] = 1;
                 found++;
                 qa = qb = 0; /* a new life: its floor starts here */
@@ -672,8 +690,9 @@ static size_t count_from(const double *t, const double *y, const seg_span *s, do
 /* Growth that slows down: the points of the last half of each pooled segment (t >= mid[i])
  * fitted alone. A leak grows as fast late as early; a saturating warm-up that the warm-up
  * detector took for settled (its tail within the noise of the floor ahead) grows ever less.
- * Warming when the late slope is under half the pooled one and its interval wholly under the
- * pooled interval: no leak, and below from the late fit. Returns 0 or ERR_NOMEM. */
+ * Warming when the late slope is under half the pooled one: no leak, and below from the late
+ * fit. A leak must also show in the late half (its lower end above the threshold). Returns 0
+ * or ERR_NOMEM. */
 #define WARMING_RATIO 0.5
 static int check_warming(const double *t, const double *y, const int *g, const double *mid,
                          size_t n, double conf, double thr, leakstat_result *out)
@@ -703,11 +722,13 @@ static int check_warming(const double *t, const double *y, const int *g, const d
     if (r != 0)
         return 0;
     out->late = f;
-    if (f.slope < WARMING_RATIO * out->fit.slope && f.hi < out->fit.lo) {
+    if (f.slope < WARMING_RATIO * out->fit.slope) {
         out->warming = 1;
         out->leak = 0;
         out->below = f.hi < thr;
     }
+    if (f.lo <= thr)
+        out->leak = 0; /* a leak grows in the last half too: it must show there as well */
     return 0;
 }
 

@@ -126,15 +126,16 @@ typedef struct leakstat_result {
                                pooled */
     size_t restarts_found;  /* with opts.restarts: segments started at a fall in the series */
     int warming;            /* 1: growth that slows down (the last half of each pooled segment
-                               grows less than half as fast, its interval wholly under the
-                               pooled one): a saturating warm-up still going on; leak = 0 and
-                               below says whether the last half is under the threshold */
+                               grows less than half as fast): a saturating warm-up still going
+                               on; leak = 0 and below says whether the last half is under the
+                               threshold. A leak also needs late.lo above the threshold */
     leakstat_fit late;      /* the fit of those last halves (all 0 when not computed) */
 } leakstat_result;
 
 /* Restarts in a series that carries no restart marks (an import): a sample more than
  * max(10 robust sigmas of the noise, 5 % of the floor) below the lowest sample of the
- * window_s seconds before it (window_s <= 0: LEAKSTAT_WINDOW_S) starts a new life. A GC
+ * window_s seconds before it (window_s <= 0: LEAKSTAT_WINDOW_S) starts a new life, unless a
+ * sample of the window_s after it is more than half that margin lower still. A GC
  * sawtooth falls back to its floor, not below it; a restart falls to the baseline, below the
  * floor the warm-up built. Sigma: 1.4826 MAD of neighbour differences / sqrt(2). Writes
  * mark[i] = 1 where a new life starts (else 0; non-finite samples 0); returns how many, or

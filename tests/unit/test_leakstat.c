@@ -540,7 +540,7 @@ static void test_find_restarts_a_fall_not_a_sawtooth(void **state)
 }
 
 /* issue 12's case: 3 h of a leak-free service, one restart, warm-ups of most of an hour, no
- * restart marks (an import). Without restarts found in the series it reads as a leak. */
+ * restart marks (an import): the restart is found, and no leak is declared. */
 static void test_imported_restart_with_long_warmup_is_not_a_leak(void **state)
 {
     (void)state;
@@ -554,9 +554,11 @@ static void test_imported_restart_with_long_warmup_is_not_a_leak(void **state)
     assert_int_equal(r->leak, 0);
     assert_int_equal(r->restarts_found, 1);
     free(r);
-    r = analyze_imported(t, y, n, 0); /* without looking for restarts: read as a leak */
+    /* without looking for restarts (ec44071 read this as a leak of about 60 MB/h): the rule
+     * that a leak shows in the last half of the life too keeps it from being one */
+    r = analyze_imported(t, y, n, 0);
     assert_int_equal(r->restarts_found, 0);
-    assert_int_equal(r->leak, 1);
+    assert_int_equal(r->leak, 0);
     free(r);
     free(t);
     free(y);
