@@ -21,6 +21,9 @@
 #include <string.h>
 
 #include "leakstat.h"
+#ifndef BEFORE
+#include "failfast.h"
+#endif
 
 #define HOURS      24
 #define N_SAMPLES  (HOURS * 3600)
@@ -140,6 +143,9 @@ typedef struct job {
     int *first_hour; /* per 20 MB/h trace: first prefix flagged (0: never) */
     double worst_fp_lo_mbh;
     size_t prefix_fp[NPREFIX], prefix_insufficient[NPREFIX];
+    int restarts;               /* leakstat_opts.restarts (--restarts 0|1) */
+    size_t imp_flagged[NRATES]; /* the same traces imported: no restart marks */
+    size_t imp_insufficient[NRATES];
 } job;
 
 static void trace_of(const job *jb, size_t idx, int *rate_i, size_t *id)
@@ -151,6 +157,23 @@ static void trace_of(const job *jb, size_t idx, int *rate_i, size_t *id)
     }
     idx -= jb->nonleak;
     *rate_i = 1 + (int)(idx / jb->per_rate);
+}
+
+/* The next trace to work on (shared between the workers). */
+static size_t take_next(pthread_mutex_t *lock, size_t *next)
+{
+    pthread_mutex_lock(lock);
+    size_t idx = (*next)++;
+    pthread_mutex_unlock(lock);
+    return idx;
+}
+
+static void bufs_free(double *t, double *y, int *seg, leakstat_result *res)
+{
+    free(t);
+    free(y);
+    free(seg);
+    free(res);
 }
 
 static void *worker(void *arg)
@@ -169,11 +192,12 @@ static void *worker(void *arg)
         o.window_s = jb->window_s;
     if (jb->bucket_s >= 0)
         o.bucket_s = jb->bucket_s;
+#ifndef BEFORE
+    o.restarts = jb->restarts;
+#endif
     size_t total = jb->nonleak + jb->per_rate * (NRATES - 1);
     for (;;) {
-        pthread_mutex_lock(&jb->lock);
-        size_t idx = jb->next++;
-        pthread_mutex_unlock(&jb->lock);
+        size_t idx = take_next(&jb->lock, &jb->next);
         if (idx >= total)
             break;
         int ri;
@@ -188,6 +212,13 @@ static void *worker(void *arg)
         }
         f[0] = res->leak;
         f[3] = !res->insufficient && !res->below;
+        if (leakstat_analyze(t, y, NULL, N_SAMPLES, &o, res) != 0) {
+            fprintf(stderr, "leak-quality: analyze failed on trace %zu\n", idx);
+            exit(1);
+        }
+        int fimp = res->leak, fimp_ins = res->insufficient;
+        if (leakstat_analyze(t, y, seg, N_SAMPLES, &o, res) != 0)
+            exit(1);
         if (leakstat_naive(t, y, N_SAMPLES, &s) == 0)
             f[1] = s > o.threshold_bps;
         if (leakstat_ols(t, y, N_SAMPLES, &s, NULL) == 0)
@@ -241,6 +272,8 @@ static void *worker(void *arg)
         pthread_mutex_lock(&jb->lock);
         for (int m = 0; m < 4; m++)
             jb->flagged[ri][m] += (size_t)f[m];
+        jb->imp_flagged[ri] += (size_t)fimp;
+        jb->imp_insufficient[ri] += (size_t)fimp_ins;
         jb->insufficient[ri] += (size_t)res->insufficient;
         for (int q = 0; q < NPREFIX; q++) {
             jb->prefix_fp[q] += (size_t)pfp[q];
@@ -252,12 +285,234 @@ static void *worker(void *arg)
             jb->first_hour[idx - jb->nonleak - 2 * jb->per_rate] = first;
         pthread_mutex_unlock(&jb->lock);
     }
-    free(t);
-    free(y);
-    free(seg);
-    free(res);
+    bufs_free(t, y, seg, res);
     return NULL;
 }
+
+#ifndef BEFORE
+/* ---- the hard shapes (issue 11 part 4, issue 12 part 4) and fail-fast ---- */
+
+#define NKINDS 5
+static const char *const kind_name[NKINDS] = {
+    "slow cycle (sine, 2-6 h, +-20-60 MB)", "long saturating warm-up (95 % in 30-60 min)",
+    "restarts, each with a long warm-up", "one-time step (cache grows once)",
+    "one restart at 1-2 h, long warm-ups (3 h run)"};
+
+/* Trace id of the hard set, kind id % NKINDS, at rate_mbh (growth since the last restart). */
+static void make_hard(uint64_t seed, size_t id, double rate_mbh, double *t, double *y, int *seg)
+{
+    uint64_t r = seed ^ (0x2000003ull * (id + 7));
+    next_u64(&r);
+    int kind = (int)(id % NKINDS);
+    double base = uni(&r, 50, 500), noise = uni(&r, 0.2, 5);
+    double amp = uni(&r, 20, 60), per = uni(&r, 2, 6) * 3600, ph = uni(&r, 0, 2 * M_PI);
+    double wmb = uni(&r, 100, 500), tau = uni(&r, 600, 1200);
+    double saw_mb = uni(&r, 0, 1) < 0.5 ? uni(&r, 0, 100) : 0, saw_s = uni(&r, 60, 1800);
+    double step_mb = uni(&r, 20, 200), step_t = uni(&r, 3600, 20 * 3600), ramp = uni(&r, 0, 1800);
+    double rst[3];
+    int nr = 0;
+    if (kind == 2) {
+        nr = 1 + (int)uni(&r, 0, 3);
+        for (int i = 0; i < nr; i++)
+            rst[i] = uni(&r, 3600, 22 * 3600);
+        for (int i = 1; i < nr; i++)
+            for (int j = i; j > 0 && rst[j] < rst[j - 1]; j--) {
+                double x = rst[j];
+                rst[j] = rst[j - 1];
+                rst[j - 1] = x;
+            }
+    } else if (kind == 4) {
+        nr = 1;
+        rst[0] = uni(&r, 3600, 7200);
+    }
+    if (kind != 1 && kind != 2 && kind != 4) {
+        wmb = uni(&r, 0, 100);
+        tau = uni(&r, 60, 600);
+    }
+    int k = 0;
+    double s0 = 0;
+    for (size_t i = 0; i < N_SAMPLES; i++) {
+        double ti = (double)i;
+        while (k < nr && ti >= rst[k])
+            s0 = rst[k++];
+        double u = ti - s0;
+        double v = base + noise * gauss(&r) + wmb * (1 - exp(-u / tau));
+        if (kind == 0)
+            v += amp * sin(2 * M_PI * ti / per + ph);
+        if (kind == 3 && ti >= step_t)
+            v += step_mb * (ramp > 0 && ti - step_t < ramp ? (ti - step_t) / ramp : 1);
+        if (saw_mb > 0)
+            v += saw_mb * fmod(ti, saw_s) / saw_s;
+        v += rate_mbh * u / 3600;
+        t[i] = ti;
+        y[i] = v * MB;
+        seg[i] = k;
+    }
+}
+
+/* Fail-fast replayed on a trace, a look every minute as live: the elapsed seconds at the
+ * stop, or -1 when it never stops. marks: 0 imports the series without restart marks. */
+static double ff_replay(const double *t, const double *y, const int *seg, size_t n, int marks)
+{
+    static const char *const names[] = {"memory_growth"};
+    static const char *const exprs[] = {"last(memory_growth_mb_per_hour) < 10"};
+    failfast_opts fo;
+    failfast_opts_default(&fo);
+    fo.find_restarts = !marks; /* as soak analyze --replay-fail-fast on an import */
+    failfast *f = malloc(sizeof *f);
+    if (!f || failfast_init(f, &fo, names, exprs, 1)) {
+        fprintf(stderr, "leak-quality: out of memory\n");
+        exit(1);
+    }
+    double v[STORE_NCOLS];
+    for (int c = 0; c < STORE_NCOLS; c++)
+        v[c] = NAN;
+    v[STORE_COL_procs] = 1;
+    double out = -1;
+    for (size_t i = 0; i < n; i++) {
+        v[STORE_COL_t] = t[i];
+        v[STORE_COL_rss_bytes] = y[i];
+        v[STORE_COL_restarts] = marks ? seg[i] : 0;
+        int rc = failfast_add(f, v, 0, 0);
+        if (rc < 0) {
+            fprintf(stderr, "leak-quality: fail-fast failed\n");
+            exit(1);
+        }
+        if (rc == 1) {
+            out = f->elapsed_s;
+            break;
+        }
+    }
+    failfast_free(f);
+    free(f);
+    return out;
+}
+
+typedef struct ffjob {
+    uint64_t seed;
+    size_t hard, main_n; /* hard traces per rate; main-set traces per rate */
+    size_t next;
+    pthread_mutex_t lock;
+    /* hard set: [rate 0,20,50][kind]: traces, end-of-run flagged at 3 h / 24 h (marks, imported),
+       fail-fast stops (marks, imported) */
+    size_t h_n[3][NKINDS], h_eor[3][NKINDS][4], h_ff[3][NKINDS][2];
+    /* main set: [rate 0,20,50]: traces, fail-fast stops (marks) and the elapsed times */
+    size_t m_n[3], m_ff[3], m_ffi[3];
+    double *stop_s[3]; /* elapsed at stop of leaking traces (main and hard, marked) */
+    size_t nstop[3];
+} ffjob;
+
+static const double ff_rates[3] = {0, 20, 50};
+
+static void *ff_worker(void *arg)
+{
+    ffjob *jb = arg;
+    double *t = malloc(N_SAMPLES * sizeof *t), *y = malloc(N_SAMPLES * sizeof *y);
+    int *seg = malloc(N_SAMPLES * sizeof *seg);
+    leakstat_result *res = malloc(sizeof *res);
+    if (!t || !y || !seg || !res)
+        exit(1);
+    leakstat_opts o;
+    leakstat_opts_default(&o);
+    o.restarts = 1;
+    size_t per = jb->hard + jb->main_n, total = 3 * per;
+    for (;;) {
+        size_t idx = take_next(&jb->lock, &jb->next);
+        if (idx >= total)
+            break;
+        int ri = (int)(idx / per);
+        size_t j = idx % per;
+        int hard = j < jb->hard;
+        int kind = hard ? (int)(j % NKINDS) : -1;
+        if (hard)
+            make_hard(jb->seed, j, ff_rates[ri], t, y, seg);
+        else
+            make_trace(jb->seed, j - jb->hard, ff_rates[ri], t, y, seg, NULL);
+        int eor[4] = {0, 0, 0, 0};
+        if (hard) {
+            for (int q = 0; q < 4; q++) {
+                size_t n = q < 2 ? 3 * 3600 : N_SAMPLES;
+                if (leakstat_analyze(t, y, q % 2 ? NULL : seg, n, &o, res) != 0)
+                    exit(1);
+                eor[q] = res->leak;
+            }
+        }
+        double st = ff_replay(t, y, seg, N_SAMPLES, 1);
+        double sti = ff_replay(t, y, seg, N_SAMPLES, 0);
+        pthread_mutex_lock(&jb->lock);
+        if (hard) {
+            jb->h_n[ri][kind]++;
+            for (int q = 0; q < 4; q++)
+                jb->h_eor[ri][kind][q] += (size_t)eor[q];
+            jb->h_ff[ri][kind][0] += st >= 0;
+            jb->h_ff[ri][kind][1] += sti >= 0;
+        } else {
+            jb->m_n[ri]++;
+            jb->m_ff[ri] += st >= 0;
+            jb->m_ffi[ri] += sti >= 0;
+        }
+        if (st >= 0 && ri > 0)
+            jb->stop_s[ri][jb->nstop[ri]++] = st;
+        if (getenv("LEAK_QUALITY_VERBOSE") && ri == 0 && (st >= 0 || sti >= 0))
+            fprintf(stderr, "fail-fast stops clean trace %s %zu at %.0f s (imported %.0f s)\n",
+                    hard ? "hard" : "main", hard ? j : j - jb->hard, st, sti);
+        pthread_mutex_unlock(&jb->lock);
+    }
+    bufs_free(t, y, seg, res);
+    return NULL;
+}
+
+static int cmp_dbl(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static int ff_main(uint64_t seed, size_t hard, size_t main_n, size_t threads)
+{
+    ffjob jb = {.seed = seed, .hard = hard, .main_n = main_n};
+    pthread_t th[64];
+    if (pthread_mutex_init(&jb.lock, NULL))
+        return 1;
+    for (int r = 0; r < 3; r++)
+        if (!(jb.stop_s[r] = calloc(hard + main_n + 1, sizeof(double))))
+            return 1;
+    for (size_t i = 0; i < threads; i++)
+        if (pthread_create(&th[i], NULL, ff_worker, &jb))
+            return 1;
+    for (size_t i = 0; i < threads; i++)
+        pthread_join(th[i], NULL);
+    printf("hard shapes: %zu traces per rate (%d kinds), main set: %zu per rate; 24 h at 1 Hz; "
+           "seed %llu\n\n",
+           hard, NKINDS, main_n, (unsigned long long)seed);
+    printf("| shape | rate MB/h | traces | end of run 3 h: leak (marks / imported) | 24 h: leak "
+           "(marks / imported) | fail-fast stops (marks / imported) |\n");
+    printf("|---|---|---|---|---|---|\n");
+    for (int r = 0; r < 3; r++)
+        for (int k = 0; k < NKINDS; k++)
+            printf("| %s | %.0f | %zu | %zu / %zu | %zu / %zu | %zu / %zu |\n", kind_name[k],
+                   ff_rates[r], jb.h_n[r][k], jb.h_eor[r][k][0], jb.h_eor[r][k][1],
+                   jb.h_eor[r][k][2], jb.h_eor[r][k][3], jb.h_ff[r][k][0], jb.h_ff[r][k][1]);
+    for (int r = 0; r < 3; r++)
+        printf("| main set | %.0f | %zu | | | %zu / %zu |\n", ff_rates[r], jb.m_n[r], jb.m_ff[r],
+               jb.m_ffi[r]);
+    for (int r = 1; r < 3; r++) {
+        size_t n = jb.nstop[r], all = jb.m_n[r];
+        for (int k = 0; k < NKINDS; k++)
+            all += jb.h_n[r][k];
+        qsort(jb.stop_s[r], n, sizeof(double), cmp_dbl);
+        printf("\nfail-fast, %.0f MB/h (marks): stopped %zu of %zu (%.1f %%) before the end",
+               ff_rates[r], n, all, all ? 100.0 * (double)n / (double)all : 0);
+        if (n)
+            printf("; time to stop: median %.1f h, worst %.1f h", jb.stop_s[r][n / 2] / 3600,
+                   jb.stop_s[r][n - 1] / 3600);
+        printf("\n");
+        free(jb.stop_s[r]);
+    }
+    free(jb.stop_s[0]);
+    return 0;
+}
+#endif
 
 static int cmp_int(const void *a, const void *b)
 {
@@ -281,9 +536,20 @@ int main(int argc, char **argv)
     job jb = {.seed = 20261128, .nonleak = 500, .per_rate = 200, .window_s = -1, .bucket_s = -1};
     size_t threads = 2, dump_id = 0, seed = 20261128;
     const char *dump = NULL;
+    size_t ff = 0, ff_hard = 100, ff_main_n = 50, restarts = 1;
     for (int i = 1; i < argc; i++) {
         size_t *dst = NULL;
-        if (!strcmp(argv[i], "-n"))
+        if (!strcmp(argv[i], "--fail-fast")) {
+            ff = 1;
+            continue;
+        }
+        if (!strcmp(argv[i], "--hard"))
+            dst = &ff_hard;
+        else if (!strcmp(argv[i], "--main"))
+            dst = &ff_main_n;
+        else if (!strcmp(argv[i], "--restarts"))
+            dst = &restarts;
+        else if (!strcmp(argv[i], "-n"))
             dst = &jb.nonleak;
         else if (!strcmp(argv[i], "-l"))
             dst = &jb.per_rate;
@@ -311,6 +577,13 @@ int main(int argc, char **argv)
             goto usage;
     }
     jb.seed = seed;
+    jb.restarts = restarts != 0;
+#ifndef BEFORE
+    if (ff)
+        return ff_main(seed, ff_hard, ff_main_n, threads < 64 ? threads : 64);
+#else
+    (void)ff;
+#endif
     if (threads < 1 || threads > 64 || jb.per_rate < 1)
         goto usage;
     if (dump) {
@@ -381,6 +654,13 @@ int main(int argc, char **argv)
         }
         printf("\n");
     }
+    printf("\nthe same traces imported (no restart marks; restarts found in the series: %s):\n",
+           jb.restarts ? "on" : "off");
+    for (int ri = 0; ri < NRATES; ri++) {
+        size_t cnt = ri == 0 ? jb.nonleak : jb.per_rate;
+        printf("  %s %.0f MB/h: leak %zu/%zu, insufficient %zu\n", ri ? "leaking" : "no leak",
+               rates[ri], jb.imp_flagged[ri], cnt, jb.imp_insufficient[ri]);
+    }
     size_t ins = 0;
     for (int ri = 0; ri < NRATES; ri++)
         ins += jb.insufficient[ri];
@@ -414,7 +694,9 @@ int main(int argc, char **argv)
     free(jb.first_hour);
     return 0;
 usage:
-    fprintf(stderr, "usage: leak-quality [-n NONLEAK] [-l PER_RATE] [-j THREADS] [-s SEED] "
-                    "[--dump ID FILE] [--window S] [--bucket S]\n");
+    fprintf(stderr,
+            "usage: leak-quality [-n NONLEAK] [-l PER_RATE] [-j THREADS] [-s SEED] "
+            "[--dump ID FILE] [--window S] [--bucket S] [--restarts 0|1]\n"
+            "       leak-quality --fail-fast [--hard N] [--main N] [-j THREADS] [-s SEED]\n");
     return 2;
 }

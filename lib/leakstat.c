@@ -158,10 +158,20 @@ int leakstat_theil_sen(const double *x, const double *y, const int *group, size_
     size_t ilo = nlo < 0 ? 0 : (size_t)nlo, ihi = nhi > pairs - 1 ? pairs - 1 : (size_t)nhi;
     if (ilo > pairs - 1)
         ilo = pairs - 1;
-    /* three selections over the whole array, O(N) each */
+    /* three selections, each in what the one before left above its rank (ilo <= mid <= ihi):
+     * after a selection of rank k every element before k is no larger and every one after no
+     * smaller, so the next rank is found among the elements after k */
     double lo = select_k(s, pairs, ilo);
-    double slope = median(s, pairs); /* needs the whole array for the even case */
-    double hi = select_k(s, pairs, ihi);
+    size_t mid = pairs / 2;
+    double slope = mid > ilo ? select_k(s + ilo + 1, pairs - ilo - 1, mid - ilo - 1) : s[ilo];
+    if (pairs % 2 == 0) { /* the even case: the mean with the largest of s[0..mid) */
+        double below = s[0];
+        for (size_t i = 1; i < mid; i++)
+            if (s[i] > below)
+                below = s[i];
+        slope = (slope + below) / 2;
+    }
+    double hi = ihi > mid ? select_k(s + mid + 1, pairs - mid - 1, ihi - mid - 1) : s[mid];
     size_t m = 0;
     for (size_t i = 0; i < n; i++)
         if (isfinite(x[i]) && isfinite(y[i]) && isfinite(y[i] - slope * x[i]))
@@ -423,6 +433,90 @@ void leakstat_opts_default(leakstat_opts *o)
     o->min_span_s = LEAKSTAT_MIN_SPAN_S;
 }
 
+/* Restarts without marks. A GC sawtooth falls back to the floor it keeps to; a restart falls
+ * to the baseline, below the floor the warm-up built: so a fall is measured against the lowest
+ * sample of the window before it (a monotonic queue of indices, reset at each restart found),
+ * with a margin of 10 robust sigmas of the sample noise or 5 % of that floor, the larger; and
+ * after it nothing in the next window falls more than half that margin below it (a new life
+ * warms up from its baseline; the falling half of a slow cycle keeps going down). */
+#define FALL_SIGMAS 10.0
+#define FALL_FRAC   0.05
+long leakstat_find_restarts(const double *t, const double *y, size_t n, double window_s,
+                            unsigned char *mark)
+{
+    if (!t || !y || !mark)
+        return ERR_INVAL;
+    if (!(window_s > 0))
+        window_s = LEAKSTAT_WINDOW_S;
+    double *d = malloc((n ? n : 1) * sizeof *d);
+    size_t *q = malloc((n ? n : 1) * sizeof *q);
+    if (!d || !q) {
+        free(d);
+        free(q);
+        return ERR_NOMEM;
+    }
+    size_t nd = 0;
+    double prev = NAN;
+    for (size_t i = 0; i < n; i++) {
+        if (!isfinite(t[i]) || !isfinite(y[i]))
+            continue;
+        if (isfinite(prev))
+            d[nd++] = y[i] - prev;
+        prev = y[i];
+    }
+    double sigma = 0;
+    if (nd > 1) {
+        double mid = median(d, nd);
+        for (size_t i = 0; i < nd; i++)
+            d[i] = fabs(d[i] - mid);
+        sigma = 1.4826 * median(d, nd) / sqrt(2.0);
+    }
+    /* d[i]: the lowest sample in (t[i], t[i] + window_s]: after a restart memory only rises
+     * (its warm-up), so nothing ahead is far below the fall; a floor that keeps sinking (the
+     * falling half of a slow cycle under a sawtooth) goes on below it */
+    size_t qa = 0, qb = 0; /* queue q[qa..qb): indices, y ascending (front: the lowest) */
+    for (size_t k = n; k-- > 0;) {
+        d[k] = INFINITY;
+        if (!isfinite(t[k]) || !isfinite(y[k]))
+            continue;
+        while (qa < qb && t[q[qa]] > t[k] + window_s)
+            qa++;
+        if (qa < qb)
+            d[k] = y[q[qa]];
+        while (qb > qa && y[q[qb - 1]] >= y[k])
+            qb--;
+        q[qb++] = k; /* each index once: qb <= n */
+    }
+    memset(mark, 0, n);
+    qa = qb = 0;
+    long found = 0;
+    double last_t = -INFINITY;
+    for (size_t i = 0; i < n; i++) {
+        if (!isfinite(t[i]) || !isfinite(y[i]) || t[i] < last_t)
+            continue;
+        last_t = t[i];
+        while (qa < qb && t[q[qa]] < t[i] - window_s)
+            qa++;
+        if (qa < qb) {
+            double floor_y = y[q[qa]];
+            double margin = FALL_SIGMAS * sigma;
+            if (margin < FALL_FRAC * fabs(floor_y))
+                margin = FALL_FRAC * fabs(floor_y);
+            if (y[i] < floor_y - margin && !(d[i] < y[i] - margin / 2)) {
+                mark[i] = 1;
+                found++;
+                qa = qb = 0; /* a new life: its floor starts here */
+            }
+        }
+        while (qb > qa && y[q[qb - 1]] >= y[i])
+            qb--;
+        q[qb++] = i;
+    }
+    free(d);
+    free(q);
+    return found;
+}
+
 /* A segment of the input: raw index range and its usable samples. */
 typedef struct seg_span {
     size_t a, b;   /* samples [a, b) */
@@ -593,6 +687,51 @@ static size_t count_from(const double *t, const double *y, const seg_span *s, do
     return c;
 }
 
+/* Growth that slows down: the points of the last half of each pooled segment (t >= mid[i])
+ * fitted alone. A leak grows as fast late as early; a saturating warm-up that the warm-up
+ * detector took for settled (its tail within the noise of the floor ahead) grows ever less.
+ * Warming when the late slope is under half the pooled one: no leak, and below from the late
+ * fit. A leak must also show in the late half (its lower end above the threshold). Returns 0
+ * or ERR_NOMEM. */
+#define WARMING_RATIO 0.5
+static int check_warming(const double *t, const double *y, const int *g, const double *mid,
+                         size_t n, double conf, double thr, leakstat_result *out)
+{
+    double *lt = malloc((n ? n : 1) * 2 * sizeof *lt);
+    int *lg = malloc((n ? n : 1) * sizeof *lg);
+    if (!lt || !lg) {
+        free(lt);
+        free(lg);
+        return ERR_NOMEM;
+    }
+    double *ly = lt + n;
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++)
+        if (t[i] >= mid[i]) {
+            lt[m] = t[i];
+            ly[m] = y[i];
+            lg[m] = g[i];
+            m++;
+        }
+    leakstat_fit f;
+    int r = leakstat_theil_sen(lt, ly, lg, m, conf, &f);
+    free(lt);
+    free(lg);
+    if (r == ERR_NOMEM)
+        return r;
+    if (r != 0)
+        return 0;
+    out->late = f;
+    if (f.slope < WARMING_RATIO * out->fit.slope) {
+        out->warming = 1;
+        out->leak = 0;
+        out->below = f.hi < thr;
+    }
+    if (f.lo <= thr)
+        out->leak = 0; /* a leak grows in the last half too: it must show there as well */
+    return 0;
+}
+
 int leakstat_analyze(const double *t, const double *y, const int *seg, size_t n,
                      const leakstat_opts *o, leakstat_result *out)
 {
@@ -605,15 +744,37 @@ int leakstat_analyze(const double *t, const double *y, const int *seg, size_t n,
     }
     memset(out, 0, sizeof *out);
     out->samples = n;
+    int *seg2 = NULL; /* seg with the restarts found in the series added */
+    if (o->restarts) {
+        unsigned char *mark = malloc(n);
+        seg2 = malloc(n * sizeof *seg2);
+        long f = mark && seg2 ? leakstat_find_restarts(t, y, n, o->window_s, mark) : ERR_NOMEM;
+        if (f < 0) {
+            free(mark);
+            free(seg2);
+            return (int)f;
+        }
+        int cur = 0;
+        for (size_t i = 0; i < n; i++) {
+            cur += i > 0 && ((seg && seg[i] != seg[i - 1]) || mark[i]);
+            seg2[i] = cur;
+        }
+        out->restarts_found = (size_t)f;
+        free(mark);
+        seg = seg2;
+    }
     size_t nseg = 1; /* count first: the table is as large as the segments, not the samples */
     for (size_t i = 1; seg && i < n; i++)
         nseg += seg[i] != seg[i - 1];
     seg_span *sp = malloc(nseg * sizeof *sp);
-    if (!sp)
+    if (!sp) {
+        free(seg2);
         return ERR_NOMEM;
+    }
     size_t ns = scan_segments(t, y, seg, n, sp, &out->samples_skipped);
     if (out->samples_skipped == n) {
         free(sp);
+        free(seg2);
         return ERR_INVAL;
     }
     out->segments_total = ns;
@@ -625,19 +786,23 @@ int leakstat_analyze(const double *t, const double *y, const int *seg, size_t n,
 
     /* envelope points of every segment, then the pooled points (a subset, in place) */
     size_t cap = LEAKSTAT_MAX_POINTS;
-    double *et = calloc(2 * cap, sizeof *et); /* calloc: gcc cannot see every point is set */
+    double *et = calloc(3 * cap, sizeof *et); /* calloc: gcc cannot see every point is set */
     int *eg = calloc(cap, sizeof *eg);
     if (!et || !eg) {
         free(sp);
         free(et);
         free(eg);
+        free(seg2);
         return ERR_NOMEM;
     }
+    double *emid = et + 2 * cap; /* per pooled point: the middle of its segment's used span */
     double *ey = et + cap;
-    size_t used = 0;      /* pooled points so far */
-    int gid = 0;          /* next group id: one per segment, more where a step splits it */
-    size_t buckets = 0;   /* bucket minima after warm-up, pooled segments */
-    double span_used = 0; /* seconds after warm-up, pooled segments */
+    size_t used = 0;               /* pooled points so far */
+    int gid = 0;                   /* next group id: one per segment, more where a step splits it */
+    size_t buckets = 0;            /* bucket minima after warm-up, pooled segments */
+    double span_used = 0;          /* seconds after warm-up, pooled segments */
+    size_t npooled = 0;            /* pooled segments */
+    leakstat_segment *only = NULL; /* the last pooled one (reported) */
     int rc = 0;
     for (size_t si = 0; si < ns; si++) {
         seg_span *s = &sp[si];
@@ -716,6 +881,10 @@ int leakstat_analyze(const double *t, const double *y, const int *seg, size_t n,
             continue; /* reported, not pooled */
         if (rep)
             rep->pooled = 1;
+        npooled++;
+        only = rep;
+        for (size_t i = 0; i < kept; i++)
+            emid[used + i] = (from + s->t1) / 2;
         used += kept;
         buckets += nb;
         span_used += s->t1 - from;
@@ -723,7 +892,11 @@ int leakstat_analyze(const double *t, const double *y, const int *seg, size_t n,
     }
     out->nsegments = ns < LEAKSTAT_MAX_SEGMENTS ? ns : LEAKSTAT_MAX_SEGMENTS;
     if (rc == 0) {
-        int r = leakstat_theil_sen(et, ey, eg, used, conf, &out->fit);
+        /* one pooled segment: its own fit is the pooled one (same points, same groups) */
+        int r = npooled == 1 && only ? (only->fit.pairs >= 2 ? 0 : ERR_INVAL)
+                                     : leakstat_theil_sen(et, ey, eg, used, conf, &out->fit);
+        if (npooled == 1 && only && r == 0)
+            out->fit = only->fit;
         if (r == ERR_NOMEM)
             rc = r;
         else if (r != 0)
@@ -735,8 +908,11 @@ int leakstat_analyze(const double *t, const double *y, const int *seg, size_t n,
             out->leak = out->fit.lo > o->threshold_bps;
             out->below = out->fit.hi < o->threshold_bps;
         }
+        if (rc == 0 && !out->insufficient && out->fit.slope > 0)
+            rc = check_warming(et, ey, eg, emid, used, conf, o->threshold_bps, out);
     }
     free(sp);
+    free(seg2);
     free(et);
     free(eg);
     return rc;

@@ -94,6 +94,8 @@ typedef struct leakstat_opts {
                              0: LEAKSTAT_WINDOW_S; < 0: off (bucket minima only) */
     double min_span_s;    /* less data after warm-up than this: insufficient (default
                              LEAKSTAT_MIN_SPAN_S; short test runs lower it) */
+    int restarts;         /* 1: also start a segment at every restart found in the series
+                             itself (leakstat_find_restarts); 0 (the default): seg only */
 } leakstat_opts;
 
 typedef struct leakstat_segment {
@@ -122,7 +124,24 @@ typedef struct leakstat_result {
     size_t points_dropped;  /* about how many bucket minima did not fit LEAKSTAT_MAX_POINTS
                                (thousands of tiny segments); segments left with no point are not
                                pooled */
+    size_t restarts_found;  /* with opts.restarts: segments started at a fall in the series */
+    int warming;            /* 1: growth that slows down (the last half of each pooled segment
+                               grows less than half as fast): a saturating warm-up still going
+                               on; leak = 0 and below says whether the last half is under the
+                               threshold. A leak also needs late.lo above the threshold */
+    leakstat_fit late;      /* the fit of those last halves (all 0 when not computed) */
 } leakstat_result;
+
+/* Restarts in a series that carries no restart marks (an import): a sample more than
+ * max(10 robust sigmas of the noise, 5 % of the floor) below the lowest sample of the
+ * window_s seconds before it (window_s <= 0: LEAKSTAT_WINDOW_S) starts a new life, unless a
+ * sample of the window_s after it is more than half that margin lower still. A GC
+ * sawtooth falls back to its floor, not below it; a restart falls to the baseline, below the
+ * floor the warm-up built. Sigma: 1.4826 MAD of neighbour differences / sqrt(2). Writes
+ * mark[i] = 1 where a new life starts (else 0; non-finite samples 0); returns how many, or
+ * ERR_INVAL (NULL input) / ERR_NOMEM (mark untouched). O(n) time and scratch. */
+long leakstat_find_restarts(const double *t, const double *y, size_t n, double window_s,
+                            unsigned char *mark);
 
 /* threshold 10 MB/h, detect warm-up, automatic bucket, 0.95, 30 min rolling window */
 void leakstat_opts_default(leakstat_opts *o);
@@ -133,6 +152,8 @@ void leakstat_opts_default(leakstat_opts *o);
  * at least 60 s, or for D < 2 h at least 10 mean sample intervals (1 s to 60 s).
  * insufficient = 1 (then leak = 0, below = 0) when the pooled segments hold fewer than
  * LEAKSTAT_MIN_POINTS bucket minima or less than LEAKSTAT_MIN_SPAN_S after warm-up.
+ * With o->restarts, falls found by leakstat_find_restarts start segments too (restarts_found);
+ * growth that slows down sets warming and never a leak (see leakstat_result.warming).
  * Returns 0 and fills *out; ERR_INVAL when n == 0, t, y or out is NULL, or no sample is usable;
  * ERR_NOMEM (out then partly filled: do not use it). The input is not modified. The caller owns
  * *out (about 27 KB: allocate it rather than put it on a small stack). */

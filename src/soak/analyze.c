@@ -31,6 +31,7 @@
 #include "ctl.h"
 #include "errcode.h"
 #include "gate.h"
+#include "failfast.h"
 #include "leakstat.h"
 #include "postcheck.h"
 #include "cntrend.h"
@@ -81,6 +82,8 @@ typedef struct run_data {
     size_t rows_skipped, rows_skipped_time; /* of a CSV import (csvseries.h) */
     cntrend_input cnt; /* fds and threads while the service ran (the fds and threads gates) */
     const opts *o;
+    char stopped_by[64]; /* the gate fail-fast stopped the run for ("" none) */
+    double stopped_elapsed_s;
 } run_data;
 
 enum { MEM_RSS, MEM_PSS };
@@ -167,10 +170,9 @@ static int fold_sample(void *ud, const store_sample *s)
     return r->failed;
 }
 
-static int fold_row(void *ud, const csvseries_row *row)
+/* A row of an imported series as the samples columns (NAN where the import has nothing). */
+static void row_cols(const csvseries_row *row, double *v)
 {
-    run_data *r = ud;
-    double v[STORE_NCOLS];
     for (int c = 0; c < STORE_NCOLS; c++)
         v[c] = NAN;
     v[STORE_COL_t] = row->t;
@@ -179,6 +181,13 @@ static int fold_row(void *ud, const csvseries_row *row)
     v[STORE_COL_pss_bytes] = row->pss;
     v[STORE_COL_cpu_percent] = row->cpu;
     v[STORE_COL_procs] = 1; /* the process was there */
+}
+
+static int fold_row(void *ud, const csvseries_row *row)
+{
+    run_data *r = ud;
+    double v[STORE_NCOLS];
+    row_cols(row, v);
     fold(r, v);
     return r->failed;
 }
@@ -224,6 +233,12 @@ static int load_db(const char *dir, run_data *r, char *err, size_t errlen)
         runrec_value_num(r->rr, "data_lost", &r->lost);
     else if (ctl_running_pid(dir) <= 0)
         r->lost = 1;
+    /* --fail-fast's stop (run.c): runrec_value and runrec_value_num return 1 when found */
+    if (runrec_value(r->rr, "stopped_by_gate", r->stopped_by, sizeof r->stopped_by) != 1)
+        r->stopped_by[0] = '\0';
+    if (r->stopped_by[0] &&
+        runrec_value_num(r->rr, "stopped_by_elapsed_s", &r->stopped_elapsed_s) != 1)
+        r->stopped_elapsed_s = 0;
     r->source = "samples.db";
     return 0;
 }
@@ -307,6 +322,9 @@ static int analyze_leak(run_data *r, const opts *o, double threshold_mbh, leak *
     out->input_bucket_s = ls->width_s;
     leakstat_opts lo;
     cntrend_leak_opts(o, threshold_mbh * MB / 3600.0, &lo);
+    /* a series imported from another tool has no restart marks: a restart shows only as a
+     * fall (docs/leak-verdict.md); soak's own record marks every restart */
+    lo.restarts = r->rr == NULL;
     int rcode = ls->n ? leakstat_analyze(ls->t, ls->y, ls->seg, ls->n, &lo, &out->res) : 0;
     if (!ls->n)
         out->res.insufficient = 1;
@@ -334,6 +352,9 @@ static const char *leak_words(const leak *lk)
         return "too little data";
     if (lk->res.leak)
         return "LEAK";
+    if (lk->res.warming)
+        return lk->res.below ? "no leak: a warm-up that slowed down, now under the threshold"
+                             : "no leak shown: still warming up (growth slowing down)";
     return lk->res.below ? "no leak"
                          : "no leak shown, but growth not shown to be under the threshold";
 }
@@ -551,6 +572,8 @@ static char *analysis_json(run_data *r, const leak *lk)
     /* the success metric: growth shown to be under the threshold (the gate's pass condition) */
     cJSON_AddBoolToObject(j, "growth_shown_below_threshold", sufficient && lk->res.below);
     cJSON_AddBoolToObject(j, "insufficient_data", !sufficient);
+    cJSON_AddBoolToObject(j, "still_warming_up", sufficient && lk->res.warming);
+    cJSON_AddNumberToObject(j, "restarts_found_in_series", (double)lk->res.restarts_found);
     cJSON_AddStringToObject(j, "method",
                             "lower envelope, pooled Theil-Sen slope within segments, Sen's "
                             "interval; leak when the interval's lower end is above the "
@@ -625,10 +648,15 @@ static void fmt_value(const gate_result *g, char *buf, size_t n)
         snprintf(buf, n, "%.4g%s%s", g->value, *g->unit ? " " : "", g->unit);
 }
 
-static char *verdict_json(const gate_result *gs, size_t n, int pass, const run_data *r)
+static char *verdict_json(const run_data *r, const gate_result *gs, size_t n, int pass)
 {
     cJSON *j = cJSON_CreateObject();
     cJSON_AddBoolToObject(j, "pass", pass);
+    if (r->stopped_by[0]) { /* --fail-fast stopped the run: which gate, when */
+        cJSON *sb = cJSON_AddObjectToObject(j, "stopped_by");
+        cJSON_AddStringToObject(sb, "gate", r->stopped_by);
+        cJSON_AddNumberToObject(sb, "elapsed_s", r->stopped_elapsed_s);
+    }
     cJSON_AddNumberToObject(j, "rows_skipped", (double)r->rows_skipped);
     cJSON_AddNumberToObject(j, "rows_skipped_time", (double)r->rows_skipped_time);
     cJSON *arr = cJSON_AddArrayToObject(j, "gates");
@@ -903,7 +931,7 @@ static int write_outputs(run_data *r, const leak *lk, const char *out_dir, int p
     char err[512];
     int rc = 0;
     char *aj = analysis_json(r, lk);
-    char *vj = verdict_json(r->gs, r->ngs, pass, r);
+    char *vj = verdict_json(r, r->gs, r->ngs, pass);
     char *md = summary_md(r, lk, r->gs, r->ngs, pass);
     char *ju = junit_xml(r->gs, r->ngs);
     if (!aj || !vj || !md || !ju) {
@@ -983,10 +1011,15 @@ int analyze_run(const analyze_args *a)
         eval_gate(&r, &lk, &r.gs[i]);
         pass &= r.gs[i].passed;
     }
+    if (r.stopped_by[0])
+        pass = 0; /* a gate was decided while the run was live */
     if ((rc = write_outputs(&r, &lk, out_dir, pass)) != 0)
         goto out;
     if (!a->quiet || !pass) {
         printf("soak: verdict %s (%s)\n", pass ? "PASS" : "FAIL", out_dir);
+        if (r.stopped_by[0])
+            printf("  stopped by fail-fast: gate %s after %.0f s\n", r.stopped_by,
+                   r.stopped_elapsed_s);
         for (size_t i = 0; i < r.ngs; i++) {
             char v[64];
             fmt_value(&r.gs[i], v, sizeof v);
@@ -1006,6 +1039,79 @@ int analyze_run(const analyze_args *a)
 out:
     run_data_free(&r);
     free(r.gs);
+    return rc;
+}
+
+/* ---- fail-fast replay ------------------------------------------------------------------ */
+
+typedef struct replay {
+    failfast *ff;
+    size_t n;
+    int rc; /* ERR_NOMEM */
+} replay;
+
+static int replay_one(replay *rp, const double *v)
+{
+    rp->n++;
+    int r = failfast_add(rp->ff, v, NAN, NAN);
+    if (r < 0)
+        rp->rc = r;
+    return r != 0; /* decided (or no memory): the rest is not needed */
+}
+
+static int replay_row(void *ud, const csvseries_row *row)
+{
+    double v[STORE_NCOLS];
+    row_cols(row, v);
+    return replay_one(ud, v);
+}
+
+static int replay_sample(void *ud, const store_sample *s)
+{
+    double v[STORE_NCOLS];
+    for (int c = 0; c < STORE_NCOLS; c++)
+        v[c] = store_sample_get(s, (store_col)c);
+    return replay_one(ud, v);
+}
+
+int analyze_replay_fail_fast(const analyze_args *a)
+{
+    replay rp = {.ff = malloc(sizeof(failfast))};
+    /* an import has no restart marks: they are looked for in the series */
+    if (!rp.ff || failfast_init_opts(rp.ff, a->o, a->samples_file != NULL)) {
+        free(rp.ff);
+        fprintf(stderr, "soak: out of memory\n");
+        return ERR_NOMEM;
+    }
+    char err[512] = "";
+    int rc;
+    runrec *rr = NULL;
+    if (a->samples_file) {
+        rc = csvseries_stream(a->samples_file, replay_row, &rp, NULL, err, sizeof err);
+        if (rc < 0 && rc != ERR_NOMEM)
+            rc = rc == ERR_NOENT || rc == ERR_NODATA ? rc : ERR_PARSE;
+    } else if ((rc = runrec_open(a->run_dir, &rr, err, sizeof err)) == 0) {
+        rc = runrec_samples(rr, 0, replay_sample, &rp);
+        if (rc < 0 && rc != ERR_NOMEM) {
+            snprintf(err, sizeof err, "cannot read '%s': %s", runrec_path(rr), runrec_errmsg(rr));
+            rc = ERR_IO;
+        }
+    }
+    runrec_close(rr);
+    if (rp.rc)
+        rc = rp.rc;
+    if (rc < 0) {
+        fprintf(stderr, "soak: %s\n", rc == ERR_NOMEM ? "out of memory" : err);
+    } else {
+        printf("soak: fail-fast replay: %zu samples, %zu memory looks\n", rp.n, rp.ff->looks);
+        if (rp.ff->decided)
+            printf("%.0f %s\n", rp.ff->elapsed_s, rp.ff->gate);
+        else
+            printf("never\n");
+        rc = rp.ff->decided ? ANALYZE_FAIL : ANALYZE_PASS;
+    }
+    failfast_free(rp.ff);
+    free(rp.ff);
     return rc;
 }
 

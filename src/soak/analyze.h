@@ -36,6 +36,12 @@ int analyze_exit_code(int rc);
 /* analyze_exit_code(analyze_run(a)). */
 int analyze_main(const analyze_args *a);
 
+/* `soak analyze --replay-fail-fast`: feeds the samples (a->samples_file, or a->run_dir's
+ * samples.db) to failfast.h as the live run does and prints, as its last line, `never` or
+ * `ELAPSED GATE` (seconds from the first sample, the gate's name). Writes no file. Returns
+ * ANALYZE_PASS (never), ANALYZE_FAIL (it would stop), or a negative ERR_* as analyze_run. */
+int analyze_replay_fail_fast(const analyze_args *a);
+
 /* Loads the configuration a run recorded (run.config in samples.db) into o, over defaults;
  * keys this soak does not know (a newer or older record) are left out. Returns 0, or
  * ERR_NOENT / ERR_PARSE (not a soak run, no recorded configuration) / ERR_CONFIG (a value

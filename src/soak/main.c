@@ -107,6 +107,17 @@ static int take_skip_preflight(int *argc, char **argv)
     return found;
 }
 
+/* A bare --fail-fast (before "--") is --fail-fast=true: the settings table's flags take a
+ * value, this one reads better without. Rewrites argv in place (the pointer only). */
+static void run_bare_flags(int argc, char **argv)
+{
+    static char fail_fast_true[] = "--fail-fast=true";
+    for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+        if (!strcmp(argv[i], "--fail-fast") &&
+            (i + 1 >= argc || (strcmp(argv[i + 1], "true") && strcmp(argv[i + 1], "false"))))
+            argv[i] = fail_fast_true;
+}
+
 static int cmd_run(int argc, char **argv)
 {
     static opts o;
@@ -114,6 +125,7 @@ static int cmd_run(int argc, char **argv)
     settings_cli cli;
     opts_init(&o);
     int skip_pf = take_skip_preflight(&argc, argv);
+    run_bare_flags(argc, argv);
     if (opts_args(&o, argc, argv, &cli, err, sizeof err)) {
         fprintf(stderr, "soak: %s\n", err);
         opts_free(&o);
@@ -159,6 +171,8 @@ static int cmd_run(int argc, char **argv)
 static const char usage_analyze[] =
     "usage: soak analyze [-c soak.yaml] [--set key=value]... [--samples FILE] [--out DIR] "
     "[RUN_DIR]\n"
+    "       soak analyze --replay-fail-fast [-c soak.yaml] [--set key=value]... "
+    "(--samples FILE | RUN_DIR)\n"
     "\n"
     "Decides whether memory leaks and evaluates the gates (the runbook's Success Metrics\n"
     "table and your own, see docs/gates.md) over a run's samples.db, or over a series\n"
@@ -166,12 +180,15 @@ static const char usage_analyze[] =
     "elapsed_s,rss_bytes[,cpu_percent,pss_bytes]). Writes resources.analysis.json,\n"
     "verdict.json, summary.md and junit.xml into --out (default: RUN_DIR, or the CSV's folder).\n"
     "Settings come from -c, else from the configuration the run recorded.\n"
+    "--replay-fail-fast: what --fail-fast would have done on these samples; the last line is\n"
+    "'never' or 'ELAPSED GATE' (exit 0 or 1); no file is written.\n"
     "exit: 0 every gate passes, 1 a gate fails, 2 bad input, 3 the outputs cannot be written\n";
 
 static int cmd_analyze(int argc, char **argv)
 {
     static opts o;
     const char *cfg = NULL, *samples = NULL, *out = NULL, *dir = NULL;
+    int replay = 0; /* --replay-fail-fast */
     char err[512];
     opts_init(&o);
     int rc = SOAK_EXIT_USAGE;
@@ -196,6 +213,8 @@ static int cmd_analyze(int argc, char **argv)
             out = argv[++i];
         else if (!strcmp(a, "--set"))
             i++;
+        else if (!strcmp(a, "--replay-fail-fast"))
+            replay = 1;
         else if (a[0] == '-') {
             fprintf(stderr, "soak: unknown option '%s' (see 'soak analyze --help')\n", a);
             goto out;
@@ -231,7 +250,7 @@ static int cmd_analyze(int argc, char **argv)
         }
     analyze_args aa = {
         .run_dir = samples ? NULL : dir, .samples_file = samples, .out_dir = out, .o = &o};
-    rc = analyze_main(&aa);
+    rc = replay ? analyze_exit_code(analyze_replay_fail_fast(&aa)) : analyze_main(&aa);
 out:
     opts_free(&o);
     return rc;

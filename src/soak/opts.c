@@ -245,6 +245,18 @@ static const settings_key opt_table[] = {
          "under it. The memory_growth gate passes only when growth is shown to be under it"),
     DUR("leak_min_span", leak_min_span_ms, "30m", 0, NULL,
         "less memory data than this after warm-up gives no leak verdict (no-data)"),
+    {.name = "fail_fast",
+     .type = SETTINGS_BOOL,
+     .def = "false",
+     .flag = "--fail-fast",
+     .off = F(fail_fast),
+     .help = "stop the run as soon as a gate can no longer pass (docs/soak-run.md); the "
+             "verdict says which gate and when"},
+    DUR("fail_fast_zombie_grace", fail_fast_zombie_grace_ms, "5m", 0, NULL,
+        "with fail_fast: zombies present longer than this stop the run"),
+    SIZE("fail_fast_cycle", fail_fast_cycle, "128MB", 0,
+         "with fail_fast: memory growth that the slowest plausible cycle can explain (peak to "
+         "peak); a leak stops the run only once it has grown more (docs/leak-verdict.md)"),
     STR("optional_gates", optional_gates, "orphan_orders,security", NULL,
         "gates that pass when their data is missing (comma-separated names)"),
     {.name = "gates",

@@ -85,6 +85,12 @@ typedef struct opts {
     opts_leak_rule leak_rule;      /* when growth counts as a leak (docs/leak-verdict.md) */
     uint64_t leak_min_span_ms;     /* less data after warm-up: no leak verdict */
     char optional_gates[OPTS_STR]; /* comma-separated gate names whose missing data passes */
+
+    /* fail-fast (src/soak/failfast.h): stop the run once a gate can no longer pass */
+    int fail_fast;                      /* 1: check the gates while the run is live */
+    uint64_t fail_fast_zombie_grace_ms; /* zombies present longer than this stop the run */
+    uint64_t fail_fast_cycle;           /* bytes of growth a slow cycle can explain */
+
     /* gates: name -> expression (docs/gates.md); the runbook's table by default */
     size_t ngates;
     char gate_names[OPTS_MAX_GATES][64];

@@ -60,6 +60,7 @@
 #include "cgroup.h"
 #include "ctl.h"
 #include "endpoints.h"
+#include "failfast.h"
 #include "errcode.h"
 #include "logcap.h"
 #include "patterns.h"
@@ -153,6 +154,7 @@ typedef struct sv {
     uint64_t slow_last_ms;
     unsigned slow_zombies;   /* the peak of zombies seen: a higher count triggers a pass */
     uint64_t slow_zombie_ms; /* the last pass for zombies (at most one per 10 s) */
+    failfast *ff;            /* --fail-fast: the gates checked live; NULL when off */
 } sv;
 
 static void sv_sample(uv_timer_t *t);
@@ -1020,6 +1022,42 @@ static void sv_diagnose_at_end(sv *s, const opts *o, int verdict)
     }
 }
 
+/* ---- fail-fast (failfast.h): every sample goes in; a decided gate stops the run --------- */
+
+static int sv_fail_fast_init(sv *s, char *err, size_t errlen)
+{
+    if (!s->o->fail_fast)
+        return 0;
+    s->ff = malloc(sizeof *s->ff);
+    if (!s->ff || failfast_init_opts(s->ff, s->o, 0)) { /* restarts: the record marks them */
+        free(s->ff);
+        s->ff = NULL;
+        snprintf(err, errlen, "out of memory");
+        return ERR_NOMEM;
+    }
+    return 0;
+}
+
+static void sv_fail_fast(sv *s, const store_sample *m, uint64_t now)
+{
+    if (!s->ff || s->ff->decided || s->rs.state == RS_STOPPING)
+        return;
+    double v[STORE_NCOLS];
+    for (int c = 0; c < STORE_NCOLS; c++)
+        v[c] = store_sample_get(m, (store_col)c);
+    int rc = failfast_add(s->ff, v, (double)s->sup.crashes, (double)s->rs.hangs);
+    if (rc != 1)
+        return;
+    char n[32];
+    store_set_run(s->db, "stopped_by_gate", s->ff->gate);
+    snprintf(n, sizeof n, "%.0f", s->ff->elapsed_s);
+    store_set_run(s->db, "stopped_by_elapsed_s", n);
+    fprintf(stderr, "soak: fail-fast: gate '%s' can no longer pass after %s s: stopping the run\n",
+            s->ff->gate, n);
+    /* a fail-fast stop is an interrupted run: sv_archive writes its archive after the verdict */
+    sv_apply(s, sup_stop(&s->sup, SUP_CAUSE_FAIL_FAST, now));
+}
+
 static void sv_sample(uv_timer_t *t)
 {
     sv *s = t->data;
@@ -1061,6 +1099,7 @@ static void sv_sample(uv_timer_t *t)
         sv_store_pattern_counts(s);
     s->rs.samples++;
     statusline_update(s->sl, &s->rs, now);
+    sv_fail_fast(s, &m, now);
 }
 
 static void sv_ckpt_work(uv_work_t *w)
@@ -1477,6 +1516,8 @@ int run_soak(opts *o)
         }
     }
     s->sl = statusline_new(o->status, o->duration_ms);
+    if (sv_fail_fast_init(s, err, sizeof err))
+        goto fail_loop;
 
     uv_timer_start(&s->end_timer, sv_on_end, o->duration_ms, 0);
     uv_timer_start(&s->ckpt_timer, sv_ckpt_tick, 10000, 10000);
@@ -1575,6 +1616,11 @@ out:
     treekill_free(s->tk);
     patterns_free(s->pat);
     cgroup_free(s->cg);
+    if (s->ff) {
+        failfast_free(s->ff);
+        free(s->ff);
+        s->ff = NULL;
+    }
     if (o->analyze && s->rs.samples && code != SOAK_EXIT_ERROR && code != SOAK_EXIT_USAGE) {
         /* the verdict decides the exit code: the gates include crashes == 0 */
         analyze_args aa = {.run_dir = s->artifacts_dir, .o = o};

@@ -342,6 +342,8 @@ const char *sup_cause_text(sup_cause c)
         return "stopped by SIGHUP";
     case SUP_CAUSE_SIGTERM:
         break;
+    case SUP_CAUSE_FAIL_FAST:
+        return "stopped by fail-fast";
     }
     return "stopped by SIGTERM";
 }

@@ -151,6 +151,7 @@ typedef enum sup_cause {
     SUP_CAUSE_SIGINT,
     SUP_CAUSE_SIGTERM, /* also `soak stop` */
     SUP_CAUSE_SIGHUP,
+    SUP_CAUSE_FAIL_FAST, /* a gate could no longer pass (--fail-fast) */
 } sup_cause;
 
 /* How the run ended. */
