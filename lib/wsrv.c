@@ -163,6 +163,8 @@ const char *wsrv_req_header(wsrv_req *r, const char *name)
         n = lws_hdr_copy(r->conn->wsi, val, sizeof val, WSI_TOKEN_HTTP_CONTENT_TYPE);
     else if (!strcmp(name, "user-agent"))
         n = lws_hdr_copy(r->conn->wsi, val, sizeof val, WSI_TOKEN_HTTP_USER_AGENT);
+    else if (!strcmp(name, "authorization"))
+        n = lws_hdr_copy(r->conn->wsi, val, sizeof val, WSI_TOKEN_HTTP_AUTHORIZATION);
     else if (lws_hdr_custom_length(r->conn->wsi, key, (int)strlen(key)) >= 0)
         n = lws_hdr_custom_copy(r->conn->wsi, val, sizeof val, key, (int)strlen(key));
     if (n < 0)

@@ -888,7 +888,8 @@ int analyze_run(const analyze_args *a)
     rc = a->samples_file ? load_csv(a->samples_file, &r, err, sizeof err)
                          : load_db(a->run_dir, &r, err, sizeof err);
     if (rc) {
-        fprintf(stderr, "soak: %s\n", err);
+        if (!a->silent)
+            fprintf(stderr, "soak: %s\n", err);
         goto out;
     }
     /* without a scraped reconnect counter, the default reconnect gate reads the log pattern */
@@ -905,7 +906,8 @@ int analyze_run(const analyze_args *a)
     }
     leak lk;
     if ((rc = analyze_leak(&r, o, threshold, &lk, err, sizeof err)) != 0) {
-        fprintf(stderr, "soak: %s\n", err);
+        if (!a->silent)
+            fprintf(stderr, "soak: %s\n", err);
         goto out;
     }
     int pass = 1;
@@ -915,7 +917,7 @@ int analyze_run(const analyze_args *a)
     }
     if ((rc = write_outputs(&r, &lk, out_dir, pass)) != 0)
         goto out;
-    if (!a->quiet || !pass) {
+    if (!a->silent && (!a->quiet || !pass)) {
         printf("soak: verdict %s (%s)\n", pass ? "PASS" : "FAIL", out_dir);
         for (size_t i = 0; i < r.ngs; i++) {
             char v[64];

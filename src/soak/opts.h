@@ -82,6 +82,7 @@ typedef struct opts {
     size_t argc;
     char *argv[OPTS_MAX_ARGS + 1]; /* owned strings, NULL-terminated */
     char config_path[OPTS_STR];    /* "" when no file */
+    char listen_auth_file[OPTS_STR]; /* basic auth of --listen: a file with user:password */
 } opts;
 
 /* Fills o with the defaults. */
