@@ -41,7 +41,8 @@ static void on_request(void *ud, wsrv_req *r)
     sbuf_init(&body, HTTPD_MAX_BODY);
     const char *extra = NULL;
     if (h->handler_ex) {
-        httpd_req q = {path, wsrv_req_query(r), wsrv_req_header(r, "authorization"), NULL};
+        const char *auth = wsrv_req_header(r, "authorization");
+        httpd_req q = {path, wsrv_req_query(r), auth && auth[0] ? auth : NULL, NULL};
         h->handler_ex(h->ud, &q, &status, &ctype, &body);
         extra = q.extra_headers;
     } else {

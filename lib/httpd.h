@@ -59,7 +59,7 @@ void httpd_stop(httpd *h);
 /* ---- requests with their query and headers (an addition; httpd_start is unchanged) ---- */
 
 /* One request as httpd_ex_fn sees it. path as for httpd_handler_fn; query "" when none (lws
- * decodes %XX escapes, see wsrv_req_query); authorization: the Authorization header or NULL.
+ * decodes %XX escapes, see wsrv_req_query); authorization: the Authorization header, NULL when absent or empty.
  * The strings live during the call only. The handler may set extra_headers to a static
  * string of lines "Name: value\r\n" (e.g. "WWW-Authenticate: Basic realm=\"soak\"\r\n"). */
 typedef struct httpd_req {

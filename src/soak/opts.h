@@ -80,8 +80,8 @@ typedef struct opts {
     char gate_exprs[OPTS_MAX_GATES][OPTS_STR];
     /* the service: from `-- COMMAND ARGS` or the `command` list in the file */
     size_t argc;
-    char *argv[OPTS_MAX_ARGS + 1]; /* owned strings, NULL-terminated */
-    char config_path[OPTS_STR];    /* "" when no file */
+    char *argv[OPTS_MAX_ARGS + 1];   /* owned strings, NULL-terminated */
+    char config_path[OPTS_STR];      /* "" when no file */
     char listen_auth_file[OPTS_STR]; /* basic auth of --listen: a file with user:password */
 } opts;
 
