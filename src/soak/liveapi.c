@@ -317,6 +317,9 @@ struct liveapi {
     uint64_t refreshes;
     double last_ms; /* the last refresh's CPU time */
     int busy, closing;
+    cJSON *events;         /* the newest LIVEAPI_MAX_EVENTS timeline events, or NULL */
+    int64_t events_from;   /* the index of its first */
+    char *names;           /* the /api/metrics body, or NULL */
     char metric_want[256]; /* the scraped series a page asked for last */
     char metric_name[256]; /* the one metric_html draws */
     char *metric_html;
@@ -326,6 +329,9 @@ struct liveapi {
     char *w_verdict, *w_charts, *w_metric;
     size_t w_charts_len, w_metric_len;
     char w_metric_name[256]; /* set before the work is queued */
+    cJSON *w_events;
+    int64_t w_events_from;
+    char *w_names;
     double w_seconds;
 };
 
@@ -354,6 +360,51 @@ static char *read_small(const char *path, size_t cap, size_t *len)
     return buf;
 }
 
+static int event_json(void *ud, const runrec_event *e)
+{
+    cJSON *arr = ud, *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "t", e->t);
+    cJSON_AddStringToObject(o, "kind", e->name);
+    cJSON_AddStringToObject(o, "detail", e->detail ? e->detail : "");
+    cJSON_AddNumberToObject(o, "value", isfinite(e->value) ? e->value : 0);
+    cJSON_AddBoolToObject(o, "failure", e->failure);
+    cJSON_AddBoolToObject(o, "crash", e->crash);
+    cJSON_AddItemToArray(arr, o);
+    return 0;
+}
+
+static int name_json(void *ud, const char *name)
+{
+    cJSON_AddItemToArray(ud, cJSON_CreateString(name));
+    return 0;
+}
+
+/* The timeline's newest events and the scraped series' names, for /api/events and /api/metrics
+ * (so that no request opens the database). */
+static void refresh_lists(liveapi *l)
+{
+    runrec *rr = NULL;
+    char err[256];
+    l->w_events = NULL;
+    l->w_names = NULL;
+    if (runrec_open(l->dir, &rr, err, sizeof err) != 0)
+        return;
+    int64_t n = runrec_event_count(rr, RUNREC_EV_LANE);
+    l->w_events_from = n > LIVEAPI_MAX_EVENTS ? n - LIVEAPI_MAX_EVENTS : 0;
+    l->w_events = cJSON_CreateArray();
+    if (n < 0 || !l->w_events ||
+        runrec_events(rr, RUNREC_EV_LANE, l->w_events_from, LIVEAPI_MAX_EVENTS, event_json,
+                      l->w_events) < 0) {
+        cJSON_Delete(l->w_events);
+        l->w_events = NULL;
+    }
+    cJSON *o = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(o, "names");
+    if (runrec_metric_names(rr, LIVEAPI_MAX_NAMES, name_json, arr) == 0)
+        l->w_names = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    runrec_close(rr);
+}
+
 /* The worker thread: the live verdict (analyze over the live samples.db, silent) then the
  * charts, which draw the verdict's trend and warm-up. */
 static void refresh_work(uv_work_t *w)
@@ -378,6 +429,7 @@ static void refresh_work(uv_work_t *w)
     if (l->w_metric_name[0] && report_metric_chart(l->dir, l->w_metric_name, &l->w_metric,
                                                    &l->w_metric_len, err, sizeof err))
         l->w_metric = NULL;
+    refresh_lists(l);
     l->w_seconds = thread_cpu_s() - t0;
 }
 
@@ -390,6 +442,8 @@ static void refresh_done(uv_work_t *w, int status)
         free(l->w_verdict);
         free(l->w_charts);
         free(l->w_metric);
+        cJSON_Delete(l->w_events);
+        cJSON_free(l->w_names);
         liveapi_free(l);
         return;
     }
@@ -408,6 +462,17 @@ static void refresh_done(uv_work_t *w, int status)
         l->metric_len = l->w_metric_len;
         snprintf(l->metric_name, sizeof l->metric_name, "%s", l->w_metric_name);
     }
+    if (l->w_events) {
+        cJSON_Delete(l->events);
+        l->events = l->w_events;
+        l->events_from = l->w_events_from;
+    }
+    if (l->w_names) {
+        cJSON_free(l->names);
+        l->names = l->w_names;
+    }
+    l->w_events = NULL;
+    l->w_names = NULL;
     l->w_verdict = l->w_charts = l->w_metric = NULL;
     l->last_ms = l->w_seconds * 1000.0;
     uint64_t p = (uint64_t)(l->w_seconds * 1000.0 * 100.0);
@@ -476,6 +541,8 @@ void liveapi_free(liveapi *l)
     free(l->verdict);
     free(l->charts);
     free(l->metric_html);
+    cJSON_Delete(l->events);
+    cJSON_free(l->names);
     free(l);
 }
 
@@ -581,19 +648,7 @@ static void api_samples(liveapi *l, const char *q, int *status, const char **cty
     free(ds);
 }
 
-static int event_json(void *ud, const runrec_event *e)
-{
-    cJSON *arr = ud, *o = cJSON_CreateObject();
-    cJSON_AddNumberToObject(o, "t", e->t);
-    cJSON_AddStringToObject(o, "kind", e->name);
-    cJSON_AddStringToObject(o, "detail", e->detail ? e->detail : "");
-    cJSON_AddNumberToObject(o, "value", isfinite(e->value) ? e->value : 0);
-    cJSON_AddBoolToObject(o, "failure", e->failure);
-    cJSON_AddBoolToObject(o, "crash", e->crash);
-    cJSON_AddItemToArray(arr, o);
-    return 0;
-}
-
+/* /api/events?since=N from the cache of the last refresh. */
 static void api_events(liveapi *l, const char *q, int *status, const char **ctype, sbuf *body)
 {
     double since = 0;
@@ -602,38 +657,23 @@ static void api_events(liveapi *l, const char *q, int *status, const char **ctyp
         bad_request(body, status, ctype, "since is an event index (0 or more)");
         return;
     }
-    runrec *rr = NULL;
-    char err[256];
-    if (runrec_open(l->dir, &rr, err, sizeof err) != 0) {
-        sbuf_adds(body, "{\"next\":0,\"events\":[]}");
-        return;
-    }
+    maybe_refresh(l);
     cJSON *o = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(o, "events");
-    runrec_events(rr, RUNREC_EV_LANE, (int64_t)since, LIVEAPI_MAX_EVENTS, event_json, arr);
-    runrec_close(rr);
-    cJSON_AddNumberToObject(o, "next", since + cJSON_GetArraySize(arr));
+    int64_t n = l->events ? l->events_from + cJSON_GetArraySize(l->events) : 0;
+    int64_t i = (int64_t)since > l->events_from ? (int64_t)since : l->events_from;
+    for (; l->events && i < n; i++)
+        cJSON_AddItemToArray(
+            arr, cJSON_Duplicate(cJSON_GetArrayItem(l->events, (int)(i - l->events_from)), 1));
+    cJSON_AddNumberToObject(o, "next", (double)(n > (int64_t)since ? n : (int64_t)since));
     put_json(body, o);
     cJSON_Delete(o);
-}
-
-static int name_json(void *ud, const char *name)
-{
-    cJSON_AddItemToArray(ud, cJSON_CreateString(name));
-    return 0;
 }
 
 static void api_metrics(liveapi *l, const char **ctype, sbuf *body)
 {
-    runrec *rr = NULL;
-    char err[256];
     *ctype = "application/json";
-    cJSON *o = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(o, "names");
-    if (runrec_open(l->dir, &rr, err, sizeof err) == 0) {
-        runrec_metric_names(rr, LIVEAPI_MAX_NAMES, name_json, arr);
-        runrec_close(rr);
-    }
-    put_json(body, o);
-    cJSON_Delete(o);
+    maybe_refresh(l);
+    sbuf_adds(body, l->names ? l->names : "{\"names\":[]}");
 }
 
 static void api_log(liveapi *l, const char *q, int *status, const char **ctype, sbuf *body)
@@ -650,8 +690,12 @@ static void api_log(liveapi *l, const char *q, int *status, const char **ctype, 
     size_t n = 0;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (buf && fd >= 0) {
+        /* about 1 KiB a line is enough for the page's tail; LIVEAPI_LOG_WINDOW at most */
+        off_t win = (off_t)tail * 1024 < 4096 ? 4096 : (off_t)tail * 1024;
+        if (win > LIVEAPI_LOG_WINDOW)
+            win = LIVEAPI_LOG_WINDOW;
         off_t size = lseek(fd, 0, SEEK_END);
-        off_t from = size > LIVEAPI_LOG_WINDOW ? size - LIVEAPI_LOG_WINDOW : 0;
+        off_t from = size > win ? size - win : 0;
         ssize_t r = size > 0 ? pread(fd, buf, (size_t)(size - from), from) : 0;
         n = r > 0 ? (size_t)r : 0;
     }
@@ -680,6 +724,7 @@ int liveapi_handle(liveapi *l, const httpd_req *req, int *status, const char **c
             sbuf_adds(body, m + sizeof mark - 1);
         }
     } else if (!strcmp(p, "/api/state")) {
+        maybe_refresh(l); /* a page is watching: keep its verdict and charts fresh */
         char rp[4200];
         snprintf(rp, sizeof rp, "%s/report.html", l->dir);
         *ctype = "application/json";

@@ -8,14 +8,15 @@
  *   GET /api/charts       HTML: the report's charts (report_charts, report.h) of the run so far
  *   GET /api/samples?from=&to=&max_points=&metric=   JSON, downsampled (liveapi_ds)
  *   GET /api/metrics      JSON: the scraped series' names (the page's picker)
- *   GET /api/events?since=N   JSON: events from the N-th on (at most LIVEAPI_MAX_EVENTS)
+ *   GET /api/events?since=N   JSON: timeline events from the N-th on, of the newest
+ *                         LIVEAPI_MAX_EVENTS; "next" is the index after the last
  *   GET /api/log?tail=N   JSON: the last N lines of DIR/soak.log (N <= LIVEAPI_MAX_TAIL)
  *   GET /report.html      DIR/report.html once it exists
  * Bad parameters get 400 with {"error":"..."}; every body is capped (httpd's cap, and the
  * LIVEAPI_* caps below).
  *
- * Cost: the gates and the charts are the expensive part (they read the whole samples.db); they
- * are computed in one worker thread (uv_queue_work), never on the loop, at most once per
+ * Cost: the gates, the charts, the events and the names (everything that reads samples.db) are
+ * computed in one worker thread (uv_queue_work), never on the loop, at most once per
  * refresh period whatever the number of pages: max(LIVEAPI_REFRESH_MS, 100 x the CPU time of the
  * last refresh), so they cost the run 1 % of a core at most, and only while someone asks. So sampling is not delayed and ten pages cost what
  * one does. The other endpoints answer from memory or small reads on the loop.
@@ -34,13 +35,15 @@
 #include "runstate.h"
 #include "sbuf.h"
 
-#define LIVEAPI_MAX_POINTS 4000   /* /api/samples: max_points at most (min and max: 2 a bucket) */
-#define LIVEAPI_DEF_POINTS 1000   /* /api/samples: max_points when not given */
-#define LIVEAPI_MAX_EVENTS 500    /* /api/events: events per answer */
-#define LIVEAPI_MAX_TAIL   500    /* /api/log: lines at most */
-#define LIVEAPI_LOG_WINDOW 262144 /* /api/log: bytes read from the end of soak.log */
-#define LIVEAPI_MAX_NAMES  500    /* /api/metrics: names listed */
-#define LIVEAPI_REFRESH_MS 2000   /* the gates and charts are recomputed at most this often */
+#define LIVEAPI_MAX_POINTS 4000 /* /api/samples: max_points at most (min and max: 2 a bucket) */
+#define LIVEAPI_DEF_POINTS 1000 /* /api/samples: max_points when not given */
+#define LIVEAPI_MAX_EVENTS 500  /* /api/events: events per answer */
+#define LIVEAPI_MAX_TAIL   500  /* /api/log: lines at most */
+#define LIVEAPI_LOG_WINDOW                                                                         \
+    262144                      /* /api/log: bytes read from the end of soak.log at most
+                                     (1 KiB a line asked, at least 4 KiB) */
+#define LIVEAPI_MAX_NAMES  500  /* /api/metrics: names listed */
+#define LIVEAPI_REFRESH_MS 5000 /* the gates, charts, events are recomputed at most this often */
 
 /* ---- pure parts (tested alone) ---- */
 

@@ -59,6 +59,7 @@ typedef struct rep {
     repdata d; /* what is drawn and listed (repdata.h) */
     cJSON *verdict, *analysis;
     char verdict_why[200], analysis_why[200];
+    const char *metric; /* the scraped series report_metric_chart draws, or NULL */
 } rep;
 
 /* ---------------------------------------------------------------- output */
@@ -1186,58 +1187,14 @@ out:
     return rc;
 }
 
-int report_charts(const char *dir, const char *analysis_dir, char **html, size_t *len, char *err,
-                  size_t errlen)
+/* ---------------------------------------------------------------- charts for the live view */
+
+/* What a drawing for the live view draws into memory: the charts, or one scraped series. */
+static void draw_live_charts(rep *r)
 {
-    *html = NULL;
-    *len = 0;
-    int rc;
-    rep *r = calloc(1, sizeof *r);
-    if (!r) {
-        snprintf(err, errlen, "cannot draw the charts of '%s': out of memory", dir);
-        return ERR_NOMEM;
-    }
-    r->dir = dir;
-    if ((rc = runrec_open(dir, &r->rr, err, errlen)) != 0)
-        goto out;
-    if ((rc = repdata_load(&r->d, r->rr, dir, err, errlen)) != 0)
-        goto out;
-    r->analysis = read_json(analysis_dir ? analysis_dir : dir, "resources.analysis.json",
-                            r->analysis_why, sizeof r->analysis_why);
-    char *buf = NULL;
-    size_t n = 0;
-    r->f = open_memstream(&buf, &n);
-    if (!r->f) {
-        rc = ERR_NOMEM;
-        snprintf(err, errlen, "cannot draw the charts of '%s': out of memory", dir);
-        goto out;
-    }
     section_charts(r);
     put(r, "<h3 id=\"timeline\">Events timeline</h3>\n");
     timeline(r);
-    int bad = ferror(r->f) || r->werr;
-    fclose(r->f);
-    r->f = NULL;
-    if (bad) {
-        free(buf);
-        rc = ERR_NOMEM;
-        snprintf(err, errlen, "cannot draw the charts of '%s': out of memory", dir);
-        goto out;
-    }
-    *html = buf;
-    *len = n;
-    rc = 0;
-out:
-    runrec_close(r->rr);
-    cJSON_Delete(r->analysis);
-    repdata_free(&r->d);
-    free(r);
-    return rc;
-}
-
-const char *report_style(void)
-{
-    return css;
 }
 
 static int fold_metric(void *ud, double t, double v)
@@ -1254,8 +1211,24 @@ static int fold_metric(void *ud, double t, double v)
     return 0;
 }
 
-int report_metric_chart(const char *dir, const char *name, char **html, size_t *len, char *err,
-                        size_t errlen)
+static void draw_metric(rep *r)
+{
+    static const int ser[] = {REPDATA_RSS};
+    static const char *const co[] = {"#1f77b4"};
+    char title[300];
+    snprintf(title, sizeof title, "%s", r->metric);
+    /* the series' name is the service's: no markup in it */
+    for (char *p = title; *p; p++)
+        if (*p == '<' || *p == '>' || *p == '&' || *p == '"' || *p == '\'')
+            *p = '_';
+    const char *nm[] = {title};
+    chart(r, "metric", title, "value", Y_PLAIN, ser, nm, co, 1);
+}
+
+/* Reads the run of dir (and, with metric, that series into the first series' columns: the
+ * run's time axis and restarts stay), then draw()s into a malloc'd buffer. */
+static int draw_live(const char *dir, const char *analysis_dir, const char *metric,
+                     void (*draw)(rep *r), char **html, size_t *len, char *err, size_t errlen)
 {
     *html = NULL;
     *len = 0;
@@ -1266,51 +1239,63 @@ int report_metric_chart(const char *dir, const char *name, char **html, size_t *
         return ERR_NOMEM;
     }
     r->dir = dir;
+    r->metric = metric;
     if ((rc = runrec_open(dir, &r->rr, err, errlen)) != 0)
         goto out;
     if ((rc = repdata_load(&r->d, r->rr, dir, err, errlen)) != 0)
         goto out;
-    /* the run's time axis and restarts; the metric's points in the first series' columns */
-    for (int c = 0; c < REPDATA_NCOL; c++)
-        r->d.mn[REPDATA_RSS][c] = r->d.mx[REPDATA_RSS][c] = NAN;
-    if (runrec_metric(r->rr, name, NULL, 0, fold_metric, r) < 0) {
-        rc = ERR_IO;
-        snprintf(err, errlen, "cannot read '%s': %s", runrec_path(r->rr), runrec_errmsg(r->rr));
-        goto out;
+    if (analysis_dir)
+        r->analysis = read_json(analysis_dir, "resources.analysis.json", r->analysis_why,
+                                sizeof r->analysis_why);
+    if (metric) {
+        for (int c = 0; c < REPDATA_NCOL; c++)
+            r->d.mn[REPDATA_RSS][c] = r->d.mx[REPDATA_RSS][c] = NAN;
+        if (runrec_metric(r->rr, metric, NULL, 0, fold_metric, r) < 0) {
+            rc = ERR_IO;
+            snprintf(err, errlen, "cannot read '%s': %s", runrec_path(r->rr), runrec_errmsg(r->rr));
+            goto out;
+        }
     }
     char *buf = NULL;
     size_t n = 0;
-    r->f = open_memstream(&buf, &n);
-    if (!r->f) {
-        rc = ERR_NOMEM;
-        snprintf(err, errlen, "cannot draw the charts of '%s': out of memory", dir);
-        goto out;
+    rc = ERR_NOMEM;
+    if ((r->f = open_memstream(&buf, &n)) != NULL) {
+        draw(r);
+        int bad = ferror(r->f) || r->werr;
+        fclose(r->f);
+        r->f = NULL;
+        if (!bad) {
+            *html = buf;
+            *len = n;
+            rc = 0;
+        } else {
+            free(buf);
+        }
     }
-    static const int ser[] = {REPDATA_RSS};
-    static const char *const co[] = {"#1f77b4"};
-    char title[300];
-    snprintf(title, sizeof title, "%s", name);
-    const char *nm[] = {title};
-    /* the name is the service's: escaped by chart()'s callers' rule, it has no markup */
-    for (char *p = title; *p; p++)
-        if (*p == '<' || *p == '>' || *p == '&' || *p == '"' || *p == '\'')
-            *p = '_';
-    chart(r, "metric", title, "value", Y_PLAIN, ser, nm, co, 1);
-    int bad = ferror(r->f) || r->werr;
-    fclose(r->f);
-    r->f = NULL;
-    if (bad) {
-        free(buf);
-        rc = ERR_NOMEM;
+    if (rc)
         snprintf(err, errlen, "cannot draw the charts of '%s': out of memory", dir);
-        goto out;
-    }
-    *html = buf;
-    *len = n;
-    rc = 0;
 out:
     runrec_close(r->rr);
+    cJSON_Delete(r->analysis);
     repdata_free(&r->d);
     free(r);
     return rc;
+}
+
+int report_charts(const char *dir, const char *analysis_dir, char **html, size_t *len, char *err,
+                  size_t errlen)
+{
+    return draw_live(dir, analysis_dir ? analysis_dir : dir, NULL, draw_live_charts, html, len, err,
+                     errlen);
+}
+
+int report_metric_chart(const char *dir, const char *name, char **html, size_t *len, char *err,
+                        size_t errlen)
+{
+    return draw_live(dir, NULL, name, draw_metric, html, len, err, errlen);
+}
+
+const char *report_style(void)
+{
+    return css;
 }

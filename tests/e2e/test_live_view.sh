@@ -13,6 +13,16 @@ command -v node >/dev/null || fail "node is not installed (scripts/install-deps 
 command -v chromium >/dev/null || fail "chromium is not installed (scripts/install-deps installs it)"
 mkdir -p "$BIN/screenshots"
 DEMO_T=$(mkdemo)
+# live_url FILE: the URL of soak's "soak: live view on URL" line, within 10 s; "" if none
+live_url() {
+  local u=""
+  for _ in $(seq 1 100); do
+    u=$(sed -n 's|^soak: live view on \(http://127\.0\.0\.1:[0-9]*/\)$|\1|p' "$1")
+    [ -n "$u" ] && break
+    sleep 0.1
+  done
+  echo "$u"
+}
 
 # the first start crashes after 3 s, the second runs to the planned stop
 cat >"$T/svc.sh" <<EOF
@@ -26,12 +36,7 @@ chmod +x "$T/svc.sh"
 timeout -k 5 120 "$SOAK" run --artifacts "$T/art" --status off --listen 127.0.0.1:0 \
   --duration 30s --interval 1s --set restart_delay=500ms -- "$T/svc.sh" >"$T/run.out" 2>"$T/run.err" &
 RUN=$!
-url=""
-for _ in $(seq 1 100); do
-  url=$(sed -n 's|^soak: live view on \(http://127\.0\.0\.1:[0-9]*/\)$|\1|p' "$T/run.out")
-  [ -n "$url" ] && break
-  sleep 0.1
-done
+url=$(live_url "$T/run.out")
 [ -n "$url" ] || { cat "$T/run.out" "$T/run.err" >&2; fail "no 'soak: live view on http://127.0.0.1:PORT/' line"; }
 
 # the JSON endpoints: bad parameters are refused with a JSON error
@@ -66,14 +71,11 @@ PW=FAKE-e2e-pw-not-real
 SOAK_LISTEN_AUTH="viewer:$PW" timeout -k 5 60 "$SOAK" run --artifacts "$T/auth" --status off \
   --listen 0.0.0.0:0 --duration 8s --set analyze=false -- sleep 30 >"$T/auth.out" 2>"$T/auth.err" &
 AUTH=$!
-port=""
-for _ in $(seq 1 100); do
-  port=$(sed -n 's|^soak: live view on http://127\.0\.0\.1:\([0-9]*\)/$|\1|p' "$T/auth.out")
-  [ -n "$port" ] && break
-  sleep 0.1
-done
-[ -n "$port" ] || fail "no live view line with auth: $(cat "$T/auth.out" "$T/auth.err")"
-grep -q "warning: the live view on '0.0.0.0:0' is reachable from other machines" "$T/auth.err" ||
+url=$(live_url "$T/auth.out")
+[ -n "$url" ] || fail "no live view line with auth: $(cat "$T/auth.out" "$T/auth.err")"
+port=${url#http://127.0.0.1:}
+port=${port%/}
+grep -qx "soak: warning: the live view on '0.0.0.0:0' is reachable from other machines" "$T/auth.err" ||
   fail "no warning for a non-loopback address: $(cat "$T/auth.err")"
 [ "$(curl -s -o /dev/null -w '%{http_code}' -u "viewer:$PW" "http://127.0.0.1:$port/api/state")" = 200 ] || fail "no 200 with the password"
 [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/api/state")" = 401 ] || fail "no 401 without the password"

@@ -41,7 +41,7 @@ async function launch() {
   if (!existsSync(portFile)) fail("chromium did not start (no DevToolsActivePort)");
   const port = readFileSync(portFile, "utf8").split("\n")[0];
   let pages = [];
-  for (let i = 0; i < 50; i++) {
+  for (let i = 0; i < 300; i++) { // 30 s: a loaded machine starts chromium slowly
     try {
       pages = (await (await fetch(`http://127.0.0.1:${port}/json/list`)).json())
         .filter((t) => t.type === "page");
