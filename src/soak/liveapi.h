@@ -5,7 +5,8 @@
  *                         sample, whether DIR/report.html exists
  *   GET /api/gates        JSON: the live verdict, each gate pass / fail / no-data / undecided
  *                         with its value, from `soak analyze` run over the live samples.db
- *   GET /api/charts       HTML: the report's charts (report_charts, report.h) of the run so far
+ *   GET /api/charts       HTML: the report's charts (report_charts, report.h) of the run so far;
+ *                         ?metric=NAME: one scraped series (report_metric_chart)
  *   GET /api/samples?from=&to=&max_points=&metric=   JSON, downsampled (liveapi_ds)
  *   GET /api/metrics      JSON: the scraped series' names (the page's picker)
  *   GET /api/events?since=N   JSON: timeline events from the N-th on, of the newest

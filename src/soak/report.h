@@ -10,7 +10,8 @@
  *     RSS start/end/max, CPU, peaks) and the per-segment slopes;
  *   - inline SVG charts over elapsed time: RSS and PSS with each segment's fitted trend and
  *     its warm-up shaded; CPU; fds and threads; processes and zombies; artifacts folder;
- *     free disk. Restarts are dashed vertical lines;
+ *     free disk. Restarts are dashed vertical lines; a sample without a tree (after the stop)
+ *     is not drawn for the tree's series (repdata_drawn), so nothing drops to 0 at the end;
  *   - a timeline and a table of lifecycle events (first and last 200, "N more" between),
  *     with every event kind counted (rotations, compressions, pattern matches only counted);
  *   - for each crash (an exit the supervisor judged a failure: not one of a stop soak or the
