@@ -19,6 +19,7 @@
 struct httpd {
     wsrv *srv;
     httpd_handler_fn handler;
+    httpd_ex_fn handler_ex; /* set by httpd_start_ex instead of handler */
     void *ud;
 };
 
@@ -38,8 +39,16 @@ static void on_request(void *ud, wsrv_req *r)
     int status = 200;
     const char *ctype = HTTPD_DEF_CTYPE;
     sbuf_init(&body, HTTPD_MAX_BODY);
-    h->handler(h->ud, path, &status, &ctype, &body);
-    wsrv_reply(r, status, ctype ? ctype : HTTPD_DEF_CTYPE, NULL, body.data ? body.data : "",
+    const char *extra = NULL;
+    if (h->handler_ex) {
+        const char *auth = wsrv_req_header(r, "authorization");
+        httpd_req q = {path, wsrv_req_query(r), auth && auth[0] ? auth : NULL, NULL};
+        h->handler_ex(h->ud, &q, &status, &ctype, &body);
+        extra = q.extra_headers;
+    } else {
+        h->handler(h->ud, path, &status, &ctype, &body);
+    }
+    wsrv_reply(r, status, ctype ? ctype : HTTPD_DEF_CTYPE, extra, body.data ? body.data : "",
                body.len);
     sbuf_free(&body);
 }
@@ -70,6 +79,27 @@ httpd *httpd_start(uv_loop_t *loop, const char *addr, httpd_handler_fn handler, 
         free(h);
         return NULL;
     }
+    return h;
+}
+
+/* The plain handler of a server started by httpd_start_ex: never called. */
+static void ex_unused(void *ud, const char *path, int *status, const char **ctype, sbuf *body)
+{
+    (void)ud, (void)path, (void)ctype, (void)body;
+    *status = 500;
+}
+
+httpd *httpd_start_ex(uv_loop_t *loop, const char *addr, httpd_ex_fn handler, void *ud, char *err,
+                      size_t errlen)
+{
+    if (!handler) {
+        snprintf(err, errlen, "cannot start http server: no loop or handler");
+        return NULL;
+    }
+    /* no request is read before the loop runs again, so handler_ex is set in time */
+    httpd *h = httpd_start(loop, addr, ex_unused, ud, err, errlen);
+    if (h)
+        h->handler_ex = handler;
     return h;
 }
 

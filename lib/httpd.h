@@ -56,4 +56,23 @@ int httpd_port(const httpd *h);
  * about four iterations and one or two reaper ticks, a few milliseconds. */
 void httpd_stop(httpd *h);
 
+/* ---- requests with their query and headers (an addition; httpd_start is unchanged) ---- */
+
+/* One request as httpd_ex_fn sees it. path as for httpd_handler_fn; query "" when none (lws
+ * decodes %XX escapes, see wsrv_req_query); authorization: the Authorization header, NULL when absent or empty.
+ * The strings live during the call only. The handler may set extra_headers to a static
+ * string of lines "Name: value\r\n" (e.g. "WWW-Authenticate: Basic realm=\"soak\"\r\n"). */
+typedef struct httpd_req {
+    const char *path, *query, *authorization;
+    const char *extra_headers; /* out: NULL or a static string */
+} httpd_req;
+
+/* Like httpd_handler_fn, with the request's query and Authorization header. */
+typedef void (*httpd_ex_fn)(void *ud, httpd_req *req, int *status, const char **content_type,
+                            sbuf *body);
+
+/* httpd_start with a handler that sees the query and headers; same rules otherwise. */
+httpd *httpd_start_ex(uv_loop_t *loop, const char *addr, httpd_ex_fn handler, void *ud, char *err,
+                      size_t errlen);
+
 #endif

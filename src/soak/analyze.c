@@ -982,7 +982,8 @@ int analyze_run(const analyze_args *a)
     rc = a->samples_file ? load_csv(a->samples_file, &r, err, sizeof err)
                          : load_db(a->run_dir, &r, err, sizeof err);
     if (rc) {
-        fprintf(stderr, "soak: %s\n", err);
+        if (!a->silent)
+            fprintf(stderr, "soak: %s\n", err);
         goto out;
     }
     /* without a scraped reconnect counter, the default reconnect gate reads the log pattern */
@@ -1003,7 +1004,8 @@ int analyze_run(const analyze_args *a)
             r.gs[i].optional = 0;
     leak lk;
     if ((rc = analyze_leak(&r, o, threshold, &lk, err, sizeof err)) != 0) {
-        fprintf(stderr, "soak: %s\n", err);
+        if (!a->silent)
+            fprintf(stderr, "soak: %s\n", err);
         goto out;
     }
     int pass = 1;
@@ -1015,7 +1017,7 @@ int analyze_run(const analyze_args *a)
         pass = 0; /* a gate was decided while the run was live */
     if ((rc = write_outputs(&r, &lk, out_dir, pass)) != 0)
         goto out;
-    if (!a->quiet || !pass) {
+    if (!a->silent && (!a->quiet || !pass)) {
         printf("soak: verdict %s (%s)\n", pass ? "PASS" : "FAIL", out_dir);
         if (r.stopped_by[0])
             printf("  stopped by fail-fast: gate %s after %.0f s\n", r.stopped_by,

@@ -19,6 +19,7 @@ typedef struct analyze_args {
     const char *out_dir;      /* where the outputs go; NULL: run_dir, or the CSV's folder */
     const opts *o;            /* gates, warm-up, patterns (from -c, or the run's record) */
     int quiet;                /* 1: print nothing on success (soak run prints its own) */
+    int silent; /* 1: print nothing at all, even a failing verdict (the live view, liveapi.h) */
 } analyze_args;
 
 #define ANALYZE_PASS 0 /* every gate passes */

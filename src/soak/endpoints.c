@@ -1,19 +1,25 @@
 /* endpoints: /metrics and /health of a running soak. See endpoints.h. */
 #include "endpoints.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "errcode.h"
 #include "httpd.h"
+#include "liveapi.h"
 #include "wsrv.h"
 #include "promtext.h"
+
+#define EP_CRED_MAX 512
 
 struct endpoints {
     httpd *http;
     const runstate *rs;
     uv_loop_t *loop;
+    liveapi *live;          /* NULL until endpoints_live */
+    char cred[EP_CRED_MAX]; /* "" : no auth */
 };
 
 /* One gauge or counter with no labels. */
@@ -112,8 +118,89 @@ static void ep_handle(void *ud, const char *path, int *status, const char **ctyp
             *status = 503;
     } else {
         *status = 404;
-        sbuf_adds(body, "not found: try /metrics or /health\n");
+        sbuf_adds(body, "not found: try /, /metrics or /health\n");
     }
+}
+
+/* Every request: the credential first, then the live view, then /metrics and /health. */
+static void ep_handle_ex(void *ud, httpd_req *req, int *status, const char **ctype, sbuf *body)
+{
+    endpoints *ep = ud;
+    if (!liveapi_auth_ok(ep->cred, req->authorization)) {
+        *status = 401;
+        req->extra_headers = "WWW-Authenticate: Basic realm=\"soak\"\r\n";
+        sbuf_adds(body, "authentication required\n");
+        return;
+    }
+    if (ep->live && liveapi_handle(ep->live, req, status, ctype, body))
+        return;
+    ep_handle(ud, req->path, status, ctype, body);
+}
+
+int endpoints_live(endpoints *ep, const char *dir, const opts *o, const char *cred, char *err,
+                   size_t errlen)
+{
+    if (cred && cred[0]) {
+        if (strlen(cred) >= sizeof ep->cred || !strchr(cred, ':')) {
+            snprintf(err, errlen,
+                     "basic auth: the credential must be user:password (at most %d "
+                     "bytes)",
+                     EP_CRED_MAX - 1);
+            return ERR_INVAL;
+        }
+        snprintf(ep->cred, sizeof ep->cred, "%s", cred);
+    }
+    ep->live = liveapi_new(ep->loop, dir, o, ep->rs);
+    if (!ep->live) {
+        snprintf(err, errlen, "out of memory");
+        return ERR_NOMEM;
+    }
+    return 0;
+}
+
+int endpoints_port(const endpoints *ep)
+{
+    return ep ? httpd_port(ep->http) : -1;
+}
+
+int endpoints_addr_is_loopback(const char *addr)
+{
+    char ip[64];
+    int port, v6;
+    if (wsrv_parse_addr(addr, ip, sizeof ip, &port, &v6) != 0)
+        return 0;
+    if (addr[0] == ':' || !ip[0])
+        return 1; /* ":port" means loopback (httpd.h) */
+    return v6 ? !strcmp(ip, "::1") : !strncmp(ip, "127.", 4);
+}
+
+int endpoints_read_cred(const char *file, const char *env_value, char *out, size_t n, char *err,
+                        size_t errlen)
+{
+    out[0] = '\0';
+    char line[EP_CRED_MAX + 2] = "";
+    const char *src = env_value, *what = "SOAK_LISTEN_AUTH";
+    if (file && file[0]) {
+        FILE *f = fopen(file, "r");
+        if (!f) {
+            snprintf(err, errlen, "cannot read '%s': %s", file, strerror(errno));
+            return ERR_IO;
+        }
+        if (!fgets(line, sizeof line, f))
+            line[0] = '\0';
+        fclose(f);
+        line[strcspn(line, "\r\n")] = '\0';
+        src = line;
+        what = file;
+    }
+    if (!src || !src[0])
+        return 0;
+    if (!strchr(src, ':') || strlen(src) >= n || strlen(src) >= EP_CRED_MAX) {
+        snprintf(err, errlen, "basic auth from '%s': want user:password on one line", what);
+        return ERR_INVAL;
+    }
+    snprintf(out, n, "%s", src);
+    return 1;
 }
 
 int endpoints_start(uv_loop_t *loop, const char *addr, const runstate *rs, endpoints **out,
@@ -134,7 +221,7 @@ int endpoints_start(uv_loop_t *loop, const char *addr, const runstate *rs, endpo
     }
     ep->rs = rs;
     ep->loop = loop;
-    ep->http = httpd_start(loop, addr, ep_handle, ep, err, errlen);
+    ep->http = httpd_start_ex(loop, addr, ep_handle_ex, ep, err, errlen);
     if (!ep->http) {
         free(ep);
         return ERR_BUSY; /* a well-formed address that cannot be listened on */
@@ -148,5 +235,6 @@ void endpoints_stop(endpoints *ep)
     if (!ep)
         return;
     httpd_stop(ep->http);
+    liveapi_free(ep->live);
     free(ep);
 }

@@ -193,6 +193,9 @@ static const settings_key opt_table[] = {
          "series stored per scrape at most"),
     STR("listen", listen, "", "--listen ADDR:PORT",
         "ADDR:PORT of soak's own /metrics and /health (e.g. 127.0.0.1:9464)"),
+    STR("listen_auth_file", listen_auth_file, "", NULL,
+        "a file holding user:password: --listen then asks for them (basic auth); or set "
+        "SOAK_LISTEN_AUTH"),
     SIZE("max_log_size", max_log_size, "64MiB", 4096, "rotate soak.log at this size"),
     UINT("max_log_files", max_log_files, "5", 0, 1000, NULL, "rotated log files kept"),
     SIZE("artifacts_quota", artifacts_quota, "5GB", 1 << 20,

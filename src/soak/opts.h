@@ -132,7 +132,8 @@ typedef struct opts {
     /* Pushgateway (pushgw.h) */
     char pushgateway[OPTS_STR];
     uint64_t push_interval_ms;
-    char run_name[OPTS_STR]; /* the run label; "" the artifacts folder's base name */
+    char run_name[OPTS_STR];         /* the run label; "" the artifacts folder's base name */
+    char listen_auth_file[OPTS_STR]; /* basic auth of --listen: a file with user:password */
 } opts;
 
 /* Fills o with the defaults. */

@@ -23,14 +23,23 @@ int repdata_col_of(const repdata *r, double t)
     return c >= REPDATA_NCOL ? REPDATA_NCOL - 1 : (int)c;
 }
 
+int repdata_drawn(const store_sample *m, store_col c)
+{
+    if (isnan(store_sample_get(m, c)))
+        return 0;
+    double procs = store_sample_get(m, STORE_COL_procs);
+    int no_tree = !isnan(procs) && procs <= 0;
+    return !no_tree || (store_col_scope(c) == STORE_S_ALWAYS && c != STORE_COL_procs);
+}
+
 static int fold_sample(void *ud, const store_sample *m)
 {
     repdata *r = ud;
     int c = repdata_col_of(r, m->t);
     for (int k = 0; k < REPDATA_NSER; k++) {
-        double y = store_sample_get(m, repdata_series_col[k]);
-        if (isnan(y))
+        if (!repdata_drawn(m, repdata_series_col[k]))
             continue;
+        double y = store_sample_get(m, repdata_series_col[k]);
         if (isnan(r->mn[k][c]) || y < r->mn[k][c])
             r->mn[k][c] = y;
         if (isnan(r->mx[k][c]) || y > r->mx[k][c])
@@ -64,7 +73,7 @@ static int load_samples(repdata *r, runrec *rr, char *err, size_t errlen)
     for (int k = 0; k < REPDATA_NSER; k++)
         for (int c = 0; c < REPDATA_NCOL; c++)
             r->mn[k][c] = r->mx[k][c] = NAN;
-    uint32_t cols = 0;
+    uint32_t cols = 1u << STORE_COL_procs; /* repdata_drawn reads it */
     for (int k = 0; k < REPDATA_NSER; k++)
         cols |= 1u << repdata_series_col[k];
     if (runrec_sample_cols(rr, cols, 0, fold_sample, r) == 0)

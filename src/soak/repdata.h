@@ -52,6 +52,11 @@ typedef struct repdata {
  * released all the same. */
 int repdata_load(repdata *d, runrec *rr, const char *dir, char *err, size_t errlen);
 void repdata_free(repdata *d);
+/* 1 when column c of sample m is drawn (by the report and the live view): a sample without a
+ * tree (procs 0: the service stopped, or between restarts) is not a measurement of the tree, so
+ * its service columns and its process count are not drawn (no drop to 0 after the stop); the
+ * disk columns always are. 0 also when the value is NULL. */
+int repdata_drawn(const store_sample *m, store_col c);
 /* The column of time t, clamped to the chart. */
 int repdata_col_of(const repdata *d, double t);
 

@@ -45,7 +45,7 @@
 #define SVG_W (PL + REPDATA_NCOL + PR)
 #define SVG_H (PT + PH + PB)
 
-enum { Y_BYTES, Y_PERCENT, Y_COUNT };
+enum { Y_BYTES, Y_PERCENT, Y_COUNT, Y_PLAIN };
 
 /* timeline rows: the lanes of store.h, top to bottom */
 #define NTL STORE_NLANES
@@ -62,6 +62,7 @@ typedef struct rep {
     repdata d; /* what is drawn and listed (repdata.h) */
     cJSON *verdict, *analysis;
     char verdict_why[200], analysis_why[200];
+    const char *metric; /* the scraped series report_metric_chart draws, or NULL */
 } rep;
 
 /* ---------------------------------------------------------------- output */
@@ -259,7 +260,16 @@ static const char css[] =
     "svg .grid{stroke:#eee;stroke-width:1}"
     "pre.log{background:#1e1e1e;color:#ddd;padding:8px;overflow-x:auto;white-space:pre;"
     "border-radius:4px;line-height:1.35}pre.log .note{color:#ff8080;font-weight:bold}"
-    ".small{font-size:12px;color:#666}";
+    ".small{font-size:12px;color:#666}"
+    "nav.toc{margin:10px 0;font-size:13px}nav.toc a{margin-right:14px}"
+    ".reason{font-size:15px;margin:4px 0 8px}"
+    /* dark mode: the same page in the reader's colours (the SVG strokes keep theirs) */
+    "@media (prefers-color-scheme:dark){body{color:#ddd;background:#16181c}"
+    "h2{border-color:#444}.cmd,th{background:#23262b}th,td{border-color:#444}"
+    ".meta,.small{color:#aaa}.na{color:#999}svg text{fill:#ccc}svg .grid{stroke:#2c2f35}"
+    "svg .ax{stroke:#777}a{color:#8ab4f8}tr.crash td{background:#3a2020}"
+    ".pass{background:#1e3a22;color:#9fe0a6}.fail{background:#4a1c1c;color:#ffb0b0}"
+    ".nodata{background:#3d3115;color:#f0d080}}";
 
 static void section_head(rep *r)
 {
@@ -314,6 +324,55 @@ static const char *status_class(const char *s)
     return "nodata";
 }
 
+/* The section holding the evidence of a gate: what a reader opens when it fails. */
+static const char *gate_evidence(const char *name, const char *expr)
+{
+    static const struct {
+        const char *word, *anchor;
+    } ev[] = {{"crash", "crashes"},  {"hang", "crashes"},    {"memory", "memory"},
+              {"rss", "memory"},     {"pss", "memory"},      {"leak", "memory"},
+              {"cpu", "cpu"},        {"fds", "fds"},         {"thread", "fds"},
+              {"zombie", "procs"},   {"procs", "procs"},     {"artifacts", "disk"},
+              {"disk_free", "free"}, {"duration", "events"}, {"pattern.", "events"}};
+    for (size_t i = 0; i < sizeof ev / sizeof ev[0]; i++)
+        if (strstr(name, ev[i].word) || strstr(expr, ev[i].word))
+            return ev[i].anchor;
+    return "events";
+}
+
+/* The reason for the verdict in one sentence, before the table: the failing gates by name. */
+static void verdict_reason(rep *r, const cJSON *gates, int pass)
+{
+    put(r, "<p class=\"reason\">");
+    if (pass == 1) {
+        put(r, "Every gate passes.</p>\n");
+        return;
+    }
+    int n = 0;
+    const cJSON *g;
+    cJSON_ArrayForEach(g, gates)
+    {
+        if (strcmp(jstr(g, "status", ""), "fail"))
+            continue;
+        if (n == 0)
+            put(r, "Failed: ");
+        else if (n >= 20) {
+            put(r, ", &hellip;");
+            break;
+        }
+        if (n > 0)
+            put(r, ", ");
+        const char *name = jstr(g, "name", "?");
+        putf(r, "<a href=\"#%s\">", gate_evidence(name, jstr(g, "expression", "")));
+        put_esc(r, name);
+        put(r, "</a>");
+        n++;
+    }
+    if (n == 0)
+        put(r, "No gate fails, but the verdict is not a pass (a gate has no data).");
+    put(r, "</p>\n");
+}
+
 static void section_verdict(rep *r)
 {
     char a[64], b[64];
@@ -333,6 +392,7 @@ static void section_verdict(rep *r)
          : pass == 0 ? "FAIL"
                      : "UNKNOWN");
     const cJSON *gates = cJSON_GetObjectItemCaseSensitive(r->verdict, "gates");
+    verdict_reason(r, gates, pass);
     put(r, "<table><tr><th>gate</th><th>expression</th><th>value</th><th>threshold</th>"
            "<th>status</th></tr>\n");
     int n = 0;
@@ -348,7 +408,13 @@ static void section_verdict(rep *r)
         const char *status = jstr(g, "status", "no-data");
         const cJSON *val = cJSON_GetObjectItemCaseSensitive(g, "value");
         put(r, "<tr><td>");
+        int failed = !strcmp(status, "fail");
+        if (failed) /* to its evidence */
+            putf(r, "<a href=\"#%s\">",
+                 gate_evidence(jstr(g, "name", "?"), jstr(g, "expression", "")));
         put_esc(r, jstr(g, "name", "?"));
+        if (failed)
+            put(r, "</a>");
         if (jbool(g, "optional") == 1)
             put(r, " <span class=\"small\">(optional)</span>");
         put(r, "</td><td><code>");
@@ -1087,7 +1153,37 @@ static void section_crashes(rep *r)
     }
 }
 
+/* soak diagnose's findings, when the run has a diagnosis.json (repdiag.h) */
+static void section_diagnosis(rep *r)
+{
+    if (repdiag_write(r->f, r->dir) < 0)
+        r->werr = 1;
+}
+
 /* ---------------------------------------------------------------- entry */
+
+/* The sections after the head, in the order of the page; the table of contents is made from
+ * this list. A new section is one row here (its id is the anchor its function writes). */
+static const struct {
+    const char *id, *title;
+    void (*draw)(rep *r);
+} sections[] = {
+    {"verdict", "Verdict", section_verdict},
+    {"preflight", "Pre-flight", section_preflight},
+    {"leak", "Memory growth", section_leak},
+    {"charts", "Resources", section_charts},
+    {"events", "Events", section_events},
+    {"crashes", "Crashes and hangs", section_crashes},
+    {"diagnosis", "Diagnosis", section_diagnosis},
+};
+
+static void section_toc(rep *r)
+{
+    put(r, "<nav class=\"toc\">Contents: ");
+    for (size_t i = 0; i < sizeof sections / sizeof sections[0]; i++)
+        putf(r, "<a href=\"#%s\">%s</a>", sections[i].id, sections[i].title);
+    put(r, "</nav>\n");
+}
 
 int report_write(const char *dir, char *err, size_t errlen)
 {
@@ -1117,14 +1213,9 @@ int report_write(const char *dir, char *err, size_t errlen)
         goto out;
     }
     section_head(r);
-    section_verdict(r);
-    section_preflight(r);
-    section_leak(r);
-    section_charts(r);
-    section_events(r);
-    section_crashes(r);
-    if (repdiag_write(r->f, r->dir) < 0)
-        r->werr = 1;
+    section_toc(r);
+    for (size_t i = 0; i < sizeof sections / sizeof sections[0]; i++)
+        sections[i].draw(r);
     put(r, "<p class=\"small\">written by soak report</p>\n</body>\n</html>\n");
     int ferr = ferror(r->f) || r->werr;
     int e = errno;
@@ -1153,4 +1244,117 @@ out:
     repdata_free(&r->d);
     free(r);
     return rc;
+}
+
+/* ---------------------------------------------------------------- charts for the live view */
+
+/* What a drawing for the live view draws into memory: the charts, or one scraped series. */
+static void draw_live_charts(rep *r)
+{
+    section_charts(r);
+    put(r, "<h3 id=\"timeline\">Events timeline</h3>\n");
+    timeline(r);
+}
+
+static int fold_metric(void *ud, double t, double v)
+{
+    rep *r = ud;
+    if (!isfinite(v))
+        return 0;
+    int c = repdata_col_of(&r->d, t);
+    double *mn = &r->d.mn[REPDATA_RSS][c], *mx = &r->d.mx[REPDATA_RSS][c];
+    if (isnan(*mn) || v < *mn)
+        *mn = v;
+    if (isnan(*mx) || v > *mx)
+        *mx = v;
+    return 0;
+}
+
+static void draw_metric(rep *r)
+{
+    static const int ser[] = {REPDATA_RSS};
+    static const char *const co[] = {"#1f77b4"};
+    char title[300];
+    snprintf(title, sizeof title, "%s", r->metric);
+    /* the series' name is the service's: no markup in it */
+    for (char *p = title; *p; p++)
+        if (*p == '<' || *p == '>' || *p == '&' || *p == '"' || *p == '\'')
+            *p = '_';
+    const char *nm[] = {title};
+    chart(r, "metric", title, "value", Y_PLAIN, ser, nm, co, 1);
+}
+
+/* Reads the run of dir (and, with metric, that series into the first series' columns: the
+ * run's time axis and restarts stay), then draw()s into a malloc'd buffer. */
+static int draw_live(const char *dir, const char *analysis_dir, const char *metric,
+                     void (*draw)(rep *r), char **html, size_t *len, char *err, size_t errlen)
+{
+    *html = NULL;
+    *len = 0;
+    int rc;
+    rep *r = calloc(1, sizeof *r);
+    if (!r) {
+        snprintf(err, errlen, "cannot draw the charts of '%s': out of memory", dir);
+        return ERR_NOMEM;
+    }
+    r->dir = dir;
+    r->metric = metric;
+    if ((rc = runrec_open(dir, &r->rr, err, errlen)) != 0)
+        goto out;
+    if ((rc = repdata_load(&r->d, r->rr, dir, err, errlen)) != 0)
+        goto out;
+    if (analysis_dir)
+        r->analysis = read_json(analysis_dir, "resources.analysis.json", r->analysis_why,
+                                sizeof r->analysis_why);
+    if (metric) {
+        for (int c = 0; c < REPDATA_NCOL; c++)
+            r->d.mn[REPDATA_RSS][c] = r->d.mx[REPDATA_RSS][c] = NAN;
+        if (runrec_metric(r->rr, metric, NULL, 0, fold_metric, r) < 0) {
+            rc = ERR_IO;
+            snprintf(err, errlen, "cannot read '%s': %s", runrec_path(r->rr), runrec_errmsg(r->rr));
+            goto out;
+        }
+    }
+    char *buf = NULL;
+    size_t n = 0;
+    rc = ERR_NOMEM;
+    if ((r->f = open_memstream(&buf, &n)) != NULL) {
+        draw(r);
+        int bad = ferror(r->f) || r->werr;
+        fclose(r->f);
+        r->f = NULL;
+        if (!bad) {
+            *html = buf;
+            *len = n;
+            rc = 0;
+        } else {
+            free(buf);
+        }
+    }
+    if (rc)
+        snprintf(err, errlen, "cannot draw the charts of '%s': out of memory", dir);
+out:
+    runrec_close(r->rr);
+    cJSON_Delete(r->analysis);
+    repdata_free(&r->d);
+    free(r);
+    return rc;
+}
+
+int report_charts(const char *dir, const char *analysis_dir, char **html, size_t *len, char *err,
+                  size_t errlen)
+{
+    return draw_live(dir, analysis_dir ? analysis_dir : dir, NULL, draw_live_charts, html, len, err,
+                     errlen);
+}
+
+int report_metric_chart(const char *dir, const char *name, char **html, size_t *len, char *err,
+                        size_t errlen)
+{
+    return draw_live(dir, NULL, name, draw_metric, html, len, err, errlen);
+}
+
+const char *report_style(void)
+{
+    return css;
 }

@@ -1496,6 +1496,27 @@ int run_soak(opts *o)
             code = rc == ERR_ADDR ? SOAK_EXIT_USAGE : SOAK_EXIT_ERROR;
             goto fail_loop;
         }
+        /* the live view (liveapi.h), with basic auth from a file or the environment */
+        char cred[512];
+        int rc2 = endpoints_read_cred(o->listen_auth_file, getenv("SOAK_LISTEN_AUTH"), cred,
+                                      sizeof cred, err, sizeof err);
+        int have_cred = rc2 == 1;
+        if (rc2 >= 0)
+            rc2 = endpoints_live(s->ep, s->artifacts_dir, o, have_cred ? cred : NULL, err,
+                                 sizeof err);
+        explicit_bzero(cred, sizeof cred);
+        if (rc2 < 0) {
+            code = rc2 == ERR_NOMEM ? SOAK_EXIT_ERROR : SOAK_EXIT_USAGE;
+            goto fail_loop;
+        }
+        if (!endpoints_addr_is_loopback(o->listen))
+            fprintf(stderr,
+                    "soak: warning: the live view on '%s' is reachable from other "
+                    "machines%s\n",
+                    o->listen, have_cred ? "" : " without a password (see listen_auth_file)");
+        printf("soak: live view on http://%s%s:%d/\n", o->listen[0] == '[' ? "[::1]" : "",
+               o->listen[0] == '[' ? "" : "127.0.0.1", endpoints_port(s->ep));
+        fflush(stdout);
     }
     if (notifier_new(s->loop, o, &s->rs, s->artifacts_dir, sv_on_notify, s, &s->nt, err,
                      sizeof err)) {

@@ -355,6 +355,23 @@ int runrec_metric(runrec *r, const char *name, const char *labels, size_t cap,
     return rc == SQLITE_DONE ? 0 : ERR_IO;
 }
 
+int runrec_metric_names(runrec *r, size_t cap, int (*fn)(void *ud, const char *name), void *ud)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(r->db, "SELECT DISTINCT name FROM metrics ORDER BY name LIMIT ?", -1,
+                           &st, NULL) != SQLITE_OK)
+        return ERR_IO;
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)(cap ? cap : RUNREC_MAX_ROWS));
+    int rc, ret = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        if ((ret = fn(ud, (const char *)sqlite3_column_text(st, 0))) != 0)
+            break;
+    sqlite3_finalize(st);
+    if (ret)
+        return ret;
+    return rc == SQLITE_DONE ? 0 : ERR_IO;
+}
+
 int runrec_metric_exists(runrec *r, const char *name)
 {
     sqlite3_stmt *st;

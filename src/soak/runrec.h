@@ -97,6 +97,9 @@ int runrec_kind_counts(runrec *r, size_t cap, int (*fn)(void *ud, const char *ki
  * most cap points (0: RUNREC_MAX_ROWS). Returns 0, fn's value, or ERR_IO. */
 int runrec_metric(runrec *r, const char *name, const char *labels, size_t cap,
                   int (*fn)(void *ud, double t, double v), void *ud);
+/* The distinct names of the metrics table (scraped series, pattern counts) in byte order, at
+ * most cap (0: RUNREC_MAX_ROWS). Returns 0, fn's non-zero value, or ERR_IO. */
+int runrec_metric_names(runrec *r, size_t cap, int (*fn)(void *ud, const char *name), void *ud);
 /* 1 when the metrics table has a point of that name, else 0. */
 int runrec_metric_exists(runrec *r, const char *name);
 

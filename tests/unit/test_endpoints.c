@@ -1,4 +1,5 @@
-/* Tests of endpoints: /metrics is valid Prometheus text with the right values, /health JSON. */
+/* Tests of endpoints: /metrics is valid Prometheus text with the right values, /health JSON;
+ * loopback detection and the basic-auth credential's sources. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -6,11 +7,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 #include <cjson/cJSON.h>
 #include <cmocka.h>
 
 #include "endpoints.h"
+#include "errcode.h"
 #include "promtext.h"
 
 #define MAX_SAMPLES 64
@@ -239,6 +243,56 @@ static void test_health(void **state)
     }
 }
 
+static void test_loopback(void **state)
+{
+    (void)state;
+    assert_int_equal(endpoints_addr_is_loopback("127.0.0.1:9464"), 1);
+    assert_int_equal(endpoints_addr_is_loopback("127.1.2.3:0"), 1);
+    assert_int_equal(endpoints_addr_is_loopback("[::1]:9464"), 1);
+    assert_int_equal(endpoints_addr_is_loopback(":9464"), 1);
+    assert_int_equal(endpoints_addr_is_loopback("0.0.0.0:9464"), 0);
+    assert_int_equal(endpoints_addr_is_loopback("192.168.1.5:9464"), 0);
+    assert_int_equal(endpoints_addr_is_loopback("[::]:9464"), 0);
+    assert_int_equal(endpoints_addr_is_loopback("localhost:9464"), 0); /* refused anyway */
+}
+
+static void test_cred(void **state)
+{
+    (void)state;
+    char out[512], err[256];
+    /* none */
+    assert_int_equal(endpoints_read_cred("", NULL, out, sizeof out, err, sizeof err), 0);
+    assert_string_equal(out, "");
+    assert_int_equal(endpoints_read_cred("", "", out, sizeof out, err, sizeof err), 0);
+    /* the environment */
+    assert_int_equal(endpoints_read_cred("", "ann:FAKE-pw", out, sizeof out, err, sizeof err), 1);
+    assert_string_equal(out, "ann:FAKE-pw");
+    /* a file wins, its first line without the newline */
+    char path[] = "/tmp/test_endpoints_cred_XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, "bob:FAKE-file-pw\r\nignored\n", 27), 27);
+    close(fd);
+    assert_int_equal(endpoints_read_cred(path, "ann:FAKE-pw", out, sizeof out, err, sizeof err), 1);
+    assert_string_equal(out, "bob:FAKE-file-pw");
+    /* no ':': refused, and the message does not repeat the secret */
+    assert_int_equal(endpoints_read_cred("", "FAKE-nocolon", out, sizeof out, err, sizeof err),
+                     ERR_INVAL);
+    assert_non_null(strstr(err, "want user:password"));
+    assert_null(strstr(err, "FAKE"));
+    fd = open(path, O_WRONLY | O_TRUNC);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, "FAKE-secret-line\n", 17), 17);
+    close(fd);
+    assert_int_equal(endpoints_read_cred(path, NULL, out, sizeof out, err, sizeof err), ERR_INVAL);
+    assert_null(strstr(err, "FAKE-secret"));
+    assert_non_null(strstr(err, path));
+    unlink(path);
+    /* a missing file */
+    assert_int_equal(endpoints_read_cred(path, NULL, out, sizeof out, err, sizeof err), ERR_IO);
+    assert_non_null(strstr(err, "cannot read '"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -246,6 +300,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_metrics_typed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_metrics_buffer_full, setup, teardown),
         cmocka_unit_test_setup_teardown(test_health, setup, teardown),
+        cmocka_unit_test(test_loopback),
+        cmocka_unit_test(test_cred),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -45,6 +45,23 @@ static void handler(void *ud, const char *path, int *status, const char **ctype,
     }
 }
 
+/* httpd_start_ex's handler: echoes the query and the Authorization header, asks for auth. */
+static char ex_seen[512];
+static void handler_ex(void *ud, httpd_req *req, int *status, const char **ctype, sbuf *body)
+{
+    int *calls = ud;
+    (*calls)++;
+    snprintf(ex_seen, sizeof ex_seen, "%s|%s|%s", req->path, req->query,
+             req->authorization ? req->authorization : "(none)");
+    if (!req->authorization) {
+        *status = 401;
+        req->extra_headers = "WWW-Authenticate: Basic realm=\"t\"\r\n";
+    }
+    *ctype = "application/json";
+    sbuf_adds(body, "{}");
+}
+static int use_ex; /* run_with_client starts the server with httpd_start_ex */
+
 static int connect_to(int port)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -166,7 +183,8 @@ static void run_with_client(void (*client)(fixture *), fixture *f)
     f->idle_fd = -1;
     alarm(60);
     assert_int_equal(uv_loop_init(&f->loop), 0);
-    f->h = httpd_start(&f->loop, "127.0.0.1:0", handler, &f->calls, err, sizeof err);
+    f->h = use_ex ? httpd_start_ex(&f->loop, "127.0.0.1:0", handler_ex, &f->calls, err, sizeof err)
+                  : httpd_start(&f->loop, "127.0.0.1:0", handler, &f->calls, err, sizeof err);
     assert_non_null(f->h);
     f->port = httpd_port(f->h);
     assert_true(f->port > 0 && f->port < 65536);
@@ -308,6 +326,36 @@ static void test_pipelined_long_path_and_stop_with_open_connection(void **state)
     assert_int_equal(f.calls, 2);
 }
 
+static char resp_ex1[4096], resp_ex2[4096], seen_ex1[512], seen_ex2[512];
+static void client_ex(fixture *f)
+{
+    http_get(f->port, "GET", "/api/samples?from=1&max_points=10", resp_ex1, sizeof resp_ex1);
+    snprintf(seen_ex1, sizeof seen_ex1, "%s", ex_seen);
+    const char req[] = "GET /api/state HTTP/1.1\r\nHost: x\r\nAuthorization: Basic dTpw\r\n"
+                       "Connection: close\r\n\r\n";
+    http_raw(f->port, req, sizeof req - 1, resp_ex2, sizeof resp_ex2);
+    snprintf(seen_ex2, sizeof seen_ex2, "%s", ex_seen);
+    f->client_ok = 1;
+}
+
+/* httpd_start_ex: the handler sees the query and the Authorization header and may add headers. */
+static void test_query_and_auth_header(void **state)
+{
+    (void)state;
+    fixture f;
+    use_ex = 1;
+    run_with_client(client_ex, &f);
+    use_ex = 0;
+    assert_true(f.client_ok);
+    assert_int_equal(f.calls, 2);
+    assert_string_equal(seen_ex1, "/api/samples|from=1&max_points=10|(none)");
+    assert_int_equal(status_of(resp_ex1), 401);
+    assert_true(has_header(resp_ex1, "www-authenticate: Basic realm=\"t\""));
+    assert_string_equal(seen_ex2, "/api/state||Basic dTpw");
+    assert_int_equal(status_of(resp_ex2), 200);
+    assert_string_equal(body_of(resp_ex2), "{}");
+}
+
 static void test_bad_address_and_port_in_use(void **state)
 {
     (void)state;
@@ -344,6 +392,7 @@ int main(void)
         cmocka_unit_test(test_huge_header_rejected),
         cmocka_unit_test(test_pipelined_long_path_and_stop_with_open_connection),
         cmocka_unit_test(test_bad_address_and_port_in_use),
+        cmocka_unit_test(test_query_and_auth_header),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

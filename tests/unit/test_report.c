@@ -10,11 +10,15 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include <sqlite3.h>
 #include <zlib.h>
 
 #include <cmocka.h>
+#include <math.h>
 
 #include "errcode.h"
+#include "repdata.h"
+#include "runrec.h"
 #include "report.h"
 #include "store.h"
 
@@ -284,7 +288,122 @@ static void test_full_run(void **state)
     assert_non_null(strstr(s, "panic: in the rotated file &amp; gone"));
     assert_non_null(strstr(s, "soak-20261128T211000.000Z.log.gz (a rotated log)"));
     assert_self_contained(s);
+    /* what a person reads first: the verdict and its reason, right after the head and the
+     * table of contents; the failing gates link to their evidence */
+    const char *toc = strstr(s, "<nav class=\"toc\">"), *h2 = strstr(s, "<h2 ");
+    assert_non_null(toc);
+    assert_true(toc < h2);
+    assert_int_equal(strncmp(h2, "<h2 id=\"verdict\">", 17), 0);
+    for (const char *const *id =
+             (const char *const[]){"verdict", "leak", "charts", "events", "crashes", NULL};
+         *id; id++) {
+        char want[64], anchor[64];
+        snprintf(want, sizeof want, "href=\"#%s\"", *id);
+        snprintf(anchor, sizeof anchor, "id=\"%s\"", *id);
+        assert_non_null(strstr(toc, want));
+        assert_non_null(strstr(s, anchor));
+    }
+    const char *reason = strstr(s, "<p class=\"reason\">Failed: ");
+    assert_non_null(reason);
+    assert_true(reason < strstr(s, "<table>"));
+    assert_non_null(strstr(s, "<p class=\"reason\">Failed: <a href=\"#crashes\">crashes</a></p>"));
+    assert_non_null(strstr(s, "<tr><td><a href=\"#crashes\">crashes</a></td>"));
+    assert_null(strstr(s, "<a href=\"#memory\">memory growth</a>")); /* it passes */
+    /* dark mode follows the reader's setting */
+    assert_non_null(strstr(s, "@media (prefers-color-scheme:dark)"));
     free(s);
+}
+
+/* After the stop the tree is gone: the last sample (procs 0, every tree series 0) is not drawn,
+ * so no series drops to 0 at the end; the disk's series still are. */
+static void test_no_drop_after_stop(void **state)
+{
+    fx *f = *state;
+    write_db(f, 100);
+    char p[160], err[256];
+    path_of(f, "samples.db", p, sizeof p);
+    store *st = store_open(p, 0, err, sizeof err);
+    assert_non_null(st);
+    store_sample m;
+    memset(&m, 0, sizeof m);
+    m.t = T0 + 100;
+    m.elapsed_s = 100;
+    m.pss_bytes = -1;
+    m.heartbeat_age_s = -1;
+    m.artifacts_bytes = 2000000;
+    m.disk_free_bytes = 40000000000ull;
+    assert_int_equal(store_sample_add(st, &m), 0);
+    store_close(st);
+    runrec *rr = NULL;
+    assert_int_equal(runrec_open(f->dir, &rr, err, sizeof err), 0);
+    repdata *d = calloc(1, sizeof *d);
+    assert_non_null(d);
+    assert_int_equal(repdata_load(d, rr, f->dir, err, sizeof err), 0);
+    int last = repdata_col_of(d, T0 + 100), before = repdata_col_of(d, T0 + 99);
+    assert_true(last > before); /* the stop's sample has a column of its own */
+    assert_true(d->mn[REPDATA_RSS][before] >= 100000000);
+    static const int tree[] = {REPDATA_RSS,     REPDATA_CPU,   REPDATA_FDS,
+                               REPDATA_THREADS, REPDATA_PROCS, REPDATA_ZOMBIES};
+    for (size_t i = 0; i < sizeof tree / sizeof tree[0]; i++) {
+        assert_false(isnan(d->mn[tree[i]][before]));
+        assert_true(isnan(d->mn[tree[i]][last])); /* not drawn: no drop to 0 */
+    }
+    assert_true(d->mx[REPDATA_ART][last] == 2000000);
+    assert_true(d->mx[REPDATA_FREE][last] == 40000000000.0);
+    repdata_free(d);
+    free(d);
+    runrec_close(rr);
+}
+
+/* A 7-day run at 1 s (604,800 samples): the report stays under 10 MB and renders in under 3 s
+ * of CPU (the charts are min/max per column). */
+static void test_seven_days(void **state)
+{
+    fx *f = *state;
+    write_db(f, 10); /* the run keys and events; the samples are replaced below */
+    char p[160];
+    path_of(f, "samples.db", p, sizeof p);
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(p, &db), SQLITE_OK);
+    char sql[1024];
+    snprintf(sql, sizeof sql,
+             "DELETE FROM samples; UPDATE run SET value='%.3f' WHERE key='end_time';"
+             "WITH RECURSIVE s(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM s WHERE i < %d) "
+             "INSERT INTO samples(t, elapsed_s, rss_bytes, pss_bytes, cpu_percent, threads, fds,"
+             " procs, zombies, artifacts_bytes, disk_free_bytes) SELECT %.3f + i, i,"
+             " 100000000 + (i %% 86400) * 100 + (CASE WHEN i = 300000 THEN 50000000 ELSE 0 END),"
+             " CASE WHEN i %% 60 = 0 THEN 90000000 ELSE NULL END, 5 + i %% 7, 4, 10 + i %% 5, 2,"
+             " 0, 1000000 + i * 10, 50000000000 - i * 10 FROM s;",
+             T0 + 7 * 86400, 7 * 86400 - 1, T0);
+    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    write_json(f);
+    clock_t a = clock();
+    run_report(f);
+    double cpu = (double)(clock() - a) / CLOCKS_PER_SEC;
+    size_t len;
+    char *h = read_report(f, &len);
+    assert_true(len < 10u * 1000 * 1000);
+    assert_int_equal(count_of(h, "<svg"), 7);
+    assert_non_null(strstr(h, "604800 samples drawn as 1000 columns"));
+    char *mem = strstr(h, "<h3 id=\"memory\">");
+    assert_non_null(mem);
+    char *end = strstr(mem, "</svg>");
+    *end = '\0';
+    /* the one-sample spike (+50 MB) survives the downsampling: without it the memory axis
+     * would end near 104 MiB */
+    assert_non_null(strstr(mem, ">150 MiB</text>"));
+    free(h);
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define REP_SANITIZED 1
+#endif
+#endif
+#ifdef REP_SANITIZED
+    assert_true(cpu < 10.0); /* sanitizers make C about 3x slower; 3 s in a release build */
+#else
+    assert_true(cpu < 3.0);
+#endif
 }
 
 static void test_without_analysis(void **state)
@@ -373,6 +492,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_bad_json, setup, teardown),
         cmocka_unit_test_setup_teardown(test_no_db, setup, teardown),
         cmocka_unit_test_setup_teardown(test_large_run, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_no_drop_after_stop, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_seven_days, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
