@@ -33,6 +33,7 @@
 #include "gate.h"
 #include "failfast.h"
 #include "leakstat.h"
+#include "markup.h"
 #include "postcheck.h"
 #include "cntrend.h"
 #include "runrec.h"
@@ -686,35 +687,6 @@ static char *verdict_json(const run_data *r, const gate_result *gs, size_t n, in
     return text;
 }
 
-/* Appends text with XML's five characters escaped. */
-static void xml_escape(FILE *f, const char *s)
-{
-    for (; *s; s++)
-        switch (*s) {
-        case '<':
-            fputs("&lt;", f);
-            break;
-        case '>':
-            fputs("&gt;", f);
-            break;
-        case '&':
-            fputs("&amp;", f);
-            break;
-        case '"':
-            fputs("&quot;", f);
-            break;
-        case '\'':
-            fputs("&apos;", f);
-            break;
-        default:
-            /* XML 1.0 has no place for control characters: U+FFFD instead */
-            if ((unsigned char)*s < 0x20 && *s != '\t' && *s != '\n' && *s != '\r')
-                fputs("\xEF\xBF\xBD", f);
-            else
-                fputc(*s, f);
-        }
-}
-
 /* Writes text as one Markdown code span that survives backticks, | and newlines in it. */
 static void md_code(FILE *f, const char *text)
 {
@@ -792,13 +764,13 @@ static char *junit_xml(const gate_result *gs, size_t n)
         char v[64];
         fmt_value(&gs[i], v, sizeof v);
         fprintf(f, "  <testcase classname=\"soak.gates\" name=\"");
-        xml_escape(f, gs[i].name);
+        markup_escape(f, gs[i].name);
         fprintf(f, "\">");
         if (!gs[i].passed) {
             fprintf(f, "\n    <failure message=\"");
-            xml_escape(f, gs[i].expr);
+            markup_escape(f, gs[i].expr);
             fprintf(f, ": ");
-            xml_escape(f, v);
+            markup_escape(f, v);
             fprintf(f, "\">%s</failure>\n  ", gs[i].status);
         } else if (strcmp(gs[i].status, "pass") != 0) {
             fprintf(f, "<skipped message=\"no data (optional gate)\"/>");

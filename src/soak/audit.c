@@ -8,6 +8,7 @@
 #include <cjson/cJSON.h>
 
 #include "errcode.h"
+#include "termsafe.h"
 
 #define AUDIT_MAX_INPUTS 64
 
@@ -802,9 +803,15 @@ void audit_print(const audit *a, FILE *f)
                 char score[8] = "-";
                 if (x->score >= 0)
                     snprintf(score, sizeof score, "%.1f", x->score);
+                /* the reports are outside input: nothing of theirs reaches a terminal raw */
+                char id[4 * AUDIT_ID_MAX], pkg[4 * sizeof x->package], ver[4 * sizeof x->version],
+                    fix[4 * sizeof x->fixed];
+                termsafe_str(x->id, id, sizeof id);
+                termsafe_str(x->package, pkg, sizeof pkg);
+                termsafe_str(x->version[0] ? x->version : "-", ver, sizeof ver);
+                termsafe_str(x->fixed[0] ? x->fixed : "-", fix, sizeof fix);
                 fprintf(f, "%-9s %-5s %-22s %-28s %-14s %s%s%s%s\n", cvss_rating_name(x->sev),
-                        score, x->id, x->package, x->version[0] ? x->version : "-",
-                        x->fixed[0] ? x->fixed : "-", x->ignored ? "  (ignored: " : "",
+                        score, id, pkg, ver, fix, x->ignored ? "  (ignored: " : "",
                         x->ignored ? x->ignore_note : "", x->ignored ? ")" : "");
             }
     fprintf(f,

@@ -124,8 +124,8 @@ unsigned audit_critical_high(const audit *a);
  * NUL-terminated text the caller frees, or NULL when out of memory. */
 char *audit_json(const audit *a, const audit_policy *p);
 
-/* A table for a person: one line a finding, worst first, then the counts. Service text in it
- * is printed as the reports give it; the caller escapes it for a terminal if needed. */
+/* A table for a person: one line a finding, worst first, then the counts. The reports' text in
+ * it is escaped for a terminal (lib/termsafe). */
 void audit_print(const audit *a, FILE *f);
 
 #endif

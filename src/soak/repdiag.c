@@ -8,28 +8,7 @@
 #include <unistd.h>
 
 #include "diagnose.h"
-
-static void esc(FILE *f, const char *s)
-{
-    for (; s && *s; s++) {
-        switch (*s) {
-        case '<':
-            fputs("&lt;", f);
-            break;
-        case '>':
-            fputs("&gt;", f);
-            break;
-        case '&':
-            fputs("&amp;", f);
-            break;
-        case '"':
-            fputs("&quot;", f);
-            break;
-        default:
-            fputc(*s, f);
-        }
-    }
-}
+#include "markup.h"
 
 static const char *str(const cJSON *o, const char *k)
 {
@@ -70,7 +49,7 @@ int repdiag_write(FILE *f, const char *dir)
     }
     if (!j) {
         fputs("<p class=\"na\">no diagnosis (run <code>soak diagnose ", f);
-        esc(f, dir);
+        markup_escape(f, dir);
         fputs("</code>; soak run writes one when the verdict fails)</p>\n", f);
         return ferror(f) ? -1 : 0;
     }
@@ -85,27 +64,27 @@ int repdiag_write(FILE *f, const char *dir)
             const cJSON *num = cJSON_GetObjectItemCaseSensitive(s, "number");
             int nn = cJSON_IsNumber(num) ? num->valueint : 0;
             fprintf(f, "<h3 id=\"diag-%d\">%d. ", nn, nn);
-            esc(f, str(s, "title"));
+            markup_escape(f, str(s, "title"));
             fprintf(f, ": <span class=\"%s\">",
                     want == DIAG_FAIL   ? "fail"
                     : want == DIAG_WARN ? "nodata"
                                         : "pass");
-            esc(f, sev);
+            markup_escape(f, sev);
             fputs("</span></h3>\n<ul>\n", f);
             const cJSON *fd;
             cJSON_ArrayForEach(fd, cJSON_GetObjectItemCaseSensitive(s, "findings"))
             {
                 fputs("<li><b>", f);
-                esc(f, str(fd, "severity"));
+                markup_escape(f, str(fd, "severity"));
                 fputs("</b> ", f);
-                esc(f, str(fd, "finding"));
+                markup_escape(f, str(fd, "finding"));
                 const cJSON *ev = cJSON_GetObjectItemCaseSensitive(fd, "evidence");
                 if (cJSON_GetArraySize(ev) > 0) {
                     fputs("<pre>", f);
                     const cJSON *l;
                     cJSON_ArrayForEach(l, ev)
                     {
-                        esc(f, cJSON_IsString(l) ? l->valuestring : "");
+                        markup_escape(f, cJSON_IsString(l) ? l->valuestring : "");
                         fputc('\n', f);
                     }
                     fputs("</pre>", f);
@@ -113,10 +92,10 @@ int repdiag_write(FILE *f, const char *dir)
                 const char *adv = str(fd, "advice"), *key = str(fd, "key");
                 if (adv) {
                     fputs("<br><i>advice:</i> ", f);
-                    esc(f, adv);
+                    markup_escape(f, adv);
                     if (key) {
                         fputs(" (key <code>", f);
-                        esc(f, key);
+                        markup_escape(f, key);
                         fputs("</code>)", f);
                     }
                 }
