@@ -25,7 +25,7 @@ PY
 )
 awk -v g="$gap" -v h="$HBT" 'BEGIN { exit !(g >= h - 1 && g <= h + 3) }' ||
   fail "hang caught $gap s after the last heartbeat, want within the heartbeat timeout of $HBT s"
-starts=$(q "SELECT count(*) FROM events WHERE kind='start'")
+starts=$(q "SELECT count(*) FROM events WHERE kind IN ('start','restart')")
 [ "$starts" -ge 2 ] || fail "the bot was not restarted after the hang ($starts starts)"
 pass "a hung bot: caught $gap s after its last heartbeat (timeout ${HBT}s), restarted ($starts starts, $hangs hangs)"
 d=$(diag_section "$T/h" 7)
