@@ -210,16 +210,6 @@ struct notifier {
     atomic_uint sent, failed;
 };
 
-unsigned notifier_failed(const notifier *n)
-{
-    return n ? atomic_load(&((notifier *)n)->failed) : 0;
-}
-
-unsigned notifier_sent(const notifier *n)
-{
-    return n ? atomic_load(&((notifier *)n)->sent) : 0;
-}
-
 static double mono_s(void)
 {
     struct timespec ts;
@@ -454,9 +444,8 @@ static void on_soon(uv_timer_t *t)
     }
 }
 
-void notifier_event(notifier *n, store_evkind kind, int failure, const char *detail, double now)
+void notifier_event(notifier *n, store_evkind kind, int failure, const char *detail)
 {
-    (void)now;
     if (!n)
         return;
     int k = notify_kind_of_event(kind, failure);

@@ -107,16 +107,13 @@ typedef void (*notify_result_fn)(void *ud, notify_chan ch, int ok, const char *w
 int notifier_new(uv_loop_t *loop, const opts *o, const runstate *rs, const char *run_dir,
                  notify_result_fn on_result, void *ud, notifier **out, char *err, size_t errlen);
 /* A stored event; tells the channels if it is a kind of notify.events. Loop thread. */
-void notifier_event(notifier *n, store_evkind kind, int failure, const char *detail, double now);
+void notifier_event(notifier *n, store_evkind kind, int failure, const char *detail);
 /* Closes the loop handles (call before the loop's last run); the sender keeps going. */
 void notifier_close_handles(notifier *n);
 /* The end of the run, after the loop has ended: what is held, plus text (the verdict), to
  * every channel; then waits for the sender to finish, at most one notify.timeout per message
  * still queued (a hung receiver cannot hold soak's exit longer). Then frees n. NULL is fine. */
 void notifier_finish(notifier *n, const char *verdict_text, unsigned *sent, unsigned *failed);
-/* Messages delivered, and not delivered (after every try, or dropped), so far. */
-unsigned notifier_failed(const notifier *n);
-unsigned notifier_sent(const notifier *n);
 
 /* The verdict of the run in run_dir for the end message, from its verdict.json: "verdict:
  * PASS (9 gates)" or "verdict: FAIL: crashes = 3 (want last(crashes) == 0); ...". Without a

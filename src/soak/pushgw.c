@@ -24,7 +24,6 @@ struct pushgw {
     const runstate *rs;
     char url[2048];   /* the group's URL (may carry credentials: never printed as is) */
     char shown[2048]; /* redacted, for messages */
-    uint64_t interval_ms;
     unsigned timeout_ms;
     uv_timer_t timer;
     uv_work_t work;
@@ -35,7 +34,6 @@ struct pushgw {
     int last_rc; /* of the push in flight */
     long last_status;
     int warned; /* a failure was logged */
-    unsigned ok, failed;
 };
 
 static const char b64url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
@@ -215,12 +213,10 @@ static void push_done(uv_work_t *w, int status)
     (void)status;
     p->busy = 0;
     if (p->last_rc == 0) {
-        p->ok++;
         if (p->warned)
             fprintf(stderr, "soak: pushgateway: pushing again\n");
         p->warned = 0;
     } else {
-        p->failed++;
         if (!p->warned)
             fprintf(stderr, "soak: pushgateway: push to '%s' failed: %s (retried every push)\n",
                     p->shown, errcode_str(p->last_rc));
@@ -262,7 +258,6 @@ int pushgw_start(uv_loop_t *loop, const opts *o, const runstate *rs, pushgw **ou
     }
     p->loop = loop;
     p->rs = rs;
-    p->interval_ms = o->push_interval_ms;
     uint64_t t = o->push_interval_ms / 2;
     p->timeout_ms = t < PUSH_TIMEOUT_MAX_MS ? (unsigned)(t ? t : 1) : PUSH_TIMEOUT_MAX_MS;
     sbuf_init(&p->body, PUSH_BODY_MAX);

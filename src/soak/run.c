@@ -193,7 +193,7 @@ static void sv_event_rec(sv *s, store_evkind kind, int failure, double value, co
         snprintf(line, sizeof line, "%s: %s", store_event_name(kind), detail);
         logcap_note(s->lc, "soak", line);
     }
-    notifier_event(s->nt, kind, failure, detail, wall_now());
+    notifier_event(s->nt, kind, failure, detail);
 }
 
 /* A notification that was not delivered: counted, logged and recorded (never its URL). */
