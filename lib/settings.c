@@ -598,6 +598,12 @@ static int settings_next_arg(const settings *s, int argc, char **argv, int *i, a
         *value = iv;
         return 0;
     }
+    /* a BOOL flag stands alone ("--fail-fast") unless "true" or "false" follows */
+    if (*kind == A_FLAG && (*key)->type == SETTINGS_BOOL &&
+        (*i + 1 >= argc || (strcmp(argv[*i + 1], "true") && strcmp(argv[*i + 1], "false")))) {
+        *value = "true";
+        return 0;
+    }
     if (*i + 1 >= argc) {
         snprintf(err, errlen, "option '%.64s' needs a value", a);
         return ERR_INVAL;

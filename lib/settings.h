@@ -158,7 +158,8 @@ typedef struct settings_cli {
                                         * option (after "--" when given); argc if none */
 } settings_cli;
 /* Reads argv[1..]: -c/--config FILE (every file first, in order, wherever it stands), then
- * --set KEY=VALUE and the table's flags in order ("--flag V" or "--flag=V"). Stops at "--" or
+ * --set KEY=VALUE and the table's flags in order ("--flag V" or "--flag=V"; a BOOL key's flag
+ * alone means true, "--flag true|false" and "--flag=false" also work). Stops at "--" or
  * at the first argument that is no option. -h/--help and --help-keys stop at once, before any
  * file is read. Returns 0, or an ERR_* code with the message in err: ERR_INVAL for a usage
  * error ("unknown option '--x' (see ...)", "option '--seed' needs a value"), else a setting's

@@ -63,8 +63,6 @@ static void print_usage_run(opts *o)
     settings s = opts_settings(o);
     fputs(usage_run, stdout);
     settings_print_flags(&s, stdout);
-    fputs("      --skip-preflight       start without the pre-flight checks (key skip_preflight)\n",
-          stdout);
 }
 
 static int parse_timeout(int argc, char **argv, int first, uint64_t *ms)
@@ -87,45 +85,12 @@ static int parse_timeout(int argc, char **argv, int first, uint64_t *ms)
     return 0;
 }
 
-/* Takes --skip-preflight (a flag without a value) out of argv before "--"; 1 when found. */
-static int take_skip_preflight(int *argc, char **argv)
-{
-    int found = 0, k = 0;
-    for (int i = 0; i < *argc; i++) {
-        if (!strcmp(argv[i], "--")) {
-            while (i < *argc)
-                argv[k++] = argv[i++];
-            break;
-        }
-        if (!strcmp(argv[i], "--skip-preflight"))
-            found = 1;
-        else
-            argv[k++] = argv[i];
-    }
-    *argc = k;
-    argv[k] = NULL;
-    return found;
-}
-
-/* A bare --fail-fast (before "--") is --fail-fast=true: the settings table's flags take a
- * value, this one reads better without. Rewrites argv in place (the pointer only). */
-static void run_bare_flags(int argc, char **argv)
-{
-    static char fail_fast_true[] = "--fail-fast=true";
-    for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
-        if (!strcmp(argv[i], "--fail-fast") &&
-            (i + 1 >= argc || (strcmp(argv[i + 1], "true") && strcmp(argv[i + 1], "false"))))
-            argv[i] = fail_fast_true;
-}
-
 static int cmd_run(int argc, char **argv)
 {
     static opts o;
     char err[512];
     settings_cli cli;
     opts_init(&o);
-    int skip_pf = take_skip_preflight(&argc, argv);
-    run_bare_flags(argc, argv);
     if (opts_args(&o, argc, argv, &cli, err, sizeof err)) {
         fprintf(stderr, "soak: %s\n", err);
         opts_free(&o);
@@ -161,8 +126,6 @@ static int cmd_run(int argc, char **argv)
         opts_free(&o);
         return SOAK_EXIT_USAGE;
     }
-    if (skip_pf)
-        o.skip_preflight = 1;
     int rc = run_soak(&o);
     opts_free(&o);
     return rc;

@@ -522,6 +522,27 @@ static void test_args_precedence(void **state)
     assert_int_equal(obj.seed, 9);
     unlink(path);
 
+    /* a BOOL flag alone is true; "true"/"false" after it are its value, anything else is not */
+    char *argv6[] = {"t", "--testnet", "--seed", "4", NULL};
+    assert_int_equal(run_args(4, argv6, &cli, err, sizeof err), 0);
+    assert_int_equal(obj.testnet, 1);
+    assert_int_equal(obj.seed, 4);
+    char *argv7[] = {"t", "--testnet", "false", "cmd", NULL};
+    assert_int_equal(run_args(4, argv7, &cli, err, sizeof err), 0);
+    assert_int_equal(obj.testnet, 0);
+    assert_int_equal(cli.rest, 3);
+    char *argv8[] = {"t", "--testnet", "cmd", NULL};
+    assert_int_equal(run_args(3, argv8, &cli, err, sizeof err), 0);
+    assert_int_equal(obj.testnet, 1);
+    assert_int_equal(cli.rest, 2);
+    char *argv9[] = {"t", "--testnet", NULL};
+    assert_int_equal(run_args(2, argv9, &cli, err, sizeof err), 0);
+    assert_int_equal(obj.testnet, 1);
+    char *argv10[] = {"t", "--testnet=false", "--", "x", NULL};
+    assert_int_equal(run_args(4, argv10, &cli, err, sizeof err), 0);
+    assert_int_equal(obj.testnet, 0);
+    assert_int_equal(cli.rest, 3);
+
     /* --help stops before any file is read */
     char *argv4[] = {"t", "-c", "/nonexistent.yaml", "--help", NULL};
     assert_int_equal(run_args(4, argv4, &cli, err, sizeof err), 0);
