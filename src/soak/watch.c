@@ -391,8 +391,8 @@ watch_seen watch_poll(watch *w, wsm_exit *e)
         pid_t p[1];
         size_t n = cgsample_procs(w->cg, p, 1);
         if (n > 0) {
-            if (!w->pid || !watch_same_alive(w))
-                watch_cg_first_pid(w);
+            if (w->gone || !w->pid || !watch_same_alive(w))
+                watch_cg_first_pid(w); /* the main process: the first one listed */
             if (!w->gone)
                 return WATCH_ALIVE;
             w->gone = 0;
