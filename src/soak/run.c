@@ -1239,6 +1239,9 @@ static void sv_watch_begin(sv *s)
 {
     wsm_exit e;
     sampler_set_source(s->sm, sv_watch_source, s->w);
+    if (s->hb_index >= 0)
+        fprintf(stderr, "soak: watch: the heartbeat watchdog starts at the first heartbeat line "
+                        "of a followed log (logs.follow): soak watch does not see stdout\n");
     uint64_t now = now_ms(s);
     if (watch_poll(s->w, &e) == WATCH_GONE)
         sv_watch_apply(s, wsm_attach_failed(&s->wsm, now), 0, "the target exited at the start");
@@ -1279,10 +1282,12 @@ static void sv_watch_poll(sv *s, uint64_t now)
 }
 
 /* The watchdog's answer in watch mode: a hang is recorded (and --on-hang run), never acted on;
- * a heartbeat after it returns the table to watching. */
+ * a heartbeat after it returns the table to watching. The watchdog is armed by the first
+ * heartbeat seen: before it, silence says nothing (no followed log, or not one written yet). */
 static void sv_watch_hang(sv *s, int hang, uint64_t now)
 {
-    if (hang)
+    /* armed by the first heartbeat: soak sees no stdout here, only followed logs */
+    if (hang && s->hb_index >= 0 && s->rs.pattern_hits[s->hb_index] > 0)
         sv_watch_apply(s, wsm_hang(&s->wsm, now), watch_pid(s->w), NULL);
     else if (s->wsm.state == WSM_HUNG)
         sv_watch_apply(s, wsm_heartbeat(&s->wsm, now), watch_pid(s->w), NULL);
