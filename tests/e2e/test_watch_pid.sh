@@ -57,8 +57,30 @@ PY
 kill -0 "$SVC" 2>/dev/null || fail "the watched service is gone"
 kill -0 "$CHILD" 2>/dev/null || fail "the child is gone"
 kill -0 "$GRAND" 2>/dev/null || fail "the setsid grandchild is gone"
-kill "$SVC" "$CHILD" "$GRAND" 2>/dev/null || true
 pass "watch --pid: 3 processes sampled, verdict written, service still running"
+
+# SIGINT ends the watch (and only the watch): analysed, the service untouched
+timeout -k 5 60 "$SOAK" watch --pid "$SVC" --artifacts "$T/int" --status off --duration 1h \
+  --interval 200ms >"$T/int.out" 2>"$T/int.err" &
+W=$!
+for _ in $(seq 100); do # bounded: 10 s
+  [ "$(sqlite3 "$T/int/samples.db" "SELECT count(*) FROM samples" 2>/dev/null || echo 0)" -ge 3 ] && break
+  sleep 0.1
+done
+kill -INT "$W"
+set +e
+wait "$W"
+RC=$?
+set -e
+[ "$RC" -eq 1 ] || { cat "$T/int.out" "$T/int.err" >&2; fail "SIGINT: exit $RC, expected 1 (the duration gate fails)"; }
+grep -q "^soak: ended after .*: stopped by SIGINT" "$T/int.out" || fail "SIGINT: $(cat "$T/int.out")"
+[ -f "$T/int/verdict.json" ] || fail "SIGINT: no verdict"
+[ "$(sqlite3 "$T/int/samples.db" "SELECT value FROM run WHERE key='outcome'")" = "stopped by SIGINT" ] ||
+  fail "SIGINT: run record outcome"
+kill -0 "$SVC" 2>/dev/null && kill -0 "$CHILD" 2>/dev/null && kill -0 "$GRAND" 2>/dev/null ||
+  fail "SIGINT to soak watch reached the watched tree"
+kill "$SVC" "$CHILD" "$GRAND" 2>/dev/null || true
+pass "watch --pid: SIGINT stops watching and analyses, the service untouched"
 
 # errors a user reads
 set +e
