@@ -217,6 +217,40 @@ static void test_cgroup(void **state)
     watch_free(w);
 }
 
+/* --on-hang: run with the pid and the target in its environment; nothing without one. */
+static void test_on_hang(void **state)
+{
+    (void)state;
+    char err[512], how[128], want[64];
+    proc_add(700, 'S', 100);
+    watch *w = mk(WATCH_PID, "700");
+    assert_int_equal(watch_attach(w, err, sizeof err), 0);
+    assert_int_equal(watch_on_hang(w, how, sizeof how), 0);
+    watch_free(w);
+
+    watch_spec sp;
+    memset(&sp, 0, sizeof sp);
+    sp.kind = WATCH_PID;
+    snprintf(sp.target, sizeof sp.target, "700");
+    snprintf(sp.proc_root, sizeof sp.proc_root, "%s/proc", dir);
+    snprintf(sp.on_hang, sizeof sp.on_hang,
+             "echo \"$SOAK_WATCH_PID $SOAK_WATCH_TARGET\" >'%s/hang.txt'; exit 4", dir);
+    w = watch_new(&sp);
+    assert_non_null(w);
+    assert_int_equal(watch_attach(w, err, sizeof err), 0);
+    assert_int_equal(watch_on_hang(w, how, sizeof how), 1);
+    assert_string_equal(how, "exit 4");
+    char p[128], got[64] = "";
+    snprintf(p, sizeof p, "%s/hang.txt", dir);
+    FILE *f = fopen(p, "r");
+    assert_non_null(f);
+    assert_non_null(fgets(got, sizeof got, f));
+    fclose(f);
+    snprintf(want, sizeof want, "700 pid 700\n");
+    assert_string_equal(got, want);
+    watch_free(w);
+}
+
 static void test_names(void **state)
 {
     (void)state;
@@ -238,6 +272,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_pid, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pid_file_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cgroup, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_on_hang, setup, teardown),
         cmocka_unit_test(test_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
