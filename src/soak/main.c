@@ -22,12 +22,16 @@
 #include "run.h"
 #include "shim.h"
 #include "units.h"
+#include "watchcmd.h"
 
 static const char usage_main[] =
     "usage: soak <command> [options]\n"
     "\n"
     "commands:\n"
     "  run [options] -- COMMAND [ARG...]   soak a service; see 'soak run --help'\n"
+    "  watch [options] --pid PID | --pid-file FILE | --cgroup PATH | --unit NAME |\n"
+    "        --container ID                soak a service soak did not start; see\n"
+    "                                      'soak watch --help'\n"
     "  analyze [-c FILE] [--samples CSV] [--out DIR] [DIR]\n"
     "                                      the verdict of a run: leak, gates, summary, junit\n"
     "  report DIR                          write DIR/report.html (charts, events, verdict)\n"
@@ -320,6 +324,8 @@ int main(int argc, char **argv)
     }
     if (!strcmp(cmd, "run"))
         return cmd_run(argc - 1, argv + 1);
+    if (!strcmp(cmd, "watch"))
+        return watchcmd_main(argc - 1, argv + 1);
     if (!strcmp(cmd, "analyze"))
         return cmd_analyze(argc - 1, argv + 1);
     if (!strcmp(cmd, "report"))

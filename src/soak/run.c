@@ -80,6 +80,8 @@
 #include "supervise.h"
 #include "treekill.h"
 #include "units.h"
+#include "watch.h"
+#include "watchsm.h"
 
 #define SV_STOP_POLL_MS 50    /* how often a stop looks at what is left of the tree */
 #define SV_WALK_MS      10000 /* the full walk of the artifacts folder (sampler.h) */
@@ -155,6 +157,9 @@ typedef struct sv {
     unsigned slow_zombies;   /* the peak of zombies seen: a higher count triggers a pass */
     uint64_t slow_zombie_ms; /* the last pass for zombies (at most one per 10 s) */
     failfast *ff;            /* --fail-fast: the gates checked live; NULL when off */
+    /* soak watch (watch.h): the target and its table (watchsm.h); w NULL for soak run */
+    watch *w;
+    wsm wsm;
 } sv;
 
 static void sv_sample(uv_timer_t *t);
@@ -162,6 +167,9 @@ static void sv_ckpt_tick(uv_timer_t *t);
 static void sv_stop_poll(uv_timer_t *t);
 static void sv_on_deadline(uv_timer_t *t);
 static void sv_store_pattern_counts(sv *s);
+static void sv_request_stop(sv *s, sup_cause c, uint64_t now);
+static void sv_watch_poll(sv *s, uint64_t now);
+static void sv_watch_hang(sv *s, int hang, uint64_t now);
 
 static uint64_t now_ms(sv *s)
 {
@@ -796,13 +804,13 @@ static void sv_on_stop_signal(uv_signal_t *h, int signum)
     sup_cause c = signum == SIGINT   ? SUP_CAUSE_SIGINT
                   : signum == SIGHUP ? SUP_CAUSE_SIGHUP
                                      : SUP_CAUSE_SIGTERM;
-    sv_apply(s, sup_stop(&s->sup, c, now_ms(s)));
+    sv_request_stop(s, c, now_ms(s));
 }
 
 static void sv_on_end(uv_timer_t *t)
 {
     sv *s = t->data;
-    sv_apply(s, sup_stop(&s->sup, SUP_CAUSE_DURATION, now_ms(s)));
+    sv_request_stop(s, SUP_CAUSE_DURATION, now_ms(s));
 }
 
 /* ---- records ------------------------------------------------------------------------- */
@@ -901,10 +909,12 @@ static void sv_policies(sv *s, uint64_t now)
     int hang = policy_watchdog(s->hb_index >= 0, s->rs.state == RS_RUNNING, now,
                                s->rs.last_heartbeat_ms, s->o->heartbeat_timeout_ms, &age);
     s->rs.heartbeat_age_s = age;
-    if (hang) {
+    if (hang)
         s->hang_age_s = age;
+    if (s->w)
+        sv_watch_hang(s, hang, now); /* recorded, not acted on */
+    else if (hang)
         sv_apply(s, sup_hang(&s->sup, now));
-    }
 }
 
 /* ---- sampling ----------------------------------------------------------------------------- */
@@ -1055,7 +1065,7 @@ static void sv_fail_fast(sv *s, const store_sample *m, uint64_t now)
     fprintf(stderr, "soak: fail-fast: gate '%s' can no longer pass after %s s: stopping the run\n",
             s->ff->gate, n);
     /* a fail-fast stop is an interrupted run: sv_archive writes its archive after the verdict */
-    sv_apply(s, sup_stop(&s->sup, SUP_CAUSE_FAIL_FAST, now));
+    sv_request_stop(s, SUP_CAUSE_FAIL_FAST, now);
 }
 
 static void sv_sample(uv_timer_t *t)
@@ -1064,6 +1074,8 @@ static void sv_sample(uv_timer_t *t)
     uint64_t now = now_ms(s);
     sv_read_waiting(s); /* the lines waiting first: a heartbeat among them counts */
     sv_check_pause(s, now);
+    if (s->w)
+        sv_watch_poll(s, now); /* gone, replaced: before the sample of what is there now */
     logcap_stats ls;
     logcap_stats_get(s->lc, &ls);
     /* the tree below the shim (which is not counted); below soak once the shim is gone */
@@ -1123,6 +1135,172 @@ static void sv_ckpt_tick(uv_timer_t *t)
     s->ckpt_work.data = s;
     if (uv_queue_work(s->loop, &s->ckpt_work, sv_ckpt_work, sv_ckpt_done) == 0)
         s->ckpt_busy = 1;
+}
+
+/* ---- soak watch: the same loop, a target soak did not start (watch.h, watchsm.h) -------- */
+
+/* The picture follows the watch's table, as sv_sync does for the supervisor's. */
+static void sv_watch_sync(sv *s)
+{
+    static const rs_state view[WSM_NSTATES] = {
+        [WSM_INIT] = RS_STARTING, [WSM_WATCHING] = RS_RUNNING, [WSM_HUNG] = RS_RUNNING,
+        [WSM_GONE] = RS_BACKOFF,  [WSM_DONE] = RS_DONE,
+    };
+    s->rs.state = view[s->wsm.state];
+    s->rs.starts = s->wsm.starts;
+    s->rs.restarts = s->wsm.restarts;
+    s->rs.crashes = s->wsm.crashes;
+    s->rs.hangs = s->wsm.hangs;
+    s->rs.completed = s->wsm.cause == SUP_CAUSE_DURATION;
+    s->rs.child_pid = wsm_running(&s->wsm) ? watch_pid(s->w) : 0;
+}
+
+static void sv_watch_rec_exit(sv *s, pid_t pid)
+{
+    const wsm_exit *e = &s->wsm.last_exit;
+    double up_s = (double)(now_ms(s) - s->wsm.start_ms) / 1000.0;
+    if (!e->known) {
+        s->rs.last_exit_code = -1;
+        s->rs.last_exit_signal = 0;
+        sv_event_rec(s, STORE_EV_EXIT, e->failure, NAN, "pid %d exited after %.1fs (%s)", (int)pid,
+                     up_s, e->why);
+    } else if (e->signal) {
+        s->rs.last_exit_code = -1;
+        s->rs.last_exit_signal = e->signal;
+        sv_event_rec(s, STORE_EV_EXIT, e->failure, -e->signal,
+                     "pid %d killed by signal %d (%s) after %.1fs (%s)", (int)pid, e->signal,
+                     strsignal(e->signal), up_s, e->why);
+    } else {
+        s->rs.last_exit_code = e->code;
+        s->rs.last_exit_signal = 0;
+        sv_event_rec(s, STORE_EV_EXIT, e->failure, e->code,
+                     "pid %d exited with code %d after %.1fs (%s)", (int)pid, e->code, up_s,
+                     e->why);
+    }
+    if (e->oom_kill) {
+        s->rs.oom_kills++;
+        sv_event_rec(s, STORE_EV_OOM_KILL, 1, 1, "the kernel OOM killer: %s", e->why);
+    }
+}
+
+/* Performs the actions of one transition of the watch's table, in the order of watchsm.h.
+ * old: the process the target was before the event (for the exit's record). */
+static void sv_watch_apply(sv *s, unsigned acts, pid_t old, const char *err)
+{
+    uint64_t now = now_ms(s);
+    pid_t pid = watch_pid(s->w);
+    if (acts & WSM_A_REC_START) {
+        s->rs.child_start_ms = now;
+        s->rs.last_heartbeat_ms = now;
+        sv_event_rec(s, STORE_EV_START, 0, (double)pid, "watching %s (soak did not start it)",
+                     watch_describe(s->w));
+    }
+    if (acts & WSM_A_REC_EXIT)
+        sv_watch_rec_exit(s, old);
+    if (acts & WSM_A_REC_RESTART) {
+        s->rs.child_start_ms = now;
+        s->rs.last_heartbeat_ms = now;
+        sv_event_rec(s, STORE_EV_RESTART, 0, (double)pid, "pid %d in the place of pid %d: %s",
+                     (int)pid, (int)old, watch_describe(s->w));
+    }
+    if (acts & WSM_A_REC_HANG) {
+        char d[32], t[32];
+        sv_event_rec(s, STORE_EV_HANG, 1, s->hang_age_s,
+                     "no heartbeat for %s (timeout %s): recorded, not acted on",
+                     units_format_duration((uint64_t)(s->hang_age_s * 1000), d, sizeof d),
+                     units_format_duration(s->o->heartbeat_timeout_ms, t, sizeof t));
+    }
+    if (acts & WSM_A_ON_HANG) {
+        char how[256], line[400];
+        if (watch_on_hang(s->w, how, sizeof how)) {
+            snprintf(line, sizeof line, "--on-hang command ran: %s", how);
+            fprintf(stderr, "soak: %s\n", line);
+            if (s->lc)
+                logcap_note(s->lc, "soak", line);
+        }
+    }
+    if (acts & WSM_A_ATTACH_FAILED) {
+        fprintf(stderr, "soak: %s\n", err ? err : "the target is gone");
+        sv_event_rec(s, STORE_EV_START_FAILED, 0, 0, "cannot watch %s: %s", watch_target_text(s->w),
+                     err ? err : "the target is gone");
+    }
+    if (acts & WSM_A_FINISH)
+        sv_finish(s);
+    sv_watch_sync(s);
+}
+
+static int sv_watch_source(void *ud, proctree *pt, int with_pss, proctree_sample *out)
+{
+    return watch_sample(ud, pt, with_pss, out);
+}
+
+/* The loop begins: the target (attached by the caller) must still be there. */
+static void sv_watch_begin(sv *s)
+{
+    wsm_exit e;
+    sampler_set_source(s->sm, sv_watch_source, s->w);
+    if (s->hb_index >= 0)
+        fprintf(stderr, "soak: watch: the heartbeat watchdog starts at the first heartbeat line "
+                        "of a followed log (logs.follow): soak watch does not see stdout\n");
+    uint64_t now = now_ms(s);
+    if (watch_poll(s->w, &e) == WATCH_GONE)
+        sv_watch_apply(s, wsm_attach_failed(&s->wsm, now), 0, "the target exited at the start");
+    else
+        sv_watch_apply(s, wsm_attached(&s->wsm, now), 0, NULL);
+}
+
+/* Each sample: is the target still there, gone, replaced? And the cgroup's own counters. */
+static void sv_watch_poll(sv *s, uint64_t now)
+{
+    if (!wsm_running(&s->wsm) && s->wsm.state != WSM_GONE)
+        return;
+    wsm_exit e;
+    pid_t old = watch_pid(s->w);
+    watch_seen seen = watch_poll(s->w, &e);
+    if (seen == WATCH_GONE)
+        sv_watch_apply(s, wsm_exited(&s->wsm, &e, watch_can_return(s->w), now), old, NULL);
+    else if (seen == WATCH_REPLACED)
+        sv_watch_apply(s, wsm_replaced(&s->wsm, &e, now), old, NULL);
+    cgsample_values v;
+    if (s->db && !s->db_capped && !s->disk_tight && watch_cgroup_values(s->w, &v)) {
+        double t = wall_now();
+        store_begin(s->db);
+        if (v.memory_bytes >= 0)
+            store_metric(s->db, t, "cgroup_memory_bytes", "", (double)v.memory_bytes);
+        if (v.anon_bytes >= 0)
+            store_metric(s->db, t, "cgroup_memory_anon_bytes", "", (double)v.anon_bytes);
+        if (v.file_bytes >= 0)
+            store_metric(s->db, t, "cgroup_memory_file_bytes", "", (double)v.file_bytes);
+        if (v.cpu_seconds >= 0)
+            store_metric(s->db, t, "cgroup_cpu_seconds", "", v.cpu_seconds);
+        if (v.pids >= 0)
+            store_metric(s->db, t, "cgroup_pids", "", (double)v.pids);
+        if (v.oom_kills >= 0)
+            store_metric(s->db, t, "cgroup_oom_kills", "", (double)v.oom_kills);
+        store_commit(s->db);
+    }
+}
+
+/* The watchdog's answer in watch mode: a hang is recorded (and --on-hang run), never acted on;
+ * a heartbeat after it returns the table to watching. The watchdog is armed by the first
+ * heartbeat seen: before it, silence says nothing (no followed log, or not one written yet). */
+static void sv_watch_hang(sv *s, int hang, uint64_t now)
+{
+    /* armed by the first heartbeat: soak sees no stdout here, only followed logs */
+    if (hang && s->hb_index >= 0 && s->rs.pattern_hits[s->hb_index] > 0)
+        sv_watch_apply(s, wsm_hang(&s->wsm, now), watch_pid(s->w), NULL);
+    else if (s->wsm.state == WSM_HUNG)
+        sv_watch_apply(s, wsm_heartbeat(&s->wsm, now), watch_pid(s->w), NULL);
+}
+
+/* The duration, a signal or fail-fast asks the run to end: soak run stops the service; soak
+ * watch only stops watching. */
+static void sv_request_stop(sv *s, sup_cause c, uint64_t now)
+{
+    if (s->w)
+        sv_watch_apply(s, wsm_stop(&s->wsm, c, now), watch_pid(s->w), NULL);
+    else
+        sv_apply(s, sup_stop(&s->sup, c, now));
 }
 
 /* ---- set-up and tear-down ------------------------------------------------------------- */
@@ -1262,7 +1440,10 @@ static void sv_archive(sv *s)
     int interrupted =
         (oc == SUP_OUT_STOPPED && s->sup.cause != SUP_CAUSE_DURATION) || oc == SUP_OUT_START_LIMIT;
     char path[PATH_MAX], err[PATH_MAX + 256];
-    if (!s->sup.starts || !archive_wanted((archive_policy)s->o->archive, interrupted))
+    if (s->w)
+        interrupted = wsm_interrupted(&s->wsm);
+    if (!(s->sup.starts || s->wsm.starts) ||
+        !archive_wanted((archive_policy)s->o->archive, interrupted))
         return;
     if (archive_write(s->artifacts_dir, NULL, path, sizeof path, err, sizeof err) == 0)
         printf("  archive      %s\n", path);
@@ -1273,6 +1454,10 @@ static void sv_archive(sv *s)
 /* The run's outcome as printed and stored: the supervisor's, with the count of survivors. */
 static const char *sv_outcome(sv *s, char *buf, size_t n)
 {
+    if (s->w) {
+        snprintf(buf, n, "%s", wsm_outcome_text(&s->wsm));
+        return buf;
+    }
     if (sup_outcome_of(&s->sup) == SUP_OUT_STUCK)
         snprintf(buf, n, "%d processes survive SIGKILL", s->survivors);
     else
@@ -1321,7 +1506,7 @@ static void sv_print_outcome(sv *s, int code)
            units_format_bytes(r->log.dropped_bytes, d, sizeof d));
     printf("  artifacts    %s (%s)\n", s->artifacts_dir,
            units_format_bytes(r->artifacts_bytes, b, sizeof b));
-    int sup_failed = sup_exit_code(&s->sup) == SOAK_EXIT_FAIL;
+    int sup_failed = (s->w ? wsm_exit_code(&s->wsm) : sup_exit_code(&s->sup)) == SOAK_EXIT_FAIL;
     printf("  supervision  %s\n", code == SOAK_EXIT_PASS ? "ok: no crash, no hang"
                                   : code == SOAK_EXIT_FAIL && !sup_failed
                                       ? "failed: the run lost data (samples.db)"
@@ -1343,7 +1528,7 @@ static void sv_build_command(sv *s)
         used = sizeof s->rs.command - 1;
 }
 
-int run_soak(opts *o)
+static int sv_main(opts *o, watch *w)
 {
     sv *s = calloc(1, sizeof *s);
     char err[512];
@@ -1353,10 +1538,14 @@ int run_soak(opts *o)
         return SOAK_EXIT_ERROR;
     }
     s->o = o;
+    s->w = w;
+    wsm_init(&s->wsm);
     s->hb_index = -1;
     s->lock.fd = -1;
     runstate_init(&s->rs);
     sv_build_command(s);
+    if (w)
+        snprintf(s->rs.command, sizeof s->rs.command, "watch %s", watch_describe(w));
 
     if (sv_mkdirs(o->artifacts, err, sizeof err))
         goto fail;
@@ -1433,7 +1622,7 @@ int run_soak(opts *o)
         goto fail;
     }
     signal(SIGPIPE, SIG_IGN);
-    s->cg = cgroup_new(getpid());
+    s->cg = w ? NULL : cgroup_new(getpid()); /* soak watch: the target's cgroup is its own */
 
     /* the run's record */
     store_run_begin(s->db);
@@ -1456,6 +1645,12 @@ int run_soak(opts *o)
     units_format_duration(o->interval_ms, tmp, sizeof tmp);
     store_set_run(s->db, "interval", tmp);
     store_set_run(s->db, "cgroup", cgroup_describe(s->cg));
+    if (w) {
+        store_set_run(s->db, "mode", "watch");
+        store_set_run(s->db, "watch_target", watch_target_text(w));
+        store_set_run(s->db, "watch_kind", watch_kind_name(watch_kind_of(w)));
+        store_set_run(s->db, "watched", watch_describe(w));
+    }
     store_run_end(s->db);
     if (s->disk_tight)
         store_checkpoint_file(s->db_path); /* the WAL starts over before the disk is gone */
@@ -1544,16 +1739,19 @@ int run_soak(opts *o)
     uv_timer_start(&s->ckpt_timer, sv_ckpt_tick, 10000, 10000);
     sampler_start(s->sm, SV_WALK_MS);
     uv_timer_start(&s->sample_timer, sv_sample, o->interval_ms, o->interval_ms);
-    sv_apply(s, sup_start(&s->sup, now_ms(s)));
+    if (w)
+        sv_watch_begin(s);
+    else
+        sv_apply(s, sup_start(&s->sup, now_ms(s)));
 
-    if (s->sup.state != SUP_DONE)
+    if (w ? s->wsm.state != WSM_DONE : s->sup.state != SUP_DONE)
         uv_run(s->loop, UV_RUN_DEFAULT);
 
     /* the end: last sample, last events, the record; the supervisor says how it went */
     s->rs.end_ms = now_ms(s);
-    if (s->sup.starts > 0)
+    if (s->sup.starts > 0 || s->wsm.starts > 0)
         sv_sample(&s->sample_timer);
-    code = sup_exit_code(&s->sup);
+    code = w ? wsm_exit_code(&s->wsm) : sup_exit_code(&s->sup);
     goto teardown;
 
 fail_loop:
@@ -1598,7 +1796,7 @@ teardown:
     }
     if (s->db) {
         sv_store_pattern_counts(s);
-        if (s->sup.starts > 0 && code != SOAK_EXIT_USAGE) /* the service has stopped */
+        if ((s->sup.starts > 0 || s->wsm.starts > 0) && code != SOAK_EXIT_USAGE)
             postcheck_run_all(o, s->db, stdout);
         char n[32];
         store_run_begin(s->db);
@@ -1681,4 +1879,14 @@ out:
     }
     free(s);
     return code;
+}
+
+int run_soak(opts *o)
+{
+    return sv_main(o, NULL);
+}
+
+int run_watch(opts *o, watch *w)
+{
+    return sv_main(o, w);
 }

@@ -24,4 +24,9 @@ enum {
  * stderr/stdout. Returns one of the exit codes above. */
 int run_soak(opts *o);
 
+/* `soak watch`: the same run over a target soak did not start (watch.h), attached by the
+ * caller (watch_attach) and owned by it; the run never signals it. Same exit codes. */
+struct watch;
+int run_watch(opts *o, struct watch *w);
+
 #endif

@@ -41,6 +41,9 @@ struct sampler {
     unsigned cost_samples;
     int cost_warned;
     char cost_warning[200]; /* until taken ("" none) */
+    /* soak watch: the tree comes from here instead of root's descendants (NULL: soak run) */
+    sampler_source_fn source;
+    void *source_ud;
 };
 
 sampler *sampler_new(uv_loop_t *loop, const char *artifacts_dir, const char *db_path,
@@ -295,7 +298,10 @@ void sampler_take(sampler *sm, pid_t root, int running, uint64_t now_ms, const l
     double cpu0 = sm_thread_cpu_s();
     proctree_sample ps;
     memset(&ps, 0, sizeof ps);
-    if (proctree_sample_tree(sm->pt, root, 0, with_pss, &ps) == 0 && with_pss)
+    if (sm->source) {
+        if (sm->source(sm->source_ud, sm->pt, with_pss, &ps) == 0 && with_pss)
+            sm->last_pss_ms = now_ms;
+    } else if (proctree_sample_tree(sm->pt, root, 0, with_pss, &ps) == 0 && with_pss)
         sm->last_pss_ms = now_ms;
 
     double dt = sm->last_sample_ms ? (double)(now_ms - sm->last_sample_ms) / 1000.0 : 0;
@@ -322,6 +328,12 @@ void sampler_take(sampler *sm, pid_t root, int running, uint64_t now_ms, const l
     if (statvfs(sm->dir, &vfs) == 0)
         rs->disk_free_bytes = (uint64_t)vfs.f_bavail * vfs.f_frsize;
     sm_cost(sm, now_ms, sm_thread_cpu_s() - cpu0, ps.nprocs);
+}
+
+void sampler_set_source(sampler *sm, sampler_source_fn fn, void *ud)
+{
+    sm->source = fn;
+    sm->source_ud = ud;
 }
 
 store_sample sampler_row(const runstate *rs, double t, uint64_t now_ms)

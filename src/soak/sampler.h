@@ -62,6 +62,12 @@ int sampler_cost_warning(sampler *sm, char *msg, size_t n);
 void sampler_take(sampler *sm, pid_t root, int running, uint64_t now_ms, const logcap_stats *ls,
                   runstate *rs);
 
+/* soak watch (watch.h): the tree of each sample comes from fn instead of the descendants of
+ * root; fn fills *out through pt (the sampler's proctree, so CPU deltas and zombies work as in
+ * soak run) and returns 0, or non-zero when there is nothing to sample (an empty tree). */
+typedef int (*sampler_source_fn)(void *ud, proctree *pt, int with_pss, proctree_sample *out);
+void sampler_set_source(sampler *sm, sampler_source_fn fn, void *ud);
+
 /* The samples.db row for the picture in rs: t is the wall clock, now_ms the loop clock. */
 store_sample sampler_row(const runstate *rs, double t, uint64_t now_ms);
 
