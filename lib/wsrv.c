@@ -27,7 +27,8 @@
  * handed to libuv are dropped), then FIN, then the connection reads and drops input until the
  * client closes or WSRV_LINGER_MS pass (closing with unread input would reset the connection,
  * and the client could lose the close frame). on_ws_close runs when the connection is finally
- * closed, from a libuv callback (never from inside wsrv_close or wsrv_reset).
+ * closed, from a libuv callback (never from inside wsrv_send, wsrv_close or wsrv_reset). Every
+ * change of a WebSocket's state goes through ws_post and wsconn.h's table.
  *
  * Destruction: the server is freed once the listener and every connection's handles are
  * closed; a reaper timer checks.
@@ -49,6 +50,7 @@
 #include "errcode.h"
 #include "httpreq.h"
 #include "sbuf.h"
+#include "wsconn.h"
 #include "wsframe.h"
 
 #define WSRV_MAX_URI   2048
@@ -122,14 +124,11 @@ struct hconn {
     char peer[48];
 };
 
-/* A WebSocket's state. WS_CLOSING: the close frame is queued (nothing else is sent); WS_DRAIN:
- * it is out and FIN sent, input is dropped until EOF or WSRV_LINGER_MS; WS_RESET: closing with
- * a reset at the next loop turn; WS_GONE: on_ws_close has run. */
-enum { WS_OPEN, WS_CLOSING, WS_DRAIN, WS_RESET, WS_GONE };
+/* A WebSocket. Its state changes only through ws_post (wsconn.h's table). */
 struct wsrv_conn {
     wsrv *srv;
     hconn *hc;
-    int state;
+    wsconn_state state;
     int opened; /* on_ws_open accepted it: on_ws_close is owed */
     void *user;
     wsframe_rx rx;
@@ -241,7 +240,7 @@ static size_t pct_decode(char *s, size_t n)
 
 static void ws_free(wsrv_conn *w);
 static void ws_read(hconn *c, ssize_t n);
-static void ws_end(wsrv_conn *w);
+static void ws_post(wsrv_conn *w, wsconn_event ev, int code, const char *reason);
 
 /* Takes c off its list (HTTP connections are counted in nconns, WebSockets are not). */
 static void hc_unlink(hconn *c)
@@ -313,7 +312,7 @@ static void hc_timer(uv_timer_t *t)
 {
     hconn *c = t->data;
     if (c->state == HC_WS) { /* a close's deadline, or a reset's loop turn */
-        ws_end(c->ws);
+        ws_post(c->ws, WSCONN_EV_TIMER, 0, NULL);
         return;
     }
     if (c->state == HC_DRAIN || (c->state == HC_BUSY && c->srv->stopping)) {
@@ -371,7 +370,7 @@ static void hc_shut(uv_shutdown_t *r, int status)
 {
     hconn *c = r->data;
     if (status < 0 && c->state == HC_WS)
-        ws_end(c->ws);
+        ws_post(c->ws, WSCONN_EV_WRITE_FAILED, 0, NULL);
     else if (status < 0 && c->state != HC_CLOSING)
         hc_close(c);
 }
@@ -804,35 +803,41 @@ static void ws_free(wsrv_conn *w)
     free(w);
 }
 
-/* The end: on_ws_close (once), then the connection is closed. */
-static void ws_end(wsrv_conn *w)
+/* END: on_ws_close, then the connection is closed. */
+static void ws_do_end(wsrv_conn *w)
 {
-    hconn *c = w->hc;
-    if (w->state == WS_GONE)
-        return;
-    w->state = WS_GONE;
     if (w->opened && w->srv->cb.on_ws_close) {
         w->opened = 0;
         w->srv->cb.on_ws_close(w->srv->ud, w);
     }
     w->opened = 0;
     queue_drop(w);
-    hc_close(c);
+    hc_close(w->hc);
 }
 
 static void ws_flush(wsrv_conn *w);
 
-/* The close frame is out: FIN, then input is dropped until EOF or WSRV_LINGER_MS. */
-static void ws_drain(wsrv_conn *w)
+/* DRAIN: the close frame is out: FIN, then input is dropped until EOF or WSRV_LINGER_MS. */
+static void ws_do_drain(wsrv_conn *w)
 {
     hconn *c = w->hc;
-    w->state = WS_DRAIN;
     c->shut.data = c;
     if (uv_shutdown(&c->shut, &c->io.s, hc_shut)) {
-        ws_end(w);
+        ws_post(w, WSCONN_EV_WRITE_FAILED, 0, NULL);
         return;
     }
     uv_timer_start(&c->timer, hc_timer, WSRV_LINGER_MS, 0);
+}
+
+/* RESET: SO_LINGER 0 (close() sends RST and no FIN), the end at the next loop turn. */
+static void ws_do_reset(wsrv_conn *w)
+{
+    queue_drop(w);
+    uv_os_fd_t fd;
+    struct linger lg = {1, 0};
+    if (uv_fileno(&w->hc->io.h, &fd) == 0)
+        setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+    uv_timer_start(&w->hc->timer, hc_timer, 0, 0);
 }
 
 static void ws_written(uv_write_t *req, int status)
@@ -843,16 +848,14 @@ static void ws_written(uv_write_t *req, int status)
         free(w->flight[i]);
     }
     w->nflight = 0;
-    if (w->hc->state != HC_WS || w->state == WS_GONE || w->state == WS_RESET)
+    if (w->hc->state != HC_WS || w->state == WSCONN_GONE || w->state == WSCONN_RESET)
         return; /* being closed: what is left goes with it */
-    if (status < 0) {
-        ws_end(w);
-        return;
-    }
-    if (w->head)
+    if (status < 0)
+        ws_post(w, WSCONN_EV_WRITE_FAILED, 0, NULL);
+    else if (w->head)
         ws_flush(w);
-    else if (w->state == WS_CLOSING)
-        ws_drain(w);
+    else
+        ws_post(w, WSCONN_EV_WRITTEN, 0, NULL); /* in closing: the close frame is out */
 }
 
 /* Hands the queued blocks to libuv, unless a write is in flight already. */
@@ -880,7 +883,7 @@ static void ws_flush(wsrv_conn *w)
             free(w->flight[i]);
         }
         w->nflight = 0;
-        ws_end(w);
+        ws_post(w, WSCONN_EV_WRITE_FAILED, 0, NULL);
     }
 }
 
@@ -930,25 +933,22 @@ static int ws_frame(wsrv_conn *w, int opcode, const void *p, size_t len)
 
 int wsrv_send(wsrv_conn *c, const char *msg, size_t len)
 {
-    if (c->state != WS_OPEN)
+    if (c->state != WSCONN_OPEN)
         return ERR_BADSTATE;
     if (c->queued + len > c->srv->o.max_queue)
         return ERR_FULL;
     int rc = ws_frame(c, WSFRAME_TEXT, msg, len);
     if (rc == ERR_IO) {
-        wsrv_reset(c);
+        ws_post(c, WSCONN_EV_WRITE_FAILED, 0, NULL);
         return ERR_BADSTATE;
     }
     return rc;
 }
 
-/* Starts the close: what is queued and not yet handed to libuv is dropped, the close frame
- * (code 0: none; reason up to 120 bytes) goes after what is being written. */
-static void ws_close_frame(wsrv_conn *w, int code, const char *reason)
+/* SEND_CLOSE: what is queued and not yet handed to libuv is dropped, the close frame (code 0:
+ * none; reason up to 120 bytes) goes after what is being written. */
+static void ws_send_close(wsrv_conn *w, int code, const char *reason)
 {
-    if (w->state != WS_OPEN)
-        return;
-    w->state = WS_CLOSING;
     queue_drop(w);
     unsigned char p[2 + 120];
     size_t n = 0;
@@ -962,35 +962,46 @@ static void ws_close_frame(wsrv_conn *w, int code, const char *reason)
             memcpy(p + 2, reason, rl);
         n = 2 + rl;
     }
-    hconn *c = w->hc;
     /* the deadline of the whole close: a client that reads nothing does not hold it */
-    uv_timer_start(&c->timer, hc_timer, WSRV_LINGER_MS, 0);
-    int rc = ws_frame(w, WSFRAME_CLOSE, p, n);
-    if (rc) {
-        ws_end(w);
-        return;
+    uv_timer_start(&w->hc->timer, hc_timer, WSRV_LINGER_MS, 0);
+    if (ws_frame(w, WSFRAME_CLOSE, p, n))
+        ws_post(w, WSCONN_EV_WRITE_FAILED, 0, NULL);
+    else if (!w->head && !w->nflight)
+        ws_post(w, WSCONN_EV_WRITTEN, 0, NULL); /* written at once */
+}
+
+/* Every state change of a WebSocket goes through here: the cell of wsconn_table, then its
+ * action. code and reason: the close frame's, for SEND_CLOSE. */
+static void ws_post(wsrv_conn *w, wsconn_event ev, int code, const char *reason)
+{
+    wsconn_cell cell = wsconn_step(w->state, ev);
+    w->state = cell.next;
+    switch (cell.action) {
+    case WSCONN_A_SEND_CLOSE:
+        ws_send_close(w, code, reason);
+        break;
+    case WSCONN_A_DRAIN:
+        ws_do_drain(w);
+        break;
+    case WSCONN_A_RESET:
+        ws_do_reset(w);
+        break;
+    case WSCONN_A_END:
+        ws_do_end(w);
+        break;
+    default: /* NONE */
+        break;
     }
-    if (!w->head && !w->nflight)
-        ws_drain(w); /* written at once */
 }
 
 void wsrv_close(wsrv_conn *c, int code, const char *reason)
 {
-    ws_close_frame(c, code, reason);
+    ws_post(c, WSCONN_EV_CLOSE, code, reason);
 }
 
 void wsrv_reset(wsrv_conn *c)
 {
-    if (c->state == WS_GONE || c->state == WS_RESET)
-        return;
-    c->state = WS_RESET;
-    queue_drop(c);
-    /* SO_LINGER 0: close() sends RST and no FIN */
-    uv_os_fd_t fd;
-    struct linger lg = {1, 0};
-    if (uv_fileno(&c->hc->io.h, &fd) == 0)
-        setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
-    uv_timer_start(&c->hc->timer, hc_timer, 0, 0); /* ws_end at the next loop turn */
+    ws_post(c, WSCONN_EV_RESET, 0, NULL);
 }
 
 /* What the client sent: decoded, messages handed out, pings answered, closes answered. */
@@ -998,30 +1009,30 @@ static void ws_input(wsrv_conn *w, unsigned char *p, size_t n)
 {
     wsrv *s = w->srv;
     size_t off = 0;
-    while (w->state == WS_OPEN) {
+    while (w->state == WSCONN_OPEN) {
         wsframe_ev ev;
         off += wsframe_feed(&w->rx, p + off, n - off, &ev);
         switch (ev.kind) {
         case WSFRAME_EV_NONE:
             return;
         case WSFRAME_EV_ERROR:
-            ws_close_frame(w, ev.code,
-                           ev.code == WSFRAME_TOO_BIG   ? "message too large"
-                           : ev.code == WSFRAME_INVALID ? "invalid utf-8"
-                                                        : "protocol error");
+            ws_post(w, WSCONN_EV_BAD_INPUT, ev.code,
+                    ev.code == WSFRAME_TOO_BIG   ? "message too large"
+                    : ev.code == WSFRAME_INVALID ? "invalid utf-8"
+                                                 : "protocol error");
             return;
         case WSFRAME_EV_CONTROL:
             if (ev.opcode == WSFRAME_PING) {
                 if (ws_frame(w, WSFRAME_PONG, ev.data, ev.len)) {
-                    ws_end(w);
+                    ws_post(w, WSCONN_EV_WRITE_FAILED, 0, NULL);
                     return;
                 }
             } else if (ev.opcode == WSFRAME_CLOSE) /* echoed: 7.1.5, 5.5.1 */
-                ws_close_frame(w, ev.code == WSFRAME_NO_STATUS ? 0 : ev.code, "");
+                ws_post(w, WSCONN_EV_PEER_CLOSE, ev.code == WSFRAME_NO_STATUS ? 0 : ev.code, "");
             break;
         case WSFRAME_EV_DATA:
             if (ev.len && sbuf_add(&w->msg, ev.data, ev.len)) {
-                ws_close_frame(w, WSFRAME_TOO_BIG, "message too large");
+                ws_post(w, WSCONN_EV_BAD_INPUT, WSFRAME_TOO_BIG, "message too large");
                 return;
             }
             if (ev.msg_end) {
@@ -1038,12 +1049,12 @@ static void ws_read(hconn *c, ssize_t n)
 {
     wsrv_conn *w = c->ws;
     if (n < 0) {
-        ws_end(w); /* EOF or an error */
+        ws_post(w, WSCONN_EV_EOF, 0, NULL); /* EOF or an error */
         return;
     }
     size_t len = c->inlen + (size_t)n;
     c->inlen = 0; /* the decoder keeps what it needs of a split header */
-    if (w->state == WS_OPEN)
+    if (w->state == WSCONN_OPEN)
         ws_input(w, (unsigned char *)c->in, len);
 }
 
@@ -1072,7 +1083,7 @@ static int ws_upgrade(hconn *c, const httpreq_head *h, size_t used)
         return ERR_NOMEM;
     w->srv = s;
     w->hc = c;
-    w->state = WS_OPEN;
+    w->state = WSCONN_OPEN;
     wsframe_rx_init(&w->rx, s->o.max_msg);
     sbuf_init(&w->msg, s->o.max_msg);
     snprintf(w->peer, sizeof w->peer, "%s", c->peer);
@@ -1109,7 +1120,7 @@ static int ws_upgrade(hconn *c, const httpreq_head *h, size_t used)
     memmove(c->in, c->in + used, c->inlen - used);
     c->inlen -= used;
     ws_flush(w);
-    if (w->state == WS_OPEN && c->inlen) {
+    if (w->state == WSCONN_OPEN && c->inlen) {
         size_t len = c->inlen;
         c->inlen = 0;
         ws_input(w, (unsigned char *)c->in, len);
@@ -1190,7 +1201,7 @@ static void destroy(wsrv *s)
             hc_close(c);
     }
     while (s->wsconns) /* on_ws_close runs for each, now */
-        ws_end(s->wsconns->ws);
+        ws_post(s->wsconns->ws, WSCONN_EV_STOP, 0, NULL);
     if (s->listening)
         uv_close((uv_handle_t *)&s->listener, listener_closed);
     else
