@@ -53,7 +53,7 @@ static size_t mk(unsigned char *out, int fin, int op, const void *p, size_t len)
 
 /* What the decoder said about an input. */
 typedef struct result {
-    char *msgs; /* every whole message, each followed by '|' */
+    char *msgs;         /* every whole message, each followed by '|' */
     size_t mlen, whole; /* bytes in msgs; of those, of whole messages */
     int nmsgs;
     int last_op;     /* opcode of the last message */
