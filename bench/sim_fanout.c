@@ -2,7 +2,7 @@
  * sim-fanout: N WebSocket clients on bybit-sim's public stream, the delivery lag of the book.
  *
  *   sim-fanout --port P [--host 127.0.0.1] [--clients 100] [--seconds 10] [--warmup 1]
- *              [--topic orderbook.50.BTCUSDT] [--path /v5/public/linear]
+ *              [--topic orderbook.50.BTCUSDT] [--path /v5/public/linear] [--server-pid PID]
  *
  * Raw sockets and a minimal client side of RFC 6455: the upgrade request, masked text frames
  * for the subscription and a {"op":"ping"} every 20 s (the server closes a public connection
@@ -21,6 +21,9 @@
  *
  * Output, one line: clients= connected= msgs= msgs_per_s= lag_p50_us= lag_p99_us=
  * lag_max_us= spread_p50_us= spread_p99_us= spread_max_us= gaps= snapshots= closed= bytes_per_s=
+ * and, with --server-pid (the server on this machine), server_cpu_pct= (its user + system CPU
+ * time over the measured window, /proc/PID/stat) and server_cpu_us_per_msg= (that time over the
+ * messages delivered to all clients): what the fan-out costs the server.
  * Exit status 1 if a client failed to connect, was closed, or saw a gap.
  */
 #include <arpa/inet.h>
@@ -54,7 +57,7 @@ typedef struct client {
 
 static struct {
     const char *host, *path, *topic;
-    int port, nclients;
+    int port, nclients, server_pid;
     double seconds, warmup;
     struct sockaddr_in sa;
 } g;
@@ -209,11 +212,43 @@ static int on_data(client *c, int64_t rt, int64_t mono, int counted)
     return 0;
 }
 
+/* User + system CPU seconds of process pid (/proc/PID/stat fields 14 and 15); -1 if unknown. */
+static double proc_cpu_s(int pid)
+{
+    char path[64], line[1024];
+    snprintf(path, sizeof path, "/proc/%d/stat", pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    size_t n = fread(line, 1, sizeof line - 1, f);
+    fclose(f);
+    line[n] = '\0';
+    char *p = strrchr(line, ')'); /* the command name may hold spaces */
+    if (!p)
+        return -1;
+    p++;
+    unsigned long long v[13];
+    for (int i = 0; i < 13; i++) { /* fields 3 (state, skipped as 0) to 15 */
+        while (*p == ' ')
+            p++;
+        char *e;
+        v[i] = i ? strtoull(p, &e, 10) : 0;
+        if (!i)
+            for (e = p; *e && *e != ' '; e++)
+                ;
+        if (e == p)
+            return -1;
+        p = e;
+    }
+    long hz = sysconf(_SC_CLK_TCK);
+    return hz > 0 ? (double)(v[11] + v[12]) / (double)hz : -1;
+}
+
 static void usage(void)
 {
     fprintf(stderr, "usage: sim-fanout --port P [--host 127.0.0.1] [--clients 100]\n"
                     "                  [--seconds 10] [--warmup 1] [--topic orderbook.50.BTCUSDT]\n"
-                    "                  [--path /v5/public/linear]\n");
+                    "                  [--path /v5/public/linear] [--server-pid PID]\n");
     exit(2);
 }
 
@@ -260,6 +295,8 @@ int main(int argc, char **argv)
             g.topic = v;
         else if (!strcmp(a, "--path"))
             g.path = v;
+        else if (!strcmp(a, "--server-pid"))
+            g.server_pid = (int)num_arg(v, 1, 1 << 22);
         else
             usage();
     }
@@ -306,10 +343,16 @@ int main(int argc, char **argv)
     int64_t next_ping = t0 + 20000000000LL;
     int live = connected;
     struct epoll_event evs[256];
+    double cpu0 = -1, cpu1 = -1;
+    int64_t cpu_t0 = 0;
     while (live > 0) {
         int64_t mono = clk_ns(CLOCK_MONOTONIC);
         if (mono >= t_end)
             break;
+        if (g.server_pid && !cpu_t0 && mono >= t_measure) {
+            cpu0 = proc_cpu_s(g.server_pid);
+            cpu_t0 = mono;
+        }
         if (mono >= next_ping) {
             static const char ping[] = "{\"req_id\":\"p\",\"op\":\"ping\"}";
             for (int i = 0; i < g.nclients; i++)
@@ -336,11 +379,16 @@ int main(int argc, char **argv)
             }
         }
     }
+    double win = 0;
+    if (g.server_pid && cpu_t0) {
+        cpu1 = proc_cpu_s(g.server_pid);
+        win = (double)(clk_ns(CLOCK_MONOTONIC) - cpu_t0) / 1e9;
+    }
     printf("clients=%d connected=%d seconds=%.1f msgs=%" PRIu64 " msgs_per_s=%.0f"
            " lag_p50_us=%" PRIu64 " lag_p99_us=%" PRIu64 " lag_max_us=%" PRIu64
            " spread_p50_us=%" PRIu64 " spread_p99_us=%" PRIu64 " spread_max_us=%" PRIu64
            " gaps=%" PRIu64 " snapshots=%" PRIu64 " closed=%" PRIu64 " lag_negative=%" PRIu64
-           " bytes_per_s=%.0f\n",
+           " bytes_per_s=%.0f",
            g.nclients, connected, g.seconds, msgs, (double)msgs / g.seconds,
            loadgen_pct(lag_hist, HIST_US + 1, nlag, 0.5),
            loadgen_pct(lag_hist, HIST_US + 1, nlag, 0.99),
@@ -349,6 +397,14 @@ int main(int argc, char **argv)
            loadgen_pct(spread_hist, HIST_US + 1, nspread, 0.99),
            loadgen_pct(spread_hist, HIST_US + 1, nspread, 1.0), gaps, snapshots, closed, lag_neg,
            (double)bytes / g.seconds);
+    if (g.server_pid) {
+        if (cpu0 < 0 || cpu1 < 0 || win <= 0)
+            fprintf(stderr, "sim-fanout: cannot read the CPU time of pid %d\n", g.server_pid);
+        else
+            printf(" server_cpu_pct=%.1f server_cpu_us_per_msg=%.2f", 100 * (cpu1 - cpu0) / win,
+                   msgs ? (cpu1 - cpu0) * 1e6 / (double)msgs : 0.0);
+    }
+    printf("\n");
     for (int i = 0; i < g.nclients; i++)
         if (cl[i].fd >= 0 && !cl[i].closed)
             close(cl[i].fd);

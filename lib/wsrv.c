@@ -1,29 +1,37 @@
 /*
- * wsrv: HTTP and WebSocket on one port; HTTP/1.1 on libuv, WebSockets by libwebsockets 4.1 on
- * the caller's libuv loop. See wsrv.h.
+ * wsrv: HTTP and WebSocket on one port, both served here on libuv. See wsrv.h.
  *
- * HTTP is served here, not by lws: lws 4.1 spins forever in lws_http_action() when a request
+ * Neither is served by libwebsockets. lws 4.1 spins forever in lws_http_action() when a request
  * with a body is parsed from its rx buffer list, that is any POST pipelined behind another
  * request on one read (its drain loop re-feeds the buffer list, the request's own head, as the
  * body; once the reply completes the transaction the connection is LRS_DEFERRING_ACTION, where
- * lws_read_h1() consumes nothing, and the loop never ends, nor does the process's loop). So a
- * connection is read into a bounded buffer; httpreq.c says when one whole request is in; the
- * connection then stops reading until the reply is written, and the next request waits in the
- * buffer. A WebSocket upgrade is handed to lws with what was read (lws_adopt_socket_vhost_
- * readbuf on a dup of the socket): lws does the handshake and the frames.
+ * lws_read_h1() consumes nothing, and the loop never ends, nor does the process's loop). And
+ * lws 4.1's server accepts unmasked client frames without telling its callbacks (RFC 6455 5.1
+ * wants a close with 1002), with no option to refuse them. So a connection is read into a
+ * bounded buffer; httpreq.c says when one whole request is in; the connection then stops
+ * reading until the reply is written, and the next request waits in the buffer. A WebSocket
+ * upgrade is answered here (101 with Sec-WebSocket-Accept) and the connection then carries
+ * frames: wsframe.c decodes what the client sends (mask, opcodes, lengths, fragments, UTF-8),
+ * this file answers pings and closes, reassembles messages and writes the server's frames.
  *
  * Bounds: a request must arrive whole within head_timeout_ms of its first byte (else the
  * connection is closed), an idle keep-alive connection is closed after WSRV_IDLE_MS, and past
  * max_conns HTTP connections the one idle or reading the longest is closed to make room, so a
- * new client is served while others hold connections half open.
+ * new client is served while others hold connections half open. WebSocket connections are not
+ * counted in max_conns (the application bounds them).
  *
- * WebSocket: outgoing messages are a FIFO of heap blocks with LWS_PRE bytes of headroom, one
- * lws_write per WRITEABLE callback. Closing and resetting are flags acted on in the next
- * WRITEABLE callback, since lws only lets a connection close itself from its own callback.
+ * WebSocket writes: a message goes out at once with uv_try_write (header and payload as two
+ * buffers, no copy) when nothing waits; what the socket does not take is copied into a FIFO of
+ * heap blocks, written by one uv_write at a time (up to WSRV_BATCH blocks each), bounded by
+ * max_queue. Closing: the close frame goes after what is being written (queued blocks not yet
+ * handed to libuv are dropped), then FIN, then the connection reads and drops input until the
+ * client closes or WSRV_LINGER_MS pass (closing with unread input would reset the connection,
+ * and the client could lose the close frame). on_ws_close runs when the connection is finally
+ * closed, from a libuv callback (never from inside wsrv_send, wsrv_close or wsrv_reset). Every
+ * change of a WebSocket's state goes through ws_post and wsconn.h's table.
  *
- * Destruction: lws 4.1 on a foreign loop frees its context only after libuv has closed lws's
- * handles; a reaper timer finishes it, and frees the server once the listener and every HTTP
- * connection's handles are closed too.
+ * Destruction: the server is freed once the listener and every connection's handles are
+ * closed; a reaper timer checks.
  */
 #include "wsrv.h"
 
@@ -36,11 +44,14 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <libwebsockets.h>
+#include <openssl/evp.h>
+#include <openssl/sha.h>
 
 #include "errcode.h"
 #include "httpreq.h"
 #include "sbuf.h"
+#include "wsconn.h"
+#include "wsframe.h"
 
 #define WSRV_MAX_URI   2048
 #define WSRV_MAX_HDR   8192
@@ -49,24 +60,21 @@
 #define WSRV_IDLE_MS   60000 /* an idle keep-alive connection is closed after this */
 #define WSRV_READ      65536 /* bytes read per callback at most */
 #define WSRV_LINGER_MS 2000  /* HC_DRAIN at most; also a reply's write when the server stops */
-/* WebSocket messages up to this size are written at once when nothing waits */
-#define WSRV_DIRECT_MAX 16384
-/* What an lws callback returns to have lws close the connection: lws's convention (any
- * non-zero value), not an error code of lib/errcode.h. */
-#define WSRV_LWS_CLOSE (-1)
+#define WSRV_BATCH     64    /* WebSocket blocks per uv_write at most */
+/* RFC 6455 1.3: appended to Sec-WebSocket-Key before the SHA-1 of Sec-WebSocket-Accept */
+#define WSRV_WS_GUID "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
+/* An outgoing WebSocket block: frames (or their tails) ready to write. */
 typedef struct wmsg {
     struct wmsg *next;
     size_t len;
-    unsigned char data[]; /* LWS_PRE headroom, then the message */
+    unsigned char data[];
 } wmsg;
 
 typedef struct hconn hconn;
 
 struct wsrv {
     uv_loop_t *loop;
-    struct lws_context *ctx;
-    struct lws_vhost *vh;
     wsrv_callbacks cb;
     wsrv_opts o;
     unsigned head_timeout_ms;
@@ -78,19 +86,19 @@ struct wsrv {
     int listening;       /* listener initialised: to be closed */
     int listener_closed; /* its close callback ran */
     uv_timer_t reaper;
-    unsigned closing;
     hconn *conns; /* HTTP connections, newest first */
     size_t nconns;
-    size_t nhandles; /* HTTP connection handles not yet closed */
+    hconn *wsconns;  /* WebSocket connections */
+    size_t nhandles; /* connection handles not yet closed */
     wsrv_stats st;
     char iface[INET6_ADDRSTRLEN];
 };
 
-/* An HTTP connection. */
+/* A connection: HTTP until an upgrade, then HC_WS. */
 /* HC_DRAIN: the reply is out and the write side shut down; what the client still sends is read
  * and dropped until it closes or WSRV_LINGER_MS pass (closing with unread input would reset
  * the connection, and the client could lose the reply) */
-enum { HC_READ, HC_BUSY, HC_DRAIN, HC_CLOSING };
+enum { HC_READ, HC_BUSY, HC_DRAIN, HC_CLOSING, HC_WS };
 struct hconn {
     wsrv *srv;
     hconn *prev, *next;
@@ -103,6 +111,7 @@ struct hconn {
     uv_timer_t timer;
     uv_shutdown_t shut;
     int state;
+    int in_ws_list; /* linked in srv->wsconns, not srv->conns */
     int reading;
     int writing;       /* a reply's uv_write is in flight */
     int pending_close; /* handles whose close callback has not run */
@@ -111,22 +120,24 @@ struct hconn {
     uint64_t since; /* loop time of the first byte of the request being read, or of idleness */
     wsrv_req *req;  /* handed to the application, until its reply is written */
     int close_after;
+    wsrv_conn *ws; /* HC_WS: the WebSocket, freed with the connection */
     char peer[48];
 };
 
-/* A WebSocket connection: lws's per-session data. */
+/* A WebSocket. Its state changes only through ws_post (wsconn.h's table). */
 struct wsrv_conn {
     wsrv *srv;
-    struct lws *wsi;
-    int is_ws;
+    hconn *hc;
+    wsconn_state state;
+    int opened; /* on_ws_open accepted it: on_ws_close is owed */
     void *user;
-    int opened;      /* on_ws_open accepted it: on_ws_close is owed */
-    int established; /* the 101 is out: messages may be written */
-    wmsg *head, *tail;
-    size_t queued;
-    sbuf rx;
-    int closing, resetting, close_code;
-    char close_reason[124];
+    wsframe_rx rx;
+    sbuf msg;          /* the data message being reassembled, up to max_msg */
+    wmsg *head, *tail; /* blocks not yet handed to libuv */
+    size_t queued;     /* bytes waiting: in those blocks and in the write in flight */
+    uv_write_t w;      /* the write in flight, when nflight */
+    wmsg *flight[WSRV_BATCH];
+    int nflight;
     char peer[48];
 };
 
@@ -227,12 +238,34 @@ static size_t pct_decode(char *s, size_t n)
 
 /* ---- HTTP connections -------------------------------------------------------------------- */
 
+static void ws_free(wsrv_conn *w);
+static void ws_read(hconn *c, ssize_t n);
+static void ws_post(wsrv_conn *w, wsconn_event ev, int code, const char *reason);
+
+/* Takes c off its list (HTTP connections are counted in nconns, WebSockets are not). */
+static void hc_unlink(hconn *c)
+{
+    wsrv *s = c->srv;
+    hconn **head = c->in_ws_list ? &s->wsconns : &s->conns;
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        *head = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    c->prev = c->next = NULL;
+    if (!c->in_ws_list)
+        s->nconns--;
+}
+
 static void hc_closed(uv_handle_t *h)
 {
     hconn *c = h->data;
     if (--c->pending_close)
         return;
     c->srv->nhandles--;
+    if (c->ws)
+        ws_free(c->ws);
     free(c->in);
     free(c);
 }
@@ -243,16 +276,8 @@ static void hc_close(hconn *c)
 {
     if (c->state == HC_CLOSING)
         return;
-    wsrv *s = c->srv;
     c->state = HC_CLOSING;
-    if (c->prev)
-        c->prev->next = c->next;
-    else
-        s->conns = c->next;
-    if (c->next)
-        c->next->prev = c->prev;
-    c->prev = c->next = NULL;
-    s->nconns--;
+    hc_unlink(c);
     if (c->req) {
         c->req->conn = NULL;
         c->req = NULL;
@@ -286,6 +311,10 @@ static void hc_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
 static void hc_timer(uv_timer_t *t)
 {
     hconn *c = t->data;
+    if (c->state == HC_WS) { /* a close's deadline, or a reset's loop turn */
+        ws_post(c->ws, WSCONN_EV_TIMER, 0, NULL);
+        return;
+    }
     if (c->state == HC_DRAIN || (c->state == HC_BUSY && c->srv->stopping)) {
         hc_close(c);
         return;
@@ -305,6 +334,10 @@ static void hc_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
     (void)buf;
     if (c->state == HC_CLOSING)
         return;
+    if (c->state == HC_WS) {
+        ws_read(c, n);
+        return;
+    }
     if (n < 0) {
         hc_close(c); /* EOF, reset, or no room (a request over the cap is refused before) */
         return;
@@ -325,7 +358,7 @@ static void hc_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
 
 static void hc_read_on(hconn *c, int on)
 {
-    if (on && !c->reading && (c->state == HC_READ || c->state == HC_DRAIN))
+    if (on && !c->reading && (c->state == HC_READ || c->state == HC_DRAIN || c->state == HC_WS))
         c->reading = uv_read_start(&c->io.s, hc_alloc, hc_read) == 0;
     else if (!on && c->reading) {
         uv_read_stop(&c->io.s);
@@ -336,7 +369,9 @@ static void hc_read_on(hconn *c, int on)
 static void hc_shut(uv_shutdown_t *r, int status)
 {
     hconn *c = r->data;
-    if (status < 0 && c->state != HC_CLOSING)
+    if (status < 0 && c->state == HC_WS)
+        ws_post(c->ws, WSCONN_EV_WRITE_FAILED, 0, NULL);
+    else if (status < 0 && c->state != HC_CLOSING)
         hc_close(c);
 }
 
@@ -449,19 +484,39 @@ static void hc_refuse(hconn *c, int status, const char *why)
         hc_close(c);
 }
 
-/* Gives the connection to lws: the upgrade request and whatever followed it. */
-static void hc_handoff(hconn *c)
+/* Path (without the query) and query of a request target; the arguments of the query
+ * %-decoded one by one and joined by '&', empty ones dropped. */
+static void split_target(const char *t, size_t tlen, char *path, size_t pathcap, char *query,
+                         size_t querycap)
 {
-    wsrv *s = c->srv;
-    uv_os_fd_t fd;
-    if (uv_fileno(&c->io.h, &fd) == 0 && !s->stopping) {
-        int d = dup(fd);
-        if (d >= 0) /* on failure lws closes d */
-            (void)lws_adopt_socket_vhost_readbuf(s->vh, d, c->in, c->inlen);
+    const char *qm = memchr(t, '?', tlen);
+    size_t pl = qm ? (size_t)(qm - t) : tlen;
+    if (pl >= pathcap)
+        pl = pathcap - 1;
+    memcpy(path, t, pl);
+    path[pl] = '\0';
+    query[0] = '\0';
+    if (!qm)
+        return;
+    size_t ql = tlen - (size_t)(qm + 1 - t), qn = 0, i = 0;
+    const char *q = qm + 1;
+    while (i < ql) {
+        size_t st = i;
+        while (i < ql && q[i] != '&')
+            i++;
+        size_t fl = i - st;
+        if (fl && qn + fl + 2 < querycap) {
+            if (qn)
+                query[qn++] = '&';
+            memcpy(query + qn, q + st, fl);
+            qn += pct_decode(query + qn, fl);
+        }
+        i++;
     }
-    c->inlen = 0;
-    hc_close(c);
+    query[qn] = '\0';
 }
+
+static int ws_upgrade(hconn *c, const httpreq_head *h, size_t used);
 
 static void hc_process(hconn *c)
 {
@@ -519,7 +574,7 @@ static void hc_process(hconn *c)
     }
     if (h.upgrade_ws) {
         free(decoded);
-        /* what lws would refuse with an HTML 403 of HTTP/1.0: refused here, in JSON */
+        /* a handshake RFC 6455 4.2.1 does not allow: refused in JSON */
         const httpreq_hdr *key = httpreq_find(&h, "sec-websocket-key"),
                           *ver = httpreq_find(&h, "sec-websocket-version");
         if (!key || key->vlen != 24 || !ver || ver->vlen != 2 || memcmp(ver->val, "13", 2)) {
@@ -528,7 +583,8 @@ static void hc_process(hconn *c)
                       "Sec-WebSocket-Version: 13)");
             return;
         }
-        hc_handoff(c);
+        if (ws_upgrade(c, &h, used))
+            hc_refuse(c, 403, "websocket refused");
         return;
     }
 
@@ -550,31 +606,7 @@ static void hc_process(hconn *c)
     r->h.target = head + (h.target - c->in);
     r->head = head;
     snprintf(r->method, sizeof r->method, "%s", h.method);
-    /* path and query; the arguments %-decoded one by one and joined by '&' */
-    const char *t = r->h.target, *qm = memchr(t, '?', h.target_len);
-    size_t pl = qm ? (size_t)(qm - t) : h.target_len;
-    if (pl >= sizeof r->path)
-        pl = sizeof r->path - 1;
-    memcpy(r->path, t, pl);
-    r->path[pl] = '\0';
-    if (qm) {
-        size_t ql = h.target_len - (size_t)(qm + 1 - t), qn = 0, i = 0;
-        const char *q = qm + 1;
-        while (i < ql) {
-            size_t st = i;
-            while (i < ql && q[i] != '&')
-                i++;
-            size_t fl = i - st;
-            if (fl && qn + fl + 2 < sizeof r->query) {
-                if (qn)
-                    r->query[qn++] = '&';
-                memcpy(r->query + qn, q + st, fl);
-                qn += pct_decode(r->query + qn, fl);
-            }
-            i++;
-        }
-        r->query[qn] = '\0';
-    }
+    split_target(r->h.target, h.target_len, r->path, sizeof r->path, r->query, sizeof r->query);
     snprintf(r->peer, sizeof r->peer, "%s", c->peer);
     sbuf_init(&r->body, s->o.max_body ? s->o.max_body : 1);
     if (blen && sbuf_add(&r->body, body, blen)) {
@@ -751,207 +783,352 @@ size_t wsrv_queued(const wsrv_conn *c)
     return c->queued;
 }
 
-int wsrv_send(wsrv_conn *c, const char *msg, size_t len)
+/* Drops the blocks not yet handed to libuv. */
+static void queue_drop(wsrv_conn *w)
 {
-    if (!c->wsi || c->closing || c->resetting)
-        return ERR_BADSTATE;
-    if (c->queued + len > c->srv->o.max_queue)
-        return ERR_FULL;
-    if (!c->head && c->established && len <= WSRV_DIRECT_MAX && !lws_partial_buffered(c->wsi)) {
-        /* nothing waits: written at once, without a WRITEABLE round (two epoll_ctl and a
-         * loop turn per message and connection, the cost of a fan-out). If the socket takes
-         * only part of it, lws keeps the rest and sends it when writable; later messages
-         * queue here until then (lws_partial_buffered), so lws holds at most one. */
-        unsigned char buf[LWS_PRE + WSRV_DIRECT_MAX];
-        memcpy(buf + LWS_PRE, msg, len);
-        if (lws_write(c->wsi, buf + LWS_PRE, len, LWS_WRITE_TEXT) < (int)len) {
-            wsrv_reset(c);
-            return ERR_BADSTATE;
-        }
-        return 0;
+    for (wmsg *m = w->head, *n; m; m = n) {
+        n = m->next;
+        w->queued -= m->len;
+        free(m);
     }
-    wmsg *m = malloc(sizeof *m + LWS_PRE + len);
+    w->head = w->tail = NULL;
+}
+
+static void ws_free(wsrv_conn *w)
+{
+    queue_drop(w);
+    for (int i = 0; i < w->nflight; i++)
+        free(w->flight[i]);
+    sbuf_free(&w->msg);
+    free(w);
+}
+
+/* END: on_ws_close, then the connection is closed. */
+static void ws_do_end(wsrv_conn *w)
+{
+    if (w->opened && w->srv->cb.on_ws_close) {
+        w->opened = 0;
+        w->srv->cb.on_ws_close(w->srv->ud, w);
+    }
+    w->opened = 0;
+    queue_drop(w);
+    hc_close(w->hc);
+}
+
+static void ws_flush(wsrv_conn *w);
+
+/* DRAIN: the close frame is out: FIN, then input is dropped until EOF or WSRV_LINGER_MS. */
+static void ws_do_drain(wsrv_conn *w)
+{
+    hconn *c = w->hc;
+    c->shut.data = c;
+    if (uv_shutdown(&c->shut, &c->io.s, hc_shut)) {
+        ws_post(w, WSCONN_EV_WRITE_FAILED, 0, NULL);
+        return;
+    }
+    uv_timer_start(&c->timer, hc_timer, WSRV_LINGER_MS, 0);
+}
+
+/* RESET: SO_LINGER 0 (close() sends RST and no FIN), the end at the next loop turn. */
+static void ws_do_reset(wsrv_conn *w)
+{
+    queue_drop(w);
+    uv_os_fd_t fd;
+    struct linger lg = {1, 0};
+    if (uv_fileno(&w->hc->io.h, &fd) == 0)
+        setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+    uv_timer_start(&w->hc->timer, hc_timer, 0, 0);
+}
+
+static void ws_written(uv_write_t *req, int status)
+{
+    wsrv_conn *w = req->data;
+    for (int i = 0; i < w->nflight; i++) {
+        w->queued -= w->flight[i]->len;
+        free(w->flight[i]);
+    }
+    w->nflight = 0;
+    if (w->hc->state != HC_WS || w->state == WSCONN_GONE || w->state == WSCONN_RESET)
+        return; /* being closed: what is left goes with it */
+    if (status < 0)
+        ws_post(w, WSCONN_EV_WRITE_FAILED, 0, NULL);
+    else if (w->head)
+        ws_flush(w);
+    else
+        ws_post(w, WSCONN_EV_WRITTEN, 0, NULL); /* in closing: the close frame is out */
+}
+
+/* Hands the queued blocks to libuv, unless a write is in flight already. */
+static void ws_flush(wsrv_conn *w)
+{
+    if (w->nflight || !w->head)
+        return;
+    uv_buf_t b[WSRV_BATCH];
+    int n = 0;
+    while (w->head && n < WSRV_BATCH) {
+        wmsg *m = w->head;
+        w->head = m->next;
+        m->next = NULL;
+        w->flight[n] = m;
+        b[n] = uv_buf_init((char *)m->data, (unsigned)m->len);
+        n++;
+    }
+    if (!w->head)
+        w->tail = NULL;
+    w->nflight = n;
+    w->w.data = w;
+    if (uv_write(&w->w, &w->hc->io.s, b, (unsigned)n, ws_written)) {
+        for (int i = 0; i < n; i++) {
+            w->queued -= w->flight[i]->len;
+            free(w->flight[i]);
+        }
+        w->nflight = 0;
+        ws_post(w, WSCONN_EV_WRITE_FAILED, 0, NULL);
+    }
+}
+
+/* Queues a copy of a[0..an) then b[0..bn) as one block. */
+static int ws_queue(wsrv_conn *w, const void *a, size_t an, const void *b, size_t bn)
+{
+    wmsg *m = malloc(sizeof *m + an + bn);
     if (!m)
         return ERR_NOMEM;
     m->next = NULL;
-    m->len = len;
-    memcpy(m->data + LWS_PRE, msg, len);
-    if (c->tail)
-        c->tail->next = m;
+    m->len = an + bn;
+    if (an)
+        memcpy(m->data, a, an);
+    if (bn)
+        memcpy(m->data + an, b, bn);
+    if (w->tail)
+        w->tail->next = m;
     else
-        c->head = m;
-    c->tail = m;
-    c->queued += len;
-    lws_callback_on_writable(c->wsi);
+        w->head = m;
+    w->tail = m;
+    w->queued += m->len;
     return 0;
 }
 
-static void queue_free(wsrv_conn *c)
+/* One frame: written at once when nothing waits and the socket takes it, else (what is left
+ * of it) queued. Returns 0, ERR_NOMEM, or ERR_IO (the direct write failed). */
+static int ws_frame(wsrv_conn *w, int opcode, const void *p, size_t len)
 {
-    for (wmsg *m = c->head, *n; m; m = n) {
-        n = m->next;
-        free(m);
+    unsigned char h[WSFRAME_HDR_MAX];
+    size_t hl = wsframe_server_header(h, opcode, len), done = 0;
+    if (!w->head && !w->nflight) {
+        uv_buf_t b[2] = {uv_buf_init((char *)h, (unsigned)hl),
+                         uv_buf_init((char *)p, (unsigned)len)};
+        int r = uv_try_write(&w->hc->io.s, b, len ? 2 : 1);
+        if (r >= 0 && (size_t)r == hl + len)
+            return 0;
+        if (r < 0 && r != UV_EAGAIN)
+            return ERR_IO;
+        done = r > 0 ? (size_t)r : 0;
     }
-    c->head = c->tail = NULL;
-    c->queued = 0;
+    int rc = done < hl ? ws_queue(w, h + done, hl - done, p, len)
+                       : ws_queue(w, NULL, 0, (const char *)p + (done - hl), len - (done - hl));
+    if (!rc)
+        ws_flush(w);
+    return rc;
+}
+
+int wsrv_send(wsrv_conn *c, const char *msg, size_t len)
+{
+    if (c->state != WSCONN_OPEN)
+        return ERR_BADSTATE;
+    if (c->queued + len > c->srv->o.max_queue)
+        return ERR_FULL;
+    int rc = ws_frame(c, WSFRAME_TEXT, msg, len);
+    if (rc == ERR_IO) {
+        ws_post(c, WSCONN_EV_WRITE_FAILED, 0, NULL);
+        return ERR_BADSTATE;
+    }
+    return rc;
+}
+
+/* SEND_CLOSE: what is queued and not yet handed to libuv is dropped, the close frame (code 0:
+ * none; reason up to 120 bytes) goes after what is being written. */
+static void ws_send_close(wsrv_conn *w, int code, const char *reason)
+{
+    queue_drop(w);
+    unsigned char p[2 + 120];
+    size_t n = 0;
+    if (code) {
+        size_t rl = reason ? strlen(reason) : 0;
+        if (rl > 120)
+            rl = 120;
+        p[0] = (unsigned char)(code >> 8);
+        p[1] = (unsigned char)code;
+        if (rl)
+            memcpy(p + 2, reason, rl);
+        n = 2 + rl;
+    }
+    /* the deadline of the whole close: a client that reads nothing does not hold it */
+    uv_timer_start(&w->hc->timer, hc_timer, WSRV_LINGER_MS, 0);
+    if (ws_frame(w, WSFRAME_CLOSE, p, n))
+        ws_post(w, WSCONN_EV_WRITE_FAILED, 0, NULL);
+    else if (!w->head && !w->nflight)
+        ws_post(w, WSCONN_EV_WRITTEN, 0, NULL); /* written at once */
+}
+
+/* Every state change of a WebSocket goes through here: the cell of wsconn_table, then its
+ * action. code and reason: the close frame's, for SEND_CLOSE. */
+static void ws_post(wsrv_conn *w, wsconn_event ev, int code, const char *reason)
+{
+    wsconn_cell cell = wsconn_step(w->state, ev);
+    w->state = cell.next;
+    switch (cell.action) {
+    case WSCONN_A_SEND_CLOSE:
+        ws_send_close(w, code, reason);
+        break;
+    case WSCONN_A_DRAIN:
+        ws_do_drain(w);
+        break;
+    case WSCONN_A_RESET:
+        ws_do_reset(w);
+        break;
+    case WSCONN_A_END:
+        ws_do_end(w);
+        break;
+    default: /* NONE */
+        break;
+    }
 }
 
 void wsrv_close(wsrv_conn *c, int code, const char *reason)
 {
-    if (!c->wsi || c->closing || c->resetting)
-        return;
-    c->closing = 1;
-    c->close_code = code;
-    snprintf(c->close_reason, sizeof c->close_reason, "%s", reason ? reason : "");
-    queue_free(c);
-    lws_callback_on_writable(c->wsi);
+    ws_post(c, WSCONN_EV_CLOSE, code, reason);
 }
 
 void wsrv_reset(wsrv_conn *c)
 {
-    if (!c->wsi || c->resetting)
-        return;
-    c->resetting = 1;
-    queue_free(c);
-    lws_callback_on_writable(c->wsi);
+    ws_post(c, WSCONN_EV_RESET, 0, NULL);
 }
 
-static int ws_writeable(wsrv_conn *c)
+/* What the client sent: decoded, messages handed out, pings answered, closes answered. */
+static void ws_input(wsrv_conn *w, unsigned char *p, size_t n)
 {
-    if (c->resetting) {
-        /* SO_LINGER 0: close() sends RST and no FIN */
-        struct linger lg = {1, 0};
-        lws_sockfd_type fd = lws_get_socket_fd(c->wsi);
-        if (fd >= 0)
-            setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
-        lws_set_timeout(c->wsi, PENDING_TIMEOUT_KILLED_BY_PARENT, LWS_TO_KILL_ASYNC);
-        return WSRV_LWS_CLOSE;
+    wsrv *s = w->srv;
+    size_t off = 0;
+    while (w->state == WSCONN_OPEN) {
+        wsframe_ev ev;
+        off += wsframe_feed(&w->rx, p + off, n - off, &ev);
+        switch (ev.kind) {
+        case WSFRAME_EV_NONE:
+            return;
+        case WSFRAME_EV_ERROR:
+            ws_post(w, WSCONN_EV_BAD_INPUT, ev.code,
+                    ev.code == WSFRAME_TOO_BIG   ? "message too large"
+                    : ev.code == WSFRAME_INVALID ? "invalid utf-8"
+                                                 : "protocol error");
+            return;
+        case WSFRAME_EV_CONTROL:
+            if (ev.opcode == WSFRAME_PING) {
+                if (ws_frame(w, WSFRAME_PONG, ev.data, ev.len)) {
+                    ws_post(w, WSCONN_EV_WRITE_FAILED, 0, NULL);
+                    return;
+                }
+            } else if (ev.opcode == WSFRAME_CLOSE) /* echoed: 7.1.5, 5.5.1 */
+                ws_post(w, WSCONN_EV_PEER_CLOSE, ev.code == WSFRAME_NO_STATUS ? 0 : ev.code, "");
+            break;
+        case WSFRAME_EV_DATA:
+            if (ev.len && sbuf_add(&w->msg, ev.data, ev.len)) {
+                ws_post(w, WSCONN_EV_BAD_INPUT, WSFRAME_TOO_BIG, "message too large");
+                return;
+            }
+            if (ev.msg_end) {
+                if (s->cb.on_ws_message)
+                    s->cb.on_ws_message(s->ud, w, w->msg.data ? w->msg.data : "", w->msg.len);
+                sbuf_reset(&w->msg);
+            }
+            break;
+        }
     }
-    if (c->closing) {
-        /* the close frame written by hand: lws 4.1 on libuv drops the connection before
-         * sending the frame that lws_close_reason() prepared */
-        unsigned char buf[LWS_PRE + 2 + sizeof c->close_reason];
-        size_t rl = strlen(c->close_reason);
-        buf[LWS_PRE] = (unsigned char)(c->close_code >> 8);
-        buf[LWS_PRE + 1] = (unsigned char)c->close_code;
-        memcpy(buf + LWS_PRE + 2, c->close_reason, rl);
-        (void)lws_write(c->wsi, buf + LWS_PRE, 2 + rl,
-                        (enum lws_write_protocol)4 /* LWS_WRITE_CLOSE, not exported */);
-        return WSRV_LWS_CLOSE;
+}
+
+static void ws_read(hconn *c, ssize_t n)
+{
+    wsrv_conn *w = c->ws;
+    if (n < 0) {
+        ws_post(w, WSCONN_EV_EOF, 0, NULL); /* EOF or an error */
+        return;
     }
-    wmsg *m = c->head;
-    if (!m)
-        return 0;
-    if (lws_write(c->wsi, m->data + LWS_PRE, m->len, LWS_WRITE_TEXT) < (int)m->len)
-        return WSRV_LWS_CLOSE;
-    c->head = m->next;
-    if (!c->head)
-        c->tail = NULL;
-    c->queued -= m->len;
-    free(m);
-    if (c->head)
-        lws_callback_on_writable(c->wsi);
+    size_t len = c->inlen + (size_t)n;
+    c->inlen = 0; /* the decoder keeps what it needs of a split header */
+    if (w->state == WSCONN_OPEN)
+        ws_input(w, (unsigned char *)c->in, len);
+}
+
+/* Sec-WebSocket-Accept for a key: base64(SHA-1(key GUID)), 28 characters and a NUL. */
+static void ws_accept_key(const char *key, size_t klen, char out[29])
+{
+    unsigned char in[64], md[SHA_DIGEST_LENGTH];
+    size_t gl = strlen(WSRV_WS_GUID);
+    memcpy(in, key, klen);
+    memcpy(in + klen, WSRV_WS_GUID, gl);
+    SHA1(in, klen + gl, md);
+    EVP_EncodeBlock((unsigned char *)out, md, SHA_DIGEST_LENGTH);
+}
+
+/* The upgrade request (used bytes of c->in, key and version checked): offered to on_ws_open;
+ * accepted, the 101 goes out and c carries frames from then on (what followed the request
+ * is the first of them). Returns 0, or ERR_REFUSED (refused, or the server is stopping: c is
+ * still an HTTP connection), ERR_NOMEM. */
+static int ws_upgrade(hconn *c, const httpreq_head *h, size_t used)
+{
+    wsrv *s = c->srv;
+    if (s->stopping || !s->cb.on_ws_open)
+        return ERR_REFUSED;
+    wsrv_conn *w = calloc(1, sizeof *w);
+    if (!w)
+        return ERR_NOMEM;
+    w->srv = s;
+    w->hc = c;
+    w->state = WSCONN_OPEN;
+    wsframe_rx_init(&w->rx, s->o.max_msg);
+    sbuf_init(&w->msg, s->o.max_msg);
+    snprintf(w->peer, sizeof w->peer, "%s", c->peer);
+    const httpreq_hdr *key = httpreq_find(h, "sec-websocket-key");
+    char accept[29], resp[160];
+    ws_accept_key(key->val, key->vlen, accept);
+    int rn = snprintf(resp, sizeof resp,
+                      "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                      "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n\r\n",
+                      accept);
+    /* the 101 waits in the queue while on_ws_open runs: a message it sends goes after it */
+    char path[WSRV_MAX_URI], query[WSRV_MAX_URI];
+    split_target(h->target, h->target_len, path, sizeof path, query, sizeof query);
+    if (ws_queue(w, resp, (size_t)rn, NULL, 0)) {
+        ws_free(w);
+        return ERR_NOMEM;
+    }
+    c->ws = w;
+    if (s->cb.on_ws_open(s->ud, w, path, query)) {
+        c->ws = NULL;
+        ws_free(w);
+        return ERR_REFUSED;
+    }
+    w->opened = 1;
+    /* from the HTTP list to the WebSocket one: no longer an HTTP connection */
+    hc_unlink(c);
+    c->in_ws_list = 1;
+    c->next = s->wsconns;
+    if (s->wsconns)
+        s->wsconns->prev = c;
+    s->wsconns = c;
+    c->state = HC_WS;
+    uv_timer_stop(&c->timer);
+    memmove(c->in, c->in + used, c->inlen - used);
+    c->inlen -= used;
+    ws_flush(w);
+    if (w->state == WSCONN_OPEN && c->inlen) {
+        size_t len = c->inlen;
+        c->inlen = 0;
+        ws_input(w, (unsigned char *)c->in, len);
+    }
+    if (c->state == HC_WS)
+        hc_read_on(c, 1);
     return 0;
 }
-
-static void ws_closed(wsrv_conn *c)
-{
-    if (c->opened && c->srv->cb.on_ws_close)
-        c->srv->cb.on_ws_close(c->srv->ud, c);
-    c->opened = 0;
-    queue_free(c);
-    sbuf_free(&c->rx);
-    c->wsi = NULL;
-}
-
-/* ---- the lws callback ------------------------------------------------------------------- */
-
-static int wsrv_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
-                         size_t len)
-{
-    wsrv_conn *c = user;
-    wsrv *s = lws_context_user(lws_get_context(wsi));
-
-    switch (reason) {
-    case LWS_CALLBACK_HTTP:
-        /* plain HTTP is served by wsrv itself; lws only sees WebSocket upgrades */
-        return WSRV_LWS_CLOSE;
-    case LWS_CALLBACK_CLOSED_HTTP:
-    case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
-        if (c && !c->is_ws)
-            c->wsi = NULL;
-        break;
-
-    case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION: {
-        /* the upgrade request, before the 101: a refusal here fails the handshake */
-        if (!c)
-            return WSRV_LWS_CLOSE;
-        memset(c, 0, sizeof *c);
-        c->srv = s;
-        c->wsi = wsi;
-        c->is_ws = 1;
-        sbuf_init(&c->rx, s->o.max_msg);
-        lws_get_peer_simple(wsi, c->peer, sizeof c->peer);
-        char path[WSRV_MAX_URI] = "", query[WSRV_MAX_URI] = "";
-        if (lws_hdr_copy(wsi, path, sizeof path, WSI_TOKEN_GET_URI) < 0)
-            path[0] = '\0';
-        size_t qn = 0;
-        for (int i = 0;; i++) {
-            char frag[512];
-            int n = lws_hdr_copy_fragment(wsi, frag, sizeof frag, WSI_TOKEN_HTTP_URI_ARGS, i);
-            if (n < 0 || qn + (size_t)n + 2 >= sizeof query)
-                break;
-            if (qn)
-                query[qn++] = '&';
-            memcpy(query + qn, frag, (size_t)n);
-            qn += (size_t)n;
-        }
-        query[qn] = '\0';
-        char *q = strchr(path, '?');
-        if (q)
-            *q = '\0';
-        if (s->stopping || !s->cb.on_ws_open || s->cb.on_ws_open(s->ud, c, path, query)) {
-            sbuf_free(&c->rx);
-            c->wsi = NULL;
-            return WSRV_LWS_CLOSE;
-        }
-        c->opened = 1;
-        return 0;
-    }
-    case LWS_CALLBACK_ESTABLISHED:
-        if (!c || !c->opened)
-            return WSRV_LWS_CLOSE;
-        c->established = 1;
-        return 0;
-    case LWS_CALLBACK_RECEIVE:
-        if (!c || !c->opened || c->closing || c->resetting)
-            return 0;
-        if (sbuf_add(&c->rx, in, len)) {
-            wsrv_close(c, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, "message too large");
-            return 0;
-        }
-        if (lws_is_final_fragment(wsi) && !lws_remaining_packet_payload(wsi)) {
-            if (s->cb.on_ws_message)
-                s->cb.on_ws_message(s->ud, c, c->rx.data ? c->rx.data : "", c->rx.len);
-            sbuf_reset(&c->rx);
-        }
-        return 0;
-    case LWS_CALLBACK_SERVER_WRITEABLE:
-        return c && c->is_ws ? ws_writeable(c) : 0;
-    case LWS_CALLBACK_CLOSED:
-        if (c && c->is_ws)
-            ws_closed(c);
-        return 0;
-    default:
-        break;
-    }
-    return lws_callback_http_dummy(wsi, reason, user, in, len);
-}
-
-static const struct lws_protocols wsrv_protocols[] = {
-    {"wsrv", wsrv_callback, sizeof(wsrv_conn), 65536, 0, NULL, 0},
-    {NULL, NULL, 0, 0, 0, NULL, 0},
-};
 
 /* ---- start and stop --------------------------------------------------------------------- */
 
@@ -1002,25 +1179,9 @@ static void listener_closed(uv_handle_t *h)
     s->listener_closed = 1;
 }
 
-static void count_closing(uv_handle_t *handle, void *arg)
-{
-    wsrv *s = arg;
-    if (handle != (uv_handle_t *)&s->reaper && uv_is_closing(handle))
-        s->closing++;
-}
-
 static void reaper_tick(uv_timer_t *t)
 {
     wsrv *s = t->data;
-    if (s->ctx) {
-        s->closing = 0;
-        uv_walk(s->loop, count_closing, s);
-        if (s->closing)
-            return;
-        lws_context_destroy(s->ctx);
-        if (s->ctx)
-            return;
-    }
     if (!s->listener_closed || s->nhandles)
         return;
     uv_timer_stop(t);
@@ -1039,13 +1200,13 @@ static void destroy(wsrv *s)
         else
             hc_close(c);
     }
+    while (s->wsconns) /* on_ws_close runs for each, now */
+        ws_post(s->wsconns->ws, WSCONN_EV_STOP, 0, NULL);
     if (s->listening)
         uv_close((uv_handle_t *)&s->listener, listener_closed);
     else
         s->listener_closed = 1;
-    if (s->ctx)
-        lws_context_destroy(s->ctx);
-    if (!s->ctx && s->listener_closed && !s->nhandles) {
+    if (s->listener_closed && !s->nhandles) {
         free(s);
         return;
     }
@@ -1085,35 +1246,8 @@ wsrv *wsrv_start(uv_loop_t *loop, const char *addr, const wsrv_opts *o, const ws
     s->o.max_queue = o && o->max_queue ? o->max_queue : 8u * 1024 * 1024;
     wsrv_set_limits(s, 0, 0);
 
-    lws_set_log_level(getenv("WSRV_DEBUG") ? 0x3f : 0, NULL);
-    struct lws_context_creation_info info;
-    memset(&info, 0, sizeof info);
-    /* VALIDATE_UTF8: a text frame that is not UTF-8 is closed with 1007 (RFC 6455 8.1) */
-    info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_EXPLICIT_VHOSTS |
-                   LWS_SERVER_OPTION_VALIDATE_UTF8;
-    info.foreign_loops = (void *[]){loop};
-    info.pcontext = &s->ctx;
-    info.user = s;
-    info.port = CONTEXT_PORT_NO_LISTEN;
-    info.max_http_header_data = WSRV_MAX_HDR;
-    info.max_http_header_pool = 1024; /* concurrent WebSocket handshakes */
-    info.fd_limit_per_thread = 8192;
-    info.timeout_secs = 10;
-    s->ctx = lws_create_context(&info);
-    if (!s->ctx) {
-        snprintf(err, errlen, "cannot listen on '%s': cannot create libwebsockets context", addr);
-        free(s);
-        return NULL;
-    }
-    info.port = CONTEXT_PORT_NO_LISTEN_SERVER; /* connections come from wsrv's listener */
-    info.protocols = wsrv_protocols;
-    info.vhost_name = "wsrv";
-    info.keepalive_timeout = 60;
-    s->vh = lws_create_vhost(s->ctx, &info);
     struct sockaddr_storage sa;
-    int bad = !s->vh;
-    if (!bad)
-        bad = v6 ? uv_ip6_addr(s->iface, port, (struct sockaddr_in6 *)&sa)
+    int bad = v6 ? uv_ip6_addr(s->iface, port, (struct sockaddr_in6 *)&sa)
                  : uv_ip4_addr(s->iface, port, (struct sockaddr_in *)&sa);
     if (!bad) {
         uv_tcp_init(loop, &s->listener);

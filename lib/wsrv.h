@@ -1,9 +1,8 @@
 /*
- * wsrv: an HTTP/1.1 and WebSocket server on one port, run by libwebsockets 4.1 on the caller's
- * libuv loop. Knows nothing about what it serves: requests and WebSocket messages go to
- * callbacks.
+ * wsrv: an HTTP/1.1 and WebSocket (RFC 6455) server on one port, on the caller's libuv loop.
+ * Knows nothing about what it serves: requests and WebSocket messages go to callbacks.
  *
- * HTTP/1.1 (served by wsrv itself on libuv, see wsrv.c for why not by lws): every request
+ * HTTP/1.1 (see wsrv.c for why not by libwebsockets): every request
  * (any method; body by Content-Length or chunked, read whole, up to max_body bytes, else 413
  * and the connection is closed) is handed to on_request as a wsrv_req. The application answers
  * with wsrv_reply(), at once or later (say from a timer, to add latency); until it does, the
@@ -15,15 +14,21 @@
  * head_timeout_ms and max_conns.
  *
  * WebSocket: an upgrade on any path is offered to on_ws_open, which accepts (0) or refuses
- * (nonzero: the handshake fails). Text and binary messages, reassembled from fragments up to
- * max_msg bytes (past it the connection is closed with 1009), go to on_ws_message. A message
- * sent while nothing waits for that connection is written at once; the others are queued per
- * connection, at most max_queue bytes (past it wsrv_send fails with ERR_FULL and the
- * application decides, typically wsrv_close). WebSocket-level pings are answered by lws.
+ * (nonzero: 403 in JSON and a close). No subprotocol or extension is negotiated. Text and
+ * binary messages, reassembled from fragments up to max_msg bytes (past it the connection is
+ * closed with 1009), go to on_ws_message. What the client sends is checked as wsframe.h says:
+ * an unmasked frame, RSV bits, a reserved opcode, a bad control frame or fragment sequence is
+ * closed with 1002, text that is not UTF-8 with 1007. A message sent while nothing waits for
+ * that connection is written at once; the others are queued per connection, at most max_queue
+ * bytes (past it wsrv_send fails with ERR_FULL and the application decides, typically
+ * wsrv_close). Pings are answered with pongs, a client's close frame with one of the same
+ * code, by wsrv.
  *
  * Lifetimes: a wsrv_conn is valid from on_ws_open until on_ws_close returns; the application
  * drops its pointers there. Connections are closed by the peer, by wsrv_close (close frame
- * with a code) or by wsrv_reset (TCP reset: SO_LINGER 0), all ending in on_ws_close.
+ * with a code) or by wsrv_reset (TCP reset: SO_LINGER 0), all ending in on_ws_close, which
+ * runs from the loop (never inside wsrv_close or wsrv_reset): after a close frame, once the
+ * client has closed too or WSRV_LINGER_MS (2 s) passed; after a reset, at the next loop turn.
  *
  * Errors: functions return 0 or a negative ERR_* code (lib/errcode.h), as stated per function.
  * Threads: one; every function here and every callback run on the loop's thread. Callbacks may
@@ -43,8 +48,8 @@ typedef struct wsrv_conn wsrv_conn;
 
 typedef struct wsrv_callbacks {
     void (*on_request)(void *ud, wsrv_req *req);
-    /* path without the query; query as lws gives it (each argument %-decoded, joined by '&'),
-     * "" when none */
+    /* path without the query; query as wsrv_req_query gives it (each argument %-decoded,
+     * joined by '&'), "" when none */
     int (*on_ws_open)(void *ud, wsrv_conn *c, const char *path, const char *query);
     void (*on_ws_message)(void *ud, wsrv_conn *c, const char *msg, size_t len);
     void (*on_ws_close)(void *ud, wsrv_conn *c);
@@ -131,7 +136,7 @@ const char *wsrv_conn_peer(const wsrv_conn *c);
 int wsrv_send(wsrv_conn *c, const char *msg, size_t len);
 size_t wsrv_queued(const wsrv_conn *c); /* bytes waiting */
 /* Closes soon with a close frame (code, reason up to 120 bytes); queued messages not yet
- * written are dropped. */
+ * handed to the socket are dropped. wsrv_send fails with ERR_BADSTATE from then on. */
 void wsrv_close(wsrv_conn *c, int code, const char *reason);
 /* Closes the TCP connection with a reset, without a close frame. */
 void wsrv_reset(wsrv_conn *c);

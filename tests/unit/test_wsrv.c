@@ -363,11 +363,69 @@ static void test_ws(void **state)
     assert_int_equal(f->closes, 2);
 }
 
+/* RFC 6455 on the wire: the accept key of the RFC's example, a frame sent with the upgrade
+ * request, a ping answered, a client's close echoed, and an unmasked frame closed with 1002. */
+static void test_ws_protocol(void **state)
+{
+    fixture *f = *state;
+    char buf[70000];
+    size_t len;
+    int fd = dial(f->port);
+    /* the upgrade and a masked "hello" in one write */
+    static const char up[] = "GET /v5/public/linear HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                             "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+                             "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                             "Sec-WebSocket-Version: 13\r\n\r\n"
+                             "\x81\x85\x01\x02\x03\x04"
+                             "\x69\x67\x6f\x68\x6e"; /* "hello" ^ 01 02 03 04 */
+    assert_true(write(fd, up, sizeof up - 1) == (ssize_t)(sizeof up - 1));
+    size_t got = 0;
+    buf[0] = '\0';
+    while (!strstr(buf, "\r\n\r\n") && got < 1000) {
+        struct pollfd p = {fd, POLLIN, 0};
+        assert_int_equal(poll(&p, 1, 5000), 1);
+        assert_int_equal(read(fd, buf + got, 1), 1);
+        buf[++got] = '\0';
+    }
+    assert_non_null(strstr(buf, "HTTP/1.1 101 "));
+    assert_non_null(strstr(buf, "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"));
+    assert_int_equal(ws_read(fd, buf, sizeof buf, &len), 1);
+    assert_string_equal(buf, "echo:5:hello");
+    /* a ping: a pong with its payload */
+    ws_frame(fd, 9, 1, "hi", 2);
+    assert_int_equal(ws_read(fd, buf, sizeof buf, &len), 10);
+    assert_string_equal(buf, "hi");
+    /* the client closes with 1000: the same code back, then EOF */
+    ws_frame(fd, 8, 1, "\x03\xe8", 2);
+    assert_int_equal(ws_read(fd, buf, sizeof buf, &len), 8);
+    assert_int_equal(len, 2);
+    assert_int_equal(((unsigned char)buf[0] << 8) | (unsigned char)buf[1], 1000);
+    assert_int_equal(ws_read(fd, buf, sizeof buf, &len), -1);
+    close(fd);
+
+    /* an unmasked frame (RFC 6455 5.1): close 1002, no message, then EOF */
+    fd = ws_dial(f->port, "/v5/public/linear");
+    assert_true(fd >= 0);
+    static const char unmasked[] = "\x81\x05hello";
+    assert_true(write(fd, unmasked, 7) == 7);
+    assert_int_equal(ws_read(fd, buf, sizeof buf, &len), 8);
+    assert_true(len >= 2);
+    assert_int_equal(((unsigned char)buf[0] << 8) | (unsigned char)buf[1], 1002);
+    assert_string_equal(buf + 2, "protocol error");
+    assert_int_equal(ws_read(fd, buf, sizeof buf, &len), -1);
+    close(fd);
+    usleep(100000);
+    assert_int_equal(f->messages, 1);
+    assert_int_equal(f->opens, 2);
+    assert_int_equal(f->closes, 2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_http, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ws, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ws_protocol, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
