@@ -1,5 +1,5 @@
 /*
- * httpd: GET endpoints over wsrv (HTTP and WebSocket server on libwebsockets). See httpd.h.
+ * httpd: GET endpoints over wsrv (our HTTP and WebSocket server on libuv). See httpd.h.
  *
  * A thin layer: every request is answered at once from the handler's body; methods other than
  * GET and HEAD get 405, paths over HTTPD_MAX_PATH 414, and no WebSocket is accepted.

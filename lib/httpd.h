@@ -1,13 +1,12 @@
 /*
- * httpd: a small HTTP/1.1 server for GET endpoints (/metrics, /health), run by libwebsockets
- * on the caller's libuv loop (LWS_SERVER_OPTION_LIBUV with a foreign loop).
+ * httpd: a small HTTP/1.1 server for GET endpoints (/metrics, /health), over lib/wsrv on the
+ * caller's libuv loop (wsrv reads HTTP itself; no libwebsockets here).
  *
  * The handler is called on the loop thread for every GET and fills the response body; bodies
  * are capped at HTTPD_MAX_BODY bytes. Requests other than GET/HEAD get 405; HEAD runs the
- * handler and sends only the headers. Request line plus headers are limited to 8192 bytes:
- * past that lws closes the connection without a response. Keep-alive and pipelining are
- * handled by lws; lws also logs nothing (httpd_start sets lws's log level to 0, which is
- * process-wide).
+ * handler and sends only the headers. Request line plus headers are limited as wsrv.h says
+ * (over 8 KiB: 431 and a close). Keep-alive and pipelining are handled by wsrv (answered in
+ * order). No WebSocket upgrade is accepted.
  *
  * Threads: every function here, and the loop, run on one thread.
  */
@@ -22,8 +21,8 @@
 
 /* Fills body and sets *status (default 200) and *content_type (default "text/plain;
  * charset=utf-8"; must be a static string). Unknown paths: set *status to 404.
- * path is the URL path as lws normalised it ("/a/../b" is "/b"), without the query string,
- * NUL-terminated, at most 1024 bytes (longer ones get 414 without calling the handler).
+ * path is the URL path as the client sent it (not normalised: "/a/../b" stays so, and matches
+ * no endpoint), without the query string, NUL-terminated, at most 1024 bytes (longer ones get 414 without calling the handler).
  * body is empty, owned by httpd and capped at HTTPD_MAX_BODY (appends past it fail). The
  * handler must not block and must not call httpd_stop. */
 typedef void (*httpd_handler_fn)(void *ud, const char *path, int *status, const char **content_type,
@@ -35,25 +34,14 @@ typedef struct httpd httpd;
  * port; host names are refused). Returns NULL with a message in err on failure (bad
  * address, port in use). The server runs on loop; the caller keeps ownership of loop and
  * ud, which must outlive the server (until its close has completed, see httpd_stop).
- * When the failure happens after lws was set up (port in use), the half-built server is
- * torn down asynchronously like httpd_stop does: the loop must run for it to finish. */
+ * (wsrv_start's rules). */
 httpd *httpd_start(uv_loop_t *loop, const char *addr, httpd_handler_fn handler, void *ud, char *err,
                    size_t errlen);
 /* The port actually bound (useful with port 0); -1 for NULL. */
 int httpd_port(const httpd *h);
 /* Stops listening, closes connections and frees h; the loop must keep running until the
- * close callbacks have run (a few iterations). Accepts NULL. h must not be used after.
- *
- * How: libwebsockets 4.1 on a foreign loop destroys its context in stages. The first
- * lws_context_destroy() closes the sockets and uv_close()s lws's own timer and idle handles,
- * which live inside the context; only a later lws_context_destroy(), made once libuv has run
- * those close callbacks, frees the context. httpd_stop therefore starts a uv timer (every
- * 2 ms) that waits until no handle of the loop is still closing, makes that final call and
- * then closes itself and frees h. The timer keeps the loop alive, so a caller that simply
- * runs uv_run(loop, UV_RUN_DEFAULT) until it returns gets a loop with no handle left from
- * httpd (uv_loop_close succeeds); one that stops its loop with uv_stop right after
- * httpd_stop must run it again until it returns before closing it. Typically this takes
- * about four iterations and one or two reaper ticks, a few milliseconds. */
+ * close callbacks have run (a few iterations, as wsrv_stop says). Accepts NULL. h must not be
+ * used after. */
 void httpd_stop(httpd *h);
 
 /* ---- requests with their query and headers (an addition; httpd_start is unchanged) ---- */
