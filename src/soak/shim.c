@@ -44,6 +44,11 @@ static int shim_reap(pid_t svc, int *svc_done)
             *svc_done = 1;
         } else {
             reaped++;
+            if (*svc_done && shim_fd >= 0) { /* a daemon the service left: its pid and status */
+                shim_msg m[2] = {{SHIM_ORPHAN_PID, (int32_t)p}, {SHIM_ORPHAN_STATUS, st}};
+                if (write(shim_fd, m, sizeof m) != (ssize_t)sizeof m)
+                    shim_fd = -1;
+            }
         }
     }
     if (reaped)
