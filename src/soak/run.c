@@ -161,6 +161,7 @@ typedef struct sv {
     int orphan_pid;        /* SHIM_ORPHAN_PID, until its SHIM_ORPHAN_STATUS */
     int main_unknown;      /* the main pid is gone, not soak's to reap: its status unknown */
     int fork_told;         /* the console was told of the forking */
+    pid_t fork_candidate;  /* the top of the tree at the last poll (FORKING, no pid file) */
     char fork_why[400];    /* why the main pid was not found yet */
 } sv;
 
@@ -678,17 +679,25 @@ static int sv_tree_left(sv *s)
 static void sv_fork_poll(uv_timer_t *t);
 
 /* FORKING: the main pid, from the pid file or the top of the tree; polled until found (the
- * supervisor's deadline ends the wait). */
-static void sv_fork_try(sv *s)
+ * supervisor's deadline ends the wait). The top of the tree counts once two polls agree: the
+ * middle process of a double fork is gone by then. */
+static void sv_fork_try(sv *s, int first)
 {
     pid_t pid = 0;
     if (s->sup.state != SUP_FORKING) {
         uv_timer_stop(&s->fork_timer);
         return;
     }
-    if (s->child > 0 && s->shim_alive &&
-        forking_find_main("/proc", s->child, s->o->pid_file, &pid, s->fork_why,
-                          sizeof s->fork_why) == 0) {
+    if (first)
+        s->fork_candidate = 0;
+    int found = s->child > 0 && s->shim_alive &&
+                forking_find_main("/proc", s->child, s->o->pid_file, &pid, s->fork_why,
+                                  sizeof s->fork_why) == 0;
+    if (found && !s->o->pid_file[0] && pid != s->fork_candidate) {
+        s->fork_candidate = pid; /* seen once: the next poll decides */
+        found = 0;
+    }
+    if (found) {
         uv_timer_stop(&s->fork_timer);
         sv_apply(s, sup_main_pid(&s->sup, pid, now_ms(s)));
         return;
@@ -699,7 +708,7 @@ static void sv_fork_try(sv *s)
 
 static void sv_fork_poll(uv_timer_t *t)
 {
-    sv_fork_try(t->data);
+    sv_fork_try(t->data, 0);
 }
 
 /* MAIN_PID: the daemon is the service from now on; told once a run on the console. */
@@ -721,7 +730,6 @@ static void sv_rec_main(sv *s)
                      c->main_pid, how);
         return;
     }
-    double up_s = (double)(now - c->start_ms) / 1000.0;
     const char *what = c->detected ? "forking detected" : "forking service";
     sv_event_rec(s, STORE_EV_DAEMONIZED, 0, c->main_pid,
                  "%s: '%s' exited 0 and left pid %d (%s) in the background; soak follows it as "
@@ -736,9 +744,9 @@ static void sv_rec_main(sv *s)
     if (s->fork_told++)
         return;
     fprintf(stderr,
-            "soak: %s: '%s' exited 0 after %.1fs and left pid %d (%s) running in the "
-            "background; soak follows it as the service\n",
-            what, s->o->argv[0], up_s, c->main_pid, how);
+            "soak: %s: '%s' exited 0 and left pid %d (%s) running in the background; soak "
+            "follows it as the service\n",
+            what, s->o->argv[0], c->main_pid, how);
     fprintf(stderr, "soak: hint: run the service in the foreground where it can (e.g. nginx -g "
                     "'daemon off;', redis daemonize no): soak then sees its exit and its output "
                     "directly\n");
@@ -867,7 +875,7 @@ static void sv_apply(sv *s, unsigned acts)
         sv_finish(s);
     sv_sync(s);
     if (acts & SUP_A_FIND_MAIN)
-        sv_fork_try(s);
+        sv_fork_try(s, 1);
     if ((acts & SUP_A_SPAWN) && sv_spawn(s) != 0) /* last: its failure is a transition too */
         sv_apply(s, sup_spawn_failed(&s->sup, now_ms(s)));
 }

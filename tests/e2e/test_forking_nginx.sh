@@ -1,0 +1,53 @@
+# A real daemon from Debian: nginx in its default daemon mode, on a loopback port, its pid file
+# and logs in the test's folder. soak run (service_type auto) detects the fork, samples the
+# master and its workers while nginx answers, and the stop leaves no nginx process.
+source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/forking_lib.sh"
+NGINX=$(command -v nginx || ls /usr/sbin/nginx 2>/dev/null || true)
+if [ -z "$NGINX" ]; then
+  echo "SKIP: nginx is not installed (scripts/install-deps installs it)"
+  exit 77
+fi
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+mkdir -p "$T/ng"
+cat >"$T/ng/nginx.conf" <<CONF
+worker_processes 2;
+pid $T/ng/nginx.pid;
+error_log $T/ng/error.log;
+events { worker_connections 64; }
+http {
+  access_log $T/ng/access.log;
+  client_body_temp_path $T/ng/body;
+  proxy_temp_path $T/ng/proxy;
+  fastcgi_temp_path $T/ng/fastcgi;
+  uwsgi_temp_path $T/ng/uwsgi;
+  scgi_temp_path $T/ng/scgi;
+  server { listen 127.0.0.1:$port; location / { return 200 "soaked\n"; } }
+}
+CONF
+soak_bg --duration 5s --interval 200ms --stop-timeout 5s --heartbeat '' \
+  -- "$NGINX" -c "$T/ng/nginx.conf" -p "$T/ng"
+wait_for 10 'test -s "$T/ng/nginx.pid"' || fail "nginx did not start: $(cat "$T/stderr" "$T/ng/error.log" 2>&1)"
+master=$(cat "$T/ng/nginx.pid")
+wait_for 5 'curl -sf -o "$T/body" "http://127.0.0.1:$port/"' || fail "nginx does not answer"
+grep -q soaked "$T/body" || fail "nginx answered: $(cat "$T/body")"
+soak_wait
+expect_rc 0
+
+grep -q "soak: forking detected: '$NGINX' exited 0 and left pid $master" "$T/stderr" \
+  || fail "the fork of nginx is not named: $(cat "$T/stderr")"
+grep -qF "nginx -g 'daemon off;'" "$T/stderr" || fail "no hint"
+[ "$(runval service_type)" = "forking (detected)" ] || fail "service_type $(runval service_type)"
+[ "$(runval main_pid)" = "$master" ] || fail "main_pid $(runval main_pid), nginx's pid file $master"
+pass "soak detected nginx's fork (master $master, as its pid file says)"
+
+procs=$(q "select max(procs) from samples")
+[ "$procs" -ge 3 ] || fail "master and 2 workers not sampled: max procs $procs"
+[ "$(q "select count(*) from samples where rss_bytes > 0")" -ge 10 ] || fail "nginx's memory is not sampled"
+grep -q "duration reached" "$T/stdout" || fail "outcome: $(cat "$T/stdout")"
+grep -q "crashes 0" "$T/stdout" || fail "summary: $(cat "$T/stdout")"
+pass "master and workers sampled ($procs processes), no crash"
+
+wait_for 5 'none_left "$T/ng/nginx.conf"' || { pgrep -af nginx >&2; fail "nginx processes survived the run"; }
+gone "$master" || fail "nginx's master $master is alive"
+pass "the stop leaves no nginx process"
