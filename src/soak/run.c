@@ -21,6 +21,9 @@
  *   stop poll: nothing of the tree is left | sup_tree_empty              | sv_stop_poll
  *   the supervisor's deadline passed       | sup_timer                   | sv_on_deadline
  *   duration over / SIGINT SIGTERM SIGHUP  | sup_stop                    | sv_on_end, _signal
+ *   forking: the first process exited      | sup_child_exited (tree left)| sv_status_msg
+ *   forking: the main pid is found         | sup_main_pid                | sv_fork_try
+ *   forking: the shim reaped the main pid  | sup_main_exited             | sv_orphan_exited
  *
  *   action (SUP_A_*)    | mechanism
  *   --------------------+---------------------------------------------------------------
@@ -30,6 +33,7 @@
  *   SCHEDULE            | event restart_scheduled; the deadline timer fires the restart
  *   START_FAILED/LIMIT  | events start_failed / start_limit
  *   GIVE_UP / FINISH    | survivors noted / pipes drained, timers stopped, loop stopped
+ *   FIND_MAIN / REC_MAIN| poll for the main pid (forking.h) / event daemonized, console once
  */
 #include "run.h"
 
