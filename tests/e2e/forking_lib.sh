@@ -28,3 +28,36 @@ soak_bg() {
 soak_wait() { set +e; wait "$SOAK_PID"; RC=$?; set -e; }
 # runval KEY: a value of the run's record
 runval() { q "select value from run where key='$1'"; }
+# expect_told KIND CMD PID HOW: the console named the fork once ("forking detected" or
+# "forking service"), with the main pid and how it was found, and gave the hint
+expect_told() {
+  grep -qF "soak: $1: '$2' exited 0 and left pid $3 ($4) running in the background; soak follows it as the service" "$T/stderr" \
+    || fail "the console does not name the fork ($1, pid $3): $(cat "$T/stderr")"
+  [ "$(grep -c "soak: $1:" "$T/stderr")" -eq 1 ] || fail "the console told it more than once"
+  grep -qF "soak: hint: run the service in the foreground where it can (e.g. nginx -g 'daemon off;'" "$T/stderr" \
+    || fail "no hint to run the service in the foreground: $(cat "$T/stderr")"
+}
+# expect_sampled MIN_RSS MIN_SAMPLES MIN_PROCS: that many samples hold the daemon's RSS, and its
+# whole tree was seen
+expect_sampled() {
+  local big procs
+  big=$(q "select count(*) from samples where rss_bytes >= $1")
+  [ "$big" -ge "$2" ] || fail "$big samples with RSS >= $1, want $2: $(q "select rss_bytes from samples" | tr '\n' ' ')"
+  procs=$(q "select max(procs) from samples")
+  [ "$procs" -ge "$3" ] || fail "max procs $procs, want $3 or more"
+  echo "$big samples with RSS >= $1, up to $procs processes"
+}
+# expect_exit FAILURE DETAIL: one exit event judged FAILURE (1 crash, 0 not) whose detail is
+# like DETAIL (SQL LIKE)
+expect_exit() {
+  [ "$(q "select count(*) from events where kind='exit' and failure=$1 and detail like '$2'")" -eq 1 ] \
+    || fail "no exit event (failure $1) like '$2': $(q "select kind, failure, detail from events" | tr '\n' ' ')"
+}
+# expect_none_left MARKER PID...: within 5 s no process has MARKER in its command line, and
+# none of the pids is alive
+expect_none_left() {
+  local marker=$1
+  shift
+  wait_for 5 'none_left "$marker"' || { pgrep -af "$marker" >&2; fail "processes of the service survived the run"; }
+  gone "$@" || fail "a pid of $* is still alive"
+}

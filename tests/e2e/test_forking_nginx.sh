@@ -34,20 +34,15 @@ grep -q soaked "$T/body" || fail "nginx answered: $(cat "$T/body")"
 soak_wait
 expect_rc 0
 
-grep -q "soak: forking detected: '$NGINX' exited 0 and left pid $master" "$T/stderr" \
-  || fail "the fork of nginx is not named: $(cat "$T/stderr")"
-grep -qF "nginx -g 'daemon off;'" "$T/stderr" || fail "no hint"
+expect_told "forking detected" "$NGINX" "$master" "the top of the adopted tree"
 [ "$(runval service_type)" = "forking (detected)" ] || fail "service_type $(runval service_type)"
 [ "$(runval main_pid)" = "$master" ] || fail "main_pid $(runval main_pid), nginx's pid file $master"
 pass "soak detected nginx's fork (master $master, as its pid file says)"
 
-procs=$(q "select max(procs) from samples")
-[ "$procs" -ge 3 ] || fail "master and 2 workers not sampled: max procs $procs"
-[ "$(q "select count(*) from samples where rss_bytes > 0")" -ge 10 ] || fail "nginx's memory is not sampled"
+msg=$(expect_sampled 1 10 3) # the master and 2 workers
 grep -q "duration reached" "$T/stdout" || fail "outcome: $(cat "$T/stdout")"
 grep -q "crashes 0" "$T/stdout" || fail "summary: $(cat "$T/stdout")"
-pass "master and workers sampled ($procs processes), no crash"
+pass "master and workers sampled ($msg), no crash"
 
-wait_for 5 'none_left "$T/ng/nginx.conf"' || { pgrep -af nginx >&2; fail "nginx processes survived the run"; }
-gone "$master" || fail "nginx's master $master is alive"
+expect_none_left "$T/ng/nginx.conf" "$master"
 pass "the stop leaves no nginx process"
