@@ -163,6 +163,7 @@ typedef struct sv {
     /* a service that forked into the background (forking.h, supervise.h) */
     uv_timer_t fork_timer; /* FORKING: looks for the main pid */
     int orphan_pid;        /* SHIM_ORPHAN_PID, until its SHIM_ORPHAN_STATUS */
+    int shim_left;         /* SHIM_LEFT: live processes the next exit leaves behind */
     int main_unknown;      /* the main pid is gone, not soak's to reap: its status unknown */
     int fork_told;         /* the console was told of the forking */
     pid_t fork_candidate;  /* the top of the tree at the last poll (FORKING, no pid file) */
@@ -520,6 +521,7 @@ static int sv_spawn(sv *s)
     s->child = pid;
     s->shim_alive = 1;
     s->service_pid = 0;
+    s->shim_left = 0;
     return 0;
 fail:
     for (int i = 0; i < 2; i++) {
@@ -674,10 +676,11 @@ static void sv_kill_again(sv *s)
 
 #define SV_FORK_POLL_MS 50 /* how often FORKING looks for the main pid */
 
-/* Whether processes of the cycle's tree are left (below the shim, while it lives). */
+/* Whether processes of the cycle's tree are left, as the shim said with the exit it reports
+ * (SHIM_LEFT; below the shim, while it lives). */
 static int sv_tree_left(sv *s)
 {
-    return s->child > 0 && s->shim_alive && forking_tree_left("/proc", s->child, 0) > 0;
+    return s->child > 0 && s->shim_alive && s->shim_left > 0;
 }
 
 static void sv_fork_poll(uv_timer_t *t);
@@ -917,6 +920,9 @@ static void sv_status_msg(sv *s, const shim_msg *m)
         break;
     case SHIM_ORPHAN_PID:
         s->orphan_pid = m->value;
+        break;
+    case SHIM_LEFT:
+        s->shim_left = m->value;
         break;
     case SHIM_ORPHAN_STATUS:
         sv_orphan_exited(s, s->orphan_pid, m->value);

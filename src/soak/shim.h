@@ -11,7 +11,9 @@
  * While `soak` lives the shim ignores stop signals (soak signals the tree directly) and
  * reports on FD, a pipe to `soak`, fixed-size messages: the service started (its pid), its
  * exec failed (errno), it exited (wait status), and orphans reaped (after the service exited,
- * each with its pid and wait status, for a daemon's main pid). It exits once the service
+ * each with its pid and wait status, for a daemon's main pid); with each exit, how many live
+ * processes it leaves (counted by the shim, which knows it before any process of its own, such
+ * as a sanitizer's helper at its exit, could be mistaken for the service's). It exits once the service
  * has exited and no descendant is left.
  */
 #ifndef SOAK_SHIM_H
@@ -28,6 +30,9 @@ typedef enum shim_kind {
      * messages written at once, its pid and then its wait status */
     SHIM_ORPHAN_PID = 5,
     SHIM_ORPHAN_STATUS = 6,
+    /* value: live processes left below the shim (forking_tree_left), sent just before each
+     * SHIM_EXITED and SHIM_ORPHAN_PID, in the same write: what they leave behind */
+    SHIM_LEFT = 7,
 } shim_kind;
 
 typedef struct shim_msg {
