@@ -61,3 +61,8 @@ expect_none_left() {
   wait_for 5 'none_left "$marker"' || { pgrep -af "$marker" >&2; fail "processes of the service survived the run"; }
   gone "$@" || fail "a pid of $* is still alive"
 }
+# expect_record TYPE PID: the run record's service_type and main_pid
+expect_record() {
+  [ "$(runval service_type)" = "$1" ] || fail "run record service_type '$(runval service_type)', want '$1'"
+  [ "$(runval main_pid)" = "$2" ] || fail "run record main_pid '$(runval main_pid)', want $2"
+}
