@@ -28,6 +28,8 @@ static const char *const restart_names[] = {"never", "on-failure", "always", NUL
 static const char *const leak_rule_names[] = {"interval_above", "not_shown_below", NULL};
 static const char *const status_names[] = {"auto", "line", "plain", "off", NULL};
 static const char *const memdetail_names[] = {"off", "on-leak", "always", NULL};
+static const char *const service_type_names[] = {"auto", "simple", "forking", NULL};
+_Static_assert(sizeof(opts_service_type) == sizeof(unsigned), "stored as unsigned");
 
 static const char *const default_patterns[] = {
     "reconnect", "reconnect",                 /**/
@@ -165,6 +167,17 @@ static const settings_key opt_table[] = {
      .cap = OPTS_MAX_ARGS,
      .what = ", e.g. [python3, cli/run_bot.py]",
      .flags = SETTINGS_NO_DUMP /* recorded apart */},
+    /* services that fork into the background (docs/soak-run.md) */
+    ENUM("service_type", service_type, "auto", service_type_names, "--service-type TYPE",
+         "auto (simple, unless it forks into the background) | simple | forking (the command "
+         "exits 0 once its daemon runs; the daemon is the service)"),
+    STR("pid_file", pid_file, "", "--pid-file PATH",
+        "forking: the file where the daemon writes its main pid ('': the top of the tree)"),
+    DUR("forking_detect", forking_detect_ms, "5s", 0, NULL,
+        "auto: a command that exits 0 this soon and leaves processes forked into the background "
+        "(0: never detected)"),
+    DUR("forking_timeout", forking_timeout_ms, "10s", 100, NULL,
+        "forking: the main pid (pid_file) must be found this soon after the command exits"),
     {.name = "heartbeat",
      .type = SETTINGS_STRING,
      .def = "\\[HB\\] alive",

@@ -23,6 +23,11 @@ typedef enum opts_restart {
     OPTS_RESTART_ON_FAILURE,
     OPTS_RESTART_ALWAYS
 } opts_restart;
+typedef enum opts_service_type {
+    OPTS_SERVICE_AUTO,   /* simple, unless it is seen to fork into the background */
+    OPTS_SERVICE_SIMPLE, /* the command soak starts is the service */
+    OPTS_SERVICE_FORKING /* it forks a daemon and exits 0: the daemon is the service */
+} opts_service_type;
 typedef enum opts_leak_rule { OPTS_LEAK_INTERVAL_ABOVE, OPTS_LEAK_NOT_SHOWN_BELOW } opts_leak_rule;
 typedef enum opts_memdetail {
     OPTS_MEMDETAIL_OFF,
@@ -134,6 +139,11 @@ typedef struct opts {
     uint64_t push_interval_ms;
     char run_name[OPTS_STR];         /* the run label; "" the artifacts folder's base name */
     char listen_auth_file[OPTS_STR]; /* basic auth of --listen: a file with user:password */
+    /* services that fork into the background (supervise.h, docs/soak-run.md) */
+    opts_service_type service_type; /* auto | simple | forking */
+    char pid_file[OPTS_STR];        /* forking: the file naming the main pid; "" none */
+    uint64_t forking_detect_ms;     /* auto: an exit 0 this soon leaving processes forked */
+    uint64_t forking_timeout_ms;    /* forking: the main pid is found in this time */
 } opts;
 
 /* Fills o with the defaults. */

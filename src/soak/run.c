@@ -21,6 +21,9 @@
  *   stop poll: nothing of the tree is left | sup_tree_empty              | sv_stop_poll
  *   the supervisor's deadline passed       | sup_timer                   | sv_on_deadline
  *   duration over / SIGINT SIGTERM SIGHUP  | sup_stop                    | sv_on_end, _signal
+ *   forking: the first process exited      | sup_child_exited (tree left)| sv_status_msg
+ *   forking: the main pid is found         | sup_main_pid                | sv_fork_try
+ *   forking: the shim reaped the main pid  | sup_main_exited             | sv_orphan_exited
  *
  *   action (SUP_A_*)    | mechanism
  *   --------------------+---------------------------------------------------------------
@@ -30,6 +33,7 @@
  *   SCHEDULE            | event restart_scheduled; the deadline timer fires the restart
  *   START_FAILED/LIMIT  | events start_failed / start_limit
  *   GIVE_UP / FINISH    | survivors noted / pipes drained, timers stopped, loop stopped
+ *   FIND_MAIN / REC_MAIN| poll for the main pid (forking.h) / event daemonized, console once
  */
 #include "run.h"
 
@@ -61,6 +65,7 @@
 #include "ctl.h"
 #include "endpoints.h"
 #include "failfast.h"
+#include "forking.h"
 #include "errcode.h"
 #include "logcap.h"
 #include "patterns.h"
@@ -160,6 +165,14 @@ typedef struct sv {
     /* soak watch (watch.h): the target and its table (watchsm.h); w NULL for soak run */
     watch *w;
     wsm wsm;
+    /* a service that forked into the background (forking.h, supervise.h) */
+    uv_timer_t fork_timer; /* FORKING: looks for the main pid */
+    int orphan_pid;        /* SHIM_ORPHAN_PID, until its SHIM_ORPHAN_STATUS */
+    int shim_left;         /* SHIM_LEFT: live processes the next exit leaves behind */
+    int main_unknown;      /* the main pid is gone, not soak's to reap: its status unknown */
+    int fork_told;         /* the console was told of the forking */
+    pid_t fork_candidate;  /* the top of the tree at the last poll (FORKING, no pid file) */
+    char fork_why[400];    /* why the main pid was not found yet */
 } sv;
 
 static void sv_sample(uv_timer_t *t);
@@ -516,6 +529,7 @@ static int sv_spawn(sv *s)
     s->child = pid;
     s->shim_alive = 1;
     s->service_pid = 0;
+    s->shim_left = 0;
     return 0;
 fail:
     for (int i = 0; i < 2; i++) {
@@ -541,7 +555,7 @@ static void sv_sync(sv *s)
     static const rs_state view[SUP_NSTATES] = {
         [SUP_INIT] = RS_STARTING,      [SUP_STARTING] = RS_STARTING,  [SUP_RUNNING] = RS_RUNNING,
         [SUP_STOP_TERM] = RS_STOPPING, [SUP_STOP_KILL] = RS_STOPPING, [SUP_STUCK] = RS_STOPPING,
-        [SUP_BACKOFF] = RS_BACKOFF,    [SUP_DONE] = RS_DONE,
+        [SUP_BACKOFF] = RS_BACKOFF,    [SUP_DONE] = RS_DONE,          [SUP_FORKING] = RS_STARTING,
     };
     s->rs.state = view[s->sup.state];
     s->rs.starts = s->sup.starts;
@@ -567,7 +581,15 @@ static void sv_rec_exit(sv *s)
 {
     const sup_cycle *c = sup_last_cycle(&s->sup);
     double up_s = (double)(now_ms(s) - c->start_ms) / 1000.0;
-    int pid = (int)s->service_pid;
+    int pid = c->main_pid ? c->main_pid : (int)s->service_pid; /* a daemon's: its main pid */
+    if (s->main_unknown && c->main_exited) {
+        s->rs.last_exit_code = -1;
+        s->rs.last_exit_signal = 0;
+        sv_event_rec(s, STORE_EV_EXIT, 0, 0,
+                     "pid %d is gone after %.1fs (not soak's to reap: exit status unknown)", pid,
+                     up_s);
+        return;
+    }
     if (c->signal == 0) {
         s->rs.last_exit_code = c->exit_code;
         s->rs.last_exit_signal = 0;
@@ -658,6 +680,134 @@ static void sv_kill_again(sv *s)
     sv_event_rec(s, STORE_EV_STOP_STUCK, 0, n, "%d processes survive SIGKILL (state D?)", n);
 }
 
+/* ---- services that fork into the background (forking.h; Forking in supervise.h) ---------- */
+
+#define SV_FORK_POLL_MS 50 /* how often FORKING looks for the main pid */
+
+/* Whether processes of the cycle's tree are left, as the shim said with the exit it reports
+ * (SHIM_LEFT; below the shim, while it lives). */
+static int sv_tree_left(sv *s)
+{
+    return s->child > 0 && s->shim_alive && s->shim_left > 0;
+}
+
+static void sv_fork_poll(uv_timer_t *t);
+
+/* FORKING: the main pid, from the pid file or the top of the tree; polled until found (the
+ * supervisor's deadline ends the wait). The top of the tree counts once two polls agree: the
+ * middle process of a double fork is gone by then. */
+static void sv_fork_try(sv *s, int first)
+{
+    pid_t pid = 0;
+    if (s->sup.state != SUP_FORKING) {
+        uv_timer_stop(&s->fork_timer);
+        return;
+    }
+    if (first)
+        s->fork_candidate = 0;
+    int found = s->child > 0 && s->shim_alive &&
+                forking_find_main("/proc", s->child, s->o->pid_file, &pid, s->fork_why,
+                                  sizeof s->fork_why) == 0;
+    if (found && !s->o->pid_file[0] && pid != s->fork_candidate) {
+        s->fork_candidate = pid; /* seen once: the next poll decides */
+        found = 0;
+    }
+    if (found) {
+        uv_timer_stop(&s->fork_timer);
+        sv_apply(s, sup_main_pid(&s->sup, pid, now_ms(s)));
+        return;
+    }
+    if (!uv_is_active((uv_handle_t *)&s->fork_timer))
+        uv_timer_start(&s->fork_timer, sv_fork_poll, SV_FORK_POLL_MS, SV_FORK_POLL_MS);
+}
+
+static void sv_fork_poll(uv_timer_t *t)
+{
+    sv_fork_try(t->data, 0);
+}
+
+/* MAIN_PID: the daemon is the service from now on; told once a run on the console. */
+static void sv_rec_main(sv *s)
+{
+    const sup_cycle *c = sup_last_cycle(&s->sup);
+    uint64_t now = now_ms(s);
+    s->rs.child_pid = c->main_pid;
+    s->rs.last_heartbeat_ms = now; /* the heartbeat's clock starts with the daemon */
+    runlock_note_child(s->artifacts_dir, c->main_pid);
+    char how[OPTS_STR + 40];
+    if (s->o->pid_file[0])
+        snprintf(how, sizeof how, "named by '%s'", s->o->pid_file);
+    else
+        snprintf(how, sizeof how, "the top of the adopted tree");
+    if (c->daemonized > 1) {
+        sv_event_rec(s, STORE_EV_DAEMONIZED, 0, c->main_pid,
+                     "the main pid exited 0 and left its tree: the main pid is now %d (%s)",
+                     c->main_pid, how);
+        return;
+    }
+    const char *what = c->detected ? "forking detected" : "forking service";
+    sv_event_rec(s, STORE_EV_DAEMONIZED, 0, c->main_pid,
+                 "%s: '%s' exited 0 and left pid %d (%s) in the background; soak follows it as "
+                 "the service",
+                 what, s->o->argv[0], c->main_pid, how);
+    if (s->db) {
+        char n[32];
+        snprintf(n, sizeof n, "%d", c->main_pid);
+        store_set_run(s->db, "service_type", c->detected ? "forking (detected)" : "forking");
+        store_set_run(s->db, "main_pid", n);
+    }
+    if (s->fork_told++)
+        return;
+    fprintf(stderr,
+            "soak: %s: '%s' exited 0 and left pid %d (%s) running in the background; soak "
+            "follows it as the service\n",
+            what, s->o->argv[0], c->main_pid, how);
+    fprintf(stderr, "soak: hint: run the service in the foreground where it can (e.g. nginx -g "
+                    "'daemon off;', redis daemonize no): soak then sees its exit and its output "
+                    "directly\n");
+}
+
+/* A reaped orphan (after the service's first process exited): the main pid's exit? */
+static void sv_orphan_exited(sv *s, int pid, int status)
+{
+    const sup_cycle *c = sup_last_cycle(&s->sup);
+    if (!c->main_pid || pid != c->main_pid || c->main_exited)
+        return;
+    sv_apply(s, sup_main_exited(&s->sup, status, sv_tree_left(s), now_ms(s)));
+}
+
+/* The shim ended after the first process: the daemon is gone, its exit unseen when it was
+ * not the shim's child (or it was never found). */
+static void sv_main_gone(sv *s)
+{
+    const sup_cycle *c = sup_last_cycle(&s->sup);
+    if (!c->daemonized || c->main_exited)
+        return;
+    s->main_unknown = c->main_pid != 0;
+    sv_apply(s, sup_main_exited(&s->sup, 0, 0, now_ms(s)));
+    s->main_unknown = 0;
+}
+
+/* A forking start that failed (FORK_FAILED, FORK_TIMEOUT, MAIN_EXITED in FORKING): said and
+ * recorded; the table stops what is left of the tree. */
+static void sv_fork_failed(sv *s)
+{
+    const sup_cycle *c = sup_last_cycle(&s->sup);
+    char why[600], d[32];
+    if (!c->daemonized && c->signal)
+        snprintf(why, sizeof why, "the forking command was killed by signal %d (%s)", c->signal,
+                 strsignal(c->signal));
+    else if (!c->daemonized)
+        snprintf(why, sizeof why, "the forking command exited with code %d", c->exit_code);
+    else if (!(s->child > 0 && s->shim_alive))
+        snprintf(why, sizeof why, "the daemon ended before its main pid was found");
+    else
+        snprintf(why, sizeof why, "no main pid within %s: %s",
+                 units_format_duration(s->sup.cfg.forking_timeout_ms, d, sizeof d), s->fork_why);
+    fprintf(stderr, "soak: cannot start '%s': %s\n", s->o->argv[0], why);
+    sv_event_rec(s, STORE_EV_START_FAILED, 0, 0, "cannot start '%s': %s", s->o->argv[0], why);
+}
+
 /* The cycle is over: what the service wrote is read to the end. */
 static void sv_cycle_over(sv *s)
 {
@@ -676,6 +826,7 @@ static void sv_finish(sv *s)
     uv_timer_stop(&s->deadline_timer);
     uv_timer_stop(&s->end_timer);
     uv_timer_stop(&s->ckpt_timer);
+    uv_timer_stop(&s->fork_timer);
     uv_signal_stop(&s->sig_int);
     uv_signal_stop(&s->sig_term);
     uv_signal_stop(&s->sig_hup);
@@ -696,6 +847,8 @@ static void sv_apply(sv *s, unsigned acts)
     }
     if (acts & SUP_A_REC_EXIT)
         sv_rec_exit(s);
+    if (acts & SUP_A_REC_MAIN)
+        sv_rec_main(s);
     if (acts & SUP_A_REC_HANG) {
         char d[32], t[32];
         sv_event_rec(s, STORE_EV_HANG, 1, s->hang_age_s, "no heartbeat for %s (timeout %s)",
@@ -715,7 +868,9 @@ static void sv_apply(sv *s, unsigned acts)
                      "restart in %s", units_format_duration(s->sup.delay_ms, d, sizeof d));
         s->rs.next_start_ms = now_ms(s) + s->sup.delay_ms;
     }
-    if (acts & SUP_A_START_FAILED) {
+    if ((acts & SUP_A_START_FAILED) && sup_last_cycle(&s->sup)->exited) {
+        sv_fork_failed(s); /* a forking start: the command ran */
+    } else if (acts & SUP_A_START_FAILED) {
         int e = s->start_errno ? s->start_errno : EIO;
         fprintf(stderr, "soak: cannot run '%s': %s\n", s->o->argv[0], strerror(e));
         sv_event_rec(s, STORE_EV_START_FAILED, 0, 0, "%s: %s", s->start_what, strerror(e));
@@ -734,6 +889,8 @@ static void sv_apply(sv *s, unsigned acts)
     if (acts & SUP_A_FINISH)
         sv_finish(s);
     sv_sync(s);
+    if (acts & SUP_A_FIND_MAIN)
+        sv_fork_try(s, 1);
     if ((acts & SUP_A_SPAWN) && sv_spawn(s) != 0) /* last: its failure is a transition too */
         sv_apply(s, sup_spawn_failed(&s->sup, now_ms(s)));
 }
@@ -767,7 +924,16 @@ static void sv_status_msg(sv *s, const shim_msg *m)
         sv_apply(s, sup_spawn_failed(&s->sup, now_ms(s)));
         break;
     case SHIM_EXITED:
-        sv_apply(s, sup_exited(&s->sup, m->value, now_ms(s)));
+        sv_apply(s, sup_child_exited(&s->sup, m->value, sv_tree_left(s), now_ms(s)));
+        break;
+    case SHIM_ORPHAN_PID:
+        s->orphan_pid = m->value;
+        break;
+    case SHIM_LEFT:
+        s->shim_left = m->value;
+        break;
+    case SHIM_ORPHAN_STATUS:
+        sv_orphan_exited(s, s->orphan_pid, m->value);
         break;
     case SHIM_REAPED:
         if (m->value > 0)
@@ -792,6 +958,8 @@ static void sv_on_sigchld(uv_signal_t *h, int signum)
              * table refuses a second exit in a cycle) */
             if (!sup_last_cycle(&s->sup)->exited)
                 sv_apply(s, sup_exited(&s->sup, st, now_ms(s)));
+            else
+                sv_main_gone(s); /* a daemon's tree is gone */
         } else {
             s->rs.reaped_orphans++;
         }
@@ -1313,7 +1481,7 @@ static void sv_close_handles(sv *s)
         (uv_handle_t *)&s->sig_term,       (uv_handle_t *)&s->sig_hup,
         (uv_handle_t *)&s->sample_timer,   (uv_handle_t *)&s->stop_timer,
         (uv_handle_t *)&s->deadline_timer, (uv_handle_t *)&s->end_timer,
-        (uv_handle_t *)&s->ckpt_timer,
+        (uv_handle_t *)&s->ckpt_timer,     (uv_handle_t *)&s->fork_timer,
     };
     for (size_t i = 0; i < sizeof hs / sizeof hs[0]; i++)
         if (hs[i]->loop && !uv_is_closing(hs[i]))
@@ -1651,6 +1819,11 @@ static int sv_main(opts *o, watch *w)
         store_set_run(s->db, "watch_kind", watch_kind_name(watch_kind_of(w)));
         store_set_run(s->db, "watched", watch_describe(w));
     }
+    if (!w)
+        store_set_run(s->db, "service_type",
+                      o->service_type == OPTS_SERVICE_FORKING  ? "forking"
+                      : o->service_type == OPTS_SERVICE_SIMPLE ? "simple"
+                                                               : "auto");
     store_run_end(s->db);
     if (s->disk_tight)
         store_checkpoint_file(s->db_path); /* the WAL starts over before the disk is gone */
@@ -1665,6 +1838,9 @@ static int sv_main(opts *o, watch *w)
         .restart_reset_after_ms = o->restart_reset_after_ms,
         .start_limit_burst = o->start_limit_burst,
         .start_limit_interval_ms = o->start_limit_interval_ms,
+        .service_type = o->service_type,
+        .forking_detect_ms = o->forking_detect_ms,
+        .forking_timeout_ms = o->forking_timeout_ms,
     };
     sup_init(&s->sup, &sc);
 
@@ -1677,8 +1853,8 @@ static int sv_main(opts *o, watch *w)
     uv_signal_start(&s->sig_int, sv_on_stop_signal, SIGINT);
     uv_signal_start(&s->sig_term, sv_on_stop_signal, SIGTERM);
     uv_signal_start(&s->sig_hup, sv_on_stop_signal, SIGHUP);
-    uv_timer_t *timers[] = {&s->sample_timer, &s->stop_timer, &s->deadline_timer, &s->end_timer,
-                            &s->ckpt_timer};
+    uv_timer_t *timers[] = {&s->sample_timer, &s->stop_timer, &s->deadline_timer,
+                            &s->end_timer,    &s->ckpt_timer, &s->fork_timer};
     for (size_t i = 0; i < sizeof timers / sizeof timers[0]; i++) {
         uv_timer_init(s->loop, timers[i]);
         timers[i]->data = s;

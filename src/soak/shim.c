@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "forking.h"
 #include "treekill.h"
 
 #define SHIM_KILL_MS 5000 /* SIGKILL for this long at most, then the shim gives up */
@@ -23,6 +24,20 @@ static void shim_send(int kind, int value)
     shim_msg m = {kind, value};
     if (shim_fd >= 0 && write(shim_fd, &m, sizeof m) != (ssize_t)sizeof m)
         shim_fd = -1; /* soak is gone; go on without reporting */
+}
+
+/* Writes messages at once (at most PIPE_BUF bytes: one write, never interleaved). */
+static void shim_write(const shim_msg *m, size_t len)
+{
+    if (shim_fd >= 0 && write(shim_fd, m, len) != (ssize_t)len)
+        shim_fd = -1; /* soak is gone; go on without reporting */
+}
+
+/* Live processes below the shim (zombies not counted). */
+static int32_t shim_left(void)
+{
+    int n = forking_tree_left("/proc", getpid(), 0);
+    return n > 0 ? n : 0;
 }
 
 /* Reaps what has exited; returns -1 when no child is left, else 0. */
@@ -40,10 +55,17 @@ static int shim_reap(pid_t svc, int *svc_done)
         if (p == 0)
             break;
         if (p == svc) {
-            shim_send(SHIM_EXITED, st);
+            shim_msg m[2] = {{SHIM_LEFT, shim_left()}, {SHIM_EXITED, st}};
+            shim_write(m, sizeof m);
             *svc_done = 1;
         } else {
             reaped++;
+            if (*svc_done && shim_fd >= 0) { /* a daemon the service left: its pid and status */
+                shim_msg m[3] = {{SHIM_LEFT, shim_left()},
+                                 {SHIM_ORPHAN_PID, (int32_t)p},
+                                 {SHIM_ORPHAN_STATUS, st}};
+                shim_write(m, sizeof m);
+            }
         }
     }
     if (reaped)

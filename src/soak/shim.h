@@ -10,7 +10,10 @@
  * meanwhile appending what the service still writes to LOG (soak.log) as it was written.
  * While `soak` lives the shim ignores stop signals (soak signals the tree directly) and
  * reports on FD, a pipe to `soak`, fixed-size messages: the service started (its pid), its
- * exec failed (errno), it exited (wait status), and orphans reaped. It exits once the service
+ * exec failed (errno), it exited (wait status), and orphans reaped (after the service exited,
+ * each with its pid and wait status, for a daemon's main pid); with each exit, how many live
+ * processes it leaves (counted by the shim, which knows it before any process of its own, such
+ * as a sanitizer's helper at its exit, could be mistaken for the service's). It exits once the service
  * has exited and no descendant is left.
  */
 #ifndef SOAK_SHIM_H
@@ -23,6 +26,13 @@ typedef enum shim_kind {
     SHIM_EXEC_FAILED = 2, /* value: errno of execvp */
     SHIM_EXITED = 3,      /* value: wait status of the service */
     SHIM_REAPED = 4,      /* value: orphans reaped since the last such message */
+    /* after the service exited (a daemon it left behind): one orphan reaped, as a pair of
+     * messages written at once, its pid and then its wait status */
+    SHIM_ORPHAN_PID = 5,
+    SHIM_ORPHAN_STATUS = 6,
+    /* value: live processes left below the shim (forking_tree_left), sent just before each
+     * SHIM_EXITED and SHIM_ORPHAN_PID, in the same write: what they leave behind */
+    SHIM_LEFT = 7,
 } shim_kind;
 
 typedef struct shim_msg {

@@ -159,7 +159,8 @@ int store_sample_add(store *s, const store_sample *smp);
     X(POST_CHECK, "post_check", STORE_EVC_INFO, STORE_LANE_NONE)                                   \
     X(PREFLIGHT, "preflight", STORE_EVC_INFO, STORE_LANE_NONE)                                     \
     X(AUDIT, "audit", STORE_EVC_INFO, STORE_LANE_NONE)                                             \
-    X(NOTIFY_FAILED, "notify_failed", STORE_EVC_INFO, STORE_LANE_NONE)
+    X(NOTIFY_FAILED, "notify_failed", STORE_EVC_INFO, STORE_LANE_NONE)                             \
+    X(DAEMONIZED, "daemonized", STORE_EVC_INFO, STORE_LANE_START)
 
 typedef enum store_evclass {
     STORE_EVC_INFO,

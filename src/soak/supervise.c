@@ -25,63 +25,79 @@
 #define LIMIT  SUP_A_START_LIMIT
 #define GIVEUP SUP_A_GIVE_UP
 #define FINISH SUP_A_FINISH
+#define FIND   SUP_A_FIND_MAIN
+#define RMAIN  SUP_A_REC_MAIN
 
 /* actions[state][event]: every transition of the supervisor. A cell left out is refused. */
-static const sup_cell actions[SUP_NSTATES][SUP_NEVENTS] = {
-    [SUP_INIT] =
-        {
-            [SUP_EV_START] = C(SPAWN, STARTING),
-            [SUP_EV_START_LIMIT] = C(LIMIT | FINISH, DONE),
-            [SUP_EV_STOP] = C(FINISH, DONE),
-        },
-    [SUP_STARTING] =
-        {
-            [SUP_EV_SPAWNED] = C(RSTART, RUNNING),
-            [SUP_EV_SPAWN_FAILED] = C(SFAIL | FINISH, DONE),
-            [SUP_EV_EXITED] = C(SFAIL | FINISH, DONE),
-            [SUP_EV_STOP] = C(TERM, STOP_TERM),
-        },
-    [SUP_RUNNING] =
-        {
-            [SUP_EV_EXITED] = C(REXIT | TERM, STOP_TERM),
-            [SUP_EV_HANG] = C(RHANG | TERM, STOP_TERM),
-            [SUP_EV_STOP] = C(TERM, STOP_TERM),
-        },
-    [SUP_STOP_TERM] =
-        {
-            [SUP_EV_EXITED] = C(REXIT, STOP_TERM),
-            [SUP_EV_TREE_EMPTY] = C(SCHED, BACKOFF),
-            [SUP_EV_TREE_EMPTY_FINAL] = C(FINISH, DONE),
-            [SUP_EV_GRACE_OVER] = C(KILL, STOP_KILL),
-            [SUP_EV_STOP] = C(0, STOP_TERM),
-            [SUP_EV_STOP_AGAIN] = C(KILL, STOP_KILL),
-        },
-    [SUP_STOP_KILL] =
-        {
-            [SUP_EV_EXITED] = C(REXIT, STOP_KILL),
-            [SUP_EV_TREE_EMPTY] = C(SCHED, BACKOFF),
-            [SUP_EV_TREE_EMPTY_FINAL] = C(FINISH, DONE),
-            [SUP_EV_KILL_TIMEOUT] = C(AGAIN, STUCK),
-            [SUP_EV_STOP] = C(0, STOP_KILL),
-            [SUP_EV_STOP_AGAIN] = C(0, STOP_KILL),
-        },
-    [SUP_STUCK] =
-        {
-            [SUP_EV_EXITED] = C(REXIT, STUCK),
-            [SUP_EV_TREE_EMPTY] = C(SCHED, BACKOFF),
-            [SUP_EV_TREE_EMPTY_FINAL] = C(FINISH, DONE),
-            [SUP_EV_KILL_TIMEOUT] = C(AGAIN, STUCK),
-            [SUP_EV_STUCK_LIMIT] = C(AGAIN | GIVEUP | FINISH, DONE),
-            [SUP_EV_STOP] = C(0, STUCK),
-            [SUP_EV_STOP_AGAIN] = C(0, STUCK),
-        },
-    [SUP_BACKOFF] =
-        {
-            [SUP_EV_TIMER] = C(SPAWN, STARTING),
-            [SUP_EV_START_LIMIT] = C(LIMIT | FINISH, DONE),
-            [SUP_EV_STOP] = C(FINISH, DONE),
-        },
-    [SUP_DONE] = {{0}},
+static const sup_cell actions[SUP_NSTATES][SUP_NEVENTS] =
+    {
+        [SUP_INIT] =
+            {
+                [SUP_EV_START] = C(SPAWN, STARTING),
+                [SUP_EV_START_LIMIT] = C(LIMIT | FINISH, DONE),
+                [SUP_EV_STOP] = C(FINISH, DONE),
+            },
+        [SUP_STARTING] =
+            {
+                [SUP_EV_SPAWNED] = C(RSTART, RUNNING),
+                [SUP_EV_SPAWN_FAILED] = C(SFAIL | FINISH, DONE),
+                [SUP_EV_EXITED] = C(SFAIL | FINISH, DONE),
+                [SUP_EV_STOP] = C(TERM, STOP_TERM),
+            },
+        [SUP_RUNNING] =
+            {
+                [SUP_EV_EXITED] = C(REXIT | TERM, STOP_TERM),
+                [SUP_EV_HANG] = C(RHANG | TERM, STOP_TERM),
+                [SUP_EV_STOP] = C(TERM, STOP_TERM),
+                [SUP_EV_DAEMONIZED] = C(FIND, FORKING),
+                [SUP_EV_MAIN_EXITED] = C(REXIT | TERM, STOP_TERM),
+                [SUP_EV_FORK_FAILED] = C(SFAIL | TERM, STOP_TERM),
+            },
+        [SUP_FORKING] =
+            {
+                [SUP_EV_MAIN_PID] = C(RMAIN, RUNNING),
+                [SUP_EV_MAIN_EXITED] = C(SFAIL | TERM, STOP_TERM),
+                [SUP_EV_FORK_TIMEOUT] = C(SFAIL | TERM, STOP_TERM),
+                [SUP_EV_STOP] = C(TERM, STOP_TERM),
+            },
+        [SUP_STOP_TERM] =
+            {
+                [SUP_EV_EXITED] = C(REXIT, STOP_TERM),
+                [SUP_EV_MAIN_EXITED] = C(REXIT, STOP_TERM),
+                [SUP_EV_TREE_EMPTY] = C(SCHED, BACKOFF),
+                [SUP_EV_TREE_EMPTY_FINAL] = C(FINISH, DONE),
+                [SUP_EV_GRACE_OVER] = C(KILL, STOP_KILL),
+                [SUP_EV_STOP] = C(0, STOP_TERM),
+                [SUP_EV_STOP_AGAIN] = C(KILL, STOP_KILL),
+            },
+        [SUP_STOP_KILL] =
+            {
+                [SUP_EV_EXITED] = C(REXIT, STOP_KILL),
+                [SUP_EV_MAIN_EXITED] = C(REXIT, STOP_KILL),
+                [SUP_EV_TREE_EMPTY] = C(SCHED, BACKOFF),
+                [SUP_EV_TREE_EMPTY_FINAL] = C(FINISH, DONE),
+                [SUP_EV_KILL_TIMEOUT] = C(AGAIN, STUCK),
+                [SUP_EV_STOP] = C(0, STOP_KILL),
+                [SUP_EV_STOP_AGAIN] = C(0, STOP_KILL),
+            },
+        [SUP_STUCK] =
+            {
+                [SUP_EV_EXITED] = C(REXIT, STUCK),
+                [SUP_EV_MAIN_EXITED] = C(REXIT, STUCK),
+                [SUP_EV_TREE_EMPTY] = C(SCHED, BACKOFF),
+                [SUP_EV_TREE_EMPTY_FINAL] = C(FINISH, DONE),
+                [SUP_EV_KILL_TIMEOUT] = C(AGAIN, STUCK),
+                [SUP_EV_STUCK_LIMIT] = C(AGAIN | GIVEUP | FINISH, DONE),
+                [SUP_EV_STOP] = C(0, STUCK),
+                [SUP_EV_STOP_AGAIN] = C(0, STUCK),
+            },
+        [SUP_BACKOFF] =
+            {
+                [SUP_EV_TIMER] = C(SPAWN, STARTING),
+                [SUP_EV_START_LIMIT] = C(LIMIT | FINISH, DONE),
+                [SUP_EV_STOP] = C(FINISH, DONE),
+            },
+        [SUP_DONE] = {{0}},
 };
 
 sup_cell sup_table(sup_state st, sup_event ev)
@@ -101,6 +117,8 @@ void sup_init(sup *s, const sup_config *cfg)
         s->cfg.stuck_limit = 12;
     if (!s->cfg.start_timeout_ms)
         s->cfg.start_timeout_ms = 10000;
+    if (!s->cfg.forking_timeout_ms)
+        s->cfg.forking_timeout_ms = 10000;
     s->state = SUP_INIT;
     s->end_event = SUP_EV_NONE;
     backoff_init(&s->bo, cfg->restart_delay_ms, cfg->restart_delay_max_ms,
@@ -151,6 +169,12 @@ static void sup_bookkeep(sup *s, sup_state from, sup_event ev, unsigned acts, ui
         s->cycle.kill_sent = 1;
     if (acts & SUP_A_START_FAILED)
         s->cycle.why = SUP_WHY_START_FAILED;
+    if (acts & SUP_A_FIND_MAIN) {
+        if (s->cycle.daemonized++ == 0)
+            s->forked++;
+        s->cycle.main_pid = 0; /* a hand-over: the next one is looked for */
+        s->cycle.main_exited = 0;
+    }
     if (acts & SUP_A_SCHEDULE) {
         s->delay_ms = backoff_next(&s->bo, now - s->cycle.start_ms);
     }
@@ -166,6 +190,9 @@ static void sup_arm(sup *s, sup_state from, sup_event ev, uint64_t now)
     switch (s->state) {
     case SUP_STARTING:
         s->deadline_ms = now + s->cfg.start_timeout_ms;
+        break;
+    case SUP_FORKING:
+        s->deadline_ms = now + s->cfg.forking_timeout_ms;
         break;
     case SUP_STOP_TERM:
         if (from != SUP_STOP_TERM) /* a stop asked for during a stop keeps its grace */
@@ -219,19 +246,77 @@ unsigned sup_spawn_failed(sup *s, uint64_t now_ms)
     return sup_feed(s, SUP_EV_SPAWN_FAILED, now_ms);
 }
 
-unsigned sup_exited(sup *s, int status, uint64_t now_ms)
+/* Notes an exit's wait status in the cycle's record. */
+static void sup_note_status(sup *s, int status)
 {
+    s->cycle.status = status;
+    s->cycle.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    s->cycle.signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+    s->cycle.core = WIFSIGNALED(status) && WCOREDUMP(status);
+    s->cycle.unexpected_kill = s->cycle.signal == SIGKILL && !s->cycle.kill_sent;
+}
+
+/* Which event the first process's exit is (see Forking in supervise.h). */
+static sup_event sup_child_event(sup *s, int status, int tree_left, uint64_t now_ms)
+{
+    if (s->state != SUP_RUNNING || s->cycle.daemonized)
+        return SUP_EV_EXITED;
+    int ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+    switch (s->cfg.service_type) {
+    case OPTS_SERVICE_FORKING:
+        if (!ok)
+            return SUP_EV_FORK_FAILED;
+        return tree_left ? SUP_EV_DAEMONIZED : SUP_EV_EXITED;
+    case OPTS_SERVICE_AUTO:
+        if (ok && tree_left && now_ms - s->cycle.start_ms <= s->cfg.forking_detect_ms) {
+            s->cycle.detected = 1;
+            return SUP_EV_DAEMONIZED;
+        }
+        return SUP_EV_EXITED;
+    case OPTS_SERVICE_SIMPLE:
+        break;
+    }
+    return SUP_EV_EXITED;
+}
+
+unsigned sup_child_exited(sup *s, int status, int tree_left, uint64_t now_ms)
+{
+    sup_event ev = SUP_EV_EXITED;
     if (sup_table(s->state, SUP_EV_EXITED).ok && s->state != SUP_STARTING) {
         if (s->cycle.exited)
             return sup_feed(s, SUP_EV_NONE, now_ms); /* one exit per cycle: refused */
+        ev = sup_child_event(s, status, tree_left, now_ms);
         s->cycle.exited = 1;
-        s->cycle.status = status;
-        s->cycle.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-        s->cycle.signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
-        s->cycle.core = WIFSIGNALED(status) && WCOREDUMP(status);
-        s->cycle.unexpected_kill = s->cycle.signal == SIGKILL && !s->cycle.kill_sent;
+        sup_note_status(s, status);
     }
-    return sup_feed(s, SUP_EV_EXITED, now_ms);
+    return sup_feed(s, ev, now_ms);
+}
+
+unsigned sup_exited(sup *s, int status, uint64_t now_ms)
+{
+    return sup_child_exited(s, status, 0, now_ms);
+}
+
+unsigned sup_main_pid(sup *s, int pid, uint64_t now_ms)
+{
+    if (pid <= 0 || !sup_table(s->state, SUP_EV_MAIN_PID).ok)
+        return sup_feed(s, SUP_EV_NONE, now_ms); /* refused */
+    s->cycle.main_pid = pid;
+    return sup_feed(s, SUP_EV_MAIN_PID, now_ms);
+}
+
+unsigned sup_main_exited(sup *s, int status, int tree_left, uint64_t now_ms)
+{
+    if (!s->cycle.daemonized || s->cycle.main_exited || s->state == SUP_FORKING)
+        return sup_feed(s, s->state == SUP_FORKING ? SUP_EV_MAIN_EXITED : SUP_EV_NONE, now_ms);
+    int ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+    if (s->state == SUP_RUNNING && ok && tree_left)
+        return sup_feed(s, SUP_EV_DAEMONIZED, now_ms); /* a hand-over to the next main pid */
+    if (sup_table(s->state, SUP_EV_MAIN_EXITED).ok) {
+        s->cycle.main_exited = 1;
+        sup_note_status(s, status);
+    }
+    return sup_feed(s, SUP_EV_MAIN_EXITED, now_ms);
 }
 
 unsigned sup_hang(sup *s, uint64_t now_ms)
@@ -242,7 +327,7 @@ unsigned sup_hang(sup *s, uint64_t now_ms)
 /* Whether the run ends once this cycle's tree is gone. */
 static int sup_run_ends(const sup *s)
 {
-    if (s->stops > 0)
+    if (s->stops > 0 || s->cycle.why == SUP_WHY_START_FAILED)
         return 1;
     int failed = s->cycle.why == SUP_WHY_CRASH || s->cycle.why == SUP_WHY_HANG;
     return s->cfg.restart == OPTS_RESTART_NEVER ||
@@ -271,6 +356,8 @@ sup_event sup_timer_event(const sup *s, uint64_t now_ms)
     switch (s->state) {
     case SUP_STARTING:
         return SUP_EV_SPAWN_FAILED;
+    case SUP_FORKING:
+        return SUP_EV_FORK_TIMEOUT;
     case SUP_STOP_TERM:
         return SUP_EV_GRACE_OVER;
     case SUP_STOP_KILL:
@@ -320,6 +407,8 @@ sup_outcome sup_outcome_of(const sup *s)
     case SUP_EV_STOP:
         return SUP_OUT_STOPPED;
     case SUP_EV_TREE_EMPTY_FINAL:
+        if (s->cycle.why == SUP_WHY_START_FAILED)
+            return SUP_OUT_START_FAILED; /* a forking start that failed, its tree stopped */
         if (s->stops > 0)
             return SUP_OUT_STOPPED;
         return s->cycle.why == SUP_WHY_CRASH || s->cycle.why == SUP_WHY_HANG ? SUP_OUT_FAILED

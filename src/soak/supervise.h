@@ -10,7 +10,8 @@
  * copy is for reading; docs/soak-internals.md has it in full words). "-": refused; "ok":
  * accepted, nothing to do; A>S: actions A, then state S. Actions: sp spawn, rs/re/rh record
  * start/exit/hang, T SIGTERM the tree, K SIGKILL it, K2 SIGKILL again, sch schedule a restart,
- * sf start failed, lim start limit, gu give up, fin finish.
+ * sf start failed, lim start limit, gu give up, fin finish, fm find the main pid, rm record the
+ * main pid.
  *
  *             | START   SPAWNED SPAWN_FAILED EXITED       HANG       STOP      STOP_AGAIN
  *   INIT      | sp>STA  -       -            -            -          fin>DONE  -
@@ -30,12 +31,36 @@
  *  BACKOFF   | -          -                -          -            -            sp>STA lim,fin>DONE
  *  STARTING, RUNNING, DONE: all refused
  *
+ * A service that forks into the background (service_type forking, or auto-detected):
+ *
+ *            | DAEMONIZED MAIN_PID MAIN_EXITED  FORK_FAILED FORK_TIMEOUT
+ *  RUNNING   | fm>FORK    -        re,T>TERM    sf,T>TERM   -
+ *  FORKING   | -          rm>RUN   sf,T>TERM    -           sf,T>TERM
+ *  STOP_TERM | -          -        re           -           -
+ *  STOP_KILL | -          -        re           -           -
+ *  STUCK     | -          -        re           -           -
+ *  INIT, STARTING, BACKOFF, DONE: all refused. In FORKING: STOP is T>TERM, every other event
+ *  of the first table is refused (its timer event is FORK_TIMEOUT).
+ *
  * Derived events: sup_tree_empty gives TREE_EMPTY (the run goes on: a restart is due) or
  * TREE_EMPTY_FINAL (a stop was asked for, or the restart policy ends the run after this
  * cycle); sup_timer gives the deadline that passed in the current state (STARTING: the shim
  * never answered = SPAWN_FAILED; STOP_TERM: GRACE_OVER; STOP_KILL and STUCK: KILL_TIMEOUT, or
  * STUCK_LIMIT at the last period; BACKOFF: TIMER, or START_LIMIT when the start limit refuses);
  * sup_start gives START or START_LIMIT; sup_stop gives STOP the first time, STOP_AGAIN after.
+ *
+ * Forking (docs/soak-run.md): sup_child_exited judges the exit of the first process (the
+ * command soak started) in RUNNING: code 0 while processes of its tree remain is DAEMONIZED
+ * when service_type is forking, or auto and it came within forking_detect of the start; a
+ * non-zero exit of a forking service is FORK_FAILED (a failed start); anything else is EXITED
+ * as for a simple service. FORKING waits (forking_timeout) for run.c to find the main pid (the
+ * pid file's, or the top of the adopted tree): sup_main_pid gives MAIN_PID. From then on the
+ * main pid is the service: sup_main_exited gives MAIN_EXITED, judged like EXITED (a non-zero
+ * code or a signal soak did not send is a crash), except that in RUNNING a code 0 that leaves
+ * processes behind hands over to the next main pid (DAEMONIZED again: the next hop of a double
+ * fork, or a daemon that re-executes itself). When the tree empties in FORKING (the daemon died
+ * before it was found) or no main pid turns up in time, the start failed: the tree is stopped and
+ * the run ends once it is empty.
  *
  * Judgment: a cycle (one start of the service) ends as an exit by itself (code 0), a crash
  * (non-zero code, or a signal soak did not send, or a core dump), a hang (the watchdog), a
@@ -59,6 +84,7 @@
     X(INIT, "init")                                                                                \
     X(STARTING, "starting")                                                                        \
     X(RUNNING, "running")                                                                          \
+    X(FORKING, "forking")                                                                          \
     X(STOP_TERM, "stopping")                                                                       \
     X(STOP_KILL, "killing")                                                                        \
     X(STUCK, "stuck")                                                                              \
@@ -86,7 +112,12 @@ typedef enum sup_state {
     X(TIMER, "restart delay over")                                                                 \
     X(START_LIMIT, "start limit reached")                                                          \
     X(STOP, "stop requested")                                                                      \
-    X(STOP_AGAIN, "stop requested again")
+    X(STOP_AGAIN, "stop requested again")                                                          \
+    X(DAEMONIZED, "forked into the background")                                                    \
+    X(MAIN_PID, "main pid found")                                                                  \
+    X(MAIN_EXITED, "main pid exited")                                                              \
+    X(FORK_FAILED, "forking command failed")                                                       \
+    X(FORK_TIMEOUT, "no main pid in time")
 
 typedef enum sup_event {
 #define SUP_EVENT_ENUM(name, str) SUP_EV_##name,
@@ -110,6 +141,8 @@ enum {
     SUP_A_START_LIMIT = 1 << 9,  /* the start limit refused a start (event start_limit) */
     SUP_A_GIVE_UP = 1 << 10,     /* processes survive SIGKILL: leave them (the run errs) */
     SUP_A_FINISH = 1 << 11,      /* the run is over: stop the loop */
+    SUP_A_FIND_MAIN = 1 << 12,   /* look for the main pid (pid file, tree top): MAIN_PID */
+    SUP_A_REC_MAIN = 1 << 13,    /* record the main pid (event daemonized; console, run record) */
 };
 
 /* One cell of the table. ok = 0: the event is refused in that state (nothing changes). */
@@ -142,6 +175,12 @@ typedef struct sup_cycle {
     int exit_failure;    /* the exit was judged a crash (events.failure of the exit event) */
     int unexpected_kill; /* killed by SIGKILL that soak did not send (OOM?) */
     sup_why why;         /* why the cycle ended */
+    /* forking: the first process exited 0 and left its tree (status etc. above are then the
+     * main pid's, once it exited) */
+    unsigned daemonized; /* DAEMONIZED in this cycle (1: the fork; more: hand-overs) */
+    int detected;        /* auto-detected (service_type auto), not configured */
+    int main_pid;        /* the daemon's main pid; 0 before MAIN_PID */
+    int main_exited;     /* the exit of the main pid was seen */
 } sup_cycle;
 
 /* What asked the run to stop. */
@@ -174,6 +213,9 @@ typedef struct sup_config {
     uint64_t restart_delay_ms, restart_delay_max_ms, restart_reset_after_ms;
     unsigned start_limit_burst;
     uint64_t start_limit_interval_ms;
+    opts_service_type service_type; /* auto (0), simple or forking */
+    uint64_t forking_detect_ms;     /* auto: an exit 0 this soon that leaves processes forked */
+    uint64_t forking_timeout_ms;    /* FORKING: the main pid must be found in this time (10 s) */
 } sup_config;
 
 typedef struct sup {
@@ -189,6 +231,7 @@ typedef struct sup {
     sup_event end_event;    /* the event that led to DONE */
     unsigned starts, restarts, crashes, hangs;
     unsigned refused; /* events refused by the table (a high-water of oddities) */
+    unsigned forked;  /* cycles that forked into the background */
 } sup;
 
 /* The cell for (state, event); an out-of-range pair gives a refused cell. */
@@ -206,6 +249,14 @@ unsigned sup_spawned(sup *s, uint64_t now_ms);
 unsigned sup_spawn_failed(sup *s, uint64_t now_ms);
 /* The direct child exited with wait status `status`: judged here (see sup_cycle). */
 unsigned sup_exited(sup *s, int status, uint64_t now_ms);
+/* The same, knowing whether processes of its tree remain (tree_left != 0): gives DAEMONIZED,
+ * FORK_FAILED or EXITED in RUNNING (see Forking above); elsewhere as sup_exited. */
+unsigned sup_child_exited(sup *s, int status, int tree_left, uint64_t now_ms);
+/* FORKING: run.c found the daemon's main pid (> 0). */
+unsigned sup_main_pid(sup *s, int pid, uint64_t now_ms);
+/* The main pid exited with wait status `status` (0 when it was not soak's to reap: judged as an
+ * exit); tree_left: processes of the tree remain. One exit of a main pid per hand-over. */
+unsigned sup_main_exited(sup *s, int status, int tree_left, uint64_t now_ms);
 unsigned sup_hang(sup *s, uint64_t now_ms);
 unsigned sup_tree_empty(sup *s, uint64_t now_ms);
 unsigned sup_stop(sup *s, sup_cause cause, uint64_t now_ms);

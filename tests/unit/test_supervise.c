@@ -77,6 +77,17 @@ static const spec want[] = {
     {SUP_BACKOFF, SUP_EV_TIMER, SUP_A_SPAWN, SUP_STARTING},
     {SUP_BACKOFF, SUP_EV_START_LIMIT, SUP_A_START_LIMIT | SUP_A_FINISH, SUP_DONE},
     {SUP_BACKOFF, SUP_EV_STOP, SUP_A_FINISH, SUP_DONE},
+    /* forking: a service that forks into the background */
+    {SUP_RUNNING, SUP_EV_DAEMONIZED, SUP_A_FIND_MAIN, SUP_FORKING},
+    {SUP_RUNNING, SUP_EV_MAIN_EXITED, SUP_A_REC_EXIT | SUP_A_TERM, SUP_STOP_TERM},
+    {SUP_RUNNING, SUP_EV_FORK_FAILED, SUP_A_START_FAILED | SUP_A_TERM, SUP_STOP_TERM},
+    {SUP_FORKING, SUP_EV_MAIN_PID, SUP_A_REC_MAIN, SUP_RUNNING},
+    {SUP_FORKING, SUP_EV_MAIN_EXITED, SUP_A_START_FAILED | SUP_A_TERM, SUP_STOP_TERM},
+    {SUP_FORKING, SUP_EV_FORK_TIMEOUT, SUP_A_START_FAILED | SUP_A_TERM, SUP_STOP_TERM},
+    {SUP_FORKING, SUP_EV_STOP, SUP_A_TERM, SUP_STOP_TERM},
+    {SUP_STOP_TERM, SUP_EV_MAIN_EXITED, SUP_A_REC_EXIT, SUP_STOP_TERM},
+    {SUP_STOP_KILL, SUP_EV_MAIN_EXITED, SUP_A_REC_EXIT, SUP_STOP_KILL},
+    {SUP_STUCK, SUP_EV_MAIN_EXITED, SUP_A_REC_EXIT, SUP_STUCK},
 };
 
 static const spec *want_cell(sup_state st, sup_event ev)
@@ -403,6 +414,198 @@ static void test_start_failures(void **state)
     assert_string_equal(sup_outcome_text(&s), "stopped by SIGHUP");
 }
 
+static sup_config cfg_forking(opts_restart pol, opts_service_type type)
+{
+    sup_config c = cfg_of(pol);
+    c.service_type = type;
+    c.forking_detect_ms = 5000;
+    c.forking_timeout_ms = 10000;
+    return c;
+}
+
+/* Starts a service at t that forks at t + 100: the main pid 4242 is the service. */
+static void start_daemon(sup *s, uint64_t t)
+{
+    start_running(s, t);
+    assert_int_equal(sup_child_exited(s, EXITED_WITH(0), 1, t + 100), SUP_A_FIND_MAIN);
+    assert_int_equal(s->state, SUP_FORKING);
+    assert_int_equal(sup_deadline(s), t + 100 + s->cfg.forking_timeout_ms);
+    assert_int_equal(sup_main_pid(s, 4242, t + 110), SUP_A_REC_MAIN);
+    assert_int_equal(s->state, SUP_RUNNING);
+    assert_int_equal(sup_last_cycle(s)->main_pid, 4242);
+    assert_int_equal(sup_deadline(s), 0);
+}
+
+/* auto: an exit 0 that leaves processes within forking_detect is a fork; a crash of the daemon
+ * is a crash, restarted by the policy; the next start forks again. */
+static void test_auto_detects_forking(void **state)
+{
+    (void)state;
+    sup_config c = cfg_forking(OPTS_RESTART_ON_FAILURE, OPTS_SERVICE_AUTO);
+    sup s;
+    sup_init(&s, &c);
+    start_daemon(&s, 0);
+    assert_true(sup_last_cycle(&s)->detected);
+    assert_int_equal(s.forked, 1);
+    assert_int_equal(s.crashes, 0);
+    /* the daemon is killed by SIGSEGV: a crash, its tree stopped, a restart */
+    assert_int_equal(sup_main_exited(&s, KILLED_BY(SIGSEGV), 1, 5000), SUP_A_REC_EXIT | SUP_A_TERM);
+    assert_int_equal(s.crashes, 1);
+    assert_int_equal(sup_last_cycle(&s)->why, SUP_WHY_CRASH);
+    assert_int_equal(sup_last_cycle(&s)->signal, SIGSEGV);
+    assert_true(sup_last_cycle(&s)->exit_failure);
+    assert_int_equal(sup_main_exited(&s, KILLED_BY(SIGSEGV), 0, 5001), 0); /* once a cycle */
+    assert_int_equal(sup_tree_empty(&s, 5010), SUP_A_SCHEDULE);
+    assert_int_equal(sup_timer(&s, 5010 + s.delay_ms), SUP_A_SPAWN);
+    assert_int_equal(sup_spawned(&s, 5300), SUP_A_REC_START);
+    assert_int_equal(s.restarts, 1);
+    assert_int_equal(sup_last_cycle(&s)->daemonized, 0); /* a new cycle forks anew */
+    assert_int_equal(sup_child_exited(&s, EXITED_WITH(0), 1, 5400), SUP_A_FIND_MAIN);
+    assert_int_equal(sup_main_pid(&s, 4343, 5410), SUP_A_REC_MAIN);
+    assert_int_equal(s.forked, 2);
+    /* the duration ends the run: the daemon's SIGTERM exit is the stop, no crash */
+    assert_int_equal(sup_stop(&s, SUP_CAUSE_DURATION, 9000), SUP_A_TERM);
+    assert_int_equal(sup_main_exited(&s, EXITED_WITH(0), 0, 9010), SUP_A_REC_EXIT);
+    assert_int_equal(sup_last_cycle(&s)->why, SUP_WHY_STOP);
+    assert_int_equal(sup_tree_empty(&s, 9020), SUP_A_FINISH);
+    assert_string_equal(sup_outcome_text(&s), "duration reached");
+    assert_int_equal(s.crashes, 1);
+    assert_int_equal(sup_exit_code(&s), SOAK_EXIT_FAIL);
+}
+
+/* auto: what is not a fork stays an exit, as for a simple service. */
+static void test_auto_not_forking(void **state)
+{
+    (void)state;
+    sup_config c = cfg_forking(OPTS_RESTART_ON_FAILURE, OPTS_SERVICE_AUTO);
+    sup s;
+    /* exit 0 and nothing left: the service exited */
+    sup_init(&s, &c);
+    start_running(&s, 0);
+    assert_int_equal(sup_child_exited(&s, EXITED_WITH(0), 0, 100), SUP_A_REC_EXIT | SUP_A_TERM);
+    assert_int_equal(sup_tree_empty(&s, 110), SUP_A_FINISH);
+    assert_string_equal(sup_outcome_text(&s), "service exited");
+    assert_int_equal(s.forked, 0);
+    /* exit 0 leaving processes, but after forking_detect: an exit, its tree stopped */
+    sup_init(&s, &c);
+    start_running(&s, 0);
+    assert_int_equal(sup_child_exited(&s, EXITED_WITH(0), 1, 1 + c.forking_detect_ms + 1),
+                     SUP_A_REC_EXIT | SUP_A_TERM);
+    assert_int_equal(s.forked, 0);
+    /* a non-zero exit leaving processes: a crash (not a failed start: it was not forking) */
+    sup_init(&s, &c);
+    start_running(&s, 0);
+    assert_int_equal(sup_child_exited(&s, EXITED_WITH(2), 1, 100), SUP_A_REC_EXIT | SUP_A_TERM);
+    assert_int_equal(s.crashes, 1);
+    /* forking_detect 0: never detected */
+    c.forking_detect_ms = 0;
+    sup_init(&s, &c);
+    start_running(&s, 0);
+    assert_int_equal(sup_child_exited(&s, EXITED_WITH(0), 1, 100), SUP_A_REC_EXIT | SUP_A_TERM);
+    /* simple: never a fork */
+    c = cfg_forking(OPTS_RESTART_ON_FAILURE, OPTS_SERVICE_SIMPLE);
+    sup_init(&s, &c);
+    start_running(&s, 0);
+    assert_int_equal(sup_child_exited(&s, EXITED_WITH(0), 1, 100), SUP_A_REC_EXIT | SUP_A_TERM);
+    assert_int_equal(s.forked, 0);
+    /* the main pid of a service that is not forking is not heard */
+    assert_int_equal(sup_main_pid(&s, 7, 120), 0);
+    assert_int_equal(sup_main_exited(&s, KILLED_BY(SIGSEGV), 0, 130), 0);
+}
+
+/* forking: the start is complete when the command exits 0; a non-zero exit, no main pid in
+ * time or a daemon that dies before it is found is a failed start, whatever the policy. */
+static void test_forking_start(void **state)
+{
+    (void)state;
+    sup_config c = cfg_forking(OPTS_RESTART_ALWAYS, OPTS_SERVICE_FORKING);
+    sup s;
+    sup_init(&s, &c);
+    start_daemon(&s, 0);
+    assert_false(sup_last_cycle(&s)->detected);
+    /* a fork long after the start still counts in forking mode */
+    sup_init(&s, &c);
+    start_running(&s, 0);
+    assert_int_equal(sup_child_exited(&s, EXITED_WITH(0), 1, 60000), SUP_A_FIND_MAIN);
+
+    const int fails[] = {EXITED_WITH(3), KILLED_BY(SIGSEGV)};
+    for (size_t i = 0; i < 2; i++) {
+        sup_init(&s, &c);
+        start_running(&s, 0);
+        assert_int_equal(sup_child_exited(&s, fails[i], 1, 100), SUP_A_START_FAILED | SUP_A_TERM);
+        assert_int_equal(sup_last_cycle(&s)->why, SUP_WHY_START_FAILED);
+        assert_int_equal(sup_tree_empty(&s, 200), SUP_A_FINISH); /* no restart */
+        assert_string_equal(sup_outcome_text(&s), "cannot start the service");
+        assert_int_equal(sup_exit_code(&s), SOAK_EXIT_ERROR);
+        assert_int_equal(s.crashes, 0);
+    }
+    /* no main pid within forking_timeout */
+    sup_init(&s, &c);
+    start_running(&s, 0);
+    sup_child_exited(&s, EXITED_WITH(0), 1, 100);
+    assert_int_equal(sup_timer_event(&s, 100 + c.forking_timeout_ms - 1), SUP_EV_NONE);
+    assert_int_equal(sup_timer_event(&s, 100 + c.forking_timeout_ms), SUP_EV_FORK_TIMEOUT);
+    assert_int_equal(sup_timer(&s, 100 + c.forking_timeout_ms), SUP_A_START_FAILED | SUP_A_TERM);
+    assert_int_equal(sup_tree_empty(&s, 20000), SUP_A_FINISH);
+    assert_int_equal(sup_exit_code(&s), SOAK_EXIT_ERROR);
+    /* the tree is gone before the main pid was found */
+    sup_init(&s, &c);
+    start_running(&s, 0);
+    sup_child_exited(&s, EXITED_WITH(0), 1, 100);
+    assert_int_equal(sup_main_exited(&s, 0, 0, 150), SUP_A_START_FAILED | SUP_A_TERM);
+    assert_int_equal(sup_tree_empty(&s, 200), SUP_A_FINISH);
+    assert_string_equal(sup_outcome_text(&s), "cannot start the service");
+    /* a stop while forking: stopped, not failed */
+    sup_init(&s, &c);
+    start_running(&s, 0);
+    sup_child_exited(&s, EXITED_WITH(0), 1, 100);
+    assert_int_equal(sup_stop(&s, SUP_CAUSE_SIGINT, 120), SUP_A_TERM);
+    assert_int_equal(sup_tree_empty(&s, 200), SUP_A_FINISH);
+    assert_string_equal(sup_outcome_text(&s), "stopped by SIGINT");
+    assert_int_equal(sup_exit_code(&s), SOAK_EXIT_PASS);
+    /* forking, exit 0 and nothing left: it exited (a daemon that gave up at once) */
+    sup_init(&s, &c);
+    start_running(&s, 0);
+    assert_int_equal(sup_child_exited(&s, EXITED_WITH(0), 0, 100), SUP_A_REC_EXIT | SUP_A_TERM);
+}
+
+/* The main pid exits 0 and leaves processes: they hand over (the middle of a double fork);
+ * an exit 0 leaving nothing is the service's exit; a non-zero code a crash. */
+static void test_main_pid_hand_over(void **state)
+{
+    (void)state;
+    sup_config c = cfg_forking(OPTS_RESTART_NEVER, OPTS_SERVICE_AUTO);
+    sup s;
+    sup_init(&s, &c);
+    start_daemon(&s, 0);
+    assert_int_equal(sup_main_exited(&s, EXITED_WITH(0), 1, 200), SUP_A_FIND_MAIN);
+    assert_int_equal(s.state, SUP_FORKING);
+    assert_int_equal(sup_last_cycle(&s)->main_pid, 0);
+    assert_int_equal(sup_last_cycle(&s)->daemonized, 2);
+    assert_int_equal(s.forked, 1); /* one fork of this cycle */
+    assert_int_equal(sup_main_pid(&s, 4343, 210), SUP_A_REC_MAIN);
+    assert_int_equal(sup_main_exited(&s, EXITED_WITH(0), 0, 300), SUP_A_REC_EXIT | SUP_A_TERM);
+    assert_int_equal(sup_last_cycle(&s)->why, SUP_WHY_EXIT);
+    assert_int_equal(sup_tree_empty(&s, 310), SUP_A_FINISH);
+    assert_string_equal(sup_outcome_text(&s), "service exited");
+    assert_int_equal(sup_exit_code(&s), SOAK_EXIT_PASS);
+
+    sup_init(&s, &c);
+    start_daemon(&s, 0);
+    assert_int_equal(sup_main_exited(&s, EXITED_WITH(3), 1, 200), SUP_A_REC_EXIT | SUP_A_TERM);
+    assert_int_equal(sup_last_cycle(&s)->exit_code, 3);
+    assert_int_equal(s.crashes, 1);
+    assert_int_equal(sup_tree_empty(&s, 300), SUP_A_FINISH);
+    assert_string_equal(sup_outcome_text(&s), "service failed");
+    /* a SIGKILL soak did not send, during its stop: a crash */
+    sup_init(&s, &c);
+    start_daemon(&s, 0);
+    sup_stop(&s, SUP_CAUSE_DURATION, 200);
+    assert_int_equal(sup_main_exited(&s, KILLED_BY(SIGKILL), 1, 210), SUP_A_REC_EXIT);
+    assert_true(sup_last_cycle(&s)->unexpected_kill);
+    assert_int_equal(s.crashes, 1);
+}
+
 static void test_names(void **state)
 {
     (void)state;
@@ -410,6 +613,8 @@ static void test_names(void **state)
     assert_string_equal(sup_state_name(SUP_NSTATES), "unknown");
     assert_string_equal(sup_event_name(SUP_EV_STOP_AGAIN), "stop requested again");
     assert_string_equal(sup_event_name(SUP_EV_NONE), "none");
+    assert_string_equal(sup_state_name(SUP_FORKING), "forking");
+    assert_string_equal(sup_event_name(SUP_EV_DAEMONIZED), "forked into the background");
 }
 
 int main(void)
@@ -425,6 +630,10 @@ int main(void)
         cmocka_unit_test(test_stuck_stop),
         cmocka_unit_test(test_policies),
         cmocka_unit_test(test_start_failures),
+        cmocka_unit_test(test_auto_detects_forking),
+        cmocka_unit_test(test_auto_not_forking),
+        cmocka_unit_test(test_forking_start),
+        cmocka_unit_test(test_main_pid_hand_over),
         cmocka_unit_test(test_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
