@@ -168,7 +168,7 @@ static int wt_unit_line(void *ud, const char *l, size_t n)
             return ERR_PARSE;
         u->exec_main_code = (int)x;
     } else if (KEY("ExecMainStatus")) {
-        if (wt_num(v, nv, -1000000, 1000000, &x))
+        if (wt_num(v, nv, 0, 1000000, &x)) /* an exit code or a signal number */
             return ERR_PARSE;
         u->exec_main_status = (int)x;
     } else if (KEY("NRestarts")) {
