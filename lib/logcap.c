@@ -437,6 +437,29 @@ void logcap_note(logcap *lc, const char *stream_name, const char *text)
     handoff(lc);
 }
 
+void logcap_put(logcap *lc, const char *stream_name, const char *line, size_t len, int cont)
+{
+    if (!lc || (!line && len))
+        return;
+    char nm[NAME_MAXLEN + 2];
+    size_t nlen = 0;
+    for (const char *s = stream_name ? stream_name : "-"; *s && nlen < NAME_MAXLEN; s++)
+        nm[nlen++] = (*s == ' ' || *s == '\n') ? '_' : *s;
+    if (nlen == 0)
+        nm[nlen++] = '-';
+    nm[nlen] = '+';
+    ts_update(lc);
+    size_t max = lc->o.max_line;
+    do {
+        size_t k = len > max ? max : len;
+        put_line(lc, nm, nlen + (size_t)(cont != 0), line, k);
+        line += k;
+        len -= k;
+        cont = 1;
+    } while (len > 0);
+    handoff(lc);
+}
+
 size_t logcap_take_events(logcap *lc, logcap_event *out, size_t max)
 {
     if (!lc)

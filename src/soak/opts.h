@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "follow.h"
 #include "patterns.h"
 #include "settings.h"
 
@@ -134,6 +135,12 @@ typedef struct opts {
     uint64_t push_interval_ms;
     char run_name[OPTS_STR];         /* the run label; "" the artifacts folder's base name */
     char listen_auth_file[OPTS_STR]; /* basic auth of --listen: a file with user:password */
+    /* log files the service writes itself, and a unit's journal (follow.h) */
+    size_t follow_n;
+    char *follow[FOLLOW_MAX_PATTERNS]; /* owned: paths or globs (logs.follow, --follow-log) */
+    int follow_copy;                   /* 1: followed lines are copied into soak.log */
+    uint64_t follow_poll_ms;           /* the stat poll under inotify */
+    char journal_unit[OPTS_STR];       /* "" : no journal */
 } opts;
 
 /* Fills o with the defaults. */

@@ -61,6 +61,7 @@
 #include "ctl.h"
 #include "endpoints.h"
 #include "failfast.h"
+#include "follow.h"
 #include "errcode.h"
 #include "logcap.h"
 #include "patterns.h"
@@ -155,6 +156,7 @@ typedef struct sv {
     unsigned slow_zombies;   /* the peak of zombies seen: a higher count triggers a pass */
     uint64_t slow_zombie_ms; /* the last pass for zombies (at most one per 10 s) */
     failfast *ff;            /* --fail-fast: the gates checked live; NULL when off */
+    follow *fw;              /* log files and a journal followed (follow.h); NULL: none */
 } sv;
 
 static void sv_sample(uv_timer_t *t);
@@ -1540,6 +1542,18 @@ int run_soak(opts *o)
     if (sv_fail_fast_init(s, err, sizeof err))
         goto fail_loop;
 
+    /* log files the service writes itself and a unit's journal: lines as stdout's */
+    follow_opts fwo = {.paths = (const char *const *)o->follow,
+                       .npaths = o->follow_n,
+                       .poll_ms = o->follow_poll_ms,
+                       .journal_unit = o->journal_unit,
+                       .copy = o->follow_copy ? s->lc : NULL,
+                       .on_line = sv_on_line,
+                       .ud = s};
+    if (follow_new(s->loop, &fwo, &s->fw, err, sizeof err))
+        goto fail_loop;
+    s->rs.follow = s->fw;
+
     uv_timer_start(&s->end_timer, sv_on_end, o->duration_ms, 0);
     uv_timer_start(&s->ckpt_timer, sv_ckpt_tick, 10000, 10000);
     sampler_start(s->sm, SV_WALK_MS);
@@ -1561,6 +1575,7 @@ fail_loop:
     err[0] = '\0';
     s->rs.end_ms = now_ms(s);
 teardown:
+    follow_stop(s->fw); /* what the files hold now is read before the log closes */
     statusline_free(s->sl);
     s->sl = NULL;
     scrape_stop(s->sc);
@@ -1637,6 +1652,9 @@ out:
     treekill_free(s->tk);
     patterns_free(s->pat);
     cgroup_free(s->cg);
+    s->rs.follow = NULL;
+    follow_free(s->fw);
+    s->fw = NULL;
     if (s->ff) {
         failfast_free(s->ff);
         free(s->ff);

@@ -1,0 +1,58 @@
+/*
+ * journal: follows a systemd unit's journal (logs.journal_unit) through a child process,
+ * `journalctl -f -o json -u NAME -n 0`, whose stdout is read on the libuv loop. Each JSON line
+ * is parsed (journal_parse_message) and its MESSAGE handed on as log lines, under the stream
+ * name "journal:NAME".
+ *
+ * The child gets PR_SET_PDEATHSIG (SIGTERM), so it never outlives soak, and journal_stop sends
+ * it SIGTERM. It is reaped by whoever waits for soak's children (run.c's SIGCHLD handler reaps
+ * every child); journal_stop also tries a waitpid of its own.
+ *
+ * Caps: a JSON line longer than JOURNAL_LINE_MAX is dropped (counted in journal_stats.bad);
+ * a MESSAGE longer than JOURNAL_MSG_MAX is cut there. Threads: the loop's thread only.
+ */
+#ifndef SOAK_JOURNAL_H
+#define SOAK_JOURNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#define JOURNAL_LINE_MAX (256u * 1024u) /* one JSON record */
+#define JOURNAL_MSG_MAX  (64u * 1024u)  /* its MESSAGE */
+
+/* Takes the MESSAGE field of one `journalctl -o json` record (a string, or an array of byte
+ * values 0..255 when it is not valid UTF-8) into out (at most cap bytes, not NUL-terminated;
+ * *outlen its length). Returns 0, ERR_NODATA (no MESSAGE, or null), ERR_PARSE (not a JSON
+ * object, or MESSAGE of another type or with a value out of 0..255). Pure. */
+int journal_parse_message(const char *json, size_t len, char *out, size_t cap, size_t *outlen);
+
+/* A line of the journal (not NUL-terminated): a MESSAGE with newlines gives several. */
+typedef void (*journal_line_fn)(void *ud, const char *stream, const char *line, size_t len);
+
+typedef struct journal_stats {
+    uint64_t lines;   /* lines handed on */
+    uint64_t records; /* JSON records read */
+    uint64_t bad;     /* records not parsed, too long, or without MESSAGE */
+} journal_stats;
+
+typedef struct journal journal;
+
+/* Starts `PROG -f -o json -u UNIT -n 0` (prog NULL: "journalctl", found on PATH). Returns 0
+ * with *out to stop with journal_stop and free with journal_free once the loop has run the
+ * close callbacks; or ERR_NOMEM / ERR_SYS with a message in err (nothing left running). A
+ * program that cannot be run is not an error here: its exit is seen as the end of the pipe
+ * and journal_exited becomes 1. */
+int journal_start(uv_loop_t *loop, const char *unit, const char *prog, journal_line_fn fn, void *ud,
+                  journal **out, char *err, size_t errlen);
+/* Reads what is waiting, stops the child (SIGTERM) and closes the pipe (asynchronously).
+ * Accepts NULL. */
+void journal_stop(journal *j);
+/* 1 once the child's output has ended. */
+int journal_exited(const journal *j);
+const char *journal_stream(const journal *j); /* "journal:UNIT" */
+void journal_stats_get(const journal *j, journal_stats *out);
+/* Frees j (after journal_stop and the loop's close callbacks). Accepts NULL. */
+void journal_free(journal *j);
+
+#endif
