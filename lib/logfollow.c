@@ -140,6 +140,7 @@ unsigned logfollow_step(logfollow *lf, logfollow_event ev)
         logfollow_flush(lf);
     if (c.acts & LOGFOLLOW_A_REWIND) {
         lf->offset = 0;
+        lf->tail_len = 0;
         lf->st.truncations++;
     }
     if (lf->state == LOGFOLLOW_DRAINING && c.next == LOGFOLLOW_ABSENT)
@@ -147,6 +148,7 @@ unsigned logfollow_step(logfollow *lf, logfollow_event ev)
     if (c.next == LOGFOLLOW_ABSENT) {
         lf->dev = lf->ino = 0;
         lf->offset = 0;
+        lf->tail_len = 0;
     }
     lf->state = c.next;
     return c.acts & ~(unsigned)(LOGFOLLOW_A_FLUSH | LOGFOLLOW_A_REWIND);
@@ -162,6 +164,7 @@ void logfollow_opened(logfollow *lf, const logfollow_stat *st, int from_end, uin
     else
         lf->offset = from_end && !lf->opened_once ? st->size : 0;
     lf->opened_once = 1;
+    lf->tail_len = 0;
 }
 
 void logfollow_open_failed(logfollow *lf)
@@ -175,6 +178,15 @@ void logfollow_feed(logfollow *lf, const char *data, size_t len)
 {
     lf->offset += len;
     lf->st.bytes += len;
+    if (len >= LOGFOLLOW_TAIL) {
+        memcpy(lf->tail, data + len - LOGFOLLOW_TAIL, LOGFOLLOW_TAIL);
+        lf->tail_len = LOGFOLLOW_TAIL;
+    } else {
+        size_t keep = lf->tail_len + len > LOGFOLLOW_TAIL ? LOGFOLLOW_TAIL - len : lf->tail_len;
+        memmove(lf->tail, lf->tail + lf->tail_len - keep, keep);
+        memcpy(lf->tail + keep, data, len);
+        lf->tail_len = keep + len;
+    }
     while (len) {
         const char *nl = memchr(data, '\n', len);
         size_t k = nl ? (size_t)(nl - data) : len;

@@ -42,6 +42,7 @@
 #define LOGFOLLOW_LINE_DEFAULT (64u * 1024u)
 #define LOGFOLLOW_LINE_MIN     16u
 #define LOGFOLLOW_LINE_MAX     (1024u * 1024u)
+#define LOGFOLLOW_TAIL         64u /* last bytes read, kept to recognise a copy (copytruncate) */
 
 typedef enum logfollow_state {
     LOGFOLLOW_ABSENT,
@@ -104,6 +105,11 @@ typedef struct logfollow {
     char *buf;         /* partial line, line_cap bytes */
     size_t blen, line_cap;
     int cont; /* the next piece continues a cut line */
+    /* the last bytes read from the open file (up to LOGFOLLOW_TAIL; reset when the file is
+     * left or rewound): after a copytruncate the caller may look for the copy whose bytes
+     * before logfollow_offset are these, and feed the rest of it before the rewind */
+    char tail[LOGFOLLOW_TAIL];
+    size_t tail_len;
     logfollow_line_fn fn;
     void *ud;
     logfollow_stats st;

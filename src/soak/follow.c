@@ -1,6 +1,7 @@
 /* follow: log files and a unit's journal followed on the loop. See follow.h. */
 #include "follow.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <glob.h>
@@ -9,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "errcode.h"
@@ -19,7 +21,10 @@
 #define FOLLOW_KICK_MS     20 /* folder events within this are handled as one wakeup */
 #define FOLLOW_SEEN_MAX    64 /* closed files remembered with how far they were read */
 #define FOLLOW_READ_BUF    65536
-#define FOLLOW_STOP_ROUNDS 64 /* follow_stop reads at most this many wakeups' worth */
+#define FOLLOW_STOP_ROUNDS 64  /* follow_stop reads at most this many wakeups' worth */
+#define FOLLOW_COPY_SCAN   256 /* folder entries looked at for a copytruncate's copy */
+#define FOLLOW_COPY_AGE_S  120 /* the copy was written this recently */
+#define FOLLOW_COPY_MAX    (4u * 1024u * 1024u) /* bytes taken from the copy at most */
 
 typedef struct fentry {
     struct follow *f;
@@ -27,7 +32,8 @@ typedef struct fentry {
     char stream[80]; /* "file:NAME" */
     int fd;          /* -1: none open */
     logfollow lf;
-    int more; /* the read cap was reached: more waits */
+    int more;           /* the read cap was reached: more waits */
+    uint64_t recovered; /* bytes read from copies after a copytruncate */
 } fentry;
 
 typedef struct fdir {
@@ -213,6 +219,61 @@ static int fe_do(follow *f, fentry *e, unsigned acts, size_t cap)
     return 0;
 }
 
+/* A copytruncate: the bytes between what was read and the truncation are gone from the file,
+ * but the copy holds them at the same offsets. A regular file of the same folder written in
+ * the last FOLLOW_COPY_AGE_S seconds, longer than what was read, whose bytes just before the
+ * offset are the last bytes read (logfollow's tail), is taken as the copy: its rest is fed. */
+static void fe_from_copy(follow *f, fentry *e)
+{
+    uint64_t off = logfollow_offset(&e->lf);
+    size_t tl = e->lf.tail_len;
+    if (!tl || off < tl)
+        return;
+    char dir[PATH_MAX];
+    const char *sl = strrchr(e->path, '/');
+    snprintf(dir, sizeof dir, "%.*s", sl ? (int)(sl - e->path) : 1, sl ? e->path : ".");
+    if (!dir[0])
+        snprintf(dir, sizeof dir, "/");
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    time_t now = time(NULL);
+    struct dirent *de;
+    for (int seen_n = 0; (de = readdir(d)) && seen_n < FOLLOW_COPY_SCAN; seen_n++) {
+        if (de->d_name[0] == '.' && (!de->d_name[1] || (de->d_name[1] == '.' && !de->d_name[2])))
+            continue;
+        char p[PATH_MAX];
+        if ((size_t)snprintf(p, sizeof p, "%s/%s", dir, de->d_name) >= sizeof p)
+            continue;
+        struct stat st;
+        if (stat(p, &st) != 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_ino == e->lf.ino ||
+            (uint64_t)st.st_size <= off || st.st_mtime < now - FOLLOW_COPY_AGE_S)
+            continue;
+        int fd = open(p, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+        if (fd < 0)
+            continue;
+        char t[LOGFOLLOW_TAIL];
+        int match =
+            pread(fd, t, tl, (off_t)(off - tl)) == (ssize_t)tl && memcmp(t, e->lf.tail, tl) == 0;
+        uint64_t taken = 0;
+        while (match && taken < FOLLOW_COPY_MAX) {
+            size_t want =
+                FOLLOW_COPY_MAX - taken < sizeof f->buf ? FOLLOW_COPY_MAX - taken : sizeof f->buf;
+            ssize_t n = pread(fd, f->buf, want, (off_t)(off + taken));
+            if (n <= 0)
+                break;
+            logfollow_feed(&e->lf, f->buf, (size_t)n);
+            taken += (uint64_t)n;
+        }
+        close(fd);
+        if (match) {
+            e->recovered += taken;
+            break;
+        }
+    }
+    closedir(d);
+}
+
 static void fe_scan(follow *f, fentry *e, size_t cap)
 {
     e->more = 0;
@@ -221,6 +282,8 @@ static void fe_scan(follow *f, fentry *e, size_t cap)
         stat_of(e->path, &ps);
         fstat_of(e->fd, &fs);
         logfollow_event ev = logfollow_classify(&e->lf, &ps, e->fd >= 0 ? &fs : NULL);
+        if (ev == LOGFOLLOW_EV_SHRANK)
+            fe_from_copy(f, e); /* before the rewind: what the copy holds past the offset */
         if (!fe_do(f, e, logfollow_step(&e->lf, ev), cap))
             return;
     }
@@ -303,7 +366,7 @@ static void scan_and_rearm(follow *f)
         more |= f->e[i]->more;
     }
     if (more)
-        kick_soon(f, 0);
+        kick_soon(f, 1); /* 1 ms: a 0 ms timer would run again in the same turn */
 }
 
 static void on_kick(uv_timer_t *t)
@@ -503,6 +566,7 @@ size_t follow_files(const follow *f, follow_file_info *out, size_t max)
         out[k].rotations = e->lf.st.rotations;
         out[k].truncations = e->lf.st.truncations;
         out[k].open = e->fd >= 0;
+        out[k].recovered = e->recovered;
     }
     return k;
 }

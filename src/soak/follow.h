@@ -18,7 +18,12 @@
  *    already read under another name (bot.log renamed to bot.log.1, both matched by a glob)
  *    goes on from where that reading stopped, so no line is read twice;
  *  - rename rotation: the old file is read to its end before the new one is opened; a file
- *    that shrinks (copytruncate) is read again from its start.
+ *    that shrinks (copytruncate) is read again from its start. What was written before the
+ *    truncation but not read yet is taken from the copy when one is found: a regular file
+ *    of the same folder, written in the last 2 minutes, whose bytes just before the read
+ *    offset are the last 64 bytes read (at most 4 MiB from it, 256 folder entries looked at).
+ *    Lines written between the copy and the truncation are in neither file: the rotator's
+ *    loss, as for every reader.
  *
  * Caps: FOLLOW_MAX_FILES files (a glob match past it is not followed, and counted), one folder
  * watch per folder up to FOLLOW_MAX_DIRS (others are polled only), FOLLOW_READ_PER_WAKEUP bytes
@@ -80,7 +85,8 @@ int follow_metrics(const follow *f, sbuf *b);
 typedef struct follow_file_info {
     char stream[80]; /* "file:bot.log" */
     uint64_t lines, rotations, truncations;
-    int open; /* a file is open */
+    int open;           /* a file is open */
+    uint64_t recovered; /* bytes read from a copytruncate's copy */
 } follow_file_info;
 /* Files followed now (and their counters), for tests and the status: fills up to max. */
 size_t follow_files(const follow *f, follow_file_info *out, size_t max);
