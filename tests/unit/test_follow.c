@@ -201,6 +201,31 @@ static void test_rotation(void **state)
     f->g.n = 10;
 }
 
+/* A copytruncate before soak read the last lines: they come from the copy, once. */
+static void test_copytruncate_unread(void **state)
+{
+    fx *f = *state;
+    char p[128];
+    path_of(f, "bot.log", p, sizeof p);
+    append(f, "bot.log", "");
+    const char *paths[] = {p};
+    follow *fw = start(f, paths, 1);
+    append(f, "bot.log", "hb 1\nhb 2\n");
+    pump(f, 2);
+    append(f, "bot.log", "hb 3\nhb 4\n"); /* not read yet when the copy is made */
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "cp '%s' '%s.1' && : > '%s'", p, p, p);
+    assert_int_equal(system(cmd), 0);
+    append(f, "bot.log", "hb 5\n");
+    pump(f, 5);
+    follow_file_info fi[2];
+    assert_int_equal(follow_files(fw, fi, 2), 1);
+    assert_int_equal(fi[0].truncations, 1);
+    assert_int_equal(fi[0].recovered, 10);
+    finish(f, fw);
+    want_seq(f, "hb ", 1, 5);
+}
+
 static void test_later_file_and_glob(void **state)
 {
     fx *f = *state;
@@ -353,6 +378,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_rotation, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_copytruncate_unread, setup, teardown),
         cmocka_unit_test_setup_teardown(test_later_file_and_glob, setup, teardown),
         cmocka_unit_test_setup_teardown(test_glob_sees_rotated, setup, teardown),
         cmocka_unit_test_setup_teardown(test_caps, setup, teardown),
