@@ -78,28 +78,40 @@ static int has_glob(const char *p)
     return strpbrk(p, "*?[") != NULL;
 }
 
+/* A stat result for logfollow; ok 0 (or not a regular file) gives exists 0. */
+static void to_lf(int ok, const struct stat *st, logfollow_stat *out)
+{
+    memset(out, 0, sizeof *out);
+    if (ok && S_ISREG(st->st_mode)) {
+        out->exists = 1;
+        out->dev = (uint64_t)st->st_dev;
+        out->ino = (uint64_t)st->st_ino;
+        out->size = (uint64_t)st->st_size;
+    }
+}
+
 static void stat_of(const char *path, logfollow_stat *out)
 {
     struct stat st;
-    memset(out, 0, sizeof *out);
-    if (stat(path, &st) == 0 && S_ISREG(st.st_mode)) {
-        out->exists = 1;
-        out->dev = (uint64_t)st.st_dev;
-        out->ino = (uint64_t)st.st_ino;
-        out->size = (uint64_t)st.st_size;
-    }
+    to_lf(stat(path, &st) == 0, &st, out);
 }
 
 static void fstat_of(int fd, logfollow_stat *out)
 {
     struct stat st;
-    memset(out, 0, sizeof *out);
-    if (fd >= 0 && fstat(fd, &st) == 0) {
-        out->exists = 1;
-        out->dev = (uint64_t)st.st_dev;
-        out->ino = (uint64_t)st.st_ino;
-        out->size = (uint64_t)st.st_size;
-    }
+    to_lf(fd >= 0 && fstat(fd, &st) == 0, &st, out);
+}
+
+/* The folder part of a path ("." without one, "/" for a file in /). */
+static void dir_of(const char *path, char *out, size_t n)
+{
+    const char *sl = strrchr(path, '/');
+    if (!sl)
+        snprintf(out, n, ".");
+    else if (sl == path)
+        snprintf(out, n, "/");
+    else
+        snprintf(out, n, "%.*s", (int)(sl - path), path);
 }
 
 /* ---- lines ---------------------------------------------------------------------------- */
@@ -230,10 +242,7 @@ static void fe_from_copy(follow *f, fentry *e)
     if (!tl || off < tl)
         return;
     char dir[PATH_MAX];
-    const char *sl = strrchr(e->path, '/');
-    snprintf(dir, sizeof dir, "%.*s", sl ? (int)(sl - e->path) : 1, sl ? e->path : ".");
-    if (!dir[0])
-        snprintf(dir, sizeof dir, "/");
+    dir_of(e->path, dir, sizeof dir);
     DIR *d = opendir(dir);
     if (!d)
         return;
@@ -400,13 +409,7 @@ static void watch_start(follow *f, fdir *d)
 static void watch_dir_of(follow *f, const char *path)
 {
     char dir[PATH_MAX];
-    const char *sl = strrchr(path, '/');
-    if (!sl)
-        snprintf(dir, sizeof dir, ".");
-    else if (sl == path)
-        snprintf(dir, sizeof dir, "/");
-    else
-        snprintf(dir, sizeof dir, "%.*s", (int)(sl - path), path);
+    dir_of(path, dir, sizeof dir);
     if (has_glob(dir))
         return; /* a glob in the folder part: polled only */
     for (size_t i = 0; i < f->ndirs; i++)

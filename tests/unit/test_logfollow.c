@@ -187,17 +187,23 @@ static void test_start_offsets(void **state)
     assert_int_equal(logfollow_init(&lf, LOGFOLLOW_LINE_MAX + 1, NULL, NULL), ERR_RANGE);
 }
 
+/* A follower with a file of inode 10 open from its start, and text read from it. */
+static void open_with(logfollow *lf, rec *r, const char *text)
+{
+    assert_int_equal(logfollow_init(lf, 0, on_line, r), 0);
+    logfollow_stat st = st_of(10, 0);
+    logfollow_step(lf, LOGFOLLOW_EV_APPEARED);
+    logfollow_opened(lf, &st, 0, UINT64_MAX);
+    logfollow_feed(lf, text, strlen(text));
+}
+
 /* RotatingFileHandler: lines to the old file after the last read, rename, new file. */
 static void test_rename_rotation(void **state)
 {
     (void)state;
     rec r = {0};
     logfollow lf;
-    assert_int_equal(logfollow_init(&lf, 0, on_line, &r), 0);
-    logfollow_stat old = st_of(10, 0);
-    logfollow_step(&lf, LOGFOLLOW_EV_APPEARED);
-    logfollow_opened(&lf, &old, 0, UINT64_MAX);
-    logfollow_feed(&lf, "1\n2\n", 4);
+    open_with(&lf, &r, "1\n2\n");
     /* "3\n4" were written to the old file, then it was renamed and bot.log created */
     logfollow_stat fresh = st_of(11, 2), oldnow = st_of(10, 7);
     logfollow_event ev = logfollow_classify(&lf, &fresh, &oldnow);
@@ -225,11 +231,7 @@ static void test_copytruncate(void **state)
     (void)state;
     rec r = {0};
     logfollow lf;
-    assert_int_equal(logfollow_init(&lf, 0, on_line, &r), 0);
-    logfollow_stat f = st_of(10, 0);
-    logfollow_step(&lf, LOGFOLLOW_EV_APPEARED);
-    logfollow_opened(&lf, &f, 0, UINT64_MAX);
-    logfollow_feed(&lf, "a\nb\n", 4);
+    open_with(&lf, &r, "a\nb\n");
     logfollow_stat t = st_of(10, 2); /* copied, truncated, "c\n" written */
     logfollow_event ev = logfollow_classify(&lf, &t, &t);
     assert_int_equal(ev, LOGFOLLOW_EV_SHRANK);
