@@ -378,6 +378,12 @@ static void scan_and_rearm(follow *f)
         kick_soon(f, 1); /* 1 ms: a 0 ms timer would run again in the same turn */
 }
 
+void follow_read_now(follow *f)
+{
+    if (f && !f->stopped)
+        scan_and_rearm(f);
+}
+
 static void on_kick(uv_timer_t *t)
 {
     scan_and_rearm(t->data);

@@ -74,6 +74,10 @@ int follow_new(uv_loop_t *loop, const follow_opts *o, follow **out, char *err, s
  * partial lines, stops the journal's child, closes the files and starts closing the handles
  * (the loop must run once more before follow_free). Accepts NULL. */
 void follow_stop(follow *f);
+/* Looks at every file now and reads what is new (one wakeup's worth per file): called before
+ * the heartbeat is judged, so that a heartbeat already written is not missed when soak was
+ * slow to wake up. Accepts NULL. */
+void follow_read_now(follow *f);
 /* Frees f after follow_stop and the loop's close callbacks. Accepts NULL. */
 void follow_free(follow *f);
 
