@@ -20,7 +20,8 @@ struct journal {
     int pipe_open;
     int exited;
     pid_t pid;
-    logfollow fr; /* framing of the JSON lines only (never opens anything) */
+    pid_t stopped; /* signalled by journal_stop, waited for by journal_free */
+    logfollow fr;  /* framing of the JSON lines only (never opens anything) */
     journal_line_fn fn;
     void *ud;
     char stream[96];
@@ -210,7 +211,7 @@ void journal_stop(journal *j)
     }
     if (j->pid > 0 && !j->exited) { /* an ended child may be reaped already: no stray kill */
         kill(j->pid, SIGTERM);
-        waitpid(j->pid, NULL, WNOHANG);
+        j->stopped = j->pid;
         j->pid = 0;
     }
 }
@@ -234,6 +235,13 @@ void journal_free(journal *j)
 {
     if (!j)
         return;
+    /* reaped here unless a SIGCHLD handler of the program did it (ECHILD): 200 ms at most */
+    for (int i = 0; j->stopped > 0 && i < 20; i++) {
+        pid_t r = waitpid(j->stopped, NULL, WNOHANG);
+        if (r != 0)
+            break;
+        usleep(10000);
+    }
     logfollow_free(&j->fr);
     free(j);
 }

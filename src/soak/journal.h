@@ -6,7 +6,7 @@
  *
  * The child gets PR_SET_PDEATHSIG (SIGTERM), so it never outlives soak, and journal_stop sends
  * it SIGTERM. It is reaped by whoever waits for soak's children (run.c's SIGCHLD handler reaps
- * every child); journal_stop also tries a waitpid of its own.
+ * every child) while it runs; after journal_stop, journal_free waits up to 200 ms for it.
  *
  * Caps: a JSON line longer than JOURNAL_LINE_MAX is dropped (counted in journal_stats.bad);
  * a MESSAGE longer than JOURNAL_MSG_MAX is cut there. Threads: the loop's thread only.
@@ -52,7 +52,8 @@ void journal_stop(journal *j);
 int journal_exited(const journal *j);
 const char *journal_stream(const journal *j); /* "journal:UNIT" */
 void journal_stats_get(const journal *j, journal_stats *out);
-/* Frees j (after journal_stop and the loop's close callbacks). Accepts NULL. */
+/* Reaps the stopped child (waiting 200 ms at most) and frees j (after journal_stop and the
+ * loop's close callbacks). Accepts NULL. */
 void journal_free(journal *j);
 
 #endif
