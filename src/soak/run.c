@@ -1065,7 +1065,7 @@ static void sv_sample(uv_timer_t *t)
     sv *s = t->data;
     uint64_t now = now_ms(s);
     sv_read_waiting(s); /* the lines waiting first: a heartbeat among them counts */
-    follow_read_now(s->fw); /* and those of followed log files */
+    follow_read_now(s->fw);
     sv_check_pause(s, now);
     logcap_stats ls;
     logcap_stats_get(s->lc, &ls);
