@@ -8,11 +8,12 @@ source "$(dirname "$0")/lib.sh"
 mkdir -p "$T/logs"
 cat >"$T/bot.sh" <<'EOF2'
 #!/bin/bash
-# numbered heartbeats every 50 ms; rename rotation for 4 s, copytruncate after
+# numbered heartbeats every 50 ms; every 2 s a rotation: the first two by rename, then by
+# copytruncate
 cd "$1"
 i=0
-start=$(date +%s%N)
-last_rot=$start
+rot=0
+last_rot=$(date +%s%N)
 trap 'exit 0' TERM
 while :; do
   i=$((i + 1))
@@ -20,7 +21,8 @@ while :; do
   now=$(date +%s%N)
   if [ $((now - last_rot)) -ge 2000000000 ]; then
     last_rot=$now
-    if [ $((now - start)) -lt 4500000000 ]; then
+    rot=$((rot + 1))
+    if [ "$rot" -le 2 ]; then
       for k in 8 7 6 5 4 3 2 1; do [ -f bot.log.$k ] && mv bot.log.$k bot.log.$((k + 1)); done
       mv bot.log bot.log.1
     else
