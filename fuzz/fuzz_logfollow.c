@@ -35,9 +35,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (size < 2)
         return 0;
     if (data[0] == 'J') { /* the journal's parser */
-        char out[64];
+        char out[64], cur[32];
         size_t n = 0;
-        journal_parse_message((const char *)data + 1, size - 1, out, sizeof out, &n);
+        journal_parse_message((const char *)data + 1, size - 1, out, sizeof out, &n, cur,
+                              sizeof cur);
         if (n > sizeof out)
             abort();
         return 0;

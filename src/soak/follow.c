@@ -485,9 +485,8 @@ int follow_new(uv_loop_t *loop, const follow_opts *o, follow **out, char *err, s
         int rc =
             journal_start(loop, o->journal_unit, o->journalctl, jr_on_line, f, &f->jr, err, errlen);
         if (rc) {
-            follow_stop(f);
-            f->jr = NULL;
-            *out = f; /* the handles close on the loop; the caller frees after it ran */
+            follow_stop(f); /* f->jr (if set) is freed with f */
+            *out = f;       /* the handles close on the loop; the caller frees after it ran */
             return rc;
         }
     }

@@ -18,7 +18,16 @@
 struct journal {
     uv_pipe_t pipe;
     int pipe_open;
-    int exited;
+    int exited;   /* the output ended and no new child follows */
+    int stopping; /* journal_stop was called */
+    int timer_on;
+    uv_timer_t respawn;
+    uv_loop_t *loop;
+    unsigned fails; /* children in a row that ended without a record */
+    uint64_t records_at_spawn;
+    char unit[256];
+    char prog[256];
+    char cursor[JOURNAL_CURSOR_MAX]; /* __CURSOR of the last record: a new child goes on there */
     pid_t pid;
     pid_t stopped; /* signalled by journal_stop, waited for by journal_free */
     logfollow fr;  /* framing of the JSON lines only (never opens anything) */
@@ -30,7 +39,8 @@ struct journal {
     journal_stats st;
 };
 
-int journal_parse_message(const char *json, size_t len, char *out, size_t cap, size_t *outlen)
+int journal_parse_message(const char *json, size_t len, char *out, size_t cap, size_t *outlen,
+                          char *cursor, size_t cursor_cap)
 {
     *outlen = 0;
     cJSON *root = cJSON_ParseWithLength(json, len);
@@ -39,6 +49,10 @@ int journal_parse_message(const char *json, size_t len, char *out, size_t cap, s
         return ERR_PARSE;
     }
     int rc = 0;
+    cJSON *c = cJSON_GetObjectItemCaseSensitive(root, "__CURSOR");
+    if (cursor && cursor_cap && cJSON_IsString(c) && c->valuestring &&
+        strlen(c->valuestring) < cursor_cap)
+        snprintf(cursor, cursor_cap, "%s", c->valuestring);
     cJSON *m = cJSON_GetObjectItemCaseSensitive(root, "MESSAGE");
     if (!m || cJSON_IsNull(m)) {
         rc = ERR_NODATA;
@@ -79,7 +93,8 @@ static void jr_on_record(void *ud, const char *line, size_t len, int cont)
         return;
     j->st.records++;
     size_t n;
-    if (journal_parse_message(line, len, j->msg, sizeof j->msg, &n) != 0) {
+    if (journal_parse_message(line, len, j->msg, sizeof j->msg, &n, j->cursor, sizeof j->cursor) !=
+        0) {
         j->st.bad++;
         return;
     }
@@ -104,9 +119,36 @@ static void jr_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
     buf->len = sizeof j->rbuf;
 }
 
-static void jr_closed(uv_handle_t *h)
+static int jr_spawn(journal *j, char *err, size_t errlen);
+
+static void jr_on_timer(uv_timer_t *t)
 {
-    (void)h;
+    journal *j = t->data;
+    char err[256];
+    if (!j->stopping && jr_spawn(j, err, sizeof err) != 0)
+        j->exited = 1;
+}
+
+/* The pipe is closed: a child that ended while soak runs (killed with the service's tree at a
+ * restart, or journalctl failing) is followed by a new one, which goes on after the last
+ * record read; JOURNAL_RESPAWN_MAX children in a row without a record end the following. */
+static void jr_pipe_closed(uv_handle_t *h)
+{
+    journal *j = h->data;
+    if (j->stopping)
+        return;
+    if (j->pid > 0) {
+        waitpid(j->pid, NULL, WNOHANG); /* unless the program's SIGCHLD handler did */
+        j->pid = 0;
+    }
+    j->fails = j->st.records > j->records_at_spawn ? 0 : j->fails + 1;
+    if (j->fails >= JOURNAL_RESPAWN_MAX) {
+        j->exited = 1;
+        return;
+    }
+    j->st.restarts++;
+    uv_timer_start(&j->respawn, jr_on_timer, JOURNAL_RESPAWN_MS << (j->fails ? j->fails - 1 : 0),
+                   0);
 }
 
 static void jr_close(journal *j)
@@ -115,7 +157,7 @@ static void jr_close(journal *j)
         return;
     j->pipe_open = 0;
     uv_read_stop((uv_stream_t *)&j->pipe);
-    uv_close((uv_handle_t *)&j->pipe, jr_closed);
+    uv_close((uv_handle_t *)&j->pipe, jr_pipe_closed);
 }
 
 static void jr_on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
@@ -125,9 +167,57 @@ static void jr_on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
         logfollow_feed(&j->fr, buf->base, (size_t)n);
     } else if (n < 0) {
         logfollow_flush(&j->fr);
-        j->exited = 1;
         jr_close(j);
     }
+}
+
+/* Starts one journalctl with its stdout on a new pipe. */
+static int jr_spawn(journal *j, char *err, size_t errlen)
+{
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) != 0) {
+        snprintf(err, errlen, "cannot follow the journal of '%s': %s", j->unit, strerror(errno));
+        return ERR_SYS;
+    }
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid < 0) {
+        snprintf(err, errlen, "cannot follow the journal of '%s': %s", j->unit, strerror(errno));
+        close(fds[0]);
+        close(fds[1]);
+        return ERR_SYS;
+    }
+    if (pid == 0) {
+        /* the child: only calls that are safe after fork, then exec */
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
+        if (getppid() != parent)
+            _exit(0);
+        int nul = open("/dev/null", O_RDONLY);
+        if (nul >= 0)
+            dup2(nul, 0);
+        dup2(fds[1], 1);
+        signal(SIGPIPE, SIG_DFL);
+        char *argv[] = {j->prog, "-f", "-o", "json", "-u", j->unit, "-n", "0", NULL};
+        if (j->cursor[0]) { /* after a restart: from the record after the last one read */
+            argv[6] = "--after-cursor";
+            argv[7] = j->cursor;
+        }
+        execvp(j->prog, argv);
+        _exit(127);
+    }
+    close(fds[1]);
+    j->pid = pid;
+    j->records_at_spawn = j->st.records;
+    uv_pipe_init(j->loop, &j->pipe, 0);
+    j->pipe.data = j;
+    j->pipe_open = 1;
+    if (uv_pipe_open(&j->pipe, fds[0]) != 0) {
+        close(fds[0]);
+        jr_close(j);
+    } else {
+        uv_read_start((uv_stream_t *)&j->pipe, jr_alloc, jr_on_read);
+    }
+    return 0;
 }
 
 int journal_start(uv_loop_t *loop, const char *unit, const char *prog, journal_line_fn fn, void *ud,
@@ -142,51 +232,22 @@ int journal_start(uv_loop_t *loop, const char *unit, const char *prog, journal_l
     }
     j->fn = fn;
     j->ud = ud;
+    j->loop = loop;
     snprintf(j->stream, sizeof j->stream, "journal:%s", unit);
-    if (!prog || !prog[0])
-        prog = "journalctl";
-    int fds[2];
-    if (pipe2(fds, O_CLOEXEC) != 0) {
-        snprintf(err, errlen, "cannot follow the journal of '%s': %s", unit, strerror(errno));
-        logfollow_free(&j->fr);
-        free(j);
-        return ERR_SYS;
-    }
-    pid_t parent = getpid();
-    pid_t pid = fork();
-    if (pid < 0) {
-        snprintf(err, errlen, "cannot follow the journal of '%s': %s", unit, strerror(errno));
-        close(fds[0]);
-        close(fds[1]);
-        logfollow_free(&j->fr);
-        free(j);
-        return ERR_SYS;
-    }
-    if (pid == 0) {
-        /* the child: only calls that are safe after fork, then exec */
-        prctl(PR_SET_PDEATHSIG, SIGTERM);
-        if (getppid() != parent)
-            _exit(0);
-        int nul = open("/dev/null", O_RDONLY);
-        if (nul >= 0)
-            dup2(nul, 0);
-        dup2(fds[1], 1);
-        signal(SIGPIPE, SIG_DFL);
-        char *argv[] = {(char *)prog, "-f", "-o", "json", "-u", (char *)unit, "-n", "0", NULL};
-        execvp(prog, argv);
-        _exit(127);
-    }
-    close(fds[1]);
-    j->pid = pid;
-    uv_pipe_init(loop, &j->pipe, 0);
-    j->pipe.data = j;
-    if (uv_pipe_open(&j->pipe, fds[0]) != 0) {
-        close(fds[0]);
+    snprintf(j->unit, sizeof j->unit, "%s", unit);
+    snprintf(j->prog, sizeof j->prog, "%s", prog && prog[0] ? prog : "journalctl");
+    uv_timer_init(loop, &j->respawn);
+    j->respawn.data = j;
+    j->timer_on = 1;
+    int rc = jr_spawn(j, err, errlen);
+    if (rc) {
+        uv_close((uv_handle_t *)&j->respawn, NULL);
+        j->timer_on = 0;
+        /* the timer's close callback runs on the loop; j is freed after it by the caller */
         j->exited = 1;
-        uv_close((uv_handle_t *)&j->pipe, jr_closed);
-    } else {
-        j->pipe_open = 1;
-        uv_read_start((uv_stream_t *)&j->pipe, jr_alloc, jr_on_read);
+        j->stopping = 1;
+        *out = j;
+        return rc;
     }
     *out = j;
     return 0;
@@ -196,6 +257,12 @@ void journal_stop(journal *j)
 {
     if (!j)
         return;
+    j->stopping = 1;
+    if (j->timer_on) {
+        uv_timer_stop(&j->respawn);
+        uv_close((uv_handle_t *)&j->respawn, NULL);
+        j->timer_on = 0;
+    }
     if (j->pipe_open) {
         int fd = -1;
         if (uv_fileno((uv_handle_t *)&j->pipe, &fd) == 0) {
@@ -209,7 +276,7 @@ void journal_stop(journal *j)
         logfollow_flush(&j->fr);
         jr_close(j);
     }
-    if (j->pid > 0 && !j->exited) { /* an ended child may be reaped already: no stray kill */
+    if (j->pid > 0) { /* a child whose pipe is still open, or is closing */
         kill(j->pid, SIGTERM);
         j->stopped = j->pid;
         j->pid = 0;

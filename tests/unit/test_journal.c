@@ -22,7 +22,7 @@
 
 static int parse(const char *json, char *out, size_t cap, size_t *n)
 {
-    return journal_parse_message(json, strlen(json), out, cap, n);
+    return journal_parse_message(json, strlen(json), out, cap, n, NULL, 0);
 }
 
 static void test_parse(void **state)
@@ -54,6 +54,16 @@ static void test_parse(void **state)
     assert_memory_equal(out, "0123", 4);
     assert_int_equal(parse("{\"MESSAGE\":[48,49,50,51,52]}", out, 3, &n), 0);
     assert_int_equal(n, 3);
+    /* the cursor, kept for a restart of journalctl; too long a one is not kept */
+    char cur[16] = "old";
+    const char *rec = "{\"__CURSOR\":\"s=1;i=2\",\"PRIORITY\":\"6\"}";
+    assert_int_equal(journal_parse_message(rec, strlen(rec), out, sizeof out, &n, cur, sizeof cur),
+                     ERR_NODATA);
+    assert_string_equal(cur, "s=1;i=2");
+    rec = "{\"__CURSOR\":\"s=0123456789abcdef\",\"MESSAGE\":\"x\"}";
+    assert_int_equal(journal_parse_message(rec, strlen(rec), out, sizeof out, &n, cur, sizeof cur),
+                     0);
+    assert_string_equal(cur, "s=1;i=2");
 }
 
 typedef struct got {
@@ -111,8 +121,38 @@ static void test_child(void **state)
     char args[256] = "";
     assert_int_equal(fscanf(f, "pid %d args %255[^\n]", &pid, args), 2);
     fclose(f);
-    unlink(log);
     assert_string_equal(args, "-f -o json -u mmbot.service -n 0");
+    /* the child ends while soak runs (a restart's tree kill): a new one goes on after the
+     * last record, so nothing comes twice */
+    kill(pid, SIGKILL);
+    int pid2 = 0;
+    for (int i = 0; i < 500 && !pid2; i++) {
+        uv_run(loop, UV_RUN_NOWAIT);
+        usleep(10000);
+        f = fopen(log, "r");
+        assert_non_null(f);
+        int p1, p2 = 0;
+        char a2[256] = "";
+        if (fscanf(f, "pid %d args %*[^\n]\npid %d args %255[^\n]", &p1, &p2, a2) == 3) {
+            pid2 = p2;
+            snprintf(args, sizeof args, "%s", a2);
+        }
+        fclose(f);
+    }
+    assert_true(pid2 > 0);
+    assert_string_equal(args, "-f -o json -u mmbot.service --after-cursor "
+                              "s=8f3c2a6b1e3d4f0e9a7b6c5d4e3f2a1b;i=1a2f;b="
+                              "5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b;m=4a5b6c81;t=62d1a2b3c4d62;x="
+                              "9f8e7d6c5b4a392c");
+    for (int i = 0; i < 30; i++) { /* time for a wrong second reading */
+        uv_run(loop, UV_RUN_NOWAIT);
+        usleep(10000);
+    }
+    assert_int_equal(g.n, 6);
+    journal_stats_get(j, &st);
+    assert_int_equal(st.restarts, 1);
+    waitpid(pid, NULL, WNOHANG);
+    pid = pid2;
     journal_stop(j);
     int gone = 0;
     for (int i = 0; i < 300 && !gone; i++) {
@@ -122,13 +162,15 @@ static void test_child(void **state)
             usleep(10000);
     }
     assert_true(gone);
+    unlink(log);
     uv_run(loop, UV_RUN_DEFAULT);
     journal_free(j);
     journal_stop(NULL);
     journal_free(NULL);
 }
 
-/* A program that cannot be run: no lines, the end of its output is seen. */
+/* A program that cannot be run: no lines; after JOURNAL_RESPAWN_MAX tries (1 + 2 s apart) the
+ * following ends. */
 static void test_missing_program(void **state)
 {
     (void)state;
@@ -139,7 +181,7 @@ static void test_missing_program(void **state)
     assert_int_equal(journal_start(loop, "x.service", "/nonexistent/journalctl", on_line, &g, &j,
                                    err, sizeof err),
                      0);
-    for (int i = 0; i < 300 && !journal_exited(j); i++) {
+    for (int i = 0; i < 1000 && !journal_exited(j); i++) {
         uv_run(loop, UV_RUN_NOWAIT);
         usleep(10000);
     }
