@@ -94,7 +94,8 @@ typedef struct follow_file_info {
 } follow_file_info;
 /* Files followed now (and their counters), for tests and the status: fills up to max. */
 size_t follow_files(const follow *f, follow_file_info *out, size_t max);
-/* Glob matches not followed because FOLLOW_MAX_FILES were reached. */
+/* Glob matches refused because FOLLOW_MAX_FILES were reached (counted at every expansion,
+ * so a match left out stays visible as a growing count). */
 uint64_t follow_skipped(const follow *f);
 
 #endif
