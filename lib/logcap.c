@@ -405,17 +405,25 @@ void logcap_flush(logcap *lc, int stream, logcap_line_fn on_line, void *ud)
     handoff(lc);
 }
 
+/* A stream name as written: cut to NAME_MAXLEN, spaces become '_' (the name ends at the first
+ * space of a line), "-" when empty; nm[len] is '+', for continuations. Returns len. */
+static size_t fmt_stream_name(const char *name, char nm[NAME_MAXLEN + 2])
+{
+    size_t nlen = 0;
+    for (const char *s = name; *s && nlen < NAME_MAXLEN; s++)
+        nm[nlen++] = (*s == ' ' || *s == '\n') ? '_' : *s;
+    if (nlen == 0)
+        nm[nlen++] = '-';
+    nm[nlen] = '+';
+    return nlen;
+}
+
 void logcap_note(logcap *lc, const char *stream_name, const char *text)
 {
     if (!lc || !text)
         return;
     char nm[NAME_MAXLEN + 2];
-    size_t nlen = 0;
-    for (const char *s = stream_name ? stream_name : "soak"; *s && nlen < NAME_MAXLEN; s++)
-        nm[nlen++] = (*s == ' ' || *s == '\n') ? '_' : *s; /* the name ends at the first space */
-    if (nlen == 0)
-        nm[nlen++] = '-';
-    nm[nlen] = '+';
+    size_t nlen = fmt_stream_name(stream_name ? stream_name : "soak", nm);
     ts_update(lc);
     const char *p = text;
     size_t max = lc->o.max_line;
@@ -434,6 +442,24 @@ void logcap_note(logcap *lc, const char *stream_name, const char *text)
             break;
         p = nl + 1;
     }
+    handoff(lc);
+}
+
+void logcap_put(logcap *lc, const char *stream_name, const char *line, size_t len, int cont)
+{
+    if (!lc || (!line && len))
+        return;
+    char nm[NAME_MAXLEN + 2];
+    size_t nlen = fmt_stream_name(stream_name ? stream_name : "-", nm);
+    ts_update(lc);
+    size_t max = lc->o.max_line;
+    do {
+        size_t k = len > max ? max : len;
+        put_line(lc, nm, nlen + (size_t)(cont != 0), line, k);
+        line += k;
+        len -= k;
+        cont = 1;
+    } while (len > 0);
     handoff(lc);
 }
 

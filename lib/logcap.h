@@ -121,6 +121,13 @@ void logcap_flush(logcap *lc, int stream, logcap_line_fn on_line, void *ud);
  * bytes, spaces become '_'). Text with newlines becomes several lines; on_line is not called. */
 void logcap_note(logcap *lc, const char *stream_name, const char *text);
 
+/* Queues one line read elsewhere (a followed log file, src/soak/follow.h) under a stream name
+ * ("file:bot.log"; cut to 32 bytes, spaces become '_'), as it was read: not NUL-terminated,
+ * without its newline; cont=1 marks a continuation piece (the name gets a '+'), and a line
+ * longer than max_line is cut into pieces the same way. The per-stream counters of stats are
+ * not changed (the caller counts); on_line is not called. */
+void logcap_put(logcap *lc, const char *stream_name, const char *line, size_t len, int cont);
+
 /* Moves up to max pending events into out; returns how many. Events past an internal cap of
  * 1024 are dropped (the DROPPED/ROTATED counters in stats stay exact). DROPPED events are
  * aggregated: at most one per second per reason ("queue full", "quota") while dropping, and

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "errcode.h"
+#include "follow.h"
 #include "httpd.h"
 #include "liveapi.h"
 #include "wsrv.h"
@@ -53,6 +54,7 @@ int endpoints_metrics(const runstate *rs, uint64_t now_ms, sbuf *b)
     const char *out[] = {"stream", "stdout", NULL}, *err[] = {"stream", "stderr", NULL};
     rc |= promtext_sample(b, "soak_log_lines_total", out, (double)rs->log.lines[0]);
     rc |= promtext_sample(b, "soak_log_lines_total", err, (double)rs->log.lines[1]);
+    rc |= follow_metrics(rs->follow, b); /* {stream="file:NAME"}: followed log files */
     rc |= ep_one(b, "soak_log_dropped_bytes_total", "counter",
                  "log bytes dropped because the disk could not keep up or the quota was full",
                  (double)rs->log.dropped_bytes);

@@ -107,6 +107,27 @@ static int opts_check_notify_events(const char *name, const char *value, char *e
     return notify_parse_kinds(value, &mask, err, errlen);
 }
 
+static int opts_check_follow(const char *name, const char *value, char *err, size_t errlen)
+{
+    (void)name;
+    if (!value[0] || strlen(value) >= 4096) {
+        snprintf(err, errlen, "'%.64s' is not a path or glob of a log file", value);
+        return ERR_INVAL;
+    }
+    return 0;
+}
+
+static int opts_check_unit(const char *name, const char *value, char *err, size_t errlen)
+{
+    (void)name;
+    /* passed to journalctl -u as one argument: an option or a space would change the call */
+    if (value[0] == '-' || strpbrk(value, " \t\n/")) {
+        snprintf(err, errlen, "'%.64s' is not a systemd unit name", value);
+        return ERR_INVAL;
+    }
+    return 0;
+}
+
 /* In the order of cvss_rating. */
 static const char *const unscored_names[] = {"critical", "high", "medium", "low", "none", NULL};
 
@@ -396,6 +417,32 @@ static const settings_key opt_table[] = {
     DUR("audit.timeout", audit_timeout_ms, "5m", 1, NULL,
         "a cmd: input of audit.inputs is "
         "stopped after this"),
+    {.name = "logs.follow",
+     .type = SETTINGS_LIST,
+     .help = "log files the service writes itself, followed as tail -F does (rotation by rename "
+             "or copytruncate, files that appear later); globs allowed; relative paths are "
+             "relative to the working directory",
+     .flag = "--follow-log PATH",
+     .off = F(follow),
+     .off_n = F(follow_n),
+     .cap = FOLLOW_MAX_PATTERNS,
+     .what = ", e.g. [logs/bot.log, \"logs/*.log\"]",
+     .check = opts_check_follow},
+    {.name = "logs.follow_copy",
+     .type = SETTINGS_BOOL,
+     .def = "true",
+     .off = F(follow_copy),
+     .help = "copy followed lines into soak.log under their file's name (file:NAME)"},
+    DUR("logs.follow_poll", follow_poll_ms, "1s", 10, NULL,
+        "how often followed files are stat'ed besides inotify (the fallback where inotify "
+        "does not work, e.g. NFS)"),
+    {.name = "logs.journal_unit",
+     .type = SETTINGS_STRING,
+     .def = "",
+     .help = "a systemd unit whose journal is followed (journalctl -f -o json -u NAME)",
+     .off = F(journal_unit),
+     .width = OPTS_STR,
+     .check = opts_check_unit},
 };
 
 static const settings_table opts_table = {"soak", opt_table, sizeof opt_table / sizeof opt_table[0],

@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "follow.h"
 #include "patterns.h"
 #include "settings.h"
 
@@ -144,6 +145,12 @@ typedef struct opts {
     char pid_file[OPTS_STR];        /* forking: the file naming the main pid; "" none */
     uint64_t forking_detect_ms;     /* auto: an exit 0 this soon leaving processes forked */
     uint64_t forking_timeout_ms;    /* forking: the main pid is found in this time */
+    /* log files the service writes itself, and a unit's journal (follow.h) */
+    size_t follow_n;
+    char *follow[FOLLOW_MAX_PATTERNS]; /* owned: paths or globs (logs.follow, --follow-log) */
+    int follow_copy;                   /* 1: followed lines are copied into soak.log */
+    uint64_t follow_poll_ms;           /* the stat poll under inotify */
+    char journal_unit[OPTS_STR];       /* "" : no journal */
 } opts;
 
 /* Fills o with the defaults. */

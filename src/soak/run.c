@@ -66,6 +66,7 @@
 #include "endpoints.h"
 #include "failfast.h"
 #include "forking.h"
+#include "follow.h"
 #include "errcode.h"
 #include "logcap.h"
 #include "patterns.h"
@@ -173,6 +174,7 @@ typedef struct sv {
     int fork_told;         /* the console was told of the forking */
     pid_t fork_candidate;  /* the top of the tree at the last poll (FORKING, no pid file) */
     char fork_why[400];    /* why the main pid was not found yet */
+    follow *fw;            /* log files and a journal followed (follow.h); NULL: none */
 } sv;
 
 static void sv_sample(uv_timer_t *t);
@@ -1241,6 +1243,7 @@ static void sv_sample(uv_timer_t *t)
     sv *s = t->data;
     uint64_t now = now_ms(s);
     sv_read_waiting(s); /* the lines waiting first: a heartbeat among them counts */
+    follow_read_now(s->fw);
     sv_check_pause(s, now);
     if (s->w)
         sv_watch_poll(s, now); /* gone, replaced: before the sample of what is there now */
@@ -1911,6 +1914,18 @@ static int sv_main(opts *o, watch *w)
     if (sv_fail_fast_init(s, err, sizeof err))
         goto fail_loop;
 
+    /* log files the service writes itself and a unit's journal: lines as stdout's */
+    follow_opts fwo = {.paths = (const char *const *)o->follow,
+                       .npaths = o->follow_n,
+                       .poll_ms = o->follow_poll_ms,
+                       .journal_unit = o->journal_unit,
+                       .copy = o->follow_copy ? s->lc : NULL,
+                       .on_line = sv_on_line,
+                       .ud = s};
+    if (follow_new(s->loop, &fwo, &s->fw, err, sizeof err))
+        goto fail_loop;
+    s->rs.follow = s->fw;
+
     uv_timer_start(&s->end_timer, sv_on_end, o->duration_ms, 0);
     uv_timer_start(&s->ckpt_timer, sv_ckpt_tick, 10000, 10000);
     sampler_start(s->sm, SV_WALK_MS);
@@ -1935,6 +1950,7 @@ fail_loop:
     err[0] = '\0';
     s->rs.end_ms = now_ms(s);
 teardown:
+    follow_stop(s->fw); /* what the files hold now is read before the log closes */
     statusline_free(s->sl);
     s->sl = NULL;
     scrape_stop(s->sc);
@@ -2011,6 +2027,9 @@ out:
     treekill_free(s->tk);
     patterns_free(s->pat);
     cgroup_free(s->cg);
+    s->rs.follow = NULL;
+    follow_free(s->fw);
+    s->fw = NULL;
     if (s->ff) {
         failfast_free(s->ff);
         free(s->ff);

@@ -41,6 +41,7 @@ typedef struct runstate {
     int db_capped; /* the artifacts quota is nearly used: scraped samples are not stored */
     unsigned notify_sent, notify_failed; /* notifications (notify.h) */
     uint64_t artifacts_quota;            /* artifacts_quota, for alerts near it */
+    const struct follow *follow;         /* followed log files (follow.h); NULL: none */
 } runstate;
 
 void runstate_init(runstate *r);

@@ -295,6 +295,40 @@ static void test_framing(void **state)
     free(b.p);
 }
 
+/* logcap_put: a line read elsewhere (a followed file), under its stream name, as read (a NUL
+ * stays); a continuation gets '+'; past max_line it is cut; the stdout counters stay. */
+static void test_put(void **state)
+{
+    fixture *f = *state;
+    logcap_opts o;
+    logcap_opts_default(&o);
+    o.max_line = 8;
+    logcap *lc = open_lc(f->dir, &o);
+    logcap_put(lc, "file:bot.log", "[HB] a\0b", 8, 0);
+    logcap_put(lc, "file:bot.log", "rest", 4, 1);
+    logcap_put(lc, "journal:my unit", "0123456789", 10, 0);
+    logcap_put(lc, "", "", 0, 0);
+    logcap_stats st;
+    logcap_stats_get(lc, &st);
+    assert_int_equal(st.lines[0] + st.lines[1], 0);
+    logcap_free(lc);
+    buf b = read_any(f->dir, "app.log");
+    assert_non_null(memmem(b.p, b.n, "[HB] a\0b\n", 9)); /* the NUL was written */
+    for (size_t k = 0; k < b.n; k++)
+        if (!b.p[k])
+            b.p[k] = '?';
+    const char *want[] = {"file:bot.log [HB] a?b", "file:bot.log+ rest", "journal:my_unit 01234567",
+                          "journal:my_unit+ 89", "- "};
+    char *cur = b.p;
+    int i = 0;
+    for (char *ln = next_line(&cur); ln; ln = next_line(&cur), i++) {
+        assert_true(i < 5);
+        assert_string_equal(ln + 25, want[i]);
+    }
+    assert_int_equal(i, 5);
+    free(b.p);
+}
+
 static void test_long_line(void **state)
 {
     fixture *f = *state;
@@ -776,6 +810,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_framing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_long_line, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_put, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rotate_exact_fill, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rotate_one_over, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rotate_huge_line, setup, teardown),
