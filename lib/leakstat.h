@@ -130,7 +130,29 @@ typedef struct leakstat_result {
                                on; leak = 0 and below says whether the last half is under the
                                threshold. A leak also needs late.lo above the threshold */
     leakstat_fit late;      /* the fit of those last halves (all 0 when not computed) */
+    int unsure;             /* LEAKSTAT_UNSURE_*: why no leak is declared although the pooled
+                               fit grows (leak = 0); NONE otherwise. Words for a person:
+                               leakstat_unsure_text */
+    leakstat_fit early;     /* the fit of the first halves (all 0 when not computed) */
 } leakstat_result;
+
+/* Inconclusive memory verdicts: the series grows, but the data cannot separate a leak from a
+ * curve that stops. Never a leak; with insufficient = 0 (insufficient data is its own verdict).
+ *   WARMUP:  growth slowing down (last half under half the pooled slope): a saturating
+ *            warm-up still going on (also sets warming);
+ *   SPEEDUP: growth speeding up (first half under half the last half's slope) where the
+ *            pooled fit alone would call a leak: the rising side of a cycle longer than the
+ *            window (a sine of a few hours seen for 3 h from near its trough);
+ *   SHORT:   the last halves of the pooled lives hold too few points to fit, where the pooled
+ *            fit alone would call a leak (a short life that ends in its warm-up's tail). */
+#define LEAKSTAT_UNSURE_NONE    0
+#define LEAKSTAT_UNSURE_WARMUP  1
+#define LEAKSTAT_UNSURE_SPEEDUP 2
+#define LEAKSTAT_UNSURE_SHORT   3
+
+/* The reason in words, lower case, no full stop ("" for NONE or an unknown value); static
+ * storage, never NULL. The one wording soak's outputs use. */
+const char *leakstat_unsure_text(int unsure);
 
 /* Restarts in a series that carries no restart marks (an import): a sample more than
  * max(10 robust sigmas of the noise, 5 % of the floor) below the lowest sample of the
