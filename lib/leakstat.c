@@ -761,11 +761,11 @@ const char *leakstat_unsure_text(int unsure)
     case LEAKSTAT_UNSURE_WARMUP:
         return "still warming up (growth slowing down)";
     case LEAKSTAT_UNSURE_SPEEDUP:
-        return "growth speeding up: the rise of a cycle longer than the run cannot be told "
-               "from a leak";
+        return "inconclusive, growth speeding up: the rise of a cycle longer than the run "
+               "cannot be told from a leak";
     case LEAKSTAT_UNSURE_SHORT:
-        return "the last half of the run's lives is too short to show the growth goes on "
-               "(a warm-up may still be going on)";
+        return "inconclusive, the last half of the run's lives is too short to show the "
+               "growth goes on (a warm-up may still be going on)";
     default:
         return "";
     }
