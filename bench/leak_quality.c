@@ -11,7 +11,14 @@
  * restarts that reset memory to the baseline). Runs leakstat_analyze, the naive
  * (end - start) / hours and least squares on each, all against 10 MB/h, and prints the table;
  * then the hours of data a 20 MB/h leak needs before soak flags it (prefixes of 1, 2, ... h).
- * --dump writes trace ID (0-based, non-leaking first) as "t,y,seg" lines and exits. */
+ * --dump writes trace ID (0-based, non-leaking first) as "t,y,seg" lines and exits;
+ * --dump-hard ID FILE the same for trace ID of the hard set (rates 0, 20, 50 in turn).
+ *
+ *   leak-quality --hard-eor [--hard N] [-j THREADS] [-s SEED]
+ *
+ * The hard shapes (see make_hard), N per rate: the end-of-run verdict at 3, 6 and 24 h, with
+ * restart marks (as soak's own record) and imported (restarts looked for in the series):
+ * leaks, inconclusive verdicts (leakstat_result.unsure) and too little data, per shape. */
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
