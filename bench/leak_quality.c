@@ -411,16 +411,29 @@ typedef struct ffjob {
 
 static const double ff_rates[3] = {0, 20, 50};
 
+/* A worker's buffers, one 24 h trace and a result, and the default options; exits without
+ * memory. */
+static void hard_bufs(double **t, double **y, int **seg, leakstat_result **res, leakstat_opts *o)
+{
+    leakstat_opts_default(o);
+    *t = malloc(N_SAMPLES * sizeof **t);
+    *y = malloc(N_SAMPLES * sizeof **y);
+    *seg = malloc(N_SAMPLES * sizeof **seg);
+    *res = malloc(sizeof **res);
+    if (!*t || !*y || !*seg || !*res) {
+        fprintf(stderr, "leak-quality: out of memory\n");
+        exit(1);
+    }
+}
+
 static void *ff_worker(void *arg)
 {
     ffjob *jb = arg;
-    double *t = malloc(N_SAMPLES * sizeof *t), *y = malloc(N_SAMPLES * sizeof *y);
-    int *seg = malloc(N_SAMPLES * sizeof *seg);
-    leakstat_result *res = malloc(sizeof *res);
-    if (!t || !y || !seg || !res)
-        exit(1);
+    double *t, *y;
+    int *seg;
+    leakstat_result *res;
     leakstat_opts o;
-    leakstat_opts_default(&o);
+    hard_bufs(&t, &y, &seg, &res, &o);
     o.restarts = 1;
     size_t per = jb->hard + jb->main_n, total = 3 * per;
     for (;;) {
@@ -497,13 +510,11 @@ static int res_unsure(const leakstat_result *r)
 static void *eor_worker(void *arg)
 {
     eorjob *jb = arg;
-    double *t = malloc(N_SAMPLES * sizeof *t), *y = malloc(N_SAMPLES * sizeof *y);
-    int *seg = malloc(N_SAMPLES * sizeof *seg);
-    leakstat_result *res = malloc(sizeof *res);
-    if (!t || !y || !seg || !res)
-        exit(1);
+    double *t, *y;
+    int *seg;
+    leakstat_result *res;
     leakstat_opts o;
-    leakstat_opts_default(&o);
+    hard_bufs(&t, &y, &seg, &res, &o);
     size_t total = 3 * jb->hard;
     for (;;) {
         size_t idx = take_next(&jb->lock, &jb->next);

@@ -4,7 +4,7 @@
 # trough (over five noise seeds the same verdict). It is no leak; the console,
 # resources.analysis.json and verdict.json say why, in the same words. (The "last half too
 # short" reason depends on where the warm-up detector ends a life, which the noise moves: its
-# shape is a unit test, tests/unit/test_leakstat_unsure.c.)
+# shape is a unit test, tests/unit/test_leakstat.c, test_restart_in_short_run_is_short.)
 source "$(dirname "$0")/lib.sh"
 
 python3 - "$T" <<'PY'
