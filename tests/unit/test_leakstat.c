@@ -633,6 +633,24 @@ static void analyze_as(const double *t, const double *y, size_t n, double restar
     free(seg);
 }
 
+/* A series of n samples and a result (the caller frees them with bufs_release). */
+static void bufs_alloc(size_t n, double **t, double **y, leakstat_result **r)
+{
+    *t = malloc(n * sizeof **t);
+    *y = malloc(n * sizeof **y);
+    *r = malloc(sizeof **r);
+    assert_non_null(*t);
+    assert_non_null(*y);
+    assert_non_null(*r);
+}
+
+static void bufs_release(double *t, double *y, leakstat_result *r)
+{
+    free(t);
+    free(y);
+    free(r);
+}
+
 /* The hard set's "one restart at 1-2 h, long warm-ups, 3 h run": the first life is pooled but
  * ends in its warm-up's tail, the second never settles. The pooled fit alone reads about
  * 250 MB/h; its last half holds too few points to show the growth goes on. */
@@ -640,11 +658,9 @@ static void test_restart_in_short_run_is_short(void **state)
 {
     (void)state;
     size_t n = 3 * 3600;
-    double *t = malloc(n * sizeof *t), *y = malloc(n * sizeof *y);
-    leakstat_result *r = malloc(sizeof *r);
-    assert_non_null(t);
-    assert_non_null(y);
-    assert_non_null(r);
+    double *t, *y;
+    leakstat_result *r;
+    bufs_alloc(n, &t, &y, &r);
     rng = 12345;
     shaped(t, y, n, 400, 900, 5700, 0);
     for (int marks = 0; marks < 2; marks++) {
@@ -655,9 +671,7 @@ static void test_restart_in_short_run_is_short(void **state)
         assert_true(r->fit.lo > 10 * MBH); /* what used to be called a leak */
         assert_int_equal(r->restarts_found, marks ? 0 : 1);
     }
-    free(r);
-    free(t);
-    free(y);
+    bufs_release(t, y, r);
 }
 
 /* A 6 h (5 h) cycle seen for 3 h from 1 h (45 min) before its trough: falls, then rises ever
@@ -668,11 +682,9 @@ static void test_slow_cycle_is_inconclusive(void **state)
 {
     (void)state;
     size_t n = 3 * 3600;
-    double *t = malloc(n * sizeof *t), *y = malloc(n * sizeof *y);
-    leakstat_result *r = malloc(sizeof *r);
-    assert_non_null(t);
-    assert_non_null(y);
-    assert_non_null(r);
+    double *t, *y;
+    leakstat_result *r;
+    bufs_alloc(n, &t, &y, &r);
     const double period[] = {6, 5, 4}, trough[] = {3600, 2700, 1800};
     const int want[] = {LEAKSTAT_UNSURE_SPEEDUP, LEAKSTAT_UNSURE_SPEEDUP, LEAKSTAT_UNSURE_WARMUP};
     for (int k = 0; k < 3; k++) {
@@ -687,9 +699,7 @@ static void test_slow_cycle_is_inconclusive(void **state)
             assert_true(r->early.slope < 0.5 * r->late.slope);
         }
     }
-    free(r);
-    free(t);
-    free(y);
+    bufs_release(t, y, r);
 }
 
 /* A steady leak is still one, with nothing unsure, with marks and imported: 20 MB/h for 6 h
@@ -698,15 +708,13 @@ static void test_slow_cycle_is_inconclusive(void **state)
 static void test_steady_leak_is_not_unsure(void **state)
 {
     (void)state;
-    leakstat_result *r = malloc(sizeof *r);
-    assert_non_null(r);
     const double hours[] = {6, 3, 8, 6}, rate[] = {20, 50, 20, 0},
                  restart[] = {-1, -1, 4 * 3600.0, -1};
     for (int k = 0; k < 4; k++) {
         size_t n = (size_t)(hours[k] * 3600);
-        double *t = malloc(n * sizeof *t), *y = malloc(n * sizeof *y);
-        assert_non_null(t);
-        assert_non_null(y);
+        double *t, *y;
+        leakstat_result *r;
+        bufs_alloc(n, &t, &y, &r);
         rng = 12345;
         shaped(t, y, n, 100, 120, restart[k], rate[k]);
         for (int marks = 0; marks < 2; marks++) {
@@ -720,10 +728,8 @@ static void test_steady_leak_is_not_unsure(void **state)
                 assert_int_equal(r->below, 1);
             }
         }
-        free(t);
-        free(y);
+        bufs_release(t, y, r);
     }
-    free(r);
 }
 
 /* The words a person reads, one per reason; none for NONE or an unknown value. */
