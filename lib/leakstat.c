@@ -695,9 +695,10 @@ static size_t count_from(const double *t, const double *y, const seg_span *s, do
  * fit). The rise of a cycle longer than the window that started near its trough grows ever
  * more: early slope under WARMING_RATIO times the late one while the pooled fit would call a
  * leak, LEAKSTAT_UNSURE_SPEEDUP. A leak must also show in the last half (its lower end above
- * the threshold); a last half too short to fit (a pooled life that ends in its own warm-up's
- * tail) cannot show it: LEAKSTAT_UNSURE_SHORT when the pooled fit would call a leak. Every
- * unsure case sets leak = 0. Returns 0 or ERR_NOMEM. */
+ * the threshold); with a restart, a last half too short to fit (a life that ended in its
+ * warm-up's tail) cannot show it: LEAKSTAT_UNSURE_SHORT when the pooled fit would call a leak.
+ * Without one the pooled fit decides, as before: a short test run read at few points keeps
+ * its leak. Every unsure case sets leak = 0. Returns 0 or ERR_NOMEM. */
 #define WARMING_RATIO 0.5
 static int half_fit(const double *t, const double *y, const int *g, const double *mid, size_t n,
                     int late, double conf, double *lt, int *lg, leakstat_fit *f)
@@ -733,9 +734,10 @@ static int check_warming(const double *t, const double *y, const int *g, const d
         return ERR_NOMEM;
     int candidate = out->leak; /* the pooled fit alone would call a leak */
     if (r != 0) {
-        if (candidate)
+        if (candidate && out->segments_total > 1) {
             out->unsure = LEAKSTAT_UNSURE_SHORT;
-        out->leak = 0;
+            out->leak = 0;
+        }
         return 0;
     }
     out->late = f;

@@ -147,8 +147,10 @@ typedef struct leakstat_result {
  *   SPEEDUP: growth speeding up (first half under half the last half's slope) where the
  *            pooled fit alone would call a leak: the rising side of a cycle longer than the
  *            window (a sine of a few hours seen for 3 h from before its trough);
- *   SHORT:   the last halves of the pooled lives hold too few points to fit, where the pooled
- *            fit alone would call a leak (a short life that ends in its warm-up's tail). */
+ *   SHORT:   the series restarted and the last halves of the pooled lives hold too few
+ *            points to fit, where the pooled fit alone would call a leak (a short life that
+ *            ended in its warm-up's tail, then a restart); a single life keeps the pooled
+ *            fit's verdict. */
 #define LEAKSTAT_UNSURE_NONE    0
 #define LEAKSTAT_UNSURE_WARMUP  1
 #define LEAKSTAT_UNSURE_SPEEDUP 2
