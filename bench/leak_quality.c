@@ -11,7 +11,14 @@
  * restarts that reset memory to the baseline). Runs leakstat_analyze, the naive
  * (end - start) / hours and least squares on each, all against 10 MB/h, and prints the table;
  * then the hours of data a 20 MB/h leak needs before soak flags it (prefixes of 1, 2, ... h).
- * --dump writes trace ID (0-based, non-leaking first) as "t,y,seg" lines and exits. */
+ * --dump writes trace ID (0-based, non-leaking first) as "t,y,seg" lines and exits;
+ * --dump-hard ID FILE the same for trace ID of the hard set (rates 0, 20, 50 in turn).
+ *
+ *   leak-quality --hard-eor [--hard N] [-j THREADS] [-s SEED]
+ *
+ * The hard shapes (see make_hard), N per rate: the end-of-run verdict at 3, 6 and 24 h, with
+ * restart marks (as soak's own record) and imported (restarts looked for in the series):
+ * leaks, inconclusive verdicts (leakstat_result.unsure) and too little data, per shape. */
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
@@ -404,16 +411,29 @@ typedef struct ffjob {
 
 static const double ff_rates[3] = {0, 20, 50};
 
+/* A worker's buffers, one 24 h trace and a result, and the default options; exits without
+ * memory. */
+static void hard_bufs(double **t, double **y, int **seg, leakstat_result **res, leakstat_opts *o)
+{
+    leakstat_opts_default(o);
+    *t = malloc(N_SAMPLES * sizeof **t);
+    *y = malloc(N_SAMPLES * sizeof **y);
+    *seg = malloc(N_SAMPLES * sizeof **seg);
+    *res = malloc(sizeof **res);
+    if (!*t || !*y || !*seg || !*res) {
+        fprintf(stderr, "leak-quality: out of memory\n");
+        exit(1);
+    }
+}
+
 static void *ff_worker(void *arg)
 {
     ffjob *jb = arg;
-    double *t = malloc(N_SAMPLES * sizeof *t), *y = malloc(N_SAMPLES * sizeof *y);
-    int *seg = malloc(N_SAMPLES * sizeof *seg);
-    leakstat_result *res = malloc(sizeof *res);
-    if (!t || !y || !seg || !res)
-        exit(1);
+    double *t, *y;
+    int *seg;
+    leakstat_result *res;
     leakstat_opts o;
-    leakstat_opts_default(&o);
+    hard_bufs(&t, &y, &seg, &res, &o);
     o.restarts = 1;
     size_t per = jb->hard + jb->main_n, total = 3 * per;
     for (;;) {
@@ -460,6 +480,123 @@ static void *ff_worker(void *arg)
     }
     bufs_free(t, y, seg, res);
     return NULL;
+}
+
+/* The end-of-run verdict on the hard shapes, at 3, 6 and 24 h, with marks and imported: leak,
+ * inconclusive (still warming up, or a slow cycle: leakstat_result.unsure) and too little data.
+ * No fail-fast replay, so it takes seconds. */
+#define NDUR 3
+static const int dur_h[NDUR] = {3, 6, 24};
+
+typedef struct eorjob {
+    uint64_t seed;
+    size_t hard; /* traces per rate */
+    size_t next;
+    pthread_mutex_t lock;
+    /* [rate 0,20,50][kind][duration][marks 0, imported 1] */
+    size_t n[3][NKINDS], leak[3][NKINDS][NDUR][2], unsure[3][NKINDS][NDUR][2],
+        ins[3][NKINDS][NDUR][2];
+} eorjob;
+
+static int res_unsure(const leakstat_result *r)
+{
+#ifdef LEAKSTAT_UNSURE_NONE
+    return !r->insufficient && !r->leak && r->unsure != LEAKSTAT_UNSURE_NONE;
+#else
+    return !r->insufficient && !r->leak && r->warming;
+#endif
+}
+
+static void *eor_worker(void *arg)
+{
+    eorjob *jb = arg;
+    double *t, *y;
+    int *seg;
+    leakstat_result *res;
+    leakstat_opts o;
+    hard_bufs(&t, &y, &seg, &res, &o);
+    size_t total = 3 * jb->hard;
+    for (;;) {
+        size_t idx = take_next(&jb->lock, &jb->next);
+        if (idx >= total)
+            break;
+        int ri = (int)(idx / jb->hard);
+        size_t j = idx % jb->hard;
+        int kind = (int)(j % NKINDS);
+        make_hard(jb->seed, j, ff_rates[ri], t, y, seg);
+        int lk[NDUR][2], un[NDUR][2], in[NDUR][2];
+        for (int d = 0; d < NDUR; d++)
+            for (int m = 0; m < 2; m++) {
+                size_t n = (size_t)dur_h[d] * 3600;
+                o.restarts = m; /* as soak analyze: falls looked for in imports only */
+                if (leakstat_analyze(t, y, m ? NULL : seg, n, &o, res) != 0)
+                    exit(1);
+                lk[d][m] = res->leak;
+                un[d][m] = res_unsure(res);
+                in[d][m] = res->insufficient;
+                if (getenv("LEAK_QUALITY_VERBOSE") && ri == 0 && res->leak)
+                    fprintf(stderr,
+                            "hard %zu (%s) %d h %s: slope %.2f [%.2f, %.2f] late %.2f [%.2f, "
+                            "%.2f] early %.2f segs %zu restarts found %zu\n",
+                            j, kind_name[kind], dur_h[d], m ? "imported" : "marks",
+                            res->fit.slope * 0.0036, res->fit.lo * 0.0036, res->fit.hi * 0.0036,
+                            res->late.slope * 0.0036, res->late.lo * 0.0036, res->late.hi * 0.0036,
+                            res->early.slope * 0.0036, res->nsegments, res->restarts_found);
+                if (getenv("LEAK_QUALITY_VERBOSE") && ri == 0 && res->leak)
+                    for (size_t q = 0; q < res->nsegments; q++)
+                        fprintf(stderr,
+                                "  seg %.0f-%.0f warm %.0f used %zu steps %zu pooled %d slope "
+                                "%.2f [%.2f, %.2f]\n",
+                                res->segments[q].t0, res->segments[q].t1, res->segments[q].warmup_s,
+                                res->segments[q].used, res->segments[q].steps,
+                                res->segments[q].pooled, res->segments[q].fit.slope * 0.0036,
+                                res->segments[q].fit.lo * 0.0036, res->segments[q].fit.hi * 0.0036);
+            }
+        pthread_mutex_lock(&jb->lock);
+        jb->n[ri][kind]++;
+        for (int d = 0; d < NDUR; d++)
+            for (int m = 0; m < 2; m++) {
+                jb->leak[ri][kind][d][m] += (size_t)lk[d][m];
+                jb->unsure[ri][kind][d][m] += (size_t)un[d][m];
+                jb->ins[ri][kind][d][m] += (size_t)in[d][m];
+            }
+        pthread_mutex_unlock(&jb->lock);
+    }
+    bufs_free(t, y, seg, res);
+    return NULL;
+}
+
+static int eor_main(uint64_t seed, size_t hard, size_t threads)
+{
+    eorjob jb = {.seed = seed, .hard = hard};
+    pthread_t th[64];
+    if (hard < 1 || pthread_mutex_init(&jb.lock, NULL))
+        return 1;
+    for (size_t i = 0; i < threads; i++)
+        if (pthread_create(&th[i], NULL, eor_worker, &jb))
+            return 1;
+    for (size_t i = 0; i < threads; i++)
+        pthread_join(th[i], NULL);
+    printf("hard shapes, end-of-run verdict: %zu traces per rate (%d kinds); seed %llu; each "
+           "cell: leak / inconclusive / too little data, marks then imported\n\n",
+           hard, NKINDS, (unsigned long long)seed);
+    printf("| shape | rate MB/h | traces |");
+    for (int d = 0; d < NDUR; d++)
+        printf(" %d h marks | %d h imported |", dur_h[d], dur_h[d]);
+    printf("\n|---|---|---|");
+    for (int d = 0; d < NDUR; d++)
+        printf("---|---|");
+    printf("\n");
+    for (int r = 0; r < 3; r++)
+        for (int k = 0; k < NKINDS; k++) {
+            printf("| %s | %.0f | %zu |", kind_name[k], ff_rates[r], jb.n[r][k]);
+            for (int d = 0; d < NDUR; d++)
+                for (int m = 0; m < 2; m++)
+                    printf(" %zu / %zu / %zu |", jb.leak[r][k][d][m], jb.unsure[r][k][d][m],
+                           jb.ins[r][k][d][m]);
+            printf("\n");
+        }
+    return 0;
 }
 
 static int cmp_dbl(const void *a, const void *b)
@@ -535,12 +672,17 @@ int main(int argc, char **argv)
 {
     job jb = {.seed = 20261128, .nonleak = 500, .per_rate = 200, .window_s = -1, .bucket_s = -1};
     size_t threads = 2, dump_id = 0, seed = 20261128;
+    int dump_hard = 0; /* --dump-hard: trace ID of the hard set (rate 0, 20, 50 in turn) */
     const char *dump = NULL;
     size_t ff = 0, ff_hard = 100, ff_main_n = 50, restarts = 1;
     for (int i = 1; i < argc; i++) {
         size_t *dst = NULL;
         if (!strcmp(argv[i], "--fail-fast")) {
             ff = 1;
+            continue;
+        }
+        if (!strcmp(argv[i], "--hard-eor")) {
+            ff = 2;
             continue;
         }
         if (!strcmp(argv[i], "--hard"))
@@ -567,7 +709,9 @@ int main(int argc, char **argv)
                 jb.bucket_s = (double)v;
             i++;
             continue;
-        } else if (!strcmp(argv[i], "--dump") && i + 2 < argc) {
+        } else if ((!strcmp(argv[i], "--dump") || !strcmp(argv[i], "--dump-hard")) &&
+                   i + 2 < argc) {
+            dump_hard = !strcmp(argv[i], "--dump-hard");
             if (parse_size(argv[++i], &dump_id))
                 goto usage;
             dump = argv[++i];
@@ -579,6 +723,8 @@ int main(int argc, char **argv)
     jb.seed = seed;
     jb.restarts = restarts != 0;
 #ifndef BEFORE
+    if (ff == 2)
+        return eor_main(seed, ff_hard, threads < 64 ? threads : 64);
     if (ff)
         return ff_main(seed, ff_hard, ff_main_n, threads < 64 ? threads : 64);
 #else
@@ -598,7 +744,13 @@ int main(int argc, char **argv)
             return 1;
         }
         shape s;
-        make_trace(jb.seed, id, rates[ri], t, y, seg, &s);
+        memset(&s, 0, sizeof s);
+#ifndef BEFORE
+        if (dump_hard)
+            make_hard(jb.seed, dump_id % ff_hard, ff_rates[dump_id / ff_hard % 3], t, y, seg);
+        else
+#endif
+            make_trace(jb.seed, id, rates[ri], t, y, seg, &s);
         fprintf(f,
                 "# rate %.0f MB/h base %.0f noise %.1f warm %.0f MB/%.0fs saw %.0f MB/%.0fs "
                 "step %.0f MB at %.0fs restarts %d\n",
@@ -694,9 +846,9 @@ int main(int argc, char **argv)
     free(jb.first_hour);
     return 0;
 usage:
-    fprintf(stderr,
-            "usage: leak-quality [-n NONLEAK] [-l PER_RATE] [-j THREADS] [-s SEED] "
-            "[--dump ID FILE] [--window S] [--bucket S] [--restarts 0|1]\n"
-            "       leak-quality --fail-fast [--hard N] [--main N] [-j THREADS] [-s SEED]\n");
+    fprintf(stderr, "usage: leak-quality [-n NONLEAK] [-l PER_RATE] [-j THREADS] [-s SEED] "
+                    "[--dump ID FILE] [--window S] [--bucket S] [--restarts 0|1]\n"
+                    "       leak-quality --fail-fast [--hard N] [--main N] [-j THREADS] [-s SEED]\n"
+                    "       leak-quality --hard-eor [--hard N] [-j THREADS] [-s SEED]\n");
     return 2;
 }

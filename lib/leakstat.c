@@ -687,13 +687,34 @@ static size_t count_from(const double *t, const double *y, const seg_span *s, do
     return c;
 }
 
-/* Growth that slows down: the points of the last half of each pooled segment (t >= mid[i])
- * fitted alone. A leak grows as fast late as early; a saturating warm-up that the warm-up
- * detector took for settled (its tail within the noise of the floor ahead) grows ever less.
- * Warming when the late slope is under half the pooled one: no leak, and below from the late
- * fit. A leak must also show in the late half (its lower end above the threshold). Returns 0
- * or ERR_NOMEM. */
+/* Growth that is not steady. The points of each pooled segment are split at the middle of its
+ * used span (mid[i]); each half is fitted alone (pooled across segments). A leak grows as fast
+ * late as early. A saturating warm-up that the warm-up detector took for settled (its tail
+ * within the noise of the floor ahead) grows ever less: late slope under WARMING_RATIO times
+ * the pooled one, "still warming up" (warming, LEAKSTAT_UNSURE_WARMUP; below from the late
+ * fit). The rise of a cycle longer than the window that started near its trough grows ever
+ * more: early slope under WARMING_RATIO times the late one while the pooled fit would call a
+ * leak, LEAKSTAT_UNSURE_SPEEDUP. A leak must also show in the last half (its lower end above
+ * the threshold); with a restart, a last half too short to fit (a life that ended in its
+ * warm-up's tail) cannot show it: LEAKSTAT_UNSURE_SHORT when the pooled fit would call a leak.
+ * Without one the pooled fit decides, as before: a short test run read at few points keeps
+ * its leak. Every unsure case sets leak = 0. Returns 0 or ERR_NOMEM. */
 #define WARMING_RATIO 0.5
+static int half_fit(const double *t, const double *y, const int *g, const double *mid, size_t n,
+                    int late, double conf, double *lt, int *lg, leakstat_fit *f)
+{
+    double *ly = lt + n;
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++)
+        if ((t[i] >= mid[i]) == late) {
+            lt[m] = t[i];
+            ly[m] = y[i];
+            lg[m] = g[i];
+            m++;
+        }
+    return leakstat_theil_sen(lt, ly, lg, m, conf, f);
+}
+
 static int check_warming(const double *t, const double *y, const int *g, const double *mid,
                          size_t n, double conf, double thr, leakstat_result *out)
 {
@@ -704,32 +725,52 @@ static int check_warming(const double *t, const double *y, const int *g, const d
         free(lg);
         return ERR_NOMEM;
     }
-    double *ly = lt + n;
-    size_t m = 0;
-    for (size_t i = 0; i < n; i++)
-        if (t[i] >= mid[i]) {
-            lt[m] = t[i];
-            ly[m] = y[i];
-            lg[m] = g[i];
-            m++;
-        }
-    leakstat_fit f;
-    int r = leakstat_theil_sen(lt, ly, lg, m, conf, &f);
+    leakstat_fit f, e;
+    int r = half_fit(t, y, g, mid, n, 1, conf, lt, lg, &f);
+    int re = r == ERR_NOMEM ? r : half_fit(t, y, g, mid, n, 0, conf, lt, lg, &e);
     free(lt);
     free(lg);
-    if (r == ERR_NOMEM)
-        return r;
-    if (r != 0)
+    if (r == ERR_NOMEM || re == ERR_NOMEM)
+        return ERR_NOMEM;
+    int candidate = out->leak; /* the pooled fit alone would call a leak */
+    if (r != 0) {
+        if (candidate && out->segments_total > 1) {
+            out->unsure = LEAKSTAT_UNSURE_SHORT;
+            out->leak = 0;
+        }
         return 0;
+    }
     out->late = f;
+    if (re == 0)
+        out->early = e;
     if (f.slope < WARMING_RATIO * out->fit.slope) {
         out->warming = 1;
+        out->unsure = LEAKSTAT_UNSURE_WARMUP;
         out->leak = 0;
         out->below = f.hi < thr;
+    } else if (candidate && re == 0 && e.slope < WARMING_RATIO * f.slope) {
+        out->unsure = LEAKSTAT_UNSURE_SPEEDUP;
+        out->leak = 0;
     }
     if (f.lo <= thr)
         out->leak = 0; /* a leak grows in the last half too: it must show there as well */
     return 0;
+}
+
+const char *leakstat_unsure_text(int unsure)
+{
+    switch (unsure) {
+    case LEAKSTAT_UNSURE_WARMUP:
+        return "still warming up (growth slowing down)";
+    case LEAKSTAT_UNSURE_SPEEDUP:
+        return "inconclusive, growth speeding up: the rise of a cycle longer than the run "
+               "cannot be told from a leak";
+    case LEAKSTAT_UNSURE_SHORT:
+        return "inconclusive, the last half of the run's lives is too short to show the "
+               "growth goes on (a warm-up may still be going on)";
+    default:
+        return "";
+    }
 }
 
 int leakstat_analyze(const double *t, const double *y, const int *seg, size_t n,

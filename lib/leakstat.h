@@ -9,7 +9,9 @@
  * cache filling) split a segment into groups; a Theil-Sen slope is estimated over pairs of
  * envelope points of the same group (pooled across segments), with Sen's distribution-free
  * confidence interval. A leak is declared only when the lower end of the interval is above the
- * threshold.
+ * threshold, the last halves of the lives show it too, and the growth is steady: growth that
+ * slows down (a warm-up), speeds up (the rise of a cycle longer than the run) or whose last
+ * halves are too short to fit is an inconclusive verdict instead (leakstat_result.unsure).
  *
  * Cost: O(n) for bucketing plus O(m^2) for the slopes of m envelope points (selection, not a
  * sort), and m is capped (LEAKSTAT_MAX_POINTS), so the whole is O(n) in the number of samples.
@@ -130,7 +132,33 @@ typedef struct leakstat_result {
                                on; leak = 0 and below says whether the last half is under the
                                threshold. A leak also needs late.lo above the threshold */
     leakstat_fit late;      /* the fit of those last halves (all 0 when not computed) */
+    int unsure;             /* LEAKSTAT_UNSURE_*: why the growth is not a leak (leak = 0):
+                               WARMUP whenever warming is set, SPEEDUP and SHORT only where
+                               the pooled fit alone would call a leak; NONE otherwise. Words
+                               for a person: leakstat_unsure_text */
+    leakstat_fit early;     /* the fit of the first halves (all 0 when not computed) */
 } leakstat_result;
+
+/* Inconclusive memory verdicts: the series grows, but the data cannot separate a leak from a
+ * curve that stops (docs/leak-verdict.md, steps 10 and 11). Never a leak; with insufficient
+ * = 0 (insufficient data is its own verdict).
+ *   WARMUP:  growth slowing down (last half under half the pooled slope): a saturating
+ *            warm-up still going on (also sets warming);
+ *   SPEEDUP: growth speeding up (first half under half the last half's slope) where the
+ *            pooled fit alone would call a leak: the rising side of a cycle longer than the
+ *            window (a sine of a few hours seen for 3 h from before its trough);
+ *   SHORT:   the series restarted and the last halves of the pooled lives hold too few
+ *            points to fit, where the pooled fit alone would call a leak (a short life that
+ *            ended in its warm-up's tail, then a restart); a single life keeps the pooled
+ *            fit's verdict. */
+#define LEAKSTAT_UNSURE_NONE    0
+#define LEAKSTAT_UNSURE_WARMUP  1
+#define LEAKSTAT_UNSURE_SPEEDUP 2
+#define LEAKSTAT_UNSURE_SHORT   3
+
+/* The reason in words, lower case, no full stop ("" for NONE or an unknown value); static
+ * storage, never NULL. The one wording soak's outputs use. */
+const char *leakstat_unsure_text(int unsure);
 
 /* Restarts in a series that carries no restart marks (an import): a sample more than
  * max(10 robust sigmas of the noise, 5 % of the floor) below the lowest sample of the
@@ -153,7 +181,8 @@ void leakstat_opts_default(leakstat_opts *o);
  * insufficient = 1 (then leak = 0, below = 0) when the pooled segments hold fewer than
  * LEAKSTAT_MIN_POINTS bucket minima or less than LEAKSTAT_MIN_SPAN_S after warm-up.
  * With o->restarts, falls found by leakstat_find_restarts start segments too (restarts_found);
- * growth that slows down sets warming and never a leak (see leakstat_result.warming).
+ * growth that slows down sets warming and never a leak (see leakstat_result.warming); growth
+ * that speeds up, or last halves too short to fit, set unsure and never a leak.
  * Returns 0 and fills *out; ERR_INVAL when n == 0, t, y or out is NULL, or no sample is usable;
  * ERR_NOMEM (out then partly filled: do not use it). The input is not modified. The caller owns
  * *out (about 27 KB: allocate it rather than put it on a small stack). */

@@ -57,6 +57,9 @@ typedef struct gate_result {
     int approx; /* a percentile from the sketch (see gate.h) */
     const char *unit;
     char reason[256]; /* why a post-check gave no data (postcheck.h); "" */
+    /* memory_growth failed on an inconclusive memory verdict: reason says why
+     * (leakstat_unsure_text), shown with any status */
+    int memory_unsure;
 } gate_result;
 
 /* Everything the analysis read, folded as the samples stream past: nothing here grows with
@@ -346,18 +349,34 @@ static double mbh(double bps)
     return bps * 3600.0 / MB;
 }
 
-/* The memory outcome in words: a leak, growth shown under the threshold, or neither. */
-static const char *leak_words(const leak *lk)
+/* An inconclusive memory verdict (leakstat.h, LEAKSTAT_UNSURE_*) that leaves the growth not
+ * shown under the threshold: the reason in words, or NULL. */
+static const char *leak_unsure(const leak *lk)
 {
+    if (!lk->ok || lk->res.insufficient || lk->res.leak || lk->res.below ||
+        lk->res.unsure == LEAKSTAT_UNSURE_NONE)
+        return NULL;
+    return leakstat_unsure_text(lk->res.unsure);
+}
+
+/* The memory outcome in words: a leak, growth shown under the threshold, or neither (and why,
+ * when the data cannot tell). Into buf (n bytes); returns buf. */
+static const char *leak_words(const leak *lk, char *buf, size_t n)
+{
+    const char *why = leak_unsure(lk);
     if (lk->res.insufficient)
-        return "too little data";
-    if (lk->res.leak)
-        return "LEAK";
-    if (lk->res.warming)
-        return lk->res.below ? "no leak: a warm-up that slowed down, now under the threshold"
-                             : "no leak shown: still warming up (growth slowing down)";
-    return lk->res.below ? "no leak"
-                         : "no leak shown, but growth not shown to be under the threshold";
+        snprintf(buf, n, "too little data");
+    else if (lk->res.leak)
+        snprintf(buf, n, "LEAK");
+    else if (lk->res.warming && lk->res.below)
+        snprintf(buf, n, "no leak: a warm-up that slowed down, now under the threshold");
+    else if (why)
+        snprintf(buf, n, "no leak shown: %s", why);
+    else
+        snprintf(buf, n, "%s",
+                 lk->res.below ? "no leak"
+                               : "no leak shown, but growth not shown to be under the threshold");
+    return buf;
 }
 
 /* ---- gates ---------------------------------------------------------------------------- */
@@ -474,6 +493,11 @@ static void eval_gate(run_data *r, const leak *lk, gate_result *g)
             g->have_value = 1;
             g->value = mbh(lk->res.fit.slope);
             g->status = lk->res.below && !lk->res.leak ? "pass" : "fail";
+            const char *why = leak_unsure(lk);
+            if (why) {
+                snprintf(g->reason, sizeof g->reason, "memory verdict inconclusive: %s", why);
+                g->memory_unsure = 1;
+            }
         } else {
             g->status = "no-data";
         }
@@ -575,6 +599,11 @@ static char *analysis_json(run_data *r, const leak *lk)
     cJSON_AddBoolToObject(j, "insufficient_data", !sufficient);
     cJSON_AddBoolToObject(j, "still_warming_up", sufficient && lk->res.warming);
     cJSON_AddNumberToObject(j, "restarts_found_in_series", (double)lk->res.restarts_found);
+    const char *why = leak_unsure(lk);
+    if (why)
+        cJSON_AddStringToObject(j, "inconclusive_reason", why);
+    else
+        cJSON_AddNullToObject(j, "inconclusive_reason");
     cJSON_AddStringToObject(j, "method",
                             "lower envelope, pooled Theil-Sen slope within segments, Sen's "
                             "interval; leak when the interval's lower end is above the "
@@ -672,7 +701,7 @@ static char *verdict_json(const run_data *r, const gate_result *gs, size_t n, in
         cJSON_AddStringToObject(o, "unit", g->unit);
         cJSON_AddStringToObject(o, "status", g->status);
         cJSON_AddBoolToObject(o, "optional", g->optional);
-        if (g->reason[0] && strcmp(g->status, "no-data") == 0)
+        if (g->reason[0] && (strcmp(g->status, "no-data") == 0 || g->memory_unsure))
             cJSON_AddStringToObject(o, "reason", g->reason);
         cJSON_AddItemToArray(arr, o);
     }
@@ -733,13 +762,14 @@ static char *summary_md(const run_data *r, const leak *lk, const gate_result *gs
         fprintf(f, " | %s | %s |\n", v, mark);
     }
     if (lk->ok) {
+        char words[320];
         fprintf(f, "\nMemory (%s): ", lk->series);
         if (lk->res.insufficient)
             fprintf(f, "too little data for a leak verdict.\n");
         else
             fprintf(f, "%+.2f MB/h (%.0f%% interval %+.2f to %+.2f), threshold %.1f MB/h: %s.\n",
                     mbh(lk->res.fit.slope), 95.0, mbh(lk->res.fit.lo), mbh(lk->res.fit.hi),
-                    lk->threshold_mbh, leak_words(lk));
+                    lk->threshold_mbh, leak_words(lk, words, sizeof words));
     }
     fclose(f);
     return buf;
@@ -1005,9 +1035,11 @@ int analyze_run(const analyze_args *a)
             if (r.gs[i].reason[0] && !strcmp(r.gs[i].status, "no-data"))
                 printf("  %-8s %-15s %s\n", "", "", r.gs[i].reason);
         }
+        char words[320];
         if (lk.ok && !lk.res.insufficient)
             printf("  memory (%s): %+.2f MB/h, 95%% interval %+.2f to %+.2f: %s\n", lk.series,
-                   mbh(lk.res.fit.slope), mbh(lk.res.fit.lo), mbh(lk.res.fit.hi), leak_words(&lk));
+                   mbh(lk.res.fit.slope), mbh(lk.res.fit.lo), mbh(lk.res.fit.hi),
+                   leak_words(&lk, words, sizeof words));
     }
     rc = pass ? ANALYZE_PASS : ANALYZE_FAIL;
 out:

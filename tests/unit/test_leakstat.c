@@ -600,6 +600,155 @@ static void test_imported_leak_with_restart_is_a_leak(void **state)
     free(y);
 }
 
+/* ---- inconclusive verdicts (leakstat_result.unsure): growth the data cannot tell from a leak
+ * is never one, and says why in words. Each shape is one a rule was made for and that 9611dea
+ * called a leak. ---- */
+
+/* 1 Hz: 300 MB + a slow cycle of period_h whose trough is at trough_s, amplitude amp_mb (2
+ * amp_mb from trough to crest) + noise (1 MB). */
+static void cycle_shape(double *t, double *y, size_t n, double period_h, double trough_s,
+                        double amp_mb)
+{
+    rng = 777;
+    for (size_t i = 0; i < n; i++) {
+        double ti = (double)i;
+        t[i] = ti;
+        y[i] = (300 - amp_mb * cos(2 * M_PI * (ti - trough_s) / (period_h * 3600)) + gauss()) * MB;
+    }
+}
+
+/* With marks (seg: 1 from restart_at on; restart_at < 0: none), as soak's own record, or
+ * imported (restarts looked for), as soak analyze --samples. */
+static void analyze_as(const double *t, const double *y, size_t n, double restart_at, int marks,
+                       leakstat_result *r)
+{
+    int *seg = malloc(n * sizeof *seg);
+    assert_non_null(seg);
+    for (size_t i = 0; i < n; i++)
+        seg[i] = restart_at >= 0 && t[i] >= restart_at;
+    leakstat_opts o;
+    leakstat_opts_default(&o);
+    o.restarts = !marks;
+    assert_int_equal(leakstat_analyze(t, y, marks ? seg : NULL, n, &o, r), 0);
+    free(seg);
+}
+
+/* A series of n samples and a result (the caller frees them with bufs_release). */
+static void bufs_alloc(size_t n, double **t, double **y, leakstat_result **r)
+{
+    *t = malloc(n * sizeof **t);
+    *y = malloc(n * sizeof **y);
+    *r = malloc(sizeof **r);
+    assert_non_null(*t);
+    assert_non_null(*y);
+    assert_non_null(*r);
+}
+
+static void bufs_release(double *t, double *y, leakstat_result *r)
+{
+    free(t);
+    free(y);
+    free(r);
+}
+
+/* The hard set's "one restart at 1-2 h, long warm-ups, 3 h run": the first life is pooled but
+ * ends in its warm-up's tail, the second never settles. The pooled fit alone reads about
+ * 250 MB/h; its last half holds too few points to show the growth goes on. */
+static void test_restart_in_short_run_is_short(void **state)
+{
+    (void)state;
+    size_t n = 3 * 3600;
+    double *t, *y;
+    leakstat_result *r;
+    bufs_alloc(n, &t, &y, &r);
+    rng = 12345;
+    shaped(t, y, n, 400, 900, 5700, 0);
+    for (int marks = 0; marks < 2; marks++) {
+        analyze_as(t, y, n, 5700, marks, r);
+        assert_int_equal(r->insufficient, 0);
+        assert_int_equal(r->leak, 0);
+        assert_int_equal(r->unsure, LEAKSTAT_UNSURE_SHORT);
+        assert_true(r->fit.lo > 10 * MBH); /* what used to be called a leak */
+        assert_int_equal(r->restarts_found, marks ? 0 : 1);
+    }
+    bufs_release(t, y, r);
+}
+
+/* A 6 h (5 h) cycle seen for 3 h from 1 h (45 min) before its trough: falls, then rises ever
+ * faster. The pooled slope (about 24 MB/h, lower end 15) was a leak; the first half grows
+ * under half as fast as the second: "speeding up". Over its crest (a 4 h cycle from half an
+ * hour after its trough): growth that slows down, "still warming up". */
+static void test_slow_cycle_is_inconclusive(void **state)
+{
+    (void)state;
+    size_t n = 3 * 3600;
+    double *t, *y;
+    leakstat_result *r;
+    bufs_alloc(n, &t, &y, &r);
+    const double period[] = {6, 5, 4}, trough[] = {3600, 2700, 1800};
+    const int want[] = {LEAKSTAT_UNSURE_SPEEDUP, LEAKSTAT_UNSURE_SPEEDUP, LEAKSTAT_UNSURE_WARMUP};
+    for (int k = 0; k < 3; k++) {
+        cycle_shape(t, y, n, period[k], trough[k], 50);
+        analyze_as(t, y, n, -1, 0, r);
+        assert_int_equal(r->insufficient, 0);
+        assert_int_equal(r->leak, 0);
+        assert_int_equal(r->unsure, want[k]);
+        assert_int_equal(r->warming, want[k] == LEAKSTAT_UNSURE_WARMUP);
+        if (want[k] == LEAKSTAT_UNSURE_SPEEDUP) {
+            assert_true(r->fit.lo > 10 * MBH);
+            assert_true(r->early.slope < 0.5 * r->late.slope);
+        }
+    }
+    bufs_release(t, y, r);
+}
+
+/* A steady leak is still one, with nothing unsure, with marks and imported: 20 MB/h for 6 h
+ * and 50 MB/h for 3 h over a warm-up and a sawtooth, 20 MB/h for 8 h with a restart at 4 h.
+ * No growth: nothing to be unsure about. */
+static void test_steady_leak_is_not_unsure(void **state)
+{
+    (void)state;
+    const double hours[] = {6, 3, 8, 6}, rate[] = {20, 50, 20, 0},
+                 restart[] = {-1, -1, 4 * 3600.0, -1};
+    for (int k = 0; k < 4; k++) {
+        size_t n = (size_t)(hours[k] * 3600);
+        double *t, *y;
+        leakstat_result *r;
+        bufs_alloc(n, &t, &y, &r);
+        rng = 12345;
+        shaped(t, y, n, 100, 120, restart[k], rate[k]);
+        for (int marks = 0; marks < 2; marks++) {
+            analyze_as(t, y, n, restart[k], marks, r);
+            assert_int_equal(r->leak, rate[k] > 0);
+            assert_int_equal(r->unsure, LEAKSTAT_UNSURE_NONE);
+            if (rate[k] > 0) {
+                assert_true(r->fit.slope > 0.7 * rate[k] * MBH);
+                assert_true(r->fit.slope < 1.3 * rate[k] * MBH);
+            } else {
+                assert_int_equal(r->below, 1);
+            }
+        }
+        bufs_release(t, y, r);
+    }
+}
+
+/* The words a person reads, one per reason; none for NONE or an unknown value. */
+static void test_unsure_text(void **state)
+{
+    (void)state;
+    assert_string_equal(leakstat_unsure_text(LEAKSTAT_UNSURE_NONE), "");
+    assert_string_equal(leakstat_unsure_text(-1), "");
+    assert_string_equal(leakstat_unsure_text(99), "");
+    assert_string_equal(leakstat_unsure_text(LEAKSTAT_UNSURE_WARMUP),
+                        "still warming up (growth slowing down)");
+    assert_string_equal(leakstat_unsure_text(LEAKSTAT_UNSURE_SPEEDUP),
+                        "inconclusive, growth speeding up: the rise of a cycle longer than the "
+                        "run cannot be told from a leak");
+    assert_string_equal(leakstat_unsure_text(LEAKSTAT_UNSURE_SHORT),
+                        "inconclusive, the last half of the run's lives is too short to show "
+                        "the growth goes on (a warm-up may still be going on)");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -621,6 +770,10 @@ int main(void)
         cmocka_unit_test(test_imported_restart_with_long_warmup_is_not_a_leak),
         cmocka_unit_test(test_long_saturating_warmup_is_not_a_leak),
         cmocka_unit_test(test_imported_leak_with_restart_is_a_leak),
+        cmocka_unit_test(test_restart_in_short_run_is_short),
+        cmocka_unit_test(test_slow_cycle_is_inconclusive),
+        cmocka_unit_test(test_steady_leak_is_not_unsure),
+        cmocka_unit_test(test_unsure_text),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
