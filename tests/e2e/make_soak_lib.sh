@@ -16,6 +16,12 @@ export BYBIT_API_KEY=mksoak-e2e-key-4711 BYBIT_API_SECRET=mksoakE2EsecretNOTreal
 CHAOS_FAST="faults.ws_drop.every=25s faults.ws_reset.every=50s faults.ws_stall.every=40s
 faults.ws_stall.duration=4s faults.maintenance.start=60s faults.maintenance.duration=5s
 faults.book_reset.every=20s"
+# a report of the audit (npm audit v2, nothing found), for SOAK_AUDIT: the security gate has data
+CLEAN_AUDIT=$T/npm-audit.json
+cat >"$CLEAN_AUDIT" <<'JSON'
+{"auditReportVersion": 2, "vulnerabilities": {}, "metadata": {"vulnerabilities":
+ {"info": 0, "low": 0, "moderate": 0, "high": 0, "critical": 0, "total": 0}}}
+JSON
 
 # make_soak DIR DURATION [LIMIT_S]: scripts/soak-mmbot into DIR/soak; sets RC, output in
 # DIR.out (stdout and stderr)
@@ -62,3 +68,40 @@ no_secret() {
 }
 
 show() { tail -40 "$1.out" >&2; }
+
+# make_soak_bg DIR DURATION [LIMIT_S]: make_soak in the background; sets PID (of the time limit,
+# which passes SIGINT on to the script)
+make_soak_bg() {
+  local dir=$1 dur=$2 limit=${3:-300}
+  ARTIFACTS="$dir/soak" env --default-signal=INT timeout -k 10 "$limit" "$SRC/scripts/soak-mmbot" "$dur" \
+    >"$dir.out" 2>&1 &
+  PID=$!
+}
+
+# wait_orders MIN LIMIT_S: waits, at most LIMIT_S seconds, until the bot of the make soak started
+# by make_soak_bg has at least MIN orders resting on the simulator (`mmbot orders --count` with
+# the script's config, as the post-check asks); ORDERS is the last count. Returns 1 when the time
+# is up or the make soak ended first. A loaded machine may take a minute before the first quote.
+wait_orders() {
+  local min=$1 end=$(($(date +%s) + $2)) conf n
+  ORDERS=0
+  while [ "$(date +%s)" -lt "$end" ]; do
+    kill -0 "$PID" 2>/dev/null || return 1
+    conf=$(ls "$T"/soak-mmbot.*/mmbot.yaml 2>/dev/null | head -1 || true)
+    if [ -n "$conf" ]; then
+      n=$(timeout 20 "$T/bin/mmbot" orders --count -c "$conf" 2>/dev/null || true)
+      [[ $n =~ ^[0-9]+$ ]] && ORDERS=$n
+      [ "$ORDERS" -lt "$min" ] || return 0
+    fi
+    sleep 1
+  done
+  return 1
+}
+
+# wait_ended: waits for the make soak of make_soak_bg (bounded by its time limit); sets RC
+wait_ended() {
+  set +e
+  wait "$PID"
+  RC=$?
+  set -e
+}
