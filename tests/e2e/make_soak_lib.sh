@@ -69,13 +69,21 @@ no_secret() {
 
 show() { tail -40 "$1.out" >&2; }
 
-# make_soak_bg DIR DURATION [LIMIT_S]: make_soak in the background; sets PID (of the time limit,
-# which passes SIGINT on to the script)
+# make_soak_bg DIR DURATION [LIMIT_S]: make_soak in the background; sets PID (of its time limit)
 make_soak_bg() {
   local dir=$1 dur=$2 limit=${3:-300}
   ARTIFACTS="$dir/soak" env --default-signal=INT timeout -k 10 "$limit" "$SRC/scripts/soak-mmbot" "$dur" \
     >"$dir.out" 2>&1 &
   PID=$!
+}
+
+# interrupt: SIGINT to the script of make_soak_bg, as Ctrl-C gives it; not to its time limit,
+# which would pass it on and, for its -k, SIGKILL the script 10 s later, in the middle of its end
+interrupt() {
+  local p
+  p=$(pgrep -P "$PID" | head -1 || true)
+  [ -n "$p" ] || fail "make soak is not running"
+  kill -INT "$p"
 }
 
 # wait_orders MIN LIMIT_S: waits, at most LIMIT_S seconds, until the bot of the make soak started

@@ -26,7 +26,7 @@ pass "a second make soak into the same folder is refused before it starts anythi
 
 # the interrupt comes when the bot quotes (a loaded machine may take a minute to get there)
 wait_orders 1 120 || { show "$T/b"; fail "the bot had no order resting within 120 s (last count $ORDERS)"; }
-kill -INT "$PID"
+interrupt
 wait_ended
 [ "$RC" != 0 ] || fail "an interrupted make soak exited 0"
 [ -f "$T/b/soak/verdict.json" ] || { show "$T/b"; fail "no verdict after an interrupt"; }
