@@ -1,12 +1,13 @@
 # The README's two commands. Each does its own set-up on a fresh Debian 12 machine.
 #   make test   build with ASan+UBSan and the fuzz targets, run the whole suite (ctest)
-#   make soak   the main job: a soak run with the defaults of examples/soak.yaml
+#   make soak   the main job: mmbot soaked against a chaotic bybit-sim (scripts/soak-mmbot),
+#               DURATION=10m by default, DURATION=24h for the runbook's soak
 # Other targets: build (release), bench, format, clean.
 
 JOBS      ?= $(shell nproc 2>/dev/null || echo 2)
 TEST_DIR  ?= build/test
 REL_DIR   ?= build/release
-DURATION  ?= 24h
+DURATION  ?= 10m
 SOAK_ARGS ?=
 
 .PHONY: all deps build test soak bench format clean
@@ -31,7 +32,7 @@ test: deps $(TEST_DIR)/CMakeCache.txt
 	cd $(TEST_DIR) && ctest --output-on-failure -j $(JOBS) --timeout 600
 
 soak: build
-	$(REL_DIR)/soak run -c examples/soak.yaml --duration $(DURATION) $(SOAK_ARGS) -- $(REL_DIR)/demo-service
+	SOAK_ARGS="$(SOAK_ARGS)" SOAK_BIN_DIR=$(REL_DIR) scripts/soak-mmbot $(DURATION)
 
 bench: build
 	bench/run-all

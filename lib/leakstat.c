@@ -431,6 +431,7 @@ void leakstat_opts_default(leakstat_opts *o)
     o->conf = 0.95;
     o->window_s = LEAKSTAT_WINDOW_S;
     o->min_span_s = LEAKSTAT_MIN_SPAN_S;
+    o->restarts = 0; /* left unset, a caller's stack garbage turned falls into restarts */
 }
 
 /* Restarts without marks. A GC sawtooth falls back to the floor it keeps to; a restart falls

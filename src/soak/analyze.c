@@ -1004,6 +1004,13 @@ int analyze_run(const analyze_args *a)
     for (size_t i = 0; i < r.ngs && r.rr; i++)
         if (postcheck_provides(r.rr, r.gs[i].g.name, r.gs[i].reason, sizeof r.gs[i].reason))
             r.gs[i].optional = 0;
+    /* an audit that failed: the security gates have no data, and say why (auditcmd_run) */
+    for (size_t i = 0; i < r.ngs && r.rr; i++) {
+        char why[200];
+        if (!strncmp(r.gs[i].g.name, "security_", 9) && !r.gs[i].reason[0] &&
+            runrec_value(r.rr, "audit_error", why, sizeof why) == 1)
+            snprintf(r.gs[i].reason, sizeof r.gs[i].reason, "audit failed: %s", why);
+    }
     leak lk;
     if ((rc = analyze_leak(&r, o, threshold, &lk, err, sizeof err)) != 0) {
         if (!a->silent)

@@ -747,6 +747,22 @@ static void test_unsure_text(void **state)
     assert_string_equal(leakstat_unsure_text(LEAKSTAT_UNSURE_SHORT),
                         "inconclusive, the last half of the run's lives is too short to show "
                         "the growth goes on (a warm-up may still be going on)");
+
+/* Every field has its default, whatever the memory held before (cntrend's fd verdict once got
+ * restarts = 8 from the stack and cut a flat fd series into "lives"). */
+static void test_opts_default_sets_every_field(void **state)
+{
+    (void)state;
+    leakstat_opts o;
+    memset(&o, 0xA5, sizeof o);
+    leakstat_opts_default(&o);
+    assert_int_equal(o.restarts, 0);
+    assert_true(o.warmup_s < 0);
+    assert_true(o.bucket_s == 0);
+    assert_true(o.conf == 0.95);
+    assert_true(o.window_s == LEAKSTAT_WINDOW_S);
+    assert_true(o.min_span_s == LEAKSTAT_MIN_SPAN_S);
+    assert_true(o.threshold_bps == 10 * MBH);
 }
 
 int main(void)
@@ -774,6 +790,7 @@ int main(void)
         cmocka_unit_test(test_slow_cycle_is_inconclusive),
         cmocka_unit_test(test_steady_leak_is_not_unsure),
         cmocka_unit_test(test_unsure_text),
+        cmocka_unit_test(test_opts_default_sets_every_field),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
