@@ -747,6 +747,7 @@ static void test_unsure_text(void **state)
     assert_string_equal(leakstat_unsure_text(LEAKSTAT_UNSURE_SHORT),
                         "inconclusive, the last half of the run's lives is too short to show "
                         "the growth goes on (a warm-up may still be going on)");
+}
 
 /* Every field has its default, whatever the memory held before (cntrend's fd verdict once got
  * restarts = 8 from the stack and cut a flat fd series into "lives"). */
