@@ -709,15 +709,55 @@ static int check_order_args(const char *symbol, double price, double qty)
     return 0;
 }
 
+/* The orderLinkId of sequence number seq: its length, or -1 when it does not fit 36 chars. */
+static int format_link(const orders *o, uint64_t seq, char *id, size_t cap)
+{
+    int n = snprintf(id, cap, "%s%s-%llu", o->cfg.prefix, o->cfg.run_id, (unsigned long long)seq);
+    return n < 0 || n > ORDERS_LINK_ID_MAX || (size_t)n >= cap ? -1 : n;
+}
+
+uint64_t orders_next_seq(const orders *o)
+{
+    return o->seq + 1;
+}
+
+int orders_link_id_of(const orders *o, uint64_t seq, char *out, size_t cap)
+{
+    char id[ORDERS_LINK_ID_MAX + 8];
+    int n = seq ? format_link(o, seq, id, sizeof id) : -1;
+    if (n < 0)
+        return ERR_RANGE;
+    if (cap <= (size_t)n)
+        return ERR_INVAL;
+    memcpy(out, id, (size_t)n + 1);
+    return 0;
+}
+
+int orders_link_seq(const orders *o, const char *link_id, uint64_t *seq)
+{
+    if (!orders_is_this_run(o, link_id))
+        return ERR_INVAL;
+    const char *p = link_id + strlen(o->cfg.prefix) + strlen(o->cfg.run_id) + 1;
+    uint64_t v = 0;
+    if (!*p || *p == '0')
+        return ERR_INVAL;
+    for (; *p; p++) {
+        if (*p < '0' || *p > '9' || v > (UINT64_MAX - 9) / 10)
+            return ERR_INVAL;
+        v = v * 10 + (uint64_t)(*p - '0');
+    }
+    *seq = v;
+    return 0;
+}
+
 int orders_add(orders *o, const char *symbol, orders_side side, double price, double qty,
                int64_t now_ms, char *link, size_t link_cap)
 {
     if (check_order_args(symbol, price, qty))
         return ERR_INVAL;
     char id[ORDERS_LINK_ID_MAX + 8];
-    int n = snprintf(id, sizeof id, "%s%s-%llu", o->cfg.prefix, o->cfg.run_id,
-                     (unsigned long long)(o->seq + 1));
-    if (n < 0 || n > ORDERS_LINK_ID_MAX)
+    int n = format_link(o, o->seq + 1, id, sizeof id);
+    if (n < 0)
         return ERR_RANGE; /* the sequence outgrew the room the prefix and run id leave */
     if (link && link_cap <= (size_t)n)
         return ERR_INVAL;
