@@ -35,6 +35,7 @@
 #define PAUSE_MS       5000 /* quotes pulled this long after a 10016, a 5xx or a maintenance */
 #define T2O_BUCKETS    12
 #define DETAILS_MAX    128 /* creates with a pooled link id whose row details wait for the tick */
+#define STATUS_MAX     256 /* orders whose status change waits for the tick's one commit */
 
 static const double t2o_bounds_ms[T2O_BUCKETS] = {0.01, 0.02, 0.05, 0.1, 0.2, 0.5,
                                                   1,    2,    5,    10,  50,  INFINITY};
@@ -131,6 +132,10 @@ struct bot {
     } resv[IDPOOL_RECOVER_MAX];
     size_t nresv;
     uint64_t resv_outcomes[IDPOOL_FAILED + 1];
+    /* orders whose status changed since the last tick: written in one commit from the tick
+     * (status_flush), not one commit per change on the loop */
+    char status_q[STATUS_MAX][ORDERS_LINK_ID_MAX + 1];
+    size_t nstatus;
 };
 
 static int64_t wall_ms(void)
@@ -214,19 +219,45 @@ static void key_refused(bot *b, const char *what, long ret_code)
     uv_stop(&b->loop);
 }
 
-static void store_status(bot *b, const char *link_id)
+/* Writes the status of every order queued by store_status, as the engine has it now, in one
+ * commit (from the tick, at exit, or when the queue is full). A crash loses at most a tick of
+ * status changes: start-up goes by the exchange's word, never by these. */
+static void status_flush(bot *b)
 {
-    int terminal;
-    const char *st = engine_order_status(b->eng, link_id, &terminal);
-    if (!strcmp(st, "untracked"))
-        return;
-    const orders_order *r = orders_get(engine_orders(b->eng), link_id);
+    static mmstate_update u[STATUS_MAX];
+    size_t n = 0;
+    for (size_t i = 0; i < b->nstatus; i++) {
+        const char *id = b->status_q[i];
+        int terminal;
+        const char *st = engine_order_status(b->eng, id, &terminal);
+        if (!strcmp(st, "untracked"))
+            continue;
+        const orders_order *r = orders_get(engine_orders(b->eng), id);
+        u[n++] = (mmstate_update){
+            .link_id = id, .status = st, .terminal = terminal, .order_id = r ? r->order_id : NULL};
+    }
+    b->nstatus = 0;
     char err[256];
-    if (mmstate_order_update(b->db, link_id, st, terminal, r ? r->order_id : NULL, wall_ms(), err,
-                             sizeof err) != 0) {
+    size_t missing = 0;
+    if (mmstate_order_update_many(b->db, u, n, wall_ms(), &missing, err, sizeof err) != 0) {
         b->db_errors++;
         mmlog(MMOPTS_LOG_WARN, "state: %s", err);
+    } else if (missing) {
+        b->db_errors += missing;
+        mmlog(MMOPTS_LOG_WARN, "state: %zu orders whose status changed are not in state database",
+              missing);
     }
+}
+
+/* Queues the status of an order for the tick's commit (once per order per tick). */
+static void store_status(bot *b, const char *link_id)
+{
+    for (size_t i = 0; i < b->nstatus; i++)
+        if (!strcmp(b->status_q[i], link_id))
+            return;
+    if (b->nstatus == STATUS_MAX)
+        status_flush(b);
+    snprintf(b->status_q[b->nstatus++], sizeof b->status_q[0], "%s", link_id);
 }
 
 /* ---- link ids reserved by an ended run (idpool.h) ---- */
@@ -868,6 +899,7 @@ static void on_tick(uv_timer_t *t)
     run_tick(b);
     if (b->db) {
         details_flush(b, now);
+        status_flush(b);
         pool_refill(b, now);
     }
 }
@@ -1665,6 +1697,7 @@ out:
     uv_loop_close(&b->loop);
     if (b->db && b->eng) {
         details_flush(b, wall_ms());
+        status_flush(b);
         pool_retire_unused(b);
     }
     engine_free(b->eng);

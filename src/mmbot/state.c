@@ -579,6 +579,49 @@ int mmstate_order_update(mmstate *s, const char *link_id, const char *status, in
     return 0;
 }
 
+int mmstate_order_update_many(mmstate *s, const mmstate_update *u, size_t n_updates, int64_t now_ms,
+                              size_t *missing, char *err, size_t n)
+{
+    if (missing)
+        *missing = 0;
+    if (n_updates == 0)
+        return 0;
+    if (!u)
+        return ERR_INVAL;
+    uint64_t t0 = mono_us();
+    int rc = step_done(s->st[Q_BEGIN]);
+    if (rc != SQLITE_OK)
+        return fail(s, rc, "cannot update orders in state database", err, n);
+    sqlite3_stmt *q = s->st[Q_ORDER_UPDATE];
+    size_t gone = 0;
+    for (size_t i = 0; i < n_updates && rc == SQLITE_OK; i++) {
+        if (!u[i].link_id || !u[i].status) {
+            gone++;
+            continue;
+        }
+        bind_text(q, 1, u[i].link_id);
+        bind_text(q, 2, u[i].status);
+        sqlite3_bind_int(q, 3, u[i].terminal ? 1 : 0);
+        sqlite3_bind_int64(q, 4, now_ms);
+        bind_text(q, 5, u[i].order_id);
+        rc = step_done(q);
+        if (rc == SQLITE_OK && sqlite3_changes(s->db) == 0)
+            gone++;
+    }
+    if (rc == SQLITE_OK)
+        rc = step_done(s->st[Q_COMMIT]);
+    if (rc != SQLITE_OK) {
+        int code = fail(s, rc, "cannot update orders in state database", err, n);
+        if (!sqlite3_get_autocommit(s->db))
+            step_done(s->st[Q_ROLLBACK]);
+        return code;
+    }
+    timed(s, t0);
+    if (missing)
+        *missing = gone;
+    return 0;
+}
+
 static void copy_col(sqlite3_stmt *q, int col, char *dst, size_t n)
 {
     const unsigned char *t = sqlite3_column_text(q, col);

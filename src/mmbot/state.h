@@ -145,6 +145,18 @@ int mmstate_order_details_many(mmstate *s, const mmstate_order *o, size_t n_orde
 int mmstate_order_update(mmstate *s, const char *link_id, const char *status, int terminal,
                          const char *order_id, int64_t now_ms, char *err, size_t n);
 
+/* One status change for mmstate_order_update_many. */
+typedef struct mmstate_update {
+    const char *link_id, *status, *order_id; /* order_id NULL or "": unchanged */
+    int terminal;
+} mmstate_update;
+
+/* The same as mmstate_order_update for n orders in one transaction (one commit: the status
+ * changes of a tick together). Rows that are not stored are skipped and counted in *missing
+ * (may be NULL). 0, or the code of the first failure (then nothing changed); ERR_INVAL. */
+int mmstate_order_update_many(mmstate *s, const mmstate_update *u, size_t n_updates, int64_t now_ms,
+                              size_t *missing, char *err, size_t n);
+
 /* Reads one order. 0, ERR_NOENT. */
 int mmstate_order_get(mmstate *s, const char *link_id, mmstate_order *o);
 

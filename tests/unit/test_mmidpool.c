@@ -2,7 +2,8 @@
  * falling back to a write (counted), an id never used twice over a long run with refills and
  * fallbacks, the ids the pool reserves being the ones the order table assigns, and the
  * recovery of reserved ids after a kill -9: loaded at the next start, looked up (found, not
- * found, lookup failed) and retired in the state database. */
+ * found, lookup failed) and retired in the state database; the tick's status changes in one
+ * commit. */
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -380,6 +381,36 @@ static void test_recovery_after_kill(void **state)
     orders_free(o);
 }
 
+/* The tick's status changes in one commit: each row gets its own status, a row not stored is
+ * counted, not fatal. */
+static void test_status_batch(void **state)
+{
+    (void)state;
+    mmstate *s = open_db();
+    mmstate_order rows[2] = {details("mm1-1", "Buy", 100), details("mm1-2", "Sell", 101)};
+    assert_int_equal(mmstate_order_new_many(s, rows, 2, T0, NULL, 0), 0);
+    mmstate_update u[3] = {
+        {.link_id = "mm1-1", .status = "new", .order_id = "ex-1"},
+        {.link_id = "mm1-9", .status = "new"},
+        {.link_id = "mm1-2", .status = "cancelled", .terminal = 1},
+    };
+    size_t missing = 9;
+    assert_int_equal(mmstate_order_update_many(s, u, 3, T0 + 5, &missing, NULL, 0), 0);
+    assert_int_equal(missing, 1);
+    mmstate_order row;
+    assert_int_equal(mmstate_order_get(s, "mm1-1", &row), 0);
+    assert_string_equal(row.status, "new");
+    assert_string_equal(row.order_id, "ex-1");
+    assert_int_equal(row.terminal, 0);
+    assert_int_equal(row.updated_ms, T0 + 5);
+    assert_int_equal(mmstate_order_get(s, "mm1-2", &row), 0);
+    assert_string_equal(row.status, "cancelled");
+    assert_int_equal(row.terminal, 1);
+    assert_int_equal(mmstate_order_update_many(s, u, 0, T0, &missing, NULL, 0), 0);
+    assert_int_equal(missing, 0);
+    mmstate_close(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -388,6 +419,7 @@ int main(void)
         cmocka_unit_test(test_never_used_twice),
         cmocka_unit_test(test_ids_are_the_tables),
         cmocka_unit_test_setup_teardown(test_recovery_after_kill, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_status_batch, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
