@@ -520,6 +520,20 @@ int mmstate_order_new_many(mmstate *s, const mmstate_order *o, size_t n_orders, 
     return 0;
 }
 
+/* Ends the transaction of a batch of writes (begun: one was begun): a commit when rc is
+ * SQLITE_OK, else a rollback; 0, or the code and message of the failure. */
+static int batch_end(mmstate *s, int rc, int begun, const char *what, char *err, size_t n)
+{
+    if (rc == SQLITE_OK && begun)
+        rc = step_done(s->st[Q_COMMIT]);
+    if (rc == SQLITE_OK)
+        return 0;
+    int code = fail(s, rc, what, err, n);
+    if (!sqlite3_get_autocommit(s->db))
+        step_done(s->st[Q_ROLLBACK]);
+    return code;
+}
+
 int mmstate_order_details_many(mmstate *s, const mmstate_order *o, size_t n_orders,
                                const char *if_status, int64_t now_ms, char *err, size_t n)
 {
@@ -543,16 +557,10 @@ int mmstate_order_details_many(mmstate *s, const mmstate_order *o, size_t n_orde
         bind_text(q, 8, o[i].status);
         rc = step_done(q);
     }
-    if (rc == SQLITE_OK && n_orders > 1)
-        rc = step_done(s->st[Q_COMMIT]);
-    if (rc != SQLITE_OK) {
-        int code = fail(s, rc, "cannot update orders in state database", err, n);
-        if (!sqlite3_get_autocommit(s->db))
-            step_done(s->st[Q_ROLLBACK]);
-        return code;
-    }
-    timed(s, t0);
-    return 0;
+    int code = batch_end(s, rc, n_orders > 1, "cannot update orders in state database", err, n);
+    if (code == 0)
+        timed(s, t0);
+    return code;
 }
 
 int mmstate_order_update(mmstate *s, const char *link_id, const char *status, int terminal,
@@ -608,14 +616,9 @@ int mmstate_order_update_many(mmstate *s, const mmstate_update *u, size_t n_upda
         if (rc == SQLITE_OK && sqlite3_changes(s->db) == 0)
             gone++;
     }
-    if (rc == SQLITE_OK)
-        rc = step_done(s->st[Q_COMMIT]);
-    if (rc != SQLITE_OK) {
-        int code = fail(s, rc, "cannot update orders in state database", err, n);
-        if (!sqlite3_get_autocommit(s->db))
-            step_done(s->st[Q_ROLLBACK]);
+    int code = batch_end(s, rc, 1, "cannot update orders in state database", err, n);
+    if (code != 0)
         return code;
-    }
     timed(s, t0);
     if (missing)
         *missing = gone;
