@@ -897,9 +897,16 @@ static void on_tick(uv_timer_t *t)
                 b->instr_inflight[i] = 1;
         }
     run_tick(b);
-    if (b->db) {
+    if (b->db) { /* the tick's details and status changes in one commit, then the refill */
+        char err[256];
+        int grouped =
+            (b->ndetails || b->nstatus) && mmstate_group_begin(b->db, err, sizeof err) == 0;
         details_flush(b, now);
         status_flush(b);
+        if (grouped && mmstate_group_end(b->db, err, sizeof err) != 0) {
+            b->db_errors++;
+            mmlog(MMOPTS_LOG_WARN, "state: %s", err);
+        }
         pool_refill(b, now);
     }
 }

@@ -108,6 +108,7 @@ struct mmstate {
     char path[512];
     uint64_t run_id, seq;
     mmstate_stats stats;
+    int in_group; /* between mmstate_group_begin and mmstate_group_end */
 };
 
 void mmstate_config_default(mmstate_config *c)
@@ -529,8 +530,31 @@ static int batch_end(mmstate *s, int rc, int begun, const char *what, char *err,
     if (rc == SQLITE_OK)
         return 0;
     int code = fail(s, rc, what, err, n);
-    if (!sqlite3_get_autocommit(s->db))
+    if (begun && !sqlite3_get_autocommit(s->db))
         step_done(s->st[Q_ROLLBACK]);
+    return code;
+}
+
+int mmstate_group_begin(mmstate *s, char *err, size_t n)
+{
+    if (s->in_group)
+        return ERR_BADSTATE;
+    int rc = step_done(s->st[Q_BEGIN]);
+    if (rc != SQLITE_OK)
+        return fail(s, rc, "cannot write to state database", err, n);
+    s->in_group = 1;
+    return 0;
+}
+
+int mmstate_group_end(mmstate *s, char *err, size_t n)
+{
+    if (!s->in_group)
+        return ERR_BADSTATE;
+    s->in_group = 0;
+    uint64_t t0 = mono_us();
+    int code = batch_end(s, SQLITE_OK, 1, "cannot write to state database", err, n);
+    if (code == 0)
+        timed(s, t0);
     return code;
 }
 
@@ -542,7 +566,8 @@ int mmstate_order_details_many(mmstate *s, const mmstate_order *o, size_t n_orde
     if (!o || !if_status)
         return ERR_INVAL;
     uint64_t t0 = mono_us();
-    int rc = n_orders > 1 ? step_done(s->st[Q_BEGIN]) : SQLITE_OK;
+    int own = n_orders > 1 && !s->in_group; /* in a group, its transaction is ours */
+    int rc = own ? step_done(s->st[Q_BEGIN]) : SQLITE_OK;
     if (rc != SQLITE_OK)
         return fail(s, rc, "cannot update orders in state database", err, n);
     sqlite3_stmt *q = s->st[Q_ORDER_DETAILS];
@@ -557,7 +582,7 @@ int mmstate_order_details_many(mmstate *s, const mmstate_order *o, size_t n_orde
         bind_text(q, 8, o[i].status);
         rc = step_done(q);
     }
-    int code = batch_end(s, rc, n_orders > 1, "cannot update orders in state database", err, n);
+    int code = batch_end(s, rc, own, "cannot update orders in state database", err, n);
     if (code == 0)
         timed(s, t0);
     return code;
@@ -597,7 +622,8 @@ int mmstate_order_update_many(mmstate *s, const mmstate_update *u, size_t n_upda
     if (!u)
         return ERR_INVAL;
     uint64_t t0 = mono_us();
-    int rc = step_done(s->st[Q_BEGIN]);
+    int own = !s->in_group;
+    int rc = own ? step_done(s->st[Q_BEGIN]) : SQLITE_OK;
     if (rc != SQLITE_OK)
         return fail(s, rc, "cannot update orders in state database", err, n);
     sqlite3_stmt *q = s->st[Q_ORDER_UPDATE];
@@ -616,7 +642,7 @@ int mmstate_order_update_many(mmstate *s, const mmstate_update *u, size_t n_upda
         if (rc == SQLITE_OK && sqlite3_changes(s->db) == 0)
             gone++;
     }
-    int code = batch_end(s, rc, 1, "cannot update orders in state database", err, n);
+    int code = batch_end(s, rc, own, "cannot update orders in state database", err, n);
     if (code != 0)
         return code;
     timed(s, t0);

@@ -408,6 +408,29 @@ static void test_status_batch(void **state)
     assert_int_equal(row.terminal, 1);
     assert_int_equal(mmstate_order_update_many(s, u, 0, T0, &missing, NULL, 0), 0);
     assert_int_equal(missing, 0);
+    /* a tick's details and status changes in one group: one commit */
+    mmstate_stats before, after;
+    mmstate_get_stats(s, &before);
+    assert_int_equal(mmstate_group_end(s, NULL, 0), ERR_BADSTATE);
+    assert_int_equal(mmstate_group_begin(s, NULL, 0), 0);
+    assert_int_equal(mmstate_group_begin(s, NULL, 0), ERR_BADSTATE);
+    mmstate_order d = details("mm1-1", "Buy", 99);
+    assert_int_equal(mmstate_order_details_many(s, &d, 1, "new", T0 + 6, NULL, 0), 0);
+    mmstate_update v = {.link_id = "mm1-2", .status = "filled", .terminal = 1};
+    assert_int_equal(mmstate_order_update_many(s, &v, 1, T0 + 6, &missing, NULL, 0), 0);
+    assert_int_equal(mmstate_group_end(s, NULL, 0), 0);
+    mmstate_get_stats(s, &after);
+    assert_int_equal(after.writes, before.writes + 3); /* two statements and the one commit */
+    assert_int_equal(mmstate_order_get(s, "mm1-1", &row), 0);
+    assert_string_equal(row.status, "pending-new"); /* was "new": the details set it */
+    assert_true(row.price == 99);
+    assert_int_equal(mmstate_order_get(s, "mm1-2", &row), 0);
+    assert_string_equal(row.status, "filled");
+    mmstate_close(s);
+    /* what a group wrote is durable after its end */
+    s = open_db();
+    assert_int_equal(mmstate_order_get(s, "mm1-2", &row), 0);
+    assert_string_equal(row.status, "filled");
     mmstate_close(s);
 }
 
