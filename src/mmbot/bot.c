@@ -17,6 +17,7 @@
 #include "engine.h"
 #include "errcode.h"
 #include "httpd.h"
+#include "idpool.h"
 #include "mmfault.h"
 #include "mmlog.h"
 #include "openord.h"
@@ -33,6 +34,8 @@
 #define SKEW_WARN_FRAC 0.5  /* a clock offset over this share of recv_window is reported */
 #define PAUSE_MS       5000 /* quotes pulled this long after a 10016, a 5xx or a maintenance */
 #define T2O_BUCKETS    12
+#define DETAILS_MAX    128 /* creates with a pooled link id whose row details wait for the tick */
+#define STATUS_MAX     256 /* orders whose status change waits for the tick's one commit */
 
 static const double t2o_bounds_ms[T2O_BUCKETS] = {0.01, 0.02, 0.05, 0.1, 0.2, 0.5,
                                                   1,    2,    5,    10,  50,  INFINITY};
@@ -57,13 +60,14 @@ typedef enum req_kind {
     RQ_CMD,   /* an engine command */
     RQ_CXALL, /* shutdown cancel-all of a symbol */
     RQ_DCP,
+    RQ_RESV, /* start-up: a link id reserved by an ended run, looked up by orderLinkId */
 } req_kind;
 
 typedef struct req {
     bot *b;
     req_kind kind;
     size_t sym;
-    unsigned gen; /* RQ_OPEN: the listing it is a page of (pg_gen) */
+    unsigned gen; /* RQ_OPEN: the listing it is a page of (pg_gen); RQ_RESV: index in resv */
     engine_cmd cmd;
 } req;
 
@@ -116,6 +120,22 @@ struct bot {
     int64_t last_hb_ms;
     uint64_t db_errors;
     int handles; /* the signals and timers below are initialised */
+    /* link ids journalled ahead (idpool.h): the pool, the rows whose details follow at the
+     * next tick, and the reserved ids of ended runs being looked up at start-up */
+    idpool pool;
+    mmstate_order details[DETAILS_MAX];
+    size_t ndetails;
+    uint64_t path_writes; /* state db writes on the path of a create (pool drained or none) */
+    struct {
+        char link_id[ORDERS_LINK_ID_MAX + 1];
+        idpool_rec rec;
+    } resv[IDPOOL_RECOVER_MAX];
+    size_t nresv;
+    uint64_t resv_outcomes[IDPOOL_FAILED + 1];
+    /* orders whose status changed since the last tick: written in one commit from the tick
+     * (status_flush), not one commit per change on the loop */
+    char status_q[STATUS_MAX][ORDERS_LINK_ID_MAX + 1];
+    size_t nstatus;
 };
 
 static int64_t wall_ms(void)
@@ -199,19 +219,138 @@ static void key_refused(bot *b, const char *what, long ret_code)
     uv_stop(&b->loop);
 }
 
+/* Writes the status of every order queued by store_status, as the engine has it now, in one
+ * commit (from the tick, at exit, or when the queue is full). A crash loses at most a tick of
+ * status changes: start-up goes by the exchange's word, never by these. */
+static void status_flush(bot *b)
+{
+    static mmstate_update u[STATUS_MAX];
+    size_t n = 0;
+    for (size_t i = 0; i < b->nstatus; i++) {
+        const char *id = b->status_q[i];
+        int terminal;
+        const char *st = engine_order_status(b->eng, id, &terminal);
+        if (!strcmp(st, "untracked"))
+            continue;
+        const orders_order *r = orders_get(engine_orders(b->eng), id);
+        u[n++] = (mmstate_update){
+            .link_id = id, .status = st, .terminal = terminal, .order_id = r ? r->order_id : NULL};
+    }
+    b->nstatus = 0;
+    char err[256];
+    size_t missing = 0;
+    if (mmstate_order_update_many(b->db, u, n, wall_ms(), &missing, err, sizeof err) != 0) {
+        b->db_errors++;
+        mmlog(MMOPTS_LOG_WARN, "state: %s", err);
+    } else if (missing) {
+        b->db_errors += missing;
+        mmlog(MMOPTS_LOG_WARN, "state: %zu orders whose status changed are not in state database",
+              missing);
+    }
+}
+
+/* Queues the status of an order for the tick's commit (once per order per tick). */
 static void store_status(bot *b, const char *link_id)
 {
-    int terminal;
-    const char *st = engine_order_status(b->eng, link_id, &terminal);
-    if (!strcmp(st, "untracked"))
+    for (size_t i = 0; i < b->nstatus; i++)
+        if (!strcmp(b->status_q[i], link_id))
+            return;
+    if (b->nstatus == STATUS_MAX)
+        status_flush(b);
+    snprintf(b->status_q[b->nstatus++], sizeof b->status_q[0], "%s", link_id);
+}
+
+/* ---- link ids reserved by an ended run (idpool.h) ---- */
+
+static void on_reserved(void *ud, const mmstate_order *o)
+{
+    bot *b = ud;
+    if (b->nresv < IDPOOL_RECOVER_MAX)
+        snprintf(b->resv[b->nresv++].link_id, sizeof b->resv[0].link_id, "%s", o->link_id);
+}
+
+/* One lookup's answer for reserved id k (found: the exchange's order, or NULL); retires the id
+ * once the outcome is known. */
+static void resv_answer(bot *b, size_t k, const msg_order *found, int failed)
+{
+    idpool_outcome oc = idpool_rec_answer(&b->resv[k].rec, found != NULL, failed);
+    if (oc == IDPOOL_PENDING)
         return;
-    const orders_order *r = orders_get(engine_orders(b->eng), link_id);
+    b->resv_outcomes[oc]++;
+    const char *id = b->resv[k].link_id;
+    int64_t now = wall_ms();
     char err[256];
-    if (mmstate_order_update(b->db, link_id, st, terminal, r ? r->order_id : NULL, wall_ms(), err,
-                             sizeof err) != 0) {
+    int rc = 0;
+    if (oc == IDPOOL_FOUND) {
+        mmstate_order so;
+        memset(&so, 0, sizeof so);
+        snprintf(so.link_id, sizeof so.link_id, "%s", id);
+        snprintf(so.symbol, sizeof so.symbol, "%s", found->symbol);
+        snprintf(so.side, sizeof so.side, "%s", found->side == MSG_SELL ? "Sell" : "Buy");
+        so.price = book_fx_double(found->px);
+        so.qty = book_fx_double(found->qty);
+        rc = mmstate_order_details_many(b->db, &so, 1, "", now, err, sizeof err);
+        if (rc == 0)
+            rc = mmstate_order_update(b->db, id, IDPOOL_STATUS_FOUND, 1, found->order_id, now, err,
+                                      sizeof err);
+        mmlog(MMOPTS_LOG_INFO,
+              "recover: link id %s reserved by an ended run was sent: %s %s on the exchange%s", id,
+              found->symbol, msg_order_open(found) ? "open" : "closed",
+              msg_order_open(found) ? " (reconciliation cancels it)" : "");
+    } else if (oc == IDPOOL_UNSENT) {
+        rc = mmstate_order_update(b->db, id, IDPOOL_STATUS_UNSENT, 1, NULL, now, err, sizeof err);
+        mmlog(MMOPTS_LOG_DEBUG, "recover: link id %s reserved by an ended run was never sent", id);
+    } else {
+        mmlog(MMOPTS_LOG_WARN,
+              "recover: link id %s reserved by an ended run: lookup failed; kept for the next "
+              "start",
+              id);
+    }
+    if (rc != 0) {
         b->db_errors++;
         mmlog(MMOPTS_LOG_WARN, "state: %s", err);
     }
+}
+
+/* Looks every reserved id of an ended run up on the exchange by orderLinkId, once per symbol. */
+static void resv_start(bot *b)
+{
+    size_t nsym = engine_nsymbols(b->eng);
+    if (b->nresv)
+        mmlog(MMOPTS_LOG_INFO, "recover: looking up %zu link ids reserved by an ended run",
+              b->nresv);
+    for (size_t k = 0; k < b->nresv; k++)
+        idpool_rec_begin(&b->resv[k].rec, (unsigned)nsym);
+    for (size_t k = 0; k < b->nresv; k++) {
+        for (size_t i = 0; i < nsym; i++) {
+            char q[160];
+            snprintf(q, sizeof q, "category=linear&symbol=%s&orderLinkId=%s",
+                     engine_symbol(b->eng, i), b->resv[k].link_id);
+            req *r = req_new(b, RQ_RESV, i);
+            if (r)
+                r->gen = (unsigned)k;
+            if (submit(b, r, 0, "/v5/order/realtime", q, RESTC_SIGNED | RESTC_RETRY) != 0)
+                resv_answer(b, k, NULL, 1);
+        }
+    }
+}
+
+static void on_resv(bot *b, req *r, const restc_result *res)
+{
+    msg_envelope env;
+    if (r->gen >= b->nresv)
+        return;
+    const char *id = b->resv[r->gen].link_id;
+    if (res->cls != RESTC_OK || msg_rest_orders(res->body, res->body_len, &env, &b->rlist) != 0 ||
+        env.ret_code != 0) {
+        resv_answer(b, r->gen, NULL, 1);
+        return;
+    }
+    const msg_order *found = NULL;
+    for (size_t i = 0; i < b->rlist.n && !found; i++)
+        if (!strcmp(b->rlist.v[i].link_id, id))
+            found = &b->rlist.v[i];
+    resv_answer(b, r->gen, found, 0);
 }
 
 static void startup_step_done(bot *b)
@@ -219,6 +358,7 @@ static void startup_step_done(bot *b)
     if (b->ph != PH_STARTING || --b->startup_pending > 0)
         return;
     b->ph = PH_RECONCILE;
+    resv_start(b);
     b->recon_try = 0;
     mmlog(MMOPTS_LOG_INFO, "reconcile: listing open orders of %zu symbols",
           engine_nsymbols(b->eng));
@@ -428,6 +568,9 @@ static void on_rest(void *ud, const restc_result *res)
     case RQ_OPEN:
         on_open_orders(b, r, res);
         break;
+    case RQ_RESV:
+        on_resv(b, r, res);
+        break;
     case RQ_CMD: {
         msg_ids ids = {{0}, {0}};
         if (res->body_len)
@@ -503,21 +646,99 @@ static void create_row(const engine_cmd *c, mmstate_order *so)
     so->qty = book_fx_double(c->qty);
 }
 
+/* Writes the details of the creates whose link id came from the pool (one transaction, from
+ * the tick: off the path of any request). */
+static void details_flush(bot *b, int64_t now)
+{
+    if (!b->ndetails)
+        return;
+    char err[256];
+    if (mmstate_order_details_many(b->db, b->details, b->ndetails, IDPOOL_STATUS_RESERVED, now, err,
+                                   sizeof err) != 0) {
+        b->db_errors++;
+        mmlog(MMOPTS_LOG_WARN, "state: %s", err);
+    }
+    b->ndetails = 0;
+}
+
+/* Tops the pool of link ids up when it is low: the next sequence numbers of the order table,
+ * committed in one transaction (from the tick and at start, never on a create's path). */
+static void pool_refill(bot *b, int64_t now)
+{
+    if (b->dry_run)
+        return;
+    const orders *ord = engine_orders(b->eng);
+    uint64_t from;
+    unsigned want = idpool_want(&b->pool, orders_next_seq(ord), &from);
+    static mmstate_order rows[IDPOOL_CAP_MAX];
+    unsigned k = 0;
+    for (; k < want && k < IDPOOL_CAP_MAX; k++) {
+        memset(&rows[k], 0, sizeof rows[k]);
+        if (orders_link_id_of(ord, from + k, rows[k].link_id, sizeof rows[k].link_id) != 0)
+            break;
+        snprintf(rows[k].status, sizeof rows[k].status, "%s", IDPOOL_STATUS_RESERVED);
+    }
+    if (k == 0)
+        return;
+    char err[256];
+    if (mmstate_order_new_many(b->db, rows, k, now, err, sizeof err) != 0) {
+        b->db_errors++;
+        mmlog(MMOPTS_LOG_WARN, "state: %s: link ids not reserved", err);
+        return;
+    }
+    idpool_added(&b->pool, from, k);
+}
+
+/* At exit: the pooled ids no create took were never sent; retired now, so that the next start
+ * need not look them up. */
+static void pool_retire_unused(bot *b)
+{
+    uint64_t lo;
+    unsigned n = idpool_unused(&b->pool, &lo);
+    for (unsigned k = 0; k < n; k++) {
+        char id[ORDERS_LINK_ID_MAX + 1], err[256];
+        if (orders_link_id_of(engine_orders(b->eng), lo + k, id, sizeof id) == 0 &&
+            mmstate_order_update(b->db, id, IDPOOL_STATUS_UNSENT, 1, NULL, wall_ms(), err,
+                                 sizeof err) != 0)
+            mmlog(MMOPTS_LOG_WARN, "state: %s", err);
+    }
+}
+
+/* How a CREATE's row is made durable before it leaves (dispatch). */
+enum { ST_POOLED = 1, ST_WRITE = 0, ST_REFUSE = -1 };
+
+static int create_storage(bot *b, const engine_cmd *c)
+{
+    uint64_t seq;
+    if (orders_link_seq(engine_orders(b->eng), c->link_id, &seq) != 0)
+        return ST_WRITE;
+    int t = idpool_take(&b->pool, seq);
+    return t == 1 ? ST_POOLED : t == 0 ? ST_WRITE : ST_REFUSE;
+}
+
 static void dispatch(bot *b, const engine_cmd *cmds, size_t n)
 {
     int64_t now = wall_ms();
-    /* the rows of every CREATE of this batch in one commit, before any of them leaves (one
-     * write on the path of the first order, not one per order); when that fails, each is
-     * stored on its own below */
+    /* a CREATE whose link id came from the pool is durable already (its details follow at the
+     * next tick); the rows of the others are written in one commit before any of them leaves
+     * (one write on the path, not one per order); when that fails, each is stored on its own
+     * below */
     static mmstate_order rows[MAX_CMDS];
-    size_t nrows = 0, ncreates = 0;
-    for (size_t i = 0; i < n; i++)
-        if (cmds[i].kind == ENGINE_CREATE && ncreates++ < MAX_CMDS)
+    signed char how[MAX_CMDS];
+    size_t nrows = 0;
+    if (n > MAX_CMDS)
+        n = MAX_CMDS; /* every caller's array holds at most MAX_CMDS */
+    for (size_t i = 0; i < n; i++) {
+        how[i] = cmds[i].kind == ENGINE_CREATE ? (signed char)create_storage(b, &cmds[i])
+                                               : (signed char)ST_POOLED;
+        if (cmds[i].kind == ENGINE_CREATE && how[i] == ST_WRITE)
             create_row(&cmds[i], &rows[nrows++]);
+    }
     int batch_stored = 0;
-    if (nrows > 1 && nrows == ncreates) {
+    if (nrows > 1) {
         char err[256];
         batch_stored = mmstate_order_new_many(b->db, rows, nrows, now, err, sizeof err) == 0;
+        b->path_writes++;
     }
     for (size_t i = 0; i < n; i++) {
         const engine_cmd *c = &cmds[i];
@@ -537,14 +758,28 @@ static void dispatch(bot *b, const engine_cmd *cmds, size_t n)
             fx(c->qty, qty, sizeof qty);
             mmstate_order so;
             create_row(c, &so);
-            /* written before the request leaves: a crash after this line leaves a row that
-             * start-up reconciliation resolves */
-            if (!batch_stored && mmstate_order_new(b->db, &so, now, err, sizeof err) != 0) {
-                b->db_errors++;
-                mmlog(MMOPTS_LOG_ERROR, "state: %s: order not sent", err);
+            if (how[i] == ST_REFUSE) { /* never: the engine assigns each sequence number once */
+                mmlog(MMOPTS_LOG_ERROR, "order %s: link id already used: order not sent",
+                      c->link_id);
                 engine_send_failed(b->eng, c, now);
                 free(r);
                 continue;
+            }
+            /* written before the request leaves (ahead of time when pooled): a crash after this
+             * line leaves a row that start-up resolves */
+            if (how[i] == ST_POOLED) {
+                if (b->ndetails == DETAILS_MAX)
+                    details_flush(b, now);
+                b->details[b->ndetails++] = so;
+            } else if (!batch_stored) {
+                b->path_writes++;
+                if (mmstate_order_new(b->db, &so, now, err, sizeof err) != 0) {
+                    b->db_errors++;
+                    mmlog(MMOPTS_LOG_ERROR, "state: %s: order not sent", err);
+                    engine_send_failed(b->eng, c, now);
+                    free(r);
+                    continue;
+                }
             }
             snprintf(body, sizeof body,
                      "{\"category\":\"linear\",\"symbol\":\"%s\",\"side\":\"%s\","
@@ -662,6 +897,18 @@ static void on_tick(uv_timer_t *t)
                 b->instr_inflight[i] = 1;
         }
     run_tick(b);
+    if (b->db) { /* the tick's details and status changes in one commit, then the refill */
+        char err[256];
+        int grouped =
+            (b->ndetails || b->nstatus) && mmstate_group_begin(b->db, err, sizeof err) == 0;
+        details_flush(b, now);
+        status_flush(b);
+        if (grouped && mmstate_group_end(b->db, err, sizeof err) != 0) {
+            b->db_errors++;
+            mmlog(MMOPTS_LOG_WARN, "state: %s", err);
+        }
+        pool_refill(b, now);
+    }
 }
 
 /* ---- streams ---- */
@@ -891,6 +1138,27 @@ static void bot_metrics(bot *b, sbuf *out)
                     (const char *[]){"stream", "private", NULL}, (double)b->malformed[1]);
     one(out, "mmbot_state_db_errors_total", "counter", "failed writes to the state db",
         (double)b->db_errors);
+    idpool_stats ps;
+    idpool_stats_get(&b->pool, &ps);
+    one(out, "mmbot_link_id_pool_available", "gauge",
+        "orderLinkIds journalled ahead and not used yet", ps.avail);
+    one(out, "mmbot_link_id_pool_available_min", "gauge",
+        "low-water mark of the journalled orderLinkIds", ps.avail_min);
+    one(out, "mmbot_link_id_pool_taken_total", "counter",
+        "creates whose orderLinkId was journalled ahead (no write before the request)",
+        (double)ps.taken);
+    one(out, "mmbot_link_id_pool_fallback_total", "counter",
+        "creates whose orderLinkId was not in the pool (written before the request)",
+        (double)ps.fallbacks);
+    one(out, "mmbot_state_db_path_writes_total", "counter",
+        "state db commits on the path of a create request", (double)b->path_writes);
+    promtext_header(out, "mmbot_link_id_recovered_total", "counter",
+                    "link ids reserved by an ended run, looked up at start, by outcome");
+    static const char *const oc_names[] = {"pending", "found", "unsent", "failed"};
+    for (int k = IDPOOL_FOUND; k <= IDPOOL_FAILED; k++)
+        promtext_sample(out, "mmbot_link_id_recovered_total",
+                        (const char *[]){"outcome", oc_names[k], NULL},
+                        (double)b->resv_outcomes[k]);
     mmstate_stats ss;
     mmstate_get_stats(b->db, &ss);
     one(out, "mmbot_state_db_write_seconds_max", "gauge", "slowest state db write",
@@ -1272,6 +1540,14 @@ int bot_run(const mmopts *o, const mmkeys *keys, int dry_run)
         goto out;
     }
     mmstate_load_exec_ids(b->db, ORDERS_MAX_FILLS, on_known_exec, b->eng, NULL);
+    int more = 0;
+    mmstate_load_reserved(b->db, IDPOOL_STATUS_RESERVED, IDPOOL_RECOVER_MAX, on_reserved, b, &more);
+    if (more)
+        mmlog(MMOPTS_LOG_WARN,
+              "recover: more than %d link ids reserved by ended runs; the rest at the next start",
+              IDPOOL_RECOVER_MAX);
+    idpool_init(&b->pool, IDPOOL_CAP, IDPOOL_LOW_WATER);
+    pool_refill(b, wall_ms());
 
     restc_config rcfg;
     restc_config_default(&rcfg);
@@ -1426,6 +1702,11 @@ out:
     uv_close((uv_handle_t *)&guard, NULL);
     uv_run(&b->loop, UV_RUN_NOWAIT);
     uv_loop_close(&b->loop);
+    if (b->db && b->eng) {
+        details_flush(b, wall_ms());
+        status_flush(b);
+        pool_retire_unused(b);
+    }
     engine_free(b->eng);
     mmstate_close(b->db);
     mmfault_free(b->leak);

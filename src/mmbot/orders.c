@@ -96,6 +96,7 @@ struct orders {
     orders_position pos[ORDERS_MAX_SYMBOLS];
     size_t npos;
     orders_stats st;
+    int64_t expire_at; /* no terminal order expires before this (a lower bound; 0: unknown) */
 };
 
 static const char *ord_key(const void *ctx, uint32_t i)
@@ -329,22 +330,24 @@ static const unsigned char actions[ORDERS_NSTATES][ORDERS_NEVENTS] = {
 };
 /* clang-format on */
 
-static void count_active(orders *o)
+/* Keeps the counts of tracked and active (non-terminal) orders as slots fill, empty and change
+ * state (dtracked: +1 a slot filled, -1 emptied; was/is: whether the order counted as active
+ * before and after), and their high-water marks: no scan of the table on any event. */
+static void count_change(orders *o, int dtracked, int was_active, int is_active)
 {
-    size_t tracked = 0, active = 0;
-    for (size_t i = 0; i < ORDERS_MAX_TRACKED; i++) {
-        if (!o->used[i])
-            continue;
-        tracked++;
-        if (!orders_state_terminal(o->ord[i].state))
-            active++;
-    }
-    o->st.tracked = tracked;
-    o->st.active = active;
-    if (tracked > o->st.tracked_hwm)
-        o->st.tracked_hwm = tracked;
-    if (active > o->st.active_hwm)
-        o->st.active_hwm = active;
+    o->st.tracked = (size_t)((long)o->st.tracked + dtracked);
+    o->st.active = (size_t)((long)o->st.active + is_active - was_active);
+    if (o->st.tracked > o->st.tracked_hwm)
+        o->st.tracked_hwm = o->st.tracked;
+    if (o->st.active > o->st.active_hwm)
+        o->st.active_hwm = o->st.active;
+}
+
+/* A terminal order may expire from terminal_ms + retention on: orders_expire scans from then. */
+static void note_terminal(orders *o, const orders_order *r)
+{
+    if (orders_state_terminal(r->state) && r->terminal_ms + o->cfg.retention_ms < o->expire_at)
+        o->expire_at = r->terminal_ms + o->cfg.retention_ms;
 }
 
 static int qty_ge(double a, double b)
@@ -634,7 +637,8 @@ static int dispatch(orders *o, orders_order *r, orders_event ev, const orders_up
         o->st.duplicates++;
     else
         r->updated_ms = now_ms;
-    count_active(o);
+    count_change(o, 0, !orders_state_terminal(before.state), !orders_state_terminal(r->state));
+    note_terminal(o, r);
     return 0;
 }
 
@@ -655,6 +659,7 @@ int orders_event_apply(orders *o, const char *link_id, orders_event ev, const or
 
 static void drop_slot(orders *o, size_t i)
 {
+    count_change(o, -1, !orders_state_terminal(o->ord[i].state), 0);
     sindex_del(&o->ord_ix, o->ord[i].link_id, ord_key, o);
     o->used[i] = 0;
     memset(&o->ord[i], 0, sizeof o->ord[i]);
@@ -663,15 +668,21 @@ static void drop_slot(orders *o, size_t i)
 size_t orders_expire(orders *o, int64_t now_ms)
 {
     size_t n = 0;
+    if (now_ms < o->expire_at)
+        return 0; /* nothing is old enough yet: no scan */
+    int64_t next = INT64_MAX;
     for (size_t i = 0; i < ORDERS_MAX_TRACKED; i++) {
-        if (o->used[i] && orders_state_terminal(o->ord[i].state) &&
-            now_ms - o->ord[i].terminal_ms >= o->cfg.retention_ms) {
+        if (!o->used[i] || !orders_state_terminal(o->ord[i].state))
+            continue;
+        if (now_ms - o->ord[i].terminal_ms >= o->cfg.retention_ms) {
             drop_slot(o, i);
             n++;
+        } else if (o->ord[i].terminal_ms + o->cfg.retention_ms < next) {
+            next = o->ord[i].terminal_ms + o->cfg.retention_ms;
         }
     }
+    o->expire_at = next;
     o->st.dropped_terminal += n;
-    count_active(o);
     return n;
 }
 
@@ -709,15 +720,55 @@ static int check_order_args(const char *symbol, double price, double qty)
     return 0;
 }
 
+/* The orderLinkId of sequence number seq: its length, or -1 when it does not fit 36 chars. */
+static int format_link(const orders *o, uint64_t seq, char *id, size_t cap)
+{
+    int n = snprintf(id, cap, "%s%s-%llu", o->cfg.prefix, o->cfg.run_id, (unsigned long long)seq);
+    return n < 0 || n > ORDERS_LINK_ID_MAX || (size_t)n >= cap ? -1 : n;
+}
+
+uint64_t orders_next_seq(const orders *o)
+{
+    return o->seq + 1;
+}
+
+int orders_link_id_of(const orders *o, uint64_t seq, char *out, size_t cap)
+{
+    char id[ORDERS_LINK_ID_MAX + 8];
+    int n = seq ? format_link(o, seq, id, sizeof id) : -1;
+    if (n < 0)
+        return ERR_RANGE;
+    if (cap <= (size_t)n)
+        return ERR_INVAL;
+    memcpy(out, id, (size_t)n + 1);
+    return 0;
+}
+
+int orders_link_seq(const orders *o, const char *link_id, uint64_t *seq)
+{
+    if (!orders_is_this_run(o, link_id))
+        return ERR_INVAL;
+    const char *p = link_id + strlen(o->cfg.prefix) + strlen(o->cfg.run_id) + 1;
+    uint64_t v = 0;
+    if (!*p || *p == '0')
+        return ERR_INVAL;
+    for (; *p; p++) {
+        if (*p < '0' || *p > '9' || v > (UINT64_MAX - 9) / 10)
+            return ERR_INVAL;
+        v = v * 10 + (uint64_t)(*p - '0');
+    }
+    *seq = v;
+    return 0;
+}
+
 int orders_add(orders *o, const char *symbol, orders_side side, double price, double qty,
                int64_t now_ms, char *link, size_t link_cap)
 {
     if (check_order_args(symbol, price, qty))
         return ERR_INVAL;
     char id[ORDERS_LINK_ID_MAX + 8];
-    int n = snprintf(id, sizeof id, "%s%s-%llu", o->cfg.prefix, o->cfg.run_id,
-                     (unsigned long long)(o->seq + 1));
-    if (n < 0 || n > ORDERS_LINK_ID_MAX)
+    int n = format_link(o, o->seq + 1, id, sizeof id);
+    if (n < 0)
         return ERR_RANGE; /* the sequence outgrew the room the prefix and run id leave */
     if (link && link_cap <= (size_t)n)
         return ERR_INVAL;
@@ -736,7 +787,7 @@ int orders_add(orders *o, const char *symbol, orders_side side, double price, do
     r->created_ms = r->updated_ms = now_ms;
     o->used[i] = 1;
     sindex_put(&o->ord_ix, r->link_id, (uint32_t)i, ord_key, o);
-    count_active(o);
+    count_change(o, 1, 0, 1);
     if (link)
         copy_str(link, link_cap, id);
     return 0;
@@ -771,7 +822,8 @@ int orders_adopt(orders *o, const char *link_id, const char *order_id, const cha
     sindex_put(&o->ord_ix, r->link_id, (uint32_t)i, ord_key, o);
     orders_update u = {.order_id = order_id, .cum_qty = cum_qty, .status = status};
     run(o, r, ORDERS_EV_QUERY_FOUND, &u, 0, now_ms, 0);
-    count_active(o);
+    count_change(o, 1, 0, !orders_state_terminal(r->state));
+    note_terminal(o, r);
     return 0;
 }
 

@@ -191,6 +191,15 @@ int orders_is_this_run(const orders *o, const char *link_id);
 int orders_add(orders *o, const char *symbol, orders_side side, double price, double qty,
                int64_t now_ms, char *link, size_t link_cap);
 
+/* The sequence number the next orders_add will use (1 for a new table); the link id of a
+ * sequence number (the one orders_add gives it: 0, ERR_RANGE when it does not fit 36 chars or
+ * seq is 0, ERR_INVAL when cap is too small); and the sequence number of a link id of this run
+ * (0, ERR_INVAL when it is not one). Pure: nothing is consumed; used to journal link ids ahead
+ * of time (idpool.h). */
+uint64_t orders_next_seq(const orders *o);
+int orders_link_id_of(const orders *o, uint64_t seq, char *out, size_t cap);
+int orders_link_seq(const orders *o, const char *link_id, uint64_t *seq);
+
 /* Tracks an order found on the exchange (reconciliation's ADOPT): its state follows status.
  * 0; ERR_DUP (already tracked), ERR_FULL, ERR_INVAL (not ours, bad strings). */
 int orders_adopt(orders *o, const char *link_id, const char *order_id, const char *symbol,

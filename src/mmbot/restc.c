@@ -23,6 +23,7 @@ const double restc_lat_bounds[RESTC_LAT_BUCKETS] = {1,   2,   5,    10,   20,   
 
 static const char *const class_names[] = {
 #define RESTC_CLASS_NAME(e, s) s,
+#define SPARE_EASY             8 /* idle easy handles kept for the next requests (no init/cleanup) */
     RESTC_CLASSES(RESTC_CLASS_NAME)
 #undef RESTC_CLASS_NAME
 };
@@ -110,6 +111,8 @@ struct restc {
     int64_t ban_until;
     char ban_reason[160];
     unsigned nconnecting;
+    CURL *spare[SPARE_EASY]; /* idle easy handles, detached from the share */
+    unsigned nspare;
     restc_stats st;
     int closing, handles_open, in_pump;
 };
@@ -513,10 +516,32 @@ static int on_prereq(void *ud, char *conn_primary_ip, char *conn_local_ip, int c
     return CURL_PREREQFUNC_OK;
 }
 
+/* An easy handle for a transfer: an idle one reset to curl's defaults, or a new one. */
+static CURL *easy_get(restc *r)
+{
+    if (r->nspare) {
+        CURL *e = r->spare[--r->nspare];
+        curl_easy_reset(e);
+        return e;
+    }
+    return curl_easy_init();
+}
+
+/* Gives a finished transfer's handle back (kept while fewer than SPARE_EASY are idle). */
+static void easy_put(restc *r, CURL *e)
+{
+    if (!e)
+        return;
+    curl_easy_setopt(e, CURLOPT_SHARE, NULL); /* an idle handle never holds the share */
+    if (r->nspare < SPARE_EASY && !r->closing)
+        r->spare[r->nspare++] = e;
+    else
+        curl_easy_cleanup(e);
+}
+
 static void attempt_free(req *q)
 {
-    if (q->easy)
-        curl_easy_cleanup(q->easy);
+    easy_put(q->r, q->easy);
     q->easy = NULL;
     curl_slist_free_all(q->hdrs);
     q->hdrs = NULL;
@@ -554,7 +579,7 @@ static int attempt_start(restc *r, req *q)
     size_t ql = q->query ? strlen(q->query) : 0;
     size_t ul = strlen(r->base_url) + strlen(q->path) + ql + 2;
     q->url = malloc(ul);
-    q->easy = curl_easy_init();
+    q->easy = easy_get(r);
     if (!q->url || !q->easy)
         return ERR_NOMEM;
     snprintf(q->url, ul, "%s%s%s%s", r->base_url, q->path, ql ? "?" : "", ql ? q->query : "");
@@ -694,7 +719,7 @@ static void finish(restc *r, req *q, CURLcode cc)
     long status = 0;
     curl_easy_getinfo(q->easy, CURLINFO_RESPONSE_CODE, &status);
     curl_multi_remove_handle(r->multi, q->easy);
-    curl_easy_cleanup(q->easy); /* before the callback, which may close r (and the share) */
+    easy_put(r, q->easy); /* before the callback, which may close r (and the share) */
     q->easy = NULL;
     list_unlink(&r->incurl, q);
     if (!q->sent)
@@ -848,6 +873,8 @@ static void destroy(restc *r)
         for (size_t i = 0; s[i]; i++)
             s[i] = 0;
     }
+    while (r->nspare)
+        curl_easy_cleanup(r->spare[--r->nspare]);
     if (r->share)
         curl_share_cleanup(r->share); /* every easy handle is gone by now */
     free(r->secret);

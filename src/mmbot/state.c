@@ -43,6 +43,8 @@ enum {
     Q_BEGIN,
     Q_COMMIT,
     Q_ROLLBACK,
+    Q_ORDER_DETAILS,
+    Q_LOAD_RESERVED,
     Q__COUNT
 };
 
@@ -74,6 +76,14 @@ static const char *const sql[Q__COUNT] = {
     [Q_BEGIN] = "BEGIN IMMEDIATE",
     [Q_COMMIT] = "COMMIT",
     [Q_ROLLBACK] = "ROLLBACK",
+    [Q_ORDER_DETAILS] = "UPDATE orders SET symbol = ?2, side = ?3, price = ?4, qty = ?5,"
+                        " created_ms = ?6, updated_ms = ?6,"
+                        " status = CASE WHEN status = ?7 THEN ?8 ELSE status END"
+                        " WHERE link_id = ?1",
+    [Q_LOAD_RESERVED] = "SELECT link_id, symbol, side, price, qty, status, terminal, order_id,"
+                        " created_ms, updated_ms, run_id FROM orders WHERE terminal = 0"
+                        " AND run_id < ?2 AND (status = ?3 OR symbol = '')"
+                        " ORDER BY created_ms, link_id LIMIT ?1",
 };
 
 /* The checkpointer: a thread with its own connection that moves the WAL into the database
@@ -98,6 +108,7 @@ struct mmstate {
     char path[512];
     uint64_t run_id, seq;
     mmstate_stats stats;
+    int in_group; /* between mmstate_group_begin and mmstate_group_end */
 };
 
 void mmstate_config_default(mmstate_config *c)
@@ -510,6 +521,73 @@ int mmstate_order_new_many(mmstate *s, const mmstate_order *o, size_t n_orders, 
     return 0;
 }
 
+/* Ends the transaction of a batch of writes (begun: one was begun): a commit when rc is
+ * SQLITE_OK, else a rollback; 0, or the code and message of the failure. */
+static int batch_end(mmstate *s, int rc, int begun, const char *what, char *err, size_t n)
+{
+    if (rc == SQLITE_OK && begun)
+        rc = step_done(s->st[Q_COMMIT]);
+    if (rc == SQLITE_OK)
+        return 0;
+    int code = fail(s, rc, what, err, n);
+    if (begun && !sqlite3_get_autocommit(s->db))
+        step_done(s->st[Q_ROLLBACK]);
+    return code;
+}
+
+int mmstate_group_begin(mmstate *s, char *err, size_t n)
+{
+    if (s->in_group)
+        return ERR_BADSTATE;
+    int rc = step_done(s->st[Q_BEGIN]);
+    if (rc != SQLITE_OK)
+        return fail(s, rc, "cannot write to state database", err, n);
+    s->in_group = 1;
+    return 0;
+}
+
+int mmstate_group_end(mmstate *s, char *err, size_t n)
+{
+    if (!s->in_group)
+        return ERR_BADSTATE;
+    s->in_group = 0;
+    uint64_t t0 = mono_us();
+    int code = batch_end(s, SQLITE_OK, 1, "cannot write to state database", err, n);
+    if (code == 0)
+        timed(s, t0);
+    return code;
+}
+
+int mmstate_order_details_many(mmstate *s, const mmstate_order *o, size_t n_orders,
+                               const char *if_status, int64_t now_ms, char *err, size_t n)
+{
+    if (n_orders == 0)
+        return 0;
+    if (!o || !if_status)
+        return ERR_INVAL;
+    uint64_t t0 = mono_us();
+    int own = n_orders > 1 && !s->in_group; /* in a group, its transaction is ours */
+    int rc = own ? step_done(s->st[Q_BEGIN]) : SQLITE_OK;
+    if (rc != SQLITE_OK)
+        return fail(s, rc, "cannot update orders in state database", err, n);
+    sqlite3_stmt *q = s->st[Q_ORDER_DETAILS];
+    for (size_t i = 0; i < n_orders && rc == SQLITE_OK; i++) {
+        bind_text(q, 1, o[i].link_id);
+        bind_text(q, 2, o[i].symbol);
+        bind_text(q, 3, o[i].side);
+        sqlite3_bind_double(q, 4, o[i].price);
+        sqlite3_bind_double(q, 5, o[i].qty);
+        sqlite3_bind_int64(q, 6, now_ms);
+        bind_text(q, 7, if_status);
+        bind_text(q, 8, o[i].status);
+        rc = step_done(q);
+    }
+    int code = batch_end(s, rc, own, "cannot update orders in state database", err, n);
+    if (code == 0)
+        timed(s, t0);
+    return code;
+}
+
 int mmstate_order_update(mmstate *s, const char *link_id, const char *status, int terminal,
                          const char *order_id, int64_t now_ms, char *err, size_t n)
 {
@@ -531,6 +609,45 @@ int mmstate_order_update(mmstate *s, const char *link_id, const char *status, in
             snprintf(err, n, "order '%s' is not in state database '%s'", link_id, s->path);
         return ERR_NOENT;
     }
+    return 0;
+}
+
+int mmstate_order_update_many(mmstate *s, const mmstate_update *u, size_t n_updates, int64_t now_ms,
+                              size_t *missing, char *err, size_t n)
+{
+    if (missing)
+        *missing = 0;
+    if (n_updates == 0)
+        return 0;
+    if (!u)
+        return ERR_INVAL;
+    uint64_t t0 = mono_us();
+    int own = !s->in_group;
+    int rc = own ? step_done(s->st[Q_BEGIN]) : SQLITE_OK;
+    if (rc != SQLITE_OK)
+        return fail(s, rc, "cannot update orders in state database", err, n);
+    sqlite3_stmt *q = s->st[Q_ORDER_UPDATE];
+    size_t gone = 0;
+    for (size_t i = 0; i < n_updates && rc == SQLITE_OK; i++) {
+        if (!u[i].link_id || !u[i].status) {
+            gone++;
+            continue;
+        }
+        bind_text(q, 1, u[i].link_id);
+        bind_text(q, 2, u[i].status);
+        sqlite3_bind_int(q, 3, u[i].terminal ? 1 : 0);
+        sqlite3_bind_int64(q, 4, now_ms);
+        bind_text(q, 5, u[i].order_id);
+        rc = step_done(q);
+        if (rc == SQLITE_OK && sqlite3_changes(s->db) == 0)
+            gone++;
+    }
+    int code = batch_end(s, rc, own, "cannot update orders in state database", err, n);
+    if (code != 0)
+        return code;
+    timed(s, t0);
+    if (missing)
+        *missing = gone;
     return 0;
 }
 
@@ -654,6 +771,17 @@ int mmstate_load_open_orders(mmstate *s, unsigned max, void (*cb)(void *ud, cons
 {
     loader l = {NULL, cb, ud};
     return load(s, Q_LOAD_OPEN, max, order_row, &l, more);
+}
+
+int mmstate_load_reserved(mmstate *s, const char *status, unsigned max,
+                          void (*cb)(void *ud, const mmstate_order *o), void *ud, int *more)
+{
+    if (!status || !cb)
+        return ERR_INVAL;
+    loader l = {NULL, cb, ud};
+    sqlite3_bind_int64(s->st[Q_LOAD_RESERVED], 2, (sqlite3_int64)s->run_id);
+    bind_text(s->st[Q_LOAD_RESERVED], 3, status);
+    return load(s, Q_LOAD_RESERVED, max, order_row, &l, more);
 }
 
 int mmstate_prune(mmstate *s, int64_t now_ms, char *err, size_t n)

@@ -132,10 +132,40 @@ int mmstate_order_new(mmstate *s, const mmstate_order *o, int64_t now_ms, char *
 int mmstate_order_new_many(mmstate *s, const mmstate_order *o, size_t n_orders, int64_t now_ms,
                            char *err, size_t n);
 
+/* Fills in the details of n stored orders (symbol, side, price, qty; created_ms and
+ * updated_ms become now_ms), one transaction, and sets each row's status to o[i].status where
+ * the stored status is still if_status (a row whose status moved on keeps it): the second half
+ * of an order stored ahead of time with only its link id (idpool.h). Rows that are not stored
+ * are skipped. 0, or the code of the first failure (then nothing changed); ERR_INVAL. */
+int mmstate_order_details_many(mmstate *s, const mmstate_order *o, size_t n_orders,
+                               const char *if_status, int64_t now_ms, char *err, size_t n);
+
+/* A group of writes in one transaction (one commit for what a tick writes): between
+ * mmstate_group_begin and mmstate_group_end, mmstate_order_details_many and
+ * mmstate_order_update_many join the group's transaction instead of committing their own (a
+ * failure of one leaves the group's other writes in place). Other writes must not be made
+ * inside a group. begin: 0, ERR_BADSTATE (a group is open), or the code of the BEGIN. end: 0
+ * after the commit, ERR_BADSTATE (no group), or the code of the failed commit (then nothing of
+ * the group is stored). */
+int mmstate_group_begin(mmstate *s, char *err, size_t n);
+int mmstate_group_end(mmstate *s, char *err, size_t n);
+
 /* Updates status, terminal and (when order_id is neither NULL nor "") the orderId of the order
  * link_id. ERR_NOENT when it is not stored. */
 int mmstate_order_update(mmstate *s, const char *link_id, const char *status, int terminal,
                          const char *order_id, int64_t now_ms, char *err, size_t n);
+
+/* One status change for mmstate_order_update_many. */
+typedef struct mmstate_update {
+    const char *link_id, *status, *order_id; /* order_id NULL or "": unchanged */
+    int terminal;
+} mmstate_update;
+
+/* The same as mmstate_order_update for n orders in one transaction (one commit: the status
+ * changes of a tick together). Rows that are not stored are skipped and counted in *missing
+ * (may be NULL). 0, or the code of the first failure (then nothing changed); ERR_INVAL. */
+int mmstate_order_update_many(mmstate *s, const mmstate_update *u, size_t n_updates, int64_t now_ms,
+                              size_t *missing, char *err, size_t n);
 
 /* Reads one order. 0, ERR_NOENT. */
 int mmstate_order_get(mmstate *s, const char *link_id, mmstate_order *o);
@@ -151,6 +181,13 @@ int mmstate_load_exec_ids(mmstate *s, unsigned max, void (*cb)(void *ud, const c
                           void *ud, int *more);
 int mmstate_load_open_orders(mmstate *s, unsigned max, void (*cb)(void *ud, const mmstate_order *o),
                              void *ud, int *more);
+
+/* At start-up: the orders of ended runs (run id below this one's) that are not terminal and
+ * either still have `status` or were never given their details (empty symbol): the ids stored
+ * ahead of time whose fate is unknown (idpool.h), oldest first, at most max. Returns how many
+ * were delivered or a negative code; *more as above. */
+int mmstate_load_reserved(mmstate *s, const char *status, unsigned max,
+                          void (*cb)(void *ud, const mmstate_order *o), void *ud, int *more);
 
 /* Deletes at most MMSTATE_PRUNE_CHUNK rows: terminal orders and fills older than the
  * retention, then the oldest terminal orders and fills over the caps. Returns the rows deleted

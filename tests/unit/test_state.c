@@ -1,7 +1,9 @@
 /* state: the SQLite state database. Write-before-send durability across a kill -9 (fork,
  * write, SIGKILL, reopen), execId dedupe across reopen, sequence continuity, the start-up
  * loads and their bounds, pruning by age and by cap, and clear codes for a corrupt or an
- * unwritable file. */
+ * unwritable file. Link ids journalled ahead (idpool.h): the reserved ids of a run killed by
+ * SIGKILL loaded at the next start, looked up (found, not found, failed) and retired; the
+ * tick's status changes and row details in one commit. */
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -16,6 +18,8 @@
 #include <cmocka.h>
 
 #include "errcode.h"
+#include "idpool.h"
+#include "orders.h"
 #include "state.h"
 
 #define T0  1800000000000LL
@@ -427,6 +431,210 @@ static void test_write_cost(void **state)
     mmstate_close(s);
 }
 
+/* What the bot stores: reserved rows with only their link id, in one commit. */
+static void reserve(mmstate *s, const orders *o, uint64_t from, unsigned n)
+{
+    mmstate_order rows[16];
+    assert_true(n <= 16);
+    memset(rows, 0, sizeof rows);
+    for (unsigned k = 0; k < n; k++) {
+        assert_int_equal(orders_link_id_of(o, from + k, rows[k].link_id, sizeof rows[k].link_id),
+                         0);
+        snprintf(rows[k].status, sizeof rows[k].status, IDPOOL_STATUS_RESERVED);
+    }
+    assert_int_equal(mmstate_order_new_many(s, rows, n, T0, NULL, 0), 0);
+}
+
+/* A create's row as the tick writes its details. */
+static mmstate_order details(const char *link, const char *side, double px)
+{
+    mmstate_order so = order(link, side, px);
+    snprintf(so.status, sizeof so.status, "pending-new");
+    return so;
+}
+
+/* Run 1 reserves mm1-1..8, sends 1..3 (the details of 1 and 2 are written at its tick, 3's are
+ * not yet, and 2's order stream said New), then dies by SIGKILL. Run 2 finds 3..8 in doubt,
+ * looks them up on two symbols and retires them; one lookup that failed stays for run 3. */
+static void test_recovery_after_kill(void **state)
+{
+    (void)state;
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        mmstate *s = open_db(NULL);
+        orders_cfg c;
+        orders_cfg_default(&c);
+        snprintf(c.run_id, sizeof c.run_id, "%llu", (unsigned long long)mmstate_run_id(s));
+        orders *o;
+        if (orders_new(&c, &o, NULL, 0))
+            _exit(3);
+        reserve(s, o, 1, 8);
+        idpool p;
+        idpool_init(&p, 8, 4);
+        if (idpool_added(&p, 1, 8))
+            _exit(4);
+        char link[ORDERS_LINK_ID_MAX + 1];
+        mmstate_order d[2];
+        for (int k = 0; k < 3; k++) {
+            uint64_t seq;
+            if (orders_add(o, "BTCUSDT", ORDERS_BUY, 100, 1, T0, link, sizeof link) ||
+                orders_link_seq(o, link, &seq) || idpool_take(&p, seq) != 1)
+                _exit(5); /* pooled: no write before "sending" */
+            if (k < 2)
+                d[k] = details(link, k ? "Sell" : "Buy", 50000 + k);
+        }
+        if (mmstate_order_update(s, "mm1-2", "new", 0, "ex-2", T0 + 1, NULL, 0))
+            _exit(6); /* the stream's word came before the tick */
+        if (mmstate_order_details_many(s, d, 2, IDPOOL_STATUS_RESERVED, T0 + 2, NULL, 0))
+            _exit(7); /* the tick */
+        kill(getpid(), SIGKILL);
+        _exit(8);
+    }
+    int st;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    assert_true(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+
+    mmstate *s = open_db(NULL);
+    assert_int_equal(mmstate_run_id(s), 2);
+    mmstate_order row;
+    assert_int_equal(mmstate_order_get(s, "mm1-1", &row), 0);
+    assert_string_equal(row.status, "pending-new"); /* details written: status moved on */
+    assert_string_equal(row.symbol, "BTCUSDT");
+    assert_true(row.price == 50000);
+    assert_int_equal(mmstate_order_get(s, "mm1-2", &row), 0);
+    assert_string_equal(row.status, "new"); /* the stream's status is kept */
+    assert_string_equal(row.side, "Sell");
+    assert_string_equal(row.order_id, "ex-2");
+    assert_int_equal(mmstate_order_get(s, "mm1-3", &row), 0);
+    assert_string_equal(row.status, IDPOOL_STATUS_RESERVED);
+    assert_string_equal(row.symbol, "");
+
+    idlist g = {0};
+    int more = 1;
+    assert_int_equal(mmstate_load_reserved(s, IDPOOL_STATUS_RESERVED, 8, collect_order, &g, &more),
+                     6);
+    assert_int_equal(more, 0);
+    for (int k = 0; k < 6; k++) {
+        char want[16];
+        snprintf(want, sizeof want, "mm1-%d", k + 3);
+        assert_string_equal(g.ids[k], want);
+    }
+    /* the lookups, two symbols each: mm1-3 was sent (the second symbol has it), mm1-4 and
+     * later were not, the lookup of mm1-8 failed on one symbol */
+    for (int k = 0; k < 6; k++) {
+        idpool_rec r;
+        idpool_rec_begin(&r, 2);
+        idpool_outcome oc;
+        if (k == 0) {
+            assert_int_equal(idpool_rec_answer(&r, 0, 0), IDPOOL_PENDING);
+            oc = idpool_rec_answer(&r, 1, 0);
+            assert_int_equal(oc, IDPOOL_FOUND);
+            assert_int_equal(idpool_rec_answer(&r, 0, 0), IDPOOL_PENDING); /* decided */
+            mmstate_order so = details(g.ids[k], "Buy", 49999);
+            assert_int_equal(mmstate_order_details_many(s, &so, 1, "", T0 + 10, NULL, 0), 0);
+            assert_int_equal(
+                mmstate_order_update(s, g.ids[k], IDPOOL_STATUS_FOUND, 1, "ex-3", T0 + 10, NULL, 0),
+                0);
+        } else if (k < 5) {
+            assert_int_equal(idpool_rec_answer(&r, 0, 0), IDPOOL_PENDING);
+            oc = idpool_rec_answer(&r, 0, 0);
+            assert_int_equal(oc, IDPOOL_UNSENT);
+            assert_int_equal(
+                mmstate_order_update(s, g.ids[k], IDPOOL_STATUS_UNSENT, 1, NULL, T0 + 10, NULL, 0),
+                0);
+        } else {
+            assert_int_equal(idpool_rec_answer(&r, 0, 1), IDPOOL_PENDING);
+            assert_int_equal(idpool_rec_answer(&r, 0, 0), IDPOOL_FAILED); /* left reserved */
+        }
+    }
+    assert_int_equal(mmstate_order_get(s, "mm1-3", &row), 0);
+    assert_string_equal(row.status, IDPOOL_STATUS_FOUND);
+    assert_int_equal(row.terminal, 1);
+    assert_string_equal(row.symbol, "BTCUSDT");
+    assert_string_equal(row.order_id, "ex-3");
+    assert_true(row.price == 49999);
+    assert_int_equal(mmstate_order_get(s, "mm1-4", &row), 0);
+    assert_string_equal(row.status, IDPOOL_STATUS_UNSENT);
+    assert_int_equal(row.terminal, 1);
+    /* run 2's own reservation is not an ended run's */
+    orders_cfg c;
+    orders_cfg_default(&c);
+    snprintf(c.run_id, sizeof c.run_id, "2");
+    orders *o;
+    assert_int_equal(orders_new(&c, &o, NULL, 0), 0);
+    reserve(s, o, 1, 2);
+    memset(&g, 0, sizeof g);
+    assert_int_equal(mmstate_load_reserved(s, IDPOOL_STATUS_RESERVED, 8, collect_order, &g, NULL),
+                     1);
+    assert_string_equal(g.ids[0], "mm1-8");
+    mmstate_close(s);
+
+    /* run 3: what is left is mm1-8 and run 2's two unused ones (run 2 "crashed" too) */
+    s = open_db(NULL);
+    memset(&g, 0, sizeof g);
+    assert_int_equal(mmstate_load_reserved(s, IDPOOL_STATUS_RESERVED, 2, collect_order, &g, &more),
+                     2);
+    assert_int_equal(more, 1); /* bounded by max */
+    assert_string_equal(g.ids[0], "mm1-8");
+    assert_string_equal(g.ids[1], "mm2-1");
+    mmstate_close(s);
+    orders_free(o);
+}
+
+/* The tick's status changes in one commit: each row gets its own status, a row not stored is
+ * counted, not fatal. */
+static void test_status_batch(void **state)
+{
+    (void)state;
+    mmstate *s = open_db(NULL);
+    mmstate_order rows[2] = {details("mm1-1", "Buy", 100), details("mm1-2", "Sell", 101)};
+    assert_int_equal(mmstate_order_new_many(s, rows, 2, T0, NULL, 0), 0);
+    mmstate_update u[3] = {
+        {.link_id = "mm1-1", .status = "new", .order_id = "ex-1"},
+        {.link_id = "mm1-9", .status = "new"},
+        {.link_id = "mm1-2", .status = "cancelled", .terminal = 1},
+    };
+    size_t missing = 9;
+    assert_int_equal(mmstate_order_update_many(s, u, 3, T0 + 5, &missing, NULL, 0), 0);
+    assert_int_equal(missing, 1);
+    mmstate_order row;
+    assert_int_equal(mmstate_order_get(s, "mm1-1", &row), 0);
+    assert_string_equal(row.status, "new");
+    assert_string_equal(row.order_id, "ex-1");
+    assert_int_equal(row.terminal, 0);
+    assert_int_equal(row.updated_ms, T0 + 5);
+    assert_int_equal(mmstate_order_get(s, "mm1-2", &row), 0);
+    assert_string_equal(row.status, "cancelled");
+    assert_int_equal(row.terminal, 1);
+    assert_int_equal(mmstate_order_update_many(s, u, 0, T0, &missing, NULL, 0), 0);
+    assert_int_equal(missing, 0);
+    /* a tick's details and status changes in one group: one commit */
+    mmstate_stats before, after;
+    mmstate_get_stats(s, &before);
+    assert_int_equal(mmstate_group_end(s, NULL, 0), ERR_BADSTATE);
+    assert_int_equal(mmstate_group_begin(s, NULL, 0), 0);
+    assert_int_equal(mmstate_group_begin(s, NULL, 0), ERR_BADSTATE);
+    mmstate_order d = details("mm1-1", "Buy", 99);
+    assert_int_equal(mmstate_order_details_many(s, &d, 1, "new", T0 + 6, NULL, 0), 0);
+    mmstate_update v = {.link_id = "mm1-2", .status = "filled", .terminal = 1};
+    assert_int_equal(mmstate_order_update_many(s, &v, 1, T0 + 6, &missing, NULL, 0), 0);
+    assert_int_equal(mmstate_group_end(s, NULL, 0), 0);
+    mmstate_get_stats(s, &after);
+    assert_int_equal(after.writes, before.writes + 3); /* two statements and the one commit */
+    assert_int_equal(mmstate_order_get(s, "mm1-1", &row), 0);
+    assert_string_equal(row.status, "pending-new"); /* was "new": the details set it */
+    assert_true(row.price == 99);
+    assert_int_equal(mmstate_order_get(s, "mm1-2", &row), 0);
+    assert_string_equal(row.status, "filled");
+    mmstate_close(s);
+    /* what a group wrote is durable after its end */
+    s = open_db(NULL);
+    assert_int_equal(mmstate_order_get(s, "mm1-2", &row), 0);
+    assert_string_equal(row.status, "filled");
+    mmstate_close(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -438,6 +646,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_prune, setup, teardown),
         cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_write_cost, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_recovery_after_kill, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_status_batch, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
