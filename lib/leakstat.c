@@ -693,9 +693,9 @@ static size_t count_from(const double *t, const double *y, const seg_span *s, do
  * late as early. A saturating warm-up that the warm-up detector took for settled (its tail
  * within the noise of the floor ahead) grows ever less: late slope under WARMING_RATIO times
  * the pooled one, "still warming up" (warming, LEAKSTAT_UNSURE_WARMUP; below from the late
- * fit). The rise of a cycle longer than the window that started near its trough grows ever
- * more: early slope under WARMING_RATIO times the late one while the pooled fit would call a
- * leak, LEAKSTAT_UNSURE_SPEEDUP. A leak must also show in the last half (its lower end above
+ * fit). (The rise of a cycle longer than the window grows ever more, as does a leak that
+ * started late: growth speeding up says nothing, and the early fit is only reported.) A leak
+ * must also show in the last half (its lower end above
  * the threshold); with a restart, a last half too short to fit (a life that ended in its
  * warm-up's tail) cannot show it: LEAKSTAT_UNSURE_SHORT when the pooled fit would call a leak.
  * Without one the pooled fit decides, as before: a short test run read at few points keeps
@@ -749,10 +749,9 @@ static int check_warming(const double *t, const double *y, const int *g, const d
         out->unsure = LEAKSTAT_UNSURE_WARMUP;
         out->leak = 0;
         out->below = f.hi < thr;
-    } else if (candidate && re == 0 && e.slope < WARMING_RATIO * f.slope) {
-        out->unsure = LEAKSTAT_UNSURE_SPEEDUP;
-        out->leak = 0;
     }
+    /* No "speeding up" rule: an early half slower than the late one is also a leak that started
+     * late (test_late_starting_leak_is_a_leak), which must stay a leak. */
     if (f.lo <= thr)
         out->leak = 0; /* a leak grows in the last half too: it must show there as well */
     return 0;
@@ -763,9 +762,6 @@ const char *leakstat_unsure_text(int unsure)
     switch (unsure) {
     case LEAKSTAT_UNSURE_WARMUP:
         return "still warming up (growth slowing down)";
-    case LEAKSTAT_UNSURE_SPEEDUP:
-        return "inconclusive, growth speeding up: the rise of a cycle longer than the run "
-               "cannot be told from a leak";
     case LEAKSTAT_UNSURE_SHORT:
         return "inconclusive, the last half of the run's lives is too short to show the "
                "growth goes on (a warm-up may still be going on)";

@@ -133,8 +133,8 @@ typedef struct leakstat_result {
                                threshold. A leak also needs late.lo above the threshold */
     leakstat_fit late;      /* the fit of those last halves (all 0 when not computed) */
     int unsure;             /* LEAKSTAT_UNSURE_*: why the growth is not a leak (leak = 0):
-                               WARMUP whenever warming is set, SPEEDUP and SHORT only where
-                               the pooled fit alone would call a leak; NONE otherwise. Words
+                               WARMUP whenever warming is set, SHORT only where the pooled
+                               fit alone would call a leak; NONE otherwise. Words
                                for a person: leakstat_unsure_text */
     leakstat_fit early;     /* the fit of the first halves (all 0 when not computed) */
 } leakstat_result;
@@ -144,17 +144,16 @@ typedef struct leakstat_result {
  * = 0 (insufficient data is its own verdict).
  *   WARMUP:  growth slowing down (last half under half the pooled slope): a saturating
  *            warm-up still going on (also sets warming);
- *   SPEEDUP: growth speeding up (first half under half the last half's slope) where the
- *            pooled fit alone would call a leak: the rising side of a cycle longer than the
- *            window (a sine of a few hours seen for 3 h from before its trough);
+ *   (2, "growth speeding up", is not used: a first half growing under half as fast as the
+ *            last is the rise of a slow cycle, but also a leak that started late, which must
+ *            stay a leak; such a cycle seen for less than its period is called a leak);
  *   SHORT:   the series restarted and the last halves of the pooled lives hold too few
  *            points to fit, where the pooled fit alone would call a leak (a short life that
  *            ended in its warm-up's tail, then a restart); a single life keeps the pooled
  *            fit's verdict. */
-#define LEAKSTAT_UNSURE_NONE    0
-#define LEAKSTAT_UNSURE_WARMUP  1
-#define LEAKSTAT_UNSURE_SPEEDUP 2
-#define LEAKSTAT_UNSURE_SHORT   3
+#define LEAKSTAT_UNSURE_NONE   0
+#define LEAKSTAT_UNSURE_WARMUP 1
+#define LEAKSTAT_UNSURE_SHORT  3
 
 /* The reason in words, lower case, no full stop ("" for NONE or an unknown value); static
  * storage, never NULL. The one wording soak's outputs use. */

@@ -674,10 +674,10 @@ static void test_restart_in_short_run_is_short(void **state)
     bufs_release(t, y, r);
 }
 
-/* A 6 h (5 h) cycle seen for 3 h from 1 h (45 min) before its trough: falls, then rises ever
- * faster. The pooled slope (about 24 MB/h, lower end 15) was a leak; the first half grows
- * under half as fast as the second: "speeding up". Over its crest (a 4 h cycle from half an
- * hour after its trough): growth that slows down, "still warming up". */
+/* A 4 h cycle seen for 3 h from half an hour after its trough, over its crest: growth that
+ * slows down, "still warming up". (The rise of a 5 or 6 h cycle seen from before its trough
+ * grows ever faster, as a leak that starts late does: it is called a leak, a limit stated in
+ * docs/leak-verdict.md.) */
 static void test_slow_cycle_is_inconclusive(void **state)
 {
     (void)state;
@@ -685,20 +685,12 @@ static void test_slow_cycle_is_inconclusive(void **state)
     double *t, *y;
     leakstat_result *r;
     bufs_alloc(n, &t, &y, &r);
-    const double period[] = {6, 5, 4}, trough[] = {3600, 2700, 1800};
-    const int want[] = {LEAKSTAT_UNSURE_SPEEDUP, LEAKSTAT_UNSURE_SPEEDUP, LEAKSTAT_UNSURE_WARMUP};
-    for (int k = 0; k < 3; k++) {
-        cycle_shape(t, y, n, period[k], trough[k], 50);
-        analyze_as(t, y, n, -1, 0, r);
-        assert_int_equal(r->insufficient, 0);
-        assert_int_equal(r->leak, 0);
-        assert_int_equal(r->unsure, want[k]);
-        assert_int_equal(r->warming, want[k] == LEAKSTAT_UNSURE_WARMUP);
-        if (want[k] == LEAKSTAT_UNSURE_SPEEDUP) {
-            assert_true(r->fit.lo > 10 * MBH);
-            assert_true(r->early.slope < 0.5 * r->late.slope);
-        }
-    }
+    cycle_shape(t, y, n, 4, 1800, 50);
+    analyze_as(t, y, n, -1, 0, r);
+    assert_int_equal(r->insufficient, 0);
+    assert_int_equal(r->leak, 0);
+    assert_int_equal(r->unsure, LEAKSTAT_UNSURE_WARMUP);
+    assert_int_equal(r->warming, 1);
     bufs_release(t, y, r);
 }
 
@@ -732,6 +724,35 @@ static void test_steady_leak_is_not_unsure(void **state)
     }
 }
 
+/* A leak that starts late (after an event: a reconnect storm, a cache that stops evicting) is a
+ * leak: flat for the first 40 % of the run, then 20 MB/h. Its early half grows far slower than
+ * its late half, which a "speeding up" rule must not take for the rise of a slow cycle. */
+static void test_late_starting_leak_is_a_leak(void **state)
+{
+    (void)state;
+    const double hours[] = {24, 6};
+    for (int k = 0; k < 2; k++) {
+        size_t n = (size_t)(hours[k] * 3600);
+        double *t, *y;
+        leakstat_result *r;
+        bufs_alloc(n, &t, &y, &r);
+        rng = 4242;
+        double start = 0.4 * (double)n;
+        for (size_t i = 0; i < n; i++) {
+            t[i] = (double)i;
+            double grow = t[i] > start ? (t[i] - start) / 3600 * 20 : 0;
+            y[i] = (300 + grow + gauss()) * MB;
+        }
+        for (int marks = 0; marks < 2; marks++) {
+            analyze_as(t, y, n, -1, marks, r);
+            if (!r->leak)
+                fail_msg("%g h, marks %d: not a leak (unsure %d: %s)", hours[k], marks, r->unsure,
+                         leakstat_unsure_text(r->unsure));
+        }
+        bufs_release(t, y, r);
+    }
+}
+
 /* The words a person reads, one per reason; none for NONE or an unknown value. */
 static void test_unsure_text(void **state)
 {
@@ -741,9 +762,7 @@ static void test_unsure_text(void **state)
     assert_string_equal(leakstat_unsure_text(99), "");
     assert_string_equal(leakstat_unsure_text(LEAKSTAT_UNSURE_WARMUP),
                         "still warming up (growth slowing down)");
-    assert_string_equal(leakstat_unsure_text(LEAKSTAT_UNSURE_SPEEDUP),
-                        "inconclusive, growth speeding up: the rise of a cycle longer than the "
-                        "run cannot be told from a leak");
+    assert_string_equal(leakstat_unsure_text(2), "");
     assert_string_equal(leakstat_unsure_text(LEAKSTAT_UNSURE_SHORT),
                         "inconclusive, the last half of the run's lives is too short to show "
                         "the growth goes on (a warm-up may still be going on)");
@@ -791,6 +810,7 @@ int main(void)
         cmocka_unit_test(test_slow_cycle_is_inconclusive),
         cmocka_unit_test(test_steady_leak_is_not_unsure),
         cmocka_unit_test(test_unsure_text),
+        cmocka_unit_test(test_late_starting_leak_is_a_leak),
         cmocka_unit_test(test_opts_default_sets_every_field),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
