@@ -16,6 +16,10 @@ trap cleanup EXIT
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
 pass() { echo "PASS: $*"; }
+# grepq ARGS...: `grep -q ARGS` that reads all of its input. Under pipefail, `producer | grep -q`
+# fails when grep quits at the first match while the producer is still writing (SIGPIPE), so a
+# test would fail on a match: use `producer | grepq PATTERN` instead.
+grepq() { grep "$@" >/dev/null; }
 
 # q SQL: runs a query on the run's samples.db
 q() { sqlite3 "$T/art/samples.db" "$1"; }

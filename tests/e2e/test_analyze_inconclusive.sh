@@ -31,7 +31,7 @@ check() { # NAME WORDS: the reason both files and the console give
   set -e
   [ "$rc" -eq 1 ] || fail "$name: exit $rc, want 1 (memory_growth fails): $(cat "$T/$name.out")"
   grep -qF "memory (rss): " "$T/$name.out" || fail "$name: no memory line: $(cat "$T/$name.out")"
-  grep -F "memory (rss): " "$T/$name.out" | grep -qF "no leak shown: $words" ||
+  grep -F "memory (rss): " "$T/$name.out" | grepq -F "no leak shown: $words" ||
     fail "$name: console does not say '$words': $(cat "$T/$name.out")"
   python3 - "$T/$name" "$words" <<'PY' || fail "$name: $(cat "$T/$name.out")"
 import json, sys

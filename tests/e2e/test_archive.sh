@@ -32,7 +32,7 @@ mkdir "$T/x" && tar xzf "$arc" -C "$T/x" || fail "tar xzf"
 [ "$(sqlite3 "$T/x/int/samples.db" "pragma integrity_check")" = ok ] || fail "extracted samples.db damaged"
 [ "$(sqlite3 "$T/x/int/samples.db" "select count(*) from samples")" -eq \
   "$(sqlite3 "$T/runs/int/samples.db" "select count(*) from samples")" ] || fail "samples differ"
-sqlite3 "$T/x/int/samples.db" "select value from run where key='outcome'" | grep -q "stopped by SIGINT" ||
+sqlite3 "$T/x/int/samples.db" "select value from run where key='outcome'" | grepq "stopped by SIGINT" ||
   fail "the archive was written before the outcome"
 python3 -c "import json,sys; json.load(open(sys.argv[1]))['pass']" "$T/x/int/verdict.json" || fail "verdict.json"
 grep -q "HB" "$T/x/int/soak.log" || fail "soak.log not in the archive"

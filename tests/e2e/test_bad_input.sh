@@ -50,5 +50,5 @@ grep -q "cannot run '$T/does-not-exist': No such file or directory" "$T/stderr" 
 
 set +e; "$SOAK" frobnicate >/dev/null 2>&1; rc=$?; set -e
 [ "$rc" -eq 2 ] || fail "unknown command: exit $rc"
-"$SOAK" run --help | grep -q -- "--heartbeat-timeout" || fail "run --help"
+"$SOAK" run --help | grepq -- "--heartbeat-timeout" || fail "run --help"
 pass "bad input"

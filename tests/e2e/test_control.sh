@@ -24,7 +24,7 @@ curl -sf "http://127.0.0.1:$lport/metrics" >"$T/metrics" || fail "no /metrics"
 grep -q '^soak_resident_memory_bytes [1-9]' "$T/metrics" || fail "metrics: $(head "$T/metrics")"
 grep -q '^soak_pattern_matches_total{pattern="error"} [1-9]' "$T/metrics" || fail "pattern metric"
 grep -q '^soak_processes 1$' "$T/metrics" || fail "processes metric"
-curl -sf "http://127.0.0.1:$lport/health" | grep -q '"status":"ok"' || fail "health"
+curl -sf "http://127.0.0.1:$lport/health" | grepq '"status":"ok"' || fail "health"
 [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$lport/nope")" = 404 ] || fail "404"
 timeout 60 "$SOAK" stop "$T/art" || fail "soak stop failed"
 wait "$spid" && rc=0 || rc=$?
@@ -37,11 +37,11 @@ grep -q "SHUTDOWN" "$T/art/soak.log" || fail "the service's shutdown lines were 
   fail "labels: $(q "select distinct labels from metrics")"
 [ "$(q "select count(*) from events where kind='pattern' and detail like 'error: %'")" -ge 1 ] || fail "pattern events"
 grep -q "stopped by SIGTERM" "$T/stdout" || fail "outcome: $(cat "$T/stdout")"
-"$SOAK" status "$T/art" | grep -q "not running; outcome: stopped by SIGTERM" || fail "status after"
+"$SOAK" status "$T/art" | grepq "not running; outcome: stopped by SIGTERM" || fail "status after"
 # the password of the metrics URL is nowhere: not in the record, the log, the output
 if grep -rq hunter2 "$T/art" "$T/stdout" "$T/stderr" "$T/status" "$T/metrics"; then
   fail "the metrics URL's password leaked: $(grep -rl hunter2 "$T/art" "$T/stdout" "$T/stderr")"
 fi
-q "select value from run where key='config'" | grep -q 'scraper:\*\*\*\|\*\*\*@127.0.0.1' ||
+q "select value from run where key='config'" | grepq 'scraper:\*\*\*\|\*\*\*@127.0.0.1' ||
   fail "metrics_url not recorded in redacted form"
 pass "status, endpoints, scrape and stop"

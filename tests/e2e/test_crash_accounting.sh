@@ -51,7 +51,7 @@ check() {
     fail "$name: soak status: $(grep failures "$T/$name.status")"
   if [ "$total" -eq 0 ]; then
     grep -q '<h2 id="crashes">Crashes and hangs</h2>' "$dir/report.html" || fail "$name: no section"
-    grep -A1 '<h2 id="crashes">Crashes and hangs</h2>' "$dir/report.html" | grep -q '<p>none</p>' ||
+    grep -A1 '<h2 id="crashes">Crashes and hangs</h2>' "$dir/report.html" | grepq '<p>none</p>' ||
       fail "$name: the crash section is not empty"
     grep -q 'class="crash"' "$dir/report.html" && fail "$name: an event row is marked as a crash"
     grep -q '<title>crash: ' "$dir/report.html" && fail "$name: a crash on the timeline"

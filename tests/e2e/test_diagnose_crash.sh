@@ -26,7 +26,7 @@ assert "err ValueError: boom in the critical path" in ev and "Traceback" in ev, 
 assert "out processing order batch 17" in ev, ev
 '
 grep -q "^7. crash or hang: fail" "$T/crash.diag" || fail "terminal: $(cat "$T/crash.diag")"
-sed -n 3p "$T/crash.diag" | grep -q ": fail$" || fail "a failing section is not shown first: $(head -5 "$T/crash.diag")"
+sed -n 3p "$T/crash.diag" | grepq ": fail$" || fail "a failing section is not shown first: $(head -5 "$T/crash.diag")"
 
 demo=$(mkdemo)
 soak_run --duration 8s --interval 100ms --restart never --heartbeat-timeout 2s -- "$demo" --hb-interval 100 --hang-after 1

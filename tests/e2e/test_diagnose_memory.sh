@@ -36,7 +36,7 @@ grep -Eq '(heap|anonymous mappings) \+[0-9.]+ MB/h' "$T/leak/report.html" || fai
 # the terminal: failing sections first, the memory one among them
 diagnose "$T/leak"
 [ "$DRC" -eq 1 ] || fail "soak diagnose: exit $DRC, expected 1"
-head -3 "$T/leak.diag" | grep -q "fail" || fail "the first section shown is not failing: $(head -5 "$T/leak.diag")"
+head -3 "$T/leak.diag" | grepq "fail" || fail "the first section shown is not failing: $(head -5 "$T/leak.diag")"
 grep -q "^1. memory: fail" "$T/leak.diag" || fail "no memory section: $(cat "$T/leak.diag")"
 
 # a file opened every second, never closed (a window of the 15-minute bar scaled down)

@@ -31,7 +31,7 @@ during=$(qa "select count(*) from samples where t > $t_full + 0.3 and t < $t_roo
 [ "$during" -ge 40 ] || fail "only $during samples while the disk was full"
 gap=$(qa "select max(b.t - a.t) from samples a join samples b on b.rowid = a.rowid + 1")
 awk -v g="$gap" 'BEGIN { exit !(g < 1.0) }' || fail "a gap of $gap s in the samples"
-qa "select detail from events where kind='write_failed'" | grep -q "reserve" ||
+qa "select detail from events where kind='write_failed'" | grepq "reserve" ||
   fail "no write_failed event: $(qa "select kind, detail from events where kind like 'write%'")"
 record_whole qa
 # the logs: dropped while full, counted, and written again afterwards

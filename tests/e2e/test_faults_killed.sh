@@ -20,7 +20,7 @@ killed() { # STAGE: kills soak now, checks what was kept
   kill -KILL "$spid"
   wait "$spid" 2>/dev/null || true
   for _ in $(seq 50); do [ "$(alive "$demo")" -eq 0 ] && break; sleep 0.1; done
-  q "pragma integrity_check" | grep -q ok || fail "$stage: samples.db damaged"
+  q "pragma integrity_check" | grepq ok || fail "$stage: samples.db damaged"
   n=$(q "select count(*) from samples")
   last=$(q "select max(t) from samples")
   [ "$n" -ge 10 ] || fail "$stage: only $n samples kept"

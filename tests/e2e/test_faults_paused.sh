@@ -25,7 +25,7 @@ grep -q "hangs 0" "$T/stdout" || fail "the outcome counts a hang: $(cat "$T/stdo
 gap=$(q "select value from events where kind='soak_paused'")
 [ -n "$gap" ] || fail "no soak_paused event: $(q "select kind, detail from events")"
 awk -v g="$gap" 'BEGIN { exit !(g >= 9.5 && g <= 12) }' || fail "pause recorded as $gap s, expected ~10"
-q "select detail from events where kind='soak_paused'" | grep -q "not counted as a hang" ||
+q "select detail from events where kind='soak_paused'" | grepq "not counted as a hang" ||
   fail "the pause event does not say what it means: $(q "select detail from events where kind='soak_paused'")"
 # samples before the pause are kept, and sampling goes on after it
 after=$(q "select count(*) from samples where t > (select t from events where kind='soak_paused')")

@@ -34,7 +34,7 @@ n=$(q "select count(*) from samples")
 gap=$(q "select max(b.t - a.t) from samples a join samples b on b.rowid = a.rowid + 1")
 awk -v g="$gap" 'BEGIN { exit !(g < 1.0) }' || fail "a gap of $gap s in the samples"
 record_whole q
-q "select detail from events where kind='log_error'" | grep -q "File too large" ||
+q "select detail from events where kind='log_error'" | grepq "File too large" ||
   fail "the log's write error is not an event: $(q "select detail from events where kind='log_error'")"
 
 # until the end: lost, counted, and the verdict says so

@@ -29,7 +29,7 @@ soak_run -c "$T/soak.yaml" --duration 10s --interval 200ms --restart never --sto
 expect_rc 0
 [ "$(q "select count(*) from events where kind='hang'")" -eq 0 ] ||
   fail "a hang was declared: $(q "select detail from events where kind='hang'")"
-first=$(grep ' file:late.log ' "$T/art/soak.log" | head -1 | sed 's/.*alive //')
+first=$(grep -m1 ' file:late.log ' "$T/art/soak.log" | sed 's/.*alive //')
 [ "$first" = 26 ] || fail "late.log's first line in soak.log is '$first', expected 26"
 n=$(grep -c ' file:late.log \[HB\] alive' "$T/art/soak.log")
 [ "$n" -ge 15 ] || fail "only $n heartbeats of late.log in soak.log"

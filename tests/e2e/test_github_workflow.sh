@@ -46,7 +46,7 @@ grep -qE '^artifacts: artifacts/soak$' "$SRC/examples/soak-mmbot.yaml" || fail "
 grep -q 'add_executable(soak ' "$SRC/CMakeLists.txt" || fail "no soak program in CMakeLists.txt"
 while read -r kind p; do
   case $p in
-  build/release/soak) { "$SOAK" 2>&1 || true; } | grep -qE '^  archive DIR' || fail "soak has no archive command (named: $p)" ;;
+  build/release/soak) { "$SOAK" 2>&1 || true; } | grepq -E '^  archive DIR' || fail "soak has no archive command (named: $p)" ;;
   scripts/*) [ -x "$SRC/$p" ] || fail "$p named by the workflow does not exist" ;;
   artifacts/soak/summary.md | artifacts/soak/junit.xml)
     grep -q "\"$(basename "$p")\"" "$SRC/src/soak/analyze.c" || fail "soak does not write $(basename "$p")" ;;

@@ -86,5 +86,5 @@ for p in / api/state api/gates api/log metrics health; do
 done
 wait "$AUTH" || true
 ! grep -q "$PW" "$T/auth.out" "$T/auth.err" "$T/auth/soak.log" || fail "the password is printed"
-! sqlite3 "$T/auth/samples.db" "select * from run" | grep -q "$PW" || fail "the password is in samples.db"
+! sqlite3 "$T/auth/samples.db" "select * from run" | grepq "$PW" || fail "the password is in samples.db"
 pass "basic auth and the non-loopback warning"

@@ -17,13 +17,13 @@ n=$(ls soak-*.log.gz 2>/dev/null | wc -l)
 for f in soak-*.log.gz; do
   gzip -t "$f" || fail "$f does not decompress"
   # whole lines only: every line starts with a timestamp and a stream, the last ends with \n
-  zcat "$f" | tail -c 1 | od -An -c | grep -q '\\n' || fail "$f ends mid-line"
+  zcat "$f" | tail -c 1 | od -An -c | grepq '\\n' || fail "$f ends mid-line"
   bad=$(zcat "$f" | grep -cvE '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]{12}Z (out|err|soak)\+? ' || true)
   [ "$bad" -eq 0 ] || fail "$f has $bad lines without the prefix (a split line?)"
   sz=$(zcat "$f" | wc -c)
   [ "$sz" -le 10000000 ] || fail "$f holds $sz bytes, more than max_log_size"
 done
-tail -c 1 soak.log | od -An -c | grep -q '\\n' || fail "soak.log ends mid-line"
+tail -c 1 soak.log | od -An -c | grepq '\\n' || fail "soak.log ends mid-line"
 # line numbers of the flood are consecutive inside each file, so no line was split or lost
 for f in soak-*.log.gz; do
   zcat "$f" | grep -oE ' out .* tick [0-9]+' | grep -oE '[0-9]+$' |

@@ -47,7 +47,7 @@ awk -v v="$(gate "$T/b" orphan_orders value)" 'BEGIN { exit !(v == 0 && v != "No
 pass "SIGINT with $ORDERS orders resting: the bot stopped clean (0 orphans), a verdict and an archive with sim-stats.json ($(basename "$arch"))"
 # offline, the profile's npm audit cannot reach its advisory service: no-data with the reason
 [ "$(gate "$T/b" security status)" = no-data ] || fail "security gate offline: $(gate "$T/b" security status), want no-data"
-gate "$T/b" security reason | grep -q "^audit failed: input 'cmd:cd tests/e2e/bybit-api && npm audit" ||
+gate "$T/b" security reason | grepq "^audit failed: input 'cmd:cd tests/e2e/bybit-api && npm audit" ||
   fail "security gate without the audit's reason: $(gate "$T/b" security reason)"
 grep -qE '^\| Security \| no data \| == 0 \| no-data: audit failed: ' "$T/b.out" || { show "$T/b"; fail "the table does not show the security reason"; }
 pass "security without an advisory service: no-data, with the audit's reason, in verdict.json and the table"

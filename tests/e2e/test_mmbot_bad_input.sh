@@ -53,7 +53,7 @@ set -e
 [ "$rc" = 2 ] && grep -q "bad.yaml:2: key 'websocket.stale_timeout'" "$T/e" || { cat "$T/e" >&2; fail "config error: exit $rc"; }
 [ "$rc2" = 2 ] && grep -q "unknown option '--api-secret'" "$T/e2" || { cat "$T/e2" >&2; fail "a key flag was not refused"; }
 [ "$rc3" = 2 ] && grep -q "unknown command 'frobnicate'" "$T/e3" || fail "unknown command"
-"$T/mmbot" --help | grep -q 'mmbot cancel-all' || fail "--help"
-"$T/mmbot" run --help-keys | grep -q 'websocket.heartbeat_interval' || fail "--help-keys"
+"$T/mmbot" --help | grepq 'mmbot cancel-all' || fail "--help"
+"$T/mmbot" run --help-keys | grepq 'websocket.heartbeat_interval' || fail "--help-keys"
 pass "configuration errors: exit 2 naming file:line:key; no key flags"
 stop_sim b

@@ -65,7 +65,7 @@ set -e
 [ "$RC" = 1 ] || { tail -20 "$T/stdout" "$T/stderr" >&2; fail "soak exited $RC on a hung mmbot, want 1"; }
 [ -n "$(q "select value from events where kind='hang'")" ] || fail "soak saw no hang: $(q "select kind, detail from events")"
 grep -q "hangs 1" "$T/stdout" || fail "soak's outcome does not count the hang"
-alive "$T/mmbot run" | grep -qx 0 || fail "the hung mmbot survived soak"
+alive "$T/mmbot run" | grepq -x 0 || fail "the hung mmbot survived soak"
 grep -qF "$SECRET" "$T/stdout" "$T/stderr" "$T"/art/*.log 2>/dev/null && fail "the API secret appears in soak's output"
 mmbot_cmd cancel-all
 pass "soak's heartbeat watchdog caught the hung mmbot"

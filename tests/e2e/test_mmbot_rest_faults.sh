@@ -58,7 +58,7 @@ pass "10006 storm, 429, 5xx, latency spike: no crash, requests in each 4.5 s:$co
 # degraded), and come back after it
 fault '{"maintenance":{"start":"0s","duration":"3s"}}'
 sleep 1
-health | grep -q '"status":"degraded"\|"status":"down"' || fail "/health during maintenance: $(health)"
+health | grepq '"status":"degraded"\|"status":"down"' || fail "/health during maintenance: $(health)"
 fault '{"clear":true}'
 sleep 3
 wait_sides 20
@@ -70,7 +70,7 @@ stop_mmbot 0
 fault '{"clock_skew":{"skew_ms":8000}}'
 start_mmbot
 wait_log 'clock skew: local clock off by -?[0-9]+ ms \(recv_window 5000 ms\)' 15
-health | grep -q 'clock skew' || fail "/health has no clock skew reason: $(health)"
+health | grepq 'clock skew' || fail "/health has no clock skew reason: $(health)"
 mmbot_cmd check
 [ "$MM_RC" = 1 ] && grep -q '^FAIL  clock offset' "$T/cmd.out" || { cat "$T/cmd.out" >&2; fail "check did not fail on the clock"; }
 fault '{"clear":true}'

@@ -119,12 +119,12 @@ pass "Pushgateway: live gauges ($live)"
 wait "$soakpid" || true
 grep -q "pushed       the verdict to the pushgateway" "$T/soak.out" || { cat "$T/soak.out" "$T/soak.err" >&2; fail "the verdict was not pushed"; }
 m=$(get "http://127.0.0.1:$GP/metrics")
-echo "$m" | grep -q '^soak_verdict_pass{.*run="e2e-leak".*} 0' || { echo "$m" | grep soak_ >&2; fail "soak_verdict_pass"; }
-echo "$m" | grep -q '^soak_gate_passed{gate="crashes",.*run="e2e-leak".*} 1' || fail "soak_gate_passed{gate=crashes}"
-echo "$m" | grep -q '^soak_gate_value{gate="duration",' || fail "soak_gate_value{gate=duration}"
+echo "$m" | grepq '^soak_verdict_pass{.*run="e2e-leak".*} 0' || { echo "$m" | grep soak_ >&2; fail "soak_verdict_pass"; }
+echo "$m" | grepq '^soak_gate_passed{gate="crashes",.*run="e2e-leak".*} 1' || fail "soak_gate_passed{gate=crashes}"
+echo "$m" | grepq '^soak_gate_value{gate="duration",' || fail "soak_gate_value{gate=duration}"
 "$SOAK" push "$T/run" --pushgateway "http://127.0.0.1:$GP" --run e2e-leak --delete >"$T/del" 2>&1 \
   || { cat "$T/del" >&2; fail "soak push --delete"; }
-! get "http://127.0.0.1:$GP/metrics" | grep -q 'run="e2e-leak"' || fail "the group is still there after --delete"
+! get "http://127.0.0.1:$GP/metrics" | grepq 'run="e2e-leak"' || fail "the group is still there after --delete"
 "$SOAK" push "$T/run" --pushgateway "http://127.0.0.1:$GP" --run e2e-leak >"$T/push" 2>&1 || fail "soak push"
-get "http://127.0.0.1:$GP/metrics" | grep -q '^soak_verdict_pass{.*run="e2e-leak"' || fail "soak push of a finished run"
+get "http://127.0.0.1:$GP/metrics" | grepq '^soak_verdict_pass{.*run="e2e-leak"' || fail "soak push of a finished run"
 pass "Pushgateway: the verdict at the end, soak push, soak push --delete"

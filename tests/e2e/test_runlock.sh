@@ -52,9 +52,9 @@ for _ in $(seq 50); do [ -s "$art/soak.children" ] && break; sleep 0.1; done
 [ "$(sed -n 3p "$art/soak.pid")" = "dir $(realpath "$art")" ] || fail "dir: $(cat "$art/soak.pid")"
 for p in $(pgrep -f "$demo"); do
   [ "$p" = "$spid" ] && continue # soak's own command line names the service
-  if ls -l /proc/$p/fd 2>/dev/null | grep -q soak.lock; then fail "the service (pid $p) holds soak.lock"; fi
+  if ls -l /proc/$p/fd 2>/dev/null | grepq soak.lock; then fail "the service (pid $p) holds soak.lock"; fi
 done
-ls -l /proc/$spid/fd | grep -q soak.lock || fail "soak does not hold soak.lock"
+ls -l /proc/$spid/fd | grepq soak.lock || fail "soak does not hold soak.lock"
 set +e
 timeout 30 "$SOAK" run --artifacts "$art" --status off -- "$demo" >"$T/o2" 2>"$T/e2"
 rc=$?
@@ -62,7 +62,7 @@ set -e
 [ "$rc" -eq 3 ] || fail "second run: exit $rc"
 grep -q "soak: '$(realpath "$art")' is in use by a running soak (pid $spid)" "$T/e2" || fail "message: $(cat "$T/e2")"
 # soak status does not take the lock: the run keeps it
-"$SOAK" status "$art" | grep -q "running (soak pid $spid)" || fail "status"
+"$SOAK" status "$art" | grepq "running (soak pid $spid)" || fail "status"
 kill -TERM "$spid"
 wait "$spid" || true
 # after the run the folder is free again

@@ -21,5 +21,5 @@ last=$(q "select max(t) from samples")
 # samples every 100 ms for ~3 s: nearly all of them are there, the last within 0.3 s of the kill
 [ "$n" -ge 25 ] || fail "only $n samples survived"
 awk -v l="$last" -v k="$start" 'BEGIN { exit !(k - l < 0.3) }' || fail "last sample $last, kill at $start"
-q "pragma integrity_check" | grep -q ok || fail "samples.db damaged"
+q "pragma integrity_check" | grepq ok || fail "samples.db damaged"
 pass "$n samples kept, the whole service tree gone"

@@ -12,9 +12,9 @@ if grep -rq hunter "$T/art" "$T/stdout" "$T/stderr" "$T/status.out"; then
   fail "a secret of the URL leaked: $(grep -rh hunter "$T/art" "$T/stdout" "$T/stderr" "$T/status.out" | head -3)"
 fi
 shown="http://***@127.0.0.1:$port/metrics?token=***&api_key=***&X-Amz-Signature=***&Password=***&page=2"
-q "select value from run where key='config'" | grep -qF "$shown" ||
+q "select value from run where key='config'" | grepq -F "$shown" ||
   fail "metrics_url not recorded redacted: $(q "select value from run where key='config'" | grep metrics)"
 [ "$(q "select count(*) from events where kind='scrape_failed'")" -ge 1 ] || fail "no scrape_failed event"
-q "select detail from events where kind='scrape_failed'" | grep -qF "page=2" ||
+q "select detail from events where kind='scrape_failed'" | grepq -F "page=2" ||
   fail "the scrape error does not show the URL: $(q "select detail from events where kind='scrape_failed'")"
 pass "metrics URL secrets redacted"

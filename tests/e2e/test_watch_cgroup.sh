@@ -42,7 +42,7 @@ python3 -c "import sys; sys.exit(0 if float(sys.argv[1]) >= 48*2**20 else 1)" "$
 rss=$(q "SELECT max(rss_bytes) FROM samples")
 [ "$rss" -ge $((48 * mib)) ] || fail "RSS of the cgroup's processes peaked at $rss"
 [ "$(q "SELECT max(procs) FROM samples")" -eq 1 ] || fail "processes: $(q "SELECT max(procs) FROM samples")"
-if [ "$CG_KIND" = v2 ] || printf '%s\n' "${CG_DIRS[@]}" | grep -q '^/sys/fs/cgroup/cpuacct/'; then
+if [ "$CG_KIND" = v2 ] || printf '%s\n' "${CG_DIRS[@]}" | grepq '^/sys/fs/cgroup/cpuacct/'; then
   [ "$(q "SELECT count(*) FROM metrics WHERE name='cgroup_cpu_seconds' AND value > 0")" -gt 0 ] ||
     fail "no CPU from the cgroup's counter"
 fi

@@ -104,6 +104,6 @@ expect_rc 2
 grep -q "no target: give --pid" "$T/err2" || fail "no target: $(cat "$T/err2")"
 grep -q "give one target" "$T/err3" || fail "two targets: $(cat "$T/err3")"
 grep -q "invalid --unit 'x;id'" "$T/err4" || fail "bad unit name: $(cat "$T/err4")"
-"$SOAK" watch --help | grep -q -- "--pid-file FILE" || fail "soak watch --help"
-"$SOAK" --help | grep -q "^  watch " || fail "soak --help does not list watch"
+"$SOAK" watch --help | grepq -- "--pid-file FILE" || fail "soak watch --help"
+"$SOAK" --help | grepq "^  watch " || fail "soak --help does not list watch"
 pass "watch errors and help"
