@@ -88,6 +88,8 @@ typedef struct run_data {
     const opts *o;
     char stopped_by[64]; /* the gate fail-fast stopped the run for ("" none) */
     double stopped_elapsed_s;
+    runrec_span *stops; /* while soak stopped the service: left out of the growth fits */
+    size_t nstops, stop_cur;
 } run_data;
 
 enum { MEM_RSS, MEM_PSS };
@@ -113,6 +115,7 @@ static void run_data_free(run_data *r)
     cntrend_input_free(&r->cnt);
     for (size_t i = 0; i < r->ngs; i++)
         gate_acc_free(&r->gs[i].acc);
+    free(r->stops);
     runrec_close(r->rr);
 }
 
@@ -148,7 +151,8 @@ static void fold(run_data *r, const double *v)
             gate_acc_add(&g->acc, t, v[g->col]))
             r->failed = ERR_NOMEM;
     }
-    if (!svc)
+    /* a process being stopped frees its memory and closes its fds: not its steady state */
+    if (!svc || runrec_span_in(r->stops, r->nstops, &r->stop_cur, t))
         return;
     double pss = v[STORE_COL_pss_bytes];
     if (isfinite(pss)) {
@@ -201,6 +205,15 @@ static int load_db(const char *dir, run_data *r, char *err, size_t errlen)
     int rc = runrec_open(dir, &r->rr, err, errlen);
     if (rc)
         return rc;
+    rc = runrec_stop_spans(r->rr, &r->stops, &r->nstops);
+    if (rc == ERR_NOMEM) {
+        snprintf(err, errlen, "out of memory reading '%s'", runrec_path(r->rr));
+        return rc;
+    }
+    if (rc) {
+        snprintf(err, errlen, "cannot read '%s': %s", runrec_path(r->rr), runrec_errmsg(r->rr));
+        return ERR_IO;
+    }
     rc = runrec_samples(r->rr, 0, fold_sample, r);
     if (rc == ERR_NOMEM) {
         snprintf(err, errlen, "out of memory reading '%s'", runrec_path(r->rr));

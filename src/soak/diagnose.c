@@ -317,6 +317,8 @@ typedef struct samplesum {
     leakstat_stream rss;
     int rss_seg;
     cntrend_input cnt;
+    runrec_span *stops; /* while soak stopped the service: left out of the growth fits */
+    size_t nstops, stop_cur;
     int failed;
 } samplesum;
 
@@ -347,7 +349,7 @@ static int on_sample(void *ud, const store_sample *s)
     S->dropped_last = s->dropped_bytes;
     if (s->heartbeat_age_s > S->hb_age_max)
         S->hb_age_max = s->heartbeat_age_s;
-    if (s->procs == 0)
+    if (s->procs == 0 || runrec_span_in(S->stops, S->nstops, &S->stop_cur, t))
         return 0;
     int seg = (int)s->restarts;
     if (seg < S->rss_seg)
@@ -1360,7 +1362,7 @@ int diagnose_run(const diagnose_args *a)
         /* the defaults, said once */
         fprintf(stderr, "soak: %s (diagnosing with the default settings)\n", err);
     }
-    if (runrec_samples(rr, 0, on_sample, S) ||
+    if (runrec_stop_spans(rr, &S->stops, &S->nstops) || runrec_samples(rr, 0, on_sample, S) ||
         runrec_events(rr, RUNREC_EV_ALL, 0, 0, on_event, E)) {
         fprintf(stderr, "soak: cannot read '%s': %s\n", runrec_path(rr), runrec_errmsg(rr));
         rc = ERR_IO;
@@ -1445,6 +1447,7 @@ out:
     if (S) {
         leakstat_stream_free(&S->rss);
         cntrend_input_free(&S->cnt);
+        free(S->stops);
     }
     free(S);
     free(E);

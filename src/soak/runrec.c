@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <math.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -310,6 +311,68 @@ int runrec_failures(runrec *r, int64_t *crashes, int64_t *hangs)
     *crashes = c;
     *hangs = h;
     return 0;
+}
+
+int runrec_stop_spans(runrec *r, runrec_span **out, size_t *n)
+{
+    *out = NULL;
+    *n = 0;
+    sqlite3_stmt *st;
+    char sql[256];
+    snprintf(sql, sizeof sql,
+             "SELECT t, kind FROM events WHERE kind IN ('%s','%s','%s','%s','%s') ORDER BY rowid",
+             store_event_name(STORE_EV_STOP), store_event_name(STORE_EV_EXIT),
+             store_event_name(STORE_EV_START), store_event_name(STORE_EV_RESTART),
+             store_event_name(STORE_EV_DAEMONIZED));
+    if (sqlite3_prepare_v2(r->db, sql, -1, &st, NULL) != SQLITE_OK)
+        return ERR_IO;
+    runrec_span *v = NULL;
+    size_t m = 0, cap = 0;
+    int open = 0, rc, ret = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        double t = sqlite3_column_double(st, 0);
+        const char *k = (const char *)sqlite3_column_text(st, 1);
+        int stop = k && (!strcmp(k, store_event_name(STORE_EV_STOP)) ||
+                         !strcmp(k, store_event_name(STORE_EV_EXIT)));
+        if (stop && !open) {
+            if (m == RUNREC_MAX_SPANS)
+                break;
+            if (m == cap) {
+                size_t nc = cap ? cap * 2 : 16;
+                runrec_span *nv = realloc(v, nc * sizeof *nv);
+                if (!nv) {
+                    ret = ERR_NOMEM;
+                    break;
+                }
+                v = nv;
+                cap = nc;
+            }
+            v[m].from = t;
+            v[m].to = INFINITY;
+            m++;
+            open = 1;
+        } else if (!stop && open) {
+            v[m - 1].to = t;
+            open = 0;
+        }
+    }
+    sqlite3_finalize(st);
+    if (!ret && rc != SQLITE_DONE && rc != SQLITE_ROW)
+        ret = ERR_IO;
+    if (ret) {
+        free(v);
+        return ret;
+    }
+    *out = v;
+    *n = m;
+    return 0;
+}
+
+int runrec_span_in(const runrec_span *s, size_t n, size_t *cur, double t)
+{
+    while (*cur < n && s[*cur].to <= t)
+        (*cur)++;
+    return *cur < n && t >= s[*cur].from;
 }
 
 int runrec_kind_counts(runrec *r, size_t cap, int (*fn)(void *ud, const char *kind, int64_t n),

@@ -93,6 +93,26 @@ int runrec_failures(runrec *r, int64_t *crashes, int64_t *hangs);
 int runrec_kind_counts(runrec *r, size_t cap, int (*fn)(void *ud, const char *kind, int64_t n),
                        void *ud);
 
+/* A span of time [from, to) in which the service was being stopped or was down: from soak's
+ * stop event (its SIGTERM, at the end of a run or before a restart) or the main process's exit,
+ * whichever comes first, to the next start, restart or daemonized event, or the end of the
+ * record (to = INFINITY). Samples in it show a process tearing down (RSS falling while it
+ * frees and unmaps) or what it left behind, not the service's steady state: the growth fits of
+ * analyze and diagnose leave them out; the report still draws them. */
+typedef struct runrec_span {
+    double from, to;
+} runrec_span;
+#define RUNREC_MAX_SPANS 100000 /* stop spans kept at most (a restart each: far past start_limit) */
+
+/* The stop spans in time order into a malloc'd *out (the caller frees it; NULL when none),
+ * count in *n, at most RUNREC_MAX_SPANS (the rest are dropped). Returns 0, ERR_IO or
+ * ERR_NOMEM (then *out NULL, *n 0). */
+int runrec_stop_spans(runrec *r, runrec_span **out, size_t *n);
+/* 1 when t is inside one of the n spans (sorted, as runrec_stop_spans gives them), else 0.
+ * *cur is a cursor the caller keeps (start it at 0): for times in increasing order every
+ * call is O(1) amortised. */
+int runrec_span_in(const runrec_span *s, size_t n, size_t *cur, double t);
+
 /* Streams metric name{labels} (labels as the store keeps them; "" none) in time order, at
  * most cap points (0: RUNREC_MAX_ROWS). Returns 0, fn's value, or ERR_IO. */
 int runrec_metric(runrec *r, const char *name, const char *labels, size_t cap,

@@ -181,6 +181,33 @@ static void make_old_file(const fx *f, const char *inserts)
 }
 
 /* A file written before events.failure existed: the old rule, for that file only. */
+/* While the service was being stopped or was down: from the crash's exit to the restart, and
+ * from the hang's stop to the end (the exit that follows closes nothing: no start after it). */
+static void test_stop_spans(void **state)
+{
+    fx *f = *state;
+    write_run(f->db);
+    runrec *r;
+    char err[256];
+    assert_int_equal(runrec_open(f->dir, &r, err, sizeof err), 0);
+    runrec_span *sp = NULL;
+    size_t n = 0;
+    assert_int_equal(runrec_stop_spans(r, &sp, &n), 0);
+    assert_int_equal(n, 2);
+    assert_true(sp[0].from == 1010 && sp[0].to == 1011);
+    assert_true(sp[1].from == 1020.5 && isinf(sp[1].to));
+    /* in time order, with one cursor: inside is [from, to) */
+    size_t cur = 0;
+    const double t[] = {1000, 1009.9, 1010, 1010.5, 1011, 1015, 1020.4, 1020.5, 1021, 1049};
+    const int in[] = {0, 0, 1, 1, 0, 0, 0, 1, 1, 1};
+    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
+        assert_int_equal(runrec_span_in(sp, n, &cur, t[i]), in[i]);
+    size_t c0 = 0;
+    assert_int_equal(runrec_span_in(NULL, 0, &c0, 1010), 0);
+    free(sp);
+    runrec_close(r);
+}
+
 static void test_old_file_without_the_column(void **state)
 {
     fx *f = *state;
@@ -361,6 +388,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_failures_from_the_stored_judgment, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stop_spans, setup, teardown),
         cmocka_unit_test_setup_teardown(test_old_file_without_the_column, setup, teardown),
         cmocka_unit_test_setup_teardown(test_old_samples_without_new_column, setup, teardown),
         cmocka_unit_test_setup_teardown(test_samples_and_metrics_stream, setup, teardown),
