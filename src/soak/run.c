@@ -67,6 +67,7 @@
 #include "failfast.h"
 #include "forking.h"
 #include "follow.h"
+#include "helpers.h"
 #include "errcode.h"
 #include "logcap.h"
 #include "patterns.h"
@@ -175,6 +176,7 @@ typedef struct sv {
     pid_t fork_candidate;  /* the top of the tree at the last poll (FORKING, no pid file) */
     char fork_why[400];    /* why the main pid was not found yet */
     follow *fw;            /* log files and a journal followed (follow.h); NULL: none */
+    helpers helpers;       /* soak's own children (journalctl): never the service's tree */
 } sv;
 
 static void sv_sample(uv_timer_t *t);
@@ -953,6 +955,8 @@ static void sv_on_sigchld(uv_signal_t *h, int signum)
         pid_t p = waitpid(-1, &st, WNOHANG);
         if (p <= 0)
             break;
+        if (p != s->child && helpers_reaped(&s->helpers, p, st))
+            continue; /* soak's own helper (journalctl): its owner hears it, nobody else */
         if (p == s->child && s->shim_alive) {
             s->shim_alive = 0;
             sv_status_drain(s); /* the service's exit, reported just before the shim ended */
@@ -1713,6 +1717,7 @@ static int sv_main(opts *o, watch *w)
     wsm_init(&s->wsm);
     s->hb_index = -1;
     s->lock.fd = -1;
+    helpers_init(&s->helpers);
     runstate_init(&s->rs);
     sv_build_command(s);
     if (w)
@@ -1784,6 +1789,11 @@ static int sv_main(opts *o, watch *w)
         snprintf(err, sizeof err, "out of memory");
         goto fail;
     }
+    /* soak's own helpers are neither stopped nor sampled with the service's tree */
+    treekill_set_skip(s->tk, helpers_skip, &s->helpers);
+    sampler_set_skip(s->sm, helpers_skip, &s->helpers);
+    if (w)
+        watch_set_skip(w, helpers_skip, &s->helpers);
     if (sv_write_pidfile(s, err, sizeof err))
         goto fail;
 
@@ -1921,7 +1931,8 @@ static int sv_main(opts *o, watch *w)
                        .journal_unit = o->journal_unit,
                        .copy = o->follow_copy ? s->lc : NULL,
                        .on_line = sv_on_line,
-                       .ud = s};
+                       .ud = s,
+                       .helpers = &s->helpers};
     if (follow_new(s->loop, &fwo, &s->fw, err, sizeof err))
         goto fail_loop;
     s->rs.follow = s->fw;
@@ -2030,6 +2041,10 @@ out:
     s->rs.follow = NULL;
     follow_free(s->fw);
     s->fw = NULL;
+    /* after the service and the journal's own stop: whatever helper is left, soak stops */
+    int helpers_left = helpers_stop_all(&s->helpers);
+    if (helpers_left > 0)
+        fprintf(stderr, "soak: %d helper processes survive SIGKILL\n", helpers_left);
     if (s->ff) {
         failfast_free(s->ff);
         free(s->ff);
