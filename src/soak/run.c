@@ -553,7 +553,20 @@ fail:
 
 static void sv_apply(sv *s, unsigned acts);
 
-/* The run's picture follows the table: rs.state and the counters are written here only. */
+/* The picture's state and counters, from whichever table drives the run (the supervisor's
+ * for soak run, the watch's for soak watch): written here only. */
+static void sv_sync_counts(sv *s, rs_state state, unsigned starts, unsigned restarts,
+                           unsigned crashes, unsigned hangs, sup_cause cause)
+{
+    s->rs.state = state;
+    s->rs.starts = starts;
+    s->rs.restarts = restarts;
+    s->rs.crashes = crashes;
+    s->rs.hangs = hangs;
+    s->rs.completed = cause == SUP_CAUSE_DURATION;
+}
+
+/* The run's picture follows the table: rs.state and the counters through sv_sync_counts. */
 static void sv_sync(sv *s)
 {
     static const rs_state view[SUP_NSTATES] = {
@@ -561,12 +574,8 @@ static void sv_sync(sv *s)
         [SUP_STOP_TERM] = RS_STOPPING, [SUP_STOP_KILL] = RS_STOPPING, [SUP_STUCK] = RS_STOPPING,
         [SUP_BACKOFF] = RS_BACKOFF,    [SUP_DONE] = RS_DONE,          [SUP_FORKING] = RS_STARTING,
     };
-    s->rs.state = view[s->sup.state];
-    s->rs.starts = s->sup.starts;
-    s->rs.restarts = s->sup.restarts;
-    s->rs.crashes = s->sup.crashes;
-    s->rs.hangs = s->sup.hangs;
-    s->rs.completed = s->sup.cause == SUP_CAUSE_DURATION;
+    sv_sync_counts(s, view[s->sup.state], s->sup.starts, s->sup.restarts, s->sup.crashes,
+                   s->sup.hangs, s->sup.cause);
     uint64_t now = now_ms(s);
     uint64_t due = sup_deadline(&s->sup);
     if (s->sup.state == SUP_DONE || !due)
@@ -1321,12 +1330,8 @@ static void sv_watch_sync(sv *s)
         [WSM_INIT] = RS_STARTING, [WSM_WATCHING] = RS_RUNNING, [WSM_HUNG] = RS_RUNNING,
         [WSM_GONE] = RS_BACKOFF,  [WSM_DONE] = RS_DONE,
     };
-    s->rs.state = view[s->wsm.state];
-    s->rs.starts = s->wsm.starts;
-    s->rs.restarts = s->wsm.restarts;
-    s->rs.crashes = s->wsm.crashes;
-    s->rs.hangs = s->wsm.hangs;
-    s->rs.completed = s->wsm.cause == SUP_CAUSE_DURATION;
+    sv_sync_counts(s, view[s->wsm.state], s->wsm.starts, s->wsm.restarts, s->wsm.crashes,
+                   s->wsm.hangs, s->wsm.cause);
     s->rs.child_pid = wsm_running(&s->wsm) ? watch_pid(s->w) : 0;
 }
 
