@@ -9,6 +9,7 @@
 
 #include "errcode.h"
 #include "msg.h"
+#include "fuzzutil.h"
 
 static msg_envelope E0, E;
 static msg_server_time ST;
@@ -96,11 +97,9 @@ static void fx(const char *p, size_t size)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    /* an exact-size copy, so that any read past the input is caught */
-    char *m = malloc(size ? size : 1);
+    char *m = fuzz_copy(data, size); /* exactly sized: a read past the input is caught */
     if (!m)
         abort();
-    memcpy(m, data, size);
     rest(m, size);
     headers(m, size);
     fx(m, size);

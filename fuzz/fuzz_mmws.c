@@ -11,6 +11,7 @@
 #include "book.h"
 #include "errcode.h"
 #include "msg.h"
+#include "fuzzutil.h"
 
 static book B;
 static book_update U;
@@ -95,11 +96,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     while (p < e) {
         const char *nl = memchr(p, '\n', (size_t)(e - p));
         size_t n = nl ? (size_t)(nl - p) : (size_t)(e - p);
-        /* an exact-size copy, so that any read past the message is caught */
-        char *m = malloc(n ? n : 1);
+        char *m = fuzz_copy(p, n); /* exactly sized: a read past the message is caught */
         if (!m)
             abort();
-        memcpy(m, p, n);
         one(m, n);
         free(m);
         p += n + (nl != NULL);
