@@ -14,6 +14,7 @@
 #include <zlib.h>
 
 #include "logscan.h"
+#include "testutil.h"
 
 #define T0 1764364200.0 /* 2025-11-28T21:10:00Z */
 
@@ -29,8 +30,7 @@ static int setup(void **state)
     fx *f = calloc(1, sizeof *f);
     if (!f)
         return -1;
-    snprintf(f->dir, sizeof f->dir, "/tmp/test_logscan_XXXXXX");
-    if (!mkdtemp(f->dir))
+    if (!tu_tmpdir(f->dir, sizeof f->dir, "test_logscan"))
         return -1;
     *state = f;
     return 0;
@@ -39,12 +39,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     fx *f = *state;
-    char p[160];
-    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
-        snprintf(p, sizeof p, "%s/%s", f->dir, files[i]);
-        unlink(p);
-    }
-    rmdir(f->dir);
+    tu_rmtree(f->dir);
     free(f);
     return 0;
 }

@@ -21,6 +21,7 @@
 #include "runrec.h"
 #include "report.h"
 #include "store.h"
+#include "testutil.h"
 
 #define T0 1795900000.0 /* 2026-11-28 */
 
@@ -38,8 +39,7 @@ static int setup(void **state)
     fx *f = calloc(1, sizeof *f);
     if (!f)
         return -1;
-    snprintf(f->dir, sizeof f->dir, "/tmp/test_report_XXXXXX");
-    if (!mkdtemp(f->dir))
+    if (!tu_tmpdir(f->dir, sizeof f->dir, "test_report"))
         return -1;
     *state = f;
     return 0;
@@ -48,21 +48,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     fx *f = *state;
-    static const char *const names[] = {"samples.db",
-                                        "samples.db-wal",
-                                        "samples.db-shm",
-                                        "soak.log",
-                                        "soak-20261128T211000.000Z.log.gz",
-                                        "verdict.json",
-                                        "resources.analysis.json",
-                                        "report.html",
-                                        "report.html.tmp"};
-    char p[160];
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
-        path_of(f, names[i], p, sizeof p);
-        unlink(p);
-    }
-    rmdir(f->dir);
+    tu_rmtree(f->dir);
     free(f);
     return 0;
 }
