@@ -9,10 +9,8 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    if (size == 0)
-        return 0;
-    size_t len = size - 1; /* the first byte picks the parser */
-    char *buf = fuzz_copy(data + 1, len);
+    size_t len;
+    char *buf = fuzz_copy_tail(data, size, &len); /* the first byte picks the parser */
     if (!buf)
         return 0;
     switch (data[0] % 3) {

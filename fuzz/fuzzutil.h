@@ -10,6 +10,7 @@
 #ifndef FUZZ_FUZZUTIL_H
 #define FUZZ_FUZZUTIL_H
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,5 +34,20 @@ static inline char *fuzz_copy_str(const void *data, size_t n)
     copy[n] = '\0';
     return copy;
 }
+
+/* The copy of data[1..size) into *len bytes (fuzz_copy) for targets whose first byte picks
+ * the case (data[0]): NULL when size is 0 (nothing to pick from) or out of memory. */
+static inline char *fuzz_copy_tail(const uint8_t *data, size_t size, size_t *len)
+{
+    *len = size ? size - 1 : 0;
+    return size ? fuzz_copy(data + 1, *len) : NULL;
+}
+
+/* An invariant of the target: a crash libFuzzer records when it does not hold. */
+#define FUZZ_CHECK(c)                                                                              \
+    do {                                                                                           \
+        if (!(c))                                                                                  \
+            abort();                                                                               \
+    } while (0)
 
 #endif

@@ -37,3 +37,25 @@ int tu_rmtree(const char *dir)
         return 0;
     return nftw(dir, tu_rm_one, 16, FTW_DEPTH | FTW_PHYS) == 0 ? 0 : -1;
 }
+
+int tu_dir_setup(void **state)
+{
+    tu_dir *d = calloc(1, sizeof *d);
+    if (!d)
+        return -1;
+    if (!tu_tmpdir(d->dir, sizeof d->dir, program_invocation_short_name)) {
+        free(d);
+        return -1;
+    }
+    *state = d;
+    return 0;
+}
+
+int tu_dir_teardown(void **state)
+{
+    tu_dir *d = *state;
+    int rc = tu_rmtree(d->dir);
+    free(d);
+    *state = NULL;
+    return rc;
+}

@@ -20,4 +20,15 @@ char *tu_tmpdir(char *dir, size_t n, const char *name);
  * that does not exist counts as removed). */
 int tu_rmtree(const char *dir);
 
+/* The fixture of a test that needs a fresh folder and nothing else, for
+ * cmocka_unit_test_setup_teardown(test, tu_dir_setup, tu_dir_teardown): *state is a tu_dir
+ * whose folder is "/tmp/PROGRAM.XXXXXX" (PROGRAM: the test's own name). tu_dir_setup returns
+ * 0, or -1 (out of memory, no folder); tu_dir_teardown removes the folder with everything in
+ * it, frees *state and returns what tu_rmtree returned. */
+typedef struct tu_dir {
+    char dir[64];
+} tu_dir;
+int tu_dir_setup(void **state);
+int tu_dir_teardown(void **state);
+
 #endif
