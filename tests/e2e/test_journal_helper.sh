@@ -5,8 +5,7 @@
 # last record read; after the run no journalctl is left. A stand-in journalctl first on PATH
 # (tests/fixtures/journal/journalctl: no systemd here) prints 5 records (6 lines), then waits.
 source "$(dirname "$0")/lib.sh"
-export PATH="$SRC/tests/fixtures/journal:$PATH"
-export JOURNAL_STUB_LOG="$T/stub.log" JOURNAL_STUB_DELAY=0.1
+source "$(dirname "$0")/journal_lib.sh"
 # the service: exits 0 after 0.8 s (restart: always, after 2 s), then runs to the end
 cat >"$T/svc.sh" <<EOF2
 #!/bin/sh
@@ -14,17 +13,10 @@ if [ -f "$T/once" ]; then exec sleep 30; fi
 touch "$T/once"; sleep 0.8; exit 0
 EOF2
 chmod +x "$T/svc.sh"
-# at 4 s, the journalctl that runs then is killed (SIGKILL: it dies as a crash would)
-(
-  for _ in $(seq 80); do [ -s "$T/stub.log" ] && break; sleep 0.05; done
-  sleep 4
-  pid=$(sed -n 's/^pid \([0-9]*\) .*/\1/p' "$T/stub.log" | tail -1)
-  [ -n "$pid" ] && kill -KILL "$pid"
-) &
-killer=$!
+journal_kill_after 4 # the journalctl that runs 4 s after the start: SIGKILL
 soak_run --duration 7s --interval 100ms --heartbeat '' --restart always --set restart_delay=2s \
   --stop-timeout 1s --set logs.journal_unit=mmbot.service -- "$T/svc.sh"
-wait "$killer" || true
+wait "$JOURNAL_KILLER" || true
 expect_rc 0
 
 # the service exited once by itself and once at the end's stop, and was restarted once; the
@@ -62,7 +54,5 @@ n=$(grep -c ' journal:mmbot.service ' "$T/art/soak.log")
 [ "$n" -eq 6 ] || fail "$n journal lines in soak.log, expected 6 (each once)"
 
 # stopped by soak at the end: no journalctl outlives the run
-for pid in $(sed -n 's/^pid \([0-9]*\) .*/\1/p' "$T/stub.log"); do
-  kill -0 "$pid" 2>/dev/null && fail "journalctl ($pid) outlived soak"
-done
+journal_none_left
 pass "journalctl is soak's helper: not in the service's count, not stopped by its restart, its death no crash; restarted after the last cursor, gone after the run"

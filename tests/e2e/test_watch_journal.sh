@@ -5,8 +5,7 @@
 # last record read, and none is left after the run. The stand-in journalctl of
 # tests/fixtures/journal (no systemd here) prints 5 records (6 lines), then waits.
 source "$(dirname "$0")/lib.sh"
-export PATH="$SRC/tests/fixtures/journal:$PATH"
-export JOURNAL_STUB_LOG="$T/stub.log" JOURNAL_STUB_DELAY=0.1
+source "$(dirname "$0")/journal_lib.sh"
 cp "$(command -v sleep)" "$T/sleepy"
 cat >"$T/wrap.sh" <<EOF2
 "$T/sleepy" 300 &
@@ -14,15 +13,9 @@ cat >"$T/wrap.sh" <<EOF2
   --set analyze=false --set logs.journal_unit=mmbot.service >"$T/stdout" 2>"$T/stderr"
 echo "rc \$?" >"$T/rc"
 EOF2
-(
-  for _ in $(seq 80); do [ -s "$T/stub.log" ] && break; sleep 0.05; done
-  sleep 2.5
-  pid=$(sed -n 's/^pid \([0-9]*\) .*/\1/p' "$T/stub.log" | tail -1)
-  [ -n "$pid" ] && kill -KILL "$pid"
-) &
-killer=$!
+journal_kill_after 2.5 # the journalctl that runs 2.5 s after the start: SIGKILL
 timeout -k 5 60 bash "$T/wrap.sh" || true
-wait "$killer" || true
+wait "$JOURNAL_KILLER" || true
 [ "$(cat "$T/rc")" = "rc 0" ] || { cat "$T/stderr" >&2; fail "soak watch: $(cat "$T/rc")"; }
 
 # the watched tree: the shell, the service and soak; never journalctl
@@ -40,8 +33,6 @@ grep -q 'orphans reaped 0$' "$T/stdout" ||
 grep -q -- '--after-cursor s=8f3c' "$T/stub.log" || fail "no journalctl after the last cursor"
 n=$(grep -c ' journal:mmbot.service ' "$T/art/soak.log")
 [ "$n" -eq 6 ] || fail "$n journal lines in soak.log, expected 6 (each once)"
-for pid in $(sed -n 's/^pid \([0-9]*\) .*/\1/p' "$T/stub.log"); do
-  kill -0 "$pid" 2>/dev/null && fail "journalctl ($pid) outlived soak watch"
-done
+journal_none_left
 pkill -f "$T/sleepy" || true
 pass "soak watch: journalctl is not in the watched tree nor a reaped orphan; restarted after the last cursor, gone after the run"
