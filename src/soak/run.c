@@ -3,7 +3,9 @@
  *   - the service, started by fork/exec of the shim (shim.h) in its own process group, with
  *     PR_SET_PDEATHSIG, stdin from /dev/null, stdout and stderr into pipes read by the loop;
  *   - SIGCHLD: soak is a child subreaper, so orphans come back to it; every child, ours or
- *     adopted, is reaped as soon as the signal arrives;
+ *     adopted, is reaped as soon as the signal arrives; soak's own helpers (helpers.h: the
+ *     journal's journalctl) are handed to their owner there, and the tree's stop and samples
+ *     leave them out (treekill_set_skip, sampler_set_skip): they are never the service;
  *   - the sample timer: a sample (sampler.h: process tree, folder, disk), then the policies
  *     (policy.h: watchdog, quota, low disk) from one place, the row, the status line;
  *   - the supervisor (supervise.h), a pure table that decides what an exit, a hang or a stop
