@@ -81,14 +81,20 @@ static void on_line(void *ud, const char *stream, const char *line, size_t len)
         snprintf(g->lines[g->n++], 128, "%.*s", (int)len, line);
 }
 
-static void test_child(void **state)
+/* A new empty file from the template log, where the stand-in journalctl logs its calls. */
+static void stub_log(char *log)
 {
-    (void)state;
-    char log[] = "/tmp/test-journal-XXXXXX";
     int fd = mkstemp(log);
     assert_true(fd >= 0);
     close(fd);
     setenv("JOURNAL_STUB_LOG", log, 1);
+}
+
+static void test_child(void **state)
+{
+    (void)state;
+    char log[] = "/tmp/test-journal-XXXXXX";
+    stub_log(log);
     uv_loop_t *loop = uv_default_loop();
     got g = {0};
     journal *j = NULL;
@@ -188,10 +194,7 @@ static void test_children_registered(void **state)
 {
     (void)state;
     char log[] = "/tmp/test-journal-XXXXXX";
-    int fd = mkstemp(log);
-    assert_true(fd >= 0);
-    close(fd);
-    setenv("JOURNAL_STUB_LOG", log, 1);
+    stub_log(log);
     uv_loop_t *loop = uv_default_loop();
     helpers h;
     helpers_init(&h);
