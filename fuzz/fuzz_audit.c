@@ -9,14 +9,13 @@
 #include <string.h>
 
 #include "audit.h"
+#include "fuzzutil.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    char *copy = malloc(size ? size : 1);
+    char *copy = fuzz_copy(data, size);
     if (!copy)
         return 0;
-    if (size)
-        memcpy(copy, data, size);
     audit *a = audit_new();
     if (!a) {
         free(copy);

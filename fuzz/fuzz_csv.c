@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "csvseries.h"
+#include "fuzzutil.h"
 
 typedef struct streamed {
     const csvseries *want; /* NULL: the parse failed */
@@ -58,11 +59,9 @@ static void check_stream(const uint8_t *data, size_t size, int ok, const csvseri
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    char *copy = malloc(size ? size : 1);
+    char *copy = fuzz_copy(data, size);
     if (!copy)
         return 0;
-    if (size)
-        memcpy(copy, data, size);
     csvseries s;
     char err[256];
     if (csvseries_parse(copy, size, &s, err, sizeof err) == 0) {

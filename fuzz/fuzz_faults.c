@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "faults.h"
+#include "fuzzutil.h"
 
 #define T0 1700000000000LL
 
@@ -25,11 +26,9 @@ static char *settings(const faults *f)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    char *copy = malloc(size ? size : 1);
+    char *copy = fuzz_copy(data, size);
     if (!copy)
         return 0;
-    if (size)
-        memcpy(copy, data, size);
     cJSON *body = cJSON_ParseWithLength(copy, size);
     free(copy);
     if (!body)

@@ -8,14 +8,13 @@
 #include <string.h>
 
 #include "gate.h"
+#include "fuzzutil.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    char *copy = malloc(size ? size : 1);
+    char *copy = fuzz_copy(data, size);
     if (!copy)
         return 0;
-    if (size)
-        memcpy(copy, data, size);
     gate_expr e, e2;
     char err[256];
     if (gate_parse(copy, size, &e, err, sizeof err) == 0) {

@@ -9,6 +9,7 @@
 
 #include "errcode.h"
 #include "msg.h"
+#include "fuzzutil.h"
 
 static msg_envelope E0, E;
 static msg_server_time ST;
@@ -20,21 +21,15 @@ static msg_order_list OL;
 static msg_position_list PL;
 static msg_wallet_list WL;
 
-#define CHECK(c)                                                                                   \
-    do {                                                                                           \
-        if (!(c))                                                                                  \
-            abort();                                                                               \
-    } while (0)
-
 /* rc of an endpoint parser against the envelope alone (rc0). */
 static int same_env(int rc0, int rc)
 {
     if (rc0 == 0 && rc == 0)
-        CHECK(E.ret_code == E0.ret_code && E.time_ms == E0.time_ms &&
-              strcmp(E.ret_msg, E0.ret_msg) == 0);
+        FUZZ_CHECK(E.ret_code == E0.ret_code && E.time_ms == E0.time_ms &&
+                   strcmp(E.ret_msg, E0.ret_msg) == 0);
     if (rc0 != 0)
-        CHECK(rc != 0); /* a bad envelope fails every endpoint */
-    CHECK(rc <= 0);
+        FUZZ_CHECK(rc != 0); /* a bad envelope fails every endpoint */
+    FUZZ_CHECK(rc <= 0);
     return rc;
 }
 
@@ -44,22 +39,22 @@ static void rest(const char *m, size_t n)
     int rc0 = msg_rest_envelope(m, n, &E0);
     same_env(rc0, msg_rest_time(m, n, &E, &ST));
     if (same_env(rc0, msg_rest_instruments(m, n, &E, &IL)) == 0) {
-        CHECK(IL.n <= MSG_MAX_ITEMS && (E.ret_code == 0 || IL.n == 0));
+        FUZZ_CHECK(IL.n <= MSG_MAX_ITEMS && (E.ret_code == 0 || IL.n == 0));
         for (size_t i = 0; i < IL.n; i++)
-            CHECK(IL.v[i].tick > 0 && IL.v[i].qty_step > 0);
+            FUZZ_CHECK(IL.v[i].tick > 0 && IL.v[i].qty_step > 0);
     }
     if (same_env(rc0, msg_rest_order_ids(m, n, &E, &IDS)) == 0 && E.ret_code == 0)
-        CHECK(IDS.order_id[0] != '\0');
+        FUZZ_CHECK(IDS.order_id[0] != '\0');
     if (same_env(rc0, msg_rest_cancel_all(m, n, &E, &IDL)) == 0)
-        CHECK(IDL.n <= MSG_MAX_IDS);
+        FUZZ_CHECK(IDL.n <= MSG_MAX_IDS);
     if (same_env(rc0, msg_rest_batch(m, n, &E, &BA)) == 0)
-        CHECK(BA.n <= MSG_MAX_BATCH);
+        FUZZ_CHECK(BA.n <= MSG_MAX_BATCH);
     if (same_env(rc0, msg_rest_orders(m, n, &E, &OL)) == 0)
-        CHECK(OL.n <= MSG_MAX_ITEMS);
+        FUZZ_CHECK(OL.n <= MSG_MAX_ITEMS);
     if (same_env(rc0, msg_rest_positions(m, n, &E, &PL)) == 0)
-        CHECK(PL.n <= MSG_MAX_ITEMS);
+        FUZZ_CHECK(PL.n <= MSG_MAX_ITEMS);
     if (same_env(rc0, msg_rest_wallet(m, n, &E, &WL)) == 0)
-        CHECK(WL.n <= MSG_MAX_WALLETS);
+        FUZZ_CHECK(WL.n <= MSG_MAX_WALLETS);
 }
 
 static void headers(const char *p, size_t size)
@@ -72,11 +67,11 @@ static void headers(const char *p, size_t size)
         size_t n = nl ? (size_t)(nl - p + 1) : (size_t)(e - p);
         msg_ratelimit before = rl;
         int rc = msg_rate_header(p, n, &rl);
-        CHECK(rc == 0 || rc == ERR_NOENT || rc == ERR_PARSE || rc == ERR_RANGE);
+        FUZZ_CHECK(rc == 0 || rc == ERR_NOENT || rc == ERR_PARSE || rc == ERR_RANGE);
         if (rc)
-            CHECK(memcmp(&before, &rl, sizeof rl) == 0);
+            FUZZ_CHECK(memcmp(&before, &rl, sizeof rl) == 0);
         else
-            CHECK(rl.limit >= 0 && rl.status >= 0 && rl.reset_ms >= 0);
+            FUZZ_CHECK(rl.limit >= 0 && rl.status >= 0 && rl.reset_ms >= 0);
         p += n;
     }
 }
@@ -89,18 +84,16 @@ static void fx(const char *p, size_t size)
     char buf[32];
     if (msg_fx_parse(p, n, &v) == 0) {
         int len = msg_fx_format(v, buf, sizeof buf);
-        CHECK(len > 0);
-        CHECK(msg_fx_parse(buf, (size_t)len, &w) == 0 && w == v);
+        FUZZ_CHECK(len > 0);
+        FUZZ_CHECK(msg_fx_parse(buf, (size_t)len, &w) == 0 && w == v);
     }
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    /* an exact-size copy, so that any read past the input is caught */
-    char *m = malloc(size ? size : 1);
+    char *m = fuzz_copy(data, size); /* exactly sized: a read past the input is caught */
     if (!m)
         abort();
-    memcpy(m, data, size);
     rest(m, size);
     headers(m, size);
     fx(m, size);

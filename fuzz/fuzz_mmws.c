@@ -11,6 +11,7 @@
 #include "book.h"
 #include "errcode.h"
 #include "msg.h"
+#include "fuzzutil.h"
 
 static book B;
 static book_update U;
@@ -21,52 +22,47 @@ static msg_exec_list XL;
 static msg_position_list PL;
 static msg_wallet_list WL;
 
-#define CHECK(c)                                                                                   \
-    do {                                                                                           \
-        if (!(c))                                                                                  \
-            abort();                                                                               \
-    } while (0)
-#define ENDS(field) CHECK(memchr((field), '\0', sizeof(field)) != NULL)
+#define ENDS(field) FUZZ_CHECK(memchr((field), '\0', sizeof(field)) != NULL)
 
 static void check_book(void)
 {
     for (int s = 0; s < 2; s++) {
         size_t n;
         const book_level *l = book_levels(&B, (book_side)s, &n);
-        CHECK(n <= B.depth);
+        FUZZ_CHECK(n <= B.depth);
         for (size_t i = 0; i < n; i++) {
-            CHECK(l[i].sz > 0 && l[i].px > 0);
+            FUZZ_CHECK(l[i].sz > 0 && l[i].px > 0);
             if (i)
-                CHECK(s == BOOK_BID ? l[i - 1].px > l[i].px : l[i - 1].px < l[i].px);
+                FUZZ_CHECK(s == BOOK_BID ? l[i - 1].px > l[i].px : l[i - 1].px < l[i].px);
         }
     }
     book_level bid = {0, 0}, ask = {0, 0};
     if (book_best(&B, BOOK_BID, &bid) == 0 && book_best(&B, BOOK_ASK, &ask) == 0)
-        CHECK(book_crossed(&B) == (bid.px >= ask.px));
+        FUZZ_CHECK(book_crossed(&B) == (bid.px >= ask.px));
     int64_t v;
     if (book_microprice(&B, &v) == 0)
-        CHECK(v >= bid.px && v <= ask.px);
+        FUZZ_CHECK(v >= bid.px && v <= ask.px);
 }
 
 static void one(const char *m, size_t n)
 {
     msg_kind k;
     if (msg_ws_kind(m, n, &k) == 0)
-        CHECK((unsigned)k <= MSG_OP);
+        FUZZ_CHECK((unsigned)k <= MSG_OP);
     if (msg_book_update(m, n, &U) == 0) {
-        CHECK(U.n[0] <= BOOK_MAX_LEVELS && U.n[1] <= BOOK_MAX_LEVELS && U.symbol[0]);
+        FUZZ_CHECK(U.n[0] <= BOOK_MAX_LEVELS && U.n[1] <= BOOK_MAX_LEVELS && U.symbol[0]);
         for (int s = 0; s < 2; s++)
             for (size_t i = 0; i < U.n[s]; i++)
-                CHECK(U.lv[s][i].px > 0 && U.lv[s][i].sz >= 0);
+                FUZZ_CHECK(U.lv[s][i].px > 0 && U.lv[s][i].sz >= 0);
         if (B.state == BOOK_EMPTY && B.u == 0 && strcmp(B.symbol, U.symbol) != 0)
-            CHECK(book_init(&B, U.symbol, U.depth) == 0);
+            FUZZ_CHECK(book_init(&B, U.symbol, U.depth) == 0);
         book_result r;
         int rc = book_apply(&B, &U, 0, &r);
-        CHECK(rc == 0 || strcmp(B.symbol, U.symbol) != 0);
+        FUZZ_CHECK(rc == 0 || strcmp(B.symbol, U.symbol) != 0);
         check_book();
     }
     if (msg_trades_parse(m, n, &TR) == 0) {
-        CHECK(TR.n <= MSG_MAX_TRADES);
+        FUZZ_CHECK(TR.n <= MSG_MAX_TRADES);
         for (size_t i = 0; i < TR.n; i++)
             ENDS(TR.v[i].id);
     }
@@ -75,16 +71,16 @@ static void one(const char *m, size_t n)
         ENDS(OP.conn_id);
     }
     if (msg_ws_orders(m, n, &OL) == 0) {
-        CHECK(OL.n <= MSG_MAX_ITEMS);
+        FUZZ_CHECK(OL.n <= MSG_MAX_ITEMS);
         for (size_t i = 0; i < OL.n; i++)
             ENDS(OL.v[i].link_id);
     }
     if (msg_ws_executions(m, n, &XL) == 0)
-        CHECK(XL.n <= MSG_MAX_ITEMS);
+        FUZZ_CHECK(XL.n <= MSG_MAX_ITEMS);
     if (msg_ws_positions(m, n, &PL) == 0)
-        CHECK(PL.n <= MSG_MAX_ITEMS);
+        FUZZ_CHECK(PL.n <= MSG_MAX_ITEMS);
     if (msg_ws_wallets(m, n, &WL) == 0)
-        CHECK(WL.n <= MSG_MAX_WALLETS && (WL.n == 0 || WL.v[0].ncoins <= MSG_MAX_COINS));
+        FUZZ_CHECK(WL.n <= MSG_MAX_WALLETS && (WL.n == 0 || WL.v[0].ncoins <= MSG_MAX_COINS));
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -95,11 +91,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     while (p < e) {
         const char *nl = memchr(p, '\n', (size_t)(e - p));
         size_t n = nl ? (size_t)(nl - p) : (size_t)(e - p);
-        /* an exact-size copy, so that any read past the message is caught */
-        char *m = malloc(n ? n : 1);
+        char *m = fuzz_copy(p, n); /* exactly sized: a read past the message is caught */
         if (!m)
             abort();
-        memcpy(m, p, n);
         one(m, n);
         free(m);
         p += n + (nl != NULL);

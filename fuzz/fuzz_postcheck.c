@@ -10,6 +10,7 @@
 #include "cmdrun.h"
 #include "postcheck.h"
 #include "preflight.h"
+#include "fuzzutil.h"
 
 #define SECRET "s3cr3tv4lue"
 
@@ -22,11 +23,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     if (size > 8192)
         return 0;
-    char *text = malloc(size + 1);
+    char *text = fuzz_copy_str(data, size);
     if (!text)
         return 0;
-    memcpy(text, data, size);
-    text[size] = '\0';
     cmdrun_result r = {.exit_code = 0};
     double v;
     char why[256];

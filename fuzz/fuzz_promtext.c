@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "promtext.h"
+#include "fuzzutil.h"
 
 static int check_sample(void *ud, const promtext_parsed *s)
 {
@@ -30,11 +31,9 @@ static int check_sample(void *ud, const promtext_parsed *s)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    char *copy = malloc(size ? size : 1);
+    char *copy = fuzz_copy(data, size);
     if (!copy)
         return 0;
-    if (size)
-        memcpy(copy, data, size);
     size_t total = 0;
     promtext_parse_stats st;
     promtext_parse(copy, size, check_sample, &total, &st);

@@ -13,6 +13,7 @@
 
 #include "bybitsign.h"
 #include "simharness.h"
+#include "fuzzutil.h"
 
 #define KEY    FUZZ_KEY
 #define SECRET FUZZ_SECRET
@@ -55,11 +56,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     line(&p, end, ts, sizeof ts);
     line(&p, end, rw, sizeof rw);
     size_t blen = (size_t)(end - p);
-    char *body = malloc(blen + 1);
+    char *body = fuzz_copy_str(p, blen);
     if (!body)
         return 0;
-    memcpy(body, p, blen);
-    body[blen] = '\0';
     NOW += 7;
     char sign[BYBITSIGN_HEX] = "";
     if (self_sign) {

@@ -8,17 +8,14 @@
 
 #include "cgsample.h"
 #include "watchtarget.h"
+#include "fuzzutil.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    if (size == 0)
-        return 0;
-    /* a copy of exactly the input, so reading past len is caught by ASan */
-    size_t len = size - 1;
-    char *buf = malloc(len ? len : 1);
+    size_t len;
+    char *buf = fuzz_copy_tail(data, size, &len); /* the first byte picks the parser */
     if (!buf)
         return 0;
-    memcpy(buf, data + 1, len);
     switch (data[0] % 5) {
     case 0: {
         pid_t p;

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "wsframe.h"
+#include "fuzzutil.h"
 
 typedef struct outcome {
     uint64_t msg_bytes, msgs, ctls, ctl_bytes; /* whole messages and control frames */
@@ -28,8 +29,9 @@ static void decode(const unsigned char *in, size_t n, size_t piece, size_t max, 
 {
     memset(o, 0, sizeof *o);
     o->hash = o->ctl_hash = 2166136261u;
-    unsigned char *buf = malloc(n ? n : 1);
-    memcpy(buf, in, n);
+    unsigned char *buf = (unsigned char *)fuzz_copy(in, n);
+    if (!buf)
+        abort();
     wsframe_rx rx;
     wsframe_rx_init(&rx, max);
     uint64_t cur = 0;            /* bytes of the message in progress */

@@ -11,6 +11,7 @@
 
 #include "bybitsign.h"
 #include "simharness.h"
+#include "fuzzutil.h"
 
 #define KEY    FUZZ_KEY
 #define SECRET FUZZ_SECRET
@@ -60,10 +61,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     while (p < end) {
         const char *nl = memchr(p, '\n', (size_t)(end - p));
         size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
-        char *m = malloc(n ? n : 1); /* exactly sized: ASan sees reads past the end */
+        char *m = fuzz_copy(p, n); /* exactly sized: ASan sees reads past the end */
         if (!m)
             break;
-        memcpy(m, p, n);
         sim_ws_message(S, c, m, n, NOW);
         free(m);
         p += n + 1;

@@ -378,6 +378,8 @@ typedef struct walker {
     uint32_t setgen;
     held *held; /* NULL: open every file each time (one-shot walks) */
     size_t nheld;
+    proctree_skip_fn skip; /* NULL: nothing left out */
+    void *skip_ud;
     uint32_t walkgen;
     char text[PT_TEXT_BUF];
 } walker;
@@ -758,6 +760,8 @@ static long walk(walker *w, pid_t root, int include_root, visit_fn visit, void *
         if (st.state == 'Z' || children_of(w, pid, st.num_threads))
             continue;
         for (size_t i = 0; i < w->nkids; i++) {
+            if (w->skip && w->skip(w->skip_ud, w->kids[i]))
+                continue; /* not part of the tree, nor is anything below it */
             if (!set_add(w, w->kids[i]))
                 continue;
             found++;
@@ -940,13 +944,29 @@ size_t proctree_zombies(const proctree *pt, const proctree_zombie **out)
 
 /* ---- listing and signalling ------------------------------------------------------------------ */
 
+void proctree_set_skip(proctree *pt, proctree_skip_fn fn, void *ud)
+{
+    if (!pt)
+        return;
+    pt->w->skip = fn;
+    pt->w->skip_ud = ud;
+}
+
 int proctree_descendants(const char *proc_root, pid_t root, pid_t *out, size_t max)
+{
+    return proctree_descendants_skip(proc_root, root, NULL, NULL, out, max);
+}
+
+int proctree_descendants_skip(const char *proc_root, pid_t root, proctree_skip_fn fn, void *ud,
+                              pid_t *out, size_t max)
 {
     if (!proc_root || root <= 0 || (!out && max))
         return ERR_INVAL;
     walker *w = walker_new(proc_root);
     if (!w)
         return errno && errno != ENOMEM ? ERR_SYS : ERR_NOMEM;
+    w->skip = fn;
+    w->skip_ud = ud;
     long found = walk(w, root, 0, NULL, NULL);
     if (found >= 0) {
         size_t n = w->qlen - 1 < max ? w->qlen - 1 : max; /* queue[0] is root */

@@ -111,6 +111,18 @@ size_t proctree_zombies(const proctree *pt, const proctree_zombie **out);
  * their children. Allocates about 200 KiB for the call. */
 int proctree_descendants(const char *proc_root, pid_t root, pid_t *out, size_t max);
 
+/* A filter of the walk: returns 1 when pid is not part of the tree, so that neither it nor
+ * anything below it is sampled, listed or counted (a caller's own helper processes, such as
+ * soak's journalctl). Asked once per process per walk, on the caller's thread; root itself is
+ * never asked. */
+typedef int (*proctree_skip_fn)(void *ud, pid_t pid);
+/* Every later proctree_sample_tree of pt leaves out what fn names; fn NULL (the default):
+ * nothing is left out. ud is the caller's and must outlive the setting. Accepts a NULL pt. */
+void proctree_set_skip(proctree *pt, proctree_skip_fn fn, void *ud);
+/* proctree_descendants, leaving out what fn names (fn NULL: nothing); same returns. */
+int proctree_descendants_skip(const char *proc_root, pid_t root, proctree_skip_fn fn, void *ud,
+                              pid_t *out, size_t max);
+
 /* Reads PID/stat below an open proc_root folder (procfd) into *out. Returns 0, or ERR_NOENT (no
  * such process), ERR_PARSE (malformed, or not that pid), ERR_IO (cannot be read otherwise). For treekill, which
  * checks a process's start time before each signal. */

@@ -42,6 +42,8 @@ struct treekill {
     size_t n;
     pid_t set[TK_SET_CAP];
     pid_t found[TK_MAX];
+    proctree_skip_fn skip; /* NULL: every descendant is a member */
+    void *skip_ud;
 };
 
 treekill *treekill_new(const char *proc_root, int reap)
@@ -64,6 +66,14 @@ treekill *treekill_new(const char *proc_root, int reap)
     tk->reap = reap;
     tk->self = getpid();
     return tk;
+}
+
+void treekill_set_skip(treekill *tk, proctree_skip_fn fn, void *ud)
+{
+    if (!tk)
+        return;
+    tk->skip = fn;
+    tk->skip_ud = ud;
 }
 
 void treekill_free(treekill *tk)
@@ -178,7 +188,7 @@ static tk_member *add_member(treekill *tk, pid_t pid, int target)
 /* Adds the descendants of pid that are not members yet; signals them when asked. */
 static void add_descendants(treekill *tk, pid_t pid, int signal_them)
 {
-    int n = proctree_descendants(tk->proc_root, pid, tk->found, TK_MAX);
+    int n = proctree_descendants_skip(tk->proc_root, pid, tk->skip, tk->skip_ud, tk->found, TK_MAX);
     if (n > TK_MAX)
         n = TK_MAX;
     for (int i = 0; i < n; i++) {

@@ -34,6 +34,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "proctree.h"
+
 #define TREEKILL_POLL_MS 20 /* how often treekill_step wants to be called */
 
 typedef struct treekill treekill;
@@ -43,6 +45,12 @@ typedef struct treekill treekill;
  * opened (errno says why). The caller owns it; free with treekill_free (accepts NULL). */
 treekill *treekill_new(const char *proc_root, int reap);
 void treekill_free(treekill *tk);
+/* Processes fn names (and everything below them) are never members of a later stop: never
+ * signalled, never counted as alive (proctree_skip_fn; the caller's own helper processes,
+ * e.g. soak's journalctl, which soak stops itself). fn NULL (the default): none left out.
+ * The group signal is not filtered: a process left out must not be in root's group (soak's
+ * root is soak itself, which has no group signal). Accepts a NULL tk. */
+void treekill_set_skip(treekill *tk, proctree_skip_fn fn, void *ud);
 
 /* Starts stopping root's tree at now_ms: lists it and sends SIGTERM (root itself only when
  * include_root; never the caller, so root may be getpid()). Returns how many processes were

@@ -274,6 +274,12 @@ static unsigned cg_fds(const char *proc_root, pid_t pid)
 
 size_t cgsample_tree(cgsample *cg, const char *proc_root, int with_pss, proctree_sample *out)
 {
+    return cgsample_tree_skip(cg, proc_root, with_pss, NULL, NULL, out);
+}
+
+size_t cgsample_tree_skip(cgsample *cg, const char *proc_root, int with_pss, proctree_skip_fn skip,
+                          void *ud, proctree_sample *out)
+{
     static pid_t pids[PROCTREE_MAX_PROCS];
     memset(out, 0, sizeof *out);
     size_t total = cgsample_procs(cg, pids, PROCTREE_MAX_PROCS);
@@ -288,6 +294,8 @@ size_t cgsample_tree(cgsample *cg, const char *proc_root, int with_pss, proctree
     out->pss_valid = with_pss && n > 0;
     char buf[4096], dir[PATH_MAX];
     for (size_t i = 0; i < n; i++) {
+        if (skip && skip(ud, pids[i]))
+            continue; /* the caller's own helper, not the target */
         snprintf(dir, sizeof dir, "%s/%d", proc_root, (int)pids[i]);
         ssize_t len = cg_read(dir, "stat", buf, sizeof buf);
         proctree_stat ps;

@@ -67,6 +67,11 @@ size_t cgsample_procs(const cgsample *cg, pid_t *out, size_t max);
  * call (the first call gives the counter's total so far, as proctree does for new processes).
  * Returns the number of processes (0: empty). */
 size_t cgsample_tree(cgsample *cg, const char *proc_root, int with_pss, proctree_sample *out);
+/* cgsample_tree, leaving out the processes skip names (soak's own helpers, when soak runs in
+ * the cgroup it watches); the cgroup's own counters (cpu, pids.current, memory) still count
+ * them. skip NULL: cgsample_tree. */
+size_t cgsample_tree_skip(cgsample *cg, const char *proc_root, int with_pss, proctree_skip_fn skip,
+                          void *ud, proctree_sample *out);
 
 /* Parsers, exposed for tests: the value of KEY in a "KEY VALUE" file (memory.stat, cpu.stat,
  * memory.events, memory.oom_control); 0 and *v, or ERR_NOENT / ERR_PARSE. */

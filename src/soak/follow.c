@@ -482,8 +482,8 @@ int follow_new(uv_loop_t *loop, const follow_opts *o, follow **out, char *err, s
             watch_dir_of(f, f->pats[i]);
     uv_timer_start(&f->poll, on_poll, f->poll_ms, f->poll_ms);
     if (want_journal) {
-        int rc =
-            journal_start(loop, o->journal_unit, o->journalctl, jr_on_line, f, &f->jr, err, errlen);
+        int rc = journal_start_helpers(loop, o->journal_unit, o->journalctl, o->helpers, jr_on_line,
+                                       f, &f->jr, err, errlen);
         if (rc) {
             follow_stop(f); /* f->jr (if set) is freed with f */
             *out = f;       /* the handles close on the loop; the caller frees after it ran */

@@ -41,6 +41,7 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "helpers.h"
 #include "logcap.h"
 #include "sbuf.h"
 
@@ -60,6 +61,7 @@ typedef struct follow_opts {
     /* every line (stream: LOGCAP_NSTREAMS, i.e. none of stdout/stderr) */
     logcap_line_fn on_line;
     void *ud;
+    helpers *helpers; /* the journal's children are registered there (helpers.h); NULL: not */
 } follow_opts;
 
 typedef struct follow follow;

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "errcode.h"
+#include "helpers.h"
 #include "logfollow.h"
 
 struct journal {
@@ -30,6 +31,7 @@ struct journal {
     char cursor[JOURNAL_CURSOR_MAX]; /* __CURSOR of the last record: a new child goes on there */
     pid_t pid;
     pid_t stopped; /* signalled by journal_stop, waited for by journal_free */
+    helpers *hp;   /* where the children are registered; NULL: reaped here only */
     logfollow fr;  /* framing of the JSON lines only (never opens anything) */
     journal_line_fn fn;
     void *ud;
@@ -111,6 +113,36 @@ static void jr_on_record(void *ud, const char *line, size_t len, int cont)
     }
 }
 
+/* A child of ours ended and was reaped (by the program's SIGCHLD handler, through hp, or by
+ * jr_reap): its pid is no longer ours to signal. */
+static void jr_on_exit(void *ud, pid_t pid, int status)
+{
+    journal *j = ud;
+    (void)status;
+    if (pid == j->pid)
+        j->pid = 0;
+    if (pid == j->stopped)
+        j->stopped = 0;
+}
+
+/* Reaps the child pid if it ended (never blocks): 1 when it is gone, 0 while it runs. */
+static int jr_reap(journal *j, pid_t pid)
+{
+    if (pid <= 0)
+        return 1;
+    if (j->hp) {
+        int rc = helpers_reap(j->hp, pid);
+        if (rc == 1)
+            jr_on_exit(j, pid, 0); /* when ECHILD skipped the callback */
+        return rc != 0;
+    }
+    int r = (int)waitpid(pid, NULL, WNOHANG);
+    if (r == 0)
+        return 0;
+    jr_on_exit(j, pid, 0);
+    return 1;
+}
+
 static void jr_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
     journal *j = h->data;
@@ -137,8 +169,12 @@ static void jr_pipe_closed(uv_handle_t *h)
     journal *j = h->data;
     if (j->stopping)
         return;
-    if (j->pid > 0) {
-        waitpid(j->pid, NULL, WNOHANG); /* unless the program's SIGCHLD handler did */
+    if (j->pid > 0 && !jr_reap(j, j->pid)) {
+        /* its output ended but it runs on: no use; it is still ours (not reaped), so the pid
+         * is its own. Reaped later (the SIGCHLD handler through hp, or journal_free) */
+        kill(j->pid, SIGTERM);
+        if (j->hp)
+            helpers_disown(j->hp, j->pid);
         j->pid = 0;
     }
     j->fails = j->st.records > j->records_at_spawn ? 0 : j->fails + 1;
@@ -192,6 +228,7 @@ static int jr_spawn(journal *j, char *err, size_t errlen)
         prctl(PR_SET_PDEATHSIG, SIGTERM);
         if (getppid() != parent)
             _exit(0);
+        setpgid(0, 0); /* a Ctrl-C on soak's terminal is soak's to handle: it stops this */
         int nul = open("/dev/null", O_RDONLY);
         if (nul >= 0)
             dup2(nul, 0);
@@ -206,6 +243,14 @@ static int jr_spawn(journal *j, char *err, size_t errlen)
         _exit(127);
     }
     close(fds[1]);
+    if (j->hp && helpers_add(j->hp, pid, jr_on_exit, j) != 0) { /* never left uncounted */
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+        close(fds[0]);
+        snprintf(err, errlen, "cannot follow the journal of '%s': too many helper processes",
+                 j->unit);
+        return ERR_FULL;
+    }
     j->pid = pid;
     j->records_at_spawn = j->st.records;
     uv_pipe_init(j->loop, &j->pipe, 0);
@@ -223,6 +268,12 @@ static int jr_spawn(journal *j, char *err, size_t errlen)
 int journal_start(uv_loop_t *loop, const char *unit, const char *prog, journal_line_fn fn, void *ud,
                   journal **out, char *err, size_t errlen)
 {
+    return journal_start_helpers(loop, unit, prog, NULL, fn, ud, out, err, errlen);
+}
+
+int journal_start_helpers(uv_loop_t *loop, const char *unit, const char *prog, helpers *hp,
+                          journal_line_fn fn, void *ud, journal **out, char *err, size_t errlen)
+{
     *out = NULL;
     journal *j = calloc(1, sizeof *j);
     if (!j || logfollow_init(&j->fr, JOURNAL_LINE_MAX, jr_on_record, j) != 0) {
@@ -233,6 +284,7 @@ int journal_start(uv_loop_t *loop, const char *unit, const char *prog, journal_l
     j->fn = fn;
     j->ud = ud;
     j->loop = loop;
+    j->hp = hp;
     snprintf(j->stream, sizeof j->stream, "journal:%s", unit);
     snprintf(j->unit, sizeof j->unit, "%s", unit);
     snprintf(j->prog, sizeof j->prog, "%s", prog && prog[0] ? prog : "journalctl");
@@ -302,13 +354,17 @@ void journal_free(journal *j)
 {
     if (!j)
         return;
-    /* reaped here unless a SIGCHLD handler of the program did it (ECHILD): 200 ms at most */
-    for (int i = 0; j->stopped > 0 && i < 20; i++) {
-        pid_t r = waitpid(j->stopped, NULL, WNOHANG);
-        if (r != 0)
+    /* reaped here unless a SIGCHLD handler of the program did it: 200 ms at most for
+     * SIGTERM, then SIGKILL and 200 ms more; a child still there is left to hp's stop */
+    for (int i = 0; j->stopped > 0 && i < 40; i++) {
+        if (jr_reap(j, j->stopped))
             break;
+        if (i == 19)
+            kill(j->stopped, SIGKILL);
         usleep(10000);
     }
+    if (j->hp && j->stopped > 0)
+        helpers_disown(j->hp, j->stopped);
     logfollow_free(&j->fr);
     free(j);
 }

@@ -4,14 +4,18 @@
  * is parsed (journal_parse_message) and its MESSAGE handed on as log lines, under the stream
  * name "journal:NAME".
  *
- * The child gets PR_SET_PDEATHSIG (SIGTERM), so it never outlives soak, and journal_stop sends
- * it SIGTERM. It is reaped by whoever waits for soak's children (run.c's SIGCHLD handler reaps
- * every child) while it runs; after journal_stop, journal_free waits up to 200 ms for it.
- * A child is a descendant of soak, so the stop of the service's tree at a restart ends it too
- * (and counts it): a child that ends before journal_stop is started again after
- * JOURNAL_RESPAWN_MS (doubling while they fail), as `journalctl -f --after-cursor CURSOR` of
- * the last record read, so nothing is read twice or lost; JOURNAL_RESPAWN_MAX children in a
- * row that give no record (no journalctl, no access) end the following (journal_exited).
+ * The child is soak's own helper, not part of the service: journal_start_helpers registers
+ * each child in a helpers register (helpers.h) the moment it is forked, so the stop of the
+ * service's tree, the sampling of it and the count of reaped orphans leave it out, and the
+ * program's SIGCHLD handler hands its exit back here (never as the service's). It runs in a
+ * process group of its own (a Ctrl-C on the terminal is soak's to handle) with
+ * PR_SET_PDEATHSIG (SIGTERM), so it never outlives soak; journal_stop sends it SIGTERM and
+ * journal_free waits up to 200 ms for it, then SIGKILL and 200 ms more (a child still there
+ * is left to helpers_stop_all). A child that ends before journal_stop (it died, or was
+ * killed) is started again after JOURNAL_RESPAWN_MS (doubling while they fail), as
+ * `journalctl -f --after-cursor CURSOR` of the last record read, so nothing is read twice or
+ * lost; JOURNAL_RESPAWN_MAX children in a row that give no record (no journalctl, no access)
+ * end the following (journal_exited).
  *
  * Caps: a JSON line longer than JOURNAL_LINE_MAX is dropped (counted in journal_stats.bad);
  * a MESSAGE longer than JOURNAL_MSG_MAX is cut there. Threads: the loop's thread only.
@@ -22,6 +26,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <uv.h>
+
+#include "helpers.h"
 
 #define JOURNAL_LINE_MAX    (256u * 1024u) /* one JSON record */
 #define JOURNAL_MSG_MAX     (64u * 1024u)  /* its MESSAGE */
@@ -57,6 +63,11 @@ typedef struct journal journal;
  * and journal_exited becomes 1. */
 int journal_start(uv_loop_t *loop, const char *unit, const char *prog, journal_line_fn fn, void *ud,
                   journal **out, char *err, size_t errlen);
+/* journal_start, with every child registered in hp (helpers.h; it must outlive j) before
+ * anything else can run: ERR_FULL (with err) when hp has no room. hp NULL: journal_start
+ * (the children are reaped here only). */
+int journal_start_helpers(uv_loop_t *loop, const char *unit, const char *prog, helpers *hp,
+                          journal_line_fn fn, void *ud, journal **out, char *err, size_t errlen);
 /* Reads what is waiting, stops the child (SIGTERM) and closes the pipe (asynchronously).
  * Accepts NULL. */
 void journal_stop(journal *j);

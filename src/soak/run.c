@@ -3,7 +3,9 @@
  *   - the service, started by fork/exec of the shim (shim.h) in its own process group, with
  *     PR_SET_PDEATHSIG, stdin from /dev/null, stdout and stderr into pipes read by the loop;
  *   - SIGCHLD: soak is a child subreaper, so orphans come back to it; every child, ours or
- *     adopted, is reaped as soon as the signal arrives;
+ *     adopted, is reaped as soon as the signal arrives; soak's own helpers (helpers.h: the
+ *     journal's journalctl) are handed to their owner there, and the tree's stop and samples
+ *     leave them out (treekill_set_skip, sampler_set_skip): they are never the service;
  *   - the sample timer: a sample (sampler.h: process tree, folder, disk), then the policies
  *     (policy.h: watchdog, quota, low disk) from one place, the row, the status line;
  *   - the supervisor (supervise.h), a pure table that decides what an exit, a hang or a stop
@@ -67,6 +69,7 @@
 #include "failfast.h"
 #include "forking.h"
 #include "follow.h"
+#include "helpers.h"
 #include "errcode.h"
 #include "logcap.h"
 #include "patterns.h"
@@ -175,6 +178,7 @@ typedef struct sv {
     pid_t fork_candidate;  /* the top of the tree at the last poll (FORKING, no pid file) */
     char fork_why[400];    /* why the main pid was not found yet */
     follow *fw;            /* log files and a journal followed (follow.h); NULL: none */
+    helpers helpers;       /* soak's own children (journalctl): never the service's tree */
 } sv;
 
 static void sv_sample(uv_timer_t *t);
@@ -551,7 +555,20 @@ fail:
 
 static void sv_apply(sv *s, unsigned acts);
 
-/* The run's picture follows the table: rs.state and the counters are written here only. */
+/* The picture's state and counters, from whichever table drives the run (the supervisor's
+ * for soak run, the watch's for soak watch): written here only. */
+static void sv_sync_counts(sv *s, rs_state state, unsigned starts, unsigned restarts,
+                           unsigned crashes, unsigned hangs, sup_cause cause)
+{
+    s->rs.state = state;
+    s->rs.starts = starts;
+    s->rs.restarts = restarts;
+    s->rs.crashes = crashes;
+    s->rs.hangs = hangs;
+    s->rs.completed = cause == SUP_CAUSE_DURATION;
+}
+
+/* The run's picture follows the table: rs.state and the counters through sv_sync_counts. */
 static void sv_sync(sv *s)
 {
     static const rs_state view[SUP_NSTATES] = {
@@ -559,12 +576,8 @@ static void sv_sync(sv *s)
         [SUP_STOP_TERM] = RS_STOPPING, [SUP_STOP_KILL] = RS_STOPPING, [SUP_STUCK] = RS_STOPPING,
         [SUP_BACKOFF] = RS_BACKOFF,    [SUP_DONE] = RS_DONE,          [SUP_FORKING] = RS_STARTING,
     };
-    s->rs.state = view[s->sup.state];
-    s->rs.starts = s->sup.starts;
-    s->rs.restarts = s->sup.restarts;
-    s->rs.crashes = s->sup.crashes;
-    s->rs.hangs = s->sup.hangs;
-    s->rs.completed = s->sup.cause == SUP_CAUSE_DURATION;
+    sv_sync_counts(s, view[s->sup.state], s->sup.starts, s->sup.restarts, s->sup.crashes,
+                   s->sup.hangs, s->sup.cause);
     uint64_t now = now_ms(s);
     uint64_t due = sup_deadline(&s->sup);
     if (s->sup.state == SUP_DONE || !due)
@@ -953,6 +966,8 @@ static void sv_on_sigchld(uv_signal_t *h, int signum)
         pid_t p = waitpid(-1, &st, WNOHANG);
         if (p <= 0)
             break;
+        if (p != s->child && helpers_reaped(&s->helpers, p, st))
+            continue; /* soak's own helper (journalctl): its owner hears it, nobody else */
         if (p == s->child && s->shim_alive) {
             s->shim_alive = 0;
             sv_status_drain(s); /* the service's exit, reported just before the shim ended */
@@ -1317,12 +1332,8 @@ static void sv_watch_sync(sv *s)
         [WSM_INIT] = RS_STARTING, [WSM_WATCHING] = RS_RUNNING, [WSM_HUNG] = RS_RUNNING,
         [WSM_GONE] = RS_BACKOFF,  [WSM_DONE] = RS_DONE,
     };
-    s->rs.state = view[s->wsm.state];
-    s->rs.starts = s->wsm.starts;
-    s->rs.restarts = s->wsm.restarts;
-    s->rs.crashes = s->wsm.crashes;
-    s->rs.hangs = s->wsm.hangs;
-    s->rs.completed = s->wsm.cause == SUP_CAUSE_DURATION;
+    sv_sync_counts(s, view[s->wsm.state], s->wsm.starts, s->wsm.restarts, s->wsm.crashes,
+                   s->wsm.hangs, s->wsm.cause);
     s->rs.child_pid = wsm_running(&s->wsm) ? watch_pid(s->w) : 0;
 }
 
@@ -1713,6 +1724,7 @@ static int sv_main(opts *o, watch *w)
     wsm_init(&s->wsm);
     s->hb_index = -1;
     s->lock.fd = -1;
+    helpers_init(&s->helpers);
     runstate_init(&s->rs);
     sv_build_command(s);
     if (w)
@@ -1784,6 +1796,11 @@ static int sv_main(opts *o, watch *w)
         snprintf(err, sizeof err, "out of memory");
         goto fail;
     }
+    /* soak's own helpers are neither stopped nor sampled with the service's tree */
+    treekill_set_skip(s->tk, helpers_skip, &s->helpers);
+    sampler_set_skip(s->sm, helpers_skip, &s->helpers);
+    if (w)
+        watch_set_skip(w, helpers_skip, &s->helpers);
     if (sv_write_pidfile(s, err, sizeof err))
         goto fail;
 
@@ -1921,7 +1938,8 @@ static int sv_main(opts *o, watch *w)
                        .journal_unit = o->journal_unit,
                        .copy = o->follow_copy ? s->lc : NULL,
                        .on_line = sv_on_line,
-                       .ud = s};
+                       .ud = s,
+                       .helpers = &s->helpers};
     if (follow_new(s->loop, &fwo, &s->fw, err, sizeof err))
         goto fail_loop;
     s->rs.follow = s->fw;
@@ -2030,6 +2048,10 @@ out:
     s->rs.follow = NULL;
     follow_free(s->fw);
     s->fw = NULL;
+    /* after the service and the journal's own stop: whatever helper is left, soak stops */
+    int helpers_left = helpers_stop_all(&s->helpers);
+    if (helpers_left > 0)
+        fprintf(stderr, "soak: %d helper processes survive SIGKILL\n", helpers_left);
     if (s->ff) {
         failfast_free(s->ff);
         free(s->ff);

@@ -330,6 +330,11 @@ void sampler_take(sampler *sm, pid_t root, int running, uint64_t now_ms, const l
     sm_cost(sm, now_ms, sm_thread_cpu_s() - cpu0, ps.nprocs);
 }
 
+void sampler_set_skip(sampler *sm, proctree_skip_fn fn, void *ud)
+{
+    proctree_set_skip(sm->pt, fn, ud);
+}
+
 void sampler_set_source(sampler *sm, sampler_source_fn fn, void *ud)
 {
     sm->source = fn;

@@ -20,6 +20,7 @@
 #include <uv.h>
 
 #include "logcap.h"
+#include "proctree.h"
 #include "runstate.h"
 #include "store.h"
 
@@ -67,6 +68,11 @@ void sampler_take(sampler *sm, pid_t root, int running, uint64_t now_ms, const l
  * soak run) and returns 0, or non-zero when there is nothing to sample (an empty tree). */
 typedef int (*sampler_source_fn)(void *ud, proctree *pt, int with_pss, proctree_sample *out);
 void sampler_set_source(sampler *sm, sampler_source_fn fn, void *ud);
+
+/* The processes fn names (and what is below them) are left out of every later sample, from
+ * root's tree and from a source's (proctree_set_skip on the sampler's proctree): soak's own
+ * helpers (helpers.h). fn NULL: none. */
+void sampler_set_skip(sampler *sm, proctree_skip_fn fn, void *ud);
 
 /* The samples.db row for the picture in rs: t is the wall clock, now_ms the loop clock. */
 store_sample sampler_row(const runstate *rs, double t, uint64_t now_ms);

@@ -25,7 +25,9 @@ struct watch {
     int64_t oom_seen;   /* OOM kills since open already told */
     char desc[PATH_MAX + 256];
     char text[WATCH_SPEC_MAX + 32];
-    char *out; /* WATCH_OUT_MAX: a tool's output */
+    char *out;             /* WATCH_OUT_MAX: a tool's output */
+    proctree_skip_fn skip; /* soak's own helpers, left out of a sample (NULL: none) */
+    void *skip_ud;
 };
 
 const char *watch_kind_name(watch_kind k)
@@ -440,10 +442,18 @@ watch_seen watch_poll(watch *w, wsm_exit *e)
     return WATCH_GONE;
 }
 
+void watch_set_skip(watch *w, proctree_skip_fn fn, void *ud)
+{
+    w->skip = fn;
+    w->skip_ud = ud;
+}
+
 int watch_sample(watch *w, proctree *pt, int with_pss, proctree_sample *out)
 {
     if (w->cg)
-        return cgsample_tree(w->cg, w->proc_root, with_pss, out) ? 0 : ERR_NOENT;
+        return cgsample_tree_skip(w->cg, w->proc_root, with_pss, w->skip, w->skip_ud, out)
+                   ? 0
+                   : ERR_NOENT;
     if (w->gone || w->pid <= 0) {
         memset(out, 0, sizeof *out);
         return ERR_NOENT;

@@ -96,6 +96,10 @@ watch_seen watch_poll(watch *w, wsm_exit *e);
 /* One sample of the target (the sampler's source, sampler.h): a pid and its descendants
  * through pt, or the cgroup's processes. Returns 0, or ERR_NOENT when nothing is there. */
 int watch_sample(watch *w, proctree *pt, int with_pss, proctree_sample *out);
+/* The processes fn names are left out of watch_sample's cgroup sample (soak's own helpers,
+ * helpers.h, when soak runs in the cgroup it watches); the pid form leaves them out through
+ * pt's own skip (proctree_set_skip). fn NULL (the default): none. */
+void watch_set_skip(watch *w, proctree_skip_fn fn, void *ud);
 /* The cgroup's counters, when the target is a cgroup (1), else 0. */
 int watch_cgroup_values(const watch *w, cgsample_values *v);
 

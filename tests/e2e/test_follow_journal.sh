@@ -24,8 +24,9 @@ pid=$(sed -n 's/^pid \([0-9]*\) .*/\1/p' "$T/stub.log")
 for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
 kill -0 "$pid" 2>/dev/null && fail "journalctl ($pid) outlived soak"
 
-# a restart of the service stops its tree, journalctl with it (a descendant of soak): a new
-# journalctl goes on after the last record read, so every line is there once
+# a restart of the service stops its tree, never journalctl: soak's own helper, not a part of
+# the service (helpers.h), goes on across the restart, so every line is there once (when a
+# journalctl dies, a new one goes on after the last record read: test_journal_helper.sh)
 rm -rf "$T/art" "$T/stub.log"
 export JOURNAL_STUB_DELAY=0.5
 cat >"$T/svc.sh" <<EOF2
@@ -38,9 +39,8 @@ soak_run --duration 5s --interval 200ms --heartbeat '' --restart on-failure --se
   --stop-timeout 1s --set logs.journal_unit=mmbot.service -- "$T/svc.sh"
 [ "$(q "select count(*) from events where kind='restart'")" -eq 1 ] ||
   fail "the service was not restarted: $(q "select kind, detail from events")"
-[ "$(grep -c '^pid' "$T/stub.log")" -ge 2 ] || fail "journalctl was not started again"
-grep -q -- '--after-cursor s=8f3c' "$T/stub.log" ||
-  fail "the new journalctl does not go on after the last record: $(cat "$T/stub.log")"
+[ "$(grep -c '^pid' "$T/stub.log")" -eq 1 ] ||
+  fail "the service's restart stopped journalctl: $(cat "$T/stub.log")"
 n=$(grep -c ' journal:mmbot.service ' "$T/art/soak.log")
 [ "$n" -eq 6 ] || fail "$n journal lines in soak.log across the restart, expected 6 (each once)"
-pass "the journal's lines in soak.log and the patterns; journalctl stopped with soak; a restart loses and repeats nothing"
+pass "the journal's lines in soak.log and the patterns; journalctl stopped with soak; a restart of the service leaves it running and loses and repeats nothing"

@@ -17,6 +17,7 @@
 #include "archive.h"
 #include "errcode.h"
 #include "store.h"
+#include "testutil.h"
 
 static void test_wanted(void **state)
 {
@@ -64,9 +65,9 @@ static int sh(const char *cmd)
 static void test_live_run(void **state)
 {
     (void)state;
-    char root[64] = "/tmp/test_archive.XXXXXX", dir[128], db[192], err[512], out[256];
+    char root[64], dir[128], db[192], err[512], out[256];
     char x[192], path[256];
-    assert_non_null(mkdtemp(root));
+    assert_non_null(tu_tmpdir(root, sizeof root, "test_archive"));
     snprintf(dir, sizeof dir, "%s/run", root);
     assert_int_equal(mkdir(dir, 0755), 0);
     snprintf(db, sizeof db, "%s/samples.db", dir);
@@ -139,8 +140,7 @@ static void test_live_run(void **state)
     snprintf(cmd, sizeof cmd,
              "test -z \"$(ls '%s' | grep -v -e '^a.tar.gz$' -e '^run$' -e '^x$')\"", root);
     assert_int_equal(sh(cmd), 0);
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
-    assert_int_equal(sh(cmd), 0);
+    assert_int_equal(tu_rmtree(root), 0);
 }
 
 static void test_errors(void **state)
@@ -151,8 +151,8 @@ static void test_errors(void **state)
                      ERR_NOENT);
     assert_non_null(strstr(err, "cannot archive '/nonexistent/run'"));
     assert_string_equal(w, "untouched");
-    char root[64] = "/tmp/test_archive.XXXXXX";
-    assert_non_null(mkdtemp(root));
+    char root[64];
+    assert_non_null(tu_tmpdir(root, sizeof root, "test_archive"));
     assert_int_equal(archive_write(root, "/nonexistent/dir/a.tar.gz", NULL, 0, err, sizeof err),
                      ERR_IO);
     assert_non_null(strstr(err, "cannot write '/nonexistent/dir/a.tar.gz.tmp'"));

@@ -18,6 +18,7 @@
 #include "diaglog.h"
 #include "diagnose.h"
 #include "store.h"
+#include "testutil.h"
 
 #define L(s) s, strlen(s)
 
@@ -121,7 +122,7 @@ static void test_gate_section(void **state)
 
 #define T0 1764364200.0
 
-static char dir[] = "/tmp/test_diagnose.XXXXXX";
+static char dir[64];
 
 static void put_file(const char *name, const char *text)
 {
@@ -135,7 +136,7 @@ static void put_file(const char *name, const char *text)
 
 static void make_run(void)
 {
-    assert_non_null(mkdtemp(dir));
+    assert_non_null(tu_tmpdir(dir, sizeof dir, "test_diagnose"));
     char err[256], p[256];
     snprintf(p, sizeof p, "%s/samples.db", dir);
     store *s = store_open(p, 0, err, sizeof err);
@@ -279,9 +280,7 @@ static void test_run_folder(void **state)
     /* no run there */
     diagnose_args none = {.run_dir = "/nonexistent/run", .quiet = 1};
     assert_true(diagnose_run(&none) < 0);
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    assert_int_equal(system(cmd), 0);
+    assert_int_equal(tu_rmtree(dir), 0);
 }
 
 int main(void)

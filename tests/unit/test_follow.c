@@ -20,6 +20,7 @@
 #include "errcode.h"
 #include "follow.h"
 #include "sbuf.h"
+#include "testutil.h"
 
 #define MAXL 4096
 
@@ -68,8 +69,7 @@ static void on_seq(void *ud, int stream, const char *line, size_t len, int cont)
 static int setup(void **state)
 {
     fx *f = calloc(1, sizeof *f);
-    snprintf(f->dir, sizeof f->dir, "/tmp/follow-test-XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
+    assert_non_null(tu_tmpdir(f->dir, sizeof f->dir, "follow-test"));
     f->loop = uv_default_loop();
     *state = f;
     return 0;
@@ -78,9 +78,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     fx *f = *state;
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
-    assert_int_equal(system(cmd), 0);
+    assert_int_equal(tu_rmtree(f->dir), 0);
     for (int i = 0; i < f->g.n; i++)
         free(f->g.lines[i]);
     free(f);

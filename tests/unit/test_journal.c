@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "errcode.h"
+#include "helpers.h"
 #include "journal.h"
 
 static int parse(const char *json, char *out, size_t cap, size_t *n)
@@ -80,14 +81,20 @@ static void on_line(void *ud, const char *stream, const char *line, size_t len)
         snprintf(g->lines[g->n++], 128, "%.*s", (int)len, line);
 }
 
-static void test_child(void **state)
+/* A new empty file from the template log, where the stand-in journalctl logs its calls. */
+static void stub_log(char *log)
 {
-    (void)state;
-    char log[] = "/tmp/test-journal-XXXXXX";
     int fd = mkstemp(log);
     assert_true(fd >= 0);
     close(fd);
     setenv("JOURNAL_STUB_LOG", log, 1);
+}
+
+static void test_child(void **state)
+{
+    (void)state;
+    char log[] = "/tmp/test-journal-XXXXXX";
+    stub_log(log);
     uv_loop_t *loop = uv_default_loop();
     got g = {0};
     journal *j = NULL;
@@ -122,8 +129,8 @@ static void test_child(void **state)
     assert_int_equal(fscanf(f, "pid %d args %255[^\n]", &pid, args), 2);
     fclose(f);
     assert_string_equal(args, "-f -o json -u mmbot.service -n 0");
-    /* the child ends while soak runs (a restart's tree kill): a new one goes on after the
-     * last record, so nothing comes twice */
+    /* the child ends while soak runs (it died, or somebody killed it): a new one goes on after
+     * the last record, so nothing comes twice */
     kill(pid, SIGKILL);
     int pid2 = 0;
     for (int i = 0; i < 500 && !pid2; i++) {
@@ -169,6 +176,65 @@ static void test_child(void **state)
     journal_free(NULL);
 }
 
+/* The pid on the first line of the stand-in's log (n 1) or the second (n 2); 0: not yet. */
+static int stub_pid(const char *log, int n)
+{
+    FILE *f = fopen(log, "r");
+    int p1 = 0, p2 = 0;
+    if (!f)
+        return 0;
+    int k = fscanf(f, "pid %d args %*[^\n]\npid %d", &p1, &p2);
+    fclose(f);
+    return n == 1 ? (k >= 1 ? p1 : 0) : (k == 2 ? p2 : 0);
+}
+
+/* Every child is soak's registered helper (helpers.h) from its fork to its reaping: the first
+ * one, and the one started after it was killed; none is left registered after journal_free. */
+static void test_children_registered(void **state)
+{
+    (void)state;
+    char log[] = "/tmp/test-journal-XXXXXX";
+    stub_log(log);
+    uv_loop_t *loop = uv_default_loop();
+    helpers h;
+    helpers_init(&h);
+    got g = {0};
+    journal *j = NULL;
+    char err[256];
+    assert_int_equal(journal_start_helpers(loop, "mmbot.service", FIXTURES "/journal/journalctl",
+                                           &h, on_line, &g, &j, err, sizeof err),
+                     0);
+    assert_int_equal(helpers_count(&h), 1);
+    int pid = 0;
+    for (int i = 0; i < 500 && (g.n < 6 || !pid); i++) {
+        uv_run(loop, UV_RUN_NOWAIT);
+        usleep(10000);
+        pid = stub_pid(log, 1);
+    }
+    assert_true(pid > 0);
+    assert_true(helpers_has(&h, pid));
+    kill(pid, SIGKILL);
+    int pid2 = 0;
+    for (int i = 0; i < 500 && !pid2; i++) {
+        uv_run(loop, UV_RUN_NOWAIT);
+        usleep(10000);
+        pid2 = stub_pid(log, 2);
+    }
+    assert_true(pid2 > 0);
+    assert_true(helpers_has(&h, pid2));
+    assert_false(helpers_has(&h, pid)); /* reaped: its pid may be another process's now */
+    assert_int_equal(helpers_count(&h), 1);
+    assert_int_equal(h.started, 2);
+    journal_stop(j);
+    uv_run(loop, UV_RUN_DEFAULT);
+    journal_free(j); /* waits for it */
+    assert_int_equal(helpers_count(&h), 0);
+    assert_int_equal(h.reaped, 2);
+    assert_int_equal(kill(pid2, 0), -1);
+    assert_int_equal(helpers_stop_all(&h), 0);
+    unlink(log);
+}
+
 /* A program that cannot be run: no lines; after JOURNAL_RESPAWN_MAX tries (1 + 2 s apart) the
  * following ends. */
 static void test_missing_program(void **state)
@@ -200,6 +266,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parse),
         cmocka_unit_test(test_child),
+        cmocka_unit_test(test_children_registered),
         cmocka_unit_test(test_missing_program),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

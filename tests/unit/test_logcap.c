@@ -18,6 +18,7 @@
 #include <zlib.h>
 
 #include "logcap.h"
+#include "testutil.h"
 
 #define PREFIX_OUT 29 /* "2026-11-28T20:52:02.123Z out " */
 
@@ -28,8 +29,7 @@ typedef struct fixture {
 static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof *f);
-    snprintf(f->dir, sizeof f->dir, "/tmp/logcap-test-XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
+    assert_non_null(tu_tmpdir(f->dir, sizeof f->dir, "logcap-test"));
     *state = f;
     return 0;
 }
@@ -37,18 +37,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     fixture *f = *state;
-    DIR *d = opendir(f->dir);
-    struct dirent *de;
-    char p[512];
-    while (d && (de = readdir(d)) != NULL) {
-        if (de->d_name[0] == '.')
-            continue;
-        snprintf(p, sizeof p, "%s/%s", f->dir, de->d_name);
-        unlink(p);
-    }
-    if (d)
-        closedir(d);
-    rmdir(f->dir);
+    tu_rmtree(f->dir);
     free(f);
     return 0;
 }

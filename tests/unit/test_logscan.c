@@ -14,40 +14,14 @@
 #include <zlib.h>
 
 #include "logscan.h"
+#include "testutil.h"
 
 #define T0 1764364200.0 /* 2025-11-28T21:10:00Z */
 
-typedef struct fx {
-    char dir[64];
-} fx;
+typedef tu_dir fx; /* a fresh folder (testutil.h) */
 
 static const char *const files[] = {"soak.log", "soak-20251128T211500.000Z.log.gz",
                                     "soak-20251128T211500.000Z.log"};
-
-static int setup(void **state)
-{
-    fx *f = calloc(1, sizeof *f);
-    if (!f)
-        return -1;
-    snprintf(f->dir, sizeof f->dir, "/tmp/test_logscan_XXXXXX");
-    if (!mkdtemp(f->dir))
-        return -1;
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fx *f = *state;
-    char p[160];
-    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
-        snprintf(p, sizeof p, "%s/%s", f->dir, files[i]);
-        unlink(p);
-    }
-    rmdir(f->dir);
-    free(f);
-    return 0;
-}
 
 /* One line as soak writes it: "TS stream text". */
 static void line(FILE *fp, gzFile gz, double t, const char *stream, const char *text)
@@ -137,9 +111,9 @@ static void test_parse_iso(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_finds_notes_in_rotated_and_current_logs, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_no_logs_and_no_notes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_finds_notes_in_rotated_and_current_logs, tu_dir_setup,
+                                        tu_dir_teardown),
+        cmocka_unit_test_setup_teardown(test_no_logs_and_no_notes, tu_dir_setup, tu_dir_teardown),
         cmocka_unit_test(test_parse_iso),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

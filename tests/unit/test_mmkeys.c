@@ -12,6 +12,7 @@
 
 #include "errcode.h"
 #include "mmkeys.h"
+#include "testutil.h"
 
 #define SECRET "s3cr3t-Value-42"
 
@@ -21,8 +22,7 @@ static char path[128];
 static int setup(void **state)
 {
     (void)state;
-    snprintf(dir, sizeof dir, "/tmp/test_mmkeys_XXXXXX");
-    if (!mkdtemp(dir))
+    if (!tu_tmpdir(dir, sizeof dir, "test_mmkeys"))
         return -1;
     snprintf(path, sizeof path, "%s/keys.yaml", dir);
     return 0;
@@ -31,9 +31,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    unlink(path);
-    rmdir(dir);
-    return 0;
+    return tu_rmtree(dir);
 }
 
 static void write_keys(const char *text, mode_t mode)

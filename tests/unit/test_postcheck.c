@@ -19,6 +19,7 @@
 #include "postcheck.h"
 #include "runrec.h"
 #include "store.h"
+#include "testutil.h"
 
 static void test_judge(void **state)
 {
@@ -65,8 +66,8 @@ static void set(opts *o, const char *k, const char *v)
 static void test_run_all(void **state)
 {
     (void)state;
-    char dir[64] = "/tmp/test_postcheck.XXXXXX", db[128], err[256], why[256];
-    assert_non_null(mkdtemp(dir));
+    char dir[64], db[128], err[256], why[256];
+    assert_non_null(tu_tmpdir(dir, sizeof dir, "test_postcheck"));
     snprintf(db, sizeof db, "%s/samples.db", dir);
     static opts o;
     opts_init(&o);
@@ -120,8 +121,7 @@ static void test_run_all(void **state)
     runrec_close(rr);
     opts_free(&o);
     unsetenv("TEST_PC_TOKEN");
-    snprintf(err, sizeof err, "rm -rf '%s'", dir);
-    assert_int_equal(system(err), 0);
+    assert_int_equal(tu_rmtree(dir), 0);
 }
 
 int main(void)

@@ -22,6 +22,7 @@
 #include "opts.h"
 #include "preflight.h"
 #include "runlock.h"
+#include "testutil.h"
 
 #define MiB (1024ull * 1024)
 #define GiB (1024ull * MiB)
@@ -137,8 +138,7 @@ static int setup(void **state)
     if (!f)
         return -1;
     opts_init(&f->o);
-    snprintf(f->dir, sizeof f->dir, "/tmp/test_preflight.XXXXXX");
-    if (!mkdtemp(f->dir))
+    if (!tu_tmpdir(f->dir, sizeof f->dir, "test_preflight"))
         return -1;
     *state = f;
     return 0;
@@ -147,9 +147,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     fx *f = *state;
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
-    if (system(cmd) != 0)
+    if (tu_rmtree(f->dir) != 0)
         return -1;
     opts_free(&f->o);
     free(f);

@@ -21,50 +21,15 @@
 #include "runrec.h"
 #include "report.h"
 #include "store.h"
+#include "testutil.h"
 
 #define T0 1795900000.0 /* 2026-11-28 */
 
-typedef struct fx {
-    char dir[64];
-} fx;
+typedef tu_dir fx; /* a fresh folder (testutil.h) */
 
 static void path_of(const fx *f, const char *name, char *buf, size_t n)
 {
     snprintf(buf, n, "%s/%s", f->dir, name);
-}
-
-static int setup(void **state)
-{
-    fx *f = calloc(1, sizeof *f);
-    if (!f)
-        return -1;
-    snprintf(f->dir, sizeof f->dir, "/tmp/test_report_XXXXXX");
-    if (!mkdtemp(f->dir))
-        return -1;
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fx *f = *state;
-    static const char *const names[] = {"samples.db",
-                                        "samples.db-wal",
-                                        "samples.db-shm",
-                                        "soak.log",
-                                        "soak-20261128T211000.000Z.log.gz",
-                                        "verdict.json",
-                                        "resources.analysis.json",
-                                        "report.html",
-                                        "report.html.tmp"};
-    char p[160];
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
-        path_of(f, names[i], p, sizeof p);
-        unlink(p);
-    }
-    rmdir(f->dir);
-    free(f);
-    return 0;
 }
 
 static void iso(double t, char *buf, size_t n)
@@ -487,13 +452,13 @@ static void test_large_run(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_full_run, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_without_analysis, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_bad_json, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_no_db, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_large_run, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_no_drop_after_stop, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_seven_days, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_full_run, tu_dir_setup, tu_dir_teardown),
+        cmocka_unit_test_setup_teardown(test_without_analysis, tu_dir_setup, tu_dir_teardown),
+        cmocka_unit_test_setup_teardown(test_bad_json, tu_dir_setup, tu_dir_teardown),
+        cmocka_unit_test_setup_teardown(test_no_db, tu_dir_setup, tu_dir_teardown),
+        cmocka_unit_test_setup_teardown(test_large_run, tu_dir_setup, tu_dir_teardown),
+        cmocka_unit_test_setup_teardown(test_no_drop_after_stop, tu_dir_setup, tu_dir_teardown),
+        cmocka_unit_test_setup_teardown(test_seven_days, tu_dir_setup, tu_dir_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -15,19 +15,17 @@
 
 #include "errcode.h"
 #include "runlock.h"
+#include "testutil.h"
 
 static char *mkdir_tmp(void)
 {
     static char tmpl[64];
-    snprintf(tmpl, sizeof tmpl, "/tmp/test_runlock.XXXXXX");
-    return mkdtemp(tmpl);
+    return tu_tmpdir(tmpl, sizeof tmpl, "test_runlock");
 }
 
 static void rm_rf(const char *dir)
 {
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    assert_int_equal(system(cmd), 0);
+    assert_int_equal(tu_rmtree(dir), 0);
 }
 
 static void test_second_taker_refused(void **state)

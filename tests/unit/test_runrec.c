@@ -17,6 +17,7 @@
 #include "errcode.h"
 #include "runrec.h"
 #include "store.h"
+#include "testutil.h"
 
 typedef struct fx {
     char dir[64];
@@ -28,8 +29,7 @@ static int setup(void **state)
     fx *f = calloc(1, sizeof *f);
     if (!f)
         return -1;
-    snprintf(f->dir, sizeof f->dir, "/tmp/test_runrec_XXXXXX");
-    if (!mkdtemp(f->dir))
+    if (!tu_tmpdir(f->dir, sizeof f->dir, "test_runrec"))
         return -1;
     snprintf(f->db, sizeof f->db, "%s/samples.db", f->dir);
     *state = f;
@@ -39,13 +39,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     fx *f = *state;
-    static const char *const suffix[] = {"", "-wal", "-shm", "-journal"};
-    char p[160];
-    for (size_t i = 0; i < sizeof suffix / sizeof suffix[0]; i++) {
-        snprintf(p, sizeof p, "%s%s", f->db, suffix[i]);
-        unlink(p);
-    }
-    rmdir(f->dir);
+    tu_rmtree(f->dir);
     free(f);
     return 0;
 }

@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "sampler.h"
+#include "testutil.h"
 
 static void write_file(const char *dir, const char *name, size_t n)
 {
@@ -32,8 +33,8 @@ static void write_file(const char *dir, const char *name, size_t n)
 static void test_folder_size_counts_each_byte_once(void **state)
 {
     (void)state;
-    char dir[] = "/tmp/sampler-test.XXXXXX";
-    assert_non_null(mkdtemp(dir));
+    char dir[64];
+    assert_non_null(tu_tmpdir(dir, sizeof dir, "sampler-test"));
     char db[600];
     snprintf(db, sizeof db, "%s/samples.db", dir);
     write_file(dir, "samples.db", 64 << 10);
@@ -73,9 +74,7 @@ static void test_folder_size_counts_each_byte_once(void **state)
     uv_run(&loop, UV_RUN_DEFAULT);
     assert_int_equal(uv_loop_close(&loop), 0);
     sampler_free(sm);
-    char cmd[600];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    assert_int_equal(system(cmd), 0);
+    assert_int_equal(tu_rmtree(dir), 0);
 }
 
 /* Kills and reaps the test's child, then closes and frees the sampler and its loop. */

@@ -13,6 +13,7 @@
 #include <sqlite3.h>
 
 #include "store.h"
+#include "testutil.h"
 
 typedef struct tmpdir {
     char dir[64];
@@ -24,8 +25,7 @@ static int setup(void **state)
     tmpdir *t = calloc(1, sizeof *t);
     if (!t)
         return -1;
-    snprintf(t->dir, sizeof t->dir, "/tmp/test_store_XXXXXX");
-    if (!mkdtemp(t->dir))
+    if (!tu_tmpdir(t->dir, sizeof t->dir, "test_store"))
         return -1;
     snprintf(t->db, sizeof t->db, "%s/samples.db", t->dir);
     *state = t;
@@ -35,13 +35,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     tmpdir *t = *state;
-    static const char *const suffix[] = {"", "-wal", "-shm", ".bad", ".cut", "-reserve"};
-    char p[160];
-    for (size_t i = 0; i < sizeof suffix / sizeof suffix[0]; i++) {
-        snprintf(p, sizeof p, "%s%s", t->db, suffix[i]);
-        unlink(p);
-    }
-    rmdir(t->dir);
+    tu_rmtree(t->dir);
     free(t);
     return 0;
 }

@@ -26,6 +26,7 @@
 #include "errcode.h"
 #include "proctree.h"
 #include "treekill.h"
+#include "testutil.h"
 
 static uint64_t mono_ms(void)
 {
@@ -279,8 +280,8 @@ static pid_t spawn_term_ignorer(void)
  * reuse kill it, so the check above can fail. */
 static void pid_reuse_case(int reused)
 {
-    char dir[] = "/tmp/treekill-fixture.XXXXXX";
-    assert_non_null(mkdtemp(dir));
+    char dir[64];
+    assert_non_null(tu_tmpdir(dir, sizeof dir, "treekill-fixture"));
     pid_t c = spawn_term_ignorer();
     make_fixture(dir, c, 100);
     treekill *tk = treekill_new(dir, 1);
@@ -309,9 +310,7 @@ static void pid_reuse_case(int reused)
         assert_true(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
     }
     treekill_free(tk);
-    char cmd[600];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    assert_int_equal(system(cmd), 0);
+    assert_int_equal(tu_rmtree(dir), 0);
 }
 
 static void test_pid_reuse_not_signalled(void **state)

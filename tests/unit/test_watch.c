@@ -16,6 +16,7 @@
 
 #include "errcode.h"
 #include "watch.h"
+#include "testutil.h"
 
 static char dir[64];
 
@@ -55,8 +56,7 @@ static void proc_del(int pid)
 static int setup(void **state)
 {
     (void)state;
-    snprintf(dir, sizeof dir, "/tmp/test_watch.XXXXXX");
-    assert_non_null(mkdtemp(dir));
+    assert_non_null(tu_tmpdir(dir, sizeof dir, "test_watch"));
     char p[256];
     snprintf(p, sizeof p, "%s/proc", dir);
     mkdir(p, 0755);
@@ -66,9 +66,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return tu_rmtree(dir);
 }
 
 static watch *mk(watch_kind k, const char *target)
