@@ -18,7 +18,11 @@
  *
  * The hard shapes (see make_hard), N per rate: the end-of-run verdict at 3, 6 and 24 h, with
  * restart marks (as soak's own record) and imported (restarts looked for in the series):
- * leaks, inconclusive verdicts (leakstat_result.unsure) and too little data, per shape. */
+ * leaks, inconclusive verdicts (leakstat_result.unsure) and too little data, per shape; then
+ * the restarts found in the imports against those there, per shape and length.
+ * Env: LEAK_QUALITY_VERBOSE=1 prints each leak-free trace flagged, with the --hard N
+ * --dump-hard ID that saves it; LEAK_QUALITY_RESTARTS=1 each 24 h import whose restarts found
+ * differ from those there (the times of both). */
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>

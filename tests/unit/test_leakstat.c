@@ -651,6 +651,21 @@ static void bufs_release(double *t, double *y, leakstat_result *r)
     free(r);
 }
 
+/* bufs_alloc and a restart mark per sample (the caller frees them with marks_release). */
+static unsigned char *marks_alloc(size_t n, double **t, double **y, leakstat_result **r)
+{
+    bufs_alloc(n, t, y, r);
+    unsigned char *mark = malloc(n);
+    assert_non_null(mark);
+    return mark;
+}
+
+static void marks_release(double *t, double *y, leakstat_result *r, unsigned char *mark)
+{
+    free(mark);
+    bufs_release(t, y, r);
+}
+
 /* 1 Hz, as the hard set of bench/leak_quality.c: base + a saturating warm-up (wmb, tau) since
  * the last of the nr restarts rst[] + a sawtooth (saw_mb, period saw_s, not reset by a
  * restart) + a cycle (amp_mb, period per_s; 0: none) + noise (1 MB). */
@@ -684,9 +699,7 @@ static void test_find_restarts_two_close_restarts(void **state)
     size_t n = 6 * 3600;
     double *t, *y;
     leakstat_result *r;
-    bufs_alloc(n, &t, &y, &r);
-    unsigned char *mark = malloc(n);
-    assert_non_null(mark);
+    unsigned char *mark = marks_alloc(n, &t, &y, &r);
     const double rst[] = {3 * 3600, 3 * 3600 + 29 * 60};
     lives_shape(t, y, n, rst, 2, 400, 900, 60, 1500, 0, 0, 0);
     assert_int_equal(leakstat_find_restarts(t, y, n, 1800, mark), 1);
@@ -702,8 +715,7 @@ static void test_find_restarts_two_close_restarts(void **state)
     lives_shape(t, y, n, top, 1, 300, 900, 80, 1500, 0, 0, 0);
     assert_int_equal(leakstat_find_restarts(t, y, n, 1800, mark), 1);
     assert_int_equal(mark[4 * 1500 - 100], 1);
-    free(mark);
-    bufs_release(t, y, r);
+    marks_release(t, y, r, mark);
 }
 
 /* The trough of a slow cycle under a sawtooth of about the window's period (hard trace 465):
@@ -714,9 +726,7 @@ static void test_find_restarts_not_a_cycle_trough(void **state)
     size_t n = 6 * 3600;
     double *t, *y;
     leakstat_result *r;
-    bufs_alloc(n, &t, &y, &r);
-    unsigned char *mark = malloc(n);
-    assert_non_null(mark);
+    unsigned char *mark = marks_alloc(n, &t, &y, &r);
     int found = 0;
     for (int k = 0; k < 8; k++) {
         lives_shape(t, y, n, NULL, 0, 20, 300, 28, 1790, 50, 4.5 * 3600, k * M_PI / 4);
@@ -725,8 +735,7 @@ static void test_find_restarts_not_a_cycle_trough(void **state)
         found += (int)f;
     }
     assert_int_equal(found, 0);
-    free(mark);
-    bufs_release(t, y, r);
+    marks_release(t, y, r, mark);
 }
 
 /* The hard set's "one restart at 1-2 h, long warm-ups, 3 h run": the first life is pooled but
