@@ -531,13 +531,12 @@ long leakstat_find_restarts(const double *t, const double *y, size_t n, double w
             double still = margin / 2;
             if (still < FALL_AHEAD_SHARE * (floor_y - y[i]))
                 still = FALL_AHEAD_SHARE * (floor_y - y[i]);
-            /* within a window of a restart found, a lower sample is the same fall going on
-             * (a GC of the old heap, the first samples of the new life), not a new restart */
             /* and the floor did not sink at that pace before (the window before the window
              * before was not higher by as much; unless a fall was refused just before: this
              * is that fall going on, a restart at the top of a GC cycle that then collects):
              * the trough of a cycle under a sawtooth falls below the last floor, but the one
-             * before was higher still */
+             * before was higher still. Within a window of a restart found, a lower sample is
+             * the same fall going on (a GC of the old heap, the new life's first minutes). */
             int fall = y[i] < floor_y - margin;
             int sinking = ra < rb && y[q2[ra]] > floor_y + still &&
                           t[i] - last_fall >= window_s / ROLLING_STEPS;
