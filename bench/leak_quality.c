@@ -18,7 +18,11 @@
  *
  * The hard shapes (see make_hard), N per rate: the end-of-run verdict at 3, 6 and 24 h, with
  * restart marks (as soak's own record) and imported (restarts looked for in the series):
- * leaks, inconclusive verdicts (leakstat_result.unsure) and too little data, per shape. */
+ * leaks, inconclusive verdicts (leakstat_result.unsure) and too little data, per shape; then
+ * the restarts found in the imports against those there, per shape and length.
+ * Env: LEAK_QUALITY_VERBOSE=1 prints each leak-free trace flagged, with the --hard N
+ * --dump-hard ID that saves it; LEAK_QUALITY_RESTARTS=1 each 24 h import whose restarts found
+ * differ from those there (the times of both). */
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
@@ -496,6 +500,10 @@ typedef struct eorjob {
     /* [rate 0,20,50][kind][duration][marks 0, imported 1] */
     size_t n[3][NKINDS], leak[3][NKINDS][NDUR][2], unsure[3][NKINDS][NDUR][2],
         ins[3][NKINDS][NDUR][2];
+    /* imported, restarts looked for: [kind][duration] restarts in the trace, found, traces
+       with more found than there are (spurious), with fewer (missed); all rates */
+    size_t rs_true[NKINDS][NDUR], rs_found[NKINDS][NDUR], rs_extra[NKINDS][NDUR],
+        rs_missed[NKINDS][NDUR];
 } eorjob;
 
 static int res_unsure(const leakstat_result *r)
@@ -525,23 +533,42 @@ static void *eor_worker(void *arg)
         int kind = (int)(j % NKINDS);
         make_hard(jb->seed, j, ff_rates[ri], t, y, seg);
         int lk[NDUR][2], un[NDUR][2], in[NDUR][2];
+        size_t rtrue[NDUR], rfound[NDUR];
         for (int d = 0; d < NDUR; d++)
             for (int m = 0; m < 2; m++) {
                 size_t n = (size_t)dur_h[d] * 3600;
                 o.restarts = m; /* as soak analyze: falls looked for in imports only */
                 if (leakstat_analyze(t, y, m ? NULL : seg, n, &o, res) != 0)
                     exit(1);
+                rtrue[d] = (size_t)seg[n - 1];
+                if (m)
+                    rfound[d] = res->restarts_found;
+                if (getenv("LEAK_QUALITY_RESTARTS") && m && rfound[d] != rtrue[d] &&
+                    d == NDUR - 1) {
+                    fprintf(stderr, "restarts of hard %zu (rate %.0f, %s): there", j, ff_rates[ri],
+                            kind_name[kind]);
+                    for (size_t q = 1; q < n; q++)
+                        if (seg[q] != seg[q - 1])
+                            fprintf(stderr, " %zu", q);
+                    fprintf(stderr, "; found");
+                    for (size_t q = 1; q < res->nsegments; q++)
+                        fprintf(stderr, " %.0f", res->segments[q].t0);
+                    fprintf(stderr, " (--hard %zu --dump-hard %zu FILE)\n", jb->hard,
+                            (size_t)ri * jb->hard + j);
+                }
                 lk[d][m] = res->leak;
                 un[d][m] = res_unsure(res);
                 in[d][m] = res->insufficient;
                 if (getenv("LEAK_QUALITY_VERBOSE") && ri == 0 && res->leak)
                     fprintf(stderr,
                             "hard %zu (%s) %d h %s: slope %.2f [%.2f, %.2f] late %.2f [%.2f, "
-                            "%.2f] early %.2f segs %zu restarts found %zu\n",
+                            "%.2f] early %.2f segs %zu restarts found %zu (dump: --hard %zu "
+                            "--dump-hard %zu FILE)\n",
                             j, kind_name[kind], dur_h[d], m ? "imported" : "marks",
                             res->fit.slope * 0.0036, res->fit.lo * 0.0036, res->fit.hi * 0.0036,
                             res->late.slope * 0.0036, res->late.lo * 0.0036, res->late.hi * 0.0036,
-                            res->early.slope * 0.0036, res->nsegments, res->restarts_found);
+                            res->early.slope * 0.0036, res->nsegments, res->restarts_found,
+                            jb->hard, (size_t)ri * jb->hard + j);
                 if (getenv("LEAK_QUALITY_VERBOSE") && ri == 0 && res->leak)
                     for (size_t q = 0; q < res->nsegments; q++)
                         fprintf(stderr,
@@ -554,6 +581,12 @@ static void *eor_worker(void *arg)
             }
         pthread_mutex_lock(&jb->lock);
         jb->n[ri][kind]++;
+        for (int d = 0; d < NDUR; d++) {
+            jb->rs_true[kind][d] += rtrue[d];
+            jb->rs_found[kind][d] += rfound[d];
+            jb->rs_extra[kind][d] += rfound[d] > rtrue[d];
+            jb->rs_missed[kind][d] += rfound[d] < rtrue[d];
+        }
         for (int d = 0; d < NDUR; d++)
             for (int m = 0; m < 2; m++) {
                 jb->leak[ri][kind][d][m] += (size_t)lk[d][m];
@@ -596,6 +629,21 @@ static int eor_main(uint64_t seed, size_t hard, size_t threads)
                            jb.ins[r][k][d][m]);
             printf("\n");
         }
+    printf("\nrestarts found in the imported series (all rates): restarts there / found; traces "
+           "with more found than there are, with fewer\n\n| shape |");
+    for (int d = 0; d < NDUR; d++)
+        printf(" %d h |", dur_h[d]);
+    printf("\n|---|");
+    for (int d = 0; d < NDUR; d++)
+        printf("---|");
+    printf("\n");
+    for (int k = 0; k < NKINDS; k++) {
+        printf("| %s |", kind_name[k]);
+        for (int d = 0; d < NDUR; d++)
+            printf(" %zu / %zu; %zu, %zu |", jb.rs_true[k][d], jb.rs_found[k][d], jb.rs_extra[k][d],
+                   jb.rs_missed[k][d]);
+        printf("\n");
+    }
     return 0;
 }
 

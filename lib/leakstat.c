@@ -438,10 +438,18 @@ void leakstat_opts_default(leakstat_opts *o)
  * to the baseline, below the floor the warm-up built: so a fall is measured against the lowest
  * sample of the window before it (a monotonic queue of indices, reset at each restart found),
  * with a margin of 10 robust sigmas of the sample noise or 5 % of that floor, the larger; and
- * after it nothing in the next window falls more than half that margin below it (a new life
- * warms up from its baseline; the falling half of a slow cycle keeps going down). */
-#define FALL_SIGMAS 10.0
-#define FALL_FRAC   0.05
+ * the floor does not sink on at that pace: after it nothing in the next window falls more than
+ * max(half the margin, FALL_AHEAD_SHARE of the fall) below it (a new life warms up from its
+ * baseline; the falling half of a slow cycle keeps going down, while a second restart soon
+ * after falls back to about the same baseline), and the window before the floor's window was
+ * not higher by as much (the trough of a cycle: it sank before too). A fall refused in the
+ * last window / ROLLING_STEPS is the same fall going on (a restart at the top of a GC cycle
+ * that collects a minute later): the look back does not count then. Within a window of a
+ * restart found, no other is (hard trace 167 of bench/leak-quality --hard 500 had its first
+ * restart refused for the second, 29 min later, and each warm-up read as growth). */
+#define FALL_SIGMAS      10.0
+#define FALL_FRAC        0.05
+#define FALL_AHEAD_SHARE 0.25
 long leakstat_find_restarts(const double *t, const double *y, size_t n, double window_s,
                             unsigned char *mark)
 {
@@ -450,12 +458,13 @@ long leakstat_find_restarts(const double *t, const double *y, size_t n, double w
     if (!(window_s > 0))
         window_s = LEAKSTAT_WINDOW_S;
     double *d = malloc((n ? n : 1) * sizeof *d);
-    size_t *q = malloc((n ? n : 1) * sizeof *q);
+    size_t *q = malloc((n ? n : 1) * 3 * sizeof *q);
     if (!d || !q) {
         free(d);
         free(q);
         return ERR_NOMEM;
     }
+    size_t *q2 = q + (n ? n : 1), *acc = q2 + (n ? n : 1);
     size_t nd = 0;
     double prev = NAN;
     for (size_t i = 0; i < n; i++) {
@@ -490,23 +499,56 @@ long leakstat_find_restarts(const double *t, const double *y, size_t n, double w
     }
     memset(mark, 0, n);
     qa = qb = 0;
+    /* q2[ra..rb): the samples of the window before the window before, [t - 2w, t - w), of the
+     * current life (y ascending); acc[0..na): the samples taken, in order; pa: the next of them
+     * to enter q2 */
+    size_t ra = 0, rb = 0, na = 0, pa = 0;
     long found = 0;
-    double last_t = -INFINITY;
+    double last_t = -INFINITY, last_found = -INFINITY, last_fall = -INFINITY;
     for (size_t i = 0; i < n; i++) {
         if (!isfinite(t[i]) || !isfinite(y[i]) || t[i] < last_t)
             continue;
         last_t = t[i];
+        acc[na++] = i;
         while (qa < qb && t[q[qa]] < t[i] - window_s)
             qa++;
+        while (pa < na && t[acc[pa]] < t[i] - window_s) {
+            size_t k = acc[pa++];
+            while (rb > ra && y[q2[rb - 1]] >= y[k])
+                rb--;
+            q2[rb++] = k;
+        }
+        while (ra < rb && t[q2[ra]] < t[i] - 2 * window_s)
+            ra++;
         if (qa < qb) {
             double floor_y = y[q[qa]];
             double margin = FALL_SIGMAS * sigma;
             if (margin < FALL_FRAC * fabs(floor_y))
                 margin = FALL_FRAC * fabs(floor_y);
-            if (y[i] < floor_y - margin && !(d[i] < y[i] - margin / 2)) {
+            /* lower still ahead: by half the margin, and by a share of this fall (a cycle
+             * keeps sinking at about the pace it fell; a second restart soon after the first
+             * falls back to the same baseline, a little lower at most) */
+            double still = margin / 2;
+            if (still < FALL_AHEAD_SHARE * (floor_y - y[i]))
+                still = FALL_AHEAD_SHARE * (floor_y - y[i]);
+            /* and the floor did not sink at that pace before (the window before the window
+             * before was not higher by as much; unless a fall was refused just before: this
+             * is that fall going on, a restart at the top of a GC cycle that then collects):
+             * the trough of a cycle under a sawtooth falls below the last floor, but the one
+             * before was higher still. Within a window of a restart found, a lower sample is
+             * the same fall going on (a GC of the old heap, the new life's first minutes). */
+            int fall = y[i] < floor_y - margin;
+            int sinking = ra < rb && y[q2[ra]] > floor_y + still &&
+                          t[i] - last_fall >= window_s / ROLLING_STEPS;
+            if (fall && !(d[i] < y[i] - still) && !sinking && t[i] - last_found > window_s) {
                 mark[i] = 1;
                 found++;
+                last_found = t[i];
                 qa = qb = 0; /* a new life: its floor starts here */
+                ra = rb = 0;
+                pa = na; /* nothing of the old life enters q2 */
+            } else if (fall) {
+                last_fall = t[i];
             }
         }
         while (qb > qa && y[q[qb - 1]] >= y[i])

@@ -160,11 +160,16 @@ typedef struct leakstat_result {
 const char *leakstat_unsure_text(int unsure);
 
 /* Restarts in a series that carries no restart marks (an import): a sample more than
- * max(10 robust sigmas of the noise, 5 % of the floor) below the lowest sample of the
- * window_s seconds before it (window_s <= 0: LEAKSTAT_WINDOW_S) starts a new life, unless a
- * sample of the window_s after it is more than half that margin lower still. A GC
- * sawtooth falls back to its floor, not below it; a restart falls to the baseline, below the
- * floor the warm-up built. Sigma: 1.4826 MAD of neighbour differences / sqrt(2). Writes
+ * margin = max(10 robust sigmas of the noise, 5 % of the floor) below the floor, the lowest
+ * sample of the window_s seconds before it (window_s <= 0: LEAKSTAT_WINDOW_S), starts a new
+ * life, unless the floor sinks on at that pace: a sample of the window_s after it is lower
+ * still by more than max(margin / 2, a quarter of the fall), or the floor of the window_s
+ * before the floor's window was higher by as much (not counted when a fall was refused in
+ * the last window_s / 4: that fall going on). Nor within window_s of the last restart found
+ * (the same fall going on; a second restart that soon falls back to the same baseline and is
+ * not told from a GC). A GC sawtooth falls back to its floor, not below it; a restart falls
+ * to the baseline, below the floor the warm-up built; a slow cycle's floor sinks window
+ * after window. Sigma: 1.4826 MAD of neighbour differences / sqrt(2). Writes
  * mark[i] = 1 where a new life starts (else 0; non-finite samples 0); returns how many, or
  * ERR_INVAL (NULL input) / ERR_NOMEM (mark untouched). O(n) time and scratch. */
 long leakstat_find_restarts(const double *t, const double *y, size_t n, double window_s,

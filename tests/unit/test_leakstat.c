@@ -651,6 +651,93 @@ static void bufs_release(double *t, double *y, leakstat_result *r)
     free(r);
 }
 
+/* bufs_alloc and a restart mark per sample (the caller frees them with marks_release). */
+static unsigned char *marks_alloc(size_t n, double **t, double **y, leakstat_result **r)
+{
+    bufs_alloc(n, t, y, r);
+    unsigned char *mark = malloc(n);
+    assert_non_null(mark);
+    return mark;
+}
+
+static void marks_release(double *t, double *y, leakstat_result *r, unsigned char *mark)
+{
+    free(mark);
+    bufs_release(t, y, r);
+}
+
+/* 1 Hz, as the hard set of bench/leak_quality.c: base + a saturating warm-up (wmb, tau) since
+ * the last of the nr restarts rst[] + a sawtooth (saw_mb, period saw_s, not reset by a
+ * restart) + a cycle (amp_mb, period per_s; 0: none) + noise (1 MB). */
+static void lives_shape(double *t, double *y, size_t n, const double *rst, int nr, double wmb,
+                        double tau, double saw_mb, double saw_s, double amp_mb, double per_s,
+                        double phase)
+{
+    rng = 2468;
+    double s0 = 0;
+    int k = 0;
+    for (size_t i = 0; i < n; i++) {
+        double ti = (double)i;
+        while (k < nr && ti >= rst[k])
+            s0 = rst[k++];
+        double v =
+            200 + wmb * (1 - exp(-(ti - s0) / tau)) + saw_mb * fmod(ti, saw_s) / saw_s + gauss();
+        if (per_s > 0)
+            v += amp_mb * sin(2 * M_PI * ti / per_s + phase);
+        t[i] = ti;
+        y[i] = v * MB;
+    }
+}
+
+/* Two restarts 29 min apart (hard trace 167 of bench/leak-quality --hard 500): the second falls
+ * back to the same baseline, a little lower at most, which is not a cycle sinking on; the
+ * first is found, so the second warm-up is not read as growth. Also a restart at the top of a
+ * sawtooth, whose GC falls further a minute later: one restart, not two. */
+static void test_find_restarts_two_close_restarts(void **state)
+{
+    (void)state;
+    size_t n = 6 * 3600;
+    double *t, *y;
+    leakstat_result *r;
+    unsigned char *mark = marks_alloc(n, &t, &y, &r);
+    const double rst[] = {3 * 3600, 3 * 3600 + 29 * 60};
+    lives_shape(t, y, n, rst, 2, 400, 900, 60, 1500, 0, 0, 0);
+    assert_int_equal(leakstat_find_restarts(t, y, n, 1800, mark), 1);
+    assert_int_equal(mark[3 * 3600], 1);
+    leakstat_opts o;
+    leakstat_opts_default(&o);
+    o.restarts = 1;
+    assert_int_equal(leakstat_analyze(t, y, NULL, n, &o, r), 0);
+    assert_int_equal(r->restarts_found, 1);
+    assert_int_equal(r->leak, 0);
+    /* a restart 100 s before the sawtooth's fall (period 1500 s): found there, once */
+    const double top[] = {4 * 1500 - 100};
+    lives_shape(t, y, n, top, 1, 300, 900, 80, 1500, 0, 0, 0);
+    assert_int_equal(leakstat_find_restarts(t, y, n, 1800, mark), 1);
+    assert_int_equal(mark[4 * 1500 - 100], 1);
+    marks_release(t, y, r, mark);
+}
+
+/* The trough of a slow cycle under a sawtooth of about the window's period (hard trace 465):
+ * each GC falls below the last floor, the floor before that was higher still; no restart. */
+static void test_find_restarts_not_a_cycle_trough(void **state)
+{
+    (void)state;
+    size_t n = 6 * 3600;
+    double *t, *y;
+    leakstat_result *r;
+    unsigned char *mark = marks_alloc(n, &t, &y, &r);
+    int found = 0;
+    for (int k = 0; k < 8; k++) {
+        lives_shape(t, y, n, NULL, 0, 20, 300, 28, 1790, 50, 4.5 * 3600, k * M_PI / 4);
+        long f = leakstat_find_restarts(t, y, n, 1800, mark);
+        assert_true(f >= 0);
+        found += (int)f;
+    }
+    assert_int_equal(found, 0);
+    marks_release(t, y, r, mark);
+}
+
 /* The hard set's "one restart at 1-2 h, long warm-ups, 3 h run": the first life is pooled but
  * ends in its warm-up's tail, the second never settles. The pooled fit alone reads about
  * 250 MB/h; its last half holds too few points to show the growth goes on. */
@@ -803,6 +890,8 @@ int main(void)
         cmocka_unit_test(test_many_segments_stay_bounded),
         cmocka_unit_test(test_stream_exact_then_bounded),
         cmocka_unit_test(test_find_restarts_a_fall_not_a_sawtooth),
+        cmocka_unit_test(test_find_restarts_two_close_restarts),
+        cmocka_unit_test(test_find_restarts_not_a_cycle_trough),
         cmocka_unit_test(test_imported_restart_with_long_warmup_is_not_a_leak),
         cmocka_unit_test(test_long_saturating_warmup_is_not_a_leak),
         cmocka_unit_test(test_imported_leak_with_restart_is_a_leak),
