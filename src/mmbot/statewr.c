@@ -128,10 +128,30 @@ static void apply(statewr *w, const entry *e, unsigned n, statewr_result *r)
     }
 }
 
+/* How many entries e stands for: the rows of a reservation, else 1. */
+static unsigned span(const entry *e)
+{
+    return e->kind == STATEWR_RESERVE && e->group ? e->group : 1;
+}
+
+/* The result of entry e (of span n) before it is written: rc 0, or rc and msg when the
+ * transaction failed. */
+static statewr_result result_of(const entry *e, unsigned n, int rc, const char *msg)
+{
+    static const statewr_result zero;
+    statewr_result r = zero;
+    r.kind = e->kind;
+    r.tag = e->tag;
+    r.rc = rc;
+    r.n = e->kind == STATEWR_RESERVE ? n : 0;
+    if (rc)
+        snprintf(r.err, sizeof r.err, "%s", msg);
+    return r;
+}
+
 /* Writes the nb entries of w->batch in one transaction and reports them (mu not held). */
 static void write_batch(statewr *w, unsigned nb)
 {
-    static const statewr_result zero;
     uint64_t t0 = mono_us();
     char gerr[STATEWR_ERR_MAX] = "";
     int grc = mmstate_group_begin(w->db, gerr, sizeof gerr);
@@ -141,16 +161,10 @@ static void write_batch(statewr *w, unsigned nb)
     size_t missing = 0;
     for (unsigned i = 0; i < nb;) {
         const entry *e = &w->batch[i];
-        unsigned n = e->kind == STATEWR_RESERVE && e->group ? e->group : 1;
-        statewr_result r = zero;
-        r.kind = e->kind;
-        r.tag = e->tag;
+        unsigned n = span(e);
+        statewr_result r = result_of(e, n, grc, gerr);
         if (grc == 0)
             apply(w, e, n, &r);
-        else {
-            r.rc = grc;
-            snprintf(r.err, sizeof r.err, "%s", gerr);
-        }
         missing += r.missing;
         if (r.rc != 0 || e->want || e->kind == STATEWR_RESERVE)
             out[nout++] = r;
@@ -165,14 +179,8 @@ static void write_batch(statewr *w, unsigned nb)
     if (commit != 0) { /* nothing of the batch is stored: every write failed */
         nout = 0;
         for (unsigned i = 0; i < nb;) {
-            const entry *e = &w->batch[i];
-            unsigned n = e->kind == STATEWR_RESERVE && e->group ? e->group : 1;
-            statewr_result r = zero;
-            r.kind = e->kind;
-            r.tag = e->tag;
-            r.rc = commit;
-            r.n = e->kind == STATEWR_RESERVE ? n : 0;
-            snprintf(r.err, sizeof r.err, "%s", gerr);
+            unsigned n = span(&w->batch[i]);
+            statewr_result r = result_of(&w->batch[i], n, commit, gerr);
             push_result(w, &r);
             w->st.errors++;
             i += n;
@@ -187,8 +195,8 @@ static void write_batch(statewr *w, unsigned nb)
         }
     }
     if (missing) {
-        statewr_result r = zero;
-        r.kind = STATEWR_UPDATE;
+        entry upd = {.kind = STATEWR_UPDATE};
+        statewr_result r = result_of(&upd, 1, 0, NULL);
         r.missing = missing;
         push_result(w, &r);
     }
@@ -220,8 +228,7 @@ static void *writer_main(void *arg)
         /* take whole reservations only, at most batch_max entries */
         unsigned nb = 0;
         while (nb < w->count) {
-            const entry *e = &w->q[(w->head + nb) % w->cfg.cap];
-            unsigned n = e->kind == STATEWR_RESERVE && e->group ? e->group : 1;
+            unsigned n = span(&w->q[(w->head + nb) % w->cfg.cap]);
             if (nb + n > w->cfg.batch_max)
                 break;
             for (unsigned k = 0; k < n; k++)
@@ -242,6 +249,22 @@ static void *writer_main(void *arg)
 }
 
 /* ---- loop thread ---- */
+
+/* Frees w and its buffers (sync: its mutex and conditions were initialised). */
+static void free_all(statewr *w, int sync)
+{
+    if (sync) {
+        pthread_mutex_destroy(&w->mu);
+        pthread_cond_destroy(&w->cv_writer);
+        pthread_cond_destroy(&w->cv_loop);
+    }
+    free(w->q);
+    free(w->res);
+    free(w->batch);
+    free(w->rows);
+    free(w->out);
+    free(w);
+}
 
 int statewr_start(statewr **out, mmstate *db, const statewr_config *cfg,
                   statewr_result_fn on_result, void *result_ud, statewr_notify_fn notify,
@@ -277,27 +300,14 @@ int statewr_start(statewr **out, mmstate *db, const statewr_config *cfg,
     w->rows = calloc(w->cfg.batch_max, sizeof *w->rows);
     w->out = calloc(w->cfg.batch_max, sizeof *w->out);
     if (!w->q || !w->res || !w->batch || !w->rows || !w->out) {
-        free(w->q);
-        free(w->res);
-        free(w->batch);
-        free(w->rows);
-        free(w->out);
-        free(w);
+        free_all(w, 0);
         return ERR_NOMEM;
     }
     pthread_mutex_init(&w->mu, NULL);
     pthread_cond_init(&w->cv_writer, NULL);
     pthread_cond_init(&w->cv_loop, NULL);
     if (pthread_create(&w->thread, NULL, writer_main, w) != 0) {
-        pthread_mutex_destroy(&w->mu);
-        pthread_cond_destroy(&w->cv_writer);
-        pthread_cond_destroy(&w->cv_loop);
-        free(w->q);
-        free(w->res);
-        free(w->batch);
-        free(w->rows);
-        free(w->out);
-        free(w);
+        free_all(w, 1);
         return ERR_IO;
     }
     *out = w;
@@ -518,15 +528,7 @@ void statewr_stop(statewr *w)
     pthread_mutex_unlock(&w->mu);
     pthread_join(w->thread, NULL);
     statewr_poll(w); /* nothing was queued after the flush: this delivers nothing new */
-    pthread_mutex_destroy(&w->mu);
-    pthread_cond_destroy(&w->cv_writer);
-    pthread_cond_destroy(&w->cv_loop);
-    free(w->q);
-    free(w->res);
-    free(w->batch);
-    free(w->rows);
-    free(w->out);
-    free(w);
+    free_all(w, 1);
 }
 
 void statewr_get_stats(statewr *w, statewr_stats *st)

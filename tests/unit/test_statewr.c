@@ -186,6 +186,13 @@ static void init_seen(seen *s)
     pthread_mutex_init(&s->mu, NULL);
 }
 
+/* The end of a test: the handle closed (the writer stopped before). */
+static void done(mmstate *db, seen *s)
+{
+    mmstate_close(db);
+    pthread_mutex_destroy(&s->mu);
+}
+
 /* A full queue: the enqueue waits until the writer makes room (counted, timed), and drops
  * nothing; what was queued behind the lock goes in one transaction. */
 static void test_full_queue_waits_and_batches(void **state)
@@ -238,8 +245,7 @@ static void test_full_queue_waits_and_batches(void **state)
         mmstate_order got;
         assert_int_equal(mmstate_order_get(db, id, &got), 0);
     }
-    mmstate_close(db);
-    pthread_mutex_destroy(&s.mu);
+    done(db, &s);
 }
 
 static void reserve_rows(mmstate_order *rows, unsigned from, unsigned n)
@@ -311,8 +317,7 @@ static void test_pool_refilled_after_commit(void **state)
     assert_int_equal(mmstate_order_get(db, "r1-100", &got), ERR_NOENT); /* all or none */
     assert_int_equal(mmstate_order_get(db, "r1-8", &got), 0);
     assert_string_equal(got.status, IDPOOL_STATUS_RESERVED);
-    mmstate_close(db);
-    pthread_mutex_destroy(&s.mu);
+    done(db, &s);
 }
 
 /* Errors come back with the code and message of the mmstate_* call; the other writes of the
@@ -363,9 +368,15 @@ static void test_errors_surface(void **state)
     assert_int_equal(s.r[3].kind, STATEWR_UPDATE);
     assert_int_equal(s.r[3].rc, 0);
     assert_int_equal(s.r[3].missing, 2);
-    pthread_mutex_lock(&s.mu);
-    assert_true(s.notified >= 1);
-    pthread_mutex_unlock(&s.mu);
+    int notified = 0; /* notify runs on the writer just after the batch: wait for it, 2 s */
+    for (int i = 0; i < 200 && !notified; i++) {
+        pthread_mutex_lock(&s.mu);
+        notified = s.notified;
+        pthread_mutex_unlock(&s.mu);
+        if (!notified)
+            sleep_ms(10);
+    }
+    assert_true(notified >= 1);
     statewr_stats st;
     statewr_get_stats(w, &st);
     assert_int_equal(st.errors, 2);
@@ -376,8 +387,7 @@ static void test_errors_surface(void **state)
     assert_string_equal(got.status, "filled");
     assert_string_equal(got.order_id, "oid-1");
     assert_int_equal(mmstate_order_get(db, "e-2", &got), 0);
-    mmstate_close(db);
-    pthread_mutex_destroy(&s.mu);
+    done(db, &s);
 }
 
 /* A transaction that cannot be had (another process holds the lock past busy_timeout) gives
@@ -427,8 +437,7 @@ static void test_failed_transaction(void **state)
     mmstate_order got;
     assert_int_equal(mmstate_order_get(db, "b-1", &got), ERR_NOENT);
     assert_int_equal(mmstate_order_get(db, "r1-1", &got), ERR_NOENT);
-    mmstate_close(db);
-    pthread_mutex_destroy(&s.mu);
+    done(db, &s);
 }
 
 /* statewr_stop drains: every write queued before it is committed. */
@@ -456,8 +465,7 @@ static void test_drain_on_stop(void **state)
         assert_string_equal(got.status, "cancelled");
         assert_int_equal(got.terminal, 1);
     }
-    mmstate_close(db);
-    pthread_mutex_destroy(&s.mu);
+    done(db, &s);
 }
 
 static void on_reserved(void *ud, const mmstate_order *o)
@@ -539,8 +547,7 @@ static void test_bad_arguments(void **state)
     assert_int_equal(statewr_busy(w), 0);
     statewr_stop(w);
     statewr_stop(NULL);
-    mmstate_close(db);
-    pthread_mutex_destroy(&s.mu);
+    done(db, &s);
 }
 
 int main(void)
