@@ -22,6 +22,7 @@
 #include "mmlog.h"
 #include "openord.h"
 #include "state.h"
+#include "statewr.h"
 #include "msg.h"
 #include "promtext.h"
 #include "restc.h"
@@ -81,6 +82,7 @@ struct bot {
     mmfault *leak;
     engine *eng;
     mmstate *db;
+    statewr *wr; /* the writer thread: every state db write after start-up goes through it */
     restc *rc;
     wsc *pub, *priv;
     httpd *http;
@@ -125,7 +127,9 @@ struct bot {
     idpool pool;
     mmstate_order details[DETAILS_MAX];
     size_t ndetails;
-    uint64_t path_writes; /* state db writes on the path of a create (pool drained or none) */
+    uint64_t path_writes;  /* state db writes on the path of a create (pool drained or none) */
+    int resv_inflight;     /* a reservation of link ids is queued and not yet confirmed */
+    int path_rc[MAX_CMDS]; /* dispatch: the outcome of each create written on its path */
     struct {
         char link_id[ORDERS_LINK_ID_MAX + 1];
         idpool_rec rec;
@@ -224,8 +228,7 @@ static void key_refused(bot *b, const char *what, long ret_code)
  * status changes: start-up goes by the exchange's word, never by these. */
 static void status_flush(bot *b)
 {
-    static mmstate_update u[STATUS_MAX];
-    size_t n = 0;
+    int64_t now = wall_ms();
     for (size_t i = 0; i < b->nstatus; i++) {
         const char *id = b->status_q[i];
         int terminal;
@@ -233,20 +236,9 @@ static void status_flush(bot *b)
         if (!strcmp(st, "untracked"))
             continue;
         const orders_order *r = orders_get(engine_orders(b->eng), id);
-        u[n++] = (mmstate_update){
-            .link_id = id, .status = st, .terminal = terminal, .order_id = r ? r->order_id : NULL};
+        statewr_update(b->wr, id, st, terminal, r ? r->order_id : NULL, now);
     }
     b->nstatus = 0;
-    char err[256];
-    size_t missing = 0;
-    if (mmstate_order_update_many(b->db, u, n, wall_ms(), &missing, err, sizeof err) != 0) {
-        b->db_errors++;
-        mmlog(MMOPTS_LOG_WARN, "state: %s", err);
-    } else if (missing) {
-        b->db_errors += missing;
-        mmlog(MMOPTS_LOG_WARN, "state: %zu orders whose status changed are not in state database",
-              missing);
-    }
 }
 
 /* Queues the status of an order for the tick's commit (once per order per tick). */
@@ -279,7 +271,6 @@ static void resv_answer(bot *b, size_t k, const msg_order *found, int failed)
     b->resv_outcomes[oc]++;
     const char *id = b->resv[k].link_id;
     int64_t now = wall_ms();
-    char err[256];
     int rc = 0;
     if (oc == IDPOOL_FOUND) {
         mmstate_order so;
@@ -289,16 +280,16 @@ static void resv_answer(bot *b, size_t k, const msg_order *found, int failed)
         snprintf(so.side, sizeof so.side, "%s", found->side == MSG_SELL ? "Sell" : "Buy");
         so.price = book_fx_double(found->px);
         so.qty = book_fx_double(found->qty);
-        rc = mmstate_order_details_many(b->db, &so, 1, "", now, err, sizeof err);
+        /* the details, then the status, in this order on the writer (results: on_state) */
+        rc = statewr_details(b->wr, &so, "", now);
         if (rc == 0)
-            rc = mmstate_order_update(b->db, id, IDPOOL_STATUS_FOUND, 1, found->order_id, now, err,
-                                      sizeof err);
+            rc = statewr_set(b->wr, id, IDPOOL_STATUS_FOUND, 1, found->order_id, now);
         mmlog(MMOPTS_LOG_INFO,
               "recover: link id %s reserved by an ended run was sent: %s %s on the exchange%s", id,
               found->symbol, msg_order_open(found) ? "open" : "closed",
               msg_order_open(found) ? " (reconciliation cancels it)" : "");
     } else if (oc == IDPOOL_UNSENT) {
-        rc = mmstate_order_update(b->db, id, IDPOOL_STATUS_UNSENT, 1, NULL, now, err, sizeof err);
+        rc = statewr_set(b->wr, id, IDPOOL_STATUS_UNSENT, 1, NULL, now);
         mmlog(MMOPTS_LOG_DEBUG, "recover: link id %s reserved by an ended run was never sent", id);
     } else {
         mmlog(MMOPTS_LOG_WARN,
@@ -308,7 +299,7 @@ static void resv_answer(bot *b, size_t k, const msg_order *found, int failed)
     }
     if (rc != 0) {
         b->db_errors++;
-        mmlog(MMOPTS_LOG_WARN, "state: %s", err);
+        mmlog(MMOPTS_LOG_WARN, "state: cannot queue a write: %s", errcode_str(rc));
     }
 }
 
@@ -650,22 +641,17 @@ static void create_row(const engine_cmd *c, mmstate_order *so)
  * the tick: off the path of any request). */
 static void details_flush(bot *b, int64_t now)
 {
-    if (!b->ndetails)
-        return;
-    char err[256];
-    if (mmstate_order_details_many(b->db, b->details, b->ndetails, IDPOOL_STATUS_RESERVED, now, err,
-                                   sizeof err) != 0) {
-        b->db_errors++;
-        mmlog(MMOPTS_LOG_WARN, "state: %s", err);
-    }
+    for (size_t i = 0; i < b->ndetails; i++)
+        statewr_details(b->wr, &b->details[i], IDPOOL_STATUS_RESERVED, now);
     b->ndetails = 0;
 }
 
 /* Tops the pool of link ids up when it is low: the next sequence numbers of the order table,
- * committed in one transaction (from the tick and at start, never on a create's path). */
+ * queued as one all-or-none write (from the tick and at start, never on a create's path); the
+ * pool takes them when the writer confirms the commit (on_state), one reservation at a time. */
 static void pool_refill(bot *b, int64_t now)
 {
-    if (b->dry_run)
+    if (b->dry_run || b->resv_inflight)
         return;
     const orders *ord = engine_orders(b->eng);
     uint64_t from;
@@ -680,13 +666,59 @@ static void pool_refill(bot *b, int64_t now)
     }
     if (k == 0)
         return;
-    char err[256];
-    if (mmstate_order_new_many(b->db, rows, k, now, err, sizeof err) != 0) {
+    int rc = statewr_reserve(b->wr, rows, k, now, from);
+    if (rc != 0) {
         b->db_errors++;
-        mmlog(MMOPTS_LOG_WARN, "state: %s: link ids not reserved", err);
+        mmlog(MMOPTS_LOG_WARN, "state: cannot queue a write: %s: link ids not reserved",
+              errcode_str(rc));
         return;
     }
-    idpool_added(&b->pool, from, k);
+    b->resv_inflight = 1;
+}
+
+/* The writer thread's word on a write (statewr.h), on the loop: the same reactions as when the
+ * loop wrote itself. */
+static void on_state(void *ud, const statewr_result *r)
+{
+    bot *b = ud;
+    switch (r->kind) {
+    case STATEWR_RESERVE: /* committed (or not): only now may the pool use the ids */
+        b->resv_inflight = 0;
+        if (r->rc == 0) {
+            idpool_added(&b->pool, r->tag, r->n);
+            return;
+        }
+        b->db_errors++;
+        mmlog(MMOPTS_LOG_WARN, "state: %s: link ids not reserved", r->err);
+        return;
+    case STATEWR_ORDER_NEW: /* a create written on its path (dispatch waits for it) */
+        if (r->tag < MAX_CMDS)
+            b->path_rc[r->tag] = r->rc;
+        if (r->rc != 0) {
+            b->db_errors++;
+            mmlog(MMOPTS_LOG_ERROR, "state: %s: order not sent", r->err);
+        }
+        return;
+    case STATEWR_UPDATE:
+        if (r->rc != 0) {
+            b->db_errors++;
+            mmlog(MMOPTS_LOG_WARN, "state: %s", r->err);
+        } else if (r->missing) {
+            b->db_errors += r->missing;
+            mmlog(MMOPTS_LOG_WARN,
+                  "state: %zu orders whose status changed are not in state database", r->missing);
+        }
+        return;
+    case STATEWR_PRUNE:
+        mmlog(MMOPTS_LOG_WARN, "state: prune: %s", r->err);
+        return;
+    case STATEWR_DETAILS:
+    case STATEWR_SET:
+    case STATEWR_FILL:
+        b->db_errors++;
+        mmlog(MMOPTS_LOG_WARN, "state: %s", r->err);
+        return;
+    }
 }
 
 /* At exit: the pooled ids no create took were never sent; retired now, so that the next start
@@ -696,11 +728,9 @@ static void pool_retire_unused(bot *b)
     uint64_t lo;
     unsigned n = idpool_unused(&b->pool, &lo);
     for (unsigned k = 0; k < n; k++) {
-        char id[ORDERS_LINK_ID_MAX + 1], err[256];
-        if (orders_link_id_of(engine_orders(b->eng), lo + k, id, sizeof id) == 0 &&
-            mmstate_order_update(b->db, id, IDPOOL_STATUS_UNSENT, 1, NULL, wall_ms(), err,
-                                 sizeof err) != 0)
-            mmlog(MMOPTS_LOG_WARN, "state: %s", err);
+        char id[ORDERS_LINK_ID_MAX + 1];
+        if (orders_link_id_of(engine_orders(b->eng), lo + k, id, sizeof id) == 0)
+            statewr_set(b->wr, id, IDPOOL_STATUS_UNSENT, 1, NULL, wall_ms());
     }
 }
 
@@ -712,6 +742,12 @@ static int create_storage(bot *b, const engine_cmd *c)
     uint64_t seq;
     if (orders_link_seq(engine_orders(b->eng), c->link_id, &seq) != 0)
         return ST_WRITE;
+    /* not pooled while a reservation that may hold it is out: wait for its word first (the
+     * loop blocks, as it does for a write on the path) */
+    if (b->resv_inflight && !idpool_has(&b->pool, seq)) {
+        b->path_writes++;
+        statewr_sync(b->wr);
+    }
     int t = idpool_take(&b->pool, seq);
     return t == 1 ? ST_POOLED : t == 0 ? ST_WRITE : ST_REFUSE;
 }
@@ -720,10 +756,9 @@ static void dispatch(bot *b, const engine_cmd *cmds, size_t n)
 {
     int64_t now = wall_ms();
     /* a CREATE whose link id came from the pool is durable already (its details follow at the
-     * next tick); the rows of the others are written in one commit before any of them leaves
-     * (one write on the path, not one per order); when that fails, each is stored on its own
-     * below */
-    static mmstate_order rows[MAX_CMDS];
+     * next tick); the rows of the others are queued, and the loop waits for their commit
+     * before any of them leaves (one wait on the path, not one per order; each row has its own
+     * outcome in path_rc, from on_state) */
     signed char how[MAX_CMDS];
     size_t nrows = 0;
     if (n > MAX_CMDS)
@@ -731,14 +766,23 @@ static void dispatch(bot *b, const engine_cmd *cmds, size_t n)
     for (size_t i = 0; i < n; i++) {
         how[i] = cmds[i].kind == ENGINE_CREATE ? (signed char)create_storage(b, &cmds[i])
                                                : (signed char)ST_POOLED;
-        if (cmds[i].kind == ENGINE_CREATE && how[i] == ST_WRITE)
-            create_row(&cmds[i], &rows[nrows++]);
+        if (cmds[i].kind == ENGINE_CREATE && how[i] == ST_WRITE) {
+            mmstate_order so;
+            create_row(&cmds[i], &so);
+            b->path_rc[i] = statewr_order_new(b->wr, &so, now, i, 1);
+            if (b->path_rc[i] == 0) {
+                b->path_rc[i] = 1; /* pending: on_state sets the outcome */
+                nrows++;
+            } else {
+                b->db_errors++;
+                mmlog(MMOPTS_LOG_ERROR, "state: cannot queue a write: %s: order not sent",
+                      errcode_str(b->path_rc[i]));
+            }
+        }
     }
-    int batch_stored = 0;
-    if (nrows > 1) {
-        char err[256];
-        batch_stored = mmstate_order_new_many(b->db, rows, nrows, now, err, sizeof err) == 0;
+    if (nrows) {
         b->path_writes++;
+        statewr_sync(b->wr);
     }
     for (size_t i = 0; i < n; i++) {
         const engine_cmd *c = &cmds[i];
@@ -748,7 +792,7 @@ static void dispatch(bot *b, const engine_cmd *cmds, size_t n)
             continue;
         }
         r->cmd = *c;
-        char body[512], px[32], qty[32], err[256];
+        char body[512], px[32], qty[32];
         const char *path = NULL;
         unsigned flags = RESTC_SIGNED | RESTC_MUTATES;
         int post = 1;
@@ -771,15 +815,10 @@ static void dispatch(bot *b, const engine_cmd *cmds, size_t n)
                 if (b->ndetails == DETAILS_MAX)
                     details_flush(b, now);
                 b->details[b->ndetails++] = so;
-            } else if (!batch_stored) {
-                b->path_writes++;
-                if (mmstate_order_new(b->db, &so, now, err, sizeof err) != 0) {
-                    b->db_errors++;
-                    mmlog(MMOPTS_LOG_ERROR, "state: %s: order not sent", err);
-                    engine_send_failed(b->eng, c, now);
-                    free(r);
-                    continue;
-                }
+            } else if (b->path_rc[i] != 0) { /* not stored: counted and logged already */
+                engine_send_failed(b->eng, c, now);
+                free(r);
+                continue;
             }
             snprintf(body, sizeof body,
                      "{\"category\":\"linear\",\"symbol\":\"%s\",\"side\":\"%s\","
@@ -897,16 +936,11 @@ static void on_tick(uv_timer_t *t)
                 b->instr_inflight[i] = 1;
         }
     run_tick(b);
-    if (b->db) { /* the tick's details and status changes in one commit, then the refill */
-        char err[256];
-        int grouped =
-            (b->ndetails || b->nstatus) && mmstate_group_begin(b->db, err, sizeof err) == 0;
+    if (b->wr) { /* the tick's details and status changes to the writer (one commit), the
+                  * writer's word on earlier writes, then the refill */
         details_flush(b, now);
         status_flush(b);
-        if (grouped && mmstate_group_end(b->db, err, sizeof err) != 0) {
-            b->db_errors++;
-            mmlog(MMOPTS_LOG_WARN, "state: %s", err);
-        }
+        statewr_poll(b->wr);
         pool_refill(b, now);
     }
 }
@@ -995,10 +1029,10 @@ static void on_private(void *ud, wsc *w, const wsc_msg *m)
             f.fee = x->exec_fee;
             f.is_maker = x->is_maker;
             f.exec_ms = x->exec_ms;
-            char err[256];
-            if (mmstate_fill_add(b->db, &f, err, sizeof err) < 0) {
+            int frc = statewr_fill(b->wr, &f);
+            if (frc != 0) {
                 b->db_errors++;
-                mmlog(MMOPTS_LOG_WARN, "state: %s", err);
+                mmlog(MMOPTS_LOG_WARN, "state: cannot queue a write: %s", errcode_str(frc));
             }
             mmlog(MMOPTS_LOG_INFO, "fill %s %s %.8g @ %.8g order %s (exec %s)", x->symbol, f.side,
                   f.qty, f.price, x->link_id, x->exec_id);
@@ -1159,10 +1193,30 @@ static void bot_metrics(bot *b, sbuf *out)
         promtext_sample(out, "mmbot_link_id_recovered_total",
                         (const char *[]){"outcome", oc_names[k], NULL},
                         (double)b->resv_outcomes[k]);
-    mmstate_stats ss;
-    mmstate_get_stats(b->db, &ss);
-    one(out, "mmbot_state_db_write_seconds_max", "gauge", "slowest state db write",
-        ss.max_write_us / 1e6);
+    statewr_stats wst;
+    memset(&wst, 0, sizeof wst);
+    if (b->wr)
+        statewr_get_stats(b->wr, &wst);
+    const mmstate_stats ss = wst.db; /* as the writer thread left it after its last batch */
+    one(out, "mmbot_state_db_write_seconds_max", "gauge",
+        "slowest state db write (on the writer thread)", ss.max_write_us / 1e6);
+    one(out, "mmbot_state_db_batch_seconds_max", "gauge",
+        "slowest transaction of the writer thread, begin to commit", wst.batch_us_max / 1e6);
+    one(out, "mmbot_state_db_batches_total", "counter", "transactions of the writer thread",
+        (double)wst.batches);
+    one(out, "mmbot_state_queue_depth", "gauge", "state db writes queued for the writer thread",
+        wst.depth);
+    one(out, "mmbot_state_queue_depth_max", "gauge", "high-water mark of the queued writes",
+        wst.depth_max);
+    one(out, "mmbot_state_queue_capacity", "gauge", "cap of the queued writes", wst.cap);
+    one(out, "mmbot_state_queue_full_total", "counter",
+        "writes that found the queue full (the loop waited; none is dropped)", (double)wst.full);
+    one(out, "mmbot_state_queue_syncs_total", "counter",
+        "times the loop waited for the writer's commit (a create whose id was not pooled)",
+        (double)wst.syncs);
+    one(out, "mmbot_state_queue_wait_seconds_max", "gauge",
+        "longest wait of the loop on the writer thread (queue full or a sync)",
+        wst.wait_us_max / 1e6);
     /* where the heap goes: SQLite's own allocations, and malloc's view of the whole heap */
     one(out, "mmbot_sqlite_memory_bytes", "gauge", "memory SQLite holds (page caches, statements)",
         (double)sqlite3_memory_used());
@@ -1314,9 +1368,8 @@ static void on_hb(uv_timer_t *t)
           wsc_state_name(wsc_get_state(b->pub)),
           b->priv ? wsc_state_name(wsc_get_state(b->priv)) : "off", rs.waiting,
           engine_gate_name(engine_can_quote(b->eng, 0, now)));
-    char err[256];
-    if (b->db && mmstate_prune(b->db, now, err, sizeof err) < 0)
-        mmlog(MMOPTS_LOG_WARN, "state: prune: %s", err);
+    if (b->wr)
+        statewr_prune(b->wr, now);
 }
 
 static void on_recon(uv_timer_t *t)
@@ -1546,8 +1599,18 @@ int bot_run(const mmopts *o, const mmkeys *keys, int dry_run)
         mmlog(MMOPTS_LOG_WARN,
               "recover: more than %d link ids reserved by ended runs; the rest at the next start",
               IDPOOL_RECOVER_MAX);
+    /* the loads are done: from here on the writer thread owns the handle */
+    code = statewr_start(&b->wr, b->db, NULL, on_state, b, NULL, NULL);
+    if (code != 0) {
+        fprintf(stderr, "mmbot: cannot start the state database writer '%s': %s\n", o->state_db,
+                errcode_str(code));
+        code = 3;
+        goto out;
+    }
+    code = 3;
     idpool_init(&b->pool, IDPOOL_CAP, IDPOOL_LOW_WATER);
     pool_refill(b, wall_ms());
+    statewr_flush(b->wr); /* the first ids are committed before the loop starts */
 
     restc_config rcfg;
     restc_config_default(&rcfg);
@@ -1702,11 +1765,12 @@ out:
     uv_close((uv_handle_t *)&guard, NULL);
     uv_run(&b->loop, UV_RUN_NOWAIT);
     uv_loop_close(&b->loop);
-    if (b->db && b->eng) {
+    if (b->wr && b->eng) {
         details_flush(b, wall_ms());
         status_flush(b);
         pool_retire_unused(b);
     }
+    statewr_stop(b->wr); /* drains the queue: every write above is committed */
     engine_free(b->eng);
     mmstate_close(b->db);
     mmfault_free(b->leak);

@@ -85,6 +85,11 @@ int idpool_take(idpool *p, uint64_t seq)
     return hit;
 }
 
+int idpool_has(const idpool *p, uint64_t seq)
+{
+    return p->lo <= p->hi && seq >= p->lo && seq <= p->hi;
+}
+
 unsigned idpool_unused(const idpool *p, uint64_t *lo)
 {
     *lo = p->lo;

@@ -1,11 +1,12 @@
 /*
  * idpool: orderLinkIds journalled ahead of time, so that a create on the hot path needs no
  * state database write. The bot reserves the next sequence numbers of the order table
- * (orders_next_seq) in the state database from its 100 ms tick, in one transaction
- * (mmstate_reserve), and records them here with idpool_added; a create whose sequence number
- * is in the pool is already durable and leaves at once (its row's details follow from the next
- * tick); one that is not (the pool drained) is written synchronously first, as before, and
- * counted as a fallback. The rule "an order's id is durable before the request leaves" holds
+ * (orders_next_seq) in the state database from its 100 ms tick, in one transaction (a
+ * reservation queued to the writer thread, statewr_reserve), and records them here with
+ * idpool_added only once the writer confirms the commit; a create whose sequence number is in
+ * the pool is already durable and leaves at once (its row's details follow from the next
+ * tick); one that is not (the pool drained) is written first, the loop waiting for the
+ * writer's commit (statewr_sync), and counted as a fallback. The rule "an order's id is durable before the request leaves" holds
  * either way.
  *
  * The pool is one range lo..hi of committed, unused sequence numbers (sequence numbers only grow,
@@ -14,7 +15,7 @@
  *
  * After a crash, every reserved id whose row never got its details may have been sent: start-up
  * looks each up on the exchange by orderLinkId (idpool_rec tracks the answers) and then retires
- * it (mmstate_retire); an id found there is recorded with what the exchange says, one not found
+ * it (statewr_set); an id found there is recorded with what the exchange says, one not found
  * as never sent. Unused ids of a clean shutdown are retired at once.
  *
  * Pure: no I/O, no clock. Threads: one. Nothing is allocated.
@@ -58,7 +59,8 @@ void idpool_init(idpool *p, unsigned cap, unsigned low_water);
  * number the order table assigns next. Due when fewer than low_water ids are left. */
 unsigned idpool_want(const idpool *p, uint64_t next_seq, uint64_t *from);
 
-/* Records that ids from..from+n-1 are committed (after mmstate_reserve returned 0). 0, or
+/* Records that ids from..from+n-1 are committed (after the writer confirmed the
+ * reservation's commit). 0, or
  * ERR_INVAL when they do not continue the pool (from must be past every id used or pooled) or
  * would pass cap. */
 int idpool_added(idpool *p, uint64_t from, unsigned n);
@@ -68,6 +70,9 @@ int idpool_added(idpool *p, uint64_t from, unsigned n);
  * 0: it is not (the caller writes it first; counted as a fallback); ERR_DUP: seq was already
  * taken or passed (an id is never used twice: the caller must not send). */
 int idpool_take(idpool *p, uint64_t seq);
+
+/* 1 when seq is in the pool (committed and unused), else 0. Changes nothing. */
+int idpool_has(const idpool *p, uint64_t seq);
 
 /* The unused range, for retiring at shutdown: 0 when empty, else the count and *lo. */
 unsigned idpool_unused(const idpool *p, uint64_t *lo);

@@ -45,6 +45,9 @@ enum {
     Q_ROLLBACK,
     Q_ORDER_DETAILS,
     Q_LOAD_RESERVED,
+    Q_SAVEPOINT,
+    Q_RELEASE,
+    Q_ROLLBACK_TO,
     Q__COUNT
 };
 
@@ -84,6 +87,9 @@ static const char *const sql[Q__COUNT] = {
                         " created_ms, updated_ms, run_id FROM orders WHERE terminal = 0"
                         " AND run_id < ?2 AND (status = ?3 OR symbol = '')"
                         " ORDER BY created_ms, link_id LIMIT ?1",
+    [Q_SAVEPOINT] = "SAVEPOINT many",
+    [Q_RELEASE] = "RELEASE many",
+    [Q_ROLLBACK_TO] = "ROLLBACK TO many",
 };
 
 /* The checkpointer: a thread with its own connection that moves the WAL into the database
@@ -500,20 +506,28 @@ int mmstate_order_new_many(mmstate *s, const mmstate_order *o, size_t n_orders, 
     if (n_orders == 1)
         return mmstate_order_new(s, o, now_ms, err, n);
     uint64_t t0 = mono_us();
-    int rc = step_done(s->st[Q_BEGIN]);
+    /* in a group, a savepoint inside the group's transaction keeps it all or none */
+    int sp = s->in_group;
+    int rc = step_done(s->st[sp ? Q_SAVEPOINT : Q_BEGIN]);
     if (rc != SQLITE_OK)
         return fail(s, rc, "cannot store orders in state database", err, n);
     int code = 0;
     for (size_t i = 0; i < n_orders && code == 0; i++)
         code = mmstate_order_new(s, &o[i], now_ms, err, n);
     if (code == 0) {
-        rc = step_done(s->st[Q_COMMIT]);
+        rc = step_done(s->st[sp ? Q_RELEASE : Q_COMMIT]);
         if (rc != SQLITE_OK)
             code = fail(s, rc, "cannot store orders in state database", err, n);
     }
     if (code != 0) {
-        if (!sqlite3_get_autocommit(s->db))
-            step_done(s->st[Q_ROLLBACK]);
+        if (!sqlite3_get_autocommit(s->db)) {
+            if (sp) {
+                step_done(s->st[Q_ROLLBACK_TO]);
+                step_done(s->st[Q_RELEASE]);
+            } else {
+                step_done(s->st[Q_ROLLBACK]);
+            }
+        }
         count_rows(s, "orders", &s->stats.orders); /* what the rollback undid */
         return code;
     }
@@ -552,9 +566,21 @@ int mmstate_group_end(mmstate *s, char *err, size_t n)
         return ERR_BADSTATE;
     s->in_group = 0;
     uint64_t t0 = mono_us();
-    int code = batch_end(s, SQLITE_OK, 1, "cannot write to state database", err, n);
-    if (code == 0)
+    int code;
+    if (sqlite3_get_autocommit(s->db)) { /* SQLite rolled it back on an earlier error */
+        if (err && n)
+            snprintf(err, n, "cannot write to state database '%s': transaction rolled back",
+                     s->path);
+        code = ERR_IO;
+    } else {
+        code = batch_end(s, SQLITE_OK, 1, "cannot write to state database", err, n);
+    }
+    if (code == 0) {
         timed(s, t0);
+    } else { /* what the rollback undid */
+        count_rows(s, "orders", &s->stats.orders);
+        count_rows(s, "fills", &s->stats.fills);
+    }
     return code;
 }
 

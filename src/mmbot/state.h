@@ -140,13 +140,15 @@ int mmstate_order_new_many(mmstate *s, const mmstate_order *o, size_t n_orders, 
 int mmstate_order_details_many(mmstate *s, const mmstate_order *o, size_t n_orders,
                                const char *if_status, int64_t now_ms, char *err, size_t n);
 
-/* A group of writes in one transaction (one commit for what a tick writes): between
- * mmstate_group_begin and mmstate_group_end, mmstate_order_details_many and
- * mmstate_order_update_many join the group's transaction instead of committing their own (a
- * failure of one leaves the group's other writes in place). Other writes must not be made
- * inside a group. begin: 0, ERR_BADSTATE (a group is open), or the code of the BEGIN. end: 0
- * after the commit, ERR_BADSTATE (no group), or the code of the failed commit (then nothing of
- * the group is stored). */
+/* A group of writes in one transaction (one commit for a batch of the writer thread,
+ * statewr.h): between mmstate_group_begin and mmstate_group_end every write joins the group's
+ * transaction instead of committing its own (a failure of one leaves the group's other writes
+ * in place); mmstate_order_new_many stays all or none inside a group (a savepoint). begin: 0,
+ * ERR_BADSTATE (a group is open), or the code of the BEGIN. end: 0 after the commit,
+ * ERR_BADSTATE (no group), or the code of the failed commit (then nothing of the group is
+ * stored), or ERR_IO when SQLite rolled the transaction back by itself on an earlier error (an
+ * I/O error, disk full: the writes before it are not stored, those after it were committed
+ * one by one). */
 int mmstate_group_begin(mmstate *s, char *err, size_t n);
 int mmstate_group_end(mmstate *s, char *err, size_t n);
 

@@ -1,17 +1,30 @@
 # mmbot end to end, killed: after SIGKILL a restart cancels the ended run's orders before it
 # quotes (zero orphans within 10 s of the start); after SIGKILL `mmbot cancel-all` leaves zero;
-# `mmbot orders --count` and `mmbot check` tell what is open.
+# `mmbot orders --count` and `mmbot check` tell what is open. The state database is written by
+# a writer thread (src/mmbot/statewr.h): every order open on the exchange after the SIGKILL has
+# its row (its id was committed before it was used), and a clean stop drains the queue before
+# the database is closed (no reserved id left, every order of the run terminal).
 # Environment from ctest: BIN (build dir with mmbot and bybit-sim), SRC.
 source "$(dirname "$0")/mmbot/mm.sh"
 
+db() { sqlite3 "$T/state.db" "$1"; }
 start_sim k --seed 3
 mm_conf "$PORT"
 start_mmbot
 wait_sides 15
+[ "$(metric mmbot_state_queue_capacity)" = 2048 ] || fail "state queue capacity '$(metric mmbot_state_queue_capacity)', want 2048"
+[ "$(metric mmbot_state_db_batches_total)" -gt 0 ] || fail "the writer thread committed no batch"
+[ "$(metric mmbot_state_queue_full_total)" = 0 ] || fail "the state queue was full $(metric mmbot_state_queue_full_total) times while quoting"
 kill -KILL "$MM_PID"
 wait "$MM_PID" 2>/dev/null || true
 left=$(ours_open mmb1-)
 [ "$left" -gt 0 ] || fail "the killed run left no order to clean up (test setup)"
+ids=$(curl -s "http://127.0.0.1:$PORT/sim/orders?account=$KEY" |
+  python3 -c 'import json,sys; print(" ".join(o["orderLinkId"] for o in json.load(sys.stdin)["list"] if o.get("orderLinkId","").startswith("mmb1-")))')
+for id in $ids; do
+  [ "$(db "select count(*) from orders where link_id = '$id'")" = 1 ] || fail "order $id is open on the exchange and has no row in the state db after SIGKILL"
+done
+pass "SIGKILL: each of the $left orders open on the exchange has its row in the state db"
 mmbot_cmd check
 [ "$MM_RC" = 1 ] || { cat "$T/cmd.out" "$T/cmd.err" >&2; fail "check exited $MM_RC with orders of ours open, want 1"; }
 grep -q "FAIL  open orders of ours on BTCUSDT: $left" "$T/cmd.out" || { cat "$T/cmd.out" >&2; fail "check did not name the $left open orders"; }
@@ -41,5 +54,17 @@ mmbot_cmd orders --count
 mmbot_cmd check
 [ "$MM_RC" = 0 ] || { cat "$T/cmd.out" >&2; fail "check exited $MM_RC on a clean account"; }
 pass "SIGKILL then cancel-all leaves zero; check passes"
+
+# a clean stop drains the writer's queue before the database closes: the unused ids are
+# retired (written after the loop ended) and every order of the run has its final status
+start_mmbot
+wait_sides 15
+stop_mmbot 0
+[ "$(ours_open)" = 0 ] || fail "a clean stop left $(ours_open) orders open"
+[ "$(db "select count(*) from orders where run_id = 3 and status = 'reserved'")" = 0 ] || fail "a clean stop left reserved ids: $(db "select link_id from orders where run_id = 3 and status = 'reserved'")"
+[ "$(db "select count(*) from orders where run_id = 3 and status = 'unsent'")" -gt 0 ] || fail "a clean stop retired none of its unused ids"
+open3=$(db "select count(*) from orders where run_id = 3 and terminal = 0")
+[ "$open3" = 0 ] || fail "after a clean stop $open3 orders of run 3 are not terminal in the state db: $(db "select link_id, status from orders where run_id = 3 and terminal = 0")"
+pass "a clean stop drains the state queue: no reserved id left, every order of the run terminal"
 mm_sanitizer_check
 stop_sim k

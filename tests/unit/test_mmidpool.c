@@ -178,6 +178,29 @@ static void test_ids_are_the_tables(void **state)
     orders_free(o);
 }
 
+/* idpool_has: what the bot asks before it waits for a reservation in flight (statewr.h): in
+ * the pool, or not (below it, taken, past it); it changes nothing. */
+static void test_has(void **state)
+{
+    (void)state;
+    idpool p;
+    idpool_init(&p, 8, 4);
+    assert_int_equal(idpool_has(&p, 1), 0);      /* empty */
+    assert_int_equal(idpool_added(&p, 5, 4), 0); /* 5..8 */
+    assert_int_equal(idpool_has(&p, 4), 0);
+    assert_int_equal(idpool_has(&p, 5), 1);
+    assert_int_equal(idpool_has(&p, 8), 1);
+    assert_int_equal(idpool_has(&p, 9), 0);
+    idpool_stats st;
+    idpool_stats_get(&p, &st);
+    assert_int_equal(st.avail, 4);
+    assert_int_equal(st.taken, 0);
+    assert_int_equal(idpool_take(&p, 6), 1); /* 5 passed over, 6 taken */
+    assert_int_equal(idpool_has(&p, 5), 0);
+    assert_int_equal(idpool_has(&p, 6), 0);
+    assert_int_equal(idpool_has(&p, 7), 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -185,6 +208,7 @@ int main(void)
         cmocka_unit_test(test_drain_fallback),
         cmocka_unit_test(test_never_used_twice),
         cmocka_unit_test(test_ids_are_the_tables),
+        cmocka_unit_test(test_has),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -3,7 +3,8 @@
  * loads and their bounds, pruning by age and by cap, and clear codes for a corrupt or an
  * unwritable file. Link ids journalled ahead (idpool.h): the reserved ids of a run killed by
  * SIGKILL loaded at the next start, looked up (found, not found, failed) and retired; the
- * tick's status changes and row details in one commit. */
+ * tick's status changes and row details in one commit; a reservation inside a group (the
+ * writer thread's batch) all or none. */
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -635,6 +636,48 @@ static void test_status_batch(void **state)
     mmstate_close(s);
 }
 
+/* Inside a group (the writer thread's batch, statewr.h) every write joins the one
+ * transaction; a reservation (mmstate_order_new_many) stays all or none there: one that fails
+ * leaves nothing of itself and keeps the group's other writes; and the group's row counts
+ * follow a group whose commit is rolled back. */
+static void test_many_in_group(void **state)
+{
+    (void)state;
+    mmstate *s = open_db(NULL);
+    mmstate_order a = details("mm1-1", "Buy", 100);
+    assert_int_equal(mmstate_group_begin(s, NULL, 0), 0);
+    assert_int_equal(mmstate_order_new(s, &a, T0, NULL, 0), 0);
+    mmstate_order res[3] = {details("mm1-2", "Buy", 1), details("mm1-3", "Buy", 1),
+                            details("mm1-1", "Buy", 1)}; /* the last is a duplicate */
+    char err[256] = "";
+    assert_int_equal(mmstate_order_new_many(s, res, 3, T0, err, sizeof err), ERR_DUP);
+    assert_non_null(strstr(err, "order 'mm1-1' is already in state database"));
+    mmstate_order ok[2] = {details("mm1-4", "Sell", 2), details("mm1-5", "Sell", 2)};
+    assert_int_equal(mmstate_order_new_many(s, ok, 2, T0, NULL, 0), 0);
+    mmstate_fill f;
+    memset(&f, 0, sizeof f);
+    snprintf(f.exec_id, sizeof f.exec_id, "x-1");
+    f.exec_ms = T0;
+    assert_int_equal(mmstate_fill_add(s, &f, NULL, 0), 0);
+    assert_int_equal(mmstate_order_update(s, "mm1-1", "new", 0, "ex-1", T0 + 1, NULL, 0), 0);
+    assert_int_equal(mmstate_group_end(s, NULL, 0), 0);
+    mmstate_close(s);
+    s = open_db(NULL);
+    mmstate_order row;
+    assert_int_equal(mmstate_order_get(s, "mm1-1", &row), 0);
+    assert_string_equal(row.status, "new");
+    assert_int_equal(mmstate_order_get(s, "mm1-2", &row), ERR_NOENT);
+    assert_int_equal(mmstate_order_get(s, "mm1-3", &row), ERR_NOENT);
+    assert_int_equal(mmstate_order_get(s, "mm1-4", &row), 0);
+    assert_int_equal(mmstate_order_get(s, "mm1-5", &row), 0);
+    mmstate_stats st;
+    mmstate_get_stats(s, &st);
+    assert_int_equal(st.orders, 3);
+    assert_int_equal(st.fills, 1);
+    assert_int_equal(mmstate_fill_add(s, &f, NULL, 0), 1); /* stored by the group */
+    mmstate_close(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -648,6 +691,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_write_cost, setup, teardown),
         cmocka_unit_test_setup_teardown(test_recovery_after_kill, setup, teardown),
         cmocka_unit_test_setup_teardown(test_status_batch, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_many_in_group, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
