@@ -77,7 +77,10 @@ int cgsample_parse_keyed(const char *buf, size_t len, const char *key, int64_t *
             long long x = 0;
             size_t j = kl + 1, digits = 0;
             while (j < n && l[j] >= '0' && l[j] <= '9' && digits < 19) {
-                x = x * 10 + (l[j] - '0');
+                int d = l[j] - '0';
+                if (x > (INT64_MAX - d) / 10)
+                    return ERR_PARSE; /* past int64: no counter of a cgroup */
+                x = x * 10 + d;
                 j++;
                 digits++;
             }

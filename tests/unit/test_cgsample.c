@@ -147,6 +147,10 @@ static void test_parse_keyed(void **state)
     assert_int_equal(cgsample_parse_keyed("max 1x\n", 7, "max", &v), ERR_PARSE);
     assert_int_equal(cgsample_parse_keyed("max 12", 5, "max", &v), 0); /* len bounds it */
     assert_int_equal(v, 1);
+    /* the largest int64 is read; one more (19 digits, found by fuzz_watchtarget) is refused */
+    assert_int_equal(cgsample_parse_keyed("max 9223372036854775807\n", 24, "max", &v), 0);
+    assert_true(v == INT64_MAX);
+    assert_int_equal(cgsample_parse_keyed("max 9999999999999999999\n", 24, "max", &v), ERR_PARSE);
 }
 
 int main(void)
