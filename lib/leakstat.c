@@ -345,6 +345,11 @@ static void neighbour_trend(const double *t, const double *y, size_t n, double *
     *sigma = 1.4826 * median(d, n - 1);
 }
 
+/* Share of the trend's growth over the look-ahead that a point may sit below the floor ahead
+ * and still count as settled: the trend is estimated from the last half, and a few per cent
+ * off it (a leak whose rate drifts) puts a steady series' early points that far below */
+#define WARMUP_TREND_TOL 0.1
+
 /* leakstat_warmup_env; *settled = 0 when no point of the first third has reached the floor
  * that the rest of the series keeps to. */
 static double warmup_find(const double *t, const double *y, size_t n, double t_start, double t_end,
@@ -388,9 +393,16 @@ static double warmup_find(const double *t, const double *y, size_t n, double t_s
     for (size_t i = r0; i < n; i++)
         d[i - r0] = fabs(y[i]);
     double level = median(d, n - r0);
+    /* Below the floor ahead by more than the noise, and by more than the uncertainty of the
+     * trend over the look-ahead: on a warm-up's ramp. Without the second term, a steady leak
+     * whose early points sat a hair under the floor ahead (0.3 MB in a 190 MB rise, past 3
+     * sigma of so smooth a series) was called unsettled and read "no data"
+     * (test_steady_leak_is_settled: an 80 s make soak run with a bot leaking 2 MB/s). */
     double tol = 3 * sigma;
     if (tol < 1e-6 * level)
         tol = 1e-6 * level;
+    if (tol < WARMUP_TREND_TOL * fabs(b) * lag)
+        tol = WARMUP_TREND_TOL * fabs(b) * lag;
     /* d[j]: the lowest detrended value from point j on */
     d[n - 1] = z[n - 1];
     for (size_t j = n - 1; j-- > 0;)
