@@ -206,15 +206,8 @@ static int load_db(const char *dir, run_data *r, char *err, size_t errlen)
     if (rc)
         return rc;
     rc = runrec_stop_spans(r->rr, &r->stops, &r->nstops);
-    if (rc == ERR_NOMEM) {
-        snprintf(err, errlen, "out of memory reading '%s'", runrec_path(r->rr));
-        return rc;
-    }
-    if (rc) {
-        snprintf(err, errlen, "cannot read '%s': %s", runrec_path(r->rr), runrec_errmsg(r->rr));
-        return ERR_IO;
-    }
-    rc = runrec_samples(r->rr, 0, fold_sample, r);
+    if (rc == 0)
+        rc = runrec_samples(r->rr, 0, fold_sample, r);
     if (rc == ERR_NOMEM) {
         snprintf(err, errlen, "out of memory reading '%s'", runrec_path(r->rr));
         return rc;

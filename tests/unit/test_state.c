@@ -22,6 +22,7 @@
 #include "idpool.h"
 #include "orders.h"
 #include "state.h"
+#include "testutil.h"
 
 #define T0  1800000000000LL
 #define DAY (24LL * 3600 * 1000)
@@ -32,8 +33,7 @@ static char path[128];
 static int setup(void **state)
 {
     (void)state;
-    snprintf(dir, sizeof dir, "/tmp/test_state.XXXXXX");
-    if (!mkdtemp(dir))
+    if (!tu_tmpdir(dir, sizeof dir, "test_state"))
         return -1;
     snprintf(path, sizeof path, "%s/mmbot.db", dir);
     return 0;
@@ -42,9 +42,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return tu_rmtree(dir);
 }
 
 static mmstate *open_db(const mmstate_config *c)

@@ -26,6 +26,7 @@
 #include "idpool.h"
 #include "state.h"
 #include "statewr.h"
+#include "testutil.h"
 
 #define T0 1800000000000LL
 
@@ -35,8 +36,7 @@ static char path[128];
 static int setup(void **state)
 {
     (void)state;
-    snprintf(dir, sizeof dir, "/tmp/test_statewr.XXXXXX");
-    if (!mkdtemp(dir))
+    if (!tu_tmpdir(dir, sizeof dir, "test_statewr"))
         return -1;
     snprintf(path, sizeof path, "%s/mmbot.db", dir);
     return 0;
@@ -45,9 +45,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return tu_rmtree(dir);
 }
 
 static mmstate *open_db(void)
