@@ -34,8 +34,10 @@ zombies_result zombies_update(zombies *z, const proctree_zombie *list, size_t n,
         n = 0;
     for (size_t i = 0; i < n && nn < ZOMBIES_TRACK_CAP; i++) {
         const zombies_ent *old = zombies_find(z, &list[i]);
+        /* a zombie whose parent died is the new parent's (a subreaper, soak's shim) to reap:
+         * its time starts again, or the shim reaping what sleep left at the stop was named */
         next[nn] = (zombies_ent){list[i].pid, list[i].ppid, list[i].starttime,
-                                 old ? old->first_ms : now_ms};
+                                 old && old->ppid == list[i].ppid ? old->first_ms : now_ms};
         if (now_ms - next[nn].first_ms >= z->grace_ms) {
             r.persistent++;
             if (!r.new_parent && !zombies_was_named(z, list[i].ppid) &&

@@ -5,7 +5,9 @@
  * A zombie is a child that exited and whose parent has not waited for it yet. A parent that
  * runs `cmd & wait` has one for the moment between the child's exit and the wait: that is
  * healthy. A zombie persists when it is seen in samples for at least grace_ms (from the first
- * sample that saw it, by pid and start time, so a reused pid is a new zombie); the runbook's
+ * sample that saw it with its parent, by pid and start time, so a reused pid is a new zombie,
+ * and one reparented when its parent died — to a subreaper such as soak's shim — is the new
+ * parent's, its time starting again); the runbook's
  * "0 zombie processes" gate reads that count (docs/gates.md). grace_ms 0 counts every zombie
  * at once.
  *

@@ -53,6 +53,29 @@ static void test_kept_zombie_counts_after_grace(void **state)
     assert_int_equal(z.persistent_max, 3);
 }
 
+/* The parent dies (soak stops the tree) and its zombies go to the subreaper (soak's shim),
+ * which reaps them at once: the shim is not named, however long they were zombies before
+ * (e2e_test_zombie_gate named the shim under load). Kept past the grace, it is named. */
+static void test_reparented_zombie_starts_again(void **state)
+{
+    (void)state;
+    zombies_init(&z, 1000);
+    proctree_zombie a[2] = {{100, 10, 7}, {101, 10, 8}};
+    zombies_update(&z, a, 2, 0);
+    zombies_result r = zombies_update(&z, a, 2, 1500);
+    assert_int_equal(r.new_parent, 10);
+    assert_int_equal(r.held, 2);
+    proctree_zombie b[2] = {{100, 5, 7}, {101, 5, 8}}; /* parent 10 died: now the shim's (5) */
+    r = zombies_update(&z, b, 2, 1520);
+    assert_int_equal(r.persistent, 0);
+    assert_int_equal(r.new_parent, 0);
+    r = zombies_update(&z, b, 2, 2519);
+    assert_int_equal(r.new_parent, 0);
+    r = zombies_update(&z, b, 2, 2520); /* the shim too has not reaped them for the grace */
+    assert_int_equal(r.persistent, 2);
+    assert_int_equal(r.new_parent, 5);
+}
+
 static void test_reused_pid_is_a_new_zombie(void **state)
 {
     (void)state;
@@ -96,6 +119,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_transient_zombies_never_count),
         cmocka_unit_test(test_kept_zombie_counts_after_grace),
+        cmocka_unit_test(test_reparented_zombie_starts_again),
         cmocka_unit_test(test_reused_pid_is_a_new_zombie),
         cmocka_unit_test(test_grace_zero_counts_at_once),
         cmocka_unit_test(test_caps),
