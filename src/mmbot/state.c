@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -216,9 +217,21 @@ static int count_rows(mmstate *s, const char *table, unsigned *out)
     return rc;
 }
 
+void mmstate_background_thread(void)
+{
+    int policy;
+    struct sched_param sp;
+    if (pthread_getschedparam(pthread_self(), &policy, &sp) == 0 &&
+        (policy == SCHED_FIFO || policy == SCHED_RR)) {
+        sp.sched_priority = 0;
+        (void)pthread_setschedparam(pthread_self(), SCHED_OTHER, &sp);
+    }
+}
+
 static void *ckpt_main(void *arg)
 {
     ckpt *c = arg;
+    mmstate_background_thread();
     pthread_mutex_lock(&c->mu);
     while (!c->stop) {
         struct timespec until;

@@ -64,6 +64,14 @@ typedef struct mmstate_config {
 /* Fills c with the defaults above (path NULL). */
 void mmstate_config_default(mmstate_config *c);
 
+/* Called first thing by a thread that only writes the database (the checkpointer, statewr's
+ * writer): when the process runs in a real-time class (chrt -f, inherited by every thread),
+ * this thread leaves it for SCHED_OTHER, so that a commit never holds one of the CPUs that the
+ * loop and the exchange's sockets are waiting for (bench/mm-latency under chrt: three FIFO
+ * threads on two vCPUs). Does nothing otherwise; failure is ignored (the thread keeps its
+ * class). Calling thread only. */
+void mmstate_background_thread(void);
+
 /* One of our orders as stored. Strings are NUL-terminated and cut to their size. */
 typedef struct mmstate_order {
     char link_id[MMSTATE_LINK_ID];

@@ -219,6 +219,7 @@ static void write_batch(statewr *w, unsigned nb)
 static void *writer_main(void *arg)
 {
     statewr *w = arg;
+    mmstate_background_thread();
     pthread_mutex_lock(&w->mu);
     for (;;) {
         while (!w->count && !w->stop)

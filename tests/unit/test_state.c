@@ -5,6 +5,10 @@
  * SIGKILL loaded at the next start, looked up (found, not found, failed) and retired; the
  * tick's status changes and row details in one commit; a reservation inside a group (the
  * writer thread's batch) all or none. */
+#include <dirent.h>
+#include <pthread.h>
+#include <sched.h>
+#include <sys/syscall.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -676,12 +680,61 @@ static void test_many_in_group(void **state)
     mmstate_close(s);
 }
 
+/* The scheduling policy of thread tid of this process (field 41 of its stat), or -1. */
+static int task_policy(const char *tid)
+{
+    char p[96], buf[1024];
+    snprintf(p, sizeof p, "/proc/self/task/%s/stat", tid);
+    FILE *f = fopen(p, "r");
+    if (!f)
+        return -1;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    char *q = strrchr(buf, ')'); /* the command may hold spaces */
+    for (int field = 2; q && field < 41; field++)
+        q = strchr(q + 1, ' ');
+    return q ? (int)strtol(q + 1, NULL, 10) : -1;
+}
+
+/* Under chrt -f (every thread inherits SCHED_FIFO) the checkpointer leaves the real-time class:
+ * a commit must never hold a CPU the loop waits for. Skipped where FIFO is refused. */
+static void test_background_thread_leaves_fifo(void **state)
+{
+    (void)state;
+    struct sched_param sp = {.sched_priority = 1};
+    if (pthread_setschedparam(pthread_self(), SCHED_FIFO, &sp) != 0)
+        skip(); /* not root, no CAP_SYS_NICE */
+    mmstate *s = open_db(NULL);
+    struct timespec ms = {0, 50 * 1000 * 1000};
+    nanosleep(&ms, NULL); /* the checkpointer has started */
+    char self[32];
+    snprintf(self, sizeof self, "%ld", (long)syscall(SYS_gettid));
+    DIR *d = opendir("/proc/self/task");
+    assert_non_null(d);
+    int others = 0, fifo_others = 0;
+    for (struct dirent *e; (e = readdir(d));) {
+        if (e->d_name[0] == '.' || !strcmp(e->d_name, self))
+            continue;
+        others++;
+        fifo_others += task_policy(e->d_name) == SCHED_FIFO;
+    }
+    closedir(d);
+    assert_int_equal(task_policy(self), SCHED_FIFO);
+    sp.sched_priority = 0;
+    assert_int_equal(pthread_setschedparam(pthread_self(), SCHED_OTHER, &sp), 0);
+    mmstate_close(s);
+    assert_true(others >= 1);         /* the checkpointer */
+    assert_int_equal(fifo_others, 0); /* none kept the real-time class */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_write_before_send_survives_kill, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sequence_continuity, setup, teardown),
         cmocka_unit_test_setup_teardown(test_orders_and_loads, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_background_thread_leaves_fifo, setup, teardown),
         cmocka_unit_test_setup_teardown(test_orders_in_one_commit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_exec_dedupe_across_reopen, setup, teardown),
         cmocka_unit_test_setup_teardown(test_prune, setup, teardown),
