@@ -900,7 +900,8 @@ static void test_steady_leak_is_settled(void **state)
                  r->nsegments ? r->segments[0].warmup_s : -1,
                  r->nsegments ? r->segments[0].pooled : -1);
     print_message("steady leak: %.0f MB/h\n", r->fit.slope / MBH);
-    assert_true(r->fit.slope / MBH > 7200 && r->fit.slope / MBH < 10000); /* 2 MB/s and ASan's own */
+    assert_true(r->fit.slope / MBH > 7200 &&
+                r->fit.slope / MBH < 10000); /* 2 MB/s and ASan's own */
     bufs_release(t, y, r);
 }
 

@@ -36,10 +36,7 @@ static char path[128];
 static int setup(void **state)
 {
     (void)state;
-    if (!tu_tmpdir(dir, sizeof dir, "test_statewr"))
-        return -1;
-    snprintf(path, sizeof path, "%s/mmbot.db", dir);
-    return 0;
+    return tu_tmpdir_file(dir, sizeof dir, "test_statewr", path, sizeof path, "mmbot.db") ? 0 : -1;
 }
 
 static int teardown(void **state)

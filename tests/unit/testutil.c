@@ -23,6 +23,24 @@ char *tu_tmpdir(char *dir, size_t n, const char *name)
     return dir;
 }
 
+char *tu_tmpdir_file(char *dir, size_t n, const char *name, char *path, size_t pn, const char *file)
+{
+    if (pn)
+        path[0] = '\0';
+    if (!tu_tmpdir(dir, n, name))
+        return NULL;
+    int w = snprintf(path, pn, "%s/%s", dir, file);
+    if (w < 0 || (size_t)w >= pn) {
+        if (pn)
+            path[0] = '\0';
+        rmdir(dir);
+        dir[0] = '\0';
+        errno = ENAMETOOLONG;
+        return NULL;
+    }
+    return path;
+}
+
 static int tu_rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
 {
     (void)sb;

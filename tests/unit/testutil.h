@@ -15,6 +15,11 @@
  * fit n) with dir left empty. */
 char *tu_tmpdir(char *dir, size_t n, const char *name);
 
+/* tu_tmpdir, then the path of FILE in it into path (cap pn): for a test whose one file (a
+ * database) lives in a fresh folder. Returns path, or NULL (errno set) with both left empty. */
+char *tu_tmpdir_file(char *dir, size_t n, const char *name, char *path, size_t pn,
+                     const char *file);
+
 /* Removes dir and everything below it, depth first, without a shell; symbolic links are
  * removed, never followed. Returns 0, or -1 when something could not be removed (a folder
  * that does not exist counts as removed). */
