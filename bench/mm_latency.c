@@ -25,7 +25,8 @@
  * "mode M samples N timeouts K p50_us … p90_us … p99_us … max_us …" and, with --out, every
  * sample in µs, one a line. Then no more deltas, but it answers until SIGTERM/SIGINT, so that
  * the client can shut down cleanly. --slow-us: every sample over U µs is logged on stderr
- * (with the update id, to find it in the client's log). Exit 0 when N samples were taken, 1
+ * (with the update id, to find it in the client's log, and the CLOCK_MONOTONIC time it was sent,
+ * to find it in a `perf record -k mono` trace). Exit 0 when N samples were taken, 1
  * when stopped or max-seconds (default 300) passed first (the partial results are reported),
  * 2 on bad usage. The default gap (30 ms) keeps mmbot's requests (a cancel and a create per
  * delta, two tokens) under risk.max_orders_per_second 100. Everything is bounded: the order
@@ -386,8 +387,9 @@ static void order_arrived(probe *p, probe_side side, uint64_t arrival_ns)
     if (p->slow_us && us > p->slow_us)
         fprintf(stderr,
                 "mm-latency-probe: slow sample %u (update %" PRIu64 ", %s, at %" PRId64
-                " ms): %.1f us\n",
-                p->seen, p->u, p->want == SIDE_NONE ? "any" : side_name(p->want), wall_ms(), us);
+                " ms, sent at %" PRIu64 " ns monotonic): %.1f us\n",
+                p->seen, p->u, p->want == SIDE_NONE ? "any" : side_name(p->want), wall_ms(),
+                p->sent_ns, us);
     if (p->taken >= p->nsamples) {
         finish(p);
         return;

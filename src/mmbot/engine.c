@@ -89,6 +89,7 @@ static void strategy_from_opts(strategy_cfg *c, const mmopts *o)
     c->filled_order_delay = (double)o->strategy.filled_order_delay_ms / 1000.0;
     c->max_position = o->risk.max_position;
     c->post_only = o->strategy.post_only;
+    c->amend = o->strategy.amend_orders;
     c->minimum_spread =
         o->strategy.minimum_spread_bps > 0 ? o->strategy.minimum_spread_bps : -10000;
     c->bid_spread = o->strategy.bid_spread_bps;

@@ -188,6 +188,9 @@ static const settings_key opt_table[] = {
          "widen both spreads by the maker fee"),
     BOOL("strategy.post_only", strategy.post_only, "true",
          "send PostOnly orders (never take liquidity)"),
+    BOOL("strategy.amend_orders", strategy.amend_orders, "false",
+         "move a mispriced order with one amend request instead of a cancel and a create (not "
+         "an order that aged out, nor one the private stream has not confirmed yet)"),
     DBL("strategy.risk_factor", strategy.risk_factor, "0.5", 1e-6, 1000, "from 1e-6 to 1000",
         "avellaneda: gamma, the inventory risk aversion"),
     DBL("strategy.order_amount_shape_factor", strategy.order_amount_shape_factor, "0", 0, 100,

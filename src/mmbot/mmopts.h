@@ -68,6 +68,7 @@ typedef struct mmopts {
         double price_ceiling, price_floor; /* 0: none */
         mmopts_price_source price_source;
         int add_transaction_costs, post_only;
+        int amend_orders; /* a mispriced live order is amended (one request), not replaced */
         /* Avellaneda-Stoikov */
         double risk_factor, order_amount_shape_factor, min_spread_bps;
         unsigned volatility_buffer_size, trading_intensity_buffer_size;

@@ -327,6 +327,56 @@ static void test_create_before_cancel_when_room(void **state)
     assert_int_equal(count(f, ENGINE_CREATE), 1);
 }
 
+/* strategy.amend_orders: a mispriced order confirmed by the stream moves with one amend, on the
+ * new price's grid, and no cancel or create is sent; an order the stream has not confirmed
+ * cannot be amended, and is replaced as before. */
+static void test_amend_orders_moves_with_one_request(void **state)
+{
+    fx *f = *state;
+    engine_free(f->e);
+    f->o.strategy.amend_orders = 1;
+    char err[256];
+    f->e = engine_new(&f->o, 2, 0, err, sizeof err);
+    assert_non_null(f->e);
+    ready(f);
+    tick(f);
+    assert_int_equal(count(f, ENGINE_CREATE), 2);
+    engine_cmd first[2];
+    memcpy(first, f->cmds, sizeof first);
+    place_all(f);
+    f->now += 1500; /* past order_refresh_time */
+    book_msg(f, "snapshot", 60300.0, 60301.0);
+    tick(f);
+    assert_int_equal(f->n, 2);
+    assert_int_equal(count(f, ENGINE_AMEND), 2);
+    for (size_t i = 0; i < 2; i++) {
+        const engine_cmd *c = &f->cmds[i];
+        int same = !strcmp(c->link_id, first[0].link_id) || !strcmp(c->link_id, first[1].link_id);
+        assert_true(same);                               /* the live orders themselves */
+        assert_int_equal(c->px % (BOOK_FX_ONE / 10), 0); /* on the 0.1 tick */
+        if (c->side == ORDERS_BUY)
+            assert_true(c->px < (int64_t)60300 * BOOK_FX_ONE);
+        else
+            assert_true(c->px > (int64_t)60301 * BOOK_FX_ONE);
+    }
+    /* created but not yet confirmed by the private stream: replaced, not amended */
+    engine_free(f->e);
+    f->e = engine_new(&f->o, 2, 0, err, sizeof err);
+    assert_non_null(f->e);
+    ready(f);
+    tick(f);
+    for (size_t i = 0; i < f->n; i++) {
+        engine_sent(f->e, &f->cmds[i], f->now);
+        engine_reply(f->e, &f->cmds[i], RESTC_OK, 0, "oid", f->now);
+    }
+    f->now += 1500;
+    book_msg(f, "snapshot", 60300.0, 60301.0);
+    tick(f);
+    assert_int_equal(count(f, ENGINE_AMEND), 0);
+    assert_int_equal(count(f, ENGINE_CREATE), 2);
+    assert_int_equal(count(f, ENGINE_CANCEL), 2);
+}
+
 static void test_stale_pulls_and_kill(void **state)
 {
     fx *f = *state;
@@ -432,6 +482,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_error_rate_kill, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pacing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_create_before_cancel_when_room, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_amend_orders_moves_with_one_request, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dry_run_sends_nothing, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -56,6 +56,7 @@ static void test_defaults(void **state)
     assert_int_equal(o.dcp.enabled, 0);
     assert_int_equal(o.strategy.kind, MMOPTS_PURE);
     assert_int_equal(o.strategy.post_only, 1);
+    assert_int_equal(o.strategy.amend_orders, 0); /* cancel + create, as Hummingbot does */
     assert_int_equal(o.log_level, MMOPTS_LOG_INFO);
     mmopts_free(&o);
 }
