@@ -127,6 +127,17 @@ static void ready(fx *f)
     book_msg(f, "snapshot", 60000.0, 60001.0);
 }
 
+/* A new engine on f->o as it is now (run id run), ready, after its first tick. */
+static void renew_ready(fx *f, uint64_t run)
+{
+    engine_free(f->e);
+    char err[256];
+    f->e = engine_new(&f->o, run, 0, err, sizeof err);
+    assert_non_null(f->e);
+    ready(f);
+    tick(f);
+}
+
 static void test_gates_then_two_sided_quotes(void **state)
 {
     fx *f = *state;
@@ -286,23 +297,24 @@ static void test_startup_reconciliation(void **state)
     assert_int_equal(count(f, ENGINE_CREATE), 2);
 }
 
+/* Past order_refresh_time, the market moves 300 up, and the engine ticks. */
+static void move_and_tick(fx *f)
+{
+    f->now += 1500;
+    book_msg(f, "snapshot", 60300.0, 60301.0);
+    tick(f);
+}
+
 /* A requote moves both quotes: cancel two, create two. With room under max_open_orders (and in
  * the pacing bucket) the creates go first, so that a new quote does not wait behind the cancel
  * it replaces; without room the cancels go first. */
 static size_t requote_order(fx *f, unsigned max_open, engine_cmd_kind *kinds)
 {
-    engine_free(f->e);
     f->o.risk.max_open_orders = max_open;
-    char err[256];
-    f->e = engine_new(&f->o, 2, 0, err, sizeof err);
-    assert_non_null(f->e);
-    ready(f);
-    tick(f);
+    renew_ready(f, 2);
     assert_int_equal(count(f, ENGINE_CREATE), 2);
     place_all(f);
-    f->now += 1500; /* past order_refresh_time */
-    book_msg(f, "snapshot", 60300.0, 60301.0);
-    tick(f);
+    move_and_tick(f);
     for (size_t i = 0; i < f->n; i++)
         kinds[i] = f->cmds[i].kind;
     return f->n;
@@ -333,20 +345,13 @@ static void test_create_before_cancel_when_room(void **state)
 static void test_amend_orders_moves_with_one_request(void **state)
 {
     fx *f = *state;
-    engine_free(f->e);
     f->o.strategy.amend_orders = 1;
-    char err[256];
-    f->e = engine_new(&f->o, 2, 0, err, sizeof err);
-    assert_non_null(f->e);
-    ready(f);
-    tick(f);
+    renew_ready(f, 2);
     assert_int_equal(count(f, ENGINE_CREATE), 2);
     engine_cmd first[2];
     memcpy(first, f->cmds, sizeof first);
     place_all(f);
-    f->now += 1500; /* past order_refresh_time */
-    book_msg(f, "snapshot", 60300.0, 60301.0);
-    tick(f);
+    move_and_tick(f);
     assert_int_equal(f->n, 2);
     assert_int_equal(count(f, ENGINE_AMEND), 2);
     for (size_t i = 0; i < 2; i++) {
@@ -360,18 +365,12 @@ static void test_amend_orders_moves_with_one_request(void **state)
             assert_true(c->px > (int64_t)60301 * BOOK_FX_ONE);
     }
     /* created but not yet confirmed by the private stream: replaced, not amended */
-    engine_free(f->e);
-    f->e = engine_new(&f->o, 2, 0, err, sizeof err);
-    assert_non_null(f->e);
-    ready(f);
-    tick(f);
+    renew_ready(f, 2);
     for (size_t i = 0; i < f->n; i++) {
         engine_sent(f->e, &f->cmds[i], f->now);
         engine_reply(f->e, &f->cmds[i], RESTC_OK, 0, "oid", f->now);
     }
-    f->now += 1500;
-    book_msg(f, "snapshot", 60300.0, 60301.0);
-    tick(f);
+    move_and_tick(f);
     assert_int_equal(count(f, ENGINE_AMEND), 0);
     assert_int_equal(count(f, ENGINE_CREATE), 2);
     assert_int_equal(count(f, ENGINE_CANCEL), 2);
@@ -434,13 +433,8 @@ static void test_error_rate_kill(void **state)
 static void test_pacing(void **state)
 {
     fx *f = *state;
-    engine_free(f->e);
     f->o.risk.max_orders_per_second = 1;
-    char err[256];
-    f->e = engine_new(&f->o, 3, 0, err, sizeof err);
-    assert_non_null(f->e);
-    ready(f);
-    tick(f);
+    renew_ready(f, 3);
     assert_int_equal(count(f, ENGINE_CREATE), 1); /* the bucket holds one */
     place_all(f);
     f->now += 200;
