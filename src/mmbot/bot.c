@@ -16,6 +16,7 @@
 
 #include "engine.h"
 #include "errcode.h"
+#include "prefault.h"
 #include "httpd.h"
 #include "idpool.h"
 #include "mmfault.h"
@@ -1571,6 +1572,7 @@ int bot_run(const mmopts *o, const mmkeys *keys, int dry_run)
         fprintf(stderr, "mmbot: out of memory\n");
         return 3;
     }
+    prefault(b, sizeof *b); /* parse buffers and queues resident from the start */
     b->o = o;
     b->dry_run = dry_run;
     b->start_ms = wall_ms();

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "errcode.h"
+#include "prefault.h"
 #include "restc.h"
 
 #define ENGINE_BREACH_FACTOR 1.5 /* |position| past max_position x this: the kill switch */
@@ -112,6 +113,7 @@ engine *engine_new(const mmopts *o, uint64_t run_id, int dry_run, char *err, siz
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
+    prefault(e, sizeof *e); /* fixed tables resident from the start (lib/prefault.h) */
     strategy_from_opts(&e->sc, o);
     if (strategy_cfg_check(&e->sc, err, errlen) != 0)
         goto fail;

@@ -4,7 +4,8 @@
  *
  * Storage is fixed at orders_new: ORDERS_MAX_TRACKED order slots and ORDERS_MAX_FILLS execIds,
  * each found through an open-addressing index (linear probing, backward-shift deletion), so that
- * nothing is allocated per event.
+ * nothing is allocated per event; every page of it is touched there, so that it is resident
+ * from the start.
  */
 #include "orders.h"
 
@@ -14,6 +15,7 @@
 #include <string.h>
 
 #include "errcode.h"
+#include "prefault.h"
 
 #define ORDER_INDEX_SIZE 1024  /* power of two, >= 2 x ORDERS_MAX_TRACKED */
 #define FILL_INDEX_SIZE  16384 /* power of two, >= 2 x ORDERS_MAX_FILLS */
@@ -163,6 +165,7 @@ int orders_new(const orders_cfg *c, orders **out, char *msg, size_t msg_cap)
     orders *o = calloc(1, sizeof *o);
     if (!o)
         return ERR_NOMEM;
+    prefault(o, sizeof *o); /* resident from the start: no growth as the rings fill */
     o->cfg = *c;
     o->ord_ix.slot = o->ord_slots;
     o->ord_ix.mask = ORDER_INDEX_SIZE - 1;

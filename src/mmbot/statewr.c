@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "errcode.h"
+#include "prefault.h"
 
 /* One queued write. A reservation of n rows is n entries in a row, the first with group n. */
 typedef struct entry {
@@ -304,6 +305,12 @@ int statewr_start(statewr **out, mmstate *db, const statewr_config *cfg,
         free_all(w, 0);
         return ERR_NOMEM;
     }
+    /* the rings go round: resident now, not over the first minutes (lib/prefault.h) */
+    prefault(w->q, w->cfg.cap * sizeof *w->q);
+    prefault(w->res, w->cfg.cap * sizeof *w->res);
+    prefault(w->batch, w->cfg.batch_max * sizeof *w->batch);
+    prefault(w->rows, w->cfg.batch_max * sizeof *w->rows);
+    prefault(w->out, w->cfg.batch_max * sizeof *w->out);
     pthread_mutex_init(&w->mu, NULL);
     pthread_cond_init(&w->cv_writer, NULL);
     pthread_cond_init(&w->cv_loop, NULL);
