@@ -11,6 +11,7 @@
 #include "errcode.h"
 #include "orders.h"
 #include "prng.h"
+#include "testutil.h"
 
 #define T0 1000000
 
@@ -556,33 +557,20 @@ static void test_fill_set_is_bounded(void **state)
     orders_free(o);
 }
 
-/* Resident pages of this process (/proc/self/statm), in bytes. */
-static long resident_bytes(void)
-{
-    FILE *f = fopen("/proc/self/statm", "r");
-    long size = 0, res = -1;
-    if (f) {
-        if (fscanf(f, "%ld %ld", &size, &res) != 2)
-            res = -1;
-        fclose(f);
-    }
-    return res < 0 ? -1 : res * 4096;
-}
-
 /* The storage is resident from orders_new: filling the execId ring (512 KiB of ids) does not
  * raise RSS, so a soak of the bot sees a flat line, not hours of growth up to the cap. */
 static void test_storage_resident_from_the_start(void **state)
 {
     (void)state;
     orders *o = mk(10);
-    long before = resident_bytes();
+    long before = tu_resident_bytes();
     assert_true(before > 0);
     char id[ORDERS_EXEC_ID_MAX + 1];
     for (int i = 0; i < ORDERS_MAX_FILLS; i++) {
         snprintf(id, sizeof id, "%063d", i); /* the longest id: every byte of the ring */
         assert_int_equal(orders_fill_seen_add(o, id), 0);
     }
-    long grew = resident_bytes() - before;
+    long grew = tu_resident_bytes() - before;
     if (grew > 128 * 1024)
         fail_msg("RSS grew %ld kB while the execId ring filled", grew / 1024);
     orders_free(o);

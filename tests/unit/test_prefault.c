@@ -9,19 +9,7 @@
 #include <cmocka.h>
 
 #include "prefault.h"
-
-/* Resident bytes of this process (/proc/self/statm). */
-static long resident(void)
-{
-    FILE *f = fopen("/proc/self/statm", "r");
-    long size = 0, res = -1;
-    if (f) {
-        if (fscanf(f, "%ld %ld", &size, &res) != 2)
-            res = -1;
-        fclose(f);
-    }
-    return res < 0 ? -1 : res * 4096;
-}
+#include "testutil.h"
 
 static void test_pages_become_resident(void **state)
 {
@@ -29,10 +17,10 @@ static void test_pages_become_resident(void **state)
     size_t n = 4u << 20; /* 4 MiB: mmap'd by malloc, untouched until written */
     unsigned char *p = calloc(1, n);
     assert_non_null(p);
-    long before = resident();
+    long before = tu_resident_bytes();
     assert_true(before > 0);
     prefault(p, n);
-    long grew = resident() - before;
+    long grew = tu_resident_bytes() - before;
     if (grew < (long)(n * 9 / 10))
         fail_msg("RSS grew %ld kB for 4096 kB touched", grew / 1024);
     for (size_t i = 0; i < n; i += 509) /* the contents did not change */

@@ -77,3 +77,15 @@ int tu_dir_teardown(void **state)
     *state = NULL;
     return rc;
 }
+
+long tu_resident_bytes(void)
+{
+    FILE *f = fopen("/proc/self/statm", "r");
+    long size = 0, res = -1;
+    if (f) {
+        if (fscanf(f, "%ld %ld", &size, &res) != 2)
+            res = -1;
+        fclose(f);
+    }
+    return res < 0 ? -1 : res * 4096;
+}

@@ -36,4 +36,8 @@ typedef struct tu_dir {
 int tu_dir_setup(void **state);
 int tu_dir_teardown(void **state);
 
+/* The resident memory of this process in bytes (/proc/self/statm), -1 when it cannot be read:
+ * for tests that a table is (or is not) resident. */
+long tu_resident_bytes(void);
+
 #endif
