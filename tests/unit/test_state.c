@@ -677,21 +677,11 @@ static void test_many_in_group(void **state)
     mmstate_close(s);
 }
 
-/* The scheduling policy of thread tid of this process (field 41 of its stat), or -1. */
+/* The scheduling policy of thread tid of this process (a /proc/self/task name), or -1:
+ * sched_getscheduler takes a thread id on Linux. */
 static int task_policy(const char *tid)
 {
-    char p[96], buf[1024];
-    snprintf(p, sizeof p, "/proc/self/task/%s/stat", tid);
-    FILE *f = fopen(p, "r");
-    if (!f)
-        return -1;
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    char *q = strrchr(buf, ')'); /* the command may hold spaces */
-    for (int field = 2; q && field < 41; field++)
-        q = strchr(q + 1, ' ');
-    return q ? (int)strtol(q + 1, NULL, 10) : -1;
+    return sched_getscheduler((pid_t)strtol(tid, NULL, 10));
 }
 
 /* Under chrt -f (every thread inherits SCHED_FIFO) the checkpointer leaves the real-time class:
