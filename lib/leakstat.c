@@ -746,8 +746,8 @@ static size_t count_from(const double *t, const double *y, const seg_span *s, do
  * used span (mid[i]); each half is fitted alone (pooled across segments). A leak grows as fast
  * late as early. A saturating warm-up that the warm-up detector took for settled (its tail
  * within the noise of the floor ahead) grows ever less: late slope under WARMING_RATIO times
- * the pooled one, "still warming up" (warming, LEAKSTAT_UNSURE_WARMUP; below from the late
- * fit). (The rise of a cycle longer than the window grows ever more, as does a leak that
+ * the pooled one, "still warming up" (warming, LEAKSTAT_UNSURE_WARMUP; below from the pooled
+ * or the late fit). (The rise of a cycle longer than the window grows ever more, as does a leak that
  * started late: growth speeding up says nothing, and the early fit is only reported.) A leak
  * must also show in the last half (its lower end above
  * the threshold); with a restart, a last half too short to fit (a life that ended in its
@@ -802,7 +802,9 @@ static int check_warming(const double *t, const double *y, const int *g, const d
         out->warming = 1;
         out->unsure = LEAKSTAT_UNSURE_WARMUP;
         out->leak = 0;
-        out->below = f.hi < thr;
+        /* growth that slows down grows less late than on average: shown under the threshold
+         * by the pooled fit, it is under it late too; else the last half may show it */
+        out->below = out->below || f.hi < thr;
     }
     /* No "speeding up" rule: an early half slower than the late one is also a leak that started
      * late (test_late_starting_leak_is_a_leak), which must stay a leak. */

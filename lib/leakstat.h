@@ -129,8 +129,8 @@ typedef struct leakstat_result {
     size_t restarts_found;  /* with opts.restarts: segments started at a fall in the series */
     int warming;            /* 1: growth that slows down (the last half of each pooled segment
                                grows less than half as fast): a saturating warm-up still going
-                               on; leak = 0 and below says whether the last half is under the
-                               threshold. A leak also needs late.lo above the threshold */
+                               on; leak = 0 and below = 1 when the pooled fit or the last half
+                               is under the threshold. A leak also needs late.lo above it */
     leakstat_fit late;      /* the fit of those last halves (all 0 when not computed) */
     int unsure;             /* LEAKSTAT_UNSURE_*: why the growth is not a leak (leak = 0):
                                WARMUP whenever warming is set, SHORT only where the pooled

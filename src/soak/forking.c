@@ -51,10 +51,13 @@ int forking_read_pid_file(const char *path, pid_t *pid)
     return forking_parse_pid(buf, (size_t)n, pid);
 }
 
-/* The descendants of root that are alive, into out (up to max). Returns the count or ERR_*. */
+/* The descendants of root that are alive, into out (up to max); *zombies (may be NULL): how
+ * many of the walk were zombies. Returns the count or ERR_*. */
 static int forking_live(const char *proc_root, pid_t root, pid_t *out, size_t max,
-                        proctree_stat *stats)
+                        proctree_stat *stats, int *zombies)
 {
+    if (zombies)
+        *zombies = 0;
     int n = proctree_descendants(proc_root, root, out, max);
     if (n < 0)
         return n;
@@ -66,8 +69,13 @@ static int forking_live(const char *proc_root, pid_t root, pid_t *out, size_t ma
     int k = 0;
     for (int i = 0; i < n; i++) {
         proctree_stat st;
-        if (proctree_read_stat(procfd, out[i], &st) != 0 || st.state == 'Z' || st.state == 'X')
+        if (proctree_read_stat(procfd, out[i], &st) != 0)
             continue;
+        if (st.state == 'Z' || st.state == 'X') {
+            if (zombies)
+                ++*zombies;
+            continue;
+        }
         out[k] = out[i];
         if (stats)
             stats[k] = st;
@@ -77,14 +85,23 @@ static int forking_live(const char *proc_root, pid_t root, pid_t *out, size_t ma
     return k;
 }
 
-#define FORKING_WALK_MAX 1024 /* processes of the tree looked at (the top is found early) */
+#define FORKING_WALK_MAX   1024 /* processes of the tree looked at (the top is found early) */
+#define FORKING_WALK_TRIES 3    /* walks of forking_tree_left that met a zombie, at most */
 
 int forking_tree_left(const char *proc_root, pid_t root, pid_t exclude)
 {
     pid_t *pids = malloc(FORKING_WALK_MAX * sizeof *pids);
     if (!pids)
         return ERR_NOMEM;
-    int n = forking_live(proc_root, root, pids, FORKING_WALK_MAX, NULL);
+    /* A process hands its children to the subreaper (root) before it turns zombie. A walk that
+     * listed root's children before such a hand-over, and then found the process a zombie,
+     * missed its children: the middle process of a double fork exiting while the shim counts
+     * would hide the daemon. A walk after the zombie was seen lists them, so a walk that met
+     * one is taken again. */
+    int n, zombies, tries = 0;
+    do
+        n = forking_live(proc_root, root, pids, FORKING_WALK_MAX, NULL, &zombies);
+    while (n == 0 && zombies > 0 && ++tries < FORKING_WALK_TRIES);
     int left = 0;
     for (int i = 0; i < n; i++)
         if (pids[i] != exclude)
@@ -99,7 +116,7 @@ pid_t forking_tree_top(const char *proc_root, pid_t root)
     proctree_stat *st = malloc(FORKING_WALK_MAX * sizeof *st);
     pid_t top = 0;
     uint64_t top_start = 0;
-    int n = pids && st ? forking_live(proc_root, root, pids, FORKING_WALK_MAX, st) : 0;
+    int n = pids && st ? forking_live(proc_root, root, pids, FORKING_WALK_MAX, st, NULL) : 0;
     for (int i = 0; i < n; i++) {
         if (st[i].ppid != root)
             continue;
@@ -119,7 +136,7 @@ int forking_in_tree(const char *proc_root, pid_t root, pid_t pid)
     pid_t *pids = malloc(FORKING_WALK_MAX * sizeof *pids);
     if (!pids)
         return 0;
-    int n = forking_live(proc_root, root, pids, FORKING_WALK_MAX, NULL);
+    int n = forking_live(proc_root, root, pids, FORKING_WALK_MAX, NULL, NULL);
     int found = 0;
     for (int i = 0; i < n && !found; i++)
         found = pids[i] == pid;

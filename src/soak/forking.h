@@ -28,7 +28,9 @@ int forking_parse_pid(const char *buf, size_t len, pid_t *pid);
 int forking_read_pid_file(const char *path, pid_t *pid);
 
 /* Live (not zombie) descendants of root, `exclude` not counted (0: none excluded). Returns the
- * count, or a negative ERR_* code (ERR_NOENT: no such root). */
+ * count, or a negative ERR_* code (ERR_NOENT: no such root). A process of the tree that exits
+ * during the walk does not hide its children: a walk that found none alive but met a zombie is
+ * taken again (up to 3 walks). */
 int forking_tree_left(const char *proc_root, pid_t root, pid_t exclude);
 
 /* The top of the tree: the oldest live child of root (by start time, then pid). Returns its

@@ -19,7 +19,7 @@ kill -SEGV "$d1"
 soak_wait
 expect_rc 1 # a crash fails the run
 d2=$(runval main_pid) # the daemon of the restart
-[ -n "$d2" ] && [ "$d2" != "$d1" ] || fail "the daemon was not started again: main_pid '$d2'"
+[ -n "$d2" ] && [ "$d2" != "$d1" ] || fail "the daemon was not started again: main_pid '$d2'; events: $(q "select kind, detail from events" | tr '\n' ' ')"
 
 expect_told "forking detected" "$EXAMPLES/forking-service" "$d1" "the top of the adopted tree"
 pass "the console names the detected forking, with the hint"
