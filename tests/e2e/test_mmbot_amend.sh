@@ -20,10 +20,7 @@ risk:
 YAML
 
 # "linkId=price" of each of our open orders on the exchange
-book_of_ours() {
-  curl -s "http://127.0.0.1:$PORT/sim/orders?account=$KEY" |
-    python3 -c 'import json,sys; print(" ".join(sorted(o["orderLinkId"]+"="+o["price"] for o in json.load(sys.stdin)["list"] if o.get("orderLinkId","").startswith("mmb"))))'
-}
+book_of_ours() { sim_ours | awk '{ print $1 "=" $3 }' | paste -sd ' ' -; }
 
 start_mmbot
 wait_log 'quoting starts' 15

@@ -19,8 +19,7 @@ kill -KILL "$MM_PID"
 wait "$MM_PID" 2>/dev/null || true
 left=$(ours_open mmb1-)
 [ "$left" -gt 0 ] || fail "the killed run left no order to clean up (test setup)"
-ids=$(curl -s "http://127.0.0.1:$PORT/sim/orders?account=$KEY" |
-  python3 -c 'import json,sys; print(" ".join(o["orderLinkId"] for o in json.load(sys.stdin)["list"] if o.get("orderLinkId","").startswith("mmb1-")))')
+ids=$(sim_ours mmb1- | awk '{ print $1 }')
 for id in $ids; do
   [ "$(db "select count(*) from orders where link_id = '$id'")" = 1 ] || fail "order $id is open on the exchange and has no row in the state db after SIGKILL"
 done

@@ -26,8 +26,7 @@ reserved=$(db "select count(*) from orders where run_id = 1 and status = 'reserv
 [ "$reserved" -ge 16 ] || fail "only $reserved reserved rows of run 1 after SIGKILL (the pool refills to 32, below 16)"
 # one order that is open on the exchange: as if the crash came after its request left and
 # before the tick wrote its row's details
-sent=$(curl -s "http://127.0.0.1:$PORT/sim/orders?account=$KEY" |
-  python3 -c 'import json,sys; print(next(o["orderLinkId"] for o in json.load(sys.stdin)["list"] if o.get("orderLinkId","").startswith("mmb1-")))')
+sent=$(sim_ours mmb1- | awk 'NR == 1 { print $1 }')
 [ -n "$sent" ] || fail "no open order of run 1 on the exchange (test setup)"
 db "update orders set status = 'reserved', symbol = '', side = '', order_id = '' where link_id = '$sent'"
 reserved=$((reserved + 1))

@@ -67,16 +67,20 @@ wait_log() {
   fail "no log line matching '$re' within ${limit}s"
 }
 
-# ours_open [PREFIX]: open orders on the exchange whose orderLinkId starts with PREFIX (mmb)
-ours_open() {
+# sim_ours [PREFIX]: our open orders on the exchange (orderLinkId starting with PREFIX, mmb by
+# default), one per line: "orderLinkId side price", sorted by orderLinkId
+sim_ours() {
   curl -s "http://127.0.0.1:$PORT/sim/orders?account=$KEY" |
-    python3 -c 'import json,sys; p=sys.argv[1]; print(sum(1 for o in json.load(sys.stdin)["list"] if o.get("orderLinkId","").startswith(p)))' "${1:-mmb}"
+    python3 -c 'import json,sys
+p = sys.argv[1]
+for o in sorted(json.load(sys.stdin)["list"], key=lambda o: o.get("orderLinkId", "")):
+    if o.get("orderLinkId", "").startswith(p):
+        print(o["orderLinkId"], o["side"], o["price"])' "${1:-mmb}"
 }
+# ours_open [PREFIX]: how many of our orders are open (sim_ours)
+ours_open() { sim_ours "${1:-mmb}" | wc -l | tr -d ' '; }
 # sides_open: "Buy Sell" when both sides are quoted
-sides_open() {
-  curl -s "http://127.0.0.1:$PORT/sim/orders?account=$KEY" |
-    python3 -c 'import json,sys; print(" ".join(sorted({o["side"] for o in json.load(sys.stdin)["list"] if o.get("orderLinkId","").startswith("mmb")})))'
-}
+sides_open() { sim_ours | awk '{ print $2 }' | sort -u | paste -sd ' ' -; }
 # wait_ours N [SECONDS] [PREFIX]: waits until exactly N of our orders are open
 wait_ours() {
   local want=$1 limit=${2:-20} got
