@@ -16,12 +16,12 @@
 
 #include "engine.h"
 #include "errcode.h"
-#include "prefault.h"
 #include "httpd.h"
 #include "idpool.h"
 #include "mmfault.h"
 #include "mmlog.h"
 #include "openord.h"
+#include "prefault.h"
 #include "state.h"
 #include "statewr.h"
 #include "msg.h"

@@ -51,13 +51,15 @@ int forking_read_pid_file(const char *path, pid_t *pid)
     return forking_parse_pid(buf, (size_t)n, pid);
 }
 
-/* The descendants of root that are alive, into out (up to max); *zombies (may be NULL): how
- * many of the walk were zombies. Returns the count or ERR_*. */
-static int forking_live(const char *proc_root, pid_t root, pid_t *out, size_t max,
+#define FORKING_WALK_MAX   1024 /* processes of the tree looked at (the top is found early) */
+#define FORKING_WALK_TRIES 3    /* walks that found none alive but met a zombie, at most */
+
+/* One walk: the descendants of root that are alive, into out (up to max), and how many of the
+ * walk were zombies. Returns the count or ERR_*. */
+static int forking_walk(const char *proc_root, pid_t root, pid_t *out, size_t max,
                         proctree_stat *stats, int *zombies)
 {
-    if (zombies)
-        *zombies = 0;
+    *zombies = 0;
     int n = proctree_descendants(proc_root, root, out, max);
     if (n < 0)
         return n;
@@ -72,8 +74,7 @@ static int forking_live(const char *proc_root, pid_t root, pid_t *out, size_t ma
         if (proctree_read_stat(procfd, out[i], &st) != 0)
             continue;
         if (st.state == 'Z' || st.state == 'X') {
-            if (zombies)
-                ++*zombies;
+            ++*zombies;
             continue;
         }
         out[k] = out[i];
@@ -85,23 +86,28 @@ static int forking_live(const char *proc_root, pid_t root, pid_t *out, size_t ma
     return k;
 }
 
-#define FORKING_WALK_MAX   1024 /* processes of the tree looked at (the top is found early) */
-#define FORKING_WALK_TRIES 3    /* walks of forking_tree_left that met a zombie, at most */
+/* The descendants of root that are alive, into out (up to max). Returns the count or ERR_*.
+ * A process hands its children to the subreaper (root) before it turns zombie. A walk that
+ * listed root's children before such a hand-over, and then found the process a zombie, missed
+ * its children: the middle process of a double fork exiting while the shim counts would hide
+ * the daemon. A walk after the zombie was seen lists them, so a walk that found none alive but
+ * met a zombie is taken again. */
+static int forking_live(const char *proc_root, pid_t root, pid_t *out, size_t max,
+                        proctree_stat *stats)
+{
+    int n, zombies, tries = 0;
+    do
+        n = forking_walk(proc_root, root, out, max, stats, &zombies);
+    while (n == 0 && zombies > 0 && ++tries < FORKING_WALK_TRIES);
+    return n;
+}
 
 int forking_tree_left(const char *proc_root, pid_t root, pid_t exclude)
 {
     pid_t *pids = malloc(FORKING_WALK_MAX * sizeof *pids);
     if (!pids)
         return ERR_NOMEM;
-    /* A process hands its children to the subreaper (root) before it turns zombie. A walk that
-     * listed root's children before such a hand-over, and then found the process a zombie,
-     * missed its children: the middle process of a double fork exiting while the shim counts
-     * would hide the daemon. A walk after the zombie was seen lists them, so a walk that met
-     * one is taken again. */
-    int n, zombies, tries = 0;
-    do
-        n = forking_live(proc_root, root, pids, FORKING_WALK_MAX, NULL, &zombies);
-    while (n == 0 && zombies > 0 && ++tries < FORKING_WALK_TRIES);
+    int n = forking_live(proc_root, root, pids, FORKING_WALK_MAX, NULL);
     int left = 0;
     for (int i = 0; i < n; i++)
         if (pids[i] != exclude)
@@ -116,7 +122,7 @@ pid_t forking_tree_top(const char *proc_root, pid_t root)
     proctree_stat *st = malloc(FORKING_WALK_MAX * sizeof *st);
     pid_t top = 0;
     uint64_t top_start = 0;
-    int n = pids && st ? forking_live(proc_root, root, pids, FORKING_WALK_MAX, st, NULL) : 0;
+    int n = pids && st ? forking_live(proc_root, root, pids, FORKING_WALK_MAX, st) : 0;
     for (int i = 0; i < n; i++) {
         if (st[i].ppid != root)
             continue;
@@ -136,7 +142,7 @@ int forking_in_tree(const char *proc_root, pid_t root, pid_t pid)
     pid_t *pids = malloc(FORKING_WALK_MAX * sizeof *pids);
     if (!pids)
         return 0;
-    int n = forking_live(proc_root, root, pids, FORKING_WALK_MAX, NULL, NULL);
+    int n = forking_live(proc_root, root, pids, FORKING_WALK_MAX, NULL);
     int found = 0;
     for (int i = 0; i < n && !found; i++)
         found = pids[i] == pid;

@@ -6,7 +6,9 @@
  * The daemon of a service that double-forks is re-parented to the shim (a child subreaper,
  * shim.h), so "the tree" here is the processes below the shim. Its top is the oldest live
  * (not zombie) child of the shim: the daemon, or for a moment the middle process of a double
- * fork, which then hands over (supervise.h).
+ * fork, which then hands over (supervise.h). A process of the tree that exits during a walk
+ * does not hide its children: a walk that found none alive but met a zombie is taken again (up
+ * to 3 walks), for every function below that looks at the tree.
  *
  * Caps: a pid file is read up to 64 bytes; a tree is walked up to PROCTREE_MAX_PROCS processes
  * (lib/proctree.h; about 200 KiB allocated for the call). Errors: 0 or a negative ERR_* code
@@ -28,9 +30,7 @@ int forking_parse_pid(const char *buf, size_t len, pid_t *pid);
 int forking_read_pid_file(const char *path, pid_t *pid);
 
 /* Live (not zombie) descendants of root, `exclude` not counted (0: none excluded). Returns the
- * count, or a negative ERR_* code (ERR_NOENT: no such root). A process of the tree that exits
- * during the walk does not hide its children: a walk that found none alive but met a zombie is
- * taken again (up to 3 walks). */
+ * count, or a negative ERR_* code (ERR_NOENT: no such root). */
 int forking_tree_left(const char *proc_root, pid_t root, pid_t exclude);
 
 /* The top of the tree: the oldest live child of root (by start time, then pid). Returns its

@@ -1,11 +1,14 @@
-/* testutil: temporary folders of the unit tests. See testutil.h. */
+/* testutil: temporary folders and resident memory of the unit tests. See testutil.h. */
 #include "testutil.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
+
+#include "proctree.h"
 
 char *tu_tmpdir(char *dir, size_t n, const char *name)
 {
@@ -80,12 +83,11 @@ int tu_dir_teardown(void **state)
 
 long tu_resident_bytes(void)
 {
-    FILE *f = fopen("/proc/self/statm", "r");
-    long size = 0, res = -1;
-    if (f) {
-        if (fscanf(f, "%ld %ld", &size, &res) != 2)
-            res = -1;
-        fclose(f);
-    }
-    return res < 0 ? -1 : res * 4096;
+    int procfd = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (procfd < 0)
+        return -1;
+    proctree_stat st;
+    int rc = proctree_read_stat(procfd, getpid(), &st);
+    close(procfd);
+    return rc ? -1 : (long)st.rss_pages * sysconf(_SC_PAGESIZE);
 }

@@ -1,6 +1,7 @@
 /*
  * testutil: what unit tests share around a test: a fresh temporary folder, and its removal
- * with everything in it. Linked into every unit test (tests/CMakeLists.txt).
+ * with everything in it, and this process's resident memory. Linked into every unit test
+ * (tests/CMakeLists.txt).
  *
  * Ownership: the caller's buffers; nothing is kept. Failures are returned, never asserted,
  * so a cmocka setup can return -1 and a test can assert. Threads: any.
@@ -36,8 +37,8 @@ typedef struct tu_dir {
 int tu_dir_setup(void **state);
 int tu_dir_teardown(void **state);
 
-/* The resident memory of this process in bytes (/proc/self/statm), -1 when it cannot be read:
- * for tests that a table is (or is not) resident. */
+/* The resident memory of this process in bytes (its /proc stat, read by lib/proctree), -1
+ * when it cannot be read: for tests that a table is (or is not) resident. */
 long tu_resident_bytes(void);
 
 #endif
